@@ -1,0 +1,46 @@
+# SPDX-License-Identifier: GPL-2.0-only
+# kvmmu: a thin wrapper around Meson.  Every target first installs what it
+# needs (make deps), so on a fresh Debian machine 'make test' is all there
+# is to type.
+
+MESON ?= meson
+BUILD ?= build
+
+.PHONY: all deps build test asan tsan stress install clean
+
+all: build
+
+deps:
+	@scripts/deps.sh
+
+# $(call configure,DIR,MESON OPTIONS): set DIR up once; ninja re-runs meson
+# by itself when a meson.build changes.
+define configure
+	@if [ ! -f $(1)/build.ninja ]; then $(MESON) setup $(1) $(2); fi
+endef
+
+build: deps
+	$(call configure,$(BUILD),)
+	@$(MESON) compile -C $(BUILD)
+
+test: build
+	@scripts/run-tests $(BUILD) ci unit regression scenario
+
+asan: deps
+	$(call configure,build-asan,-Db_sanitize=address,undefined -Dc_args=-fno-sanitize-recover=all)
+	@$(MESON) compile -C build-asan
+	@scripts/run-tests build-asan reduced unit regression scenario
+
+tsan: deps
+	$(call configure,build-tsan,-Db_sanitize=thread)
+	@$(MESON) compile -C build-tsan
+	@scripts/run-tests build-tsan reduced unit regression scenario
+
+stress: build
+	@scripts/run-tests $(BUILD) full stress
+
+install: build
+	@$(MESON) install -C $(BUILD)
+
+clean:
+	rm -rf $(BUILD) build-asan build-tsan build-release

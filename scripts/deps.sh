@@ -1,0 +1,38 @@
+#!/bin/sh
+# SPDX-License-Identifier: GPL-2.0-only
+# Install the Debian packages kvmmu needs, when they are missing.
+# Idempotent: with everything installed it does nothing.
+set -eu
+
+PKGS="gcc make meson ninja-build pkg-config python3 liburcu-dev libcmocka-dev linux-libc-dev"
+
+if ! command -v dpkg-query >/dev/null 2>&1; then
+	# Not Debian: accept the machine if the tools are there, else explain.
+	if command -v meson >/dev/null 2>&1 && command -v python3 >/dev/null 2>&1 &&
+	   pkg-config --exists liburcu-memb cmocka 2>/dev/null; then
+		exit 0
+	fi
+	echo "kvmmu: this is not a Debian machine; install meson, ninja, pkg-config, python3," >&2
+	echo "kvmmu: liburcu (urcu-memb) and cmocka development files, then run make again" >&2
+	exit 1
+fi
+
+missing=""
+for p in $PKGS; do
+	if ! dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed"; then
+		missing="$missing $p"
+	fi
+done
+[ -z "$missing" ] && exit 0
+
+if [ "$(id -u)" != 0 ]; then
+	echo "kvmmu: missing Debian packages:$missing" >&2
+	echo "kvmmu: run 'sudo make deps' (it uses apt-get), then run make again" >&2
+	exit 1
+fi
+
+echo "kvmmu: installing Debian packages:$missing"
+export DEBIAN_FRONTEND=noninteractive
+apt-get update -qq
+# shellcheck disable=SC2086
+apt-get install -y -qq --no-install-recommends $missing

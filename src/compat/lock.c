@@ -1,0 +1,185 @@
+// SPDX-License-Identifier: GPL-2.0-only
+/*
+ * The one lock implementation behind spinlock_t, rwlock_t, struct mutex and
+ * struct rw_semaphore.
+ *
+ * state: RWBASE_WRITER while write-held, else the number of readers.
+ * Acquisition is a cmpxchg on @state with acquire ordering; release is a
+ * seq_cst RMW or store, which also orders it before the load of @waiters
+ * (Dekker pairing with rwbase_wait(): a sleeper counts itself in, then
+ * re-checks @state, so either it sees the release or the releaser sees it).
+ */
+#include "lock.h"
+#include "sched_point.h"
+#include "wait.h"
+
+void __rwbase_init(struct rwbase *b, struct lockdep_map *map,
+		   const char *name, enum lockdep_lock_type type)
+{
+	atomic_store(&b->state, 0);
+	atomic_store(&b->waiters, 0);
+	atomic_store(&b->writers_waiting, 0);
+	map->name = name;
+	map->type = (u8)type;
+	map->rank = 0;
+}
+
+/* Sleep until @state moves away from @seen. */
+static void rwbase_wait(struct rwbase *b, u32 seen)
+{
+	atomic_fetch_add(&b->waiters, 1);
+	if (atomic_load(&b->state) == seen)
+		kvmmu_block(&b->state, seen);
+	atomic_fetch_sub(&b->waiters, 1);
+}
+
+/* Called after a seq_cst change of @state. */
+static void rwbase_wake(struct rwbase *b)
+{
+	if (atomic_load(&b->waiters))
+		kvmmu_wake(&b->state);
+}
+
+static bool rwbase_try_write(struct rwbase *b)
+{
+	u32 s = 0;
+
+	return atomic_compare_exchange_strong_explicit(&b->state, &s,
+						       RWBASE_WRITER,
+						       memory_order_acquire,
+						       memory_order_relaxed);
+}
+
+void __rwbase_write_lock(struct rwbase *b, const struct lockdep_map *map)
+{
+	sched_point(SP_LOCK_ACQUIRE, b);
+	lock_acquire(map, false, false);
+	if (rwbase_try_write(b))
+		return;
+
+	/* Queued writers hold off new (non-recursive) readers. */
+	atomic_fetch_add(&b->writers_waiting, 1);
+	for (;;) {
+		u32 s = atomic_load_explicit(&b->state, memory_order_relaxed);
+
+		if (s == 0 && rwbase_try_write(b))
+			break;
+		if (s != 0)
+			rwbase_wait(b, s);
+	}
+	atomic_fetch_sub(&b->writers_waiting, 1);
+}
+
+bool __rwbase_write_trylock(struct rwbase *b, const struct lockdep_map *map)
+{
+	sched_point(SP_LOCK_ACQUIRE, b);
+	if (!rwbase_try_write(b))
+		return false;
+	lock_acquire(map, false, true);
+	return true;
+}
+
+void __rwbase_write_unlock(struct rwbase *b, const struct lockdep_map *map)
+{
+	lock_release(map);
+	/* seq_cst: release of the critical section, and Dekker with rwbase_wait(). */
+	atomic_store(&b->state, 0);
+	rwbase_wake(b);
+	sched_point(SP_LOCK_RELEASE, b);
+}
+
+/* One attempt at a read acquisition; false if it must wait. */
+static bool rwbase_try_read(struct rwbase *b, bool recursive, u32 *seen)
+{
+	u32 s = atomic_load_explicit(&b->state, memory_order_relaxed);
+
+	for (;;) {
+		*seen = s;
+		if (s & RWBASE_WRITER)
+			return false;
+		if (!recursive &&
+		    atomic_load_explicit(&b->writers_waiting, memory_order_relaxed))
+			return false;
+		if (atomic_compare_exchange_weak_explicit(&b->state, &s, s + 1,
+							  memory_order_acquire,
+							  memory_order_relaxed))
+			return true;
+	}
+}
+
+void __rwbase_read_lock(struct rwbase *b, const struct lockdep_map *map)
+{
+	bool recursive;
+	u32 seen;
+
+	sched_point(SP_LOCK_ACQUIRE, b);
+	recursive = lock_acquire(map, true, false);
+	while (!rwbase_try_read(b, recursive, &seen))
+		rwbase_wait(b, seen);
+}
+
+bool __rwbase_read_trylock(struct rwbase *b, const struct lockdep_map *map)
+{
+	bool recursive = lock_is_held_type(map, LD_HELD_READ);
+	u32 seen;
+
+	sched_point(SP_LOCK_ACQUIRE, b);
+	if (!rwbase_try_read(b, recursive, &seen))
+		return false;
+	lock_acquire(map, true, true);
+	return true;
+}
+
+void __rwbase_read_unlock(struct rwbase *b, const struct lockdep_map *map)
+{
+	lock_release(map);
+	/*
+	 * seq_cst RMW: release of the read section, and Dekker with
+	 * rwbase_wait().  Only the last reader wakes: nobody can make progress
+	 * on a reader count that is still non-zero.
+	 */
+	if (atomic_fetch_sub(&b->state, 1) == 1)
+		rwbase_wake(b);
+	sched_point(SP_LOCK_RELEASE, b);
+}
+
+bool __rwbase_is_contended(const struct rwbase *b)
+{
+	return atomic_load_explicit(&((struct rwbase *)b)->waiters,
+				    memory_order_relaxed) ||
+	       atomic_load_explicit(&((struct rwbase *)b)->writers_waiting,
+				    memory_order_relaxed);
+}
+
+bool __rwbase_is_locked(const struct rwbase *b)
+{
+	return atomic_load_explicit(&((struct rwbase *)b)->state,
+				    memory_order_relaxed) != 0;
+}
+
+bool rwlock_needbreak(const rwlock_t *l)
+{
+	return rwlock_is_contended(l);
+}
+
+bool cond_resched_rwlock_read(rwlock_t *l)
+{
+	lockdep_assert_held_read(l);
+	if (!rwlock_needbreak(l) && !need_resched())
+		return false;
+	read_unlock(l);
+	cond_resched();
+	read_lock(l);
+	return true;
+}
+
+bool cond_resched_rwlock_write(rwlock_t *l)
+{
+	lockdep_assert_held_write(l);
+	if (!rwlock_needbreak(l) && !need_resched())
+		return false;
+	write_unlock(l);
+	cond_resched();
+	write_lock(l);
+	return true;
+}

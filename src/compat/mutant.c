@@ -1,0 +1,103 @@
+// SPDX-License-Identifier: GPL-2.0-only
+/*
+ * The mutant table and its run-time switches.
+ */
+#include <errno.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "mutant.h"
+
+u64 __kvmmu_mutant_mask;
+
+const struct kvmmu_mutant_info kvmmu_mutant_table[NR_KVMMU_MUTANTS] = {
+	[MUT_NOTIFIER_SKIPS_INVALID_ROOTS] = {
+		"notifier-skips-invalid-roots", "000",
+		"the notifier/memslot unmap path walks only valid roots",
+	},
+	[MUT_REF_INVALID_ROOT] = {
+		"ref-invalid-root", "000",
+		"root lookup for a vCPU compares roles ignoring the invalid bit, so an invalid root can match",
+	},
+	[MUT_ZAP_WITHOUT_FREEZE] = {
+		"zap-without-freeze", "004",
+		"the read-lock zap helper writes the non-present value directly instead of FROZEN, flush, non-present",
+	},
+	[MUT_UNFREEZE_BEFORE_FLUSH] = {
+		"unfreeze-before-flush", "004",
+		"the read-lock zap helper freezes the SPTE, writes the non-present value, then flushes",
+	},
+	[MUT_REF_NONCOUNTED_PAGE] = {
+		"ref-noncounted-page", "001",
+		"follow-pfn treats pages of a PFNMAP mapping that have a frame struct as refcounted",
+	},
+	[MUT_TAIL_PAGE_REF_COUNT] = {
+		"tail-page-ref-count", "001",
+		"dirtying the folio of a new writable SPTE decides refcounted-ness with page_ref_count() (0 on a THP tail) instead of page_count()",
+	},
+	[MUT_FREE_TABLE_WITHOUT_GRACE] = {
+		"free-table-without-grace", "-",
+		"child page tables are freed at once instead of after an RCU grace period",
+	},
+	[MUT_FAST_PF_NO_DIRTY_LOG] = {
+		"fast-pf-no-dirty-log", "-",
+		"fast page fault restores W without marking the memslot dirty",
+	},
+};
+
+void kvmmu_mutant_set_mask(u64 mask)
+{
+	WRITE_ONCE(__kvmmu_mutant_mask, mask);
+}
+
+u64 kvmmu_mutant_get_mask(void)
+{
+	return READ_ONCE(__kvmmu_mutant_mask);
+}
+
+int kvmmu_mutant_lookup(const char *name)
+{
+	int i;
+
+	for (i = 0; i < NR_KVMMU_MUTANTS; i++) {
+		if (!strcmp(kvmmu_mutant_table[i].name, name))
+			return i;
+	}
+	return -ENOENT;
+}
+
+int kvmmu_mutant_parse(const char *list, u64 *mask, char *bad, size_t bad_len)
+{
+	u64 m = 0;
+	const char *p = list;
+
+	if (!*list || !strcmp(list, "none")) {
+		*mask = 0;
+		return 0;
+	}
+	for (;;) {
+		const char *end = strchr(p, ',');
+		size_t len = end ? (size_t)(end - p) : strlen(p);
+		char name[64];
+		int id;
+
+		if (!len)
+			return -EINVAL;
+		if (len >= sizeof(name))
+			len = sizeof(name) - 1;
+		memcpy(name, p, len);
+		name[len] = '\0';
+		id = kvmmu_mutant_lookup(name);
+		if (id < 0) {
+			if (bad && bad_len)
+				snprintf(bad, bad_len, "%s", name);
+			return -ENOENT;
+		}
+		m |= BIT_ULL(id);
+		if (!end)
+			break;
+		p = end + 1;
+	}
+	*mask = m;
+	return 0;
+}

@@ -1,0 +1,230 @@
+/* SPDX-License-Identifier: GPL-2.0-only */
+/*
+ * Observer hooks: the event stream that checkers and the tracer read.
+ *
+ * The core, the host model and the hardware model report what they do with
+ * kvmmu_observe(TYPE, member, .field = value, ...).  Observers register a
+ * callback and a mask of event types; an event nobody observes costs one
+ * load and a branch.  Observers are read-only: they must not call back into
+ * the code that emitted the event, take its locks or block.  They run in
+ * the emitting thread, synchronously, in registration order.
+ *
+ * Every event carries the emitting thread's id and a global index (its
+ * position in the total order of observed events), which violation reports
+ * cite as event_index.
+ */
+#ifndef KVMMU_COMPAT_OBSERVE_H
+#define KVMMU_COMPAT_OBSERVE_H
+
+#include "atomic.h"
+#include "bitops.h"
+#include "compiler.h"
+#include "types.h"
+
+enum kvmmu_event_type {
+	KVMMU_EV_SPTE_CHANGE,        /* .spte: an SPTE changed value */
+	KVMMU_EV_TABLE_ALLOC,        /* .table: a page-table frame was allocated */
+	KVMMU_EV_TABLE_FREE,         /* .table: a page-table frame was freed */
+	KVMMU_EV_TABLE_READ,         /* .table: a lockless walker read a table */
+	KVMMU_EV_ROOT_GET,           /* .root: a root reference was taken */
+	KVMMU_EV_ROOT_PUT,           /* .root: a root reference was dropped */
+	KVMMU_EV_ROOT_INVALIDATE,    /* .root: a root was marked invalid */
+	KVMMU_EV_TLB_FILL,           /* .tlb: a vCPU cached a translation */
+	KVMMU_EV_TLB_FLUSH,          /* .tlb: a vCPU dropped cached translations */
+	KVMMU_EV_VCPU_MODE,          /* .vcpu: a vCPU changed mode */
+	KVMMU_EV_VCPU_REQUEST,       /* .vcpu: a request was made to a vCPU */
+	KVMMU_EV_PAGE_REF_GET,       /* .page: a page reference was taken */
+	KVMMU_EV_PAGE_REF_PUT,       /* .page: a page reference was released */
+	KVMMU_EV_PAGE_MARK_DIRTY,    /* .page: a folio was marked dirty */
+	KVMMU_EV_PAGE_MARK_ACCESSED, /* .page: a folio was marked accessed */
+	KVMMU_EV_FRAME_FREE,         /* .frame: a host frame was freed */
+	KVMMU_EV_FRAME_REUSE,        /* .frame: a freed frame was allocated again */
+	KVMMU_EV_FRAME_ZERO,         /* .frame: contents were zero-filled */
+	KVMMU_EV_FRAME_COPY,         /* .frame: contents were copied from .src */
+	KVMMU_EV_FRAME_DROP,         /* .frame: clean contents dropped by reclaim */
+	KVMMU_EV_NOTIFIER_START,     /* .notifier: invalidate_range_start */
+	KVMMU_EV_NOTIFIER_END,       /* .notifier: invalidate_range_end */
+	KVMMU_EV_GUEST_LOAD,         /* .access: a guest load completed */
+	KVMMU_EV_GUEST_STORE,        /* .access: a guest store completed */
+	KVMMU_EV_DIRTY_LOG_GET,      /* .dirty_log: KVM_GET_DIRTY_LOG returns */
+	KVMMU_EV_DIRTY_LOG_CLEAR,    /* .dirty_log: KVM_CLEAR_DIRTY_LOG returns */
+	KVMMU_EV_DIRTY_RING_RESET,   /* .dirty_log: KVM_RESET_DIRTY_RINGS returns */
+	KVMMU_EV_SPAN_BEGIN,         /* .span: a traced operation begins */
+	KVMMU_EV_SPAN_END,           /* .span: it ends */
+	KVMMU_EV_WARN,               /* .warn: a WARN fired */
+	NR_KVMMU_EVENTS
+};
+
+/* Operations traced as spans (begin/end pairs). */
+enum kvmmu_span {
+	KVMMU_SPAN_FAULT,
+	KVMMU_SPAN_ZAP,
+	KVMMU_SPAN_FLUSH,
+	KVMMU_SPAN_MEMSLOT_UPDATE,
+	KVMMU_SPAN_ROOT_LOAD,
+	NR_KVMMU_SPANS
+};
+
+/* Who read a table in KVMMU_EV_TABLE_READ. */
+enum kvmmu_table_reader {
+	KVMMU_READER_WALKER,
+	KVMMU_READER_FAST_PF,
+	KVMMU_READER_AGING,
+};
+
+struct kvmmu_ev_spte {
+	const void *kvm;
+	const void *sptep;
+	u64 old_spte;
+	u64 new_spte;
+	gfn_t gfn;
+	u8 level;
+	u8 as_id;
+	bool shared;    /* made under the read lock */
+	bool preserves; /* split/recovery: every gfn keeps its translation */
+};
+
+struct kvmmu_ev_table {
+	const void *kvm;
+	hfn_t pfn;
+	gfn_t gfn;
+	u8 level;
+	u8 reader; /* enum kvmmu_table_reader, for TABLE_READ */
+};
+
+struct kvmmu_ev_root {
+	const void *kvm;
+	const void *root;
+	hfn_t pfn;
+	int refcount; /* after the change */
+	bool long_lived;
+	bool invalid;
+};
+
+struct kvmmu_ev_tlb {
+	int vcpu;
+	gfn_t gfn;
+	u8 level;
+	bool all; /* FLUSH: every entry */
+	hfn_t pfn;
+	const void *sptep; /* FILL: the entry the translation came from */
+	u64 spte;          /* FILL: its value */
+};
+
+struct kvmmu_ev_vcpu {
+	int vcpu;
+	int old_mode;
+	int new_mode;
+	int request;
+};
+
+struct kvmmu_ev_page {
+	hfn_t pfn;
+	int count; /* page_count() after the change */
+};
+
+struct kvmmu_ev_frame {
+	hfn_t pfn;
+	hfn_t src; /* FRAME_COPY only */
+};
+
+struct kvmmu_ev_notifier {
+	const void *mm;
+	hva_t start;
+	hva_t end;
+	int event;
+};
+
+struct kvmmu_ev_access {
+	int vcpu;
+	u8 size;
+	gpa_t gpa;
+	hva_t hva;
+	hfn_t pfn;
+	u64 value;
+};
+
+struct kvmmu_ev_dirty_log {
+	const void *kvm;
+	int slot; /* as_id << 16 | id, as KVM encodes it */
+	u64 first_page;
+	u64 num_pages;
+};
+
+struct kvmmu_ev_span {
+	u8 kind; /* enum kvmmu_span */
+	u64 arg;
+};
+
+struct kvmmu_ev_warn {
+	const char *file;
+	int line;
+	const char *cond;
+};
+
+struct kvmmu_event {
+	u16 type; /* enum kvmmu_event_type */
+	int thread;
+	u64 index;
+	union {
+		struct kvmmu_ev_spte spte;
+		struct kvmmu_ev_table table;
+		struct kvmmu_ev_root root;
+		struct kvmmu_ev_tlb tlb;
+		struct kvmmu_ev_vcpu vcpu;
+		struct kvmmu_ev_page page;
+		struct kvmmu_ev_frame frame;
+		struct kvmmu_ev_notifier notifier;
+		struct kvmmu_ev_access access;
+		struct kvmmu_ev_dirty_log dirty_log;
+		struct kvmmu_ev_span span;
+		struct kvmmu_ev_warn warn;
+	};
+};
+
+struct kvmmu_observer {
+	const char *name;
+	u64 mask; /* BIT_ULL(type) for each type wanted */
+	void (*notify)(struct kvmmu_observer *obs, const struct kvmmu_event *ev);
+};
+
+#define KVMMU_MAX_OBSERVERS 16
+
+/* Register or remove an observer; only while no events are being emitted. */
+int kvmmu_observer_register(struct kvmmu_observer *obs);
+void kvmmu_observer_unregister(struct kvmmu_observer *obs);
+
+const char *kvmmu_event_name(enum kvmmu_event_type type);
+const char *kvmmu_span_name(enum kvmmu_span kind);
+
+extern u64 __kvmmu_observed_mask;
+
+static __always_inline bool kvmmu_observing(enum kvmmu_event_type type)
+{
+	return unlikely(READ_ONCE(__kvmmu_observed_mask) & BIT_ULL(type));
+}
+
+void __kvmmu_observe(struct kvmmu_event *ev);
+
+/*
+ * kvmmu_observe(KVMMU_EV_X, member, .field = v, ...) - report an event.
+ * @member names the payload in struct kvmmu_event; the fields are only
+ * evaluated when someone observes the type.
+ */
+#define kvmmu_observe(_type, _member, ...)                                    \
+	do {                                                                  \
+		if (kvmmu_observing(_type)) {                                 \
+			struct kvmmu_event __ev = {                           \
+				.type = (_type),                              \
+				._member = { __VA_ARGS__ },                   \
+			};                                                    \
+			__kvmmu_observe(&__ev);                               \
+		}                                                             \
+	} while (0)
+
+#define kvmmu_span_begin(_kind, _arg)                                         \
+	kvmmu_observe(KVMMU_EV_SPAN_BEGIN, span, .kind = (_kind), .arg = (_arg))
+#define kvmmu_span_end(_kind, _arg)                                           \
+	kvmmu_observe(KVMMU_EV_SPAN_END, span, .kind = (_kind), .arg = (_arg))
+
+#endif /* KVMMU_COMPAT_OBSERVE_H */
