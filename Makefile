@@ -1,12 +1,12 @@
 # SPDX-License-Identifier: GPL-2.0-only
 # kvmmu: a thin wrapper around Meson.  Every target first installs what it
-# needs (make deps), so on a fresh Debian machine 'make test' is all there
-# is to type.
+# needs (make deps), so on a fresh Debian machine 'make run' and 'make test'
+# are all there is to type.
 
 MESON ?= meson
 BUILD ?= build
 
-.PHONY: all deps build test asan tsan stress install clean
+.PHONY: all deps build run test asan tsan stress bench install clean
 
 all: build
 
@@ -23,6 +23,9 @@ build: deps
 	$(call configure,$(BUILD),)
 	@$(MESON) compile -C $(BUILD)
 
+run: build
+	@./$(BUILD)/kvmmu run
+
 test: build
 	@scripts/run-tests $(BUILD) ci unit regression scenario
 
@@ -38,6 +41,11 @@ tsan: deps
 
 stress: build
 	@scripts/run-tests $(BUILD) full stress
+
+bench: deps
+	$(call configure,build-release,-Dbuildtype=release -Dtests=false)
+	@$(MESON) compile -C build-release
+	@./build-release/kvmmu bench
 
 install: build
 	@$(MESON) install -C $(BUILD)

@@ -1,0 +1,30 @@
+/* SPDX-License-Identifier: GPL-2.0-only */
+/*
+ * Benchmarks: each figure is a ratio against a baseline measured in the same
+ * run (or a plain value where no baseline makes sense), with a target and a
+ * direction, as the project contract's bench document describes.
+ */
+#ifndef KVMMU_BENCH_BENCH_H
+#define KVMMU_BENCH_BENCH_H
+
+#include "types.h"
+
+struct bench_result {
+	const char *name;
+	double value;
+	const char *unit;
+	double baseline; /* NAN for value-only figures */
+	const char *baseline_unit;
+	double ratio;    /* value / baseline, or NAN */
+	double target;
+	const char *direction; /* "<=" or ">=" */
+	bool met;
+	const char *note; /* what the figure measures, for humans */
+};
+
+typedef void (*bench_progress_fn)(const char *name);
+
+/* Run every benchmark; returns the number of results written to @out. */
+int bench_run_all(struct bench_result *out, int max, bench_progress_fn progress);
+
+#endif /* KVMMU_BENCH_BENCH_H */

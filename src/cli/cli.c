@@ -1,0 +1,55 @@
+// SPDX-License-Identifier: GPL-2.0-only
+#include <errno.h>
+#include <stdarg.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "cli.h"
+
+void cli_usage_error(const char *fmt, ...)
+{
+	va_list ap;
+
+	fputs("kvmmu: ", stderr);
+	va_start(ap, fmt);
+	vfprintf(stderr, fmt, ap);
+	va_end(ap);
+	fputc('\n', stderr);
+	exit(CLI_EXIT_USAGE);
+}
+
+void cli_output_init(struct cli_output *out)
+{
+	memset(out, 0, sizeof(*out));
+	out->human = stdout;
+}
+
+bool cli_output_parse_json(struct cli_output *out, const char *opt,
+			   const char *arg)
+{
+	if (strcmp(opt, "json"))
+		return false;
+	out->json = true;
+	out->json_path = (arg && *arg) ? arg : NULL;
+	out->human = out->json_path ? stdout : stderr;
+	return true;
+}
+
+void cli_output_open(struct cli_output *out, struct json *j)
+{
+	out->json_file = stdout;
+	if (out->json_path) {
+		out->json_file = fopen(out->json_path, "w");
+		if (!out->json_file)
+			cli_usage_error("cannot write %s: %s", out->json_path,
+					strerror(errno));
+	}
+	json_init(j, out->json_file);
+}
+
+void cli_output_close(struct cli_output *out)
+{
+	if (out->json_file && out->json_file != stdout)
+		fclose(out->json_file);
+	out->json_file = NULL;
+}

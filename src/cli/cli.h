@@ -1,0 +1,56 @@
+/* SPDX-License-Identifier: GPL-2.0-only */
+/*
+ * Shared pieces of the kvmmu command line: exit codes, usage errors,
+ * --json handling and size parsing.
+ */
+#ifndef KVMMU_CLI_CLI_H
+#define KVMMU_CLI_CLI_H
+
+#include <stdio.h>
+
+#include "compiler.h"
+#include "json.h"
+#include "types.h"
+
+/* Exit status, as the project contract fixes it. */
+enum cli_exit {
+	CLI_EXIT_OK = 0,        /* ran, nothing found */
+	CLI_EXIT_VIOLATION = 1, /* a checker or a WARN fired */
+	CLI_EXIT_USAGE = 2,     /* usage or input error */
+	CLI_EXIT_INTERNAL = 3,  /* internal error */
+};
+
+struct cli_command {
+	const char *name;
+	const char *summary;
+	const char *usage; /* full --help text */
+	int (*run)(int argc, char **argv);
+};
+
+/* Print "kvmmu: <message>" on stderr and exit with CLI_EXIT_USAGE. */
+__noreturn void cli_usage_error(const char *fmt, ...) __printf(1, 2);
+
+/*
+ * Where --json output goes.  With --json (no file) the document goes to
+ * stdout and the human summary to stderr; with --json=FILE the document
+ * goes to FILE and the summary to stdout.
+ */
+struct cli_output {
+	bool json;
+	const char *json_path; /* NULL: stdout */
+	FILE *json_file;
+	FILE *human; /* where the human-readable summary goes */
+	bool quiet;
+};
+
+void cli_output_init(struct cli_output *out);
+/* Handle --json[=FILE]; returns true if @arg was that option. */
+bool cli_output_parse_json(struct cli_output *out, const char *opt, const char *arg);
+/* Open the JSON destination; usage error if FILE cannot be created. */
+void cli_output_open(struct cli_output *out, struct json *j);
+void cli_output_close(struct cli_output *out);
+
+extern const struct cli_command cli_cmd_run, cli_cmd_scenario,
+	cli_cmd_replay, cli_cmd_list, cli_cmd_bench;
+
+#endif /* KVMMU_CLI_CLI_H */

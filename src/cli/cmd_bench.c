@@ -1,0 +1,142 @@
+// SPDX-License-Identifier: GPL-2.0-only
+/*
+ * kvmmu bench: run the benchmarks and report each figure with its baseline,
+ * ratio and target.  A missed target is reported, not an error.
+ */
+#include <getopt.h>
+#include <math.h>
+#include <stdio.h>
+
+#include "bench.h"
+#include "cli.h"
+
+#define MAX_RESULTS 32
+
+static bool bench_quiet;
+
+static void bench_progress(const char *name)
+{
+	if (!bench_quiet)
+		fprintf(stderr, "bench: %s ...\n", name);
+}
+
+static void json_number_or_null(struct json *j, double v)
+{
+	if (isnan(v))
+		json_null(j);
+	else
+		json_double(j, v);
+}
+
+static void bench_json(struct json *j, const struct bench_result *r, int n)
+{
+	int i;
+
+	json_object_begin(j);
+	json_key(j, "build");
+	json_string(j, KVMMU_BUILD_TYPE);
+	json_key(j, "benchmarks");
+	json_array_begin(j);
+	for (i = 0; i < n; i++) {
+		json_object_begin(j);
+		json_key(j, "name");
+		json_string(j, r[i].name);
+		json_key(j, "value");
+		json_double(j, r[i].value);
+		json_key(j, "unit");
+		json_string(j, r[i].unit);
+		json_key(j, "baseline");
+		json_number_or_null(j, r[i].baseline);
+		json_key(j, "baseline_unit");
+		json_string(j, r[i].baseline_unit);
+		json_key(j, "ratio");
+		json_number_or_null(j, r[i].ratio);
+		json_key(j, "target");
+		json_double(j, r[i].target);
+		json_key(j, "direction");
+		json_string(j, r[i].direction);
+		json_key(j, "met");
+		json_bool(j, r[i].met);
+		json_object_end(j);
+	}
+	json_array_end(j);
+	json_object_end(j);
+	json_finish(j);
+}
+
+static void bench_table(FILE *f, const struct bench_result *r, int n)
+{
+	int i;
+
+	fprintf(f, "kvmmu bench (%s build)\n", KVMMU_BUILD_TYPE);
+	fprintf(f, "%-22s %10s %10s %8s %8s  %s\n", "benchmark", "value",
+		"baseline", "ratio", "target", "met");
+	for (i = 0; i < n; i++) {
+		fprintf(f, "%-22s %8.2f%-2s %8.2f%-2s %8.3f %5s%-3.2f %s\n",
+			r[i].name, r[i].value, r[i].unit, r[i].baseline,
+			r[i].baseline_unit, r[i].ratio, r[i].direction,
+			r[i].target, r[i].met ? "yes" : "NO");
+		fprintf(f, "    %s\n", r[i].note);
+	}
+}
+
+static int cmd_bench(int argc, char **argv)
+{
+	static const struct option opts[] = {
+		{ "json", optional_argument, NULL, 'j' },
+		{ "quiet", no_argument, NULL, 'q' },
+		{ NULL, 0, NULL, 0 },
+	};
+	struct bench_result results[MAX_RESULTS];
+	struct cli_output out;
+	int c, n;
+
+	cli_output_init(&out);
+	opterr = 0;
+	optind = 1;
+	while ((c = getopt_long(argc, argv, "", opts, NULL)) != -1) {
+		switch (c) {
+		case 'j':
+			cli_output_parse_json(&out, "json", optarg);
+			break;
+		case 'q':
+			out.quiet = true;
+			break;
+		default:
+			cli_usage_error("bench: unknown option '%s' (see kvmmu bench --help)",
+					argv[optind - 1]);
+		}
+	}
+	if (optind < argc)
+		cli_usage_error("bench: unexpected argument '%s'", argv[optind]);
+
+	bench_quiet = out.quiet;
+	n = bench_run_all(results, MAX_RESULTS, bench_progress);
+	if (out.json) {
+		struct json j;
+
+		cli_output_open(&out, &j);
+		bench_json(&j, results, n);
+		cli_output_close(&out);
+	}
+	bench_table(out.human, results, n);
+	return CLI_EXIT_OK;
+}
+
+const struct cli_command cli_cmd_bench = {
+	.name = "bench",
+	.summary = "run the benchmarks (ratios against same-run baselines)",
+	.usage =
+		"usage: kvmmu bench [--json[=FILE]] [--quiet]\n"
+		"\n"
+		"Run every benchmark.  Each figure is reported with the baseline\n"
+		"measured in the same run, their ratio, and the target it should meet.\n"
+		"Use a release build ('make bench' does).\n"
+		"\n"
+		"options:\n"
+		"  --json[=FILE]  write the JSON document to FILE, or to stdout (the\n"
+		"                 table then goes to stderr)\n"
+		"  --quiet        no progress lines\n"
+		"  -h, --help     show this help\n",
+	.run = cmd_bench,
+};
