@@ -6,7 +6,7 @@
 MESON ?= meson
 BUILD ?= build
 
-.PHONY: all deps build run test asan tsan stress bench install clean
+.PHONY: all deps build run test asan tsan stress bench check-layers install clean
 
 all: build
 
@@ -46,6 +46,9 @@ bench: deps
 	$(call configure,build-release,-Dbuildtype=release -Dtests=false)
 	@$(MESON) compile -C build-release
 	@./build-release/kvmmu bench
+
+check-layers: deps
+	@python3 scripts/check-layers.py --hermetic
 
 install: build
 	@$(MESON) install -C $(BUILD)
