@@ -28,11 +28,14 @@ static int cmd_run(int argc, char **argv)
 	      "    and observer hooks;\n"
 	      "  - sched: the controlled executor, which runs threads one at a time and\n"
 	      "    switches only at sched points, from a seed;\n"
+	      "  - host: the modelled host kernel: page frames (data or tag mode),\n"
+	      "    VMAs, host page tables, mmu_notifiers, files and swap, migration,\n"
+	      "    reclaim, THP, and the pfn lookup KVM uses;\n"
 	      "  - the uAPI header, the layer rules and their checks.\n"
 	      "\n"
-	      "Not built yet: the host model, the VM core, the TDP MMU, the hardware\n"
-	      "model, the checkers, the scenarios and the workloads.  'kvmmu list' shows\n"
-	      "what is registered; 'make test' runs the tests.\n",
+	      "Not built yet: the VM core, the TDP MMU, the hardware model, the\n"
+	      "checkers, the scenarios and the workloads.  'kvmmu list' shows what is\n"
+	      "registered; 'make test' runs the tests.\n",
 	      stdout);
 	return CLI_EXIT_OK;
 }

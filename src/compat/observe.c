@@ -94,6 +94,7 @@ static const char *const event_names[NR_KVMMU_EVENTS] = {
 	[KVMMU_EV_FRAME_ZERO] = "frame_zero",
 	[KVMMU_EV_FRAME_COPY] = "frame_copy",
 	[KVMMU_EV_FRAME_DROP] = "frame_drop",
+	[KVMMU_EV_FRAME_MISUSE] = "frame_misuse",
 	[KVMMU_EV_NOTIFIER_START] = "notifier_start",
 	[KVMMU_EV_NOTIFIER_END] = "notifier_end",
 	[KVMMU_EV_GUEST_LOAD] = "guest_load",
@@ -113,6 +114,20 @@ static const char *const span_names[NR_KVMMU_SPANS] = {
 	[KVMMU_SPAN_MEMSLOT_UPDATE] = "memslot_update",
 	[KVMMU_SPAN_ROOT_LOAD] = "root_load",
 };
+
+static const char *const misuse_names[NR_KVMMU_MISUSES] = {
+	[KVMMU_MISUSE_REF_FROM_ZERO] = "reference raised from 0",
+	[KVMMU_MISUSE_REF_NONCOUNTED] = "reference on a non-refcounted page",
+	[KVMMU_MISUSE_REF_UNDERFLOW] = "reference released below 0",
+	[KVMMU_MISUSE_MARK_FREED] = "dirty/accessed marking of a freed page",
+	[KVMMU_MISUSE_ACCESS_FREED] = "access to a freed frame",
+	[KVMMU_MISUSE_DOUBLE_FREE] = "free of a frame not allocated",
+};
+
+const char *kvmmu_misuse_name(enum kvmmu_frame_misuse kind)
+{
+	return (unsigned int)kind < NR_KVMMU_MISUSES ? misuse_names[kind] : "?";
+}
 
 const char *kvmmu_event_name(enum kvmmu_event_type type)
 {

@@ -42,6 +42,7 @@ enum kvmmu_event_type {
 	KVMMU_EV_FRAME_ZERO,         /* .frame: contents were zero-filled */
 	KVMMU_EV_FRAME_COPY,         /* .frame: contents were copied from .src */
 	KVMMU_EV_FRAME_DROP,         /* .frame: clean contents dropped by reclaim */
+	KVMMU_EV_FRAME_MISUSE,       /* .misuse: a frame was used against its state */
 	KVMMU_EV_NOTIFIER_START,     /* .notifier: invalidate_range_start */
 	KVMMU_EV_NOTIFIER_END,       /* .notifier: invalidate_range_end */
 	KVMMU_EV_GUEST_LOAD,         /* .access: a guest load completed */
@@ -63,6 +64,17 @@ enum kvmmu_span {
 	KVMMU_SPAN_MEMSLOT_UPDATE,
 	KVMMU_SPAN_ROOT_LOAD,
 	NR_KVMMU_SPANS
+};
+
+/* What KVMMU_EV_FRAME_MISUSE reports. */
+enum kvmmu_frame_misuse {
+	KVMMU_MISUSE_REF_FROM_ZERO,   /* a reference raised from 0 */
+	KVMMU_MISUSE_REF_NONCOUNTED,  /* a reference on a non-refcounted page */
+	KVMMU_MISUSE_REF_UNDERFLOW,   /* a reference released below 0 */
+	KVMMU_MISUSE_MARK_FREED,      /* dirty/accessed marking of a freed page */
+	KVMMU_MISUSE_ACCESS_FREED,    /* an access to a freed or quarantined frame */
+	KVMMU_MISUSE_DOUBLE_FREE,     /* a free of a frame that is not allocated */
+	NR_KVMMU_MISUSES
 };
 
 /* Who read a table in KVMMU_EV_TABLE_READ. */
@@ -120,12 +132,30 @@ struct kvmmu_ev_vcpu {
 
 struct kvmmu_ev_page {
 	hfn_t pfn;
-	int count; /* page_count() after the change */
+	int count;       /* the folio's count after the change */
+	u8 state;        /* enum kvmmu_frame_state of the frame */
+	bool noncounted; /* the host forbids refcounting this page */
 };
 
 struct kvmmu_ev_frame {
 	hfn_t pfn;
-	hfn_t src; /* FRAME_COPY only */
+	hfn_t src;    /* FRAME_COPY: the source frame, 0 if from swap or file */
+	u8 order;     /* the block is 1 << order frames */
+	u8 kind;      /* FRAME_ZERO/COPY: enum kvmmu_frame_fill */
+};
+
+/* Where the contents of KVMMU_EV_FRAME_ZERO/COPY come from. */
+enum kvmmu_frame_fill {
+	KVMMU_FILL_ZERO,    /* anonymous first touch, DONTNEED refault */
+	KVMMU_FILL_MIGRATE, /* migration, compaction, THP collapse */
+	KVMMU_FILL_SWAP,    /* swap-in */
+	KVMMU_FILL_FILE,    /* read from the backing file */
+};
+
+struct kvmmu_ev_misuse {
+	hfn_t pfn;
+	u8 kind;  /* enum kvmmu_frame_misuse */
+	u8 state; /* the frame's state at the time */
 };
 
 struct kvmmu_ev_notifier {
@@ -174,6 +204,7 @@ struct kvmmu_event {
 		struct kvmmu_ev_vcpu vcpu;
 		struct kvmmu_ev_page page;
 		struct kvmmu_ev_frame frame;
+		struct kvmmu_ev_misuse misuse;
 		struct kvmmu_ev_notifier notifier;
 		struct kvmmu_ev_access access;
 		struct kvmmu_ev_dirty_log dirty_log;
@@ -196,6 +227,7 @@ void kvmmu_observer_unregister(struct kvmmu_observer *obs);
 
 const char *kvmmu_event_name(enum kvmmu_event_type type);
 const char *kvmmu_span_name(enum kvmmu_span kind);
+const char *kvmmu_misuse_name(enum kvmmu_frame_misuse kind);
 
 extern u64 __kvmmu_observed_mask;
 

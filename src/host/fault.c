@@ -1,0 +1,322 @@
+// SPDX-License-Identifier: GPL-2.0-only
+/*
+ * Page faults of the host (handle_mm_fault) and the VMM's own accesses.
+ *
+ * A fault made on behalf of a secondary MMU (FAULT_FLAG_FROM_GUP) never
+ * dirties the folio or the PTE by itself: writes through the secondary MMU
+ * are the secondary MMU's to report (KVM marks the folio dirty when it
+ * creates a writable SPTE), as in Linux.  A write by the VMM through the
+ * host page tables (host_access) dirties both.
+ *
+ * New pages are allocated and filled outside ptl; the entry is installed
+ * under ptl only if it is still empty, otherwise the new page is released.
+ */
+#include <errno.h>
+
+#include "bug.h"
+#include "host_mm.h"
+#include "rcu.h"
+
+static u64 leaf_bits(struct vm_area_struct *vma, unsigned int flags,
+		     bool write_on_read)
+{
+	bool write = flags & FAULT_FLAG_WRITE;
+	u64 bits = HPTE_PRESENT | HPTE_ACCESSED;
+
+	if ((vma->vm_flags & VM_WRITE) && (write || write_on_read))
+		bits |= HPTE_WRITE;
+	if (write && !(flags & FAULT_FLAG_FROM_GUP))
+		bits |= HPTE_DIRTY;
+	return bits;
+}
+
+/*
+ * Install a mapping of @pfn at @addr and @level, unless something got there
+ * first.  The caller's reference on the page becomes the mapping's.
+ * Return: true if installed (else the caller still owns its reference).
+ */
+static bool try_install_leaf(struct mm_struct *mm, unsigned long addr,
+			     int level, u64 pfn, u64 bits)
+{
+	_Atomic u64 *slot;
+	bool done = false;
+
+	spin_lock(&mm->ptl);
+	slot = host_pgtable_slot(mm, addr, level, true);
+	if (slot && !atomic_load(slot)) {
+		if (level > 1)
+			bits |= HPTE_HUGE;
+		/* Release: the page's contents are visible before its mapping. */
+		atomic_store_explicit(slot, hpte_make(pfn, bits), memory_order_release);
+		done = true;
+	}
+	spin_unlock(&mm->ptl);
+	return done;
+}
+
+/* As try_install_leaf(), releasing the page if it lost the race. */
+static bool install_leaf(struct mm_struct *mm, unsigned long addr, int level,
+			 u64 pfn, u64 bits)
+{
+	if (try_install_leaf(mm, addr, level, pfn, bits))
+		return true;
+	put_page(mm->phys, pfn_to_page(mm->phys, pfn));
+	return false;
+}
+
+/* A fault on a present leaf: grant write access if the VMA allows it. */
+static int fault_present(struct vm_area_struct *vma, _Atomic u64 *slot, u64 e,
+			 int level, unsigned long addr, unsigned int flags)
+{
+	struct mm_struct *mm = vma->mm;
+	bool write = flags & FAULT_FLAG_WRITE;
+	u64 set = HPTE_ACCESSED;
+
+	if (write) {
+		if (!(vma->vm_flags & VM_WRITE))
+			return -EFAULT;
+		set |= HPTE_WRITE;
+		if (!(flags & FAULT_FLAG_FROM_GUP)) {
+			set |= HPTE_DIRTY;
+			set_page_dirty(mm->phys,
+				       pfn_to_page(mm->phys, hpte_subpage_pfn(e, level, addr)));
+		}
+	}
+	atomic_fetch_or(slot, set);
+	return 0;
+}
+
+static int anon_thp_fault(struct vm_area_struct *vma, unsigned long addr,
+			  unsigned int flags)
+{
+	struct mm_struct *mm = vma->mm;
+	unsigned long haddr = ALIGN_DOWN(addr, host_level_size(2));
+	_Atomic u64 *slot;
+	u64 pfn, e;
+
+	if (!(vma->vm_flags & VM_HUGEPAGE) || haddr < vma->vm_start ||
+	    haddr + host_level_size(2) > vma->vm_end)
+		return 0;
+	spin_lock(&mm->ptl);
+	slot = host_pgtable_slot(mm, haddr, 2, true);
+	e = slot ? atomic_load(slot) : 1;
+	spin_unlock(&mm->ptl);
+	if (e)
+		return 0; /* already a table or a huge leaf: the 4K path handles it */
+
+	pfn = phys_alloc(mm->phys, HPAGE_PMD_ORDER, PG_anon | PG_head);
+	if (!pfn)
+		return 0; /* no 2M block: fall back to 4K, as Linux does */
+	set_page_private(pfn_to_page(mm->phys, pfn), haddr >> PAGE_SHIFT);
+	frame_set_contents(mm->phys, pfn, 1ULL << HPAGE_PMD_ORDER, 0);
+	kvmmu_observe(KVMMU_EV_FRAME_ZERO, frame, .pfn = pfn,
+		      .order = HPAGE_PMD_ORDER, .kind = KVMMU_FILL_ZERO);
+	install_leaf(mm, haddr, 2, pfn, leaf_bits(vma, flags, true));
+	return 1;
+}
+
+static int anon_fault(struct vm_area_struct *vma, unsigned long addr,
+		      unsigned int flags)
+{
+	struct mm_struct *mm = vma->mm;
+	_Atomic u64 *slot;
+	int level, ret;
+	u64 e, pfn;
+
+	ret = anon_thp_fault(vma, addr, flags);
+	if (ret)
+		return ret < 0 ? ret : 0;
+
+	spin_lock(&mm->ptl);
+	slot = host_pgtable_leaf(mm, addr, &level);
+	e = atomic_load(slot);
+	if (hpte_present(e)) {
+		ret = fault_present(vma, slot, e, level, addr, flags);
+		spin_unlock(&mm->ptl);
+		return ret;
+	}
+	spin_unlock(&mm->ptl);
+	if (e & HPTE_HWPOISON)
+		return -EHWPOISON;
+
+	pfn = phys_alloc(mm->phys, 0, PG_anon);
+	if (!pfn)
+		return -ENOMEM;
+	set_page_private(pfn_to_page(mm->phys, pfn), addr >> PAGE_SHIFT);
+
+	if (e & HPTE_SWAP) {
+		if (flags & FAULT_FLAG_NOWAIT) {
+			phys_free(mm->phys, pfn);
+			return -EAGAIN;
+		}
+		/* Swap-in: the entry may only be replaced while it still says so. */
+		spin_lock(&mm->ptl);
+		slot = host_pgtable_slot(mm, addr, 1, false);
+		if (slot && atomic_load(slot) == e) {
+			host_swap_load(mm, hpte_pfn(e), pfn);
+			kvmmu_observe(KVMMU_EV_FRAME_COPY, frame, .pfn = pfn,
+				      .kind = KVMMU_FILL_SWAP);
+			atomic_store_explicit(slot, hpte_make(pfn, leaf_bits(vma, flags, true)),
+					      memory_order_release);
+			host_swap_free(mm, hpte_pfn(e));
+			pfn = 0;
+		}
+		spin_unlock(&mm->ptl);
+		if (pfn)
+			phys_free(mm->phys, pfn);
+		return 0;
+	}
+
+	frame_set_contents(mm->phys, pfn, 1, 0);
+	kvmmu_observe(KVMMU_EV_FRAME_ZERO, frame, .pfn = pfn, .kind = KVMMU_FILL_ZERO);
+	install_leaf(mm, addr, 1, pfn, leaf_bits(vma, flags, true));
+	return 0;
+}
+
+static int hugetlb_fault(struct vm_area_struct *vma, unsigned long addr,
+			 unsigned int flags)
+{
+	struct mm_struct *mm = vma->mm;
+	int level = vma->order == HPAGE_PUD_ORDER ? 3 : 2, l;
+	unsigned long haddr = ALIGN_DOWN(addr, host_level_size(level));
+	_Atomic u64 *slot;
+	u64 e, pfn;
+	int ret;
+
+	spin_lock(&mm->ptl);
+	slot = host_pgtable_leaf(mm, addr, &l);
+	e = atomic_load(slot);
+	if (hpte_present(e)) {
+		ret = fault_present(vma, slot, e, l, addr, flags);
+		spin_unlock(&mm->ptl);
+		return ret;
+	}
+	spin_unlock(&mm->ptl);
+	if (e & HPTE_HWPOISON)
+		return -EHWPOISON;
+
+	pfn = phys_alloc(mm->phys, vma->order, PG_anon | PG_hugetlb | PG_head);
+	if (!pfn)
+		return -ENOMEM;
+	frame_set_contents(mm->phys, pfn, 1ULL << vma->order, 0);
+	kvmmu_observe(KVMMU_EV_FRAME_ZERO, frame, .pfn = pfn,
+		      .order = (u8)vma->order, .kind = KVMMU_FILL_ZERO);
+	install_leaf(mm, haddr, level, pfn, leaf_bits(vma, flags, true));
+	return 0;
+}
+
+static int file_fault(struct vm_area_struct *vma, unsigned long addr,
+		      unsigned int flags)
+{
+	struct mm_struct *mm = vma->mm;
+	struct host_phys *phys = mm->phys;
+	u64 index = host_file_index(vma, addr), pfn, e;
+	struct page *page, *folio;
+	_Atomic u64 *slot;
+	int level, ret = 0;
+
+	spin_lock(&mm->ptl);
+	slot = host_pgtable_leaf(mm, addr, &level);
+	e = atomic_load(slot);
+	if (hpte_present(e)) {
+		ret = fault_present(vma, slot, e, level, addr, flags);
+		spin_unlock(&mm->ptl);
+		return ret;
+	}
+	spin_unlock(&mm->ptl);
+	if (e & HPTE_HWPOISON)
+		return -EHWPOISON;
+
+	pfn = host_file_get_page(vma->file, index, flags & FAULT_FLAG_NOWAIT, &ret);
+	if (!pfn)
+		return ret ? ret : -ENOMEM;
+	page = pfn_to_page(phys, pfn);
+	folio = compound_head(phys, page);
+
+	/* Map a whole 2M folio with one PMD where the VMA lines up with it. */
+	if (page_order(folio) == HPAGE_PMD_ORDER) {
+		u64 head = page_to_pfn(phys, folio);
+		unsigned long haddr = addr - ((pfn - head) << PAGE_SHIFT);
+
+		if (IS_ALIGNED(haddr, host_level_size(2)) && haddr >= vma->vm_start &&
+		    haddr + host_level_size(2) <= vma->vm_end &&
+		    try_install_leaf(mm, haddr, 2, head, leaf_bits(vma, flags, false)))
+			goto dirty;
+	}
+	if (!install_leaf(mm, addr, 1, pfn, leaf_bits(vma, flags, false)))
+		return 0; /* raced with another fault: it mapped the page */
+dirty:
+	if ((flags & FAULT_FLAG_WRITE) && !(flags & FAULT_FLAG_FROM_GUP))
+		set_page_dirty(phys, page);
+	return 0;
+}
+
+int handle_mm_fault(struct vm_area_struct *vma, unsigned long addr,
+		    unsigned int flags)
+{
+	if ((flags & FAULT_FLAG_WRITE) && !(vma->vm_flags & VM_WRITE))
+		return -EFAULT;
+	if (!(vma->vm_flags & VM_READ))
+		return -EFAULT;
+	switch (vma->backing) {
+	case HOST_BACKING_ANON:
+		return anon_fault(vma, addr, flags);
+	case HOST_BACKING_HUGETLB:
+		return hugetlb_fault(vma, addr, flags);
+	case HOST_BACKING_FILE:
+		return file_fault(vma, addr, flags);
+	case HOST_BACKING_DRIVER:
+		break;
+	}
+	return -EFAULT; /* a driver's PTEs are installed at mmap time */
+}
+
+int host_access(struct mm_struct *mm, unsigned long addr, bool write, u64 *val)
+{
+	struct vm_area_struct *vma;
+	int ret = 0;
+
+	down_read(&mm->mmap_lock);
+	vma = host_find_vma(mm, addr);
+	if (!vma) {
+		ret = -EFAULT;
+		goto out;
+	}
+	for (;;) {
+		_Atomic u64 *slot;
+		int level;
+		u64 e, pfn;
+
+		/*
+		 * The access itself happens under ptl, which is what keeps it
+		 * out of a migration's or reclaim's copy window (they change
+		 * entries under ptl too): a CPU would fault on their entries.
+		 */
+		spin_lock(&mm->ptl);
+		slot = host_pgtable_leaf(mm, addr, &level);
+		e = atomic_load(slot);
+		if (hpte_present(e) && (!write || (e & HPTE_WRITE))) {
+			pfn = hpte_subpage_pfn(e, level, addr);
+			if (!phys_check_access(mm->phys, pfn)) {
+				ret = -EFAULT;
+			} else if (write) {
+				frame_write_word(mm->phys, pfn, addr & (PAGE_SIZE - 1), *val);
+				atomic_fetch_or(slot, HPTE_DIRTY | HPTE_ACCESSED);
+				if (!(e & HPTE_SPECIAL))
+					set_page_dirty(mm->phys, pfn_to_page(mm->phys, pfn));
+			} else {
+				*val = frame_read_word(mm->phys, pfn, addr & (PAGE_SIZE - 1));
+				atomic_fetch_or(slot, HPTE_ACCESSED);
+			}
+			spin_unlock(&mm->ptl);
+			break;
+		}
+		spin_unlock(&mm->ptl);
+		ret = handle_mm_fault(vma, addr, write ? FAULT_FLAG_WRITE : 0);
+		if (ret)
+			break;
+	}
+out:
+	up_read(&mm->mmap_lock);
+	return ret;
+}
