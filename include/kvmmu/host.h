@@ -167,7 +167,11 @@ enum kvmmu_frame_state {
  * @mmu_notifier_register/@mmu_notifier_unregister: subscribe to @mm.
  * @alloc_table:        a zeroed 4 KiB page-table frame, or 0 if none.
  * @free_table:         return a page-table frame.
- * @table_virt:         the 512 entries of a page-table frame.
+ * @direct_map:         where frame contents live: pfn's 4 KiB are at
+ *                      direct_map + (pfn << 12), as the kernel's __va().
+ * @set_table_owner:    record @owner in a page-table frame's struct page
+ *                      (the kernel's set_page_private()).
+ * @table_owner:        and read it back.
  * @frame_state:        enum kvmmu_frame_state of @pfn.
  */
 struct kvmmu_host_ops {
@@ -188,7 +192,9 @@ struct kvmmu_host_ops {
 					struct mm_struct *mm);
 	kvmmu_pfn_t (*alloc_table)(struct mm_struct *mm);
 	void (*free_table)(struct mm_struct *mm, kvmmu_pfn_t pfn);
-	_Atomic uint64_t *(*table_virt)(struct mm_struct *mm, kvmmu_pfn_t pfn);
+	void *(*direct_map)(struct mm_struct *mm);
+	void (*set_table_owner)(struct mm_struct *mm, kvmmu_pfn_t pfn, void *owner);
+	void *(*table_owner)(struct mm_struct *mm, kvmmu_pfn_t pfn);
 	int (*frame_state)(struct mm_struct *mm, kvmmu_pfn_t pfn);
 };
 

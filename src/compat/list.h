@@ -140,6 +140,67 @@ static inline void list_splice_init(struct list_head *list,
 	     &(pos)->member != (head);                                        \
 	     (pos) = (n), (n) = list_next_entry(n, member))
 
+/* ---- RCU lists ----------------------------------------------------------
+ *
+ * Writers serialise among themselves (a lock); readers walk with
+ * list_for_each_entry_rcu() inside rcu_read_lock().  Every store to a
+ * ->next that a reader may be following is a release store, every reader
+ * load an acquire load: a node is fully initialised before it can be
+ * reached.  A deleted node keeps its ->next, so a reader standing on it
+ * can go on; it may be freed only after a grace period.
+ */
+
+#define list_next_rcu(p) __atomic_load_n(&(p)->next, __ATOMIC_ACQUIRE)
+
+static inline void __list_add_rcu(struct list_head *new, struct list_head *prev,
+				  struct list_head *next)
+{
+	new->next = next;
+	new->prev = prev;
+	/* Release: pairs with the acquire in list_next_rcu(). */
+	__atomic_store_n(&prev->next, new, __ATOMIC_RELEASE);
+	next->prev = new;
+}
+
+static inline void list_add_rcu(struct list_head *new, struct list_head *head)
+{
+	__list_add_rcu(new, head, head->next);
+}
+
+static inline void list_add_tail_rcu(struct list_head *new, struct list_head *head)
+{
+	__list_add_rcu(new, head->prev, head);
+}
+
+static inline void list_del_rcu(struct list_head *entry)
+{
+	struct list_head *prev = entry->prev, *next = entry->next;
+
+	next->prev = prev;
+	/* Release: pairs with the acquire in list_next_rcu(). */
+	__atomic_store_n(&prev->next, next, __ATOMIC_RELEASE);
+	entry->prev = NULL;
+}
+
+#define list_entry_rcu(ptr, type, member) container_of(ptr, type, member)
+
+#define list_for_each_entry_rcu(pos, head, member)                            \
+	for ((pos) = list_entry_rcu(list_next_rcu(head), __typeof__(*(pos)), member); \
+	     &(pos)->member != (head);                                        \
+	     (pos) = list_entry_rcu(list_next_rcu(&(pos)->member),            \
+				    __typeof__(*(pos)), member))
+
+/* The entry after @ptr in the list at @head, or NULL at the end. */
+#define list_next_or_null_rcu(head, ptr, type, member)                        \
+	({                                                                    \
+		struct list_head *__head = (head);                            \
+		struct list_head *__next = list_next_rcu(ptr);                \
+		__next != __head ? list_entry_rcu(__next, type, member) : NULL; \
+	})
+
+#define list_first_or_null_rcu(head, type, member)                            \
+	list_next_or_null_rcu(head, head, type, member)
+
 /* ---- hlist -------------------------------------------------------------- */
 
 #define HLIST_HEAD_INIT { .first = NULL }

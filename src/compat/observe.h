@@ -82,6 +82,7 @@ enum kvmmu_table_reader {
 	KVMMU_READER_WALKER,
 	KVMMU_READER_FAST_PF,
 	KVMMU_READER_AGING,
+	KVMMU_READER_ITER, /* the TDP iterator, under mmu_lock */
 };
 
 struct kvmmu_ev_spte {

@@ -9,6 +9,9 @@
 #ifndef KVMMU_COMPAT_PRINTK_H
 #define KVMMU_COMPAT_PRINTK_H
 
+#include <stdatomic.h>
+#include <stdbool.h>
+
 #include "compiler.h"
 
 enum kvmmu_loglevel {
@@ -25,6 +28,13 @@ enum kvmmu_loglevel kvmmu_get_loglevel(void);
 #define pr_err(fmt, ...) kvmmu_printk(LOGLEVEL_ERR, fmt, ##__VA_ARGS__)
 #define pr_warn(fmt, ...) kvmmu_printk(LOGLEVEL_WARNING, fmt, ##__VA_ARGS__)
 #define pr_info(fmt, ...) kvmmu_printk(LOGLEVEL_INFO, fmt, ##__VA_ARGS__)
+/* Print once per call site. */
+#define pr_warn_once(fmt, ...)                                                \
+	do {                                                                  \
+		static _Atomic bool __printed;                                \
+		if (!atomic_exchange(&__printed, true))                       \
+			pr_warn(fmt, ##__VA_ARGS__);                          \
+	} while (0)
 #define pr_debug(fmt, ...)                                                    \
 	do {                                                                  \
 		if (unlikely(kvmmu_get_loglevel() >= LOGLEVEL_DEBUG))         \

@@ -264,9 +264,19 @@ static void ops_free_table(struct mm_struct *mm, kvmmu_pfn_t pfn)
 	phys_free(mm->phys, pfn);
 }
 
-static _Atomic uint64_t *ops_table_virt(struct mm_struct *mm, kvmmu_pfn_t pfn)
+static void *ops_direct_map(struct mm_struct *mm)
 {
-	return frame_words(mm->phys, pfn);
+	return mm->phys->data;
+}
+
+static void ops_set_table_owner(struct mm_struct *mm, kvmmu_pfn_t pfn, void *owner)
+{
+	set_page_private(pfn_to_page(mm->phys, pfn), (u64)(uintptr_t)owner);
+}
+
+static void *ops_table_owner(struct mm_struct *mm, kvmmu_pfn_t pfn)
+{
+	return (void *)(uintptr_t)page_private(pfn_to_page(mm->phys, pfn));
 }
 
 static int ops_frame_state(struct mm_struct *mm, kvmmu_pfn_t pfn)
@@ -292,6 +302,8 @@ const struct kvmmu_host_ops host_kvm_ops = {
 	.mmu_notifier_unregister = host_mmu_notifier_unregister,
 	.alloc_table = ops_alloc_table,
 	.free_table = ops_free_table,
-	.table_virt = ops_table_virt,
+	.direct_map = ops_direct_map,
+	.set_table_owner = ops_set_table_owner,
+	.table_owner = ops_table_owner,
 	.frame_state = ops_frame_state,
 };

@@ -1,0 +1,70 @@
+/* SPDX-License-Identifier: GPL-2.0-only */
+/*
+ * The hardware contract: what KVM's vCPU run loop asks of the (simulated)
+ * CPU, as KVM's x86 code asks it of VMX or SVM.
+ *
+ * At VM entry the core hands the hardware the root of the SPTE tables and
+ * the vCPU's kick words; the hardware runs guest code until something makes
+ * it exit: a TDP fault (EPT violation / NPF), an EPT misconfiguration (an
+ * MMIO SPTE), an interrupt (a kick: *kick_req != *kick_ack), or the end of
+ * what it had to run.  The hardware keeps translations cached in its TLB
+ * until the core tells it to flush, exactly as silicon may.
+ *
+ * The hardware walks SPTE tables in physical memory; it learns where that
+ * memory is from the host (the direct map of include/kvmmu/host.h), never
+ * from the core, and reads only architectural bits.
+ */
+#ifndef KVMMU_HW_H
+#define KVMMU_HW_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+struct kvmmu_hw_vcpu; /* the hardware's per-vCPU state (TLB, program) */
+
+enum kvmmu_exit_reason {
+	KVMMU_EXIT_INTR,           /* an interrupt (kick): guest mode was left */
+	KVMMU_EXIT_EPT_VIOLATION,  /* a TDP fault at .gpa; .error_code as PFERR */
+	KVMMU_EXIT_EPT_MISCONFIG,  /* an MMIO or misconfigured SPTE at .gpa */
+	KVMMU_EXIT_HLT,            /* nothing left to run */
+};
+
+struct kvmmu_exit {
+	enum kvmmu_exit_reason reason;
+	uint64_t gpa;
+	uint64_t error_code;         /* PFERR_* bits (arch/x86_pgtable.h) */
+	uint64_t exit_qualification; /* EPT violations: the SDM's encoding */
+};
+
+/* What VM entry loads. */
+struct kvmmu_entry {
+	uint64_t root_pfn;           /* EPTP / nCR3: the root SPTE table */
+	int root_level;              /* 4 or 5 */
+	bool npt;                    /* 64-bit (NPT) format, else EPT */
+	bool ad_enabled;             /* the hardware sets A/D bits */
+	_Atomic uint32_t *kick_req;  /* leave guest mode once these differ */
+	_Atomic uint32_t *kick_ack;
+};
+
+/**
+ * struct kvmmu_hw_ops - the CPU, as KVM's run loop sees it
+ * @vcpu_create:       the hardware side of a new vCPU.
+ * @vcpu_destroy:      and its end.
+ * @run:               VM entry: run guest code until an exit, which is
+ *                     filled in.  Returns 0, or -errno on a hardware error.
+ * @flush_tlb_all:     drop every cached translation of the vCPU.
+ * @flush_tlb_current: drop the cached translations of the current root.
+ * @skip_instruction:  the access that exited was emulated (MMIO): go on
+ *                     after it when the vCPU next runs.
+ */
+struct kvmmu_hw_ops {
+	struct kvmmu_hw_vcpu *(*vcpu_create)(void *hw, int vcpu_id);
+	void (*vcpu_destroy)(struct kvmmu_hw_vcpu *hv);
+	int (*run)(struct kvmmu_hw_vcpu *hv, const struct kvmmu_entry *entry,
+		   struct kvmmu_exit *exit);
+	void (*flush_tlb_all)(struct kvmmu_hw_vcpu *hv);
+	void (*flush_tlb_current)(struct kvmmu_hw_vcpu *hv);
+	void (*skip_instruction)(struct kvmmu_hw_vcpu *hv);
+};
+
+#endif /* KVMMU_HW_H */

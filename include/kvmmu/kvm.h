@@ -1,0 +1,122 @@
+/* SPDX-License-Identifier: GPL-2.0-only */
+/*
+ * The VM API: what the KVM ioctls do, as calls.
+ *
+ * Each call follows the ioctl of the same name in the KVM API documentation,
+ * takes the same uAPI structures (<linux/kvm.h>, kvmmu/uapi.h), and returns 0
+ * or the -errno KVM returns.  struct kvm and struct kvm_vcpu are opaque.
+ */
+#ifndef KVMMU_KVM_H
+#define KVMMU_KVM_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include <kvmmu/host.h>
+#include <kvmmu/hw.h>
+#include <kvmmu/uapi.h>
+
+struct kvm;
+struct kvm_vcpu;
+
+enum kvmmu_tdp_format {
+	KVMMU_TDP_EPT, /* Intel EPT */
+	KVMMU_TDP_NPT, /* AMD NPT: the 64-bit page-table format */
+};
+
+struct kvmmu_vm_config {
+	struct mm_struct *mm;                 /* the VMM's address space */
+	const struct kvmmu_host_ops *host_ops;
+	const struct kvmmu_hw_ops *hw_ops;
+	void *hw;                             /* passed to hw_ops->vcpu_create */
+	enum kvmmu_tdp_format format;
+	int tdp_level;        /* 4 or 5 */
+	int phys_bits;        /* host MAXPHYADDR; 46 by default */
+	bool ad_disabled;     /* EPT without A/D bits: access tracking */
+	bool nx_huge_pages;   /* the iTLB-multihit mitigation */
+	bool eager_page_split;
+};
+
+/* Defaults: EPT, 4 levels, A/D on, no NX mitigation, eager splitting. */
+void kvmmu_vm_config_init(struct kvmmu_vm_config *cfg);
+
+/* KVM_CREATE_VM.  -EINVAL for an impossible configuration. */
+int kvmmu_vm_create(const struct kvmmu_vm_config *cfg, struct kvm **out);
+/* Destroy the VM: every vCPU, memslot and page table goes. */
+void kvmmu_vm_destroy(struct kvm *kvm);
+
+/* KVM_ENABLE_CAP: MANUAL_DIRTY_LOG_PROTECT2, DIRTY_LOG_RING(_ACQ_REL), DISABLE_QUIRKS2. */
+int kvmmu_vm_enable_cap(struct kvm *kvm, const struct kvm_enable_cap *cap);
+
+/* KVM_SET_USER_MEMORY_REGION and KVM_SET_USER_MEMORY_REGION2. */
+int kvmmu_set_user_memory_region(struct kvm *kvm,
+				 const struct kvm_userspace_memory_region *mem);
+int kvmmu_set_user_memory_region2(struct kvm *kvm,
+				  const struct kvm_userspace_memory_region2 *mem);
+
+/* KVM_GET_DIRTY_LOG, KVM_CLEAR_DIRTY_LOG (log->dirty_bitmap is a pointer). */
+int kvmmu_get_dirty_log(struct kvm *kvm, struct kvm_dirty_log *log);
+int kvmmu_clear_dirty_log(struct kvm *kvm, struct kvm_clear_dirty_log *log);
+/* KVM_RESET_DIRTY_RINGS: returns the number of entries reset, or -errno. */
+int kvmmu_reset_dirty_rings(struct kvm *kvm);
+
+/* KVM_CREATE_VCPU. */
+int kvmmu_vcpu_create(struct kvm *kvm, unsigned int id, struct kvm_vcpu **out);
+
+/* What KVM_RUN reports when it returns to userspace. */
+struct kvmmu_run {
+	uint32_t exit_reason; /* KVM_EXIT_* */
+	uint64_t gpa;         /* KVM_EXIT_MMIO: the address */
+};
+
+/*
+ * KVM_RUN: enter the guest until an exit userspace must handle (the guest
+ * has nothing left to run: KVM_EXIT_HLT; MMIO; a full dirty ring).  Must be
+ * called from the vCPU's own thread.  Returns 0 or -errno.
+ */
+int kvmmu_vcpu_run(struct kvm_vcpu *vcpu, struct kvmmu_run *run);
+
+/*
+ * A signal for the vCPU's thread: a KVM_RUN in progress (or the next one)
+ * returns -EINTR with KVM_EXIT_INTR, as after a signal in the kernel.
+ * Callable from any thread.
+ */
+void kvmmu_vcpu_signal(struct kvm_vcpu *vcpu);
+
+/*
+ * KVM_PRE_FAULT_MEMORY: map [gpa, gpa + size) as a read fault would,
+ * without marking it accessed.  Advances range->gpa and shrinks
+ * range->size by what was mapped.  Returns 0 if anything was mapped, else
+ * -errno: -ENOENT (no memslot, or MMIO), -EAGAIN (the slot is being
+ * deleted or moved), -EINTR, -EIO, -EINVAL.
+ */
+int kvmmu_vcpu_pre_fault_memory(struct kvm_vcpu *vcpu, struct kvm_pre_fault_memory *range);
+
+/*
+ * One pass of NX huge page recovery (the kvm-nx-lpage-recovery thread's
+ * work): zap about 1/@ratio of the tables the NX mitigation split, so
+ * non-exec accesses can map huge pages again.  Returns the number zapped.
+ */
+int kvmmu_vm_recover_nx_huge_pages(struct kvm *kvm, unsigned int ratio);
+
+/* The vCPU's dirty ring (the mmap of KVM_DIRTY_LOG_PAGE_OFFSET). */
+struct kvm_dirty_gfn *kvmmu_vcpu_dirty_ring(struct kvm_vcpu *vcpu,
+					    uint32_t *nr_entries);
+
+/* ---- statistics, named as KVM names them --------------------------------- */
+
+struct kvmmu_stat_desc {
+	const char *name;
+	bool cumulative; /* a counter; else an instant value or a peak */
+};
+
+/* The VM's statistics: fills @values (up to @n) and returns their number. */
+int kvmmu_vm_stats(struct kvm *kvm, uint64_t *values, int n);
+const struct kvmmu_stat_desc *kvmmu_vm_stat_descs(int *n);
+int kvmmu_vcpu_stats(struct kvm_vcpu *vcpu, uint64_t *values, int n);
+const struct kvmmu_stat_desc *kvmmu_vcpu_stat_descs(int *n);
+/* One statistic by name; -1ULL if there is no such statistic. */
+uint64_t kvmmu_vm_stat(struct kvm *kvm, const char *name);
+uint64_t kvmmu_vcpu_stat(struct kvm_vcpu *vcpu, const char *name);
+
+#endif /* KVMMU_KVM_H */

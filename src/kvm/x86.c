@@ -1,0 +1,278 @@
+// SPDX-License-Identifier: GPL-2.0-only
+/*
+ * x86 KVM around the MMU (the kernel's arch/x86/kvm/x86.c and the VMX/SVM
+ * exit handlers): VM and vCPU setup, the vCPU run loop, and the memslot
+ * hooks.
+ *
+ * The run loop: handle requests (obsolete roots, TLB flushes, a full dirty
+ * ring), load a root if there is none, set the mode to IN_GUEST_MODE and
+ * only then look at requests again, run the hardware until it exits, set
+ * the mode back and acknowledge kicks, handle the exit.  A vCPU outside
+ * guest mode holds kvm->srcu; in guest mode it holds nothing.
+ */
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "kvm_host.h"
+#include "mmu.h"
+#include "mmu_internal.h"
+
+/* ---- VM and vCPU --------------------------------------------------------------- */
+
+int kvm_arch_init_vm(struct kvm *kvm, const struct kvmmu_vm_config *cfg)
+{
+	return kvm_mmu_init_vm(kvm, cfg);
+}
+
+void kvm_arch_destroy_vm(struct kvm *kvm)
+{
+	kvm_mmu_uninit_vm(kvm);
+}
+
+int kvm_arch_vcpu_create(struct kvm_vcpu *vcpu)
+{
+	kvm_mmu_create(vcpu);
+	return 0;
+}
+
+void kvm_arch_vcpu_destroy(struct kvm_vcpu *vcpu)
+{
+	kvm_mmu_destroy(vcpu);
+}
+
+/* ---- the run loop ------------------------------------------------------------------ */
+
+static void kvm_vcpu_set_mode(struct kvm_vcpu *vcpu, int mode)
+{
+	/*
+	 * seq_cst: entering, the mode is set before requests are checked;
+	 * leaving, before kicks are acknowledged.  Pairs with the request,
+	 * kick and mode check in kvm_make_all_cpus_request().
+	 */
+	int old = atomic_exchange(&vcpu->mode, mode);
+
+	kvmmu_observe(KVMMU_EV_VCPU_MODE, vcpu, .vcpu = vcpu->vcpu_id, .old_mode = old,
+		      .new_mode = mode);
+}
+
+static void kvm_vcpu_flush_tlb_all(struct kvm_vcpu *vcpu)
+{
+	kvm_stat_inc(vcpu->stat.tlb_flush);
+	vcpu->kvm->hw->flush_tlb_all(vcpu->hw);
+	/* Everything is flushed, the current context too. */
+	kvm_check_request(KVM_REQ_TLB_FLUSH_CURRENT, vcpu);
+}
+
+static void kvm_vcpu_flush_tlb_current(struct kvm_vcpu *vcpu)
+{
+	vcpu->kvm->hw->flush_tlb_current(vcpu->hw);
+}
+
+/* The PFERR_* of an EPT violation, from its exit qualification. */
+static u64 ept_violation_error_code(u64 q)
+{
+	u64 error_code = 0;
+
+	if (q & EPT_VIOLATION_ACC_READ)
+		error_code |= PFERR_USER_MASK;
+	if (q & EPT_VIOLATION_ACC_WRITE)
+		error_code |= PFERR_WRITE_MASK;
+	if (q & EPT_VIOLATION_ACC_INSTR)
+		error_code |= PFERR_FETCH_MASK;
+	/* Some permission was there: the entry was present. */
+	if (q & (EPT_VIOLATION_READABLE | EPT_VIOLATION_WRITABLE | EPT_VIOLATION_EXECUTABLE))
+		error_code |= PFERR_PRESENT_MASK;
+	if (q & EPT_VIOLATION_GVA_IS_VALID)
+		error_code |= (q & EPT_VIOLATION_GVA_TRANSLATED) ? PFERR_GUEST_FINAL_MASK :
+								   PFERR_GUEST_PAGE_MASK;
+	return error_code;
+}
+
+/* Returns 1 to enter the guest again, 0 to return to userspace, or -errno. */
+static int kvm_handle_exit(struct kvm_vcpu *vcpu, const struct kvmmu_exit *exit,
+			   struct kvmmu_run *run)
+{
+	struct kvm *kvm = vcpu->kvm;
+	u64 error_code;
+	int r;
+
+	kvm_stat_inc(vcpu->stat.exits);
+	switch (exit->reason) {
+	case KVMMU_EXIT_INTR:
+		kvm_stat_inc(vcpu->stat.irq_exits);
+		return 1;
+	case KVMMU_EXIT_HLT:
+		kvm_stat_inc(vcpu->stat.halt_exits);
+		run->exit_reason = KVM_EXIT_HLT;
+		return 0;
+	case KVMMU_EXIT_EPT_VIOLATION:
+		error_code = kvm->arch.masks.ept ?
+			     ept_violation_error_code(exit->exit_qualification) :
+			     exit->error_code;
+		r = kvm_mmu_page_fault(vcpu, exit->gpa, error_code);
+		break;
+	case KVMMU_EXIT_EPT_MISCONFIG:
+		/* An MMIO SPTE: the reserved-bit fault of the 64-bit format. */
+		r = kvm_mmu_page_fault(vcpu, exit->gpa, PFERR_RSVD_MASK);
+		break;
+	default:
+		WARN_ONCE(1, "unknown exit reason %d", exit->reason);
+		return -EIO;
+	}
+	if (r == 0) {
+		/*
+		 * MMIO, or a write to read-only memory: the access is
+		 * emulated (reads see zeroes, writes go nowhere) and
+		 * userspace hears of it.
+		 */
+		kvm->hw->skip_instruction(vcpu->hw);
+		kvm_stat_inc(vcpu->stat.mmio_exits);
+		run->exit_reason = KVM_EXIT_MMIO;
+		run->gpa = exit->gpa;
+	}
+	return r;
+}
+
+static int vcpu_enter_guest(struct kvm_vcpu *vcpu, struct kvmmu_run *run)
+{
+	struct kvm *kvm = vcpu->kvm;
+	struct kvm_mmu *mmu = vcpu->arch.mmu;
+	struct kvmmu_exit exit = { .reason = KVMMU_EXIT_INTR };
+	struct kvmmu_entry entry;
+	int r;
+
+	if (kvm_request_pending(vcpu)) {
+		if (kvm_check_request(KVM_REQ_VM_DEAD, vcpu))
+			return -EIO;
+		if (kvm_check_request(KVM_REQ_MMU_FREE_OBSOLETE_ROOTS, vcpu))
+			kvm_mmu_free_obsolete_roots(vcpu);
+		/* "All" first: it covers "current". */
+		if (kvm_check_request(KVM_REQ_TLB_FLUSH, vcpu))
+			kvm_vcpu_flush_tlb_all(vcpu);
+		if (kvm_check_request(KVM_REQ_TLB_FLUSH_CURRENT, vcpu))
+			kvm_vcpu_flush_tlb_current(vcpu);
+		/* Not runnable until userspace harvests and resets the ring. */
+		if (kvm_check_request(KVM_REQ_DIRTY_RING_SOFT_FULL, vcpu) &&
+		    kvm_dirty_ring_soft_full(&vcpu->dirty_ring)) {
+			kvm_make_request(KVM_REQ_DIRTY_RING_SOFT_FULL, vcpu);
+			run->exit_reason = KVM_EXIT_DIRTY_RING_FULL;
+			return 0;
+		}
+	}
+
+	r = kvm_mmu_reload(vcpu);
+	if (unlikely(r))
+		return r;
+
+	entry = (struct kvmmu_entry){
+		.root_pfn = mmu->root.hpa >> PAGE_SHIFT,
+		.root_level = mmu->root_role.level,
+		.npt = !kvm->arch.masks.ept,
+		.ad_enabled = kvm->arch.masks.ad_enabled,
+		.kick_req = &vcpu->kick_req,
+		.kick_ack = &vcpu->kick_ack,
+	};
+
+	/* Kicks sent while outside guest mode found the request already set. */
+	kvm_vcpu_ack_kicks(vcpu);
+	kvm_vcpu_set_mode(vcpu, IN_GUEST_MODE);
+	srcu_read_unlock(&kvm->srcu, vcpu->srcu_idx);
+
+	/*
+	 * Now that the mode says IN_GUEST_MODE, a sender either kicks us or
+	 * made its request before our mode exchange, so we see it here.
+	 */
+	if (atomic_load(&vcpu->mode) == EXITING_GUEST_MODE || kvm_request_pending(vcpu) ||
+	    atomic_load(&vcpu->sigpending)) {
+		kvm_vcpu_set_mode(vcpu, OUTSIDE_GUEST_MODE);
+		kvm_vcpu_ack_kicks(vcpu);
+		vcpu->srcu_idx = srcu_read_lock(&kvm->srcu);
+		return 1;
+	}
+
+	r = kvm->hw->run(vcpu->hw, &entry, &exit);
+
+	kvm_vcpu_set_mode(vcpu, OUTSIDE_GUEST_MODE);
+	kvm_vcpu_ack_kicks(vcpu);
+	vcpu->srcu_idx = srcu_read_lock(&kvm->srcu);
+	if (r)
+		return r;
+	return kvm_handle_exit(vcpu, &exit, run);
+}
+
+int kvm_arch_vcpu_ioctl_run(struct kvm_vcpu *vcpu, struct kvmmu_run *run)
+{
+	struct kvm *kvm = vcpu->kvm;
+	int r;
+
+	memset(run, 0, sizeof(*run));
+	vcpu->srcu_idx = srcu_read_lock(&kvm->srcu);
+	for (;;) {
+		if (atomic_exchange(&vcpu->sigpending, false)) {
+			run->exit_reason = KVM_EXIT_INTR;
+			if (vcpu->hwpoison_pending) {
+				/* The kernel's SIGBUS (BUS_MCEERR_AR) for guest memory. */
+				vcpu->hwpoison_pending = false;
+				run->gpa = vcpu->hwpoison_gpa;
+				r = -EHWPOISON;
+			} else {
+				r = -EINTR;
+			}
+			break;
+		}
+		r = vcpu_enter_guest(vcpu, run);
+		if (r <= 0)
+			break;
+		cond_resched();
+	}
+	srcu_read_unlock(&kvm->srcu, vcpu->srcu_idx);
+	return r;
+}
+
+/* ---- memslots ------------------------------------------------------------------------- */
+
+gfn_t kvm_mmu_max_gfn(struct kvm *kvm)
+{
+	return kvm_mmu_max_gfn_of(kvm);
+}
+
+int kvm_arch_prepare_memory_region(struct kvm *kvm, const struct kvm_memory_slot *old,
+				   struct kvm_memory_slot *new, enum kvm_mr_change change)
+{
+	if (change == KVM_MR_CREATE || change == KVM_MR_MOVE) {
+		/* Nothing can be mapped above host MAXPHYADDR. */
+		if (new->base_gfn + new->npages - 1 > kvm_mmu_max_gfn(kvm))
+			return -EINVAL;
+		return kvm_mmu_alloc_memslot_metadata(kvm, new);
+	}
+	if (change == KVM_MR_FLAGS_ONLY)
+		memcpy(&new->arch, &old->arch, sizeof(old->arch));
+	else if (WARN_ON_ONCE(change != KVM_MR_DELETE))
+		return -EIO;
+	return 0;
+}
+
+void kvm_arch_commit_memory_region(struct kvm *kvm, struct kvm_memory_slot *old,
+				   const struct kvm_memory_slot *new, enum kvm_mr_change change)
+{
+	kvm_mmu_slot_apply_flags(kvm, old, new, change);
+	/* A moved slot got new metadata; the old arrays go. */
+	if (change == KVM_MR_MOVE)
+		kvm_arch_free_memslot(kvm, old);
+}
+
+void kvm_arch_free_memslot(struct kvm *kvm, struct kvm_memory_slot *slot)
+{
+	int i;
+
+	for (i = 0; i < KVM_NR_PAGE_SIZES - 1; i++) {
+		free(slot->arch.lpage_info[i]);
+		slot->arch.lpage_info[i] = NULL;
+	}
+}
+
+void kvm_arch_memslots_updated(struct kvm *kvm, u64 gen)
+{
+	kvm_mmu_invalidate_mmio_sptes(kvm, gen);
+}

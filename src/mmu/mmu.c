@@ -1,0 +1,1051 @@
+// SPDX-License-Identifier: GPL-2.0-only
+/*
+ * The x86 MMU's common code: memory caches, roots as vCPUs load and drop
+ * them, the page-fault path (fast path, pfn lookup under the mmu_seq
+ * protocol, the stale check), huge-page sizing, the zap entry points that
+ * memslots and notifiers use, dirty-logging hooks, NX huge page recovery
+ * and KVM_PRE_FAULT_MEMORY.
+ *
+ * Only the TDP MMU exists so far; the shadow MMU will slot in beside it
+ * where KVM dispatches on tdp_mmu_enabled.
+ */
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "mmu.h"
+#include "mmu_internal.h"
+#include "tdp_iter.h"
+#include "tdp_mmu.h"
+
+/* ---- memory caches ------------------------------------------------------------------- */
+
+/* A page-table frame, every entry non-present. */
+static kvm_pfn_t kvm_mmu_alloc_table(struct kvm *kvm)
+{
+	kvm_pfn_t pfn = kvm->host->alloc_table(kvm->mm);
+	_Atomic u64 *spt;
+	int i;
+
+	if (!pfn)
+		return 0;
+	spt = kvm_table_virt(kvm, pfn);
+	for (i = 0; i < SPTE_ENT_PER_PAGE; i++)
+		atomic_store_explicit(&spt[i], SHADOW_NONPRESENT_VALUE, memory_order_relaxed);
+	return pfn;
+}
+
+/*
+ * Fill the vCPU's caches before a fault or a root load takes mmu_lock, so
+ * nothing allocates under it.  As KVM: once below the minimum, fill up.
+ */
+int mmu_topup_memory_caches(struct kvm_vcpu *vcpu)
+{
+	struct kvm_mmu_memory_cache *hc = &vcpu->arch.mmu_page_header_cache;
+	struct kvm_mmu_table_cache *tc = &vcpu->arch.mmu_shadow_page_cache;
+	struct kvm *kvm = vcpu->kvm;
+
+	might_sleep();
+	if (hc->nobjs < PT64_ROOT_MAX_LEVEL) {
+		while (hc->nobjs < KVM_ARCH_NR_OBJS_PER_MEMORY_CACHE) {
+			void *p = calloc(1, sizeof(struct kvm_mmu_page));
+
+			if (!p)
+				return -ENOMEM;
+			hc->objects[hc->nobjs++] = p;
+		}
+	}
+	if (tc->nobjs < PT64_ROOT_MAX_LEVEL) {
+		while (tc->nobjs < KVM_ARCH_NR_OBJS_PER_MEMORY_CACHE) {
+			kvm_pfn_t pfn = kvm_mmu_alloc_table(kvm);
+
+			if (!pfn)
+				return tc->nobjs ? 0 : -ENOMEM;
+			tc->pfns[tc->nobjs++] = pfn;
+		}
+	}
+	return 0;
+}
+
+void mmu_free_memory_caches(struct kvm_vcpu *vcpu)
+{
+	struct kvm_mmu_memory_cache *hc = &vcpu->arch.mmu_page_header_cache;
+	struct kvm_mmu_table_cache *tc = &vcpu->arch.mmu_shadow_page_cache;
+
+	while (hc->nobjs)
+		free(hc->objects[--hc->nobjs]);
+	while (tc->nobjs)
+		vcpu->kvm->host->free_table(vcpu->kvm->mm, tc->pfns[--tc->nobjs]);
+}
+
+struct kvm_mmu_page *kvm_mmu_alloc_page_from_cache(struct kvm_vcpu *vcpu)
+{
+	struct kvm_mmu_memory_cache *hc = &vcpu->arch.mmu_page_header_cache;
+	struct kvm_mmu_table_cache *tc = &vcpu->arch.mmu_shadow_page_cache;
+	struct kvm_mmu_page *sp;
+
+	/* The caches were topped up for a whole walk; running dry is a bug. */
+	if (WARN_ON_ONCE(!hc->nobjs || !tc->nobjs))
+		return kvm_mmu_alloc_page(vcpu->kvm);
+	sp = hc->objects[--hc->nobjs];
+	memset(sp, 0, sizeof(*sp));
+	sp->pfn = tc->pfns[--tc->nobjs];
+	sp->spt = kvm_table_virt(vcpu->kvm, sp->pfn);
+	return sp;
+}
+
+struct kvm_mmu_page *kvm_mmu_alloc_page(struct kvm *kvm)
+{
+	struct kvm_mmu_page *sp = calloc(1, sizeof(*sp));
+
+	if (!sp)
+		return NULL;
+	sp->pfn = kvm_mmu_alloc_table(kvm);
+	if (!sp->pfn) {
+		free(sp);
+		return NULL;
+	}
+	sp->spt = kvm_table_virt(kvm, sp->pfn);
+	return sp;
+}
+
+/* Give the table frame back to the host (after a grace period, normally). */
+void kvm_mmu_free_table_frame(struct kvm *kvm, struct kvm_mmu_page *sp)
+{
+	if (!sp->pfn)
+		return;
+	kvm->host->set_table_owner(kvm->mm, sp->pfn, NULL);
+	kvmmu_observe(KVMMU_EV_TABLE_FREE, table, .kvm = kvm, .pfn = sp->pfn, .gfn = sp->gfn,
+		      .level = (u8)sp->role.level);
+	kvm->host->free_table(kvm->mm, sp->pfn);
+	sp->pfn = 0;
+	sp->spt = NULL;
+}
+
+void kvm_mmu_free_page(struct kvm *kvm, struct kvm_mmu_page *sp)
+{
+	kvm_mmu_free_table_frame(kvm, sp);
+	free(sp);
+}
+
+/* ---- VM and vCPU ------------------------------------------------------------------------ */
+
+int kvm_mmu_init_vm(struct kvm *kvm, const struct kvmmu_vm_config *cfg)
+{
+	if (cfg->format == KVMMU_TDP_EPT)
+		kvm_mmu_set_ept_masks(&kvm->arch.masks, !cfg->ad_disabled, cfg->phys_bits);
+	else
+		kvm_mmu_reset_all_pte_masks(&kvm->arch.masks, cfg->phys_bits);
+	kvm->arch.tdp_root_level = cfg->tdp_level;
+	kvm->arch.direct_map = kvm->host->direct_map(kvm->mm);
+	kvm->arch.nx_huge_pages = cfg->nx_huge_pages;
+	kvm->arch.eager_page_split = cfg->eager_page_split;
+	kvm->arch.pre_fault_allowed = true;
+	kvm_mmu_init_tdp_mmu(kvm);
+	return 0;
+}
+
+void kvm_mmu_uninit_vm(struct kvm *kvm)
+{
+	kvm_mmu_uninit_tdp_mmu(kvm);
+}
+
+static int kvm_tdp_page_fault(struct kvm_vcpu *vcpu, struct kvm_page_fault *fault);
+
+void kvm_mmu_create(struct kvm_vcpu *vcpu)
+{
+	struct kvm *kvm = vcpu->kvm;
+	struct kvm_mmu *mmu = &vcpu->arch.root_mmu;
+	union kvm_mmu_page_role role = { .word = 0 };
+
+	/* kvm_calc_tdp_mmu_root_page_role() */
+	role.level = kvm->arch.tdp_root_level;
+	role.direct = 1;
+	role.access = ACC_ALL;
+	role.cr0_wp = 1;
+	role.efer_nx = 1;
+	role.ad_disabled = !kvm->arch.masks.ad_enabled;
+
+	mmu->root_role = role;
+	mmu->root.hpa = INVALID_PAGE;
+	mmu->root.pgd = 0;
+	mmu->page_fault = kvm_tdp_page_fault;
+	vcpu->arch.mmu = mmu;
+}
+
+void kvm_mmu_destroy(struct kvm_vcpu *vcpu)
+{
+	kvm_mmu_unload(vcpu);
+	mmu_free_memory_caches(vcpu);
+}
+
+/* ---- roots ---------------------------------------------------------------------------------- */
+
+static void kvm_mmu_free_roots(struct kvm *kvm, struct kvm_mmu *mmu)
+{
+	struct kvm_mmu_page *sp;
+
+	if (mmu->root.hpa == INVALID_PAGE)
+		return;
+	/* Putting a TDP root needs only the read lock; a put never zaps. */
+	read_lock(&kvm->mmu_lock);
+	sp = root_to_sp(kvm, mmu->root.hpa);
+	if (!WARN_ON_ONCE(!sp || !is_tdp_mmu_page(sp)))
+		kvm_tdp_mmu_put_root(kvm, sp);
+	mmu->root.hpa = INVALID_PAGE;
+	read_unlock(&kvm->mmu_lock);
+}
+
+int kvm_mmu_load(struct kvm_vcpu *vcpu)
+{
+	struct kvm *kvm = vcpu->kvm;
+	int r;
+
+	kvmmu_span_begin(KVMMU_SPAN_ROOT_LOAD, (u64)vcpu->vcpu_id);
+	r = mmu_topup_memory_caches(vcpu);
+	if (!r)
+		r = kvm_tdp_mmu_alloc_root(vcpu);
+	/*
+	 * A new root: flush the TLB context it tags, whatever an earlier root
+	 * at the same address left there.  This flush is why zapping an
+	 * invalidated root needs none.
+	 */
+	if (!r)
+		kvm->hw->flush_tlb_current(vcpu->hw);
+	kvmmu_span_end(KVMMU_SPAN_ROOT_LOAD, (u64)vcpu->vcpu_id);
+	return r;
+}
+
+void kvm_mmu_unload(struct kvm_vcpu *vcpu)
+{
+	kvm_mmu_free_roots(vcpu->kvm, &vcpu->arch.root_mmu);
+}
+
+static bool is_obsolete_root(struct kvm *kvm, hpa_t root_hpa)
+{
+	struct kvm_mmu_page *sp;
+
+	if (root_hpa == INVALID_PAGE)
+		return false;
+	sp = root_to_sp(kvm, root_hpa);
+	return !sp || is_obsolete_sp(kvm, sp);
+}
+
+/* KVM_REQ_MMU_FREE_OBSOLETE_ROOTS: drop a root a fast zap invalidated. */
+void kvm_mmu_free_obsolete_roots(struct kvm_vcpu *vcpu)
+{
+	struct kvm_mmu *mmu = &vcpu->arch.root_mmu;
+
+	if (is_obsolete_root(vcpu->kvm, mmu->root.hpa))
+		kvm_mmu_free_roots(vcpu->kvm, mmu);
+}
+
+/* ---- huge pages ------------------------------------------------------------------------------ */
+
+static struct kvm_lpage_info *lpage_info_slot(gfn_t gfn, const struct kvm_memory_slot *slot,
+					      int level)
+{
+	unsigned int shift = (level - 1) * SPTE_LEVEL_BITS;
+	unsigned long idx = (gfn >> shift) - (slot->base_gfn >> shift);
+
+	return &slot->arch.lpage_info[level - 2][idx];
+}
+
+int kvm_mmu_max_mapping_level(struct kvm *kvm, const struct kvm_memory_slot *slot,
+			      gfn_t gfn, int max_level)
+{
+	int host_level;
+
+	max_level = min(max_level, KVM_MAX_HUGEPAGE_LEVEL);
+	for (; max_level > PG_LEVEL_4K; max_level--) {
+		if (!READ_ONCE(lpage_info_slot(gfn, slot, max_level)->disallow_lpage))
+			break;
+	}
+	if (max_level == PG_LEVEL_4K)
+		return PG_LEVEL_4K;
+	/*
+	 * A lockless walk of the host tables: only trustworthy because the
+	 * result is used under mmu_lock after the mmu_seq check.
+	 */
+	host_level = kvm->host->host_mapping_level(kvm->mm, __gfn_to_hva_memslot(slot, gfn));
+	return min(host_level, max_level);
+}
+
+void kvm_mmu_hugepage_adjust(struct kvm_vcpu *vcpu, struct kvm_page_fault *fault)
+{
+	struct kvm_memory_slot *slot = fault->slot;
+	kvm_pfn_t mask;
+
+	fault->huge_page_disallowed = fault->exec && fault->nx_huge_page_workaround_enabled;
+	if (unlikely(fault->max_level == PG_LEVEL_4K))
+		return;
+	if (is_error_noslot_pfn(fault->pfn))
+		return;
+	/* Dirty logging works at 4K. */
+	if (kvm_slot_dirty_track_enabled(slot))
+		return;
+
+	/* The level the host allows, before the NX mitigation has its say. */
+	fault->req_level = (u8)kvm_mmu_max_mapping_level(vcpu->kvm, slot, fault->gfn,
+							 fault->max_level);
+	if (fault->req_level == PG_LEVEL_4K || fault->huge_page_disallowed)
+		return;
+
+	mask = KVM_PAGES_PER_HPAGE(fault->req_level) - 1;
+	/* The host maps the huge page gfn-congruent, or lpage_info said no. */
+	if (WARN_ON_ONCE((fault->gfn & mask) != (fault->pfn & mask)))
+		return;
+	fault->goal_level = fault->req_level;
+	fault->pfn &= ~mask;
+}
+
+/*
+ * At the goal level a table is in place that the NX mitigation split:
+ * map one level down instead, with the next 9 gfn bits back in the pfn.
+ */
+void disallowed_hugepage_adjust(struct kvm *kvm, struct kvm_page_fault *fault, u64 spte,
+				int cur_level)
+{
+	if (cur_level > PG_LEVEL_4K && cur_level == fault->goal_level &&
+	    is_shadow_present_pte(spte) && !is_large_pte(spte)) {
+		struct kvm_mmu_page *child = spte_to_child_sp(kvm, spte);
+
+		if (child && READ_ONCE(child->nx_huge_page_disallowed)) {
+			u64 page_mask = KVM_PAGES_PER_HPAGE(cur_level) -
+					KVM_PAGES_PER_HPAGE(cur_level - 1);
+
+			fault->pfn |= fault->gfn & page_mask;
+			fault->goal_level--;
+		}
+	}
+}
+
+void track_possible_nx_huge_page(struct kvm *kvm, struct kvm_mmu_page *sp)
+{
+	lockdep_assert_held(&kvm->arch.tdp_mmu_pages_lock);
+	/* Already listed if an existing table is being reused. */
+	if (!list_empty(&sp->possible_nx_huge_page_link))
+		return;
+	kvm_stat_inc(kvm->stat.nx_lpage_splits);
+	kvm->arch.nr_possible_nx_huge_pages++;
+	list_add_tail(&sp->possible_nx_huge_page_link, &kvm->arch.possible_nx_huge_pages);
+}
+
+void untrack_possible_nx_huge_page(struct kvm *kvm, struct kvm_mmu_page *sp)
+{
+	lockdep_assert_held(&kvm->arch.tdp_mmu_pages_lock);
+	if (list_empty(&sp->possible_nx_huge_page_link))
+		return;
+	kvm_stat_add(kvm->stat.nx_lpage_splits, -1);
+	kvm->arch.nr_possible_nx_huge_pages--;
+	list_del_init(&sp->possible_nx_huge_page_link);
+}
+
+int kvm_recover_nx_huge_pages(struct kvm *kvm, unsigned int ratio)
+{
+	unsigned long to_zap;
+	int zapped = 0, idx;
+
+	if (!ratio)
+		return 0;
+	idx = srcu_read_lock(&kvm->srcu);
+	read_lock(&kvm->mmu_lock);
+	/* Zapped tables are freed by RCU callbacks: hold RCU across the flushes. */
+	rcu_read_lock();
+
+	spin_lock(&kvm->arch.tdp_mmu_pages_lock);
+	to_zap = DIV_ROUND_UP(kvm->arch.nr_possible_nx_huge_pages, ratio);
+	spin_unlock(&kvm->arch.tdp_mmu_pages_lock);
+
+	for (; to_zap; --to_zap) {
+		struct kvm_memory_slot *slot;
+		struct kvm_mmu_page *sp;
+
+		spin_lock(&kvm->arch.tdp_mmu_pages_lock);
+		sp = list_first_entry_or_null(&kvm->arch.possible_nx_huge_pages,
+					      struct kvm_mmu_page, possible_nx_huge_page_link);
+		if (!sp) {
+			spin_unlock(&kvm->arch.tdp_mmu_pages_lock);
+			break;
+		}
+		WARN_ON_ONCE(!READ_ONCE(sp->nx_huge_page_disallowed));
+		WRITE_ONCE(sp->nx_huge_page_disallowed, false);
+		untrack_possible_nx_huge_page(kvm, sp);
+		spin_unlock(&kvm->arch.tdp_mmu_pages_lock);
+
+		/* A logged slot would only map it back at 4K. */
+		slot = __gfn_to_memslot(__kvm_memslots(kvm, kvm_mmu_page_as_id(sp)), sp->gfn);
+		if (slot && kvm_slot_dirty_track_enabled(slot))
+			continue;
+		if (kvm_tdp_mmu_zap_possible_nx_huge_page(kvm, sp))
+			zapped++;
+
+		if (need_resched() || rwlock_needbreak(&kvm->mmu_lock)) {
+			rcu_read_unlock();
+			cond_resched_rwlock_read(&kvm->mmu_lock);
+			rcu_read_lock();
+		}
+	}
+	rcu_read_unlock();
+	read_unlock(&kvm->mmu_lock);
+	srcu_read_unlock(&kvm->srcu, idx);
+	return zapped;
+}
+
+int kvmmu_vm_recover_nx_huge_pages(struct kvm *kvm, unsigned int ratio)
+{
+	return kvm_recover_nx_huge_pages(kvm, ratio);
+}
+
+/* ---- the page-fault path ------------------------------------------------------------------------ */
+
+static bool page_fault_can_be_fast(struct kvm *kvm, struct kvm_page_fault *fault)
+{
+	/* A reserved-bit fault is MMIO: nothing to fix. */
+	if (fault->rsvd)
+		return false;
+	/*
+	 * Fast if the SPTE may be access-tracked (non-present fault, A/D
+	 * off), or present and only missing W for a write (dirty logging,
+	 * access tracking).
+	 */
+	if (!fault->present)
+		return !kvm->arch.masks.ad_enabled;
+	return fault->write;
+}
+
+static bool is_access_allowed(struct kvm_page_fault *fault, const struct kvm_mmu_masks *m,
+			      u64 spte)
+{
+	if (fault->exec)
+		return is_executable_pte(m, spte);
+	if (fault->write)
+		return is_writable_pte(spte);
+	/* A read: present to hardware (EPT R, or the P bit: bit 0 both). */
+	return spte & PT_PRESENT_MASK;
+}
+
+static bool fast_pf_fix_direct_spte(struct kvm_vcpu *vcpu, struct kvm_page_fault *fault,
+				    tdp_ptep_t sptep, u64 old_spte, u64 new_spte, int level)
+{
+	struct kvm *kvm = vcpu->kvm;
+
+	if (!kvm_tdp_mmu_cmpxchg_spte(sptep, &old_spte, new_spte))
+		return false;
+	kvmmu_observe(KVMMU_EV_SPTE_CHANGE, spte, .kvm = kvm, .sptep = (const void *)sptep,
+		      .old_spte = old_spte, .new_spte = new_spte,
+		      .gfn = fault->gfn & ~(KVM_PAGES_PER_HPAGE(level) - 1),
+		      .level = (u8)level, .as_id = 0, .shared = true);
+	/*
+	 * W came back: the page may be written from now on.  The memslot is
+	 * marked (safe without mmu_lock); the folio was dirtied when the SPTE
+	 * was created.  The mutant forgets, and the write goes unlogged.
+	 */
+	if (is_writable_pte(new_spte) && !is_writable_pte(old_spte) &&
+	    !kvmmu_mutant(MUT_FAST_PF_NO_DIRTY_LOG))
+		mark_page_dirty_in_slot(kvm, fault->slot, fault->gfn);
+	return true;
+}
+
+/*
+ * Fix a fault without mmu_lock when only W (dirty logging) or access
+ * tracking stands in the way: cmpxchg the SPTE in place.
+ */
+static int fast_page_fault(struct kvm_vcpu *vcpu, struct kvm_page_fault *fault)
+{
+	struct kvm *kvm = vcpu->kvm;
+	const struct kvm_mmu_masks *m = &kvm->arch.masks;
+	int ret = RET_PF_INVALID, retry_count = 0;
+	tdp_ptep_t sptep;
+	u64 spte = 0;
+
+	if (!page_fault_can_be_fast(kvm, fault))
+		return ret;
+
+	/* RCU keeps every table on the walk allocated. */
+	rcu_read_lock();
+	for (;;) {
+		u64 new_spte;
+		int level;
+
+		sptep = kvm_tdp_mmu_fast_pf_get_last_sptep(vcpu, fault->gfn, &spte, &level);
+		/* The vCPU's reference keeps its root; the rest may be gone. */
+		if (WARN_ON_ONCE(!sptep))
+			spte = FROZEN_SPTE;
+		if (!is_shadow_present_pte(spte))
+			break;
+		if (!is_last_spte(spte, level))
+			break;
+
+		/*
+		 * Allowed already: a stale TLB entry, or another vCPU fixed
+		 * it.  Upper levels always allow everything.
+		 */
+		if (is_access_allowed(fault, m, spte)) {
+			ret = RET_PF_SPURIOUS;
+			break;
+		}
+
+		new_spte = spte;
+		/* With A/D on, only A/D-disabled SPTEs are access-tracked. */
+		if (unlikely(is_access_track_spte(m, spte)))
+			new_spte = restore_acc_track_spte(m, new_spte) | m->accessed_mask;
+
+		/* Only MMU-writable SPTEs get W back here. */
+		if (fault->write && is_mmu_writable_spte(m, spte)) {
+			new_spte |= PT_WRITABLE_MASK;
+			/*
+			 * Not for a huge page in a logged slot: only one 4K
+			 * gfn would be logged.  The slow path maps 4K.
+			 */
+			if (level > PG_LEVEL_4K && kvm_slot_dirty_track_enabled(fault->slot))
+				break;
+		}
+
+		if (new_spte == spte || !is_access_allowed(fault, m, new_spte))
+			break;
+
+		if (fast_pf_fix_direct_spte(vcpu, fault, sptep, spte, new_spte, level)) {
+			ret = RET_PF_FIXED;
+			break;
+		}
+		if (++retry_count > 4) {
+			pr_warn_once("fast page fault retried more than 4 times");
+			break;
+		}
+	}
+	rcu_read_unlock();
+
+	if (ret != RET_PF_INVALID)
+		kvm_stat_inc(vcpu->stat.pf_fast);
+	return ret;
+}
+
+static int kvm_handle_noslot_fault(struct kvm_vcpu *vcpu, struct kvm_page_fault *fault)
+{
+	struct kvm *kvm = vcpu->kvm;
+
+	fault->slot = NULL;
+	fault->pfn = KVM_PFN_NOSLOT;
+	fault->map_writable = false;
+	/* Without MMIO caching there are no MMIO SPTEs: emulate at once. */
+	if (unlikely(!kvm->arch.masks.mmio_value))
+		return RET_PF_EMULATE;
+	/* No MMIO SPTE above host MAXPHYADDR. */
+	if (unlikely(fault->gfn > kvm_mmu_max_gfn_of(kvm)))
+		return RET_PF_EMULATE;
+	return RET_PF_CONTINUE;
+}
+
+static int kvm_handle_error_pfn(struct kvm_vcpu *vcpu, struct kvm_page_fault *fault)
+{
+	if (fault->pfn == KVM_PFN_ERR_SIGPENDING) {
+		atomic_store(&vcpu->sigpending, true);
+		return -EINTR;
+	}
+	/* A write to read-only memory: emulated as MMIO. */
+	if (fault->pfn == KVM_PFN_ERR_RO_FAULT)
+		return RET_PF_EMULATE;
+	if (fault->pfn == KVM_PFN_ERR_HWPOISON) {
+		/* SIGBUS to the VMM; the vCPU stays where it is. */
+		vcpu->hwpoison_pending = true;
+		vcpu->hwpoison_gpa = gfn_to_gpa(fault->gfn);
+		atomic_store(&vcpu->sigpending, true);
+		return RET_PF_RETRY;
+	}
+	return -EFAULT;
+}
+
+static void kvm_mmu_finish_page_fault(struct kvm_vcpu *vcpu, struct kvm_page_fault *fault,
+				      int r)
+{
+	kvm_release_faultin_page(vcpu->kvm, fault->refcounted_page, r == RET_PF_RETRY,
+				 fault->map_writable);
+	fault->refcounted_page = NULL;
+}
+
+/*
+ * Look up the pfn for a fault.  The mmu_invalidate_seq snapshot comes
+ * first: an invalidation that the lookup might have missed either is in
+ * progress when mmu_lock is taken, or has moved the sequence.
+ */
+static int kvm_mmu_faultin_pfn(struct kvm_vcpu *vcpu, struct kvm_page_fault *fault)
+{
+	struct kvm_memory_slot *slot = fault->slot;
+	struct kvm *kvm = vcpu->kvm;
+	unsigned int foll = fault->write ? FOLL_WRITE : 0;
+
+	/*
+	 * Acquire: the snapshot is taken before the lookup reads the host's
+	 * page tables (pairs with the release in kvm_mmu_invalidate_end()).
+	 */
+	fault->mmu_seq = __atomic_load_n(&kvm->mmu_invalidate_seq, __ATOMIC_ACQUIRE);
+
+	if (unlikely(!slot))
+		return kvm_handle_noslot_fault(vcpu, fault);
+
+	/*
+	 * The slot is being deleted or moved: retry until it is gone, so its
+	 * old SPTEs are zapped before an MMIO SPTE can appear for the gfn.
+	 * Pre-fault has no such forward progress guarantee: it gives up.
+	 */
+	if (kvm_is_slot_invalid(slot))
+		return fault->prefetch ? -EAGAIN : RET_PF_RETRY;
+
+	/* An invalidation in flight: do not contend with it for mmu_lock. */
+	if (mmu_invalidate_retry_gfn_unsafe(kvm, fault->mmu_seq, fault->gfn))
+		return RET_PF_RETRY;
+
+	/* No async page faults: wait for I/O right away. */
+	fault->pfn = __kvm_faultin_pfn(kvm, slot, fault->gfn, foll, &fault->map_writable,
+				       &fault->refcounted_page);
+	if (unlikely(is_error_pfn(fault->pfn)))
+		return kvm_handle_error_pfn(vcpu, fault);
+	if (WARN_ON_ONCE(is_error_noslot_pfn(fault->pfn)))
+		return kvm_handle_noslot_fault(vcpu, fault);
+
+	/* Checked again before contending for the lock. */
+	if (mmu_invalidate_retry_gfn_unsafe(kvm, fault->mmu_seq, fault->gfn)) {
+		kvm_mmu_finish_page_fault(vcpu, fault, RET_PF_RETRY);
+		return RET_PF_RETRY;
+	}
+	return RET_PF_CONTINUE;
+}
+
+/* Under mmu_lock: has the world moved since the lookup? */
+static bool is_page_fault_stale(struct kvm_vcpu *vcpu, struct kvm_page_fault *fault)
+{
+	struct kvm_mmu_page *sp = root_to_sp(vcpu->kvm, vcpu->arch.mmu->root.hpa);
+
+	/* A fast zap invalidated the root: the vCPU must reload first. */
+	if (sp && is_obsolete_sp(vcpu->kvm, sp))
+		return true;
+	if (!sp && kvm_test_request(KVM_REQ_MMU_FREE_OBSOLETE_ROOTS, vcpu))
+		return true;
+	/* An MMIO SPTE is guarded by the memslot generation, not by mmu_seq. */
+	return fault->slot && mmu_invalidate_retry_gfn(vcpu->kvm, fault->mmu_seq, fault->gfn);
+}
+
+static int kvm_tdp_mmu_page_fault(struct kvm_vcpu *vcpu, struct kvm_page_fault *fault)
+{
+	struct kvm *kvm = vcpu->kvm;
+	int r;
+
+	r = fast_page_fault(vcpu, fault);
+	if (r != RET_PF_INVALID)
+		return r;
+
+	r = mmu_topup_memory_caches(vcpu);
+	if (r)
+		return r;
+
+	r = kvm_mmu_faultin_pfn(vcpu, fault);
+	if (r != RET_PF_CONTINUE)
+		return r;
+
+	r = RET_PF_RETRY;
+	read_lock(&kvm->mmu_lock);
+	if (!is_page_fault_stale(vcpu, fault))
+		r = kvm_tdp_mmu_map(vcpu, fault);
+	/* Under mmu_lock: a folio is dirtied only while no zap can race. */
+	kvm_mmu_finish_page_fault(vcpu, fault, r);
+	read_unlock(&kvm->mmu_lock);
+	return r;
+}
+
+static int kvm_tdp_page_fault(struct kvm_vcpu *vcpu, struct kvm_page_fault *fault)
+{
+	return kvm_tdp_mmu_page_fault(vcpu, fault);
+}
+
+static int kvm_mmu_do_page_fault(struct kvm_vcpu *vcpu, gpa_t gpa, u64 err, bool prefetch,
+				 u8 *level)
+{
+	struct kvm_page_fault fault = {
+		.addr = gpa,
+		.error_code = err,
+		.exec = err & PFERR_FETCH_MASK,
+		.write = err & PFERR_WRITE_MASK,
+		.present = err & PFERR_PRESENT_MASK,
+		.rsvd = err & PFERR_RSVD_MASK,
+		.user = err & PFERR_USER_MASK,
+		.prefetch = prefetch,
+		.is_tdp = true,
+		.nx_huge_page_workaround_enabled = is_nx_huge_page_enabled(vcpu->kvm),
+		.max_level = KVM_MAX_HUGEPAGE_LEVEL,
+		.req_level = PG_LEVEL_4K,
+		.goal_level = PG_LEVEL_4K,
+		.pfn = KVM_PFN_ERR_FAULT,
+	};
+	int r;
+
+	fault.gfn = gpa_to_gfn(gpa);
+	fault.slot = kvm_vcpu_gfn_to_memslot(vcpu, fault.gfn);
+	/* Pre-faults are not faults the guest took. */
+	if (!prefetch)
+		kvm_stat_inc(vcpu->stat.pf_taken);
+	r = vcpu->arch.mmu->page_fault(vcpu, &fault);
+	if (level)
+		*level = fault.goal_level;
+	return r;
+}
+
+/* An MMIO SPTE faulted (reserved bits / EPT misconfig): emulate or refault. */
+static int handle_mmio_page_fault(struct kvm_vcpu *vcpu, u64 addr)
+{
+	struct kvm *kvm = vcpu->kvm;
+	u64 sptes[PT64_ROOT_MAX_LEVEL + 1];
+	int root_level, leaf;
+	u64 spte;
+
+	rcu_read_lock();
+	leaf = kvm_tdp_mmu_get_walk(vcpu, addr, sptes, &root_level);
+	rcu_read_unlock();
+	if (leaf < 0)
+		return RET_PF_RETRY;
+	spte = sptes[leaf];
+	if (is_mmio_spte(&kvm->arch.masks, spte)) {
+		/* A generation ago the gfn had no slot; maybe it has one now. */
+		if (!check_mmio_spte(READ_ONCE(kvm_memslots(kvm)->generation), spte))
+			return RET_PF_INVALID;
+		return RET_PF_EMULATE;
+	}
+	/* Zapped meanwhile: let the vCPU fault again. */
+	return RET_PF_RETRY;
+}
+
+int kvm_mmu_page_fault(struct kvm_vcpu *vcpu, gpa_t gpa, u64 error_code)
+{
+	int r = RET_PF_INVALID;
+
+	if (WARN_ON_ONCE(vcpu->arch.mmu->root.hpa == INVALID_PAGE))
+		return 1;
+
+	kvmmu_span_begin(KVMMU_SPAN_FAULT, gpa);
+	if (unlikely(error_code & PFERR_RSVD_MASK))
+		r = handle_mmio_page_fault(vcpu, gpa);
+	if (r == RET_PF_INVALID) {
+		r = kvm_mmu_do_page_fault(vcpu, gpa, error_code, false, NULL);
+		if (KVM_BUG_ON(r == RET_PF_INVALID, vcpu->kvm))
+			r = -EIO;
+	}
+	kvmmu_span_end(KVMMU_SPAN_FAULT, gpa);
+	if (r < 0)
+		return r;
+
+	/*
+	 * Only shadowed guest page tables are write-protected this way, and
+	 * a TDP-only VM has none: unprotecting means retrying.
+	 */
+	if (r == RET_PF_WRITE_PROTECTED)
+		r = RET_PF_RETRY;
+
+	if (r == RET_PF_FIXED)
+		kvm_stat_inc(vcpu->stat.pf_fixed);
+	else if (r == RET_PF_EMULATE)
+		kvm_stat_inc(vcpu->stat.pf_emulate);
+	else if (r == RET_PF_SPURIOUS)
+		kvm_stat_inc(vcpu->stat.pf_spurious);
+	WARN_ON_ONCE(r == RET_PF_CONTINUE);
+
+	/* MMIO (or a write to read-only memory) goes to userspace. */
+	return r == RET_PF_EMULATE ? 0 : 1;
+}
+
+/* ---- pre-fault ---------------------------------------------------------------------------------- */
+
+static int kvm_tdp_map_page(struct kvm_vcpu *vcpu, gpa_t gpa, u64 error_code, u8 *level)
+{
+	int r;
+
+	if (vcpu->arch.mmu->page_fault != kvm_tdp_page_fault)
+		return -EOPNOTSUPP;
+	do {
+		if (atomic_exchange(&vcpu->sigpending, false))
+			return -EINTR;
+		if (kvm_check_request(KVM_REQ_VM_DEAD, vcpu))
+			return -EIO;
+		cond_resched();
+		r = kvm_mmu_do_page_fault(vcpu, gpa, error_code, true, level);
+	} while (r == RET_PF_RETRY);
+
+	if (r < 0)
+		return r;
+	switch (r) {
+	case RET_PF_FIXED:
+	case RET_PF_SPURIOUS:
+	case RET_PF_WRITE_PROTECTED:
+		return 0;
+	case RET_PF_EMULATE:
+		return -ENOENT;
+	default:
+		WARN_ONCE(1, "could not fix page fault during prefault");
+		return -EIO;
+	}
+}
+
+long kvm_arch_vcpu_pre_fault_memory(struct kvm_vcpu *vcpu, struct kvm_pre_fault_memory *range)
+{
+	/* A read fault, at the final translation: no CoW break. */
+	u64 error_code = PFERR_GUEST_FINAL_MASK;
+	u8 level = PG_LEVEL_4K;
+	u64 end;
+	int r;
+
+	if (!vcpu->kvm->arch.pre_fault_allowed)
+		return -EOPNOTSUPP;
+	/* Cheap when a root is loaded: done every round. */
+	r = kvm_mmu_reload(vcpu);
+	if (r)
+		return r;
+	r = kvm_tdp_map_page(vcpu, range->gpa, error_code, &level);
+	if (r < 0)
+		return r;
+	/* A huge mapping may reach past the range (and start below it). */
+	end = (range->gpa & ~(PG_LEVEL_SIZE(level) - 1)) + PG_LEVEL_SIZE(level);
+	return (long)min(range->size, end - range->gpa);
+}
+
+/* ---- zapping ------------------------------------------------------------------------------------- */
+
+/*
+ * Invalidate every root and zap them before returning (memslot delete and
+ * move with the quirk, MMIO generation wrap, teardown).  The invalidation
+ * and the request that makes vCPUs drop their roots share one write-lock
+ * section; the zap runs under the read lock and may yield.
+ */
+static void kvm_mmu_zap_all_fast(struct kvm *kvm)
+{
+	lockdep_assert_held(&kvm->slots_lock);
+	kvmmu_span_begin(KVMMU_SPAN_ZAP, 0);
+	write_lock(&kvm->mmu_lock);
+	kvm_tdp_mmu_invalidate_all_roots(kvm);
+	kvm_make_all_cpus_request(kvm, KVM_REQ_MMU_FREE_OBSOLETE_ROOTS);
+	write_unlock(&kvm->mmu_lock);
+	/*
+	 * Every SPTE must be gone before the caller goes on: once a deleted
+	 * slot is gone, notifiers cannot find its gfns any more.
+	 */
+	kvm_tdp_mmu_zap_invalidated_roots(kvm);
+	kvmmu_span_end(KVMMU_SPAN_ZAP, 0);
+}
+
+static void kvm_mmu_zap_all(struct kvm *kvm)
+{
+	write_lock(&kvm->mmu_lock);
+	kvm_tdp_mmu_zap_all(kvm);
+	write_unlock(&kvm->mmu_lock);
+}
+
+void kvm_arch_flush_shadow_all(struct kvm *kvm)
+{
+	kvm_mmu_zap_all(kvm);
+}
+
+static void kvm_mmu_zap_memslot(struct kvm *kvm, struct kvm_memory_slot *slot)
+{
+	struct kvm_gfn_range range = {
+		.slot = slot,
+		.start = slot->base_gfn,
+		.end = slot->base_gfn + slot->npages,
+		.may_block = true,
+	};
+	bool flush;
+
+	write_lock(&kvm->mmu_lock);
+	flush = kvm_unmap_gfn_range(kvm, &range);
+	if (flush)
+		kvm_flush_remote_tlbs_memslot(kvm, slot);
+	write_unlock(&kvm->mmu_lock);
+}
+
+/* A slot is being deleted or moved: nothing may map it when this returns. */
+void kvm_arch_flush_shadow_memslot(struct kvm *kvm, struct kvm_memory_slot *slot)
+{
+	if (kvm_check_has_quirk(kvm, KVM_X86_QUIRK_SLOT_ZAP_ALL))
+		kvm_mmu_zap_all_fast(kvm);
+	else
+		kvm_mmu_zap_memslot(kvm, slot);
+}
+
+bool kvm_unmap_gfn_range(struct kvm *kvm, struct kvm_gfn_range *range)
+{
+	/*
+	 * Zaps race with faults unless mmu_invalidate_in_progress covers
+	 * them, except memslot deletion, where SRCU does.
+	 */
+	WARN_ON_ONCE(!READ_ONCE(kvm->mmu_invalidate_in_progress) &&
+		     !lock_is_held_type(&kvm->slots_lock.dep_map, LD_HELD_ANY));
+	return kvm_tdp_mmu_unmap_gfn_range(kvm, range, false);
+}
+
+bool kvm_age_gfn(struct kvm *kvm, struct kvm_gfn_range *range)
+{
+	return kvm_tdp_mmu_age_gfn_range(kvm, range);
+}
+
+bool kvm_test_age_gfn(struct kvm *kvm, struct kvm_gfn_range *range)
+{
+	return kvm_tdp_mmu_test_age_gfn(kvm, range);
+}
+
+void kvm_zap_gfn_range(struct kvm *kvm, gfn_t gfn_start, gfn_t gfn_end)
+{
+	bool flush;
+
+	if (WARN_ON_ONCE(gfn_end <= gfn_start))
+		return;
+	write_lock(&kvm->mmu_lock);
+	kvm_mmu_invalidate_begin(kvm);
+	kvm_mmu_invalidate_range_add(kvm, gfn_start, gfn_end);
+	flush = kvm_tdp_mmu_zap_leafs(kvm, gfn_start, gfn_end, false);
+	if (flush)
+		kvm_flush_remote_tlbs_range(kvm, gfn_start, gfn_end - gfn_start);
+	kvm_mmu_invalidate_end(kvm);
+	write_unlock(&kvm->mmu_lock);
+}
+
+/*
+ * MMIO SPTEs die with the memslot generation they carry; if the 19 bits
+ * wrap, an old one could match again, so everything goes.
+ */
+void kvm_mmu_invalidate_mmio_sptes(struct kvm *kvm, u64 gen)
+{
+	WARN_ON_ONCE(gen & KVM_MEMSLOT_GEN_UPDATE_IN_PROGRESS);
+	gen &= MMIO_SPTE_GEN_MASK;
+	/* Generations step by the number of address spaces: strip that. */
+	gen &= ~((u64)KVM_ADDRESS_SPACE_NUM - 1);
+	if (unlikely(gen == 0))
+		kvm_mmu_zap_all_fast(kvm);
+}
+
+/* ---- dirty logging ------------------------------------------------------------------------------- */
+
+void kvm_mmu_slot_remove_write_access(struct kvm *kvm, const struct kvm_memory_slot *slot,
+				      int start_level)
+{
+	read_lock(&kvm->mmu_lock);
+	kvm_tdp_mmu_wrprot_slot(kvm, slot, start_level);
+	read_unlock(&kvm->mmu_lock);
+}
+
+void kvm_mmu_slot_try_split_huge_pages(struct kvm *kvm, const struct kvm_memory_slot *slot,
+				       int target_level)
+{
+	read_lock(&kvm->mmu_lock);
+	kvm_tdp_mmu_try_split_huge_pages(kvm, slot, slot->base_gfn,
+					 slot->base_gfn + slot->npages, target_level, true);
+	read_unlock(&kvm->mmu_lock);
+}
+
+void kvm_mmu_recover_huge_pages(struct kvm *kvm, const struct kvm_memory_slot *slot)
+{
+	read_lock(&kvm->mmu_lock);
+	kvm_tdp_mmu_recover_huge_pages(kvm, slot);
+	read_unlock(&kvm->mmu_lock);
+}
+
+/*
+ * Re-protect the pages of @mask (bit i: slot page gfn_offset + i) after a
+ * harvest, under the write lock.  The caller flushes before returning to
+ * userspace.
+ */
+void kvm_arch_mmu_enable_log_dirty_pt_masked(struct kvm *kvm, struct kvm_memory_slot *slot,
+					     gfn_t gfn_offset, unsigned long mask)
+{
+	lockdep_assert_held_write(&kvm->mmu_lock);
+
+	/*
+	 * With INITIALLY_SET nothing was protected when logging began: huge
+	 * pages may still map these gfns.  Split them (eagerly) or at least
+	 * write-protect them with MMU-writable cleared, so that the first
+	 * write takes the slow path and maps 4K.
+	 */
+	if (kvm_dirty_log_manual_protect_and_init_set(kvm)) {
+		gfn_t start = slot->base_gfn + gfn_offset + __ffs64(mask);
+		gfn_t end = slot->base_gfn + gfn_offset + (u64)(fls64(mask) - 1);
+
+		if (kvm->arch.eager_page_split)
+			kvm_tdp_mmu_try_split_huge_pages(kvm, slot, start, end + 1,
+							 PG_LEVEL_4K, false);
+		kvm_tdp_mmu_write_protect_gfn(kvm, slot, start, PG_LEVEL_2M);
+		/* The mask may straddle two huge pages. */
+		if (ALIGN(start << PAGE_SHIFT, PG_LEVEL_SIZE(PG_LEVEL_2M)) !=
+		    ALIGN(end << PAGE_SHIFT, PG_LEVEL_SIZE(PG_LEVEL_2M)))
+			kvm_tdp_mmu_write_protect_gfn(kvm, slot, end, PG_LEVEL_2M);
+	}
+	/* No PML: protection means W. */
+	kvm_tdp_mmu_clear_dirty_pt_masked(kvm, slot, slot->base_gfn + gfn_offset, mask, true);
+}
+
+void kvm_mmu_slot_apply_flags(struct kvm *kvm, struct kvm_memory_slot *old,
+			      const struct kvm_memory_slot *new, enum kvm_mr_change change)
+{
+	u32 old_flags = old ? old->flags : 0;
+	u32 new_flags = new ? new->flags : 0;
+	bool log_dirty_pages = new_flags & KVM_MEM_LOG_DIRTY_PAGES;
+
+	/* Only a flags change of a writable slot has work to do. */
+	if (change != KVM_MR_FLAGS_ONLY || (new_flags & KVM_MEM_READONLY))
+		return;
+	if (WARN_ON_ONCE(!((old_flags ^ new_flags) & KVM_MEM_LOG_DIRTY_PAGES)))
+		return;
+
+	if (!log_dirty_pages) {
+		/* Logging is off: 4K is no longer needed. */
+		kvm_mmu_recover_huge_pages(kvm, new);
+		return;
+	}
+	/* Everything counts as dirty already: protect lazily, on CLEAR. */
+	if (kvm_dirty_log_manual_protect_and_init_set(kvm))
+		return;
+	if (kvm->arch.eager_page_split)
+		kvm_mmu_slot_try_split_huge_pages(kvm, new, PG_LEVEL_4K);
+	kvm_mmu_slot_remove_write_access(kvm, new, PG_LEVEL_4K);
+	/*
+	 * Flush before userspace hears back: a stale writable TLB entry
+	 * would let writes go unlogged.
+	 */
+	kvm_flush_remote_tlbs_memslot(kvm, new);
+}
+
+/* ---- memslot metadata ------------------------------------------------------------------------------ */
+
+int kvm_mmu_alloc_memslot_metadata(struct kvm *kvm, struct kvm_memory_slot *slot)
+{
+	unsigned long npages = slot->npages;
+	unsigned long ugfn = slot->userspace_addr >> PAGE_SHIFT;
+	int i;
+
+	memset(&slot->arch, 0, sizeof(slot->arch));
+	for (i = 1; i < KVM_NR_PAGE_SIZES; i++) {
+		int level = i + 1;
+		unsigned int shift = (level - 1) * SPTE_LEVEL_BITS;
+		unsigned long lpages = ((slot->base_gfn + npages - 1) >> shift) -
+				       (slot->base_gfn >> shift) + 1;
+		struct kvm_lpage_info *linfo = calloc(lpages, sizeof(*linfo));
+		unsigned long j;
+
+		if (!linfo)
+			goto out_free;
+		slot->arch.lpage_info[i - 1] = linfo;
+		/* Huge pages that stick out of the slot are not allowed. */
+		if (slot->base_gfn & (KVM_PAGES_PER_HPAGE(level) - 1))
+			linfo[0].disallow_lpage = 1;
+		if ((slot->base_gfn + npages) & (KVM_PAGES_PER_HPAGE(level) - 1))
+			linfo[lpages - 1].disallow_lpage = 1;
+		/* Nor any if gfn and hva are not congruent at this size. */
+		if ((slot->base_gfn ^ ugfn) & (KVM_PAGES_PER_HPAGE(level) - 1)) {
+			for (j = 0; j < lpages; j++)
+				linfo[j].disallow_lpage = 1;
+		}
+	}
+	return 0;
+
+out_free:
+	for (i = 0; i < KVM_NR_PAGE_SIZES - 1; i++) {
+		free(slot->arch.lpage_info[i]);
+		slot->arch.lpage_info[i] = NULL;
+	}
+	return -ENOMEM;
+}

@@ -1,0 +1,54 @@
+/* SPDX-License-Identifier: GPL-2.0-only */
+/*
+ * The MMU as the rest of x86 KVM (src/kvm/x86.c) sees it: per-VM and
+ * per-vCPU setup, loading roots, page faults, and the memslot hooks.
+ */
+#ifndef KVMMU_MMU_MMU_H
+#define KVMMU_MMU_MMU_H
+
+#include "kvm_host.h"
+
+int kvm_mmu_init_vm(struct kvm *kvm, const struct kvmmu_vm_config *cfg);
+void kvm_mmu_uninit_vm(struct kvm *kvm);
+void kvm_mmu_create(struct kvm_vcpu *vcpu);
+void kvm_mmu_destroy(struct kvm_vcpu *vcpu);
+
+/* Roots: load one if the vCPU has none (flushing the TLB context). */
+int kvm_mmu_load(struct kvm_vcpu *vcpu);
+void kvm_mmu_unload(struct kvm_vcpu *vcpu);
+void kvm_mmu_free_obsolete_roots(struct kvm_vcpu *vcpu);
+
+static inline int kvm_mmu_reload(struct kvm_vcpu *vcpu)
+{
+	if (likely(vcpu->arch.mmu->root.hpa != INVALID_PAGE))
+		return 0;
+	return kvm_mmu_load(vcpu);
+}
+
+/*
+ * A TDP fault (EPT violation / NPF) at @gpa with PFERR_* @error_code.
+ * Returns 1 to re-enter the guest, 0 to exit to userspace (MMIO; the
+ * emulation is done), or -errno.
+ */
+int kvm_mmu_page_fault(struct kvm_vcpu *vcpu, gpa_t gpa, u64 error_code);
+
+/* Memslots. */
+int kvm_mmu_alloc_memslot_metadata(struct kvm *kvm, struct kvm_memory_slot *slot);
+void kvm_mmu_slot_apply_flags(struct kvm *kvm, struct kvm_memory_slot *old,
+			      const struct kvm_memory_slot *new, enum kvm_mr_change change);
+void kvm_mmu_invalidate_mmio_sptes(struct kvm *kvm, u64 gen);
+
+/* Zap the leaves of [gfn_start, gfn_end) in every valid root, and flush. */
+void kvm_zap_gfn_range(struct kvm *kvm, gfn_t gfn_start, gfn_t gfn_end);
+
+/* Huge pages and dirty logging. */
+void kvm_mmu_slot_remove_write_access(struct kvm *kvm, const struct kvm_memory_slot *slot,
+				      int start_level);
+void kvm_mmu_slot_try_split_huge_pages(struct kvm *kvm, const struct kvm_memory_slot *slot,
+				       int target_level);
+void kvm_mmu_recover_huge_pages(struct kvm *kvm, const struct kvm_memory_slot *slot);
+
+/* One NX recovery pass over about 1/@ratio of the tracked tables. */
+int kvm_recover_nx_huge_pages(struct kvm *kvm, unsigned int ratio);
+
+#endif /* KVMMU_MMU_MMU_H */

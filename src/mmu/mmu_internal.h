@@ -1,0 +1,242 @@
+/* SPDX-License-Identifier: GPL-2.0-only */
+/*
+ * What the MMU's files share and nobody else needs: struct kvm_mmu_page,
+ * struct kvm_page_fault, the RET_PF_* codes, and the helpers that get from
+ * an SPTE or a table back to its struct kvm_mmu_page.
+ *
+ * Page tables are real 4 KiB host frames.  Their contents are reached
+ * through the host's direct map (kvm->arch.direct_map, as the kernel's
+ * __va()), and each frame's struct page records its struct kvm_mmu_page
+ * (the kernel's page_private()), so an SPTE pointer or a pfn leads back to
+ * its page.
+ */
+#ifndef KVMMU_MMU_MMU_INTERNAL_H
+#define KVMMU_MMU_MMU_INTERNAL_H
+
+#include "kvm_host.h"
+#include "spte.h"
+
+/**
+ * struct kvm_mmu_page - one page table, and the root of a tree if a root
+ * @link:             the roots list (kvm->arch.tdp_mmu_roots), roots only
+ * @possible_nx_huge_page_link: the NX recovery list, when tracked
+ * @role:             what the table maps and how; read with sp_role()
+ *                    once published, since a root's invalid bit changes
+ * @tdp_mmu_page:     a TDP MMU table (the shadow MMU's come later)
+ * @nx_huge_page_disallowed: created under an exec fault that the NX
+ *                    mitigation kept from being huge
+ * @tdp_mmu_scheduled_root_to_zap: invalidated by a fast zap that owes its
+ *                    zap (and the MMU's reference); slots_lock protects it
+ * @tdp_mmu_root_count: references on a root (refcount semantics)
+ * @gfn:              the first gfn the table maps
+ * @pfn:              the table's frame
+ * @spt:              its 512 entries
+ * @ptep:             the parent's entry that points here; NULL for a root
+ * @kvm:              the VM (the RCU callback frees the frame through it)
+ * @rcu_head:         frees the page after a grace period
+ */
+struct kvm_mmu_page {
+	struct list_head link;
+	struct list_head possible_nx_huge_page_link;
+	union kvm_mmu_page_role role;
+	bool tdp_mmu_page;
+	bool nx_huge_page_disallowed;
+	bool tdp_mmu_scheduled_root_to_zap;
+	atomic_t tdp_mmu_root_count;
+	gfn_t gfn;
+	kvm_pfn_t pfn;
+	_Atomic u64 *spt;
+	tdp_ptep_t ptep;
+	struct kvm *kvm;
+	struct rcu_head rcu_head;
+};
+
+/* The role of a published page: a root's invalid bit may change under us. */
+static inline union kvm_mmu_page_role sp_role(const struct kvm_mmu_page *sp)
+{
+	union kvm_mmu_page_role role;
+
+	role.word = __atomic_load_n(&sp->role.word, __ATOMIC_RELAXED);
+	return role;
+}
+
+static inline int sp_level(const struct kvm_mmu_page *sp)
+{
+	return sp_role(sp).level;
+}
+
+static inline bool sp_invalid(const struct kvm_mmu_page *sp)
+{
+	return sp_role(sp).invalid;
+}
+
+static inline int kvm_mmu_role_as_id(union kvm_mmu_page_role role)
+{
+	return role.smm ? 1 : 0;
+}
+
+static inline int kvm_mmu_page_as_id(const struct kvm_mmu_page *sp)
+{
+	return kvm_mmu_role_as_id(sp_role(sp));
+}
+
+static inline bool is_tdp_mmu_page(const struct kvm_mmu_page *sp)
+{
+	return sp->tdp_mmu_page;
+}
+
+/* ---- from tables to pages ------------------------------------------------------- */
+
+static inline _Atomic u64 *kvm_table_virt(struct kvm *kvm, kvm_pfn_t pfn)
+{
+	return (_Atomic u64 *)(void *)(kvm->arch.direct_map + (pfn << PAGE_SHIFT));
+}
+
+static inline kvm_pfn_t kvm_table_pfn(struct kvm *kvm, const void *p)
+{
+	return (kvm_pfn_t)(((const u8 *)p - kvm->arch.direct_map) >> PAGE_SHIFT);
+}
+
+static inline struct kvm_mmu_page *kvm_pfn_to_sp(struct kvm *kvm, kvm_pfn_t pfn)
+{
+	return kvm->host->table_owner(kvm->mm, pfn);
+}
+
+/* The page an SPTE pointer lies in. */
+static inline struct kvm_mmu_page *sptep_to_sp(struct kvm *kvm, const void *sptep)
+{
+	return kvm_pfn_to_sp(kvm, kvm_table_pfn(kvm, sptep));
+}
+
+/* The child page a non-leaf SPTE points to. */
+static inline struct kvm_mmu_page *spte_to_child_sp(struct kvm *kvm, u64 spte)
+{
+	return kvm_pfn_to_sp(kvm, spte_to_pfn(spte));
+}
+
+/* The root page behind a root hpa, or NULL. */
+static inline struct kvm_mmu_page *root_to_sp(struct kvm *kvm, hpa_t root)
+{
+	if (root == INVALID_PAGE)
+		return NULL;
+	return kvm_pfn_to_sp(kvm, root >> PAGE_SHIFT);
+}
+
+static inline bool is_obsolete_sp(struct kvm *kvm, const struct kvm_mmu_page *sp)
+{
+	/* TDP MMU pages use no generation: invalid is all there is. */
+	return sp_invalid(sp);
+}
+
+/* ---- page faults ------------------------------------------------------------------ */
+
+/*
+ * Return codes of the fault handlers.  0 continues (internal); the others
+ * end the fault.  Negative values are -errno.
+ */
+enum {
+	RET_PF_CONTINUE = 0,
+	RET_PF_RETRY,           /* let the vCPU fault again */
+	RET_PF_EMULATE,         /* MMIO, or a write to read-only memory */
+	RET_PF_WRITE_PROTECTED, /* a write to a write-protected gfn */
+	RET_PF_INVALID,         /* the fast or MMIO path could not handle it */
+	RET_PF_FIXED,
+	RET_PF_SPURIOUS,
+};
+
+struct kvm_page_fault {
+	/* arguments */
+	const gpa_t addr;
+	const u64 error_code;
+	const bool prefetch;
+
+	/* decoded error code */
+	const bool exec;
+	const bool write;
+	const bool present;
+	const bool rsvd;
+	const bool user;
+
+	/* the MMU */
+	const bool is_tdp;
+	const bool nx_huge_page_workaround_enabled;
+
+	/* an exec fault under the NX mitigation: no huge page */
+	bool huge_page_disallowed;
+
+	/* the largest level the guest mapping allows */
+	u8 max_level;
+	/* what the host mapping and the memslot allow */
+	u8 req_level;
+	/* what will be mapped */
+	u8 goal_level;
+
+	gfn_t gfn;
+	struct kvm_memory_slot *slot;
+
+	/* the pfn lookup: outputs */
+	u64 mmu_seq;
+	kvm_pfn_t pfn;
+	struct page *refcounted_page;
+	bool map_writable;
+};
+
+/* ---- the MMU's internal interfaces ----------------------------------------------- */
+
+/* Memory caches, topped up before mmu_lock is taken. */
+int mmu_topup_memory_caches(struct kvm_vcpu *vcpu);
+void mmu_free_memory_caches(struct kvm_vcpu *vcpu);
+struct kvm_mmu_page *kvm_mmu_alloc_page_from_cache(struct kvm_vcpu *vcpu);
+/* Allocate a page outside any cache (may fail), e.g. for splitting. */
+struct kvm_mmu_page *kvm_mmu_alloc_page(struct kvm *kvm);
+/* Free a page: its frame (if not already given back) and its header. */
+void kvm_mmu_free_page(struct kvm *kvm, struct kvm_mmu_page *sp);
+/* Give a page's table frame back to the host. */
+void kvm_mmu_free_table_frame(struct kvm *kvm, struct kvm_mmu_page *sp);
+
+void kvm_mmu_hugepage_adjust(struct kvm_vcpu *vcpu, struct kvm_page_fault *fault);
+void disallowed_hugepage_adjust(struct kvm *kvm, struct kvm_page_fault *fault,
+				u64 spte, int cur_level);
+int kvm_mmu_max_mapping_level(struct kvm *kvm, const struct kvm_memory_slot *slot,
+			      gfn_t gfn, int max_level);
+
+static inline bool is_nx_huge_page_enabled(struct kvm *kvm)
+{
+	return READ_ONCE(kvm->arch.nx_huge_pages);
+}
+
+void track_possible_nx_huge_page(struct kvm *kvm, struct kvm_mmu_page *sp);
+void untrack_possible_nx_huge_page(struct kvm *kvm, struct kvm_mmu_page *sp);
+
+static inline void kvm_update_page_stats(struct kvm *kvm, int level, int count)
+{
+	atomic64_add(count, &kvm->stat.pages[level - 1]);
+}
+
+/* The largest gfn an SPTE may map: host MAXPHYADDR bounds every walk. */
+static inline gfn_t kvm_mmu_max_gfn_of(struct kvm *kvm)
+{
+	return (1ULL << (kvm->arch.masks.phys_bits - PAGE_SHIFT)) - 1;
+}
+
+static inline void kvm_flush_remote_tlbs_gfn(struct kvm *kvm, gfn_t gfn, int level)
+{
+	kvm_flush_remote_tlbs_range(kvm, gfn & ~(KVM_PAGES_PER_HPAGE(level) - 1),
+				    KVM_PAGES_PER_HPAGE(level));
+}
+
+/*
+ * Is the table frame @pfn still a table?  Lockless walkers (fast page
+ * fault, aging, the iterator) check before they step into a table, so that
+ * a table freed too early is reported (KVMMU_EV_TABLE_READ carries who
+ * read it) and treated as gone rather than walked as poison.
+ */
+static inline bool kvm_mmu_table_alive(struct kvm *kvm, kvm_pfn_t pfn, gfn_t gfn,
+				       int level, enum kvmmu_table_reader reader)
+{
+	kvmmu_observe(KVMMU_EV_TABLE_READ, table, .kvm = kvm, .pfn = pfn, .gfn = gfn,
+		      .level = (u8)level, .reader = (u8)reader);
+	return kvm->host->frame_state(kvm->mm, pfn) == KVMMU_FRAME_ALLOCATED;
+}
+
+#endif /* KVMMU_MMU_MMU_INTERNAL_H */
