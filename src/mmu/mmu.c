@@ -414,17 +414,6 @@ static bool page_fault_can_be_fast(struct kvm *kvm, struct kvm_page_fault *fault
 	return fault->write;
 }
 
-static bool is_access_allowed(struct kvm_page_fault *fault, const struct kvm_mmu_masks *m,
-			      u64 spte)
-{
-	if (fault->exec)
-		return is_executable_pte(m, spte);
-	if (fault->write)
-		return is_writable_pte(spte);
-	/* A read: present to hardware (EPT R, or the P bit: bit 0 both). */
-	return spte & PT_PRESENT_MASK;
-}
-
 static bool fast_pf_fix_direct_spte(struct kvm_vcpu *vcpu, struct kvm_page_fault *fault,
 				    tdp_ptep_t sptep, u64 old_spte, u64 new_spte, int level)
 {

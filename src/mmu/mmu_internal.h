@@ -51,6 +51,9 @@ struct kvm_mmu_page {
 	struct rcu_head rcu_head;
 };
 
+/* The metadata budget: a header per 512 SPTEs stays small. */
+static_assert(sizeof(struct kvm_mmu_page) <= 104, "struct kvm_mmu_page grew");
+
 /* The role of a published page: a root's invalid bit may change under us. */
 static inline union kvm_mmu_page_role sp_role(const struct kvm_mmu_page *sp)
 {
@@ -180,6 +183,18 @@ struct kvm_page_fault {
 	struct page *refcounted_page;
 	bool map_writable;
 };
+
+/* Would the access of @fault succeed through @spte? */
+static inline bool is_access_allowed(const struct kvm_page_fault *fault,
+				     const struct kvm_mmu_masks *m, u64 spte)
+{
+	if (fault->exec)
+		return is_executable_pte(m, spte);
+	if (fault->write)
+		return is_writable_pte(spte);
+	/* A read: present to hardware (EPT R, or the P bit: bit 0 both). */
+	return spte & PT_PRESENT_MASK;
+}
 
 /* ---- the MMU's internal interfaces ----------------------------------------------- */
 

@@ -767,6 +767,18 @@ static int tdp_mmu_map_handle_target_level(struct kvm_vcpu *vcpu,
 	if (WARN_ON_ONCE(sp_level(sp) != fault->goal_level))
 		return RET_PF_RETRY;
 
+	/*
+	 * Another vCPU got here first (or a stale TLB entry faulted): the
+	 * access is allowed already.  Rebuilding the SPTE would only lose
+	 * A/D state the hardware has set since.
+	 */
+	if (is_shadow_present_pte(iter->old_spte) &&
+	    (fault->prefetch || is_access_allowed(fault, &kvm->arch.masks, iter->old_spte)) &&
+	    is_last_spte(iter->old_spte, iter->level)) {
+		WARN_ON_ONCE(fault->pfn != spte_to_pfn(iter->old_spte));
+		return RET_PF_SPURIOUS;
+	}
+
 	if (unlikely(!fault->slot))
 		new_spte = make_mmio_spte(vcpu, iter->gfn, ACC_ALL);
 	else
