@@ -20,6 +20,13 @@ void kvm_mmu_free_obsolete_roots(struct kvm_vcpu *vcpu);
 
 static inline int kvm_mmu_reload(struct kvm_vcpu *vcpu)
 {
+	/*
+	 * Drop an obsolete root here too, not only in the run loop:
+	 * KVM_PRE_FAULT_MEMORY reloads without it, and would retry forever
+	 * against a root a fast zap invalidated.
+	 */
+	if (kvm_check_request(KVM_REQ_MMU_FREE_OBSOLETE_ROOTS, vcpu))
+		kvm_mmu_free_obsolete_roots(vcpu);
 	if (likely(vcpu->arch.mmu->root.hpa != INVALID_PAGE))
 		return 0;
 	return kvm_mmu_load(vcpu);
