@@ -21,7 +21,7 @@ static int cmd_run(int argc, char **argv)
 	}
 	fputs("kvmmu run: no workloads exist yet, so there is nothing to run.\n"
 	      "\n"
-	      "This build has kvmmu's foundation:\n"
+	      "This build has:\n"
 	      "  - compat: kernel-like atomics, bitops, lists, spinlock/rwlock/mutex/rwsem\n"
 	      "    with lockdep assertions, wait queues and completions, RCU (liburcu or\n"
 	      "    kvmmu's own grace-period engine) and SRCU, counted WARNs, mutant switches\n"
@@ -31,11 +31,15 @@ static int cmd_run(int argc, char **argv)
 	      "  - host: the modelled host kernel: page frames (data or tag mode),\n"
 	      "    VMAs, host page tables, mmu_notifiers, files and swap, migration,\n"
 	      "    reclaim, THP, and the pfn lookup KVM uses;\n"
-	      "  - the uAPI header, the layer rules and their checks.\n"
+	      "  - kvm: the VM core: memslots, vCPUs and the run loop, requests and\n"
+	      "    remote TLB flushes, the invalidation protocol, dirty logging;\n"
+	      "  - mmu: the TDP MMU: SPTE formats (EPT, NPT), roots, faults, zaps, fast\n"
+	      "    zap, huge pages, dirty-log protection, fast page fault, aging, NX\n"
+	      "    huge pages, pre-fault.\n"
 	      "\n"
-	      "Not built yet: the VM core, the TDP MMU, the hardware model, the\n"
-	      "checkers, the scenarios and the workloads.  'kvmmu list' shows what is\n"
-	      "registered; 'make test' runs the tests.\n",
+	      "Not built yet: the hardware model (the tests drive the core through a\n"
+	      "fake CPU), the checkers, the scenarios, the workloads and the shadow MMU.\n"
+	      "'kvmmu list' shows what is registered; 'make test' runs the tests.\n",
 	      stdout);
 	return CLI_EXIT_OK;
 }
