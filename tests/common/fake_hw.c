@@ -196,9 +196,10 @@ static int fake_run(struct kvmmu_hw_vcpu *hv, const struct kvmmu_entry *entry,
 		rcu_read_lock();
 		pfn = translate(hv, entry, s->gpa, s->op, exit);
 		if (pfn) {
-			_Atomic u64 *word = (_Atomic u64 *)(void *)(hv->hw->direct_map +
-								   (pfn << PAGE_SHIFT) +
-								   (s->gpa & (PAGE_SIZE - 8)));
+			_Atomic u64 *word = hv->hw->tags ? &hv->hw->tags[pfn] :
+					    (_Atomic u64 *)(void *)(hv->hw->direct_map +
+								    (pfn << PAGE_SHIFT) +
+								    (s->gpa & (PAGE_SIZE - 8)));
 
 			if (s->op == FAKE_WRITE)
 				atomic_store_explicit(word, s->value, memory_order_relaxed);

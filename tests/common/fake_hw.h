@@ -47,6 +47,7 @@ struct kvmmu_hw_vcpu {
 
 struct fake_hw {
 	u8 *direct_map;
+	_Atomic u64 *tags; /* tag mode: a guest frame's contents are tags[pfn] */
 	int phys_bits;
 	struct kvmmu_hw_vcpu *vcpus[8];
 };

@@ -18,6 +18,7 @@ int vm_fixture_create(struct vm_fixture *f, const struct vm_fixture_opts *o)
 	struct host_phys_config pcfg = {
 		.nr_frames = o->nr_frames ? o->nr_frames :
 			     ((o->mem_size >> PAGE_SHIFT) * 2 + (64UL << 10)),
+		.tag_mode = o->tag_mode,
 	};
 	struct kvmmu_vm_config cfg;
 	int i, r;
@@ -29,6 +30,8 @@ int vm_fixture_create(struct vm_fixture *f, const struct vm_fixture_opts *o)
 	if (r)
 		return r;
 	fake_hw_init(&f->hw, f->phys->data, 46);
+	if (o->tag_mode)
+		f->hw.tags = f->phys->tags;
 
 	kvmmu_vm_config_init(&cfg);
 	cfg.mm = f->mm;
@@ -72,7 +75,8 @@ int vm_fixture_create(struct vm_fixture *f, const struct vm_fixture_opts *o)
 		struct host_mmap_args a = {
 			.len = o->mem_size,
 			.vm_flags = VM_READ | VM_WRITE | o->vm_flags,
-			.backing = HOST_BACKING_ANON,
+			.backing = o->backing,
+			.order = o->order,
 			.addr = FIX_HVA_BASE,
 		};
 		struct kvm_userspace_memory_region2 m = {
@@ -82,6 +86,13 @@ int vm_fixture_create(struct vm_fixture *f, const struct vm_fixture_opts *o)
 			.memory_size = o->mem_size,
 		};
 
+		if (o->backing == HOST_BACKING_FILE) {
+			r = host_file_create(f->phys, o->mem_size >> PAGE_SHIFT, o->file_thp,
+					     &f->file);
+			if (r)
+				return r;
+			a.file = f->file;
+		}
 		r = host_mmap(f->mm, &a, &f->hva);
 		if (r)
 			return r;
@@ -102,8 +113,10 @@ int vm_fixture_destroy(struct vm_fixture *f)
 
 	kvmmu_vm_destroy(f->kvm);
 	host_mm_destroy(f->mm);
+	if (f->file)
+		host_file_destroy(f->file);
 	rcu_barrier();
-	tables = atomic64_read(&f->phys->nr_allocated);
+	tables = atomic64_read(&f->phys->nr_allocated) - (s64)f->kept_frames;
 	if (tables) {
 		print_error("%lld frames still allocated after teardown\n", (long long)tables);
 		ret = -1;

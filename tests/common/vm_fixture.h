@@ -23,6 +23,10 @@ struct vm_fixture_opts {
 	gpa_t gpa;            /* where the slot starts */
 	u32 slot_flags;       /* KVM_MEM_* */
 	unsigned long vm_flags; /* of the backing VMA: VM_HUGEPAGE for THP */
+	enum host_backing backing; /* ANON (default), FILE, HUGETLB, DRIVER */
+	unsigned int order;   /* HUGETLB: 9 or 18; DRIVER: block order */
+	bool file_thp;        /* FILE: the page cache uses 2M folios */
+	bool tag_mode;        /* guest frames hold one word (the fake CPU uses it) */
 	enum kvmmu_tdp_format format;
 	bool ad_disabled;
 	bool nx_huge_pages;
@@ -42,6 +46,8 @@ struct vm_fixture {
 	struct kvm *kvm;
 	struct kvm_vcpu *vcpus[FIX_MAX_VCPUS];
 	int nr_vcpus;
+	struct host_file *file; /* FILE backing */
+	u64 kept_frames;        /* frames the host keeps for good (hwpoison) */
 	unsigned long hva;
 	gpa_t gpa;
 	u64 size;
