@@ -169,6 +169,9 @@ enum kvmmu_frame_state {
  * @free_table:         return a page-table frame.
  * @direct_map:         where frame contents live: pfn's 4 KiB are at
  *                      direct_map + (pfn << 12), as the kernel's __va().
+ * @tag_map:            in tag mode, a guest data frame's contents are the
+ *                      one word tag_map[pfn]; NULL in data mode.  (Page-table
+ *                      frames always use the direct map.)
  * @set_table_owner:    record @owner in a page-table frame's struct page
  *                      (the kernel's set_page_private()).
  * @table_owner:        and read it back.
@@ -193,6 +196,7 @@ struct kvmmu_host_ops {
 	kvmmu_pfn_t (*alloc_table)(struct mm_struct *mm);
 	void (*free_table)(struct mm_struct *mm, kvmmu_pfn_t pfn);
 	void *(*direct_map)(struct mm_struct *mm);
+	_Atomic uint64_t *(*tag_map)(struct mm_struct *mm);
 	void (*set_table_owner)(struct mm_struct *mm, kvmmu_pfn_t pfn, void *owner);
 	void *(*table_owner)(struct mm_struct *mm, kvmmu_pfn_t pfn);
 	int (*frame_state)(struct mm_struct *mm, kvmmu_pfn_t pfn);

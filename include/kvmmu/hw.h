@@ -53,7 +53,8 @@ struct kvmmu_entry {
  * @run:               VM entry: run guest code until an exit, which is
  *                     filled in.  Returns 0, or -errno on a hardware error.
  * @flush_tlb_all:     drop every cached translation of the vCPU.
- * @flush_tlb_current: drop the cached translations of the current root.
+ * @flush_tlb_current: drop the cached translations of the context of
+ *                     @root_pfn, the root the vCPU runs (or is about to).
  * @skip_instruction:  the access that exited was emulated (MMIO): go on
  *                     after it when the vCPU next runs.
  */
@@ -63,7 +64,7 @@ struct kvmmu_hw_ops {
 	int (*run)(struct kvmmu_hw_vcpu *hv, const struct kvmmu_entry *entry,
 		   struct kvmmu_exit *exit);
 	void (*flush_tlb_all)(struct kvmmu_hw_vcpu *hv);
-	void (*flush_tlb_current)(struct kvmmu_hw_vcpu *hv);
+	void (*flush_tlb_current)(struct kvmmu_hw_vcpu *hv, uint64_t root_pfn);
 	void (*skip_instruction)(struct kvmmu_hw_vcpu *hv);
 };
 

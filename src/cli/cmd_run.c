@@ -35,10 +35,12 @@ static int cmd_run(int argc, char **argv)
 	      "    remote TLB flushes, the invalidation protocol, dirty logging;\n"
 	      "  - mmu: the TDP MMU: SPTE formats (EPT, NPT), roots, faults, zaps, fast\n"
 	      "    zap, huge pages, dirty-log protection, fast page fault, aging, NX\n"
-	      "    huge pages, pre-fault.\n"
+	      "    huge pages, pre-fault;\n"
+	      "  - hw: the simulated CPU: guest programs, a page walker, a TLB with\n"
+	      "    paging-structure caches, exits.\n"
 	      "\n"
-	      "Not built yet: the hardware model (the tests drive the core through a\n"
-	      "fake CPU), the checkers, the scenarios, the workloads and the shadow MMU.\n"
+	      "Not built yet: the checkers, the scenarios, the workloads and the shadow\n"
+	      "MMU.\n"
 	      "'kvmmu list' shows what is registered; 'make test' runs the tests.\n",
 	      stdout);
 	return CLI_EXIT_OK;

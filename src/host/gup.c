@@ -269,6 +269,11 @@ static void *ops_direct_map(struct mm_struct *mm)
 	return mm->phys->data;
 }
 
+static _Atomic u64 *ops_tag_map(struct mm_struct *mm)
+{
+	return mm->phys->tag_mode ? mm->phys->tags : NULL;
+}
+
 static void ops_set_table_owner(struct mm_struct *mm, kvmmu_pfn_t pfn, void *owner)
 {
 	set_page_private(pfn_to_page(mm->phys, pfn), (u64)(uintptr_t)owner);
@@ -303,6 +308,7 @@ const struct kvmmu_host_ops host_kvm_ops = {
 	.alloc_table = ops_alloc_table,
 	.free_table = ops_free_table,
 	.direct_map = ops_direct_map,
+	.tag_map = ops_tag_map,
 	.set_table_owner = ops_set_table_owner,
 	.table_owner = ops_table_owner,
 	.frame_state = ops_frame_state,

@@ -66,7 +66,7 @@ static void kvm_vcpu_flush_tlb_all(struct kvm_vcpu *vcpu)
 
 static void kvm_vcpu_flush_tlb_current(struct kvm_vcpu *vcpu)
 {
-	vcpu->kvm->hw->flush_tlb_current(vcpu->hw);
+	vcpu->kvm->hw->flush_tlb_current(vcpu->hw, vcpu->arch.mmu->root.hpa >> PAGE_SHIFT);
 }
 
 /* The PFERR_* of an EPT violation, from its exit qualification. */

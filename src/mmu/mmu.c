@@ -211,7 +211,7 @@ int kvm_mmu_load(struct kvm_vcpu *vcpu)
 	 * invalidated root needs none.
 	 */
 	if (!r)
-		kvm->hw->flush_tlb_current(vcpu->hw);
+		kvm->hw->flush_tlb_current(vcpu->hw, vcpu->arch.mmu->root.hpa >> PAGE_SHIFT);
 	kvmmu_span_end(KVMMU_SPAN_ROOT_LOAD, (u64)vcpu->vcpu_id);
 	return r;
 }

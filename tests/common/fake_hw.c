@@ -220,6 +220,11 @@ static void fake_flush(struct kvmmu_hw_vcpu *hv)
 	atomic_fetch_add(&hv->flushes, 1);
 }
 
+static void fake_flush_current(struct kvmmu_hw_vcpu *hv, u64 root_pfn)
+{
+	fake_flush(hv);
+}
+
 static void fake_skip_instruction(struct kvmmu_hw_vcpu *hv)
 {
 	if (hv->pc < hv->len)
@@ -231,6 +236,6 @@ const struct kvmmu_hw_ops fake_hw_ops = {
 	.vcpu_destroy = fake_vcpu_destroy,
 	.run = fake_run,
 	.flush_tlb_all = fake_flush,
-	.flush_tlb_current = fake_flush,
+	.flush_tlb_current = fake_flush_current,
 	.skip_instruction = fake_skip_instruction,
 };

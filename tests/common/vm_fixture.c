@@ -38,6 +38,15 @@ int vm_fixture_create(struct vm_fixture *f, const struct vm_fixture_opts *o)
 	cfg.host_ops = o->host_ops ? o->host_ops : &host_kvm_ops;
 	cfg.hw_ops = &fake_hw_ops;
 	cfg.hw = &f->hw;
+	if (o->real_hw) {
+		struct hw_config hcfg = { .mm = f->mm, .host = cfg.host_ops, .phys_bits = 46 };
+
+		r = hw_machine_create(&hcfg, &f->machine);
+		if (r)
+			return r;
+		cfg.hw_ops = &hw_ops;
+		cfg.hw = f->machine;
+	}
 	cfg.format = o->format;
 	cfg.ad_disabled = o->ad_disabled;
 	cfg.nx_huge_pages = o->nx_huge_pages;
@@ -112,6 +121,8 @@ int vm_fixture_destroy(struct vm_fixture *f)
 	int ret = 0;
 
 	kvmmu_vm_destroy(f->kvm);
+	if (f->machine)
+		hw_machine_destroy(f->machine);
 	host_mm_destroy(f->mm);
 	if (f->file)
 		host_file_destroy(f->file);

@@ -12,6 +12,7 @@
 
 #include "fake_hw.h"
 #include "host_mm.h"
+#include "hw_model.h"
 #include "kvm_host.h"
 #include "thread.h"
 
@@ -36,6 +37,7 @@ struct vm_fixture_opts {
 	u64 nr_frames;        /* 0: enough for mem_size and tables */
 	const struct kvmmu_host_ops *host_ops; /* NULL: the host model's */
 	u32 dirty_ring_bytes; /* enable KVM_CAP_DIRTY_LOG_RING before vCPUs */
+	bool real_hw;         /* src/hw's CPU (TLB, walker) instead of the fake one */
 	u64 manual_protect;   /* KVM_CAP_MANUAL_DIRTY_LOG_PROTECT2 args[0] */
 };
 
@@ -43,6 +45,7 @@ struct vm_fixture {
 	struct host_phys *phys;
 	struct mm_struct *mm;
 	struct fake_hw hw;
+	struct hw_machine *machine; /* real_hw */
 	struct kvm *kvm;
 	struct kvm_vcpu *vcpus[FIX_MAX_VCPUS];
 	int nr_vcpus;
@@ -77,5 +80,11 @@ struct kvmmu_thread *fix_start_vcpu(struct vm_fixture *f, int vcpu);
 
 /* Guest memory contents through the host: the word at @gpa. */
 u64 fix_host_read(struct vm_fixture *f, gpa_t gpa);
+
+/* The simulated CPU of vCPU @i (real_hw). */
+static inline struct kvmmu_hw_vcpu *fix_hwv(struct vm_fixture *f, int i)
+{
+	return f->vcpus[i]->hw;
+}
 
 #endif /* KVMMU_TESTS_COMMON_VM_FIXTURE_H */

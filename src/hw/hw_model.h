@@ -1,0 +1,157 @@
+/* SPDX-License-Identifier: GPL-2.0-only */
+/*
+ * The simulated hardware: vCPUs that run guest programs as a CPU with EPT
+ * or NPT runs guest code, behind the hardware ops of include/kvmmu/hw.h.
+ *
+ * A guest access goes through the vCPU's TLB; on a miss the page walker
+ * walks the SPTE tables (starting from a cached upper-level entry if it has
+ * one), reading only architectural bits, setting A/D bits with atomic RMWs
+ * as hardware does, and fills the TLB.  Translations stay cached until the
+ * vCPU flushes (a request, a root load) or evicts them for capacity, even
+ * after their SPTEs changed: exactly the behaviour that makes a missing
+ * flush a bug.  The access itself lands in the frame (data mode: bytes;
+ * tag mode: the frame's word), with relaxed atomics.
+ *
+ * With guest paging on, addresses are guest-virtual and translated through
+ * 4-level guest page tables in guest memory, each guest table access
+ * itself translated through the TDP tables: the two-dimensional walk.
+ *
+ * The model reports TLB fills and flushes, table reads and guest loads and
+ * stores to the observer hooks, and exposes every vCPU's TLB through a
+ * seqlock-consistent snapshot for the checkers.
+ */
+#ifndef KVMMU_HW_HW_MODEL_H
+#define KVMMU_HW_HW_MODEL_H
+
+#include <kvmmu/host.h>
+#include <kvmmu/hw.h>
+
+#include "types.h"
+
+struct hw_machine;
+
+struct hw_config {
+	struct mm_struct *mm;                 /* the host whose frames hold memory */
+	const struct kvmmu_host_ops *host;    /* direct_map, tag_map, frame_state */
+	int phys_bits;                        /* MAXPHYADDR: reserved-bit checks */
+	unsigned int tlb_4k_entries;          /* power of 2; 0: 512 */
+	unsigned int tlb_huge_entries;        /* per size (2M, 1G); 0: 32 */
+	unsigned int psc_entries;             /* per level; 0: 32 */
+};
+
+int hw_machine_create(const struct hw_config *cfg, struct hw_machine **out);
+void hw_machine_destroy(struct hw_machine *m);
+
+/* The ops table for struct kvmmu_vm_config; its .hw is the machine. */
+extern const struct kvmmu_hw_ops hw_ops;
+
+/* ---- guest programs --------------------------------------------------------- */
+
+enum hw_op {
+	HW_LOAD,
+	HW_STORE,
+	HW_FETCH,
+	HW_SPIN,  /* stay in guest mode until kicked or released */
+};
+
+struct hw_access {
+	u8 op;     /* enum hw_op */
+	u8 size;   /* 1, 2, 4 or 8 (naturally aligned); 0 means 8 */
+	u64 addr;  /* gpa, or gva with guest paging */
+	u64 value; /* HW_STORE: stored; HW_LOAD: receives what was loaded */
+};
+
+enum hw_value {
+	HW_VALUE_PATTERN,  /* (vcpu << 56) | (pass << 32) | page: every store distinct */
+	HW_VALUE_CONSTANT, /* memstress's 0x0123456789ABCDEF */
+};
+
+/*
+ * A program: a list of accesses, run once; or a memstress loop, one pass
+ * (one 8-byte access per page of the region) per KVM_RUN, each pass ending
+ * with an exit to userspace (KVMMU_EXIT_HLT), as memstress's GUEST_SYNC.
+ */
+struct hw_program {
+	struct hw_access *list; /* owned by the caller; loads are written back */
+	u64 len;
+
+	/* memstress, when list is NULL */
+	u64 base;               /* gpa (or gva) of the region */
+	u64 size;               /* bytes */
+	u32 write_percent;      /* 0..100 */
+	bool random;            /* page = random % pages, else sequential */
+	u64 seed;
+	u64 passes;             /* 0: forever */
+	enum hw_value value;
+
+	/* guest paging */
+	bool paging;
+	u64 cr3;                /* gpa of the guest's PML4 table */
+};
+
+/* Load @p into @hv (not while it runs).  Returns 0 or -EINVAL. */
+int hw_vcpu_load_program(struct kvmmu_hw_vcpu *hv, const struct hw_program *p);
+/* End the current HW_SPIN (callable from any thread). */
+void hw_vcpu_release_spin(struct kvmmu_hw_vcpu *hv);
+/* Passes done so far (memstress), or accesses done (list). */
+u64 hw_vcpu_progress(struct kvmmu_hw_vcpu *hv);
+/* The program reached its end. */
+bool hw_vcpu_done(struct kvmmu_hw_vcpu *hv);
+
+struct hw_vcpu_stats {
+	u64 loads, stores, fetches;
+	u64 tlb_hits, tlb_misses;
+	u64 walks;            /* TDP walks (each level read counts once per walk) */
+	u64 guest_walks;      /* guest page-table walks */
+	u64 ad_updates;       /* A/D bits set in SPTEs */
+	u64 exits_violation, exits_misconfig, exits_intr, exits_hlt;
+	u64 guest_faults;     /* guest #PF: the access was skipped */
+	u64 flushes_all, flushes_current;
+	u64 freed_table_reads; /* walks that met a freed table (reported) */
+};
+
+void hw_vcpu_get_stats(struct kvmmu_hw_vcpu *hv, struct hw_vcpu_stats *st);
+
+/* ---- the TLB, for checkers ---------------------------------------------------- */
+
+enum hw_tlb_kind {
+	HW_TLB_LEAF, /* a translation: page -> pfn */
+	HW_TLB_PSC,  /* a paging-structure cache entry: page -> next table */
+};
+
+/**
+ * struct hw_tlb_view - one live TLB or paging-structure-cache entry
+ * @kind:     enum hw_tlb_kind
+ * @level:    the level of the SPTE it came from (1: 4K leaf, 2: 2M, ...)
+ * @page:     gfn (or gva >> 12 with guest paging) of the first page covered
+ * @pfn:      the target: the page's pfn (leaf) or the next table's (PSC)
+ * @root_pfn: the root (EPTP / nCR3) it was filled under
+ * @sptep:    the SPTE it was filled from ...
+ * @spte:     ... and that SPTE's value then
+ * @tables:   the tables the walk read, by level - 1 (0 where not read)
+ */
+struct hw_tlb_view {
+	u8 kind;
+	u8 level;
+	u64 page;
+	u64 pfn;
+	u64 root_pfn;
+	const void *sptep;
+	u64 spte;
+	u64 tables[5];
+};
+
+/*
+ * Copy @hv's live entries into @buf (at most @n).  Consistent (a seqlock
+ * against the vCPU's fills and flushes); callable from any thread while
+ * the vCPU runs.  Returns the number of live entries (may exceed @n).
+ */
+int hw_tlb_snapshot(struct kvmmu_hw_vcpu *hv, struct hw_tlb_view *buf, int n);
+
+/* The vCPU's id, as given to vcpu_create(). */
+int hw_vcpu_id(struct kvmmu_hw_vcpu *hv);
+
+/* Every vCPU the machine has (for checkers). */
+int hw_machine_vcpus(struct hw_machine *m, struct kvmmu_hw_vcpu **out, int n);
+
+#endif /* KVMMU_HW_HW_MODEL_H */

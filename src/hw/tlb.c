@@ -1,0 +1,259 @@
+// SPDX-License-Identifier: GPL-2.0-only
+/*
+ * The vCPU's TLB and paging-structure caches (see hw_internal.h).
+ */
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "hw_internal.h"
+#include "observe.h"
+#include "sched_point.h"
+
+static int array_init(struct hw_tlb_array *a, unsigned int n, int level)
+{
+	a->slot = calloc(n, sizeof(*a->slot));
+	a->meta = calloc(n, sizeof(*a->meta));
+	a->mask = n - 1;
+	a->level = level;
+	return a->slot && a->meta ? 0 : -ENOMEM;
+}
+
+int hw_tlb_init(struct kvmmu_hw_vcpu *hv)
+{
+	struct hw_machine *m = hv->m;
+	int i, r = 0;
+
+	for (i = 0; i < NR_TLBS; i++)
+		r |= array_init(&hv->tlb[i], i == TLB_4K ? m->tlb_4k : m->tlb_huge, i + 1);
+	for (i = 0; i < NR_PSC; i++)
+		r |= array_init(&hv->psc[i], m->psc, i + 2);
+	hv->cur_ctx = -1;
+	hv->key_tag = 0;
+	return r ? -ENOMEM : 0;
+}
+
+void hw_tlb_free(struct kvmmu_hw_vcpu *hv)
+{
+	int i;
+
+	for (i = 0; i < NR_TLBS; i++) {
+		free(hv->tlb[i].slot);
+		free(hv->tlb[i].meta);
+	}
+	for (i = 0; i < NR_PSC; i++) {
+		free(hv->psc[i].slot);
+		free(hv->psc[i].meta);
+	}
+}
+
+/* The seqlock around a change that snapshots must not see half of. */
+static void tlb_write_begin(struct kvmmu_hw_vcpu *hv)
+{
+	atomic_store_explicit(&hv->seq, atomic_load_explicit(&hv->seq, memory_order_relaxed) + 1,
+			      memory_order_relaxed);
+	/* Pairs with the read barrier in hw_tlb_snapshot(). */
+	smp_wmb();
+}
+
+static void tlb_write_end(struct kvmmu_hw_vcpu *hv)
+{
+	/* Release: the entries are written before the count goes even. */
+	atomic_store_explicit(&hv->seq, atomic_load_explicit(&hv->seq, memory_order_relaxed) + 1,
+			      memory_order_release);
+}
+
+static void update_key_tag(struct kvmmu_hw_vcpu *hv)
+{
+	int c = hv->cur_ctx;
+
+	hv->key_tag = c < 0 ? 0 :
+		      ((u64)c << TLB_CTX_SHIFT) |
+		      ((u64)atomic_load_explicit(&hv->ctx_gen[c], memory_order_relaxed)
+		       << TLB_GEN_SHIFT) |
+		      TLBF_VALID;
+}
+
+static void clear_arrays(struct kvmmu_hw_vcpu *hv)
+{
+	int i;
+	u64 j;
+
+	for (i = 0; i < NR_TLBS; i++)
+		for (j = 0; j <= hv->tlb[i].mask; j++)
+			atomic_store_explicit(&hv->tlb[i].slot[j].key, 0, memory_order_relaxed);
+	for (i = 0; i < NR_PSC; i++)
+		for (j = 0; j <= hv->psc[i].mask; j++)
+			atomic_store_explicit(&hv->psc[i].slot[j].key, 0, memory_order_relaxed);
+}
+
+/* Retire every entry of @ctx: a new generation. */
+static void __flush_ctx(struct kvmmu_hw_vcpu *hv, int ctx)
+{
+	u32 gen = atomic_load_explicit(&hv->ctx_gen[ctx], memory_order_relaxed) + 1;
+
+	if (gen == HW_GEN_MAX) {
+		/* Generations would repeat: forget everything for real. */
+		clear_arrays(hv);
+		gen = 1;
+	}
+	atomic_store_explicit(&hv->ctx_gen[ctx], gen, memory_order_relaxed);
+}
+
+void hw_tlb_flush_ctx(struct kvmmu_hw_vcpu *hv, int ctx)
+{
+	sched_point(SP_TLB_FLUSH, hv);
+	tlb_write_begin(hv);
+	__flush_ctx(hv, ctx);
+	update_key_tag(hv);
+	tlb_write_end(hv);
+	kvmmu_observe(KVMMU_EV_TLB_FLUSH, tlb, .vcpu = hv->id, .all = false,
+		      .pfn = atomic_load_explicit(&hv->ctx_root[ctx], memory_order_relaxed));
+}
+
+void hw_tlb_flush_all(struct kvmmu_hw_vcpu *hv)
+{
+	int c;
+
+	sched_point(SP_TLB_FLUSH, hv);
+	tlb_write_begin(hv);
+	for (c = 0; c < HW_MAX_CTX; c++)
+		__flush_ctx(hv, c);
+	update_key_tag(hv);
+	tlb_write_end(hv);
+	kvmmu_observe(KVMMU_EV_TLB_FLUSH, tlb, .vcpu = hv->id, .all = true);
+}
+
+void hw_tlb_set_root(struct kvmmu_hw_vcpu *hv, u64 root_pfn)
+{
+	int c, victim = 0;
+
+	hv->clock++;
+	if (hv->cur_ctx >= 0 &&
+	    atomic_load_explicit(&hv->ctx_root[hv->cur_ctx], memory_order_relaxed) == root_pfn) {
+		hv->ctx_used[hv->cur_ctx] = hv->clock;
+		return;
+	}
+	for (c = 0; c < HW_MAX_CTX; c++) {
+		if (atomic_load_explicit(&hv->ctx_root[c], memory_order_relaxed) == root_pfn)
+			goto found;
+		if (hv->ctx_used[c] < hv->ctx_used[victim])
+			victim = c;
+	}
+	/* A new context takes the least recently used one, which is forgotten. */
+	c = victim;
+	tlb_write_begin(hv);
+	__flush_ctx(hv, c);
+	atomic_store_explicit(&hv->ctx_root[c], root_pfn, memory_order_relaxed);
+	tlb_write_end(hv);
+found:
+	hv->cur_ctx = c;
+	hv->ctx_used[c] = hv->clock;
+	update_key_tag(hv);
+}
+
+void hw_tlb_fill(struct kvmmu_hw_vcpu *hv, struct hw_tlb_array *a, const struct hw_fill *f)
+{
+	u64 i = hw_tlb_index(a, f->page);
+	struct hw_tlb_meta *meta = &a->meta[i];
+	int t;
+
+	sched_point(SP_TLB_FILL, hv);
+	tlb_write_begin(hv);
+	atomic_store_explicit(&meta->sptep, (u64)(uintptr_t)f->sptep, memory_order_relaxed);
+	atomic_store_explicit(&meta->spte, f->spte, memory_order_relaxed);
+	atomic_store_explicit(&meta->gpa_page, f->gpa_page, memory_order_relaxed);
+	for (t = 0; t < 5; t++)
+		atomic_store_explicit(&meta->tables[t], f->tables[t], memory_order_relaxed);
+	atomic_store_explicit(&a->slot[i].pfn, f->pfn, memory_order_relaxed);
+	atomic_store_explicit(&a->slot[i].key,
+			      (f->page << TLB_PAGE_SHIFT) | hv->key_tag | f->flags,
+			      memory_order_relaxed);
+	tlb_write_end(hv);
+	kvmmu_observe(KVMMU_EV_TLB_FILL, tlb, .vcpu = hv->id,
+		      .gfn = (f->flags & TLBF_LINEAR) ? f->gpa_page :
+			     f->page << (9 * (a->level - 1)),
+		      .level = (u8)a->level, .pfn = f->pfn, .sptep = f->sptep, .spte = f->spte);
+}
+
+void hw_tlb_drop(struct kvmmu_hw_vcpu *hv, struct hw_tlb_array *a, u64 page, u64 flags)
+{
+	struct hw_tlb_slot *s = &a->slot[hw_tlb_index(a, page)];
+	u64 key = atomic_load_explicit(&s->key, memory_order_relaxed);
+
+	if ((key & ~TLBF_PERMS) != ((page << TLB_PAGE_SHIFT) | hv->key_tag | flags))
+		return;
+	tlb_write_begin(hv);
+	atomic_store_explicit(&s->key, 0, memory_order_relaxed);
+	tlb_write_end(hv);
+}
+
+static bool entry_live(struct kvmmu_hw_vcpu *hv, u64 key, u32 gens[HW_MAX_CTX])
+{
+	int ctx = (int)((key >> TLB_CTX_SHIFT) & 3);
+
+	return (key & TLBF_VALID) &&
+	       ((key >> TLB_GEN_SHIFT) & (HW_GEN_MAX - 1)) == gens[ctx];
+}
+
+static int snapshot_array(struct kvmmu_hw_vcpu *hv, struct hw_tlb_array *a, u8 kind,
+			  u32 gens[HW_MAX_CTX], u64 roots[HW_MAX_CTX],
+			  struct hw_tlb_view *buf, int n, int count)
+{
+	u64 j;
+
+	for (j = 0; j <= a->mask; j++) {
+		u64 key = atomic_load_explicit(&a->slot[j].key, memory_order_relaxed);
+		struct hw_tlb_view *v;
+		int t;
+
+		if (!entry_live(hv, key, gens))
+			continue;
+		if (count < n) {
+			v = &buf[count];
+			v->kind = kind;
+			v->level = (u8)a->level;
+			v->page = key >> TLB_PAGE_SHIFT;
+			if (!(key & TLBF_LINEAR))
+				v->page <<= 9 * (a->level - 1);
+			v->pfn = atomic_load_explicit(&a->slot[j].pfn, memory_order_relaxed);
+			v->root_pfn = roots[(key >> TLB_CTX_SHIFT) & 3];
+			v->sptep = (const void *)(uintptr_t)atomic_load_explicit(&a->meta[j].sptep,
+									   memory_order_relaxed);
+			v->spte = atomic_load_explicit(&a->meta[j].spte, memory_order_relaxed);
+			for (t = 0; t < 5; t++)
+				v->tables[t] = atomic_load_explicit(&a->meta[j].tables[t],
+								    memory_order_relaxed);
+		}
+		count++;
+	}
+	return count;
+}
+
+int hw_tlb_snapshot(struct kvmmu_hw_vcpu *hv, struct hw_tlb_view *buf, int n)
+{
+	for (;;) {
+		u32 s1 = atomic_load_explicit(&hv->seq, memory_order_acquire), s2;
+		u32 gens[HW_MAX_CTX];
+		u64 roots[HW_MAX_CTX];
+		int c, i, count = 0;
+
+		if (s1 & 1) {
+			cpu_relax();
+			continue;
+		}
+		for (c = 0; c < HW_MAX_CTX; c++) {
+			gens[c] = atomic_load_explicit(&hv->ctx_gen[c], memory_order_relaxed);
+			roots[c] = atomic_load_explicit(&hv->ctx_root[c], memory_order_relaxed);
+		}
+		for (i = 0; i < NR_TLBS; i++)
+			count = snapshot_array(hv, &hv->tlb[i], HW_TLB_LEAF, gens, roots, buf, n, count);
+		for (i = 0; i < NR_PSC; i++)
+			count = snapshot_array(hv, &hv->psc[i], HW_TLB_PSC, gens, roots, buf, n, count);
+		/* Pairs with the write barrier in tlb_write_begin(). */
+		smp_rmb();
+		s2 = atomic_load_explicit(&hv->seq, memory_order_relaxed);
+		if (s1 == s2)
+			return count;
+	}
+}
