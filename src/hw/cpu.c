@@ -192,10 +192,15 @@ static bool next_access(struct kvmmu_hw_vcpu *hv, struct hw_access *acc)
 		return true;
 	}
 	pass = atomic_load_explicit(&hv->pass, memory_order_relaxed);
-	/* A function of (seed, pass, index): a retried access is the same access. */
-	r = mix(p->seed ^ mix(pass * 0x9e3779b97f4a7c15ULL + hv->pc));
-	page = p->random ? (r >> 8) % hv->npages : hv->pc;
-	acc->op = (r % 100) < p->write_percent ? HW_STORE : HW_LOAD;
+	if (p->random || (p->write_percent % 100)) {
+		/* A function of (seed, pass, index): a retried access is the same access. */
+		r = mix(p->seed ^ mix(pass * 0x9e3779b97f4a7c15ULL + hv->pc));
+		page = p->random ? (r >> 8) % hv->npages : hv->pc;
+		acc->op = (r % 100) < p->write_percent ? HW_STORE : HW_LOAD;
+	} else {
+		page = hv->pc;
+		acc->op = p->write_percent ? HW_STORE : HW_LOAD;
+	}
 	acc->size = 8;
 	acc->addr = p->base + (page << PAGE_SHIFT);
 	acc->value = p->value == HW_VALUE_CONSTANT ? MEMSTRESS_VALUE :
