@@ -19,25 +19,31 @@ void __rwbase_init(struct rwbase *b, struct lockdep_map *map,
 	atomic_store(&b->state, 0);
 	atomic_store(&b->waiters, 0);
 	atomic_store(&b->writers_waiting, 0);
+	atomic_store(&b->seq, 0);
 	map->name = name;
 	map->type = (u8)type;
 	map->rank = 0;
 }
 
-/* Sleep until @state moves away from @seen. */
+/*
+ * Sleep until a release after @seen.  seq_cst: the waiter count goes up
+ * before the counter is looked at, and a releaser bumps the counter before
+ * it looks at the waiter count (a Dekker pairing with rwbase_wake()).
+ */
 static void rwbase_wait(struct rwbase *b, u32 seen)
 {
 	atomic_fetch_add(&b->waiters, 1);
-	if (atomic_load(&b->state) == seen)
-		kvmmu_block(&b->state, seen);
+	if (atomic_load(&b->seq) == seen)
+		kvmmu_block(&b->seq, seen);
 	atomic_fetch_sub(&b->waiters, 1);
 }
 
-/* Called after a seq_cst change of @state. */
+/* Called after a seq_cst release of @state. */
 static void rwbase_wake(struct rwbase *b)
 {
+	atomic_fetch_add(&b->seq, 1);
 	if (atomic_load(&b->waiters))
-		kvmmu_wake(&b->state);
+		kvmmu_wake(&b->seq);
 }
 
 static bool rwbase_try_write(struct rwbase *b)
@@ -60,12 +66,12 @@ void __rwbase_write_lock(struct rwbase *b, const struct lockdep_map *map)
 	/* Queued writers hold off new (non-recursive) readers. */
 	atomic_fetch_add(&b->writers_waiting, 1);
 	for (;;) {
-		u32 s = atomic_load_explicit(&b->state, memory_order_relaxed);
+		/* The counter first: a release after this wakes us. */
+		u32 seq = atomic_load(&b->seq);
 
-		if (s == 0 && rwbase_try_write(b))
+		if (rwbase_try_write(b))
 			break;
-		if (s != 0)
-			rwbase_wait(b, s);
+		rwbase_wait(b, seq);
 	}
 	atomic_fetch_sub(&b->writers_waiting, 1);
 }
@@ -114,8 +120,14 @@ void __rwbase_read_lock(struct rwbase *b, const struct lockdep_map *map)
 
 	sched_point(SP_LOCK_ACQUIRE, b);
 	recursive = lock_acquire(map, true, false);
-	while (!rwbase_try_read(b, recursive, &seen))
-		rwbase_wait(b, seen);
+	for (;;) {
+		/* The counter first: a release after this wakes us. */
+		u32 seq = atomic_load(&b->seq);
+
+		if (rwbase_try_read(b, recursive, &seen))
+			break;
+		rwbase_wait(b, seq);
+	}
 }
 
 bool __rwbase_read_trylock(struct rwbase *b, const struct lockdep_map *map)

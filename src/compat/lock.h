@@ -12,7 +12,9 @@
  * they hand control to another thread rather than blocking the OS thread.
  *
  * Every acquire and release is a sched point and is recorded by lockdep,
- * which backs lockdep_assert_held*() and reports misuse.  spinlock_t and
+ * which backs lockdep_assert_held*() and reports misuse.  Sleepers wait on
+ * a release counter, never on the state, so no wake-up is lost to a state
+ * that changed and changed back.  spinlock_t and
  * rwlock_t may not be held across anything that sleeps (might_sleep()).
  */
 #ifndef KVMMU_COMPAT_LOCK_H
@@ -28,11 +30,17 @@
 
 struct rwbase {
 	_Atomic u32 state;           /* RWBASE_WRITER | number of readers */
-	_Atomic u32 waiters;         /* threads sleeping on @state */
+	_Atomic u32 waiters;         /* threads sleeping on @seq */
 	_Atomic u32 writers_waiting; /* writers that want the lock */
+	/*
+	 * Bumped by every release: sleepers wait for it to move.  (The state
+	 * itself can go back to a value a sleeper saw, e.g. 0 -> writer -> 0,
+	 * and a sleeper that only compares it would never wake.)
+	 */
+	_Atomic u32 seq;
 };
 
-#define RWBASE_INIT { 0, 0, 0 }
+#define RWBASE_INIT { 0, 0, 0, 0 }
 
 typedef struct {
 	struct rwbase b;
