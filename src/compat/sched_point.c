@@ -6,6 +6,7 @@
 
 bool __sched_hooked;
 const struct sched_hooks *__sched_hooks;
+__kvmmu_tls unsigned int __sched_quiet;
 
 static const char *const sched_point_names[NR_SCHED_POINT_KINDS] = {
 	[SP_LOCK_ACQUIRE] = "lock_acquire",
@@ -52,6 +53,8 @@ void __sched_point(enum sched_point_kind kind, const void *obj)
 {
 	const struct sched_hooks *hooks = smp_load_acquire(&__sched_hooks);
 
+	if (__sched_quiet)
+		return;
 	if (hooks && hooks->point)
 		hooks->point(kind, obj);
 }

@@ -95,6 +95,23 @@ static __always_inline void sched_point(enum sched_point_kind kind,
 		__sched_point(kind, obj);
 }
 
+/*
+ * Sections without sched points: code that only observes (checkers, the
+ * event hash) must not hand control to another thread in the middle of a
+ * look, nor add decisions to a controlled schedule.  Nests.
+ */
+extern __kvmmu_tls unsigned int __sched_quiet;
+
+static inline void sched_quiet_begin(void)
+{
+	__sched_quiet++;
+}
+
+static inline void sched_quiet_end(void)
+{
+	__sched_quiet--;
+}
+
 /* Hint that a long-running loop should yield (the scheduler may force it). */
 bool need_resched(void);
 

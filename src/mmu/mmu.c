@@ -729,6 +729,13 @@ int kvm_mmu_page_fault(struct kvm_vcpu *vcpu, gpa_t gpa, u64 error_code)
 	if (r == RET_PF_WRITE_PROTECTED)
 		r = RET_PF_RETRY;
 
+	/*
+	 * A retried fault lost a race with another thread (a frozen SPTE, an
+	 * invalidation in progress): re-entering the guest busy-waits on it.
+	 */
+	if (r == RET_PF_RETRY)
+		cpu_relax();
+
 	if (r == RET_PF_FIXED)
 		kvm_stat_inc(vcpu->stat.pf_fixed);
 	else if (r == RET_PF_EMULATE)

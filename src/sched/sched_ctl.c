@@ -38,7 +38,27 @@ struct sched_thread {
 	_Atomic u32 *word; /* ST_BLOCKED: enabled once *word != val */
 	u32 val;
 	_Atomic u32 baton; /* 1: this thread may run */
+	u64 prio;          /* PCT: higher runs first */
+	u64 masked;        /* points passed in a row without a decision */
 };
+
+/*
+ * PCT priorities: every thread starts above PCT_PRIO_BASE + PCT_MAX_DEPTH,
+ * change points drop the runner to PCT_PRIO_BASE + 1..d-1, and a spinning
+ * thread drops below PCT_PRIO_BASE (the latest spinner lowest), so a thread
+ * that waits for another by busy-waiting cannot keep the CPU forever.
+ */
+#define PCT_PRIO_BASE (1ULL << 40)
+
+/*
+ * A thread that passes this many masked-out points in a row without a
+ * decision is treated as spinning: a loop whose only exit is another
+ * thread's step (a fault retried on a frozen SPTE, say) must not starve
+ * the others just because its points are filtered out.
+ */
+#define SCHED_STARVE_POINTS 20000
+
+#define PCT_MAX_DEPTH 16
 
 static struct {
 	bool active;
@@ -50,6 +70,10 @@ static struct {
 	int live; /* non-daemon threads that have not ended */
 	u64 rng;
 	struct sched_ctl_stats stats;
+	u64 change_points[PCT_MAX_DEPTH]; /* PCT: steps where the runner drops */
+	u64 spin_floor; /* PCT: priority given to the latest spinner */
+	unsigned int nr_changes;
+	bool limit_called;
 	_Atomic u32 done;
 	cpu_set_t saved_cpus;
 	enum rcu_backend saved_backend;
@@ -97,19 +121,61 @@ static bool is_enabled(const struct sched_thread *st)
 	}
 }
 
-static struct sched_thread *pick_next(void)
+/* One decision step: PCT priority changes and the step limit happen here. */
+static void count_step(struct sched_thread *running)
 {
-	struct sched_thread *cand[SCHED_MAX_THREADS];
+	unsigned int i;
+
+	ctl.stats.steps++;
+	if (ctl.cfg.strategy == SCHED_STRATEGY_PCT && running) {
+		for (i = 0; i < ctl.nr_changes; i++) {
+			/* The i-th change point drops the runner to priority d - 1 - i. */
+			if (ctl.change_points[i] == ctl.stats.steps)
+				running->prio = PCT_PRIO_BASE + ctl.nr_changes - i;
+		}
+	}
+	if (ctl.cfg.max_steps && ctl.stats.steps >= ctl.cfg.max_steps && !ctl.limit_called) {
+		ctl.limit_called = true;
+		ctl.stats.limited = true;
+		if (ctl.cfg.on_limit)
+			ctl.cfg.on_limit(ctl.cfg.limit_arg);
+	}
+}
+
+/*
+ * @spinning: @running busy-waits for another thread, so it runs next only
+ * if nobody else can.
+ */
+static struct sched_thread *pick_next(struct sched_thread *running, bool spinning)
+{
+	struct sched_thread *cand[SCHED_MAX_THREADS], *best = NULL;
 	int i, n = 0;
 
+	count_step(running);
+	if (running)
+		running->masked = 0;
+	if (spinning) {
+		ctl.stats.spins++;
+		running->prio = --ctl.spin_floor;
+	}
 	for (i = 0; i < ctl.nr; i++) {
+		if (spinning && ctl.threads[i] == running)
+			continue;
 		if (is_enabled(ctl.threads[i]))
 			cand[n++] = ctl.threads[i];
 	}
+	if (!n && spinning)
+		return running;
 	if (!n)
 		return NULL;
 	ctl.stats.decisions++;
-	return cand[ctl_rand() % (u64)n];
+	if (ctl.cfg.strategy != SCHED_STRATEGY_PCT)
+		return cand[ctl_rand() % (u64)n];
+	for (i = 0; i < n; i++) {
+		if (!best || cand[i]->prio > best->prio)
+			best = cand[i];
+	}
+	return best;
 }
 
 static void give_baton(struct sched_thread *st)
@@ -165,9 +231,12 @@ static void ctl_point(enum sched_point_kind kind, const void *obj)
 		return;
 	ctl.stats.points++;
 	hash_step(((u64)me->idx << 8) | (u64)kind);
-	if (ctl.cfg.point_mask && !(ctl.cfg.point_mask & BIT_ULL(kind)))
-		return;
-	switch_to(me, pick_next());
+	if (kind != SP_SPIN && ctl.cfg.point_mask && !(ctl.cfg.point_mask & BIT_ULL(kind))) {
+		if (++me->masked < SCHED_STARVE_POINTS)
+			return;
+		kind = SP_SPIN;
+	}
+	switch_to(me, pick_next(me, kind == SP_SPIN));
 }
 
 static void ctl_block(_Atomic u32 *word, u32 val)
@@ -182,7 +251,7 @@ static void ctl_block(_Atomic u32 *word, u32 val)
 	me->state = ST_BLOCKED;
 	me->word = word;
 	me->val = val;
-	next = pick_next();
+	next = pick_next(me, false);
 	if (!next)
 		report_deadlock();
 	switch_to(me, next);
@@ -205,6 +274,8 @@ static void ctl_thread_register(struct kvmmu_thread *t)
 	st->idx = ctl.nr;
 	st->daemon = t->flags & KVMMU_THREAD_DAEMON;
 	st->state = ST_RUNNABLE;
+	/* PCT: a random priority above every change-point priority, unique. */
+	st->prio = ((ctl_rand() >> 16) << 8 | (u64)st->idx) + PCT_PRIO_BASE + PCT_MAX_DEPTH + 1;
 	ctl.threads[ctl.nr++] = st;
 	if (!st->daemon)
 		ctl.live++;
@@ -235,7 +306,7 @@ static void ctl_thread_exit(struct kvmmu_thread *t)
 		futex_wake_all(&ctl.done);
 		return;
 	}
-	next = pick_next();
+	next = pick_next(st, false);
 	if (!next)
 		report_deadlock();
 	ctl.stats.switches++;
@@ -288,6 +359,19 @@ int sched_ctl_begin(const struct sched_ctl_config *cfg)
 		return -EBUSY;
 	ctl.cfg = *cfg;
 	ctl.rng = cfg->seed;
+	ctl.spin_floor = PCT_PRIO_BASE;
+	if (cfg->strategy == SCHED_STRATEGY_PCT) {
+		unsigned int d = cfg->depth ? cfg->depth : 3;
+		u64 k = cfg->steps ? cfg->steps : 1000;
+		unsigned int i;
+
+		if (d > PCT_MAX_DEPTH)
+			d = PCT_MAX_DEPTH;
+		/* d - 1 change points, uniform in [1, k]. */
+		ctl.nr_changes = d - 1;
+		for (i = 0; i < ctl.nr_changes; i++)
+			ctl.change_points[i] = 1 + ctl_rand() % k;
+	}
 	ctl.stats.hash = 0xcbf29ce484222325ULL;
 	ctl.controller = current_thread();
 	if (sched_getaffinity(0, sizeof(ctl.saved_cpus), &ctl.saved_cpus))
@@ -304,7 +388,7 @@ int sched_ctl_run(void)
 
 	if (!ctl.live)
 		return 0;
-	first = pick_next();
+	first = pick_next(NULL, false);
 	if (!first)
 		report_deadlock();
 	give_baton(first);
@@ -335,6 +419,13 @@ void sched_ctl_end(void)
 		free(ctl.threads[i]);
 	ctl.nr = 0;
 	ctl.active = false;
+}
+
+int sched_ctl_thread_index(void)
+{
+	struct sched_thread *st = controlled_self();
+
+	return st ? st->idx : -1;
 }
 
 void sched_ctl_get_stats(struct sched_ctl_stats *stats)

@@ -32,6 +32,13 @@
 
 enum sched_strategy {
 	SCHED_STRATEGY_RANDOM, /* uniform choice among enabled threads */
+	/*
+	 * PCT (Burckhardt et al., ASPLOS 2010): threads get random distinct
+	 * priorities, the highest-priority enabled thread runs, and at d - 1
+	 * random steps among the first k the running thread drops below all
+	 * others.  Finds any bug of depth d with probability >= 1/(n k^(d-1)).
+	 */
+	SCHED_STRATEGY_PCT,
 };
 
 struct sched_ctl_config {
@@ -44,6 +51,17 @@ struct sched_ctl_config {
 	u64 point_mask;
 	/* Probability, in 1/1024, that need_resched() answers yes. */
 	unsigned int resched_per_1024;
+	/* PCT: the bug depth d (>= 1) and the expected number of steps k. */
+	unsigned int depth;
+	u64 steps;
+	/*
+	 * After this many decision steps (0: no limit) @on_limit is called,
+	 * once, from the thread at the limit, to make the threads wind down
+	 * (it must not block); scheduling goes on until they end.
+	 */
+	u64 max_steps;
+	void (*on_limit)(void *arg);
+	void *limit_arg;
 };
 
 /* Start a controlled session.  -EBUSY if one is active. */
@@ -63,7 +81,13 @@ struct sched_ctl_stats {
 	u64 decisions; /* strategy choices made */
 	u64 hash;      /* FNV-1a over (thread index, point kind) per point */
 	int threads;   /* controlled threads, daemons included */
+	u64 steps;     /* decision steps (points that count, blocks, exits) */
+	bool limited;  /* max_steps was reached */
+	u64 spins;     /* decisions taken because a thread busy-waited */
 };
+
+/* The calling thread's index in the session (creation order), or -1. */
+int sched_ctl_thread_index(void);
 
 /* Statistics of the last (or current) session. */
 void sched_ctl_get_stats(struct sched_ctl_stats *stats);

@@ -10,6 +10,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "bitops.h"
 #include "lock.h"
 #include "rcu.h"
 #include "sched_ctl.h"
@@ -311,6 +312,278 @@ static void test_begin_twice_is_busy(void **state)
 	sched_ctl_end();
 }
 
+/* ---- PCT ------------------------------------------------------------------ */
+
+#define PCT_THREADS 3
+#define PCT_ITERS   40
+
+static struct {
+	_Atomic int log[PCT_THREADS * PCT_ITERS];
+	_Atomic int len;
+} order;
+
+/* Log the thread's id once per step, with a counted point after each. */
+static int pct_stepper(void *arg)
+{
+	int i, id = (int)(uintptr_t)arg;
+
+	for (i = 0; i < PCT_ITERS; i++) {
+		atomic_store(&order.log[atomic_fetch_add(&order.len, 1)], id);
+		sched_point(SP_SCENARIO, NULL);
+	}
+	return 0;
+}
+
+/* Run three steppers under PCT; returns how often the log changes thread. */
+static int run_pct(u64 seed, unsigned int depth, struct sched_ctl_stats *st)
+{
+	struct sched_ctl_config cfg = {
+		.seed = seed,
+		.strategy = SCHED_STRATEGY_PCT,
+		.depth = depth,
+		.steps = PCT_THREADS * PCT_ITERS,
+	};
+	struct kvmmu_thread *t[PCT_THREADS];
+	int i, changes = 0;
+
+	memset(&order, 0, sizeof(order));
+	assert_int_equal(sched_ctl_begin(&cfg), 0);
+	for (i = 0; i < PCT_THREADS; i++)
+		assert_int_equal(kvmmu_thread_create(&t[i], "pct", 0, pct_stepper,
+						     (void *)(uintptr_t)i), 0);
+	assert_int_equal(sched_ctl_run(), 0);
+	for (i = 0; i < PCT_THREADS; i++)
+		kvmmu_thread_join(t[i]);
+	sched_ctl_get_stats(st);
+	sched_ctl_end();
+	assert_int_equal(atomic_load(&order.len), PCT_THREADS * PCT_ITERS);
+	for (i = 1; i < PCT_THREADS * PCT_ITERS; i++)
+		changes += atomic_load(&order.log[i]) != atomic_load(&order.log[i - 1]);
+	return changes;
+}
+
+/*
+ * With nothing blocking, PCT switches only when a thread ends or at one of
+ * its d - 1 change points: depth 1 runs the threads one after the other, and
+ * depth d interleaves them at most d - 1 extra times.
+ */
+static void test_pct_preempts_only_at_change_points(void **state)
+{
+	struct sched_ctl_stats st;
+	unsigned int depth;
+	u64 seed;
+	bool preempted = false;
+
+	for (seed = 1; seed <= 20; seed++) {
+		assert_int_equal(run_pct(seed, 1, &st), PCT_THREADS - 1);
+		for (depth = 2; depth <= 4; depth++) {
+			int changes = run_pct(seed, depth, &st);
+
+			assert_true(changes <= PCT_THREADS - 1 + (int)depth - 1);
+			preempted |= changes > PCT_THREADS - 1;
+		}
+	}
+	/* The change points do fall inside the run (k is its length). */
+	assert_true(preempted);
+}
+
+static void test_pct_same_seed_same_schedule(void **state)
+{
+	struct sched_ctl_stats s1, s2;
+	int log1[PCT_THREADS * PCT_ITERS], i;
+	bool any_differs = false;
+	u64 seed;
+
+	run_pct(5, 3, &s1);
+	for (i = 0; i < PCT_THREADS * PCT_ITERS; i++)
+		log1[i] = atomic_load(&order.log[i]);
+	run_pct(5, 3, &s2);
+	assert_int_equal(s1.hash, s2.hash);
+	assert_int_equal(s1.steps, s2.steps);
+	for (i = 0; i < PCT_THREADS * PCT_ITERS; i++)
+		assert_int_equal(log1[i], atomic_load(&order.log[i]));
+	for (seed = 6; seed < 12; seed++) {
+		run_pct(seed, 3, &s2);
+		any_differs |= s2.hash != s1.hash;
+	}
+	assert_true(any_differs);
+}
+
+/* ---- busy-waiting ----------------------------------------------------------- */
+
+static _Atomic bool spin_flag;
+
+/* Waits for the setter by spinning; @arg says how each iteration yields. */
+static int spinner(void *arg)
+{
+	bool relax = arg != NULL;
+
+	while (!atomic_load(&spin_flag)) {
+		if (relax)
+			cpu_relax();
+		else
+			cond_resched(); /* a point the mask filters out */
+	}
+	return 0;
+}
+
+static int setter(void *arg)
+{
+	sched_point(SP_SCENARIO, NULL);
+	atomic_store(&spin_flag, true);
+	return 0;
+}
+
+/*
+ * A busy-waiting thread must let the thread it waits for run, even at the
+ * highest PCT priority and with its points filtered out by the mask:
+ * cpu_relax() always hands over, and a long run of filtered points counts
+ * as a spin.
+ */
+static void test_spinner_lets_others_run(void **state)
+{
+	int relax, strategy;
+	u64 seed;
+
+	for (relax = 0; relax <= 1; relax++) {
+		u64 spins = 0;
+
+		for (strategy = 0; strategy <= 1; strategy++) {
+			for (seed = 1; seed <= 8; seed++) {
+				struct sched_ctl_config cfg = {
+					.seed = seed,
+					.strategy = strategy ? SCHED_STRATEGY_PCT
+							     : SCHED_STRATEGY_RANDOM,
+					.point_mask = BIT_ULL(SP_SCENARIO),
+				};
+				struct sched_ctl_stats st;
+				struct kvmmu_thread *a, *b;
+
+				atomic_store(&spin_flag, false);
+				assert_int_equal(sched_ctl_begin(&cfg), 0);
+				assert_int_equal(kvmmu_thread_create(&a, "spinner", 0, spinner,
+								     relax ? (void *)1 : NULL), 0);
+				assert_int_equal(kvmmu_thread_create(&b, "setter", 0, setter,
+								     NULL), 0);
+				assert_int_equal(sched_ctl_run(), 0);
+				kvmmu_thread_join(a);
+				kvmmu_thread_join(b);
+				sched_ctl_get_stats(&st);
+				sched_ctl_end();
+				assert_true(atomic_load(&spin_flag));
+				spins += st.spins;
+			}
+		}
+		/* Some seeds ran the spinner first, and it had to hand over. */
+		assert_true(spins > 0);
+	}
+}
+
+/* ---- the step limit ----------------------------------------------------------- */
+
+static _Atomic bool wind_down;
+static _Atomic int limit_calls;
+
+static void on_limit(void *arg)
+{
+	atomic_fetch_add(&limit_calls, 1);
+	atomic_store(&wind_down, true);
+}
+
+static int until_told(void *arg)
+{
+	while (!atomic_load(&wind_down))
+		sched_point(SP_SCENARIO, NULL);
+	return 0;
+}
+
+/* A run that would go on forever is wound down once, at max_steps. */
+static void test_step_limit_winds_down_once(void **state)
+{
+	struct sched_ctl_config cfg = {
+		.seed = 2,
+		.max_steps = 500,
+		.on_limit = on_limit,
+	};
+	struct sched_ctl_stats st;
+	struct kvmmu_thread *t[2];
+	int i;
+
+	atomic_store(&wind_down, false);
+	atomic_store(&limit_calls, 0);
+	assert_int_equal(sched_ctl_begin(&cfg), 0);
+	for (i = 0; i < 2; i++)
+		assert_int_equal(kvmmu_thread_create(&t[i], "forever", 0, until_told, NULL), 0);
+	assert_int_equal(sched_ctl_run(), 0);
+	for (i = 0; i < 2; i++)
+		kvmmu_thread_join(t[i]);
+	sched_ctl_get_stats(&st);
+	sched_ctl_end();
+	assert_int_equal(atomic_load(&limit_calls), 1);
+	assert_true(st.limited);
+	assert_true(st.steps >= 500 && st.steps < 520);
+}
+
+/* ---- a waiter whose lock state changed and changed back ---------------------- */
+
+static rwlock_t aba_lock;
+static _Atomic int aba_done;
+
+static int aba_writer(void *arg)
+{
+	int i;
+
+	for (i = 0; i < 3; i++) {
+		write_lock(&aba_lock);
+		sched_point(SP_SCENARIO, NULL);
+		write_unlock(&aba_lock);
+	}
+	atomic_fetch_add(&aba_done, 1);
+	return 0;
+}
+
+static int aba_reader(void *arg)
+{
+	int i;
+
+	for (i = 0; i < 3; i++) {
+		read_lock(&aba_lock);
+		sched_point(SP_SCENARIO, NULL);
+		read_unlock(&aba_lock);
+	}
+	atomic_fetch_add(&aba_done, 1);
+	return 0;
+}
+
+/*
+ * A reader that found the lock free but a writer queued sleeps; the writer
+ * takes and drops the lock, so the state is what the reader saw again.  The
+ * reader must still be woken: every schedule of two writers and two readers
+ * completes (a waiter keyed on the lock state would be reported deadlocked).
+ */
+static void test_rwlock_waiter_survives_aba(void **state)
+{
+	u64 seed, seeds = scaled(100, 300, 3000);
+	int i;
+
+	for (seed = 1; seed <= seeds; seed++) {
+		struct sched_ctl_config cfg = { .seed = seed };
+		int (*const fns[])(void *) = { aba_writer, aba_reader, aba_writer, aba_reader };
+		struct kvmmu_thread *t[4];
+
+		rwlock_init(&aba_lock);
+		atomic_store(&aba_done, 0);
+		assert_int_equal(sched_ctl_begin(&cfg), 0);
+		for (i = 0; i < 4; i++)
+			assert_int_equal(kvmmu_thread_create(&t[i], "aba", 0, fns[i], NULL), 0);
+		assert_int_equal(sched_ctl_run(), 0);
+		for (i = 0; i < 4; i++)
+			kvmmu_thread_join(t[i]);
+		sched_ctl_end();
+		assert_int_equal(atomic_load(&aba_done), 4);
+	}
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -319,6 +592,11 @@ int main(void)
 		KVMMU_TEST(test_same_seed_same_schedule),
 		KVMMU_TEST(test_deadlock_is_reported),
 		KVMMU_TEST(test_begin_twice_is_busy),
+		KVMMU_TEST(test_pct_preempts_only_at_change_points),
+		KVMMU_TEST(test_pct_same_seed_same_schedule),
+		KVMMU_TEST(test_spinner_lets_others_run),
+		KVMMU_TEST(test_step_limit_winds_down_once),
+		KVMMU_TEST(test_rwlock_waiter_survives_aba),
 	};
 
 	return kvmmu_run_tests(tests);
