@@ -58,6 +58,11 @@ void kvmmu_observer_unregister(struct kvmmu_observer *obs)
 	pthread_mutex_unlock(&observers_lock);
 }
 
+u64 kvmmu_observe_index(void)
+{
+	return atomic_load_explicit(&event_index, memory_order_relaxed);
+}
+
 void __kvmmu_observe(struct kvmmu_event *ev)
 {
 	int i, n = READ_ONCE(nr_observers);

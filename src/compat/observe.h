@@ -180,6 +180,13 @@ struct kvmmu_ev_dirty_log {
 	int slot; /* as_id << 16 | id, as KVM encodes it */
 	u64 first_page;
 	u64 num_pages;
+	/*
+	 * GET: the pages reported, from page 0; CLEAR: the pages whose bits
+	 * were cleared (and protected), from first_page.  Valid during the
+	 * event only.
+	 */
+	const unsigned long *bitmap;
+	u64 begin_index; /* kvmmu_observe_index() when the call began */
 };
 
 struct kvmmu_ev_span {
@@ -227,6 +234,9 @@ int kvmmu_observer_register(struct kvmmu_observer *obs);
 void kvmmu_observer_unregister(struct kvmmu_observer *obs);
 
 const char *kvmmu_event_name(enum kvmmu_event_type type);
+
+/* The index the next event will get: events before it happened before now. */
+u64 kvmmu_observe_index(void);
 const char *kvmmu_span_name(enum kvmmu_span kind);
 const char *kvmmu_misuse_name(enum kvmmu_frame_misuse kind);
 

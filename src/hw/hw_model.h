@@ -124,6 +124,9 @@ enum hw_tlb_kind {
  * @kind:     enum hw_tlb_kind
  * @level:    the level of the SPTE it came from (1: 4K leaf, 2: 2M, ...)
  * @page:     gfn (or gva >> 12 with guest paging) of the first page covered
+ * @gfn:      the first gfn covered (for a guest-paging entry, the gfn its
+ *            gva page translated to)
+ * @linear:   a combined gva translation
  * @pfn:      the target: the page's pfn (leaf) or the next table's (PSC)
  * @root_pfn: the root (EPTP / nCR3) it was filled under
  * @sptep:    the SPTE it was filled from ...
@@ -133,7 +136,9 @@ enum hw_tlb_kind {
 struct hw_tlb_view {
 	u8 kind;
 	u8 level;
+	bool linear;
 	u64 page;
+	u64 gfn;
 	u64 pfn;
 	u64 root_pfn;
 	const void *sptep;

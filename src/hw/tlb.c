@@ -214,8 +214,11 @@ static int snapshot_array(struct kvmmu_hw_vcpu *hv, struct hw_tlb_array *a, u8 k
 			v->kind = kind;
 			v->level = (u8)a->level;
 			v->page = key >> TLB_PAGE_SHIFT;
-			if (!(key & TLBF_LINEAR))
+			v->linear = key & TLBF_LINEAR;
+			if (!v->linear)
 				v->page <<= 9 * (a->level - 1);
+			v->gfn = v->linear ? atomic_load_explicit(&a->meta[j].gpa_page,
+								  memory_order_relaxed) : v->page;
 			v->pfn = atomic_load_explicit(&a->slot[j].pfn, memory_order_relaxed);
 			v->root_pfn = roots[(key >> TLB_CTX_SHIFT) & 3];
 			v->sptep = (const void *)(uintptr_t)atomic_load_explicit(&a->meta[j].sptep,

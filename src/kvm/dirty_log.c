@@ -53,6 +53,7 @@ static int kvm_get_dirty_log_protect(struct kvm *kvm, struct kvm_dirty_log *log)
 	struct kvm_memory_slot *memslot;
 	unsigned long *dirty_bitmap, *buffer;
 	unsigned long n, i;
+	u64 begin = kvmmu_observe_index();
 	bool flush = false;
 	int r;
 
@@ -92,7 +93,8 @@ static int kvm_get_dirty_log_protect(struct kvm *kvm, struct kvm_dirty_log *log)
 	}
 	kvmmu_observe(KVMMU_EV_DIRTY_LOG_GET, dirty_log, .kvm = kvm,
 		      .slot = (int)log->slot, .first_page = 0,
-		      .num_pages = memslot->npages);
+		      .num_pages = memslot->npages, .bitmap = log->dirty_bitmap,
+		      .begin_index = begin);
 	return 0;
 }
 
@@ -111,6 +113,7 @@ static int kvm_clear_dirty_log_protect(struct kvm *kvm, struct kvm_clear_dirty_l
 	struct kvm_memory_slot *memslot;
 	unsigned long *dirty_bitmap, *buffer;
 	u64 offset, i, n;
+	u64 begin = kvmmu_observe_index();
 	bool flush = false;
 	int r;
 
@@ -141,6 +144,8 @@ static int kvm_clear_dirty_log_protect(struct kvm *kvm, struct kvm_clear_dirty_l
 			continue;
 		/* Only bits that really were set count as cleared. */
 		mask &= __atomic_fetch_and(&dirty_bitmap[i], ~mask, __ATOMIC_SEQ_CST);
+		/* What was cleared, for observers. */
+		buffer[-1] = mask;
 		if (mask) {
 			flush = true;
 			kvm_arch_mmu_enable_log_dirty_pt_masked(kvm, memslot, offset, mask);
@@ -151,7 +156,8 @@ static int kvm_clear_dirty_log_protect(struct kvm *kvm, struct kvm_clear_dirty_l
 		kvm_flush_remote_tlbs_memslot(kvm, memslot);
 	kvmmu_observe(KVMMU_EV_DIRTY_LOG_CLEAR, dirty_log, .kvm = kvm,
 		      .slot = (int)log->slot, .first_page = log->first_page,
-		      .num_pages = log->num_pages);
+		      .num_pages = log->num_pages, .bitmap = kvm_second_dirty_bitmap(memslot),
+		      .begin_index = begin);
 	return 0;
 }
 

@@ -1,0 +1,481 @@
+// SPDX-License-Identifier: GPL-2.0-only
+/*
+ * The checkers' registry and dispatcher, violations, and the helpers they
+ * share (see check_internal.h).
+ */
+#include <errno.h>
+#include <pthread.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "check_internal.h"
+#include "rcu.h"
+#include "sched_point.h"
+#include "srcu.h"
+#include "tdp_iter.h"
+#include "thread.h"
+
+const struct checker_info checker_table[NR_CHECKERS] = {
+	[CHK_NOTIFIER_COMPLETENESS] = {
+		"notifier-completeness", "I26",
+		"when invalidate_range_start returns, no SPTE in any root and no live "
+		"translation maps the range",
+	},
+	[CHK_BREAK_BEFORE_MAKE] = {
+		"break-before-make", "I27",
+		"a location that lost a present value gets one with another target only "
+		"after every live translation derived from the old one was flushed",
+	},
+	[CHK_COHERENCE] = {
+		"coherence", "I28",
+		"live leaf translations and current SPTEs agree on every gfn's pfn",
+	},
+	[CHK_TABLE_LIFETIME] = {
+		"table-lifetime", "I29",
+		"no table frame is read, and no frame accessed through a translation, "
+		"after it was freed",
+	},
+	[CHK_ROOT_LIFETIME] = {
+		"root-lifetime", "I8",
+		"no new long-lived reference on an invalid root",
+	},
+	[CHK_PAGE_REFERENCES] = {
+		"page-references", "I30",
+		"no reference raised from 0 or taken on a non-refcounted page, no marking "
+		"of a freed page, every reference released",
+	},
+	[CHK_DATA_INTEGRITY] = {
+		"data-integrity", "I31",
+		"every guest load returns what was last stored at that host address",
+	},
+	[CHK_DIRTY_LOG] = {
+		"dirty-log-completeness", "I32",
+		"a guest write completed after a harvest appears in a later harvest",
+	},
+};
+
+static const struct checker_ops *const checker_ops[NR_CHECKERS] = {
+	[CHK_NOTIFIER_COMPLETENESS] = &chk_notifier_ops,
+	[CHK_BREAK_BEFORE_MAKE] = &chk_bbm_ops,
+	[CHK_COHERENCE] = &chk_coherence_ops,
+	[CHK_TABLE_LIFETIME] = &chk_table_ops,
+	[CHK_ROOT_LIFETIME] = &chk_root_ops,
+	[CHK_PAGE_REFERENCES] = &chk_refs_ops,
+	[CHK_DATA_INTEGRITY] = &chk_data_ops,
+	[CHK_DIRTY_LOG] = &chk_dirty_ops,
+};
+
+int check_parse(const char *list, u64 *mask, char *bad, size_t bad_len)
+{
+	const char *p = list;
+	u64 m = 0;
+
+	if (!strcmp(list, "all")) {
+		*mask = CHECK_ALL;
+		return 0;
+	}
+	if (!strcmp(list, "none") || !*list) {
+		*mask = 0;
+		return 0;
+	}
+	while (*p) {
+		const char *comma = strchr(p, ',');
+		size_t len = comma ? (size_t)(comma - p) : strlen(p);
+		int i;
+
+		if (!len)
+			return -EINVAL;
+		for (i = 0; i < NR_CHECKERS; i++) {
+			if (strlen(checker_table[i].name) == len &&
+			    !strncmp(checker_table[i].name, p, len))
+				break;
+		}
+		if (i == NR_CHECKERS) {
+			if (bad && bad_len)
+				snprintf(bad, bad_len, "%.*s", (int)len, p);
+			return -ENOENT;
+		}
+		m |= 1ULL << i;
+		p += len + (comma ? 1 : 0);
+		if (comma && !*p)
+			return -EINVAL;
+	}
+	*mask = m;
+	return 0;
+}
+
+/* ---- state ----------------------------------------------------------------------------- */
+
+#define MAX_KEPT 16
+
+struct check_world chk_world;
+
+static pthread_mutex_t check_lock = PTHREAD_MUTEX_INITIALIZER;
+static struct {
+	_Atomic bool active;
+	u64 mask;
+	void (*on_violation)(void *arg);
+	void *arg;
+	bool told;
+	struct check_violation kept[MAX_KEPT];
+	int nr;
+	u64 events;
+	const struct kvmmu_event *current;
+} chk;
+
+static void chk_notify(struct kvmmu_observer *obs, const struct kvmmu_event *ev);
+
+static struct kvmmu_observer chk_observer = {
+	.name = "checkers",
+	.notify = chk_notify,
+};
+
+static void record(enum checker_id id, u64 index, s64 gfn, s64 pfn, const char *fmt, va_list ap)
+{
+	struct check_violation *v;
+
+	chk.nr++;
+	if (chk.nr <= MAX_KEPT) {
+		v = &chk.kept[chk.nr - 1];
+		v->invariant = checker_table[id].invariant;
+		v->checker = checker_table[id].name;
+		vsnprintf(v->description, sizeof(v->description), fmt, ap);
+		snprintf(v->thread, sizeof(v->thread), "%s", kvmmu_thread_name());
+		v->gfn = gfn;
+		v->pfn = pfn;
+		v->event_index = index;
+	}
+	if (!chk.told && chk.on_violation) {
+		chk.told = true;
+		chk.on_violation(chk.arg);
+	}
+}
+
+void chk_violation(enum checker_id id, const struct kvmmu_event *ev, s64 gfn, s64 pfn,
+		   const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	record(id, ev ? ev->index : kvmmu_observe_index(), gfn, pfn, fmt, ap);
+	va_end(ap);
+}
+
+void check_report(enum checker_id id, s64 gfn, s64 pfn, u64 event_index, const char *fmt, ...)
+{
+	va_list ap;
+
+	pthread_mutex_lock(&check_lock);
+	va_start(ap, fmt);
+	record(id, event_index, gfn, pfn, fmt, ap);
+	va_end(ap);
+	pthread_mutex_unlock(&check_lock);
+}
+
+static void chk_notify(struct kvmmu_observer *obs, const struct kvmmu_event *ev)
+{
+	int i;
+
+	if (!atomic_load_explicit(&chk.active, memory_order_acquire))
+		return;
+	sched_quiet_begin();
+	pthread_mutex_lock(&check_lock);
+	chk.events++;
+	chk.current = ev;
+	for (i = 0; i < NR_CHECKERS; i++) {
+		if ((chk.mask & (1ULL << i)) && (checker_ops[i]->events & BIT_ULL(ev->type)))
+			checker_ops[i]->event(ev);
+	}
+	chk.current = NULL;
+	pthread_mutex_unlock(&check_lock);
+	sched_quiet_end();
+}
+
+int check_begin(const struct check_world *w, u64 mask, void (*on_violation)(void *arg),
+		void *arg)
+{
+	u64 events = 0;
+	int i;
+
+	if (atomic_load(&chk.active))
+		return -EBUSY;
+	chk_world = *w;
+	chk.mask = mask & CHECK_ALL;
+	/* Without a simulated CPU there are no TLBs to judge. */
+	chk.on_violation = on_violation;
+	chk.arg = arg;
+	chk.told = false;
+	chk.nr = 0;
+	chk.events = 0;
+	for (i = 0; i < NR_CHECKERS; i++) {
+		if (!(chk.mask & (1ULL << i)))
+			continue;
+		events |= checker_ops[i]->events;
+		if (checker_ops[i]->begin)
+			checker_ops[i]->begin();
+	}
+	chk_observer.mask = events;
+	atomic_store(&chk.active, true);
+	if (events)
+		return kvmmu_observer_register(&chk_observer);
+	return 0;
+}
+
+void check_end(void)
+{
+	int i;
+
+	if (!atomic_load(&chk.active))
+		return;
+	if (chk_observer.mask)
+		kvmmu_observer_unregister(&chk_observer);
+	sched_quiet_begin();
+	pthread_mutex_lock(&check_lock);
+	for (i = 0; i < NR_CHECKERS; i++) {
+		if ((chk.mask & (1ULL << i)) && checker_ops[i]->end)
+			checker_ops[i]->end();
+	}
+	atomic_store(&chk.active, false);
+	pthread_mutex_unlock(&check_lock);
+	sched_quiet_end();
+}
+
+void check_after_teardown(u64 frames_still_allocated)
+{
+	if (!(chk.mask & (1ULL << CHK_PAGE_REFERENCES)) || !frames_still_allocated)
+		return;
+	check_report(CHK_PAGE_REFERENCES, -1, -1, kvmmu_observe_index(),
+		     "%llu frames still allocated after the VM and the address space are gone "
+		     "(a reference was never released)",
+		     (unsigned long long)frames_still_allocated);
+}
+
+int check_violations(struct check_violation *out, int n)
+{
+	int i;
+
+	pthread_mutex_lock(&check_lock);
+	for (i = 0; i < n && i < chk.nr && i < MAX_KEPT; i++)
+		out[i] = chk.kept[i];
+	i = chk.nr;
+	pthread_mutex_unlock(&check_lock);
+	return i;
+}
+
+u64 check_events_seen(void)
+{
+	return chk.events;
+}
+
+/* ---- helpers -------------------------------------------------------------------------------- */
+
+bool chk_vcpu_live(struct kvm_vcpu *vcpu)
+{
+	if (atomic_load(&vcpu->mode) != OUTSIDE_GUEST_MODE)
+		return true;
+	return !(kvm_test_request(KVM_REQ_TLB_FLUSH, vcpu) ||
+		 kvm_test_request(KVM_REQ_TLB_FLUSH_CURRENT, vcpu) ||
+		 kvm_test_request(KVM_REQ_MMU_FREE_OBSOLETE_ROOTS, vcpu));
+}
+
+int chk_vcpu_tlb(struct kvm_vcpu *vcpu, struct hw_tlb_view *buf, int n)
+{
+	int count;
+
+	if (!chk_world.hw || !chk_vcpu_live(vcpu))
+		return 0;
+	count = hw_tlb_snapshot(vcpu->hw, buf, n);
+	return count < n ? count : n;
+}
+
+struct kvm_mmu_page *chk_vcpu_root(struct kvm_vcpu *vcpu)
+{
+	hpa_t root = READ_ONCE(vcpu->arch.root_mmu.root.hpa);
+
+	if (root == INVALID_PAGE || chk_frame_state(root >> PAGE_SHIFT) != KVMMU_FRAME_ALLOCATED)
+		return NULL;
+	return root_to_sp(chk_kvm(), root);
+}
+
+static void walk_table(struct kvm *kvm, u64 table, int level, gfn_t base, gfn_t start, gfn_t end,
+		       void (*fn)(gfn_t, int, const void *, u64, void *), void *arg)
+{
+	u64 span = KVM_PAGES_PER_HPAGE(level);
+	_Atomic u64 *spt;
+	int i;
+
+	if (chk_frame_state(table) != KVMMU_FRAME_ALLOCATED)
+		return;
+	spt = kvm_table_virt(kvm, table);
+	for (i = 0; i < SPTE_ENT_PER_PAGE; i++) {
+		gfn_t gfn = base + (u64)i * span;
+		u64 spte;
+
+		if (gfn + span <= start || gfn >= end)
+			continue;
+		spte = chk_read_spte(&spt[i]);
+		if (!is_shadow_present_pte(spte))
+			continue;
+		if (is_last_spte(spte, level))
+			fn(gfn, level, &spt[i], spte, arg);
+		else
+			walk_table(kvm, spte_to_pfn(spte), level - 1, gfn, start, end, fn, arg);
+	}
+}
+
+void chk_walk_leaves(struct kvm_mmu_page *root, gfn_t start, gfn_t end,
+		     void (*fn)(gfn_t gfn, int level, const void *sptep, u64 spte, void *arg),
+		     void *arg)
+{
+	rcu_read_lock();
+	walk_table(chk_kvm(), root->pfn, sp_level(root), 0, start, end, fn, arg);
+	rcu_read_unlock();
+}
+
+struct pfn_of {
+	gfn_t gfn;
+	u64 pfn;
+};
+
+static void note_pfn(gfn_t gfn, int level, const void *sptep, u64 spte, void *arg)
+{
+	struct pfn_of *p = arg;
+
+	p->pfn = spte_to_pfn(spte) + (p->gfn - gfn);
+}
+
+u64 chk_current_pfn(struct kvm_mmu_page *root, gfn_t gfn)
+{
+	struct pfn_of p = { .gfn = gfn };
+
+	chk_walk_leaves(root, gfn, gfn + 1, note_pfn, &p);
+	return p.pfn;
+}
+
+unsigned long chk_gpa_to_hva(gpa_t gpa, const struct kvm_memory_slot **out)
+{
+	struct kvm *kvm = chk_kvm();
+	struct kvm_memory_slot *slot;
+	unsigned long hva = 0;
+	int idx;
+
+	idx = srcu_read_lock(&kvm->srcu);
+	slot = __gfn_to_memslot(kvm_memslots(kvm), gpa_to_gfn(gpa));
+	if (slot && !kvm_is_slot_invalid(slot)) {
+		hva = __gfn_to_hva_memslot(slot, gpa_to_gfn(gpa)) + (gpa & (PAGE_SIZE - 1));
+		if (out)
+			*out = slot;
+	}
+	srcu_read_unlock(&kvm->srcu, idx);
+	return hva;
+}
+
+/* ---- the map --------------------------------------------------------------------------------- */
+
+void chk_map_init(struct chk_map *m, size_t vsize)
+{
+	memset(m, 0, sizeof(*m));
+	m->vsize = vsize;
+}
+
+void chk_map_free(struct chk_map *m)
+{
+	free(m->keys);
+	free(m->vals);
+	m->keys = NULL;
+	m->vals = NULL;
+	m->cap = m->n = 0;
+}
+
+void chk_map_clear(struct chk_map *m)
+{
+	if (m->keys)
+		memset(m->keys, 0, m->cap * sizeof(u64));
+	m->n = 0;
+}
+
+static size_t slot_of(const struct chk_map *m, u64 key)
+{
+	u64 h = key * 0x9e3779b97f4a7c15ULL;
+
+	return (size_t)(h ^ (h >> 29)) & (m->cap - 1);
+}
+
+void *chk_map_find(struct chk_map *m, u64 key)
+{
+	size_t i;
+
+	if (!m->cap)
+		return NULL;
+	for (i = slot_of(m, key); m->keys[i]; i = (i + 1) & (m->cap - 1)) {
+		if (m->keys[i] == key)
+			return m->vals + i * m->vsize;
+	}
+	return NULL;
+}
+
+static int grow(struct chk_map *m)
+{
+	struct chk_map bigger;
+	size_t i;
+
+	chk_map_init(&bigger, m->vsize);
+	bigger.cap = m->cap ? m->cap * 2 : 64;
+	bigger.keys = calloc(bigger.cap, sizeof(u64));
+	bigger.vals = calloc(bigger.cap, m->vsize);
+	if (!bigger.keys || !bigger.vals) {
+		chk_map_free(&bigger);
+		return -ENOMEM;
+	}
+	for (i = 0; i < m->cap; i++) {
+		if (m->keys[i])
+			memcpy(chk_map_get(&bigger, m->keys[i]), m->vals + i * m->vsize, m->vsize);
+	}
+	chk_map_free(m);
+	*m = bigger;
+	return 0;
+}
+
+void *chk_map_get(struct chk_map *m, u64 key)
+{
+	size_t i;
+	void *v = chk_map_find(m, key);
+
+	if (v)
+		return v;
+	if ((m->n + 1) * 4 > m->cap * 3 && grow(m))
+		return NULL;
+	for (i = slot_of(m, key); m->keys[i]; i = (i + 1) & (m->cap - 1))
+		;
+	m->keys[i] = key;
+	memset(m->vals + i * m->vsize, 0, m->vsize);
+	m->n++;
+	return m->vals + i * m->vsize;
+}
+
+void chk_map_del(struct chk_map *m, u64 key)
+{
+	size_t i, j;
+
+	if (!m->cap)
+		return;
+	for (i = slot_of(m, key); m->keys[i] != key; i = (i + 1) & (m->cap - 1)) {
+		if (!m->keys[i])
+			return;
+	}
+	/* Backward-shift deletion keeps every probe chain unbroken. */
+	m->keys[i] = 0;
+	m->n--;
+	for (j = (i + 1) & (m->cap - 1); m->keys[j]; j = (j + 1) & (m->cap - 1)) {
+		size_t home = slot_of(m, m->keys[j]);
+
+		if ((j > i && (home <= i || home > j)) || (j < i && home <= i && home > j)) {
+			m->keys[i] = m->keys[j];
+			memcpy(m->vals + i * m->vsize, m->vals + j * m->vsize, m->vsize);
+			m->keys[j] = 0;
+			i = j;
+		}
+	}
+}

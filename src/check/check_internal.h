@@ -1,0 +1,124 @@
+/* SPDX-License-Identifier: GPL-2.0-only */
+/*
+ * What the checkers share: the world they look at, the helpers that look
+ * (roots and SPTEs read raw, TLBs through snapshots, vCPU liveness), a
+ * small hash map, and the per-checker interface.
+ *
+ * Every checker runs under one lock (check_lock, a raw mutex: no sched
+ * points), with sched points silenced, in the thread that emitted the
+ * event.
+ */
+#ifndef KVMMU_CHECK_CHECK_INTERNAL_H
+#define KVMMU_CHECK_CHECK_INTERNAL_H
+
+#include "check.h"
+#include "host_mm.h"
+#include "hw_model.h"
+#include "kvm_host.h"
+#include "mmu_internal.h"
+#include "observe.h"
+#include "spte.h"
+
+struct checker_ops {
+	u64 events; /* BIT_ULL(KVMMU_EV_...) wanted */
+	void (*begin)(void);
+	void (*event)(const struct kvmmu_event *ev);
+	void (*end)(void);
+};
+
+extern const struct checker_ops chk_notifier_ops, chk_bbm_ops, chk_coherence_ops,
+	chk_table_ops, chk_root_ops, chk_refs_ops, chk_data_ops, chk_dirty_ops;
+
+/* The world under check. */
+extern struct check_world chk_world;
+
+/* Report a violation of checker @id at the event being handled. */
+void chk_violation(enum checker_id id, const struct kvmmu_event *ev, s64 gfn, s64 pfn,
+		   const char *fmt, ...) __printf(5, 6);
+
+/* ---- looking at the VM --------------------------------------------------------------- */
+
+static inline struct kvm *chk_kvm(void)
+{
+	return chk_world.kvm;
+}
+
+/*
+ * Does @vcpu hold live translations?  Not if it is outside guest mode with
+ * a TLB flush or a root reload pending: it flushes before it enters again.
+ */
+bool chk_vcpu_live(struct kvm_vcpu *vcpu);
+
+/*
+ * The live TLB and paging-structure entries of @vcpu (none if it is not
+ * live, or the world has no simulated CPU).  Returns how many were written
+ * to @buf (at most @n).
+ */
+int chk_vcpu_tlb(struct kvm_vcpu *vcpu, struct hw_tlb_view *buf, int n);
+
+#define CHK_TLB_MAX 4096
+
+/* A raw read of an SPTE: no sched point, no event. */
+static inline u64 chk_read_spte(const void *sptep)
+{
+	return __atomic_load_n((const u64 *)sptep, __ATOMIC_ACQUIRE);
+}
+
+/*
+ * Call @fn for every present leaf of @root that maps a gfn in [start, end),
+ * reading raw, stepping only into tables that are still allocated.
+ */
+void chk_walk_leaves(struct kvm_mmu_page *root, gfn_t start, gfn_t end,
+		     void (*fn)(gfn_t gfn, int level, const void *sptep, u64 spte, void *arg),
+		     void *arg);
+
+/* The pfn the root @root maps @gfn to now, or 0. */
+u64 chk_current_pfn(struct kvm_mmu_page *root, gfn_t gfn);
+
+/* The root behind a vCPU (its current one), or NULL. */
+struct kvm_mmu_page *chk_vcpu_root(struct kvm_vcpu *vcpu);
+
+/* The target of a present SPTE at @level: its pfn, or its child table's. */
+static inline u64 chk_target(u64 spte, int level)
+{
+	return spte_to_pfn(spte);
+}
+
+/* The host frame state of @pfn. */
+static inline int chk_frame_state(u64 pfn)
+{
+	struct host_phys *phys = chk_world.mm->phys;
+
+	if (!phys_pfn_valid(phys, pfn))
+		return KVMMU_FRAME_FREE;
+	return page_state(pfn_to_page(phys, pfn));
+}
+
+/* gpa -> hva through the memslots of address space 0, or 0. */
+unsigned long chk_gpa_to_hva(gpa_t gpa, const struct kvm_memory_slot **slot);
+
+/* ---- a map from u64 keys to fixed-size values ------------------------------------------ */
+
+struct chk_map {
+	u64 *keys;  /* 0 is the empty key: callers never use 0 */
+	u8 *vals;
+	size_t vsize;
+	size_t cap; /* a power of 2 */
+	size_t n;
+};
+
+void chk_map_init(struct chk_map *m, size_t vsize);
+void chk_map_free(struct chk_map *m);
+void chk_map_clear(struct chk_map *m);
+/* The value of @key, or NULL. */
+void *chk_map_find(struct chk_map *m, u64 key);
+/* The value of @key, made (zeroed) if absent; NULL only on allocation failure. */
+void *chk_map_get(struct chk_map *m, u64 key);
+void chk_map_del(struct chk_map *m, u64 key);
+
+#define chk_map_for_each(m, i)                                                \
+	for ((i) = 0; (i) < (m)->cap; (i)++)                                  \
+		if (!(m)->keys[(i)]) {                                        \
+		} else
+
+#endif /* KVMMU_CHECK_CHECK_INTERNAL_H */

@@ -1,0 +1,111 @@
+// SPDX-License-Identifier: GPL-2.0-only
+/*
+ * The lifetime checkers:
+ *
+ *  - table lifetime (I29): no table frame is read (by the hardware walker,
+ *    fast page fault, aging, the TDP iterator) and no frame is accessed
+ *    through a translation, once the frame was freed;
+ *  - root lifetime (I8): no new long-lived reference on an invalid root;
+ *  - page references (I30): the host reports no reference raised from 0,
+ *    none on a non-refcounted page, no release below 0, no dirty/accessed
+ *    marking of a freed page, no double free; and when everything is torn
+ *    down no frame is left allocated.
+ */
+#include "check_internal.h"
+
+static const char *const reader_names[] = {
+	[KVMMU_READER_WALKER] = "the hardware walker",
+	[KVMMU_READER_FAST_PF] = "fast page fault",
+	[KVMMU_READER_AGING] = "aging",
+	[KVMMU_READER_ITER] = "the TDP iterator",
+};
+
+static const char *const state_names[] = {
+	[KVMMU_FRAME_FREE] = "free",
+	[KVMMU_FRAME_ALLOCATED] = "allocated",
+	[KVMMU_FRAME_QUARANTINED] = "freed (quarantined)",
+};
+
+static void table_event(const struct kvmmu_event *ev)
+{
+	int state;
+
+	switch (ev->type) {
+	case KVMMU_EV_TABLE_READ:
+		state = chk_frame_state(ev->table.pfn);
+		if (state == KVMMU_FRAME_ALLOCATED)
+			return;
+		chk_violation(CHK_TABLE_LIFETIME, ev, (s64)ev->table.gfn, (s64)ev->table.pfn,
+			      "%s read table frame %#llx (level %d, gfn %#llx) after it was %s",
+			      ev->table.reader < ARRAY_SIZE(reader_names) ?
+			      reader_names[ev->table.reader] : "?",
+			      (unsigned long long)ev->table.pfn, ev->table.level,
+			      (unsigned long long)ev->table.gfn, state_names[state]);
+		return;
+	case KVMMU_EV_GUEST_LOAD:
+	case KVMMU_EV_GUEST_STORE:
+		state = chk_frame_state(ev->access.pfn);
+		if (state == KVMMU_FRAME_ALLOCATED)
+			return;
+		chk_violation(CHK_TABLE_LIFETIME, ev, (s64)gpa_to_gfn(ev->access.gpa),
+			      (s64)ev->access.pfn,
+			      "vCPU %d %s gpa %#llx in frame %#llx, which is %s",
+			      ev->access.vcpu, ev->type == KVMMU_EV_GUEST_LOAD ? "loaded" : "stored",
+			      (unsigned long long)ev->access.gpa,
+			      (unsigned long long)ev->access.pfn, state_names[state]);
+		return;
+	default:
+		if (ev->misuse.kind != KVMMU_MISUSE_ACCESS_FREED)
+			return;
+		chk_violation(CHK_TABLE_LIFETIME, ev, -1, (s64)ev->misuse.pfn,
+			      "frame %#llx accessed while %s", (unsigned long long)ev->misuse.pfn,
+			      state_names[ev->misuse.state]);
+		return;
+	}
+}
+
+const struct checker_ops chk_table_ops = {
+	.events = BIT_ULL(KVMMU_EV_TABLE_READ) | BIT_ULL(KVMMU_EV_GUEST_LOAD) |
+		  BIT_ULL(KVMMU_EV_GUEST_STORE) | BIT_ULL(KVMMU_EV_FRAME_MISUSE),
+	.event = table_event,
+};
+
+static void root_event(const struct kvmmu_event *ev)
+{
+	const struct kvmmu_ev_root *r = &ev->root;
+
+	if (r->kvm != chk_kvm() || !r->long_lived || !r->invalid)
+		return;
+	chk_violation(CHK_ROOT_LIFETIME, ev, -1, (s64)r->pfn,
+		      "a vCPU took a long-lived reference on invalid root %#llx (now %d references)",
+		      (unsigned long long)r->pfn, r->refcount);
+}
+
+const struct checker_ops chk_root_ops = {
+	.events = BIT_ULL(KVMMU_EV_ROOT_GET),
+	.event = root_event,
+};
+
+static const char *const misuse_says[] = {
+	[KVMMU_MISUSE_REF_FROM_ZERO] = "a reference was raised from 0 on",
+	[KVMMU_MISUSE_REF_NONCOUNTED] = "a reference was taken on non-refcounted",
+	[KVMMU_MISUSE_REF_UNDERFLOW] = "a reference was released below 0 on",
+	[KVMMU_MISUSE_MARK_FREED] = "dirty/accessed marking of freed",
+	[KVMMU_MISUSE_ACCESS_FREED] = "an access to freed",
+	[KVMMU_MISUSE_DOUBLE_FREE] = "a second free of",
+};
+
+static void refs_event(const struct kvmmu_event *ev)
+{
+	const struct kvmmu_ev_misuse *m = &ev->misuse;
+
+	if (m->kind == KVMMU_MISUSE_ACCESS_FREED || m->kind >= ARRAY_SIZE(misuse_says))
+		return;
+	chk_violation(CHK_PAGE_REFERENCES, ev, -1, (s64)m->pfn, "%s frame %#llx (%s)",
+		      misuse_says[m->kind], (unsigned long long)m->pfn, state_names[m->state]);
+}
+
+const struct checker_ops chk_refs_ops = {
+	.events = BIT_ULL(KVMMU_EV_FRAME_MISUSE),
+	.event = refs_event,
+};

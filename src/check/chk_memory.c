@@ -1,0 +1,378 @@
+// SPDX-License-Identifier: GPL-2.0-only
+/*
+ * The checkers of guest memory:
+ *
+ *  - data integrity (I31): an abstract memory keyed by host virtual
+ *    address, so memslot moves and aliases are handled.  Every 8-byte guest
+ *    store is recorded (the last few values of each word, with who stored
+ *    them); every guest load of a recorded word must return a value stored
+ *    no earlier than the loading vCPU's own last store to it (other vCPUs'
+ *    stores in flight are allowed).  A DONTNEED-style refault of an
+ *    anonymous page resets its words to zero.  In tag mode a page is one
+ *    word.
+ *  - dirty-log completeness (I32): a guest write to a logged page that
+ *    completed after the harvest that last protected the page (a GET
+ *    without manual protect, or a CLEAR that cleared its bit) and before a
+ *    GET began must be in that GET's bitmap.
+ */
+#include <stdlib.h>
+
+#include "check_internal.h"
+#include "srcu.h"
+
+#define RING 4
+
+struct word {
+	u64 vals[RING];
+	u64 index[RING]; /* event index of each store */
+	s8 vcpu[RING];
+	u8 n, next;
+};
+
+static struct chk_map words; /* hva word (or page) -> struct word */
+static struct chk_map pages; /* hva page -> number of words recorded */
+
+static bool tag_mode(void)
+{
+	return chk_world.mm->phys->tag_mode;
+}
+
+static u64 word_key(unsigned long hva)
+{
+	return tag_mode() ? (hva & PAGE_MASK) | 1 : hva & ~7UL;
+}
+
+static void data_begin(void)
+{
+	chk_map_init(&words, sizeof(struct word));
+	chk_map_init(&pages, sizeof(u64));
+}
+
+static void data_end(void)
+{
+	chk_map_free(&words);
+	chk_map_free(&pages);
+}
+
+static void forget(u64 key, unsigned long hva)
+{
+	u64 *count;
+
+	if (!chk_map_find(&words, key))
+		return;
+	chk_map_del(&words, key);
+	count = chk_map_find(&pages, (hva & PAGE_MASK) | 1);
+	if (count && !--*count)
+		chk_map_del(&pages, (hva & PAGE_MASK) | 1);
+}
+
+static void data_store(const struct kvmmu_event *ev)
+{
+	const struct kvmmu_ev_access *a = &ev->access;
+	unsigned long hva = chk_gpa_to_hva(a->gpa, NULL);
+	u64 key = word_key(hva);
+	struct word *w;
+
+	if (!hva)
+		return;
+	if (a->size != 8 && !tag_mode()) {
+		/* Part of a word: the word is no longer known. */
+		forget(key, hva);
+		return;
+	}
+	if (!chk_map_find(&words, key)) {
+		u64 *count = chk_map_get(&pages, (hva & PAGE_MASK) | 1);
+
+		if (count)
+			++*count;
+	}
+	w = chk_map_get(&words, key);
+	if (!w)
+		return;
+	w->vals[w->next] = a->value;
+	w->index[w->next] = ev->index;
+	w->vcpu[w->next] = (s8)a->vcpu;
+	w->next = (w->next + 1) % RING;
+	if (w->n < RING)
+		w->n++;
+}
+
+static void data_load(const struct kvmmu_event *ev)
+{
+	const struct kvmmu_ev_access *a = &ev->access;
+	unsigned long hva = chk_gpa_to_hva(a->gpa, NULL);
+	struct word *w;
+	u64 own = 0, latest;
+	int i;
+
+	if (!hva || (a->size != 8 && !tag_mode()))
+		return;
+	w = chk_map_find(&words, word_key(hva));
+	if (!w || !w->n)
+		return;
+	/* The loader's own last store bounds how old a value may be. */
+	for (i = 0; i < w->n; i++) {
+		if (w->vcpu[i] == (s8)a->vcpu && w->index[i] > own)
+			own = w->index[i];
+	}
+	for (i = 0; i < w->n; i++) {
+		if (w->vals[i] == a->value && w->index[i] >= own)
+			return;
+	}
+	latest = w->vals[(w->next + RING - 1) % RING];
+	chk_violation(CHK_DATA_INTEGRITY, ev, (s64)gpa_to_gfn(a->gpa), (s64)a->pfn,
+		      "vCPU %d loaded %#llx from gpa %#llx (hva %#lx, pfn %#llx), but the last "
+		      "value stored there is %#llx", a->vcpu, (unsigned long long)a->value,
+		      (unsigned long long)a->gpa, hva, (unsigned long long)a->pfn,
+		      (unsigned long long)latest);
+}
+
+/* Anonymous memory refilled with zeroes (a DONTNEED refault): the words are 0. */
+static void data_zero(const struct kvmmu_event *ev)
+{
+	struct host_phys *phys = chk_world.mm->phys;
+	struct page *head = pfn_to_page(phys, ev->frame.pfn);
+	u64 npages = 1ULL << ev->frame.order, p;
+	unsigned long hva;
+
+	if (ev->frame.kind != KVMMU_FILL_ZERO || !(page_flags(head) & PG_anon) ||
+	    (page_flags(head) & PG_hugetlb))
+		return;
+	hva = (unsigned long)(page_private(head) << PAGE_SHIFT);
+	for (p = 0; p < npages; p++, hva += PAGE_SIZE) {
+		unsigned long off;
+
+		if (!chk_map_find(&pages, (hva & PAGE_MASK) | 1))
+			continue;
+		for (off = 0; off < PAGE_SIZE; off += tag_mode() ? PAGE_SIZE : 8) {
+			struct word *w = chk_map_find(&words, word_key(hva + off));
+
+			if (!w)
+				continue;
+			w->vals[0] = 0;
+			w->index[0] = ev->index;
+			w->vcpu[0] = -1;
+			w->n = 1;
+			w->next = 1 % RING;
+		}
+	}
+}
+
+static void data_event(const struct kvmmu_event *ev)
+{
+	switch (ev->type) {
+	case KVMMU_EV_GUEST_STORE:
+		data_store(ev);
+		break;
+	case KVMMU_EV_GUEST_LOAD:
+		data_load(ev);
+		break;
+	default:
+		data_zero(ev);
+		break;
+	}
+}
+
+const struct checker_ops chk_data_ops = {
+	.events = BIT_ULL(KVMMU_EV_GUEST_STORE) | BIT_ULL(KVMMU_EV_GUEST_LOAD) |
+		  BIT_ULL(KVMMU_EV_FRAME_ZERO),
+	.begin = data_begin,
+	.event = data_event,
+	.end = data_end,
+};
+
+/* ---- dirty-log completeness ------------------------------------------------------------------ */
+
+struct logged_page {
+	u64 last_write;   /* event index of the last write, 0: none */
+	u64 protected_at; /* event index of the harvest that last protected it */
+};
+
+static struct chk_map logged;      /* (slot << 40 | page) + 1 -> struct logged_page */
+static struct chk_map slot_base;   /* slot + 1 -> protected_at of every page (GET) */
+
+static u64 page_key(u32 slot, u64 page)
+{
+	return (((u64)slot << 40) | page) + 1;
+}
+
+static void protect_on_enable(u32 slot_code, u64 index);
+
+static void dirty_begin(void)
+{
+	struct kvm *kvm = chk_kvm();
+	u64 now = kvmmu_observe_index();
+	int as, i, idx;
+
+	chk_map_init(&logged, sizeof(struct logged_page));
+	chk_map_init(&slot_base, sizeof(u64));
+	/*
+	 * Slots already logging: whatever was written before now is either
+	 * still in the bitmap or was harvested; a write from now on must show.
+	 */
+	idx = srcu_read_lock(&kvm->srcu);
+	for (as = 0; as < KVM_ADDRESS_SPACE_NUM; as++) {
+		struct kvm_memslots *slots = __kvm_memslots(kvm, as);
+
+		for (i = 0; i < slots->nr; i++)
+			protect_on_enable(((u32)as << 16) | (u16)slots->by_id[i]->id, now);
+	}
+	srcu_read_unlock(&kvm->srcu, idx);
+}
+
+static void dirty_end(void)
+{
+	chk_map_free(&logged);
+	chk_map_free(&slot_base);
+}
+
+static u32 slot_code(const struct kvm_memory_slot *slot)
+{
+	return ((u32)slot->as_id << 16) | (u16)slot->id;
+}
+
+static void dirty_store(const struct kvmmu_event *ev)
+{
+	const struct kvm_memory_slot *slot = NULL;
+	struct logged_page *p;
+
+	if (!chk_gpa_to_hva(ev->access.gpa, &slot) || !kvm_slot_dirty_track_enabled(slot))
+		return;
+	p = chk_map_get(&logged, page_key(slot_code(slot),
+					  gpa_to_gfn(ev->access.gpa) - slot->base_gfn));
+	if (p)
+		p->last_write = ev->index;
+}
+
+static void dirty_get(const struct kvmmu_event *ev)
+{
+	const struct kvmmu_ev_dirty_log *d = &ev->dirty_log;
+	bool manual = chk_kvm()->manual_dirty_log_protect;
+	u64 *base = chk_map_find(&slot_base, (u64)(u32)d->slot + 1);
+	size_t i;
+
+	chk_map_for_each(&logged, i) {
+		u64 key = logged.keys[i] - 1, page = key & ((1ULL << 40) - 1);
+		struct logged_page *p = (struct logged_page *)(void *)(logged.vals + i * logged.vsize);
+		u64 protected_at = max(p->protected_at, base ? *base : 0);
+		bool reported;
+
+		if ((u32)(key >> 40) != (u32)d->slot || page >= d->num_pages)
+			continue;
+		reported = test_bit(page, d->bitmap);
+		/* Written after its last protection, and before this harvest began. */
+		if (protected_at && p->last_write > protected_at && p->last_write < d->begin_index &&
+		    !reported) {
+			chk_violation(CHK_DIRTY_LOG, ev, -1, -1,
+				      "slot %d page %#llx was written (event %llu) after the harvest "
+				      "that protected it returned (event %llu), but KVM_GET_DIRTY_LOG "
+				      "does not report it", d->slot, (unsigned long long)page,
+				      (unsigned long long)p->last_write,
+				      (unsigned long long)protected_at);
+			return;
+		}
+		/* Without manual protect, GET protects what it reported. */
+		if (!manual && reported)
+			p->protected_at = ev->index;
+	}
+	if (!manual) {
+		/* Every page of the slot is protected after such a GET. */
+		u64 *b = chk_map_get(&slot_base, (u64)(u32)d->slot + 1);
+
+		if (b)
+			*b = ev->index;
+	}
+}
+
+static void dirty_clear(const struct kvmmu_event *ev)
+{
+	const struct kvmmu_ev_dirty_log *d = &ev->dirty_log;
+	u64 i;
+
+	for (i = 0; i < d->num_pages; i++) {
+		struct logged_page *p;
+
+		if (!test_bit(i, d->bitmap))
+			continue;
+		p = chk_map_get(&logged, page_key((u32)d->slot, d->first_page + i));
+		if (p)
+			p->protected_at = ev->index;
+	}
+}
+
+/*
+ * Logging was (re-)enabled without INITIALLY_SET: KVM write-protected the
+ * whole slot before the update returned, a protection point for every page.
+ */
+static void protect_on_enable(u32 slot_code, u64 index)
+{
+	struct kvm *kvm = chk_kvm();
+	const struct kvm_memory_slot *slot;
+	u64 *base;
+	int idx;
+
+	if (kvm_dirty_log_manual_protect_and_init_set(kvm) ||
+	    (slot_code >> 16) >= KVM_ADDRESS_SPACE_NUM)
+		return;
+	idx = srcu_read_lock(&kvm->srcu);
+	slot = id_to_memslot(__kvm_memslots(kvm, slot_code >> 16), (u16)slot_code);
+	if (slot && kvm_slot_dirty_track_enabled(slot)) {
+		base = chk_map_get(&slot_base, (u64)slot_code + 1);
+		if (base)
+			*base = index;
+	}
+	srcu_read_unlock(&kvm->srcu, idx);
+}
+
+/* A memslot changed: its log starts over. */
+static void dirty_slot_update(const struct kvmmu_event *ev)
+{
+	u32 slot = (u32)ev->span.arg;
+	u64 *doomed, n = 0;
+	size_t i;
+
+	if (ev->span.kind != KVMMU_SPAN_MEMSLOT_UPDATE)
+		return;
+	chk_map_del(&slot_base, (u64)slot + 1);
+	protect_on_enable(slot, ev->index);
+	if (!logged.n)
+		return;
+	doomed = calloc(logged.n, sizeof(*doomed));
+	if (!doomed)
+		return;
+	chk_map_for_each(&logged, i) {
+		if ((u32)((logged.keys[i] - 1) >> 40) == slot)
+			doomed[n++] = logged.keys[i];
+	}
+	while (n)
+		chk_map_del(&logged, doomed[--n]);
+	free(doomed);
+}
+
+static void dirty_event(const struct kvmmu_event *ev)
+{
+	switch (ev->type) {
+	case KVMMU_EV_GUEST_STORE:
+		dirty_store(ev);
+		break;
+	case KVMMU_EV_DIRTY_LOG_GET:
+		if (ev->dirty_log.kvm == chk_kvm())
+			dirty_get(ev);
+		break;
+	case KVMMU_EV_DIRTY_LOG_CLEAR:
+		if (ev->dirty_log.kvm == chk_kvm())
+			dirty_clear(ev);
+		break;
+	default:
+		dirty_slot_update(ev);
+		break;
+	}
+}
+
+const struct checker_ops chk_dirty_ops = {
+	.events = BIT_ULL(KVMMU_EV_GUEST_STORE) | BIT_ULL(KVMMU_EV_DIRTY_LOG_GET) |
+		  BIT_ULL(KVMMU_EV_DIRTY_LOG_CLEAR) | BIT_ULL(KVMMU_EV_SPAN_END),
+	.begin = dirty_begin,
+	.event = dirty_event,
+	.end = dirty_end,
+};

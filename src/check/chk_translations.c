@@ -1,0 +1,247 @@
+// SPDX-License-Identifier: GPL-2.0-only
+/*
+ * The checkers of translations:
+ *
+ *  - break-before-make (I27): once a present value with target X leaves an
+ *    SPTE location S, S may get a present value with another target only
+ *    when no live translation derived from X remains: no TLB or
+ *    paging-structure entry filled from S, nor one whose walk went through
+ *    X.  Changes the code reports as translation-preserving are exempt.
+ *  - coherence (I28): a live leaf translation and the current SPTE of its
+ *    vCPU's root agree on the pfn, or the SPTE maps nothing.
+ */
+#include <stdlib.h>
+
+#include "check_internal.h"
+#include "srcu.h"
+
+static struct hw_tlb_view tlb_buf[CHK_TLB_MAX];
+
+/* ---- break-before-make ----------------------------------------------------------------- */
+
+struct departed {
+	u64 old_spte;
+	u8 level;
+	u64 index;
+};
+
+static struct chk_map departed;
+
+static void bbm_begin(void)
+{
+	chk_map_init(&departed, sizeof(struct departed));
+}
+
+static void bbm_end(void)
+{
+	chk_map_free(&departed);
+}
+
+static bool entry_derived(const struct hw_tlb_view *v, const void *sptep, u64 target,
+			  bool was_leaf)
+{
+	int t;
+
+	if (v->sptep == sptep)
+		return true;
+	if (was_leaf)
+		return false;
+	/* The walk that made it went through the old child table. */
+	for (t = 0; t < 5; t++) {
+		if (v->tables[t] == target)
+			return true;
+	}
+	return v->kind == HW_TLB_PSC && v->pfn == target;
+}
+
+static void check_derived(const struct kvmmu_event *ev, u64 old_spte, int level, u64 new_spte)
+{
+	const struct kvmmu_ev_spte *e = &ev->spte;
+	u64 target = spte_to_pfn(old_spte);
+	bool was_leaf = is_last_spte(old_spte, level);
+	struct kvm_vcpu *vcpu;
+	int i, j;
+
+	kvm_for_each_vcpu(i, vcpu, chk_kvm()) {
+		int n = chk_vcpu_tlb(vcpu, tlb_buf, CHK_TLB_MAX);
+
+		for (j = 0; j < n; j++) {
+			const struct hw_tlb_view *v = &tlb_buf[j];
+
+			if (!entry_derived(v, e->sptep, target, was_leaf))
+				continue;
+			chk_violation(CHK_BREAK_BEFORE_MAKE, ev, (s64)e->gfn, (s64)spte_to_pfn(new_spte),
+				      "SPTE at gfn %#llx level %d got target %#llx while vCPU %d still "
+				      "translates through its old target %#llx (a %s entry for gfn "
+				      "%#llx, level %d) and has no flush pending",
+				      (unsigned long long)e->gfn, level,
+				      (unsigned long long)spte_to_pfn(new_spte), vcpu->vcpu_id,
+				      (unsigned long long)target,
+				      v->kind == HW_TLB_PSC ? "paging-structure" : "TLB",
+				      (unsigned long long)v->gfn, v->level);
+			return;
+		}
+	}
+}
+
+static void bbm_spte(const struct kvmmu_event *ev)
+{
+	const struct kvmmu_ev_spte *e = &ev->spte;
+	bool old_p = is_shadow_present_pte(e->old_spte), new_p = is_shadow_present_pte(e->new_spte);
+	u64 key = (u64)(uintptr_t)e->sptep;
+	struct departed *d;
+
+	if (e->kvm != chk_kvm())
+		return;
+	if (old_p && new_p) {
+		if (spte_to_pfn(e->old_spte) != spte_to_pfn(e->new_spte) && !e->preserves)
+			check_derived(ev, e->old_spte, e->level, e->new_spte);
+		chk_map_del(&departed, key);
+		return;
+	}
+	if (old_p) {
+		/* It leaves: remember what it was (the first departure counts). */
+		d = chk_map_get(&departed, key);
+		if (d && !d->level) {
+			d->old_spte = e->old_spte;
+			d->level = e->level;
+			d->index = ev->index;
+		}
+		return;
+	}
+	if (!new_p)
+		return;
+	d = chk_map_find(&departed, key);
+	if (!d)
+		return;
+	if (spte_to_pfn(d->old_spte) != spte_to_pfn(e->new_spte) && !e->preserves)
+		check_derived(ev, d->old_spte, d->level, e->new_spte);
+	chk_map_del(&departed, key);
+}
+
+/* A table frame went back to the host: forget departures recorded in it. */
+static void bbm_table_free(const struct kvmmu_event *ev)
+{
+	u64 *doomed, n = 0;
+	size_t i;
+
+	if (!departed.n)
+		return;
+	doomed = calloc(departed.n, sizeof(*doomed));
+	if (!doomed)
+		return;
+	chk_map_for_each(&departed, i) {
+		if (kvm_table_pfn(chk_kvm(), (const void *)(uintptr_t)departed.keys[i]) ==
+		    ev->table.pfn)
+			doomed[n++] = departed.keys[i];
+	}
+	while (n)
+		chk_map_del(&departed, doomed[--n]);
+	free(doomed);
+}
+
+static void bbm_event(const struct kvmmu_event *ev)
+{
+	if (ev->type == KVMMU_EV_SPTE_CHANGE)
+		bbm_spte(ev);
+	else if (ev->type == KVMMU_EV_TABLE_FREE && ev->table.kvm == chk_kvm())
+		bbm_table_free(ev);
+}
+
+const struct checker_ops chk_bbm_ops = {
+	.events = BIT_ULL(KVMMU_EV_SPTE_CHANGE) | BIT_ULL(KVMMU_EV_TABLE_FREE),
+	.begin = bbm_begin,
+	.event = bbm_event,
+	.end = bbm_end,
+};
+
+/* ---- coherence ----------------------------------------------------------------------------- */
+
+static struct kvm_vcpu *vcpu_by_id(int id)
+{
+	struct kvm_vcpu *vcpu;
+	int i;
+
+	kvm_for_each_vcpu(i, vcpu, chk_kvm()) {
+		if (vcpu->vcpu_id == id)
+			return vcpu;
+	}
+	return NULL;
+}
+
+/* A leaf was installed: live translations of its gfns must agree. */
+static void coherence_spte(const struct kvmmu_event *ev)
+{
+	const struct kvmmu_ev_spte *e = &ev->spte;
+	u64 pages = KVM_PAGES_PER_HPAGE(e->level);
+	struct kvm_vcpu *vcpu;
+	int i, j;
+
+	if (e->kvm != chk_kvm() || !is_shadow_present_pte(e->new_spte) ||
+	    !is_last_spte(e->new_spte, e->level))
+		return;
+	kvm_for_each_vcpu(i, vcpu, chk_kvm()) {
+		struct kvm_mmu_page *root = chk_vcpu_root(vcpu);
+		int n;
+
+		/* Judged against the root the vCPU runs on. */
+		if (!root)
+			continue;
+		n = chk_vcpu_tlb(vcpu, tlb_buf, CHK_TLB_MAX);
+		for (j = 0; j < n; j++) {
+			const struct hw_tlb_view *v = &tlb_buf[j];
+			u64 vpages = v->linear ? 1 : KVM_PAGES_PER_HPAGE(v->level);
+			gfn_t g;
+			u64 have, want;
+
+			if (v->kind != HW_TLB_LEAF || v->root_pfn != root->pfn ||
+			    v->gfn + vpages <= e->gfn || v->gfn >= e->gfn + pages)
+				continue;
+			g = max(v->gfn, e->gfn);
+			have = v->linear ? v->pfn : v->pfn + (g - v->gfn);
+			want = chk_current_pfn(root, g);
+			if (!want || have == want)
+				continue;
+			chk_violation(CHK_COHERENCE, ev, (s64)g, (s64)have,
+				      "vCPU %d translates gfn %#llx to pfn %#llx, but its root now "
+				      "maps it to pfn %#llx", vcpu->vcpu_id, (unsigned long long)g,
+				      (unsigned long long)have, (unsigned long long)want);
+			return;
+		}
+	}
+}
+
+/* A translation was cached: it must agree with the SPTEs of the vCPU's root. */
+static void coherence_fill(const struct kvmmu_event *ev)
+{
+	const struct kvmmu_ev_tlb *t = &ev->tlb;
+	struct kvm_vcpu *vcpu = vcpu_by_id(t->vcpu);
+	struct kvm_mmu_page *root;
+	u64 want;
+
+	if (!vcpu || !is_shadow_present_pte(t->spte) || !is_last_spte(t->spte, t->level))
+		return;
+	root = chk_vcpu_root(vcpu);
+	if (!root)
+		return;
+	want = chk_current_pfn(root, t->gfn);
+	if (!want || want == t->pfn)
+		return;
+	chk_violation(CHK_COHERENCE, ev, (s64)t->gfn, (s64)t->pfn,
+		      "vCPU %d cached gfn %#llx -> pfn %#llx (level %d), but its root maps the "
+		      "gfn to pfn %#llx", t->vcpu, (unsigned long long)t->gfn,
+		      (unsigned long long)t->pfn, t->level, (unsigned long long)want);
+}
+
+static void coherence_event(const struct kvmmu_event *ev)
+{
+	if (ev->type == KVMMU_EV_SPTE_CHANGE)
+		coherence_spte(ev);
+	else
+		coherence_fill(ev);
+}
+
+const struct checker_ops chk_coherence_ops = {
+	.events = BIT_ULL(KVMMU_EV_SPTE_CHANGE) | BIT_ULL(KVMMU_EV_TLB_FILL),
+	.event = coherence_event,
+};
