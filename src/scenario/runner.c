@@ -1,0 +1,530 @@
+// SPDX-License-Identifier: GPL-2.0-only
+/*
+ * The scenario runner: worlds, schedules, the event hash, replay tokens.
+ */
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "mutant.h"
+#include "observe.h"
+#include "rcu.h"
+#include "scenario.h"
+#include "sched_ctl.h"
+#include "spte.h"
+
+#define SCN_FRAMES 16384          /* 64 MiB of host memory per world */
+#define SCN_HVA_BASE (1UL << 30)   /* region r at (r + 1) GiB */
+#define SCN_MAX_STEPS 200000
+
+/* ---- worlds ----------------------------------------------------------------------------- */
+
+static int world_create(struct scn_world *w, const struct scenario *s)
+{
+	struct host_phys_config pcfg = { .nr_frames = SCN_FRAMES, .tag_mode = s->vm.tag_mode };
+	struct hw_config hcfg = { .phys_bits = 46 };
+	struct kvmmu_vm_config cfg;
+	int i, r;
+
+	memset(w, 0, sizeof(*w));
+	r = host_phys_create(&pcfg, &w->phys);
+	if (!r)
+		r = host_mm_create(w->phys, &w->mm);
+	if (r)
+		return r;
+	hcfg.mm = w->mm;
+	hcfg.host = &host_kvm_ops;
+	r = hw_machine_create(&hcfg, &w->hw);
+	if (r)
+		return r;
+	kvmmu_vm_config_init(&cfg);
+	cfg.mm = w->mm;
+	cfg.host_ops = &host_kvm_ops;
+	cfg.hw_ops = &hw_ops;
+	cfg.hw = w->hw;
+	cfg.format = s->vm.npt ? KVMMU_TDP_NPT : KVMMU_TDP_EPT;
+	cfg.ad_disabled = s->vm.ad_disabled;
+	cfg.nx_huge_pages = s->vm.nx_huge_pages;
+	r = kvmmu_vm_create(&cfg, &w->kvm);
+	if (r)
+		return r;
+	if (s->vm.manual_protect) {
+		struct kvm_enable_cap cap = { .cap = KVM_CAP_MANUAL_DIRTY_LOG_PROTECT2,
+					      .args = { s->vm.manual_protect } };
+
+		r = kvmmu_vm_enable_cap(w->kvm, &cap);
+		if (r)
+			return r;
+	}
+	for (i = 0; i < s->vm.nr_vcpus; i++) {
+		r = kvmmu_vcpu_create(w->kvm, (unsigned int)i, &w->vcpus[i]);
+		if (r)
+			return r;
+	}
+	w->nr_vcpus = s->vm.nr_vcpus;
+	for (i = 0; i < (int)ARRAY_SIZE(w->done); i++)
+		init_completion(&w->done[i]);
+	return 0;
+}
+
+/* Tear a world down; returns the frames still allocated (leaks). */
+static u64 world_destroy(struct scn_world *w)
+{
+	u64 frames;
+
+	if (w->kvm)
+		kvmmu_vm_destroy(w->kvm);
+	if (w->hw)
+		hw_machine_destroy(w->hw);
+	if (w->mm)
+		host_mm_destroy(w->mm);
+	if (w->file)
+		host_file_destroy(w->file);
+	rcu_barrier();
+	frames = w->phys ? (u64)atomic64_read(&w->phys->nr_allocated) : 0;
+	if (w->phys)
+		host_phys_destroy(w->phys);
+	memset(w, 0, sizeof(*w));
+	return frames;
+}
+
+int scn_map(struct scn_world *w, int r, enum host_backing backing, unsigned long len,
+	    unsigned long vm_flags, unsigned int order)
+{
+	struct host_mmap_args a = {
+		.len = len, .vm_flags = VM_READ | VM_WRITE | vm_flags, .backing = backing,
+		.order = order, .addr = SCN_HVA_BASE * (unsigned long)(r + 1),
+	};
+	int ret;
+
+	if (r < 0 || r >= SCN_MAX_REGIONS)
+		return -EINVAL;
+	if (backing == HOST_BACKING_FILE) {
+		ret = host_file_create(w->phys, len >> PAGE_SHIFT, vm_flags & VM_HUGEPAGE, &w->file);
+		if (ret)
+			return ret;
+		a.file = w->file;
+		a.vm_flags &= ~VM_HUGEPAGE;
+	}
+	return host_mmap(w->mm, &a, &w->hva[r]);
+}
+
+int scn_slot(struct scn_world *w, u32 slot, u32 flags, gpa_t gpa, int r, unsigned long len)
+{
+	struct kvm_userspace_memory_region2 m = {
+		.slot = slot, .flags = flags, .guest_phys_addr = gpa, .memory_size = len,
+		.userspace_addr = len ? w->hva[r] : 0,
+	};
+
+	return kvmmu_set_user_memory_region2(w->kvm, &m);
+}
+
+int scn_vcpu_run_list(struct scn_world *w, int vcpu, struct hw_access *list, u64 n)
+{
+	struct hw_program p = { .list = list, .len = n };
+	struct kvmmu_hw_vcpu *hv = w->vcpus[vcpu]->hw;
+	int r;
+
+	r = hw_vcpu_load_program(hv, &p);
+	while (!r && !hw_vcpu_done(hv) && !atomic_load(&w->aborting)) {
+		struct kvmmu_run run;
+
+		r = kvmmu_vcpu_run(w->vcpus[vcpu], &run);
+		/* -EINTR: told to wind down. */
+		if (r == -EINTR)
+			return 0;
+	}
+	return r;
+}
+
+int scn_vcpu_access(struct scn_world *w, int vcpu, u8 op, u64 addr, u64 *value)
+{
+	struct hw_access a = { .op = op, .addr = addr, .value = value ? *value : 0 };
+	int r = scn_vcpu_run_list(w, vcpu, &a, 1);
+
+	if (value)
+		*value = a.value;
+	return r;
+}
+
+struct scn_thread_slot {
+	struct scn_world *w;
+	int (*fn)(struct scn_world *w);
+};
+
+static struct scn_thread_slot thread_slots[SCN_MAX_THREADS];
+
+static int thread_body(void *arg)
+{
+	struct scn_thread_slot *s = arg;
+
+	return s->fn(s->w);
+}
+
+int scn_thread(struct scn_world *w, const char *name, int (*fn)(struct scn_world *w))
+{
+	struct scn_thread_slot *s;
+
+	if (w->nr_threads == SCN_MAX_THREADS)
+		return -ENOSPC;
+	s = &thread_slots[w->nr_threads];
+	s->w = w;
+	s->fn = fn;
+	return kvmmu_thread_create(&w->threads[w->nr_threads++], name, 0, thread_body, s);
+}
+
+/*
+ * Wind the schedule down.  Called from a checker (under its lock) or from
+ * the executor: only flags and counters, no events, no blocking.
+ */
+void scn_abort(struct scn_world *w)
+{
+	int i;
+
+	atomic_store(&w->aborting, true);
+	for (i = 0; i < w->nr_vcpus; i++) {
+		atomic_store(&w->vcpus[i]->sigpending, true);
+		/* Out of guest mode at the next access. */
+		atomic_fetch_add(&w->vcpus[i]->kick_req, 1);
+		hw_vcpu_release_spin(w->vcpus[i]->hw);
+	}
+}
+
+static void abort_cb(void *arg)
+{
+	scn_abort(arg);
+}
+
+/* ---- the event hash ------------------------------------------------------------------------ */
+
+static u64 ev_hash;
+static struct kvmmu_ev_warn first_warn;
+static bool warned;
+
+static void hash_u64(u64 v)
+{
+	int i;
+
+	for (i = 0; i < 8; i++) {
+		ev_hash ^= (v >> (i * 8)) & 0xff;
+		ev_hash *= 0x100000001b3ULL;
+	}
+}
+
+/* No pointers, no pfns, no times: what the same schedule repeats exactly. */
+static void hash_event(struct kvmmu_observer *obs, const struct kvmmu_event *ev)
+{
+	hash_u64(((u64)(s64)sched_ctl_thread_index() << 16) | ev->type);
+	switch (ev->type) {
+	case KVMMU_EV_SPTE_CHANGE:
+		hash_u64(ev->spte.gfn);
+		hash_u64(ev->spte.level | (ev->spte.shared << 8) | (ev->spte.preserves << 9));
+		hash_u64(ev->spte.old_spte & ~PT64_PFN_MASK);
+		hash_u64(ev->spte.new_spte & ~PT64_PFN_MASK);
+		break;
+	case KVMMU_EV_TABLE_ALLOC:
+	case KVMMU_EV_TABLE_FREE:
+	case KVMMU_EV_TABLE_READ:
+		hash_u64(ev->table.gfn);
+		hash_u64(ev->table.level | (ev->table.reader << 8));
+		break;
+	case KVMMU_EV_ROOT_GET:
+	case KVMMU_EV_ROOT_PUT:
+	case KVMMU_EV_ROOT_INVALIDATE:
+		hash_u64((u64)ev->root.refcount | ((u64)ev->root.long_lived << 32) |
+			 ((u64)ev->root.invalid << 33));
+		break;
+	case KVMMU_EV_TLB_FILL:
+	case KVMMU_EV_TLB_FLUSH:
+		hash_u64((u64)ev->tlb.vcpu | ((u64)ev->tlb.level << 16) | ((u64)ev->tlb.all << 24));
+		hash_u64(ev->tlb.gfn);
+		hash_u64(ev->tlb.spte & ~PT64_PFN_MASK);
+		break;
+	case KVMMU_EV_VCPU_MODE:
+	case KVMMU_EV_VCPU_REQUEST:
+		hash_u64((u64)ev->vcpu.vcpu | ((u64)ev->vcpu.old_mode << 16) |
+			 ((u64)ev->vcpu.new_mode << 24) | ((u64)ev->vcpu.request << 32));
+		break;
+	case KVMMU_EV_NOTIFIER_START:
+	case KVMMU_EV_NOTIFIER_END:
+		hash_u64(ev->notifier.start);
+		hash_u64(ev->notifier.end);
+		hash_u64((u64)ev->notifier.event);
+		break;
+	case KVMMU_EV_GUEST_LOAD:
+	case KVMMU_EV_GUEST_STORE:
+		hash_u64(ev->access.gpa);
+		hash_u64(ev->access.value);
+		hash_u64((u64)ev->access.vcpu | ((u64)ev->access.size << 16));
+		break;
+	case KVMMU_EV_DIRTY_LOG_GET:
+	case KVMMU_EV_DIRTY_LOG_CLEAR:
+	case KVMMU_EV_DIRTY_RING_RESET:
+		hash_u64((u64)ev->dirty_log.slot);
+		hash_u64(ev->dirty_log.first_page);
+		hash_u64(ev->dirty_log.num_pages);
+		break;
+	case KVMMU_EV_SPAN_BEGIN:
+	case KVMMU_EV_SPAN_END:
+		hash_u64(ev->span.kind);
+		hash_u64(ev->span.arg);
+		break;
+	case KVMMU_EV_FRAME_MISUSE:
+		hash_u64(ev->misuse.kind | (ev->misuse.state << 8));
+		break;
+	case KVMMU_EV_WARN:
+		hash_u64((u64)ev->warn.line);
+		if (!warned) {
+			warned = true;
+			first_warn = ev->warn;
+		}
+		break;
+	default:
+		break;
+	}
+}
+
+static struct kvmmu_observer hash_observer = {
+	.name = "event-hash",
+	.mask = (1ULL << NR_KVMMU_EVENTS) - 1,
+	.notify = hash_event,
+};
+
+/* ---- schedules -------------------------------------------------------------------------------- */
+
+static u64 mix(u64 x)
+{
+	x += 0x9e3779b97f4a7c15ULL;
+	x = (x ^ (x >> 30)) * 0xbf58476d1ce4e5b9ULL;
+	x = (x ^ (x >> 27)) * 0x94d049bb133111ebULL;
+	return x ^ (x >> 31);
+}
+
+static u64 schedule_seed(u64 seed, u64 index)
+{
+	return mix(mix(seed) ^ index);
+}
+
+struct one {
+	bool violated;
+	struct check_violation v;
+	u64 hash;
+	u64 steps;
+};
+
+static int run_one(const struct scn_config *cfg, u64 index, u64 k, bool calibrate,
+		   struct one *out)
+{
+	const struct scenario *s = cfg->scn;
+	struct scn_world *w = calloc(1, sizeof(*w));
+	struct check_world cw;
+	struct sched_ctl_config sc = {
+		.seed = schedule_seed(cfg->seed, index),
+		.strategy = (cfg->strategy == SCN_PCT && !calibrate) ? SCHED_STRATEGY_PCT :
+								       SCHED_STRATEGY_RANDOM,
+		.point_mask = s->point_mask,
+		.resched_per_1024 = s->resched_per_1024,
+		.depth = cfg->depth,
+		.steps = k,
+		.max_steps = SCN_MAX_STEPS,
+		.on_limit = abort_cb,
+	};
+	bool controlled = cfg->strategy != SCN_FREE || calibrate;
+	unsigned long warns;
+	u64 frames;
+	int r, i, n;
+
+	memset(out, 0, sizeof(*out));
+	if (!w)
+		return -ENOMEM;
+	r = world_create(w, s);
+	if (!r && s->setup)
+		r = s->setup(w);
+	if (r) {
+		world_destroy(w);
+		free(w);
+		return r;
+	}
+
+	cw = (struct check_world){ .kvm = w->kvm, .mm = w->mm, .hw = w->hw };
+	warns = kvmmu_warn_count();
+	warned = false;
+	ev_hash = 0xcbf29ce484222325ULL;
+	r = check_begin(&cw, calibrate ? 0 : cfg->checks, abort_cb, w);
+	if (!r && controlled)
+		r = kvmmu_observer_register(&hash_observer);
+	if (r) {
+		check_end();
+		world_destroy(w);
+		free(w);
+		return r;
+	}
+	kvmmu_mutant_set_mask(cfg->mutants);
+	sc.limit_arg = w;
+	if (controlled)
+		r = sched_ctl_begin(&sc);
+	if (!r)
+		r = s->start(w);
+	if (controlled && !r)
+		sched_ctl_run();
+	for (i = 0; i < w->nr_threads; i++)
+		kvmmu_thread_join(w->threads[i]);
+	if (controlled) {
+		struct sched_ctl_stats st;
+
+		sched_ctl_get_stats(&st);
+		out->steps = st.steps;
+		sched_ctl_end();
+		kvmmu_observer_unregister(&hash_observer);
+	}
+	/*
+	 * Callbacks queued by the run (table frees) still report events: let
+	 * them run while the checkers listen, and before they unregister.
+	 */
+	rcu_barrier();
+	kvmmu_mutant_set_mask(0);
+	check_end();
+	frames = world_destroy(w);
+	free(w);
+	if (!calibrate)
+		check_after_teardown(frames);
+	out->hash = ev_hash;
+
+	n = check_violations(&out->v, 1);
+	if (n) {
+		out->violated = true;
+	} else if (kvmmu_warn_count() != warns && !calibrate) {
+		out->violated = true;
+		out->v = (struct check_violation){ .invariant = "W", .checker = "warn",
+						   .gfn = -1, .pfn = -1 };
+		snprintf(out->v.description, sizeof(out->v.description),
+			 "%lu warnings; the first: %s:%d: %s", kvmmu_warn_count() - warns,
+			 warned ? first_warn.file : "?", warned ? first_warn.line : 0,
+			 warned ? first_warn.cond : "?");
+	}
+	return r;
+}
+
+static const char *const strategy_names[] = {
+	[SCN_PCT] = "pct",
+	[SCN_RANDOM] = "random",
+	[SCN_FREE] = "free",
+};
+
+const char *scn_strategy_name(enum scn_strategy s)
+{
+	return strategy_names[s];
+}
+
+int scn_strategy_parse(const char *s, enum scn_strategy *out)
+{
+	int i;
+
+	for (i = 0; i < (int)ARRAY_SIZE(strategy_names); i++) {
+		if (!strcmp(s, strategy_names[i])) {
+			*out = (enum scn_strategy)i;
+			return 0;
+		}
+	}
+	return -EINVAL;
+}
+
+const char *scn_build_id(void)
+{
+	static char id[17];
+	const char *src = KVMMU_SCN_BUILD " " __DATE__ " " __TIME__;
+	u64 h = 0xcbf29ce484222325ULL;
+
+	if (!id[0]) {
+		for (; *src; src++) {
+			h ^= (u8)*src;
+			h *= 0x100000001b3ULL;
+		}
+		snprintf(id, sizeof(id), "%08llx", (unsigned long long)(h & 0xffffffffULL));
+	}
+	return id;
+}
+
+static void make_token(const struct scn_config *cfg, u64 index, u64 k, char *buf, size_t len)
+{
+	snprintf(buf, len, "kvmmu1.%s.%s.%llx.%s.%u.%llu.%llu.%llu", scn_build_id(),
+		 cfg->scn->name, (unsigned long long)cfg->mutants, scn_strategy_name(cfg->strategy),
+		 cfg->depth, (unsigned long long)k, (unsigned long long)cfg->seed,
+		 (unsigned long long)index);
+}
+
+int scn_run(const struct scn_config *cfg, struct scn_result *res)
+{
+	struct one one;
+	u64 k = 0, i;
+	int r;
+
+	memset(res, 0, sizeof(*res));
+	/* PCT needs the number of steps: one random schedule measures it. */
+	if (cfg->strategy == SCN_PCT) {
+		r = run_one(cfg, ~0ULL, 0, true, &one);
+		if (r)
+			return r;
+		k = one.steps ? one.steps : 1;
+	}
+	res->steps = k;
+	for (i = 0; i < cfg->schedules; i++) {
+		r = run_one(cfg, i, k, false, &one);
+		if (r)
+			return r;
+		res->schedules_run = i + 1;
+		res->event_hash = one.hash;
+		if (cfg->progress)
+			cfg->progress(i + 1, cfg->schedules, cfg->arg);
+		if (one.violated) {
+			res->violated = true;
+			res->violation = one.v;
+			res->schedule_index = i;
+			make_token(cfg, i, k, res->token, sizeof(res->token));
+			break;
+		}
+	}
+	return 0;
+}
+
+int scn_replay(const char *token, u64 checks, struct scn_config *cfg, struct scn_result *res)
+{
+	char build[32], name[64], strategy[16];
+	unsigned long long mutants, k, seed, index;
+	unsigned int depth;
+	struct one one;
+	int r;
+
+	memset(res, 0, sizeof(*res));
+	if (sscanf(token, "kvmmu1.%31[^.].%63[^.].%llx.%15[^.].%u.%llu.%llu.%llu", build, name,
+		   &mutants, strategy, &depth, &k, &seed, &index) != 8)
+		return -EINVAL;
+	if (strcmp(build, scn_build_id()))
+		return -ESTALE;
+	memset(cfg, 0, sizeof(*cfg));
+	cfg->scn = scn_find(name);
+	if (!cfg->scn)
+		return -ENOENT;
+	if (scn_strategy_parse(strategy, &cfg->strategy) || cfg->strategy == SCN_FREE ||
+	    (mutants >> NR_KVMMU_MUTANTS))
+		return -EINVAL;
+	cfg->mutants = mutants;
+	cfg->checks = checks;
+	cfg->depth = depth;
+	cfg->seed = seed;
+	cfg->schedules = 1;
+	r = run_one(cfg, index, k, false, &one);
+	if (r)
+		return r;
+	res->schedules_run = 1;
+	res->steps = k;
+	res->event_hash = one.hash;
+	res->schedule_index = index;
+	if (one.violated) {
+		res->violated = true;
+		res->violation = one.v;
+	}
+	snprintf(res->token, sizeof(res->token), "%s", token);
+	return 0;
+}

@@ -1,0 +1,143 @@
+/* SPDX-License-Identifier: GPL-2.0-only */
+/*
+ * Race scenarios: small programs of threads (vCPUs, host operations,
+ * memslot updates, MMU background work) on tiny VMs, run schedule after
+ * schedule under the controlled executor with every checker watching, so
+ * that a race is found in seconds and replayed from a token.
+ *
+ * A schedule builds a fresh world (host, simulated CPUs, VM), lets the
+ * scenario set it up, starts the checkers, creates the scenario's threads
+ * under the executor, runs them to the end, stops the checkers and tears
+ * everything down (checking that every frame went back).  A violation, or
+ * a WARN, ends the run; the schedule that showed it is named by a replay
+ * token that re-runs exactly that schedule.
+ */
+#ifndef KVMMU_SCENARIO_SCENARIO_H
+#define KVMMU_SCENARIO_SCENARIO_H
+
+#include <kvmmu/kvm.h>
+
+#include "check.h"
+#include "host_mm.h"
+#include "hw_model.h"
+#include "kvm_host.h"
+#include "thread.h"
+#include "wait.h"
+
+#define SCN_MAX_VCPUS 4
+#define SCN_MAX_THREADS 8
+#define SCN_MAX_REGIONS 4
+
+/* One schedule's world. */
+struct scn_world {
+	struct host_phys *phys;
+	struct mm_struct *mm;
+	struct hw_machine *hw;
+	struct kvm *kvm;
+	struct kvm_vcpu *vcpus[SCN_MAX_VCPUS];
+	int nr_vcpus;
+	unsigned long hva[SCN_MAX_REGIONS];
+	struct host_file *file;
+	struct kvmmu_thread *threads[SCN_MAX_THREADS];
+	int nr_threads;
+	/* Set when the schedule must wind down (a violation, the step limit). */
+	_Atomic bool aborting;
+	/* Scenario-private state, zeroed per schedule. */
+	struct completion done[4];
+	u64 scratch[8];
+};
+
+struct scn_vm_opts {
+	int nr_vcpus;
+	bool npt;
+	bool ad_disabled;
+	bool nx_huge_pages;
+	u64 manual_protect;
+	bool tag_mode;
+};
+
+struct scenario {
+	const char *name;
+	const char *description;
+	/* The contract's mutants this scenario exists for (NULL: none). */
+	const char *mutants[3];
+	/* Sched point kinds that are decisions (0: all); need_resched odds. */
+	u64 point_mask;
+	unsigned int resched_per_1024;
+	struct scn_vm_opts vm;
+	/* Build the VM's memory and state, in the controller, before threads. */
+	int (*setup)(struct scn_world *w);
+	/* Create the threads (scn_thread()), in the controller. */
+	int (*start)(struct scn_world *w);
+};
+
+extern const struct scenario *const scenario_table[];
+extern const int nr_scenarios;
+const struct scenario *scn_find(const char *name);
+/* The scenario a mutant is caught by, and its checker, or NULL. */
+const struct scenario *scn_for_mutant(const char *mutant, enum checker_id *checker);
+
+/* ---- building a world (for setup and start) ----------------------------------------- */
+
+/* Map @len bytes of @backing at a fixed hva for region @r; returns 0 or -errno. */
+int scn_map(struct scn_world *w, int r, enum host_backing backing, unsigned long len,
+	    unsigned long vm_flags, unsigned int order);
+/* A memslot over region @r. */
+int scn_slot(struct scn_world *w, u32 slot, u32 flags, gpa_t gpa, int r, unsigned long len);
+/* Run a list of accesses on @vcpu to its end (setup, or inside a thread). */
+int scn_vcpu_run_list(struct scn_world *w, int vcpu, struct hw_access *list, u64 n);
+/* One access. */
+int scn_vcpu_access(struct scn_world *w, int vcpu, u8 op, u64 addr, u64 *value);
+/* Create a scenario thread (controlled when the executor is on). */
+int scn_thread(struct scn_world *w, const char *name, int (*fn)(struct scn_world *w));
+/* Make every thread wind down: vCPUs leave KVM_RUN with -EINTR, spins end. */
+void scn_abort(struct scn_world *w);
+
+/* ---- running ----------------------------------------------------------------------------- */
+
+enum scn_strategy {
+	SCN_PCT,
+	SCN_RANDOM,
+	SCN_FREE, /* free-running threads, for comparison */
+};
+
+const char *scn_strategy_name(enum scn_strategy s);
+int scn_strategy_parse(const char *s, enum scn_strategy *out);
+
+struct scn_config {
+	const struct scenario *scn;
+	u64 mutants;    /* mask of enum kvmmu_mutant_id */
+	u64 checks;     /* mask of enum checker_id */
+	enum scn_strategy strategy;
+	unsigned int depth;
+	u64 seed;
+	u64 schedules;
+	/* Called after each schedule (may be NULL). */
+	void (*progress)(u64 done, u64 total, void *arg);
+	void *arg;
+};
+
+struct scn_result {
+	u64 schedules_run;
+	bool violated;
+	struct check_violation violation;
+	u64 schedule_index;  /* of the violation */
+	u64 event_hash;      /* of that schedule (or of the last one) */
+	u64 steps;           /* PCT's k */
+	char token[160];
+};
+
+/* Run schedules until a violation or @cfg->schedules.  Returns 0 or -errno. */
+int scn_run(const struct scn_config *cfg, struct scn_result *res);
+
+/*
+ * Re-run the schedule a token names, with the checkers in @checks.
+ * Returns 0, -EINVAL for a malformed token, -ESTALE for one from another
+ * build, -ENOENT for an unknown scenario.
+ */
+int scn_replay(const char *token, u64 checks, struct scn_config *cfg, struct scn_result *res);
+
+/* This build's identifier (tokens carry it). */
+const char *scn_build_id(void);
+
+#endif /* KVMMU_SCENARIO_SCENARIO_H */

@@ -1,0 +1,555 @@
+// SPDX-License-Identifier: GPL-2.0-only
+/*
+ * The scenarios: one per mutant of the project contract's table (the races
+ * of the seed threads), and a few general ones that only correct code
+ * survives.  Each runs on a tiny VM, so a schedule is a few thousand steps.
+ */
+#include <errno.h>
+#include <string.h>
+
+#include "mmu.h"
+#include "mutant.h"
+#include "scenario.h"
+
+#define MB (1UL << 20)
+#define GB (1UL << 30)
+
+static int vcpu_loop(struct scn_world *w, int v, u8 op, gpa_t first, u64 n, u64 stride)
+{
+	struct hw_access list[64];
+	u64 i;
+
+	if (n > ARRAY_SIZE(list))
+		return -EINVAL;
+	for (i = 0; i < n; i++)
+		list[i] = (struct hw_access){ .op = op, .addr = first + i * stride,
+					      .value = 0x1000 + i };
+	return scn_vcpu_run_list(w, v, list, n);
+}
+
+/* ---- seed 000: a notifier while a fast zap is yielded in an invalid root --------------- */
+
+static int s000_setup(struct scn_world *w)
+{
+	int r = scn_map(w, 0, HOST_BACKING_ANON, 64 * 1024, 0, 0);
+
+	r = r ?: scn_map(w, 1, HOST_BACKING_ANON, 4 * PAGE_SIZE, 0, 0);
+	r = r ?: scn_slot(w, 0, 0, 0, 0, 64 * 1024);
+	r = r ?: scn_slot(w, 1, 0, GB, 1, 4 * PAGE_SIZE);
+	/* vCPU 0 maps all 16 pages: its root holds them. */
+	return r ?: vcpu_loop(w, 0, HW_STORE, 0, 16, PAGE_SIZE);
+}
+
+/* Deleting slot 1 (with the quirk) fast-zaps every root, yielding as it goes. */
+static int s000_delete(struct scn_world *w)
+{
+	return scn_slot(w, 1, 0, GB, 1, 0);
+}
+
+/* The host takes the last pages of slot 0 away. */
+static int s000_host(struct scn_world *w)
+{
+	return host_madvise_dontneed(w->mm, w->hva[0] + 12 * PAGE_SIZE, 4 * PAGE_SIZE);
+}
+
+static int s000_start(struct scn_world *w)
+{
+	return scn_thread(w, "memslot", s000_delete) ?: scn_thread(w, "host", s000_host);
+}
+
+static const struct scenario s000_notifier_vs_fast_zap = {
+	.name = "notifier-vs-fast-zap",
+	.description = "seed 000: the host unmaps pages while a memslot delete's fast zap is "
+		       "yielded inside the invalidated root a vCPU still holds",
+	.mutants = { "notifier-skips-invalid-roots" },
+	.resched_per_1024 = 400,
+	.vm = { .nr_vcpus = 1 },
+	.setup = s000_setup,
+	.start = s000_start,
+};
+
+/* ---- seed 000: a root load racing with invalidation -------------------------------------- */
+
+static int s000r_setup(struct scn_world *w)
+{
+	int r = scn_map(w, 0, HOST_BACKING_ANON, 16 * PAGE_SIZE, 0, 0);
+
+	r = r ?: scn_map(w, 1, HOST_BACKING_ANON, 4 * PAGE_SIZE, 0, 0);
+	r = r ?: scn_slot(w, 0, 0, 0, 0, 16 * PAGE_SIZE);
+	r = r ?: scn_slot(w, 1, 0, GB, 1, 4 * PAGE_SIZE);
+	/* vCPU 0 holds the root; vCPU 1 has none yet. */
+	return r ?: vcpu_loop(w, 0, HW_STORE, 0, 4, PAGE_SIZE);
+}
+
+/* vCPU 1 loads its first root and touches memory. */
+static int s000r_vcpu1(struct scn_world *w)
+{
+	return vcpu_loop(w, 1, HW_LOAD, 0, 2, PAGE_SIZE);
+}
+
+static int s000r_start(struct scn_world *w)
+{
+	return scn_thread(w, "memslot", s000_delete) ?: scn_thread(w, "vcpu1", s000r_vcpu1);
+}
+
+static const struct scenario s000_root_reload = {
+	.name = "root-reload-vs-invalidate",
+	.description = "seed 000: a vCPU loads its root while a fast zap invalidates every "
+		       "root; the old root stays listed, held by another vCPU",
+	.mutants = { "ref-invalid-root" },
+	.vm = { .nr_vcpus = 2 },
+	.setup = s000r_setup,
+	.start = s000r_start,
+};
+
+/* ---- seed 004: NX recovery's read-lock zap against a fault under it ---------------------- */
+
+static int s004_setup(struct scn_world *w)
+{
+	int r = scn_map(w, 0, HOST_BACKING_ANON, 2 * MB, VM_HUGEPAGE, 0);
+
+	r = r ?: scn_slot(w, 0, 0, 0, 0, 2 * MB);
+	/*
+	 * vCPU 0 fetches from one page (the NX mitigation maps it 4K under a
+	 * table that could have been a huge page) and reads another: its TLB
+	 * now holds translations walked through that table.
+	 */
+	r = r ?: scn_vcpu_access(w, 0, HW_FETCH, 0x1000, NULL);
+	return r ?: scn_vcpu_access(w, 0, HW_LOAD, 0x2000, NULL);
+}
+
+/* vCPU 0 stays in guest mode with its translations until the others are done. */
+static int s004_vcpu_a(struct scn_world *w)
+{
+	struct hw_access list[] = {
+		{ .op = HW_LOAD, .addr = 0x2000 },
+		{ .op = HW_SPIN },
+	};
+
+	return scn_vcpu_run_list(w, 0, list, ARRAY_SIZE(list));
+}
+
+static int s004_recovery(struct scn_world *w)
+{
+	kvmmu_vm_recover_nx_huge_pages(w->kvm, 1);
+	complete(&w->done[0]);
+	return 0;
+}
+
+/* vCPU 1 reads a page under the same table: a non-exec fault, a huge page. */
+static int s004_vcpu_c(struct scn_world *w)
+{
+	int r = vcpu_loop(w, 1, HW_LOAD, 0x3000, 1, 0);
+
+	complete(&w->done[1]);
+	return r;
+}
+
+/* When recovery and the fault are done, let vCPU 0 leave its spin. */
+static int s004_release(struct scn_world *w)
+{
+	wait_for_completion(&w->done[0]);
+	wait_for_completion(&w->done[1]);
+	hw_vcpu_release_spin(w->vcpus[0]->hw);
+	return 0;
+}
+
+static int s004_start(struct scn_world *w)
+{
+	return scn_thread(w, "vcpu-a", s004_vcpu_a) ?: scn_thread(w, "nx-recovery", s004_recovery) ?:
+	       scn_thread(w, "vcpu-c", s004_vcpu_c) ?: scn_thread(w, "release", s004_release);
+}
+
+static const struct scenario s004_nx_recovery = {
+	.name = "nx-recovery-vs-fault",
+	.description = "seed 004: NX recovery zaps an SPTE under the read lock while one vCPU "
+		       "still translates through the table below it and another faults there",
+	.mutants = { "zap-without-freeze", "unfreeze-before-flush" },
+	/*
+	 * Decisions only where the race is decided: SPTE writes, the flush's
+	 * kicks, the spinner's loop.  A vCPU's fault then runs whole between
+	 * two of them, as it would while another CPU is stalled.
+	 */
+	.point_mask = BIT_ULL(SP_SPTE_CMPXCHG) | BIT_ULL(SP_SPTE_XCHG) | BIT_ULL(SP_KICK) |
+		      BIT_ULL(SP_SPIN),
+	.vm = { .nr_vcpus = 2, .nx_huge_pages = true },
+	.setup = s004_setup,
+	.start = s004_start,
+};
+
+/* ---- seed 001: a driver's non-compound pages ------------------------------------------------- */
+
+static int s001p_setup(struct scn_world *w)
+{
+	int r = scn_map(w, 0, HOST_BACKING_DRIVER, 4 * PAGE_SIZE, 0, 2);
+
+	return r ?: scn_slot(w, 0, 0, 0, 0, 4 * PAGE_SIZE);
+}
+
+static int s001p_vcpu(struct scn_world *w)
+{
+	return vcpu_loop(w, 0, HW_LOAD, 0, 4, PAGE_SIZE);
+}
+
+static int s001p_start(struct scn_world *w)
+{
+	return scn_thread(w, "vcpu", s001p_vcpu);
+}
+
+static const struct scenario s001_pfnmap = {
+	.name = "pfnmap-tail-pages",
+	.description = "seed 001: the guest faults on a VM_PFNMAP mapping of a driver's "
+		       "higher-order, non-compound block whose tail pages have refcount 0",
+	.mutants = { "ref-noncounted-page" },
+	.vm = { .nr_vcpus = 1 },
+	.setup = s001p_setup,
+	.start = s001p_start,
+};
+
+/* ---- seed 001: a write through a THP tail page, then writeback and reclaim --------------- */
+
+static int s001t_setup(struct scn_world *w)
+{
+	u64 v;
+	int r = scn_map(w, 0, HOST_BACKING_FILE, 2 * MB, VM_HUGEPAGE, 0);
+
+	r = r ?: scn_slot(w, 0, 0, 0, 0, 2 * MB);
+	/* The VMM reads the file: a clean THP in the page cache. */
+	return r ?: host_access(w->mm, w->hva[0], false, &v);
+}
+
+static int s001t_vcpu(struct scn_world *w)
+{
+	u64 v = 0xfeedface;
+	int r = scn_vcpu_access(w, 0, HW_STORE, 0x5008, &v);
+
+	complete(&w->done[0]);
+	wait_for_completion(&w->done[1]);
+	return r ?: scn_vcpu_access(w, 0, HW_LOAD, 0x5008, &v);
+}
+
+static int s001t_host(struct scn_world *w)
+{
+	unsigned long dropped;
+	int r;
+
+	wait_for_completion(&w->done[0]);
+	r = host_file_writeback(w->file, 0, 512);
+	r = r ?: host_file_reclaim(w->file, 0, 512, &dropped);
+	complete(&w->done[1]);
+	return r;
+}
+
+static int s001t_start(struct scn_world *w)
+{
+	return scn_thread(w, "vcpu", s001t_vcpu) ?: scn_thread(w, "host", s001t_host);
+}
+
+static const struct scenario s001_thp_tail = {
+	.name = "thp-tail-writeback",
+	.description = "seed 001: the guest writes through a tail page of a shared file THP, "
+		       "then the host writes back and reclaims clean pages",
+	.mutants = { "tail-page-ref-count" },
+	.vm = { .nr_vcpus = 1 },
+	.setup = s001t_setup,
+	.start = s001t_start,
+};
+
+/* ---- table lifetime: a lockless walker inside a table being freed --------------------------- */
+
+static int tables_setup(struct scn_world *w)
+{
+	int r = s004_setup(w);
+
+	return r ?: scn_vcpu_access(w, 0, HW_LOAD, 0x4000, NULL);
+}
+
+/* The host ages the memory: KVM walks its tables without mmu_lock. */
+static int tables_aging(struct scn_world *w)
+{
+	host_clear_young(w->mm, w->hva[0], w->hva[0] + 2 * MB);
+	return 0;
+}
+
+static int tables_recovery(struct scn_world *w)
+{
+	kvmmu_vm_recover_nx_huge_pages(w->kvm, 1);
+	return 0;
+}
+
+static int tables_start(struct scn_world *w)
+{
+	return scn_thread(w, "aging", tables_aging) ?: scn_thread(w, "nx-recovery", tables_recovery);
+}
+
+static const struct scenario tables_vs_lockless = {
+	.name = "table-free-vs-walker",
+	.description = "a lockless walker (aging) steps into a table while NX recovery zaps "
+		       "the SPTE above it and frees the table",
+	.mutants = { "free-table-without-grace" },
+	/* The walker's reads against the zap's cmpxchg: nothing else decides. */
+	.point_mask = BIT_ULL(SP_SPTE_READ) | BIT_ULL(SP_SPTE_CMPXCHG),
+	.vm = { .nr_vcpus = 1, .nx_huge_pages = true },
+	.setup = tables_setup,
+	.start = tables_start,
+};
+
+/* ---- dirty logging: a write after CLEAR, through fast page fault ------------------------------ */
+
+#define DL_PAGES 16
+
+static int dl_setup(struct scn_world *w)
+{
+	int r = scn_map(w, 0, HOST_BACKING_ANON, DL_PAGES * PAGE_SIZE, 0, 0);
+
+	r = r ?: scn_slot(w, 0, 0, 0, 0, DL_PAGES * PAGE_SIZE);
+	r = r ?: vcpu_loop(w, 0, HW_STORE, 0, DL_PAGES, PAGE_SIZE);
+	/* Logging on: every page write-protected. */
+	return r ?: scn_slot(w, 0, KVM_MEM_LOG_DIRTY_PAGES, 0, 0, DL_PAGES * PAGE_SIZE);
+}
+
+static int dl_vcpu(struct scn_world *w)
+{
+	int r = vcpu_loop(w, 0, HW_STORE, 3 * PAGE_SIZE, 1, 0);
+
+	complete(&w->done[0]);
+	wait_for_completion(&w->done[1]);
+	/* After CLEAR returned: the fast path restores W. */
+	r = r ?: vcpu_loop(w, 0, HW_STORE, 3 * PAGE_SIZE, 1, 0);
+	complete(&w->done[2]);
+	return r;
+}
+
+static int dl_userspace(struct scn_world *w)
+{
+	unsigned long bm[1] = { 0 };
+	struct kvm_dirty_log get = { .slot = 0, .dirty_bitmap = bm };
+	struct kvm_clear_dirty_log clr = { .slot = 0, .num_pages = DL_PAGES, .dirty_bitmap = bm };
+	int r;
+
+	wait_for_completion(&w->done[0]);
+	r = kvmmu_get_dirty_log(w->kvm, &get);
+	r = r ?: kvmmu_clear_dirty_log(w->kvm, &clr);
+	complete(&w->done[1]);
+	wait_for_completion(&w->done[2]);
+	return r ?: kvmmu_get_dirty_log(w->kvm, &get);
+}
+
+static int dl_start(struct scn_world *w)
+{
+	return scn_thread(w, "vcpu", dl_vcpu) ?: scn_thread(w, "userspace", dl_userspace);
+}
+
+static const struct scenario dirty_log_fast_pf = {
+	.name = "dirty-log-fast-pf",
+	.description = "manual-protect dirty logging: userspace GETs and CLEARs a page, then "
+		       "the guest writes it again through fast page fault",
+	.mutants = { "fast-pf-no-dirty-log" },
+	.vm = { .nr_vcpus = 1, .manual_protect = KVM_DIRTY_LOG_MANUAL_PROTECT_ENABLE },
+	.setup = dl_setup,
+	.start = dl_start,
+};
+
+/* ---- general: faults racing host invalidations ------------------------------------------------ */
+
+static int race_setup(struct scn_world *w)
+{
+	int r = scn_map(w, 0, HOST_BACKING_ANON, 4 * PAGE_SIZE, 0, 0);
+
+	return r ?: scn_slot(w, 0, 0, 0, 0, 4 * PAGE_SIZE);
+}
+
+static int race_vcpu(struct scn_world *w, int v)
+{
+	struct hw_access list[8];
+	int i;
+
+	for (i = 0; i < 8; i++)
+		list[i] = (struct hw_access){
+			.op = (i & 1) ? HW_LOAD : HW_STORE,
+			.addr = (u64)((i / 2 + v) % 4) * PAGE_SIZE + 8 * (u64)v,
+			.value = ((u64)v << 32) | (u64)i,
+		};
+	return scn_vcpu_run_list(w, v, list, ARRAY_SIZE(list));
+}
+
+static int race_vcpu0(struct scn_world *w)
+{
+	return race_vcpu(w, 0);
+}
+
+static int race_vcpu1(struct scn_world *w)
+{
+	return race_vcpu(w, 1);
+}
+
+static int race_host(struct scn_world *w)
+{
+	unsigned long moved;
+	int r = host_migrate(w->mm, w->hva[0], 2 * PAGE_SIZE, &moved);
+
+	return r ?: host_madvise_dontneed(w->mm, w->hva[0] + 3 * PAGE_SIZE, PAGE_SIZE);
+}
+
+static int race_start(struct scn_world *w)
+{
+	return scn_thread(w, "vcpu0", race_vcpu0) ?: scn_thread(w, "vcpu1", race_vcpu1) ?:
+	       scn_thread(w, "host", race_host);
+}
+
+static const struct scenario fault_vs_host = {
+	.name = "fault-vs-host",
+	.description = "two vCPUs store and load on four pages while the host migrates two "
+		       "and drops one",
+	.vm = { .nr_vcpus = 2 },
+	.setup = race_setup,
+	.start = race_start,
+};
+
+/* ---- general: a memslot moved and restored under a running vCPU ------------------------------- */
+
+static int move_setup(struct scn_world *w)
+{
+	int r = race_setup(w);
+
+	return r ?: vcpu_loop(w, 0, HW_STORE, 0, 4, PAGE_SIZE);
+}
+
+static int move_vcpu(struct scn_world *w)
+{
+	/* Loads at the old gpa: memory, or MMIO while the slot is elsewhere. */
+	return vcpu_loop(w, 0, HW_LOAD, 0, 4, PAGE_SIZE);
+}
+
+static int move_memslot(struct scn_world *w)
+{
+	int r = scn_slot(w, 0, 0, GB, 0, 4 * PAGE_SIZE);
+
+	return r ?: scn_slot(w, 0, 0, 0, 0, 4 * PAGE_SIZE);
+}
+
+static int move_start(struct scn_world *w)
+{
+	return scn_thread(w, "vcpu", move_vcpu) ?: scn_thread(w, "memslot", move_memslot);
+}
+
+static const struct scenario memslot_move = {
+	.name = "memslot-move-vs-fault",
+	.description = "a vCPU loads while its memslot moves away and back",
+	.vm = { .nr_vcpus = 1 },
+	.setup = move_setup,
+	.start = move_start,
+};
+
+/* ---- general: vCPUs write while userspace harvests ----------------------------------------------- */
+
+static int harvest_vcpu(struct scn_world *w, int v)
+{
+	int r = vcpu_loop(w, v, HW_STORE, (u64)v * PAGE_SIZE, DL_PAGES / 2, 2 * PAGE_SIZE);
+
+	complete(&w->done[v]);
+	return r;
+}
+
+static int harvest_vcpu0(struct scn_world *w)
+{
+	return harvest_vcpu(w, 0);
+}
+
+static int harvest_vcpu1(struct scn_world *w)
+{
+	return harvest_vcpu(w, 1);
+}
+
+static int harvest_userspace(struct scn_world *w)
+{
+	unsigned long bm[1] = { 0 };
+	struct kvm_dirty_log get = { .slot = 0, .dirty_bitmap = bm };
+	struct kvm_clear_dirty_log clr = { .slot = 0, .num_pages = DL_PAGES, .dirty_bitmap = bm };
+	int r = 0, round;
+
+	for (round = 0; round < 2 && !r; round++) {
+		r = kvmmu_get_dirty_log(w->kvm, &get);
+		r = r ?: kvmmu_clear_dirty_log(w->kvm, &clr);
+	}
+	wait_for_completion(&w->done[0]);
+	wait_for_completion(&w->done[1]);
+	return r ?: kvmmu_get_dirty_log(w->kvm, &get);
+}
+
+static int harvest_start(struct scn_world *w)
+{
+	return scn_thread(w, "vcpu0", harvest_vcpu0) ?: scn_thread(w, "vcpu1", harvest_vcpu1) ?:
+	       scn_thread(w, "userspace", harvest_userspace);
+}
+
+static const struct scenario dirty_log_harvest = {
+	.name = "dirty-log-harvest",
+	.description = "two vCPUs write while userspace GETs and CLEARs the log",
+	.vm = { .nr_vcpus = 2, .manual_protect = KVM_DIRTY_LOG_MANUAL_PROTECT_ENABLE },
+	.setup = dl_setup,
+	.start = harvest_start,
+};
+
+/* ---- the table ------------------------------------------------------------------------------------- */
+
+const struct scenario *const scenario_table[] = {
+	&s000_notifier_vs_fast_zap,
+	&s000_root_reload,
+	&s004_nx_recovery,
+	&s001_pfnmap,
+	&s001_thp_tail,
+	&tables_vs_lockless,
+	&dirty_log_fast_pf,
+	&fault_vs_host,
+	&memslot_move,
+	&dirty_log_harvest,
+};
+
+const int nr_scenarios = ARRAY_SIZE(scenario_table);
+
+const struct scenario *scn_find(const char *name)
+{
+	int i;
+
+	for (i = 0; i < nr_scenarios; i++) {
+		if (!strcmp(scenario_table[i]->name, name))
+			return scenario_table[i];
+	}
+	return NULL;
+}
+
+/* Which checker catches each mutant (contract section 4). */
+static const struct {
+	const char *mutant;
+	enum checker_id checker;
+} mutant_checkers[] = {
+	{ "notifier-skips-invalid-roots", CHK_NOTIFIER_COMPLETENESS },
+	{ "ref-invalid-root", CHK_ROOT_LIFETIME },
+	{ "zap-without-freeze", CHK_BREAK_BEFORE_MAKE },
+	{ "unfreeze-before-flush", CHK_BREAK_BEFORE_MAKE },
+	{ "ref-noncounted-page", CHK_PAGE_REFERENCES },
+	{ "tail-page-ref-count", CHK_DATA_INTEGRITY },
+	{ "free-table-without-grace", CHK_TABLE_LIFETIME },
+	{ "fast-pf-no-dirty-log", CHK_DIRTY_LOG },
+};
+
+const struct scenario *scn_for_mutant(const char *mutant, enum checker_id *checker)
+{
+	int i, j;
+	size_t m;
+
+	for (m = 0; m < ARRAY_SIZE(mutant_checkers); m++) {
+		if (strcmp(mutant_checkers[m].mutant, mutant))
+			continue;
+		if (checker)
+			*checker = mutant_checkers[m].checker;
+		for (i = 0; i < nr_scenarios; i++) {
+			for (j = 0; j < 3 && scenario_table[i]->mutants[j]; j++) {
+				if (!strcmp(scenario_table[i]->mutants[j], mutant))
+					return scenario_table[i];
+			}
+		}
+	}
+	return NULL;
+}
