@@ -5,12 +5,14 @@
 #include <getopt.h>
 #include <stdio.h>
 
+#include "check.h"
 #include "cli.h"
 #include "mutant.h"
+#include "scenario.h"
 
 static void list_json(struct json *j)
 {
-	int i;
+	int i, k;
 
 	json_object_begin(j);
 	json_key(j, "workloads");
@@ -18,27 +20,54 @@ static void list_json(struct json *j)
 	json_array_end(j);
 	json_key(j, "scenarios");
 	json_array_begin(j);
+	for (i = 0; i < nr_scenarios; i++) {
+		const struct scenario *s = scenario_table[i];
+
+		json_object_begin(j);
+		json_key(j, "name");
+		json_string(j, s->name);
+		json_key(j, "description");
+		json_string(j, s->description);
+		json_key(j, "mutants");
+		json_array_begin(j);
+		for (k = 0; k < 3 && s->mutants[k]; k++)
+			json_string(j, s->mutants[k]);
+		json_array_end(j);
+		json_object_end(j);
+	}
 	json_array_end(j);
 	json_key(j, "mutants");
 	json_array_begin(j);
 	for (i = 0; i < NR_KVMMU_MUTANTS; i++) {
+		enum checker_id chk;
+		const struct scenario *s = scn_for_mutant(kvmmu_mutant_table[i].name, &chk);
+
 		json_object_begin(j);
 		json_key(j, "name");
 		json_string(j, kvmmu_mutant_table[i].name);
 		json_key(j, "description");
 		json_string(j, kvmmu_mutant_table[i].description);
-		/* No scenario or checker exists yet to bind the mutant to. */
 		json_key(j, "scenario");
-		json_null(j);
+		json_string(j, s ? s->name : NULL);
 		json_key(j, "invariant");
-		json_null(j);
+		json_string(j, s ? checker_table[chk].invariant : NULL);
 		json_key(j, "checker");
-		json_null(j);
+		json_string(j, s ? checker_table[chk].name : NULL);
 		json_object_end(j);
 	}
 	json_array_end(j);
 	json_key(j, "checkers");
 	json_array_begin(j);
+	for (i = 0; i < NR_CHECKERS; i++) {
+		json_object_begin(j);
+		json_key(j, "name");
+		json_string(j, checker_table[i].name);
+		json_key(j, "invariant");
+		json_string(j, checker_table[i].invariant);
+		json_key(j, "description");
+		json_string(j, checker_table[i].description);
+		json_object_end(j);
+	}
 	json_array_end(j);
 	json_object_end(j);
 	json_finish(j);
@@ -48,14 +77,25 @@ static void list_human(FILE *f)
 {
 	int i;
 
-	fputs("workloads:\n  (none yet)\n"
-	      "scenarios:\n  (none yet)\n"
-	      "mutants (switches exist; no scenario or checker is bound yet):\n", f);
-	for (i = 0; i < NR_KVMMU_MUTANTS; i++)
+	fputs("workloads:\n  (none yet)\n", f);
+	fputs("scenarios:\n", f);
+	for (i = 0; i < nr_scenarios; i++)
+		fprintf(f, "  %-26s %s\n", scenario_table[i]->name, scenario_table[i]->description);
+	fputs("mutants (--inject):\n", f);
+	for (i = 0; i < NR_KVMMU_MUTANTS; i++) {
+		enum checker_id chk;
+		const struct scenario *s = scn_for_mutant(kvmmu_mutant_table[i].name, &chk);
+
 		fprintf(f, "  %-30s seed %-3s  %s\n", kvmmu_mutant_table[i].name,
-			kvmmu_mutant_table[i].seed,
-			kvmmu_mutant_table[i].description);
-	fputs("checkers:\n  (none yet)\n", f);
+			kvmmu_mutant_table[i].seed, kvmmu_mutant_table[i].description);
+		if (s)
+			fprintf(f, "  %-30s           scenario %s, caught by %s (%s)\n", "", s->name,
+				checker_table[chk].name, checker_table[chk].invariant);
+	}
+	fputs("checkers (--check):\n", f);
+	for (i = 0; i < NR_CHECKERS; i++)
+		fprintf(f, "  %-24s %-4s %s\n", checker_table[i].name, checker_table[i].invariant,
+			checker_table[i].description);
 }
 
 static int cmd_list(int argc, char **argv)

@@ -1,44 +1,357 @@
 // SPDX-License-Identifier: GPL-2.0-only
 /*
- * kvmmu scenario / replay: race scenarios under the controlled executor.
- * No scenarios exist yet; both commands say so.
+ * kvmmu scenario / replay: race scenarios under the deterministic scheduler,
+ * and the re-run of one schedule from its token.
  */
+#include <errno.h>
+#include <getopt.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
 #include "cli.h"
+#include "mutant.h"
+#include "scenario.h"
+
+struct progress {
+	bool quiet;
+	bool tty;
+	u64 last;
+};
+
+static void show_progress(u64 done, u64 total, void *arg)
+{
+	struct progress *p = arg;
+
+	if (p->quiet)
+		return;
+	if (p->tty) {
+		fprintf(stderr, "\rschedule %llu/%llu", (unsigned long long)done,
+			(unsigned long long)total);
+		if (done == total)
+			fputc('\n', stderr);
+	} else if (done * 10 / total != p->last * 10 / total || done == total) {
+		fprintf(stderr, "schedule %llu/%llu\n", (unsigned long long)done,
+			(unsigned long long)total);
+	}
+	p->last = done;
+}
+
+static void json_mutants(struct json *j, u64 mask)
+{
+	int i;
+
+	json_array_begin(j);
+	for (i = 0; i < NR_KVMMU_MUTANTS; i++) {
+		if (mask & (1ULL << i))
+			json_string(j, kvmmu_mutant_table[i].name);
+	}
+	json_array_end(j);
+}
+
+static void json_gfn_pfn(struct json *j, s64 v)
+{
+	if (v < 0)
+		json_null(j);
+	else
+		json_s64(j, v);
+}
+
+static void result_json(struct json *j, const struct scn_config *cfg,
+			const struct scn_result *res)
+{
+	char hash[24];
+
+	snprintf(hash, sizeof(hash), "%016llx", (unsigned long long)res->event_hash);
+	json_object_begin(j);
+	json_key(j, "scenario");
+	json_string(j, cfg->scn->name);
+	json_key(j, "mutants");
+	json_mutants(j, cfg->mutants);
+	json_key(j, "strategy");
+	json_string(j, scn_strategy_name(cfg->strategy));
+	json_key(j, "seed");
+	json_u64(j, cfg->seed);
+	json_key(j, "schedules_run");
+	json_u64(j, res->schedules_run);
+	json_key(j, "violation");
+	if (!res->violated) {
+		json_null(j);
+	} else {
+		const struct check_violation *v = &res->violation;
+
+		json_object_begin(j);
+		json_key(j, "invariant");
+		json_string(j, v->invariant);
+		json_key(j, "checker");
+		json_string(j, v->checker);
+		json_key(j, "description");
+		json_string(j, v->description);
+		json_key(j, "thread");
+		json_string(j, v->thread);
+		json_key(j, "gfn");
+		json_gfn_pfn(j, v->gfn);
+		json_key(j, "pfn");
+		json_gfn_pfn(j, v->pfn);
+		json_key(j, "event_index");
+		json_u64(j, v->event_index);
+		json_key(j, "replay");
+		json_string(j, res->token);
+		json_key(j, "schedule_index");
+		json_u64(j, res->schedule_index);
+		json_key(j, "event_hash");
+		json_string(j, hash);
+		json_object_end(j);
+	}
+	json_object_end(j);
+	json_finish(j);
+}
+
+static void result_human(FILE *f, const struct scn_config *cfg, const struct scn_result *res,
+			 bool replay)
+{
+	const struct check_violation *v = &res->violation;
+
+	if (!res->violated) {
+		fprintf(f, "%s: no violation in %llu schedule%s (event hash %016llx)\n",
+			cfg->scn->name, (unsigned long long)res->schedules_run,
+			res->schedules_run == 1 ? "" : "s", (unsigned long long)res->event_hash);
+		return;
+	}
+	fprintf(f, "%s: violation of %s (%s) in schedule %llu, thread %s:\n  %s\n",
+		cfg->scn->name, v->invariant, v->checker, (unsigned long long)res->schedule_index,
+		v->thread, v->description);
+	fprintf(f, "  event hash %016llx\n", (unsigned long long)res->event_hash);
+	if (!replay)
+		fprintf(f, "  replay: kvmmu replay %s\n", res->token);
+}
+
+static u64 parse_u64(const char *cmd, const char *opt, const char *s, u64 min)
+{
+	char *end;
+	unsigned long long v;
+
+	errno = 0;
+	v = strtoull(s, &end, 0);
+	if (errno || end == s || *end || v < min || s[0] == '-')
+		cli_usage_error("%s: bad %s '%s'", cmd, opt, s);
+	return v;
+}
+
+static u64 parse_checks(const char *cmd, const char *list)
+{
+	char bad[64];
+	u64 mask;
+	int r = check_parse(list, &mask, bad, sizeof(bad));
+
+	if (r == -ENOENT)
+		cli_usage_error("%s: unknown checker '%s' (see kvmmu list)", cmd, bad);
+	if (r)
+		cli_usage_error("%s: bad --check list '%s'", cmd, list);
+	return mask;
+}
 
 static int cmd_scenario(int argc, char **argv)
 {
-	cli_usage_error("scenario: no scenarios exist yet (see kvmmu list)");
+	static const struct option opts[] = {
+		{ "schedules", required_argument, NULL, 'n' },
+		{ "seed", required_argument, NULL, 's' },
+		{ "strategy", required_argument, NULL, 'S' },
+		{ "depth", required_argument, NULL, 'd' },
+		{ "inject", required_argument, NULL, 'i' },
+		{ "check", required_argument, NULL, 'c' },
+		{ "json", optional_argument, NULL, 'j' },
+		{ "quiet", no_argument, NULL, 'q' },
+		{ NULL, 0, NULL, 0 },
+	};
+	struct scn_config cfg = {
+		.checks = CHECK_ALL, .strategy = SCN_PCT, .depth = 3, .seed = 1, .schedules = 1000,
+	};
+	struct progress prog = { .tty = isatty(2) };
+	struct cli_output out;
+	struct scn_result res;
+	char bad[64];
+	int c, r;
+
+	cli_output_init(&out);
+	opterr = 0;
+	optind = 1;
+	while ((c = getopt_long(argc, argv, "", opts, NULL)) != -1) {
+		switch (c) {
+		case 'n':
+			cfg.schedules = parse_u64("scenario", "--schedules", optarg, 1);
+			break;
+		case 's':
+			cfg.seed = parse_u64("scenario", "--seed", optarg, 0);
+			break;
+		case 'S':
+			if (scn_strategy_parse(optarg, &cfg.strategy))
+				cli_usage_error("scenario: unknown strategy '%s' (pct, random or free)",
+						optarg);
+			break;
+		case 'd':
+			cfg.depth = (unsigned int)parse_u64("scenario", "--depth", optarg, 1);
+			if (cfg.depth > 16)
+				cli_usage_error("scenario: --depth %u is above 16", cfg.depth);
+			break;
+		case 'i':
+			r = kvmmu_mutant_parse(optarg, &cfg.mutants, bad, sizeof(bad));
+			if (r == -ENOENT)
+				cli_usage_error("scenario: unknown mutant '%s' (see kvmmu list)", bad);
+			if (r)
+				cli_usage_error("scenario: bad --inject list '%s'", optarg);
+			break;
+		case 'c':
+			cfg.checks = parse_checks("scenario", optarg);
+			break;
+		case 'j':
+			cli_output_parse_json(&out, "json", optarg);
+			break;
+		case 'q':
+			out.quiet = true;
+			break;
+		default:
+			cli_usage_error("scenario: unknown option '%s' (see kvmmu scenario --help)",
+					argv[optind - 1]);
+		}
+	}
+	if (optind >= argc)
+		cli_usage_error("scenario: which scenario? (see kvmmu list)");
+	if (optind + 1 < argc)
+		cli_usage_error("scenario: unexpected argument '%s'", argv[optind + 1]);
+	cfg.scn = scn_find(argv[optind]);
+	if (!cfg.scn)
+		cli_usage_error("scenario: unknown scenario '%s' (see kvmmu list)", argv[optind]);
+
+	prog.quiet = out.quiet;
+	cfg.progress = show_progress;
+	cfg.arg = &prog;
+	if (out.json) {
+		struct json j;
+
+		cli_output_open(&out, &j);
+		r = scn_run(&cfg, &res);
+		if (r) {
+			fprintf(stderr, "kvmmu: scenario %s: internal error: %s\n", cfg.scn->name,
+				strerror(-r));
+			return CLI_EXIT_INTERNAL;
+		}
+		result_json(&j, &cfg, &res);
+		cli_output_close(&out);
+	} else {
+		r = scn_run(&cfg, &res);
+		if (r) {
+			fprintf(stderr, "kvmmu: scenario %s: internal error: %s\n", cfg.scn->name,
+				strerror(-r));
+			return CLI_EXIT_INTERNAL;
+		}
+	}
+	result_human(out.human, &cfg, &res, false);
+	return res.violated ? CLI_EXIT_VIOLATION : CLI_EXIT_OK;
 }
 
 static int cmd_replay(int argc, char **argv)
 {
-	cli_usage_error("replay: no scenarios exist yet, so no token can be replayed");
+	static const struct option opts[] = {
+		{ "check", required_argument, NULL, 'c' },
+		{ "json", optional_argument, NULL, 'j' },
+		{ "quiet", no_argument, NULL, 'q' },
+		{ NULL, 0, NULL, 0 },
+	};
+	struct cli_output out;
+	struct scn_config cfg;
+	struct scn_result res;
+	struct json j;
+	u64 checks = CHECK_ALL;
+	int c, r;
+
+	cli_output_init(&out);
+	opterr = 0;
+	optind = 1;
+	while ((c = getopt_long(argc, argv, "", opts, NULL)) != -1) {
+		switch (c) {
+		case 'c':
+			checks = parse_checks("replay", optarg);
+			break;
+		case 'j':
+			cli_output_parse_json(&out, "json", optarg);
+			break;
+		case 'q':
+			out.quiet = true;
+			break;
+		default:
+			cli_usage_error("replay: unknown option '%s' (see kvmmu replay --help)",
+					argv[optind - 1]);
+		}
+	}
+	if (optind >= argc)
+		cli_usage_error("replay: which token? (kvmmu scenario prints one with a violation)");
+	if (optind + 1 < argc)
+		cli_usage_error("replay: unexpected argument '%s'", argv[optind + 1]);
+	if (out.json)
+		cli_output_open(&out, &j);
+	r = scn_replay(argv[optind], checks, &cfg, &res);
+	switch (r) {
+	case 0:
+		break;
+	case -EINVAL:
+		cli_usage_error("replay: '%s' is not a replay token", argv[optind]);
+	case -ESTALE:
+		cli_usage_error("replay: the token comes from another build (this one is %s)",
+				scn_build_id());
+	case -ENOENT:
+		cli_usage_error("replay: the token names a scenario this build does not have");
+	default:
+		fprintf(stderr, "kvmmu: replay: internal error: %s\n", strerror(-r));
+		return CLI_EXIT_INTERNAL;
+	}
+	if (out.json) {
+		result_json(&j, &cfg, &res);
+		cli_output_close(&out);
+	}
+	result_human(out.human, &cfg, &res, true);
+	return res.violated ? CLI_EXIT_VIOLATION : CLI_EXIT_OK;
 }
 
 const struct cli_command cli_cmd_scenario = {
 	.name = "scenario",
-	.summary = "run a race scenario under the deterministic scheduler (none exist yet)",
+	.summary = "run a race scenario under the deterministic scheduler",
 	.usage =
-		"usage: kvmmu scenario NAME\n"
+		"usage: kvmmu scenario NAME [options]\n"
 		"\n"
-		"Run a race scenario under the deterministic scheduler.  No scenarios\n"
-		"exist yet; every invocation is a usage error.\n"
+		"Run schedules of a race scenario (see kvmmu list) under the controlled\n"
+		"executor, every checker watching, until a violation or the number of\n"
+		"schedules.  A violation prints the invariant, what happened and a replay\n"
+		"token.  Exit status: 0 nothing found, 1 a violation (or a WARN), 2 usage.\n"
 		"\n"
 		"options:\n"
-		"  -h, --help   show this help\n",
+		"  --schedules N      schedules to run (default 1000)\n"
+		"  --seed S           the run's seed; each schedule derives its own (default 1)\n"
+		"  --strategy S       pct (default), random, or free (threads run freely)\n"
+		"  --depth D          PCT's bug depth: D - 1 priority changes (default 3)\n"
+		"  --inject LIST      mutants to switch on, comma-separated (see kvmmu list)\n"
+		"  --check LIST       checkers: all (default), none, or names (see kvmmu list)\n"
+		"  --json[=FILE]      write the JSON document to FILE, or to stdout\n"
+		"  --quiet            no progress\n"
+		"  -h, --help         show this help\n",
 	.run = cmd_scenario,
 };
 
 const struct cli_command cli_cmd_replay = {
 	.name = "replay",
-	.summary = "replay a schedule from its token (none exist yet)",
+	.summary = "replay the schedule a scenario reported, from its token",
 	.usage =
-		"usage: kvmmu replay TOKEN\n"
+		"usage: kvmmu replay TOKEN [options]\n"
 		"\n"
-		"Re-run the schedule a scenario reported.  No scenarios exist yet; every\n"
-		"invocation is a usage error.\n"
+		"Re-run exactly the schedule a scenario reported (same scenario, mutants,\n"
+		"strategy, seed and schedule), and print its result and event hash, which\n"
+		"match the original.  Tokens are tied to the build that made them.\n"
 		"\n"
 		"options:\n"
-		"  -h, --help   show this help\n",
+		"  --check LIST       checkers: all (default), none, or names\n"
+		"  --json[=FILE]      write the JSON document to FILE, or to stdout\n"
+		"  --quiet            accepted; replay prints no progress\n"
+		"  -h, --help         show this help\n",
 	.run = cmd_replay,
 };
