@@ -1,0 +1,204 @@
+// SPDX-License-Identifier: GPL-2.0-only
+/*
+ * The race scenarios: every mutant of the contract's table is caught by its
+ * checker in its scenario, within 2000 schedules, for every seed (1..3 in
+ * make test, 1..10 in make stress, seed 1 under the sanitizers); the
+ * violation replays from its token with the same event hash; and without
+ * mutants every scenario runs clean (a few hundred schedules here, 20,000
+ * in make stress), under PCT, random and free-running threads.
+ */
+#include <errno.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "check.h"
+#include "mutant.h"
+#include "scenario.h"
+#include "test.h"
+
+static u64 nr_seeds(void)
+{
+	return scaled(1, 3, 10);
+}
+
+static u64 mutant_mask(const char *name)
+{
+	int id = kvmmu_mutant_lookup(name);
+
+	assert_true(id >= 0);
+	return 1ULL << id;
+}
+
+/* Find the mutant's violation with @seed; check it is the right one; replay it. */
+static void catch_and_replay(const char *mutant, enum scn_strategy strategy, u64 seed)
+{
+	enum checker_id chk;
+	const struct scenario *scn = scn_for_mutant(mutant, &chk);
+	struct scn_config cfg = {
+		.scn = scn, .mutants = mutant_mask(mutant), .checks = CHECK_ALL,
+		.strategy = strategy, .depth = 3, .seed = seed, .schedules = 2000,
+	};
+	struct scn_config rcfg;
+	struct scn_result res, again;
+
+	assert_non_null(scn);
+	assert_int_equal(scn_run(&cfg, &res), 0);
+	if (!res.violated)
+		fail_msg("%s: not caught in %s with seed %llu in %llu schedules", mutant,
+			 scn->name, (unsigned long long)seed,
+			 (unsigned long long)res.schedules_run);
+	if (strcmp(res.violation.checker, checker_table[chk].name))
+		fail_msg("%s: caught by %s (%s), expected %s", mutant, res.violation.checker,
+			 res.violation.description, checker_table[chk].name);
+	assert_string_equal(res.violation.invariant, checker_table[chk].invariant);
+
+	/* The token re-runs that schedule: same violation, same event hash. */
+	assert_int_equal(scn_replay(res.token, CHECK_ALL, &rcfg, &again), 0);
+	assert_true(again.violated);
+	assert_string_equal(again.violation.checker, res.violation.checker);
+	assert_int_equal(again.event_hash, res.event_hash);
+}
+
+static void catch_all_seeds(const char *mutant)
+{
+	u64 seed;
+
+	for (seed = 1; seed <= nr_seeds(); seed++)
+		catch_and_replay(mutant, SCN_PCT, seed);
+}
+
+static void test_notifier_skips_invalid_roots(void **state)
+{
+	catch_all_seeds("notifier-skips-invalid-roots");
+}
+
+static void test_ref_invalid_root(void **state)
+{
+	catch_all_seeds("ref-invalid-root");
+}
+
+static void test_zap_without_freeze(void **state)
+{
+	catch_all_seeds("zap-without-freeze");
+}
+
+static void test_unfreeze_before_flush(void **state)
+{
+	catch_all_seeds("unfreeze-before-flush");
+}
+
+static void test_ref_noncounted_page(void **state)
+{
+	catch_all_seeds("ref-noncounted-page");
+}
+
+static void test_tail_page_ref_count(void **state)
+{
+	catch_all_seeds("tail-page-ref-count");
+}
+
+static void test_free_table_without_grace(void **state)
+{
+	catch_all_seeds("free-table-without-grace");
+}
+
+static void test_fast_pf_no_dirty_log(void **state)
+{
+	catch_all_seeds("fast-pf-no-dirty-log");
+}
+
+/* The random strategy finds the seed races too. */
+static void test_random_strategy_finds_seed_races(void **state)
+{
+	catch_and_replay("zap-without-freeze", SCN_RANDOM, 1);
+	catch_and_replay("notifier-skips-invalid-roots", SCN_RANDOM, 1);
+}
+
+static void run_clean(enum scn_strategy strategy, u64 schedules)
+{
+	int i;
+
+	for (i = 0; i < nr_scenarios; i++) {
+		struct scn_config cfg = {
+			.scn = scenario_table[i], .checks = CHECK_ALL, .strategy = strategy,
+			.depth = 3, .seed = 1, .schedules = schedules,
+		};
+		struct scn_result res;
+
+		assert_int_equal(scn_run(&cfg, &res), 0);
+		if (res.violated)
+			fail_msg("%s without mutants (%s, schedule %llu): %s: %s",
+				 scenario_table[i]->name, scn_strategy_name(strategy),
+				 (unsigned long long)res.schedule_index, res.violation.checker,
+				 res.violation.description);
+		assert_int_equal(res.schedules_run, schedules);
+	}
+}
+
+static void test_clean_pct(void **state)
+{
+	run_clean(SCN_PCT, scaled(20, 300, 20000));
+}
+
+static void test_clean_random(void **state)
+{
+	run_clean(SCN_RANDOM, scaled(10, 100, 5000));
+}
+
+static void test_clean_free(void **state)
+{
+	run_clean(SCN_FREE, scaled(5, 50, 2000));
+}
+
+/* A schedule without a violation replays with its hash too. */
+static void test_same_seed_same_hash(void **state)
+{
+	struct scn_config cfg = {
+		.scn = scn_find("fault-vs-host"), .checks = CHECK_ALL, .strategy = SCN_PCT,
+		.depth = 3, .seed = 7, .schedules = 3,
+	};
+	struct scn_result a, b;
+
+	assert_int_equal(scn_run(&cfg, &a), 0);
+	assert_int_equal(scn_run(&cfg, &b), 0);
+	assert_false(a.violated);
+	assert_int_equal(a.event_hash, b.event_hash);
+	cfg.seed = 8;
+	assert_int_equal(scn_run(&cfg, &b), 0);
+	assert_true(a.event_hash != b.event_hash);
+}
+
+static void test_bad_tokens(void **state)
+{
+	struct scn_config cfg;
+	struct scn_result res;
+	char token[200];
+
+	assert_int_equal(scn_replay("nonsense", CHECK_ALL, &cfg, &res), -EINVAL);
+	snprintf(token, sizeof(token), "kvmmu1.%s.no-such-scenario.0.pct.3.10.1.0", scn_build_id());
+	assert_int_equal(scn_replay(token, CHECK_ALL, &cfg, &res), -ENOENT);
+	assert_int_equal(scn_replay("kvmmu1.00000000.fault-vs-host.0.pct.3.10.1.0", CHECK_ALL,
+				    &cfg, &res), strcmp(scn_build_id(), "00000000") ? -ESTALE : 0);
+}
+
+static const struct CMUnitTest tests[] = {
+	KVMMU_TEST(test_notifier_skips_invalid_roots),
+	KVMMU_TEST(test_ref_invalid_root),
+	KVMMU_TEST(test_zap_without_freeze),
+	KVMMU_TEST(test_unfreeze_before_flush),
+	KVMMU_TEST(test_ref_noncounted_page),
+	KVMMU_TEST(test_tail_page_ref_count),
+	KVMMU_TEST(test_free_table_without_grace),
+	KVMMU_TEST(test_fast_pf_no_dirty_log),
+	KVMMU_TEST(test_random_strategy_finds_seed_races),
+	KVMMU_TEST(test_clean_pct),
+	KVMMU_TEST(test_clean_random),
+	KVMMU_TEST(test_clean_free),
+	KVMMU_TEST(test_same_seed_same_hash),
+	KVMMU_TEST(test_bad_tokens),
+};
+
+int main(void)
+{
+	return kvmmu_run_tests(tests);
+}
