@@ -35,8 +35,15 @@ static u64 leaf_bits(struct vm_area_struct *vma, unsigned int flags,
  * first.  The caller's reference on the page becomes the mapping's.
  * Return: true if installed (else the caller still owns its reference).
  */
+/*
+ * Map @pfn at @addr if nothing is mapped there yet.  @zero_order >= 0: the
+ * block is freshly zero-filled, 1 << @zero_order frames; that is reported
+ * only if it is installed, under the lock and before the mapping is
+ * visible, so an observer never takes the loser of a fault race for the
+ * page's contents, nor sees the zeroes after a store through the mapping.
+ */
 static bool try_install_leaf(struct mm_struct *mm, unsigned long addr,
-			     int level, u64 pfn, u64 bits)
+			     int level, u64 pfn, u64 bits, int zero_order)
 {
 	_Atomic u64 *slot;
 	bool done = false;
@@ -46,6 +53,9 @@ static bool try_install_leaf(struct mm_struct *mm, unsigned long addr,
 	if (slot && !atomic_load(slot)) {
 		if (level > 1)
 			bits |= HPTE_HUGE;
+		if (zero_order >= 0)
+			kvmmu_observe(KVMMU_EV_FRAME_ZERO, frame, .pfn = pfn,
+				      .order = (u8)zero_order, .kind = KVMMU_FILL_ZERO);
 		/* Release: the page's contents are visible before its mapping. */
 		atomic_store_explicit(slot, hpte_make(pfn, bits), memory_order_release);
 		done = true;
@@ -56,9 +66,9 @@ static bool try_install_leaf(struct mm_struct *mm, unsigned long addr,
 
 /* As try_install_leaf(), releasing the page if it lost the race. */
 static bool install_leaf(struct mm_struct *mm, unsigned long addr, int level,
-			 u64 pfn, u64 bits)
+			 u64 pfn, u64 bits, int zero_order)
 {
-	if (try_install_leaf(mm, addr, level, pfn, bits))
+	if (try_install_leaf(mm, addr, level, pfn, bits, zero_order))
 		return true;
 	put_page(mm->phys, pfn_to_page(mm->phys, pfn));
 	return false;
@@ -109,9 +119,7 @@ static int anon_thp_fault(struct vm_area_struct *vma, unsigned long addr,
 		return 0; /* no 2M block: fall back to 4K, as Linux does */
 	set_page_private(pfn_to_page(mm->phys, pfn), haddr >> PAGE_SHIFT);
 	frame_set_contents(mm->phys, pfn, 1ULL << HPAGE_PMD_ORDER, 0);
-	kvmmu_observe(KVMMU_EV_FRAME_ZERO, frame, .pfn = pfn,
-		      .order = HPAGE_PMD_ORDER, .kind = KVMMU_FILL_ZERO);
-	install_leaf(mm, haddr, 2, pfn, leaf_bits(vma, flags, true));
+	install_leaf(mm, haddr, 2, pfn, leaf_bits(vma, flags, true), HPAGE_PMD_ORDER);
 	return 1;
 }
 
@@ -168,8 +176,7 @@ static int anon_fault(struct vm_area_struct *vma, unsigned long addr,
 	}
 
 	frame_set_contents(mm->phys, pfn, 1, 0);
-	kvmmu_observe(KVMMU_EV_FRAME_ZERO, frame, .pfn = pfn, .kind = KVMMU_FILL_ZERO);
-	install_leaf(mm, addr, 1, pfn, leaf_bits(vma, flags, true));
+	install_leaf(mm, addr, 1, pfn, leaf_bits(vma, flags, true), 0);
 	return 0;
 }
 
@@ -199,9 +206,7 @@ static int hugetlb_fault(struct vm_area_struct *vma, unsigned long addr,
 	if (!pfn)
 		return -ENOMEM;
 	frame_set_contents(mm->phys, pfn, 1ULL << vma->order, 0);
-	kvmmu_observe(KVMMU_EV_FRAME_ZERO, frame, .pfn = pfn,
-		      .order = (u8)vma->order, .kind = KVMMU_FILL_ZERO);
-	install_leaf(mm, haddr, level, pfn, leaf_bits(vma, flags, true));
+	install_leaf(mm, haddr, level, pfn, leaf_bits(vma, flags, true), vma->order);
 	return 0;
 }
 
@@ -240,10 +245,10 @@ static int file_fault(struct vm_area_struct *vma, unsigned long addr,
 
 		if (IS_ALIGNED(haddr, host_level_size(2)) && haddr >= vma->vm_start &&
 		    haddr + host_level_size(2) <= vma->vm_end &&
-		    try_install_leaf(mm, haddr, 2, head, leaf_bits(vma, flags, false)))
+		    try_install_leaf(mm, haddr, 2, head, leaf_bits(vma, flags, false), -1))
 			goto dirty;
 	}
-	if (!install_leaf(mm, addr, 1, pfn, leaf_bits(vma, flags, false)))
+	if (!install_leaf(mm, addr, 1, pfn, leaf_bits(vma, flags, false), -1))
 		return 0; /* raced with another fault: it mapped the page */
 dirty:
 	if ((flags & FAULT_FLAG_WRITE) && !(flags & FAULT_FLAG_FROM_GUP))
