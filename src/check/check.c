@@ -123,7 +123,65 @@ static struct {
 	int nr;
 	u64 events;
 	const struct kvmmu_event *current;
+	/*
+	 * Per vCPU: a flush or root reload was requested and the vCPU has not
+	 * flushed since (see chk_vcpu_live()).
+	 */
+	bool owes_flush[KVM_MAX_VCPUS];
 } chk;
+
+/* The events every checker that judges TLBs relies on. */
+#define CHK_VCPU_EVENTS \
+	(BIT_ULL(KVMMU_EV_VCPU_REQUEST) | BIT_ULL(KVMMU_EV_TLB_FLUSH) | BIT_ULL(KVMMU_EV_VCPU_MODE))
+
+static bool flush_request(int req)
+{
+	return req == (KVM_REQ_TLB_FLUSH & KVM_REQUEST_MASK) ||
+	       req == (KVM_REQ_TLB_FLUSH_CURRENT & KVM_REQUEST_MASK) ||
+	       req == (KVM_REQ_MMU_FREE_OBSOLETE_ROOTS & KVM_REQUEST_MASK);
+}
+
+static bool flush_requested(struct kvm_vcpu *vcpu)
+{
+	return kvm_test_request(KVM_REQ_TLB_FLUSH, vcpu) ||
+	       kvm_test_request(KVM_REQ_TLB_FLUSH_CURRENT, vcpu) ||
+	       kvm_test_request(KVM_REQ_MMU_FREE_OBSOLETE_ROOTS, vcpu);
+}
+
+/* Follow what each vCPU owes, before any checker looks at the event. */
+static void track_vcpus(const struct kvmmu_event *ev)
+{
+	int id = ev->vcpu.vcpu;
+	struct kvm *kvm = chk_world.kvm;
+
+	switch (ev->type) {
+	case KVMMU_EV_VCPU_REQUEST:
+		if (id >= 0 && id < KVM_MAX_VCPUS && flush_request(ev->vcpu.request))
+			chk.owes_flush[id] = true;
+		break;
+	case KVMMU_EV_TLB_FLUSH:
+		if (ev->tlb.vcpu >= 0 && ev->tlb.vcpu < KVM_MAX_VCPUS)
+			chk.owes_flush[ev->tlb.vcpu] = false;
+		break;
+	case KVMMU_EV_VCPU_MODE:
+		/*
+		 * Entering the guest with nothing requested: whatever was owed
+		 * (a root reload has no flush of its own) has been dealt with.
+		 */
+		if (ev->vcpu.new_mode == IN_GUEST_MODE && kvm && id >= 0 && id < KVM_MAX_VCPUS) {
+			struct kvm_vcpu *vcpu;
+			int i;
+
+			kvm_for_each_vcpu(i, vcpu, kvm) {
+				if (vcpu->vcpu_id == id && !flush_requested(vcpu))
+					chk.owes_flush[id] = false;
+			}
+		}
+		break;
+	default:
+		break;
+	}
+}
 
 static void chk_notify(struct kvmmu_observer *obs, const struct kvmmu_event *ev);
 
@@ -184,6 +242,8 @@ static void chk_notify(struct kvmmu_observer *obs, const struct kvmmu_event *ev)
 	pthread_mutex_lock(&check_lock);
 	chk.events++;
 	chk.current = ev;
+	if (CHK_VCPU_EVENTS & BIT_ULL(ev->type))
+		track_vcpus(ev);
 	for (i = 0; i < NR_CHECKERS; i++) {
 		if ((chk.mask & (1ULL << i)) && (checker_ops[i]->events & BIT_ULL(ev->type)))
 			checker_ops[i]->event(ev);
@@ -209,6 +269,7 @@ int check_begin(const struct check_world *w, u64 mask, void (*on_violation)(void
 	chk.told = false;
 	chk.nr = 0;
 	chk.events = 0;
+	memset(chk.owes_flush, 0, sizeof(chk.owes_flush));
 	for (i = 0; i < NR_CHECKERS; i++) {
 		if (!(chk.mask & (1ULL << i)))
 			continue;
@@ -216,6 +277,8 @@ int check_begin(const struct check_world *w, u64 mask, void (*on_violation)(void
 		if (checker_ops[i]->begin)
 			checker_ops[i]->begin();
 	}
+	if (events)
+		events |= CHK_VCPU_EVENTS;
 	chk_observer.mask = events;
 	atomic_store(&chk.active, true);
 	if (events)
@@ -271,13 +334,19 @@ u64 check_events_seen(void)
 
 /* ---- helpers -------------------------------------------------------------------------------- */
 
+/*
+ * A vCPU's translations are live unless it is outside guest mode and owes a
+ * flush: a flush or root-reload request is pending, or was taken by the
+ * vCPU and the flush that answers it has not happened yet (the vCPU clears
+ * the request before it flushes, and will not re-enter before it has).
+ */
 bool chk_vcpu_live(struct kvm_vcpu *vcpu)
 {
 	if (atomic_load(&vcpu->mode) != OUTSIDE_GUEST_MODE)
 		return true;
-	return !(kvm_test_request(KVM_REQ_TLB_FLUSH, vcpu) ||
-		 kvm_test_request(KVM_REQ_TLB_FLUSH_CURRENT, vcpu) ||
-		 kvm_test_request(KVM_REQ_MMU_FREE_OBSOLETE_ROOTS, vcpu));
+	if (vcpu->vcpu_id < KVM_MAX_VCPUS && chk.owes_flush[vcpu->vcpu_id])
+		return false;
+	return !flush_requested(vcpu);
 }
 
 int chk_vcpu_tlb(struct kvm_vcpu *vcpu, struct hw_tlb_view *buf, int n)

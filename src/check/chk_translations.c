@@ -42,8 +42,13 @@ static bool entry_derived(const struct hw_tlb_view *v, const void *sptep, u64 ta
 {
 	int t;
 
+	/*
+	 * Filled from the location itself: from the old value only if it has
+	 * the old target.  (Free-running, another vCPU may already have
+	 * walked the new value before its change is reported.)
+	 */
 	if (v->sptep == sptep)
-		return true;
+		return spte_to_pfn(v->spte) == target;
 	if (was_leaf)
 		return false;
 	/* The walk that made it went through the old child table. */

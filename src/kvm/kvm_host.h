@@ -465,9 +465,14 @@ static inline void kvm_make_request(int req, struct kvm_vcpu *vcpu)
 	 * seq_cst RMW: the request is visible before any later check of the
 	 * vCPU's mode (pairs with the mode exchange in the run loop).
 	 */
-	atomic_fetch_or(&vcpu->requests, BIT_ULL(req & KVM_REQUEST_MASK));
+	/*
+	 * Reported before it is made: the vCPU can act on the request only
+	 * after the RMW below, so an observer sees the request before the
+	 * vCPU's flush that answers it.
+	 */
 	kvmmu_observe(KVMMU_EV_VCPU_REQUEST, vcpu, .vcpu = vcpu->vcpu_id,
 		      .request = req & KVM_REQUEST_MASK);
+	atomic_fetch_or(&vcpu->requests, BIT_ULL(req & KVM_REQUEST_MASK));
 }
 
 static inline bool kvm_request_pending(struct kvm_vcpu *vcpu)
