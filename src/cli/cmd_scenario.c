@@ -113,15 +113,29 @@ static void result_human(FILE *f, const struct scn_config *cfg, const struct scn
 {
 	const struct check_violation *v = &res->violation;
 
+	bool free_run = cfg->strategy == SCN_FREE;
+
 	if (!res->violated) {
-		fprintf(f, "%s: no violation in %llu schedule%s (event hash %016llx)\n",
-			cfg->scn->name, (unsigned long long)res->schedules_run,
-			res->schedules_run == 1 ? "" : "s", (unsigned long long)res->event_hash);
+		if (free_run)
+			fprintf(f, "%s: no violation in %llu free-running schedule%s\n",
+				cfg->scn->name, (unsigned long long)res->schedules_run,
+				res->schedules_run == 1 ? "" : "s");
+		else
+			fprintf(f, "%s: no violation in %llu schedule%s (event hash %016llx)\n",
+				cfg->scn->name, (unsigned long long)res->schedules_run,
+				res->schedules_run == 1 ? "" : "s",
+				(unsigned long long)res->event_hash);
 		return;
 	}
 	fprintf(f, "%s: violation of %s (%s) in schedule %llu, thread %s:\n  %s\n",
 		cfg->scn->name, v->invariant, v->checker, (unsigned long long)res->schedule_index,
 		v->thread, v->description);
+	if (free_run) {
+		/* Free threads follow no schedule: there is nothing to replay exactly. */
+		fprintf(f, "  free-running: not replayable; look for it with --strategy pct or "
+			   "random\n");
+		return;
+	}
 	fprintf(f, "  event hash %016llx\n", (unsigned long long)res->event_hash);
 	if (!replay)
 		fprintf(f, "  replay: kvmmu replay %s\n", res->token);

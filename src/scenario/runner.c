@@ -127,6 +127,7 @@ int scn_vcpu_run_list(struct scn_world *w, int vcpu, struct hw_access *list, u64
 	int r;
 
 	r = hw_vcpu_load_program(hv, &p);
+	atomic_fetch_add(&w->programs[vcpu], 1);
 	while (!r && !hw_vcpu_done(hv) && !atomic_load(&w->aborting)) {
 		struct kvmmu_run run;
 
@@ -364,6 +365,8 @@ static int run_one(const struct scn_config *cfg, u64 index, u64 k, bool calibrat
 	sc.limit_arg = w;
 	if (controlled)
 		r = sched_ctl_begin(&sc);
+	for (i = 0; i < w->nr_vcpus; i++)
+		atomic_store(&w->programs[i], 0);
 	if (!r)
 		r = s->start(w);
 	if (controlled && !r)

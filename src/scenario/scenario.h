@@ -42,6 +42,8 @@ struct scn_world {
 	int nr_threads;
 	/* Set when the schedule must wind down (a violation, the step limit). */
 	_Atomic bool aborting;
+	/* Programs loaded per vCPU since the scenario's threads started. */
+	_Atomic u32 programs[SCN_MAX_VCPUS];
 	/* Scenario-private state, zeroed per schedule. */
 	struct completion done[4];
 	u64 scratch[8];
