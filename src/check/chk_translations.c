@@ -182,8 +182,11 @@ static void coherence_spte(const struct kvmmu_event *ev)
 	struct kvm_vcpu *vcpu;
 	int i, j;
 
-	if (e->kvm != chk_kvm() || !is_shadow_present_pte(e->new_spte) ||
-	    !is_last_spte(e->new_spte, e->level))
+	/*
+	 * A leaf, or a table linked in (a split: its leaves were written
+	 * before it became reachable, so only now do they count).
+	 */
+	if (e->kvm != chk_kvm() || !is_shadow_present_pte(e->new_spte))
 		return;
 	kvm_for_each_vcpu(i, vcpu, chk_kvm()) {
 		struct kvm_mmu_page *root = chk_vcpu_root(vcpu);
@@ -196,22 +199,29 @@ static void coherence_spte(const struct kvmmu_event *ev)
 		for (j = 0; j < n; j++) {
 			const struct hw_tlb_view *v = &tlb_buf[j];
 			u64 vpages = v->linear ? 1 : KVM_PAGES_PER_HPAGE(v->level);
-			gfn_t g;
-			u64 have, want;
+			gfn_t ends[2];
+			int k;
 
 			if (v->kind != HW_TLB_LEAF || v->root_pfn != root->pfn ||
 			    v->gfn + vpages <= e->gfn || v->gfn >= e->gfn + pages)
 				continue;
-			g = max(v->gfn, e->gfn);
-			have = v->linear ? v->pfn : v->pfn + (g - v->gfn);
-			want = chk_current_pfn(root, g);
-			if (!want || have == want)
-				continue;
-			chk_violation(CHK_COHERENCE, ev, (s64)g, (s64)have,
-				      "vCPU %d translates gfn %#llx to pfn %#llx, but its root now "
-				      "maps it to pfn %#llx", vcpu->vcpu_id, (unsigned long long)g,
-				      (unsigned long long)have, (unsigned long long)want);
-			return;
+			/* Both ends of the overlap: a split gets either end wrong. */
+			ends[0] = max(v->gfn, e->gfn);
+			ends[1] = min(v->gfn + vpages, e->gfn + pages) - 1;
+			for (k = 0; k < 2; k++) {
+				gfn_t g = ends[k];
+				u64 have = v->linear ? v->pfn : v->pfn + (g - v->gfn);
+				u64 want = chk_current_pfn(root, g);
+
+				if (!want || have == want)
+					continue;
+				chk_violation(CHK_COHERENCE, ev, (s64)g, (s64)have,
+					      "vCPU %d translates gfn %#llx to pfn %#llx, but its root "
+					      "now maps it to pfn %#llx", vcpu->vcpu_id,
+					      (unsigned long long)g, (unsigned long long)have,
+					      (unsigned long long)want);
+				return;
+			}
 		}
 	}
 }

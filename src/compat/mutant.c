@@ -43,6 +43,11 @@ const struct kvmmu_mutant_info kvmmu_mutant_table[NR_KVMMU_MUTANTS] = {
 		"fast-pf-no-dirty-log", "-",
 		"fast page fault restores W without marking the memslot dirty",
 	},
+	[MUT_SPLIT_CHILD_PFN] = {
+		"split-child-pfn", "-",
+		"splitting a huge page gives every child the huge page's first pfn instead of "
+		"offsetting it by the child's index",
+	},
 };
 
 void kvmmu_mutant_set_mask(u64 mask)

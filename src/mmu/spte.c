@@ -269,7 +269,8 @@ u64 make_small_spte(struct kvm *kvm, u64 huge_spte, union kvm_mmu_page_role role
 	u64 child_spte = huge_spte;
 
 	KVM_BUG_ON(!is_shadow_present_pte(huge_spte) || !is_large_pte(huge_spte), kvm);
-	child_spte |= ((u64)index * KVM_PAGES_PER_HPAGE(role.level)) << PAGE_SHIFT;
+	if (!kvmmu_mutant(MUT_SPLIT_CHILD_PFN))
+		child_spte |= ((u64)index * KVM_PAGES_PER_HPAGE(role.level)) << PAGE_SHIFT;
 	if (role.level == PG_LEVEL_4K) {
 		child_spte &= ~PT_PAGE_SIZE_MASK;
 		/* A 4K page is out of the NX mitigation's reach. */

@@ -148,9 +148,17 @@ static int s004_vcpu_c(struct scn_world *w)
 /* When recovery and the fault are done, let vCPU 0 leave its spin. */
 static int s004_release(struct scn_world *w)
 {
+	struct kvmmu_hw_vcpu *hv = w->vcpus[0]->hw;
+
 	wait_for_completion(&w->done[0]);
 	wait_for_completion(&w->done[1]);
-	hw_vcpu_release_spin(w->vcpus[0]->hw);
+	/*
+	 * Loading vCPU 0's program clears a pending release: wait until it is
+	 * loaded, or the release would be lost.
+	 */
+	while (!atomic_load(&w->programs[0]) && !atomic_load(&w->aborting))
+		cpu_relax();
+	hw_vcpu_release_spin(hv);
 	return 0;
 }
 
@@ -292,6 +300,52 @@ static const struct scenario tables_vs_lockless = {
 	.vm = { .nr_vcpus = 1, .nx_huge_pages = true },
 	.setup = tables_setup,
 	.start = tables_start,
+};
+
+/* ---- dirty logging on: eager split of a huge page a vCPU has cached ----------------------------- */
+
+static int split_setup(struct scn_world *w)
+{
+	int r = scn_map(w, 0, HOST_BACKING_ANON, 2 * MB, VM_HUGEPAGE, 0);
+
+	r = r ?: scn_slot(w, 0, 0, 0, 0, 2 * MB);
+	/* A store maps the THP with one 2M SPTE; the vCPU's TLB caches it whole. */
+	r = r ?: vcpu_loop(w, 0, HW_STORE, 0, 1, 0);
+	return r ?: vcpu_loop(w, 0, HW_LOAD, 2 * MB - PAGE_SIZE, 1, 0);
+}
+
+/* Logging on: the huge page is split eagerly, then write-protected. */
+static int split_logging(struct scn_world *w)
+{
+	return scn_slot(w, 0, KVM_MEM_LOG_DIRTY_PAGES, 0, 0, 2 * MB);
+}
+
+/* The vCPU reads and writes across the huge page meanwhile. */
+static int split_vcpu(struct scn_world *w)
+{
+	struct hw_access list[4] = {
+		{ .op = HW_LOAD, .addr = 2 * MB - PAGE_SIZE },
+		{ .op = HW_STORE, .addr = MB, .value = 0x5117 },
+		{ .op = HW_LOAD, .addr = MB },
+		{ .op = HW_LOAD, .addr = 0 },
+	};
+
+	return scn_vcpu_run_list(w, 0, list, ARRAY_SIZE(list));
+}
+
+static int split_start(struct scn_world *w)
+{
+	return scn_thread(w, "logging", split_logging) ?: scn_thread(w, "vcpu", split_vcpu);
+}
+
+static const struct scenario eager_split = {
+	.name = "eager-split-vs-access",
+	.description = "dirty logging is enabled and splits a huge page eagerly while the vCPU "
+		       "that caches it whole reads and writes across it",
+	.mutants = { "split-child-pfn" },
+	.vm = { .nr_vcpus = 1 },
+	.setup = split_setup,
+	.start = split_start,
 };
 
 /* ---- dirty logging: a write after CLEAR, through fast page fault ------------------------------ */
@@ -501,6 +555,7 @@ const struct scenario *const scenario_table[] = {
 	&s001_thp_tail,
 	&tables_vs_lockless,
 	&dirty_log_fast_pf,
+	&eager_split,
 	&fault_vs_host,
 	&memslot_move,
 	&dirty_log_harvest,
@@ -532,6 +587,7 @@ static const struct {
 	{ "tail-page-ref-count", CHK_DATA_INTEGRITY },
 	{ "free-table-without-grace", CHK_TABLE_LIFETIME },
 	{ "fast-pf-no-dirty-log", CHK_DIRTY_LOG },
+	{ "split-child-pfn", CHK_COHERENCE },
 };
 
 const struct scenario *scn_for_mutant(const char *mutant, enum checker_id *checker)

@@ -107,6 +107,11 @@ static void test_fast_pf_no_dirty_log(void **state)
 	catch_all_seeds("fast-pf-no-dirty-log");
 }
 
+static void test_split_child_pfn(void **state)
+{
+	catch_all_seeds("split-child-pfn");
+}
+
 /* The random strategy finds the seed races too. */
 static void test_random_strategy_finds_seed_races(void **state)
 {
@@ -190,6 +195,7 @@ static const struct CMUnitTest tests[] = {
 	KVMMU_TEST(test_tail_page_ref_count),
 	KVMMU_TEST(test_free_table_without_grace),
 	KVMMU_TEST(test_fast_pf_no_dirty_log),
+	KVMMU_TEST(test_split_child_pfn),
 	KVMMU_TEST(test_random_strategy_finds_seed_races),
 	KVMMU_TEST(test_clean_pct),
 	KVMMU_TEST(test_clean_random),
