@@ -192,7 +192,8 @@ static void kvm_mmu_free_roots(struct kvm *kvm, struct kvm_mmu *mmu)
 	sp = root_to_sp(kvm, mmu->root.hpa);
 	if (!WARN_ON_ONCE(!sp || !is_tdp_mmu_page(sp)))
 		kvm_tdp_mmu_put_root(kvm, sp);
-	mmu->root.hpa = INVALID_PAGE;
+	/* WRITE_ONCE: observers read other vCPUs' roots (chk_vcpu_root()). */
+	WRITE_ONCE(mmu->root.hpa, INVALID_PAGE);
 	read_unlock(&kvm->mmu_lock);
 }
 

@@ -215,7 +215,8 @@ out_read_unlock:
 	tdp_mmu_root_event(KVMMU_EV_ROOT_GET, kvm, root, true);
 	read_unlock(&kvm->mmu_lock);
 
-	mmu->root.hpa = root->pfn << PAGE_SHIFT;
+	/* WRITE_ONCE: observers read other vCPUs' roots (chk_vcpu_root()). */
+	WRITE_ONCE(mmu->root.hpa, root->pfn << PAGE_SHIFT);
 	mmu->root.pgd = 0;
 	return 0;
 }
