@@ -131,8 +131,9 @@ static struct {
 } chk;
 
 /* The events every checker that judges TLBs relies on. */
-#define CHK_VCPU_EVENTS \
-	(BIT_ULL(KVMMU_EV_VCPU_REQUEST) | BIT_ULL(KVMMU_EV_TLB_FLUSH) | BIT_ULL(KVMMU_EV_VCPU_MODE))
+#define CHK_VCPU_EVENTS                                                                 \
+	(BIT_ULL(KVMMU_EV_VCPU_REQUEST) | BIT_ULL(KVMMU_EV_TLB_FLUSH) |                  \
+	 BIT_ULL(KVMMU_EV_VCPU_MODE) | BIT_ULL(KVMMU_EV_SPAN_BEGIN))
 
 static bool flush_request(int req)
 {
@@ -158,6 +159,14 @@ static void track_vcpus(const struct kvmmu_event *ev)
 	case KVMMU_EV_VCPU_REQUEST:
 		if (id >= 0 && id < KVM_MAX_VCPUS && flush_request(ev->vcpu.request))
 			chk.owes_flush[id] = true;
+		break;
+	case KVMMU_EV_SPAN_BEGIN:
+		/*
+		 * A root load publishes the root before it flushes the context
+		 * the root tags: until that flush, what is there is not live.
+		 */
+		if (ev->span.kind == KVMMU_SPAN_ROOT_LOAD && ev->span.arg < KVM_MAX_VCPUS)
+			chk.owes_flush[ev->span.arg] = true;
 		break;
 	case KVMMU_EV_TLB_FLUSH:
 		if (ev->tlb.vcpu >= 0 && ev->tlb.vcpu < KVM_MAX_VCPUS)
@@ -353,10 +362,25 @@ int chk_vcpu_tlb(struct kvm_vcpu *vcpu, struct hw_tlb_view *buf, int n)
 {
 	int count;
 
-	if (!chk_world.hw || !chk_vcpu_live(vcpu))
+	hpa_t root = READ_ONCE(vcpu->arch.root_mmu.root.hpa);
+	int i, live = 0;
+
+	if (!chk_world.hw || !chk_vcpu_live(vcpu) || root == INVALID_PAGE)
 		return 0;
 	count = hw_tlb_snapshot(vcpu->hw, buf, n);
-	return count < n ? count : n;
+	if (count > n)
+		count = n;
+	/*
+	 * Only the current root's context is used.  Entries another root left
+	 * behind are dead: loading a root flushes the context it tags before
+	 * the vCPU enters (kvm_mmu_load()), which is why zapping an invalid
+	 * root needs no flush.
+	 */
+	for (i = 0; i < count; i++) {
+		if (buf[i].root_pfn == root >> PAGE_SHIFT)
+			buf[live++] = buf[i];
+	}
+	return live;
 }
 
 struct kvm_mmu_page *chk_vcpu_root(struct kvm_vcpu *vcpu)
