@@ -5,6 +5,8 @@
 #include <string.h>
 
 #include "cli.h"
+#include "rcu.h"
+#include "trace.h"
 
 void cli_usage_error(const char *fmt, ...)
 {
@@ -52,4 +54,29 @@ void cli_output_close(struct cli_output *out)
 	if (out->json_file && out->json_file != stdout)
 		fclose(out->json_file);
 	out->json_file = NULL;
+}
+
+void cli_trace_begin(const char *cmd, const char *path)
+{
+	int r;
+
+	if (!path)
+		return;
+	r = kvmmu_trace_begin(path);
+	if (r)
+		cli_usage_error("%s: cannot write trace %s: %s", cmd, path, strerror(-r));
+}
+
+int cli_trace_end(const char *cmd, const char *path)
+{
+	int r;
+
+	if (!path)
+		return 0;
+	/* Callbacks the run queued (table frees) still post events. */
+	rcu_barrier();
+	r = kvmmu_trace_end();
+	if (r)
+		fprintf(stderr, "kvmmu: %s: writing trace %s: %s\n", cmd, path, strerror(-r));
+	return r;
 }

@@ -50,6 +50,16 @@ bool cli_output_parse_json(struct cli_output *out, const char *opt, const char *
 void cli_output_open(struct cli_output *out, struct json *j);
 void cli_output_close(struct cli_output *out);
 
+/*
+ * --trace=FILE (@path NULL: no trace).  cli_trace_begin() starts the trace
+ * writer, or exits with a usage error if FILE cannot be created; call it
+ * before the run's threads start.  cli_trace_end(), once they are gone,
+ * lets pending RCU callbacks report and finishes the file: 0, or -errno
+ * after saying on stderr what went wrong.
+ */
+void cli_trace_begin(const char *cmd, const char *path);
+int cli_trace_end(const char *cmd, const char *path);
+
 extern const struct cli_command cli_cmd_run, cli_cmd_scenario,
 	cli_cmd_replay, cli_cmd_list, cli_cmd_bench;
 

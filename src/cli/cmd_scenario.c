@@ -13,6 +13,7 @@
 #include "cli.h"
 #include "mutant.h"
 #include "scenario.h"
+#include "trace.h"
 
 struct progress {
 	bool quiet;
@@ -153,6 +154,32 @@ static u64 parse_u64(const char *cmd, const char *opt, const char *s, u64 min)
 	return v;
 }
 
+static const char *parse_trace(const char *cmd, const char *path)
+{
+	if (!*path)
+		cli_usage_error("%s: --trace needs a FILE", cmd);
+	return path;
+}
+
+/*
+ * Finish the trace of a run: a violation becomes an instant event on this
+ * (the controller's) track, since the checker's thread is gone by now.
+ */
+static int trace_finish(const char *cmd, const char *path, const struct scn_result *res)
+{
+	if (!path)
+		return 0;
+	if (res && res->violated) {
+		const struct check_violation *v = &res->violation;
+		char detail[sizeof(v->description) + 128];
+
+		snprintf(detail, sizeof(detail), "%s (%s) in thread %s: %s", v->invariant,
+			 v->checker, v->thread, v->description);
+		kvmmu_trace_instant("violation", detail);
+	}
+	return cli_trace_end(cmd, path);
+}
+
 static u64 parse_checks(const char *cmd, const char *list)
 {
 	char bad[64];
@@ -177,14 +204,17 @@ static int cmd_scenario(int argc, char **argv)
 		{ "check", required_argument, NULL, 'c' },
 		{ "json", optional_argument, NULL, 'j' },
 		{ "quiet", no_argument, NULL, 'q' },
+		{ "trace", required_argument, NULL, 't' },
 		{ NULL, 0, NULL, 0 },
 	};
 	struct scn_config cfg = {
 		.checks = CHECK_ALL, .strategy = SCN_PCT, .depth = 3, .seed = 1, .schedules = 1000,
 	};
 	struct progress prog = { .tty = isatty(2) };
+	const char *trace = NULL;
 	struct cli_output out;
 	struct scn_result res;
+	struct json j;
 	char bad[64];
 	int c, r;
 
@@ -225,6 +255,9 @@ static int cmd_scenario(int argc, char **argv)
 		case 'q':
 			out.quiet = true;
 			break;
+		case 't':
+			trace = parse_trace("scenario", optarg);
+			break;
 		default:
 			cli_usage_error("scenario: unknown option '%s' (see kvmmu scenario --help)",
 					argv[optind - 1]);
@@ -241,25 +274,21 @@ static int cmd_scenario(int argc, char **argv)
 	prog.quiet = out.quiet;
 	cfg.progress = show_progress;
 	cfg.arg = &prog;
-	if (out.json) {
-		struct json j;
-
+	if (out.json)
 		cli_output_open(&out, &j);
-		r = scn_run(&cfg, &res);
-		if (r) {
-			fprintf(stderr, "kvmmu: scenario %s: internal error: %s\n", cfg.scn->name,
-				strerror(-r));
-			return CLI_EXIT_INTERNAL;
-		}
+	cli_trace_begin("scenario", trace);
+	r = scn_run(&cfg, &res);
+	if (r) {
+		fprintf(stderr, "kvmmu: scenario %s: internal error: %s\n", cfg.scn->name,
+			strerror(-r));
+		trace_finish("scenario", trace, NULL);
+		return CLI_EXIT_INTERNAL;
+	}
+	if (trace_finish("scenario", trace, &res))
+		return CLI_EXIT_INTERNAL;
+	if (out.json) {
 		result_json(&j, &cfg, &res);
 		cli_output_close(&out);
-	} else {
-		r = scn_run(&cfg, &res);
-		if (r) {
-			fprintf(stderr, "kvmmu: scenario %s: internal error: %s\n", cfg.scn->name,
-				strerror(-r));
-			return CLI_EXIT_INTERNAL;
-		}
 	}
 	result_human(out.human, &cfg, &res, false);
 	return res.violated ? CLI_EXIT_VIOLATION : CLI_EXIT_OK;
@@ -271,8 +300,10 @@ static int cmd_replay(int argc, char **argv)
 		{ "check", required_argument, NULL, 'c' },
 		{ "json", optional_argument, NULL, 'j' },
 		{ "quiet", no_argument, NULL, 'q' },
+		{ "trace", required_argument, NULL, 't' },
 		{ NULL, 0, NULL, 0 },
 	};
+	const char *trace = NULL;
 	struct cli_output out;
 	struct scn_config cfg;
 	struct scn_result res;
@@ -294,6 +325,9 @@ static int cmd_replay(int argc, char **argv)
 		case 'q':
 			out.quiet = true;
 			break;
+		case 't':
+			trace = parse_trace("replay", optarg);
+			break;
 		default:
 			cli_usage_error("replay: unknown option '%s' (see kvmmu replay --help)",
 					argv[optind - 1]);
@@ -305,7 +339,11 @@ static int cmd_replay(int argc, char **argv)
 		cli_usage_error("replay: unexpected argument '%s'", argv[optind + 1]);
 	if (out.json)
 		cli_output_open(&out, &j);
+	cli_trace_begin("replay", trace);
 	r = scn_replay(argv[optind], checks, &cfg, &res);
+	/* Finished whatever happened: a bad token leaves a valid, empty trace. */
+	if (trace_finish("replay", trace, r ? NULL : &res) && !r)
+		return CLI_EXIT_INTERNAL;
 	switch (r) {
 	case 0:
 		break;
@@ -347,6 +385,11 @@ const struct cli_command cli_cmd_scenario = {
 		"  --inject LIST      mutants to switch on, comma-separated (see kvmmu list)\n"
 		"  --check LIST       checkers: all (default), none, or names (see kvmmu list)\n"
 		"  --json[=FILE]      write the JSON document to FILE, or to stdout\n"
+		"  --trace=FILE       write a trace of every schedule to FILE: Chrome\n"
+		"                     trace-event JSON (Perfetto, chrome://tracing), a track\n"
+		"                     per thread with its faults, zaps, flushes, memslot\n"
+		"                     updates, root loads, notifier invalidations and WARNs,\n"
+		"                     and the violation, if any\n"
 		"  --quiet            no progress\n"
 		"  -h, --help         show this help\n",
 	.run = cmd_scenario,
@@ -365,6 +408,8 @@ const struct cli_command cli_cmd_replay = {
 		"options:\n"
 		"  --check LIST       checkers: all (default), none, or names\n"
 		"  --json[=FILE]      write the JSON document to FILE, or to stdout\n"
+		"  --trace=FILE       write a trace of the schedule to FILE (Chrome trace-event\n"
+		"                     JSON, as kvmmu scenario --trace)\n"
 		"  --quiet            accepted; replay prints no progress\n"
 		"  -h, --help         show this help\n",
 	.run = cmd_replay,
