@@ -27,17 +27,17 @@ run: build
 	@./$(BUILD)/kvmmu run
 
 test: build
-	@scripts/run-tests $(BUILD) ci unit regression scenario
+	@scripts/run-tests $(BUILD) ci unit regression scenario workload
 
 asan: deps
 	$(call configure,build-asan,-Db_sanitize=address,undefined -Dc_args=-fno-sanitize-recover=all)
 	@$(MESON) compile -C build-asan
-	@scripts/run-tests build-asan reduced unit regression scenario
+	@scripts/run-tests build-asan reduced unit regression scenario workload
 
 tsan: deps
 	$(call configure,build-tsan,-Db_sanitize=thread)
 	@$(MESON) compile -C build-tsan
-	@scripts/run-tests build-tsan reduced unit regression scenario
+	@scripts/run-tests build-tsan reduced unit regression scenario workload
 
 stress: build
 	@scripts/run-tests $(BUILD) full stress

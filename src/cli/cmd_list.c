@@ -9,6 +9,7 @@
 #include "cli.h"
 #include "mutant.h"
 #include "scenario.h"
+#include "workload.h"
 
 static void list_json(struct json *j)
 {
@@ -17,6 +18,14 @@ static void list_json(struct json *j)
 	json_object_begin(j);
 	json_key(j, "workloads");
 	json_array_begin(j);
+	for (i = 0; i < nr_workloads; i++) {
+		json_object_begin(j);
+		json_key(j, "name");
+		json_string(j, workload_table[i]->name);
+		json_key(j, "description");
+		json_string(j, workload_table[i]->description);
+		json_object_end(j);
+	}
 	json_array_end(j);
 	json_key(j, "scenarios");
 	json_array_begin(j);
@@ -77,7 +86,9 @@ static void list_human(FILE *f)
 {
 	int i;
 
-	fputs("workloads:\n  (none yet)\n", f);
+	fputs("workloads (kvmmu run):\n", f);
+	for (i = 0; i < nr_workloads; i++)
+		fprintf(f, "  %-26s %s\n", workload_table[i]->name, workload_table[i]->description);
 	fputs("scenarios:\n", f);
 	for (i = 0; i < nr_scenarios; i++)
 		fprintf(f, "  %-26s %s\n", scenario_table[i]->name, scenario_table[i]->description);

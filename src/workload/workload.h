@@ -1,0 +1,113 @@
+/* SPDX-License-Identifier: GPL-2.0-only */
+/*
+ * Workloads: the KVM selftests' MMU workloads (demand paging, dirty
+ * logging, access tracking, memslot churn and performance, MMU stress)
+ * run on kvmmu, printing the figures the selftests print.
+ *
+ * A run builds a host, simulated CPUs and a VM laid out as memstress lays
+ * out its VM (one region split evenly into memslots, a slice per vCPU),
+ * starts one kvmmu thread per vCPU, and drives them pass by pass from the
+ * calling thread, as the selftests' main threads do.  Every checker asked
+ * for watches the whole run; the summary carries KVM's stats by their
+ * names, the checkers' findings and the number of WARNs.
+ */
+#ifndef KVMMU_WORKLOAD_WORKLOAD_H
+#define KVMMU_WORKLOAD_WORKLOAD_H
+
+#include <stdio.h>
+
+#include "check.h"
+#include "types.h"
+
+enum wl_backing {
+	WL_BACKING_ANON,
+	WL_BACKING_THP,
+	WL_BACKING_SHARED,
+	WL_BACKING_HUGETLB_2M,
+	WL_BACKING_HUGETLB_1G,
+	WL_BACKING_PFNMAP,
+	NR_WL_BACKINGS
+};
+
+const char *wl_backing_name(enum wl_backing b);
+int wl_backing_parse(const char *s, enum wl_backing *out);
+
+struct wl_config {
+	int vcpus;
+	u64 mem_per_vcpu;   /* bytes; 0: the workload's default */
+	int slots;          /* 0: the workload's default */
+	enum wl_backing backing;
+	u32 write_percent;  /* 0..100 */
+	bool random;
+	int iterations;     /* 0: the workload's default */
+	u64 seed;
+	bool tag_mode;      /* guest frames hold one word: huge guests */
+	u64 checks;         /* CHECK_ALL, 0 or a subset */
+	u64 mutants;
+	FILE *out;          /* the selftest lines; NULL: none */
+	/* Called as each phase begins (NULL: nothing). */
+	void (*progress)(const char *phase, void *arg);
+	void *progress_arg;
+};
+
+#define WL_MAX_METRICS 48
+#define WL_MAX_STATS   64
+#define WL_MAX_FOUND   8
+
+struct wl_metric {
+	char name[40];
+	double value;
+};
+
+struct wl_stat {
+	const char *name;
+	u64 value;
+};
+
+struct wl_result {
+	struct wl_config config; /* as run: defaults filled in */
+	struct wl_metric metrics[WL_MAX_METRICS];
+	int nr_metrics;
+	struct wl_stat stats[WL_MAX_STATS]; /* VM stats, then vCPU stats summed */
+	int nr_stats;
+	struct check_violation found[WL_MAX_FOUND];
+	int nr_found;            /* violations found (may exceed WL_MAX_FOUND) */
+	unsigned long warnings;  /* WARNs during the run */
+	char failure[160];       /* a selftest assertion that failed, or "" */
+	double seconds;          /* the whole run */
+};
+
+struct wl_ctx;
+
+struct workload {
+	const char *name;
+	const char *description;
+	u64 default_mem_per_vcpu;
+	int default_slots;
+	int default_iterations;
+	int min_iterations;
+	/* Run it; 0, or -errno for a setup failure (-EINVAL: bad combination). */
+	int (*run)(struct wl_ctx *c);
+};
+
+extern const struct workload *const workload_table[];
+extern const int nr_workloads;
+const struct workload *wl_find(const char *name);
+
+/*
+ * Check @cfg against @wl without running anything.  Returns 0, or -EINVAL
+ * with a one-line reason in @why.
+ */
+int wl_validate(const struct workload *wl, const struct wl_config *cfg, char *why,
+		size_t why_len);
+
+/* Run @wl; -EINVAL (with @why) for a bad configuration, else 0. */
+int wl_run(const struct workload *wl, const struct wl_config *cfg, struct wl_result *res,
+	   char *why, size_t why_len);
+
+/* The value of metric @name in @res, or NAN. */
+double wl_metric(const struct wl_result *res, const char *name);
+/* The value of stat @name in @res, or -1ULL. */
+u64 wl_stat(const struct wl_result *res, const char *name);
+
+#endif /* KVMMU_WORKLOAD_WORKLOAD_H */

@@ -1,0 +1,169 @@
+#!/usr/bin/env python3
+# SPDX-License-Identifier: GPL-2.0-only
+"""kvmmu run: every workload from the command line, its JSON, its trace, its errors.
+
+Story: scripts read `kvmmu run --json` and people open `--trace` files in
+Perfetto; a document that does not parse, a field that is missing, or a bad
+option that crashes instead of saying what is wrong each breaks a user.  The
+contract (section 1 and 2) fixes the shapes: the run document has workload,
+mmu, config, metrics, stats, violations and warnings; usage errors are one
+line on stderr and exit 2; a clean run exits 0.
+
+Prints TAP.  Usage: test_run_cli.py KVMMU_EXECUTABLE
+"""
+
+import json
+import os
+import subprocess
+import sys
+import tempfile
+
+KVMMU = os.path.abspath(sys.argv[1])
+WORKLOADS = ['demand-paging', 'dirty-log', 'access-tracking', 'memslot-modification',
+             'memslot-perf', 'mmu-stress']
+SMALL = {
+    'memslot-perf': ['--mem-per-vcpu', '8M', '--slots', '8', '--iterations', '2'],
+    'memslot-modification': ['--vcpus', '2', '--mem-per-vcpu', '4M', '--iterations', '2'],
+}
+
+results = []
+
+
+def kvmmu(*args):
+    return subprocess.run([KVMMU, *args], capture_output=True, text=True, check=False,
+                          timeout=600)
+
+
+def check(name, ok, detail=''):
+    results.append((name, ok, detail))
+
+
+def small(workload):
+    return SMALL.get(workload, ['--vcpus', '2', '--mem-per-vcpu', '4M'])
+
+
+def test_json_of_every_workload():
+    for w in WORKLOADS:
+        p = kvmmu('run', w, *small(w), '--json', '--quiet')
+        try:
+            doc = json.loads(p.stdout)
+        except json.JSONDecodeError as e:
+            check(f'{w}: --json parses', False, f'{e}; stdout={p.stdout[:200]!r}')
+            continue
+        missing = [k for k in ('workload', 'mmu', 'config', 'metrics', 'stats', 'violations',
+                               'warnings') if k not in doc]
+        check(f'{w}: exit 0', p.returncode == 0, p.stderr[-300:])
+        check(f'{w}: every field present', not missing, f'missing {missing}')
+        check(f'{w}: names itself', doc.get('workload') == w and doc.get('mmu') == 'tdp')
+        check(f'{w}: clean', doc.get('violations') == [] and doc.get('warnings') == 0,
+              str(doc.get('violations'))[:300])
+        check(f'{w}: KVM stats by name', isinstance(doc['stats'].get('pf_fixed'), int)
+              and doc['stats']['pf_fixed'] > 0)
+        nums = all(isinstance(v, (int, float)) for v in doc['metrics'].values())
+        check(f'{w}: metrics are numbers', nums and len(doc['metrics']) > 1)
+        # With --json on stdout, the selftest lines go to stderr.
+        check(f'{w}: human lines on stderr', '---' in p.stderr)
+
+
+def test_selftest_lines():
+    p = kvmmu('run', 'dirty-log', '--mem-per-vcpu', '4M', '--quiet')
+    want = ['Populate memory time: ', 'Enabling dirty logging time: ',
+            'Iteration 1 dirty memory time: ', 'Iteration 2 get dirty log time: ',
+            'Iteration 2 clear dirty log time: ', 'Disabling dirty logging time: ',
+            'Get dirty log over 2 iterations took ', 'Clear dirty log over 2 iterations took ']
+    missing = [w for w in want if w not in p.stdout]
+    check('dirty-log prints the selftest lines', p.returncode == 0 and not missing,
+          f'missing {missing}')
+    p = kvmmu('run', 'demand-paging', '--mem-per-vcpu', '4M', '--quiet')
+    check('demand-paging prints its rates', 'Overall demand paging rate: ' in p.stdout and
+          'pgs/sec' in p.stdout)
+
+
+def test_trace_of_mmu_stress():
+    with tempfile.TemporaryDirectory() as d:
+        path = os.path.join(d, 't.json')
+        p = kvmmu('run', 'mmu-stress', '--vcpus', '2', '--mem-per-vcpu', '4M', '--quiet',
+                  f'--trace={path}')
+        check('mmu-stress --trace runs clean', p.returncode == 0, p.stderr[-300:])
+        try:
+            with open(path, encoding='utf-8') as f:
+                doc = json.load(f)
+        except (OSError, json.JSONDecodeError) as e:
+            check('mmu-stress trace parses', False, str(e))
+            return
+        events = doc.get('traceEvents', [])
+        check('mmu-stress trace parses', isinstance(events, list) and len(events) > 0)
+        bad = [e for e in events if not all(k in e for k in ('ph', 'ts', 'pid', 'tid'))]
+        check('every event has ph, ts, pid, tid', not bad, str(bad[:2]))
+        names = {e.get('name') for e in events}
+        check('faults, zaps and notifier spans are there',
+              {'fault', 'notifier invalidate'} <= names, str(sorted(n for n in names if n)))
+        tracks = {e['args']['name'] for e in events if e.get('ph') == 'M'}
+        check('a named track per vCPU', {'vcpu0', 'vcpu1'} <= tracks, str(sorted(tracks)))
+        depth = {}
+        ok = True
+        for e in events:
+            if e.get('ph') == 'B':
+                depth[e['tid']] = depth.get(e['tid'], 0) + 1
+            elif e.get('ph') == 'E':
+                depth[e['tid']] = depth.get(e['tid'], 0) - 1
+                ok &= depth[e['tid']] >= 0
+        check('spans balance per thread', ok and all(v == 0 for v in depth.values()))
+
+
+def test_usage_errors():
+    cases = [
+        (['run', 'no-such-workload'], 'unknown workload'),
+        (['run', 'demand-paging', '--mem-per-vcpu', '12Q'], 'bad size'),
+        (['run', 'demand-paging', '--mem-per-vcpu', '3M', '--backing', 'hugetlb-2m'],
+         'multiple of 2M'),
+        (['run', 'demand-paging', '--mmu', 'shadow'], 'shadow MMU'),
+        (['run', 'dirty-log', '--iterations', '1'], 'iterations >= 2'),
+        (['run', 'demand-paging', '--vcpus', '0'], '--vcpus'),
+        (['run', 'demand-paging', '--backing', 'floppy'], 'unknown backing'),
+        (['run', 'demand-paging', '--check', 'nope'], 'unknown checker'),
+        (['run', 'demand-paging', '--bogus'], 'unknown option'),
+        (['run', 'demand-paging', '--mem-per-vcpu', '128G'], 'tag-mode'),
+    ]
+    for args, text in cases:
+        p = kvmmu(*args)
+        lines = p.stderr.strip().splitlines()
+        check(f'{" ".join(args[1:])}: exit 2, one line saying "{text}"',
+              p.returncode == 2 and len(lines) == 1 and text in lines[0],
+              f'rc={p.returncode} stderr={p.stderr[-200:]!r}')
+
+
+def test_help():
+    p = kvmmu('run', '--help')
+    opts = ['--vcpus', '--mem-per-vcpu', '--slots', '--backing', '--write-percent', '--random',
+            '--iterations', '--seed', '--mmu', '--tag-mode', '--check', '--inject', '--json',
+            '--trace', '--quiet']
+    missing = [o for o in opts if o not in p.stdout]
+    check('run --help names every option', p.returncode == 0 and not missing, str(missing))
+
+
+def test_list_names_workloads():
+    p = kvmmu('list', '--json')
+    doc = json.loads(p.stdout)
+    names = [w['name'] for w in doc['workloads']]
+    check('list --json names every workload', names == WORKLOADS, str(names))
+
+
+def main():
+    for t in (test_json_of_every_workload, test_selftest_lines, test_trace_of_mmu_stress,
+              test_usage_errors, test_help, test_list_names_workloads):
+        try:
+            t()
+        except Exception as e:  # a crash of the test is a failure, not a skip
+            check(t.__name__, False, repr(e))
+    print(f'1..{len(results)}')
+    for i, (name, ok, detail) in enumerate(results, 1):
+        print(f'{"ok" if ok else "not ok"} {i} - {name}')
+        if not ok and detail:
+            for line in str(detail).splitlines():
+                print(f'# {line}')
+    return 0 if all(ok for _, ok, _ in results) else 1
+
+
+if __name__ == '__main__':
+    sys.exit(main())

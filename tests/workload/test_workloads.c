@@ -1,0 +1,213 @@
+// SPDX-License-Identifier: GPL-2.0-only
+/*
+ * The workloads at small sizes: each runs with every checker on and comes
+ * out clean, with the figures its selftest prints and KVM's stats; the
+ * selftests' own assertions hold (a full write pass is all dirty, a write
+ * to read-only memory fails with EFAULT); bad configurations are refused;
+ * and a mutant is caught on free-running threads.
+ */
+#include <errno.h>
+#include <math.h>
+#include <string.h>
+
+#include "mutant.h"
+#include "test.h"
+#include "workload.h"
+
+#define MB (1ULL << 20)
+
+static struct wl_result res;
+
+static void run_ok(const char *name, struct wl_config *cfg)
+{
+	const struct workload *wl = wl_find(name);
+	char why[160] = "";
+	int r;
+
+	assert_non_null(wl);
+	r = wl_run(wl, cfg, &res, why, sizeof(why));
+	if (r)
+		fail_msg("%s: %d (%s)", name, r, why);
+	if (res.nr_found)
+		fail_msg("%s: %s: %s", name, res.found[0].checker, res.found[0].description);
+	if (res.failure[0])
+		fail_msg("%s: %s", name, res.failure);
+	assert_int_equal(res.warnings, 0);
+	/* KVM's stats, by KVM's names, came back. */
+	assert_true(wl_stat(&res, "pf_fixed") != -1ULL);
+	assert_true(wl_stat(&res, "pf_fixed") > 0);
+}
+
+static struct wl_config small(int vcpus, u64 mem)
+{
+	return (struct wl_config){ .vcpus = vcpus, .mem_per_vcpu = mem, .write_percent = 100,
+				   .seed = 1, .checks = CHECK_ALL };
+}
+
+static void test_demand_paging(void **state)
+{
+	struct wl_config cfg = small(2, 8 * MB);
+
+	run_ok("demand-paging", &cfg);
+	/* Each page of each slice was faulted in exactly once. */
+	assert_int_equal(wl_stat(&res, "pf_fixed"), 2 * 8 * MB / 4096);
+	assert_int_equal(wl_stat(&res, "pages_4k"), 2 * 8 * MB / 4096);
+	assert_true(wl_metric(&res, "overall_rate_pgs") > 0);
+	assert_true(wl_metric(&res, "total_guest_execution_s") > 0);
+}
+
+static void test_demand_paging_backings(void **state)
+{
+	static const struct {
+		enum wl_backing b;
+		u64 mem;
+		bool tag;
+		const char *stat;
+	} cases[] = {
+		{ WL_BACKING_THP, 8 * MB, false, "pages_2m" },
+		{ WL_BACKING_SHARED, 8 * MB, false, "pages_4k" },
+		{ WL_BACKING_HUGETLB_2M, 8 * MB, false, "pages_2m" },
+		{ WL_BACKING_HUGETLB_1G, 1024 * MB, true, "pages_1g" },
+		/* A driver's PTEs are 4K: so are the SPTEs. */
+		{ WL_BACKING_PFNMAP, 8 * MB, false, "pages_4k" },
+	};
+	size_t i;
+
+	for (i = 0; i < ARRAY_SIZE(cases); i++) {
+		struct wl_config cfg = small(1, cases[i].mem);
+
+		cfg.backing = cases[i].b;
+		cfg.tag_mode = cases[i].tag;
+		run_ok("demand-paging", &cfg);
+		/* The backing's page size is what the MMU mapped. */
+		if (wl_stat(&res, cases[i].stat) == 0)
+			fail_msg("%s: no %s", wl_backing_name(cases[i].b), cases[i].stat);
+	}
+}
+
+static void test_dirty_log(void **state)
+{
+	struct wl_config cfg = small(2, 4 * MB);
+
+	cfg.iterations = 3;
+	run_ok("dirty-log", &cfg);
+	/* At 100% sequential writes every page is dirty in every iteration. */
+	assert_true(wl_metric(&res, "iteration_1_dirty_pages") == 2 * 4 * MB / 4096);
+	assert_true(wl_metric(&res, "iteration_3_dirty_pages") == 2 * 4 * MB / 4096);
+	assert_false(isnan(wl_metric(&res, "iteration_3_clear_s")));
+	/* Iteration 2 follows a CLEAR: every first write took the fast path. */
+	assert_true(wl_stat(&res, "pf_fast") >= 2 * 4 * MB / 4096);
+}
+
+static void test_dirty_log_random_partial(void **state)
+{
+	struct wl_config cfg = small(1, 4 * MB);
+
+	cfg.write_percent = 30;
+	cfg.random = true;
+	run_ok("dirty-log", &cfg);
+	assert_true(wl_metric(&res, "iteration_2_dirty_pages") > 0);
+	assert_true(wl_metric(&res, "iteration_2_dirty_pages") < 4 * MB / 4096);
+}
+
+static void test_access_tracking(void **state)
+{
+	struct wl_config cfg = small(2, 4 * MB);
+
+	run_ok("access-tracking", &cfg);
+	/* Populated and accessed: marking finds (nearly) everything young. */
+	assert_true(wl_metric(&res, "still_idle_pct_1") < 10.0);
+	/* Written since the first marking: the second finds it young again. */
+	assert_true(wl_metric(&res, "still_idle_pct_2") < 10.0);
+}
+
+static void test_memslot_modification(void **state)
+{
+	struct wl_config cfg = small(2, 4 * MB);
+
+	cfg.iterations = 3;
+	run_ok("memslot-modification", &cfg);
+	assert_true(wl_metric(&res, "memslot_modifications") >= 1);
+}
+
+static void test_memslot_perf(void **state)
+{
+	struct wl_config cfg = small(1, 8 * MB);
+
+	cfg.slots = 16;
+	cfg.iterations = 2;
+	run_ok("memslot-perf", &cfg);
+	assert_false(isnan(wl_metric(&res, "map_avg_s")));
+	assert_false(isnan(wl_metric(&res, "rw_avg_s")));
+	assert_false(isnan(wl_metric(&res, "best_slot_setup_s")));
+}
+
+static void test_mmu_stress(void **state)
+{
+	struct wl_config cfg = small(2, 8 * MB);
+
+	/* run_ok() fails on "a vCPU wrote to read-only memory without EFAULT". */
+	run_ok("mmu-stress", &cfg);
+	assert_true(wl_metric(&res, "host_operations") > 0);
+	assert_false(isnan(wl_metric(&res, "rw_s")));
+}
+
+/* Bad sizes and impossible combinations are refused before anything runs. */
+static void test_bad_configurations(void **state)
+{
+	const struct workload *dl = wl_find("dirty-log"), *dp = wl_find("demand-paging");
+	struct wl_config cfg = small(1, 8 * MB);
+	char why[160];
+
+	assert_null(wl_find("no-such-workload"));
+	cfg.iterations = 1;
+	assert_int_equal(wl_validate(dl, &cfg, why, sizeof(why)), -EINVAL);
+	assert_non_null(strstr(why, "iterations"));
+	cfg = small(1, 3 * MB);
+	cfg.backing = WL_BACKING_HUGETLB_2M;
+	assert_int_equal(wl_validate(dp, &cfg, why, sizeof(why)), -EINVAL);
+	cfg = small(1, 6 * 1024 * 1024 * MB / 64);
+	assert_int_equal(wl_validate(dp, &cfg, why, sizeof(why)), -EINVAL);
+	assert_non_null(strstr(why, "tag-mode"));
+	cfg = small(0, 8 * MB);
+	assert_int_equal(wl_validate(dp, &cfg, why, sizeof(why)), -EINVAL);
+	cfg = small(1, 8 * MB + 1);
+	assert_int_equal(wl_validate(dp, &cfg, why, sizeof(why)), -EINVAL);
+	cfg = small(1, 8 * MB);
+	cfg.slots = 3;
+	assert_int_equal(wl_validate(dp, &cfg, why, sizeof(why)), -EINVAL);
+}
+
+/* The checkers work on free-running workloads: a lost dirty bit is caught. */
+static void test_mutant_caught_in_workload(void **state)
+{
+	const struct workload *wl = wl_find("dirty-log");
+	struct wl_config cfg = small(1, 4 * MB);
+	char why[160];
+	int i;
+	bool found = false;
+
+	cfg.mutants = BIT_ULL(kvmmu_mutant_lookup("fast-pf-no-dirty-log"));
+	assert_int_equal(wl_run(wl, &cfg, &res, why, sizeof(why)), 0);
+	for (i = 0; i < res.nr_found && i < WL_MAX_FOUND; i++)
+		found |= !strcmp(res.found[i].checker, "dirty-log-completeness");
+	assert_true(found);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		KVMMU_TEST(test_demand_paging),
+		KVMMU_TEST(test_demand_paging_backings),
+		KVMMU_TEST(test_dirty_log),
+		KVMMU_TEST(test_dirty_log_random_partial),
+		KVMMU_TEST(test_access_tracking),
+		KVMMU_TEST(test_memslot_modification),
+		KVMMU_TEST(test_memslot_perf),
+		KVMMU_TEST(test_mmu_stress),
+		KVMMU_TEST(test_bad_configurations),
+		KVMMU_TEST(test_mutant_caught_in_workload),
+	};
+
+	return kvmmu_run_tests(tests);
+}
