@@ -68,7 +68,7 @@ struct wl_ctx {
 	_Atomic bool stop;
 	_Atomic u32 ro_released; /* 1: an expect_efault pass may resume */
 
-	bool failed;
+	_Atomic bool failed; /* set by any thread */
 };
 
 /* ---- helpers for the workloads (runner.c) -------------------------------- */
