@@ -283,7 +283,7 @@ static int tour(struct wl_config *base, struct progress *pr, const char *trace)
 			}
 		}
 		v = metric ? wl_metric(&res[i], metric) : NAN;
-		printf(v >= 1000 ? "%-22s %7.2fs %9llu %9llu %10llu %12.0f %-9s %s\n" :
+		printf(v >= 1000 || v == floor(v) ? "%-22s %7.2fs %9llu %9llu %10llu %12.0f %-9s %s\n" :
 		       "%-22s %7.2fs %9llu %9llu %10llu %12.4f %-9s %s\n", workload_table[i]->name,
 		       res[i].seconds, (unsigned long long)wl_stat(&res[i], "pf_taken"),
 		       (unsigned long long)wl_stat(&res[i], "pf_fixed"),
