@@ -65,24 +65,29 @@ static int dirty_log(struct wl_ctx *c)
 	};
 	struct wl_pass dirty = { .write_percent = c->cfg.write_percent, .random = c->cfg.random };
 	double t, get_total = 0, clear_total = 0;
-	unsigned long *bitmap;
-	u64 max_pages = 0, dirty_pages;
+	unsigned long **bitmaps;
+	u64 dirty_pages;
 	char name[40];
 	int it, i, r;
 
 	r = kvmmu_vm_enable_cap(c->kvm, &cap);
 	if (r)
 		return r;
+	/* A bitmap per slot: CLEAR hands back what GET reported, as the selftest does. */
+	bitmaps = calloc((size_t)c->nr_slots, sizeof(*bitmaps));
+	if (!bitmaps)
+		return -ENOMEM;
 	for (i = 0; i < c->nr_slots; i++) {
 		unsigned long hva;
 		u64 gpa, size;
 
 		wl_slot_range(c, i, &gpa, &size, &hva);
-		max_pages = size / PAGE_SIZE > max_pages ? size / PAGE_SIZE : max_pages;
+		bitmaps[i] = calloc(BITS_TO_LONGS(size / PAGE_SIZE), sizeof(long));
+		if (!bitmaps[i]) {
+			r = -ENOMEM;
+			goto out;
+		}
 	}
-	bitmap = calloc(BITS_TO_LONGS(max_pages), sizeof(long));
-	if (!bitmap)
-		return -ENOMEM;
 
 	wl_progress(c, "populate");
 	t = wl_pass_all(c, &populate);
@@ -104,7 +109,7 @@ static int dirty_log(struct wl_ctx *c)
 		dirty_pages = 0;
 		t = wl_now();
 		for (i = 0; i < c->nr_slots; i++) {
-			struct kvm_dirty_log log = { .slot = (u32)i, .dirty_bitmap = bitmap };
+			struct kvm_dirty_log log = { .slot = (u32)i, .dirty_bitmap = bitmaps[i] };
 			unsigned long hva;
 			u64 gpa, size, b;
 
@@ -112,7 +117,7 @@ static int dirty_log(struct wl_ctx *c)
 				c->failed = true;
 			wl_slot_range(c, i, &gpa, &size, &hva);
 			for (b = 0; b < BITS_TO_LONGS(size / PAGE_SIZE); b++)
-				dirty_pages += (u64)__builtin_popcountl(bitmap[b]);
+				dirty_pages += (u64)__builtin_popcountl(bitmaps[i][b]);
 		}
 		t = wl_now() - t;
 		get_total += t;
@@ -124,16 +129,12 @@ static int dirty_log(struct wl_ctx *c)
 
 		t = wl_now();
 		for (i = 0; i < c->nr_slots; i++) {
+			struct kvm_clear_dirty_log clr = { .slot = (u32)i, .dirty_bitmap = bitmaps[i] };
 			unsigned long hva;
 			u64 gpa, size;
 
 			wl_slot_range(c, i, &gpa, &size, &hva);
-			/* The bitmap GET returned for this slot: all set at 100% writes. */
-			memset(bitmap, 0xff, BITS_TO_LONGS(size / PAGE_SIZE) * sizeof(long));
-			struct kvm_clear_dirty_log clr = {
-				.slot = (u32)i, .first_page = 0, .num_pages = (u32)(size / PAGE_SIZE),
-				.dirty_bitmap = bitmap,
-			};
+			clr.num_pages = (u32)(size / PAGE_SIZE);
 			if (kvmmu_clear_dirty_log(c->kvm, &clr))
 				c->failed = true;
 		}
@@ -158,8 +159,11 @@ static int dirty_log(struct wl_ctx *c)
 		 c->cfg.iterations, clear_total, clear_total / c->cfg.iterations);
 	wl_metric_set(c, "get_dirty_log_total_s", get_total);
 	wl_metric_set(c, "clear_dirty_log_total_s", clear_total);
-	free(bitmap);
-	return 0;
+out:
+	for (i = 0; i < c->nr_slots; i++)
+		free(bitmaps[i]);
+	free(bitmaps);
+	return r;
 }
 
 static const struct workload dirty_log_wl = {
