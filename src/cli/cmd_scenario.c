@@ -173,8 +173,10 @@ static int trace_finish(const char *cmd, const char *path, const struct scn_resu
 		const struct check_violation *v = &res->violation;
 		char detail[sizeof(v->description) + 128];
 
-		snprintf(detail, sizeof(detail), "%s (%s) in thread %s: %s", v->invariant,
-			 v->checker, v->thread, v->description);
+		/* A long description is cut short: the trace is for eyes. */
+		if (snprintf(detail, sizeof(detail), "%s (%s) in thread %s: %s", v->invariant,
+			     v->checker, v->thread, v->description) >= (int)sizeof(detail))
+			detail[sizeof(detail) - 2] = '~';
 		kvmmu_trace_instant("violation", detail);
 	}
 	return cli_trace_end(cmd, path);
