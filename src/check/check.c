@@ -358,16 +358,16 @@ bool chk_vcpu_live(struct kvm_vcpu *vcpu)
 	return !flush_requested(vcpu);
 }
 
-int chk_vcpu_tlb(struct kvm_vcpu *vcpu, struct hw_tlb_view *buf, int n)
+/* @nr_gfns 0: every entry; else the leaves over [@gfn, @gfn + @nr_gfns). */
+static int vcpu_tlb(struct kvm_vcpu *vcpu, gfn_t gfn, u64 nr_gfns, struct hw_tlb_view *buf, int n)
 {
-	int count;
-
 	hpa_t root = READ_ONCE(vcpu->arch.root_mmu.root.hpa);
-	int i, live = 0;
+	int i, count, live = 0;
 
 	if (!chk_world.hw || !chk_vcpu_live(vcpu) || root == INVALID_PAGE)
 		return 0;
-	count = hw_tlb_snapshot(vcpu->hw, buf, n);
+	count = nr_gfns ? hw_tlb_snapshot_leaves(vcpu->hw, gfn, nr_gfns, buf, n) :
+			  hw_tlb_snapshot(vcpu->hw, buf, n);
 	if (count > n)
 		count = n;
 	/*
@@ -381,6 +381,17 @@ int chk_vcpu_tlb(struct kvm_vcpu *vcpu, struct hw_tlb_view *buf, int n)
 			buf[live++] = buf[i];
 	}
 	return live;
+}
+
+int chk_vcpu_tlb(struct kvm_vcpu *vcpu, struct hw_tlb_view *buf, int n)
+{
+	return vcpu_tlb(vcpu, 0, 0, buf, n);
+}
+
+int chk_vcpu_tlb_leaves(struct kvm_vcpu *vcpu, gfn_t gfn, u64 nr_gfns, struct hw_tlb_view *buf,
+			int n)
+{
+	return vcpu_tlb(vcpu, gfn, nr_gfns, buf, n);
 }
 
 struct kvm_mmu_page *chk_vcpu_root(struct kvm_vcpu *vcpu)

@@ -195,7 +195,7 @@ static void coherence_spte(const struct kvmmu_event *ev)
 		/* Judged against the root the vCPU runs on. */
 		if (!root)
 			continue;
-		n = chk_vcpu_tlb(vcpu, tlb_buf, CHK_TLB_MAX);
+		n = chk_vcpu_tlb_leaves(vcpu, e->gfn, pages, tlb_buf, CHK_TLB_MAX);
 		for (j = 0; j < n; j++) {
 			const struct hw_tlb_view *v = &tlb_buf[j];
 			u64 vpages = v->linear ? 1 : KVM_PAGES_PER_HPAGE(v->level);

@@ -90,6 +90,7 @@ struct kvmmu_hw_vcpu {
 	int cur_ctx;
 	u64 key_tag;                      /* ctx and generation bits of cur_ctx | VALID */
 	_Atomic u32 seq;                  /* snapshot seqlock: odd while changing */
+	_Atomic bool had_linear;          /* a gva-keyed entry was ever filled */
 
 	/* The entry of the current run. */
 	const struct kvmmu_entry *entry;

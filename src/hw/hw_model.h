@@ -152,6 +152,13 @@ struct hw_tlb_view {
  * the vCPU runs.  Returns the number of live entries (may exceed @n).
  */
 int hw_tlb_snapshot(struct kvmmu_hw_vcpu *hv, struct hw_tlb_view *buf, int n);
+/*
+ * As hw_tlb_snapshot(), only the leaf entries that cover a gfn of
+ * [@gfn, @gfn + @nr_gfns): what a checker judging one SPTE change needs,
+ * without copying the whole TLB for every change.
+ */
+int hw_tlb_snapshot_leaves(struct kvmmu_hw_vcpu *hv, u64 gfn, u64 nr_gfns,
+			   struct hw_tlb_view *buf, int n);
 
 /* The vCPU's id, as given to vcpu_create(). */
 int hw_vcpu_id(struct kvmmu_hw_vcpu *hv);

@@ -159,6 +159,8 @@ void hw_tlb_fill(struct kvmmu_hw_vcpu *hv, struct hw_tlb_array *a, const struct 
 	int t;
 
 	sched_point(SP_TLB_FILL, hv);
+	if (f->flags & TLBF_LINEAR)
+		atomic_store_explicit(&hv->had_linear, true, memory_order_relaxed);
 	tlb_write_begin(hv);
 	atomic_store_explicit(&meta->sptep, (u64)(uintptr_t)f->sptep, memory_order_relaxed);
 	atomic_store_explicit(&meta->spte, f->spte, memory_order_relaxed);
@@ -196,44 +198,91 @@ static bool entry_live(struct kvmmu_hw_vcpu *hv, u64 key, u32 gens[HW_MAX_CTX])
 	       ((key >> TLB_GEN_SHIFT) & (HW_GEN_MAX - 1)) == gens[ctx];
 }
 
+/* Which entries a snapshot wants: every one, or those over some gfns. */
+struct snap_filter {
+	u64 first, end; /* gfns [first, end); end == 0: everything */
+};
+
+static bool wanted(const struct hw_tlb_array *a, u64 j, u64 key, const struct snap_filter *f)
+{
+	u64 first, pages;
+
+	if (!f->end)
+		return true;
+	if (key & TLBF_LINEAR) {
+		first = atomic_load_explicit(&a->meta[j].gpa_page, memory_order_relaxed);
+		pages = 1;
+	} else {
+		first = (key >> TLB_PAGE_SHIFT) << (9 * (a->level - 1));
+		pages = 1ULL << (9 * (a->level - 1));
+	}
+	return first < f->end && first + pages > f->first;
+}
+
+static void copy_entry(struct hw_tlb_array *a, u64 j, u64 key, u8 kind, u64 roots[HW_MAX_CTX],
+		       struct hw_tlb_view *v)
+{
+	int t;
+
+	v->kind = kind;
+	v->level = (u8)a->level;
+	v->page = key >> TLB_PAGE_SHIFT;
+	v->linear = key & TLBF_LINEAR;
+	if (!v->linear)
+		v->page <<= 9 * (a->level - 1);
+	v->gfn = v->linear ? atomic_load_explicit(&a->meta[j].gpa_page, memory_order_relaxed) :
+			     v->page;
+	v->pfn = atomic_load_explicit(&a->slot[j].pfn, memory_order_relaxed);
+	v->root_pfn = roots[(key >> TLB_CTX_SHIFT) & 3];
+	v->sptep = (const void *)(uintptr_t)atomic_load_explicit(&a->meta[j].sptep,
+								   memory_order_relaxed);
+	v->spte = atomic_load_explicit(&a->meta[j].spte, memory_order_relaxed);
+	for (t = 0; t < 5; t++)
+		v->tables[t] = atomic_load_explicit(&a->meta[j].tables[t], memory_order_relaxed);
+}
+
 static int snapshot_array(struct kvmmu_hw_vcpu *hv, struct hw_tlb_array *a, u8 kind,
-			  u32 gens[HW_MAX_CTX], u64 roots[HW_MAX_CTX],
+			  u32 gens[HW_MAX_CTX], u64 roots[HW_MAX_CTX], const struct snap_filter *f,
 			  struct hw_tlb_view *buf, int n, int count)
 {
-	u64 j;
+	int shift = 9 * (a->level - 1);
+	u64 j, page;
 
+	/*
+	 * A few gfns and no gva-keyed entries: probe the slots those pages
+	 * index instead of scanning the array.  A slot holds one page, so a
+	 * page whose slot holds another is simply not there.
+	 */
+	if (f->end && !atomic_load_explicit(&hv->had_linear, memory_order_relaxed) &&
+	    ((f->end - 1) >> shift) - (f->first >> shift) <= a->mask) {
+		for (page = f->first >> shift; page <= (f->end - 1) >> shift; page++) {
+			u64 key;
+
+			j = hw_tlb_index(a, page);
+			key = atomic_load_explicit(&a->slot[j].key, memory_order_relaxed);
+			if (!entry_live(hv, key, gens) || (key & TLBF_LINEAR) ||
+			    key >> TLB_PAGE_SHIFT != page)
+				continue;
+			if (count < n)
+				copy_entry(a, j, key, kind, roots, &buf[count]);
+			count++;
+		}
+		return count;
+	}
 	for (j = 0; j <= a->mask; j++) {
 		u64 key = atomic_load_explicit(&a->slot[j].key, memory_order_relaxed);
-		struct hw_tlb_view *v;
-		int t;
 
-		if (!entry_live(hv, key, gens))
+		if (!entry_live(hv, key, gens) || !wanted(a, j, key, f))
 			continue;
-		if (count < n) {
-			v = &buf[count];
-			v->kind = kind;
-			v->level = (u8)a->level;
-			v->page = key >> TLB_PAGE_SHIFT;
-			v->linear = key & TLBF_LINEAR;
-			if (!v->linear)
-				v->page <<= 9 * (a->level - 1);
-			v->gfn = v->linear ? atomic_load_explicit(&a->meta[j].gpa_page,
-								  memory_order_relaxed) : v->page;
-			v->pfn = atomic_load_explicit(&a->slot[j].pfn, memory_order_relaxed);
-			v->root_pfn = roots[(key >> TLB_CTX_SHIFT) & 3];
-			v->sptep = (const void *)(uintptr_t)atomic_load_explicit(&a->meta[j].sptep,
-									   memory_order_relaxed);
-			v->spte = atomic_load_explicit(&a->meta[j].spte, memory_order_relaxed);
-			for (t = 0; t < 5; t++)
-				v->tables[t] = atomic_load_explicit(&a->meta[j].tables[t],
-								    memory_order_relaxed);
-		}
+		if (count < n)
+			copy_entry(a, j, key, kind, roots, &buf[count]);
 		count++;
 	}
 	return count;
 }
 
-int hw_tlb_snapshot(struct kvmmu_hw_vcpu *hv, struct hw_tlb_view *buf, int n)
+static int snapshot(struct kvmmu_hw_vcpu *hv, const struct snap_filter *f, bool leaves_only,
+		    struct hw_tlb_view *buf, int n)
 {
 	for (;;) {
 		u32 s1 = atomic_load_explicit(&hv->seq, memory_order_acquire), s2;
@@ -250,13 +299,30 @@ int hw_tlb_snapshot(struct kvmmu_hw_vcpu *hv, struct hw_tlb_view *buf, int n)
 			roots[c] = atomic_load_explicit(&hv->ctx_root[c], memory_order_relaxed);
 		}
 		for (i = 0; i < NR_TLBS; i++)
-			count = snapshot_array(hv, &hv->tlb[i], HW_TLB_LEAF, gens, roots, buf, n, count);
-		for (i = 0; i < NR_PSC; i++)
-			count = snapshot_array(hv, &hv->psc[i], HW_TLB_PSC, gens, roots, buf, n, count);
+			count = snapshot_array(hv, &hv->tlb[i], HW_TLB_LEAF, gens, roots, f, buf, n,
+					       count);
+		for (i = 0; i < NR_PSC && !leaves_only; i++)
+			count = snapshot_array(hv, &hv->psc[i], HW_TLB_PSC, gens, roots, f, buf, n,
+					       count);
 		/* Pairs with the write barrier in tlb_write_begin(). */
 		smp_rmb();
 		s2 = atomic_load_explicit(&hv->seq, memory_order_relaxed);
 		if (s1 == s2)
 			return count;
 	}
+}
+
+int hw_tlb_snapshot(struct kvmmu_hw_vcpu *hv, struct hw_tlb_view *buf, int n)
+{
+	static const struct snap_filter all;
+
+	return snapshot(hv, &all, false, buf, n);
+}
+
+int hw_tlb_snapshot_leaves(struct kvmmu_hw_vcpu *hv, u64 gfn, u64 nr_gfns,
+			   struct hw_tlb_view *buf, int n)
+{
+	struct snap_filter f = { .first = gfn, .end = gfn + nr_gfns };
+
+	return snapshot(hv, &f, true, buf, n);
 }

@@ -283,6 +283,44 @@ static void test_tlb_keeps_stale_until_flush(void **state)
 	atomic64_inc(&fix.kvm->stat.pages_4k);
 }
 
+/*
+ * A snapshot of the leaves over some gfns holds exactly the entries of the
+ * whole snapshot that cover one of them, whether it probes slots (4K
+ * entries of 2M of memory, no gva-keyed entries) or scans.
+ */
+static void test_tlb_snapshot_leaves(void **state)
+{
+	static struct hw_tlb_view all[1024], some[1024];
+	struct hw_program p = { .base = 0, .size = 2 * MB, .write_percent = 100, .passes = 1 };
+	static const u64 ranges[][2] = { { 0, 1 }, { 7, 3 }, { 100, 50 }, { 0, 512 },
+					 { 511, 5 }, { 600, 10 } };
+	size_t r;
+	int i, j, n, m;
+
+	create((struct vm_fixture_opts){ .mem_size = 2 * MB, .nr_vcpus = 1 });
+	assert_int_equal(hw_vcpu_load_program(fix_hwv(&fix, 0), &p), 0);
+	assert_int_equal(fix_run_to_hlt(&fix, 0), 0);
+	n = hw_tlb_snapshot(fix_hwv(&fix, 0), all, 1024);
+	assert_true(n > 256 && n < 1024);
+	for (r = 0; r < ARRAY_SIZE(ranges); r++) {
+		u64 first = ranges[r][0], end = first + ranges[r][1];
+		int want = 0;
+
+		for (i = 0; i < n; i++) {
+			u64 pages = 1ULL << (9 * (all[i].level - 1));
+
+			want += all[i].kind == HW_TLB_LEAF && all[i].gfn < end &&
+				all[i].gfn + pages > first;
+		}
+		m = hw_tlb_snapshot_leaves(fix_hwv(&fix, 0), first, ranges[r][1], some, 1024);
+		assert_int_equal(m, want);
+		for (j = 0; j < m; j++) {
+			assert_int_equal(some[j].kind, HW_TLB_LEAF);
+			assert_true(some[j].gfn < end && some[j].gfn + 1 > first);
+		}
+	}
+}
+
 static u64 table_reads;
 
 static void count_table_reads(struct kvmmu_observer *obs, const struct kvmmu_event *ev)
@@ -628,6 +666,7 @@ static void test_ad_survive_dirty_logging(void **state)
 
 static const struct CMUnitTest tests[] = {
 	FIX_TEST(test_list_program),
+	FIX_TEST(test_tlb_snapshot_leaves),
 	FIX_TEST(test_ad_bits_ept),
 	FIX_TEST(test_ad_bits_npt),
 	FIX_TEST(test_ad_bits_ept_disabled),
