@@ -27,4 +27,8 @@ typedef void (*bench_progress_fn)(const char *name);
 /* Run every benchmark; returns the number of results written to @out. */
 int bench_run_all(struct bench_result *out, int max, bench_progress_fn progress);
 
+/* The two groups: the substrate (substrate.c) and the MMU (mmu.c). */
+int bench_run_substrate(struct bench_result *out, int max, bench_progress_fn progress);
+int bench_run_mmu(struct bench_result *out, int max, bench_progress_fn progress);
+
 #endif /* KVMMU_BENCH_BENCH_H */

@@ -152,7 +152,7 @@ static void bench_one(struct bench_result *r, const char *name,
 	r->note = note;
 }
 
-int bench_run_all(struct bench_result *out, int max, bench_progress_fn progress)
+int bench_run_substrate(struct bench_result *out, int max, bench_progress_fn progress)
 {
 	enum rcu_backend saved = rcu_get_backend();
 	int n = 0;
@@ -183,4 +183,11 @@ int bench_run_all(struct bench_result *out, int max, bench_progress_fn progress)
 		  1.5, "srcu_read_lock+unlock vs two seq_cst RMWs", progress);
 	cleanup_srcu_struct(&bench_srcu);
 	return n;
+}
+
+int bench_run_all(struct bench_result *out, int max, bench_progress_fn progress)
+{
+	int n = bench_run_substrate(out, max, progress);
+
+	return n + bench_run_mmu(out + n, max - n, progress);
 }

@@ -1,0 +1,926 @@
+// SPDX-License-Identifier: GPL-2.0-only
+/*
+ * Benchmarks of the MMU: what a fault, a zap, a dirty-log clear and a TLB
+ * hit cost, what the tables cost in memory, and what a 256 GiB guest costs
+ * in tag mode.
+ *
+ * Each timed figure runs the MMU operation on a VM built as the scenarios
+ * build theirs (modelled host, simulated CPU, no checkers, no tracing) and a
+ * bare loop doing the same memory work on a radix of plain 4 KiB arrays,
+ * repetitions interleaved, the best of each kept; the figure is their ratio.
+ * The metadata and tag-mode figures are plain values (bytes, MiB).
+ */
+#include <errno.h>
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "bench.h"
+#include "bug.h"
+#include "host_mm.h"
+#include "hw_model.h"
+#include "kvm_host.h"
+#include "mmu_internal.h"
+#include "rcu.h"
+#include "thread.h"
+
+#define MMU_REPS 7
+#define MB (1ULL << 20)
+#define GB (1ULL << 30)
+#define BENCH_HVA (1ULL << 40) /* where the guest's memory sits in the model's mm */
+
+#define FAULT_BYTES (256 * MB)
+#define TLB_BYTES (2 * MB)      /* 512 pages: the default 4K TLB holds them all */
+#define TLB_PASSES 4000
+#define TAG_BYTES (256 * GB)
+#define TAG_CHUNK (4 * GB)      /* one program per chunk, for progress */
+
+static double now_ns(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (double)ts.tv_sec * 1e9 + (double)ts.tv_nsec;
+}
+
+struct figure {
+	const char *name;
+	const char *unit;
+	double target;
+	const char *direction; /* "<=" or ">=" */
+	bool ratio;            /* a ratio against a baseline, else a plain value */
+	const char *note;
+};
+
+static unsigned long warns_before;
+
+static void begin(const struct figure *f, bench_progress_fn progress)
+{
+	warns_before = kvmmu_warn_count();
+	progress(f->name);
+}
+
+/*
+ * Fill @r in from its measured value (and baseline).  A figure that could
+ * not be measured (@err), or during which a WARN fired (the code it timed
+ * went wrong), says so on stderr and is reported as not met, its numbers
+ * null.
+ */
+static void finish(struct bench_result *r, const struct figure *f, int err)
+{
+	double judged;
+
+	if (!err && kvmmu_warn_count() != warns_before) {
+		fprintf(stderr, "bench: %s: a WARN fired\n", f->name);
+		err = -EIO;
+	}
+	if (err) {
+		fprintf(stderr, "bench: %s: not measured: %s\n", f->name, strerror(-err));
+		r->value = r->baseline = NAN;
+	}
+	if (!f->ratio)
+		r->baseline = NAN;
+	r->name = f->name;
+	r->unit = f->unit;
+	r->baseline_unit = f->ratio ? f->unit : "";
+	r->ratio = f->ratio ? r->value / r->baseline : NAN;
+	r->target = f->target;
+	r->direction = f->direction;
+	judged = f->ratio ? r->ratio : r->value;
+	r->met = !err && (f->direction[0] == '<' ? judged <= f->target : judged >= f->target);
+	r->note = f->note;
+}
+
+/* ---- a VM -------------------------------------------------------------------------------- */
+
+struct bvm {
+	struct host_phys *phys;
+	struct mm_struct *mm;
+	struct hw_machine *hw;
+	struct kvm *kvm;
+	struct kvm_vcpu *vcpus[2];
+	int nr_vcpus;
+	unsigned long hva;
+	u64 size;
+	u32 slot_flags;
+};
+
+struct bvm_opts {
+	u64 size;
+	bool tag_mode;
+	int nr_vcpus;
+	bool manual_protect;   /* KVM_CAP_MANUAL_DIRTY_LOG_PROTECT2, no INITIALLY_SET */
+	bool no_slot_zap_all;  /* a deleted slot zaps its own SPTEs, not every root */
+	u32 slot_flags;
+};
+
+static void bvm_destroy(struct bvm *v)
+{
+	if (v->kvm)
+		kvmmu_vm_destroy(v->kvm);
+	if (v->hw)
+		hw_machine_destroy(v->hw);
+	if (v->mm)
+		host_mm_destroy(v->mm);
+	rcu_barrier();
+	if (v->phys)
+		host_phys_destroy(v->phys);
+	memset(v, 0, sizeof(*v));
+}
+
+/* As the scenario runner builds a world: host, CPU, VM, vCPUs, one anonymous 4K mapping. */
+static int bvm_create(struct bvm *v, const struct bvm_opts *o)
+{
+	u64 pages = o->size >> PAGE_SHIFT;
+	/* Data frames, two sets of 4K tables (host and SPTE), the quarantine, slack. */
+	struct host_phys_config pcfg = {
+		.nr_frames = pages + pages / 128 + 16384, .tag_mode = o->tag_mode,
+	};
+	struct host_mmap_args a = {
+		.len = o->size, .vm_flags = VM_READ | VM_WRITE, .backing = HOST_BACKING_ANON,
+		.addr = BENCH_HVA,
+	};
+	struct hw_config hcfg = { .phys_bits = 46 };
+	struct kvmmu_vm_config cfg;
+	int i, r;
+
+	memset(v, 0, sizeof(*v));
+	r = host_phys_create(&pcfg, &v->phys);
+	if (!r)
+		r = host_mm_create(v->phys, &v->mm);
+	if (r)
+		goto fail;
+	hcfg.mm = v->mm;
+	hcfg.host = &host_kvm_ops;
+	r = hw_machine_create(&hcfg, &v->hw);
+	if (r)
+		goto fail;
+	kvmmu_vm_config_init(&cfg);
+	cfg.mm = v->mm;
+	cfg.host_ops = &host_kvm_ops;
+	cfg.hw_ops = &hw_ops;
+	cfg.hw = v->hw;
+	r = kvmmu_vm_create(&cfg, &v->kvm);
+	if (r)
+		goto fail;
+	if (o->manual_protect) {
+		struct kvm_enable_cap cap = { .cap = KVM_CAP_MANUAL_DIRTY_LOG_PROTECT2,
+					      .args = { KVM_DIRTY_LOG_MANUAL_PROTECT_ENABLE } };
+
+		r = kvmmu_vm_enable_cap(v->kvm, &cap);
+		if (r)
+			goto fail;
+	}
+	if (o->no_slot_zap_all) {
+		struct kvm_enable_cap cap = { .cap = KVM_CAP_DISABLE_QUIRKS2,
+					      .args = { KVM_X86_QUIRK_SLOT_ZAP_ALL } };
+
+		r = kvmmu_vm_enable_cap(v->kvm, &cap);
+		if (r)
+			goto fail;
+	}
+	for (i = 0; i < o->nr_vcpus; i++) {
+		r = kvmmu_vcpu_create(v->kvm, (unsigned int)i, &v->vcpus[i]);
+		if (r)
+			goto fail;
+	}
+	v->nr_vcpus = o->nr_vcpus;
+	r = host_mmap(v->mm, &a, &v->hva);
+	if (r)
+		goto fail;
+	v->size = o->size;
+	v->slot_flags = o->slot_flags;
+	return 0;
+fail:
+	bvm_destroy(v);
+	return r;
+}
+
+/* Fault the whole mapping in on the host side, so guest faults find it present. */
+static int bvm_host_prefault(struct bvm *v)
+{
+	u64 off;
+
+	for (off = 0; off < v->size; off += PAGE_SIZE) {
+		u64 val = off;
+		int r = host_access(v->mm, v->hva + off, true, &val);
+
+		if (r)
+			return r;
+	}
+	return 0;
+}
+
+/* KVM_SET_USER_MEMORY_REGION2: slot 0 at gpa 0 over the whole mapping, or deleted. */
+static int bvm_slot(struct bvm *v, bool present)
+{
+	struct kvm_userspace_memory_region2 m = {
+		.slot = 0, .flags = present ? v->slot_flags : 0, .guest_phys_addr = 0,
+		.memory_size = present ? v->size : 0, .userspace_addr = v->hva,
+	};
+
+	return kvmmu_set_user_memory_region2(v->kvm, &m);
+}
+
+/* KVM_RUN until the program's pass ends (memstress's GUEST_SYNC). */
+static int run_to_pass_end(struct kvm_vcpu *vcpu)
+{
+	struct kvmmu_run run;
+
+	for (;;) {
+		int r = kvmmu_vcpu_run(vcpu, &run);
+
+		if (r)
+			return r;
+		if (run.exit_reason == KVM_EXIT_HLT)
+			return 0;
+		if (run.exit_reason != KVM_EXIT_INTR)
+			return -EIO;
+	}
+}
+
+/* Load a memstress program of @passes sequential passes over [@base, @base + @size). */
+static int load_memstress(struct kvm_vcpu *vcpu, u64 base, u64 size, u64 passes, u32 write)
+{
+	struct hw_program p = {
+		.base = base, .size = size, .passes = passes, .write_percent = write,
+		.value = HW_VALUE_CONSTANT,
+	};
+
+	return hw_vcpu_load_program(vcpu->hw, &p);
+}
+
+/* One write pass over [@base, @base + @size) on @vcpu, in the calling thread. */
+static int write_pass(struct kvm_vcpu *vcpu, u64 base, u64 size)
+{
+	int r = load_memstress(vcpu, base, size, 1, 100);
+
+	return r ? r : run_to_pass_end(vcpu);
+}
+
+struct pass_arg {
+	struct kvm_vcpu *vcpu;
+	u64 base, size;
+};
+
+static int pass_thread(void *p)
+{
+	struct pass_arg *a = p;
+
+	return write_pass(a->vcpu, a->base, a->size);
+}
+
+/* Write passes over disjoint ranges, one thread per vCPU; returns wall nanoseconds. */
+static double threaded_passes(struct pass_arg *args, int n, int *err)
+{
+	struct kvmmu_thread *t[2];
+	double t0 = now_ns();
+	int i, r = 0;
+
+	for (i = 0; i < n; i++) {
+		r = kvmmu_thread_create(&t[i], "bench-vcpu", 0, pass_thread, &args[i]);
+		if (r)
+			break;
+	}
+	n = i;
+	for (i = 0; i < n; i++) {
+		int ret = kvmmu_thread_join(t[i]);
+
+		if (ret && !r)
+			r = ret;
+	}
+	*err = r;
+	return now_ns() - t0;
+}
+
+/* ---- the bare baselines: a 4-level radix of plain 4 KiB arrays --------------------------- */
+
+#define RADIX_PRESENT 1ULL
+#define RADIX_WRITABLE 2ULL
+
+/* Up to 1 GiB: one table at each upper level, up to 512 leaf tables. */
+struct radix {
+	_Atomic u64 *top, *l3, *l2;
+	_Atomic u64 *leaves; /* nr_leaves tables, contiguous */
+	u64 nr_leaves;
+};
+
+static _Atomic u64 *table_alloc(u64 nr)
+{
+	void *p = aligned_alloc(PAGE_SIZE, nr * PAGE_SIZE);
+
+	if (p)
+		memset(p, 0, nr * PAGE_SIZE);
+	return p;
+}
+
+static u64 table_entry(_Atomic u64 *table)
+{
+	return (u64)(uintptr_t)table | RADIX_PRESENT | RADIX_WRITABLE;
+}
+
+static int radix_create(struct radix *rd, u64 pages)
+{
+	u64 i;
+
+	rd->nr_leaves = DIV_ROUND_UP(pages, 512);
+	if (rd->nr_leaves > 512)
+		return -EINVAL;
+	rd->top = table_alloc(1);
+	rd->l3 = table_alloc(1);
+	rd->l2 = table_alloc(1);
+	rd->leaves = table_alloc(rd->nr_leaves);
+	if (!rd->top || !rd->l3 || !rd->l2 || !rd->leaves)
+		return -ENOMEM;
+	atomic_store(&rd->top[0], table_entry(rd->l3));
+	atomic_store(&rd->l3[0], table_entry(rd->l2));
+	for (i = 0; i < rd->nr_leaves; i++)
+		atomic_store(&rd->l2[i], table_entry(rd->leaves + i * 512));
+	return 0;
+}
+
+static void radix_destroy(struct radix *rd)
+{
+	free(rd->top);
+	free(rd->l3);
+	free(rd->l2);
+	free(rd->leaves);
+}
+
+/* Every leaf entry present and writable (untimed set-up of the scans). */
+static void radix_fill(struct radix *rd)
+{
+	u64 i;
+
+	for (i = 0; i < rd->nr_leaves * 512; i++)
+		atomic_store_explicit(&rd->leaves[i], (i << PAGE_SHIFT) | RADIX_PRESENT |
+				      RADIX_WRITABLE, memory_order_relaxed);
+}
+
+static void radix_clear(struct radix *rd)
+{
+	memset((void *)rd->leaves, 0, rd->nr_leaves * PAGE_SIZE);
+}
+
+static _Atomic u64 *entry_table(u64 e)
+{
+	return (_Atomic u64 *)(uintptr_t)(e & ~(PAGE_SIZE - 1));
+}
+
+/* The bare install loop: per page, walk from the top and cmpxchg the leaf in. */
+static noinline void radix_install(struct radix *rd, u64 pages)
+{
+	u64 gfn;
+
+	for (gfn = 0; gfn < pages; gfn++) {
+		_Atomic u64 *t = rd->top;
+		u64 old = 0;
+		int level;
+
+		for (level = 4; level > 1; level--) {
+			u64 e = atomic_load_explicit(&t[(gfn >> (9 * (level - 1))) & 511],
+						     memory_order_relaxed);
+
+			t = entry_table(e);
+		}
+		if (!try_cmpxchg64(&t[gfn & 511], &old,
+				   (gfn << PAGE_SHIFT) | RADIX_PRESENT | RADIX_WRITABLE))
+			gfn--;
+	}
+}
+
+/*
+ * The bare scan: walk the radix top-down and, in every leaf table, read each
+ * entry and store it with @clear taken out (everything for a zap, the
+ * writable bit for a dirty-log clear).
+ */
+static noinline void radix_scan_clear(struct radix *rd, u64 clear)
+{
+	int i3, i2, i1, i0;
+
+	for (i3 = 0; i3 < 512; i3++) {
+		u64 e3 = atomic_load_explicit(&rd->top[i3], memory_order_relaxed);
+		_Atomic u64 *t3 = entry_table(e3);
+
+		if (!(e3 & RADIX_PRESENT))
+			continue;
+		for (i2 = 0; i2 < 512; i2++) {
+			u64 e2 = atomic_load_explicit(&t3[i2], memory_order_relaxed);
+			_Atomic u64 *t2 = entry_table(e2);
+
+			if (!(e2 & RADIX_PRESENT))
+				continue;
+			for (i1 = 0; i1 < 512; i1++) {
+				u64 e1 = atomic_load_explicit(&t2[i1], memory_order_relaxed);
+				_Atomic u64 *t1 = entry_table(e1);
+
+				if (!(e1 & RADIX_PRESENT))
+					continue;
+				for (i0 = 0; i0 < 512; i0++) {
+					u64 e = atomic_load_explicit(&t1[i0],
+								     memory_order_relaxed);
+
+					if (e & clear)
+						atomic_store_explicit(&t1[i0], e & ~clear,
+								      memory_order_relaxed);
+				}
+			}
+		}
+	}
+}
+
+/* ---- fault_4k ------------------------------------------------------------------------------ */
+
+static int bench_fault_4k(struct bvm *v, struct bench_result *r)
+{
+	u64 pages = FAULT_BYTES >> PAGE_SHIFT;
+	struct radix rd = { 0 };
+	int rep, ret;
+
+	ret = radix_create(&rd, pages);
+	if (ret)
+		goto out;
+	r->value = r->baseline = INFINITY;
+	for (rep = 0; rep < MMU_REPS; rep++) {
+		double t0;
+
+		ret = bvm_slot(v, true);
+		if (ret)
+			break;
+		ret = load_memstress(v->vcpus[0], 0, FAULT_BYTES, 1, 100);
+		if (ret)
+			break;
+		t0 = now_ns();
+		ret = run_to_pass_end(v->vcpus[0]);
+		r->value = fmin(r->value, (now_ns() - t0) / (double)pages);
+		if (ret)
+			break;
+		if (kvmmu_vm_stat(v->kvm, "pages_4k") != pages) {
+			ret = -EIO;
+			break;
+		}
+		ret = bvm_slot(v, false);
+		if (ret)
+			break;
+		rcu_barrier();
+
+		radix_clear(&rd);
+		t0 = now_ns();
+		radix_install(&rd, pages);
+		r->baseline = fmin(r->baseline, (now_ns() - t0) / (double)pages);
+	}
+out:
+	radix_destroy(&rd);
+	return ret;
+}
+
+/* ---- fault_scaling_2v ------------------------------------------------------------------------ */
+
+static int bench_fault_scaling(struct bvm *v, struct bench_result *r)
+{
+	double one = INFINITY, two = INFINITY, ns;
+	int rep, ret = 0;
+
+	for (rep = 0; rep < MMU_REPS && !ret; rep++) {
+		struct pass_arg a1[1] = { { v->vcpus[0], 0, FAULT_BYTES } };
+		struct pass_arg a2[2] = {
+			{ v->vcpus[0], 0, FAULT_BYTES / 2 },
+			{ v->vcpus[1], FAULT_BYTES / 2, FAULT_BYTES / 2 },
+		};
+
+		ret = bvm_slot(v, true);
+		if (ret)
+			break;
+		ns = threaded_passes(a1, 1, &ret);
+		one = fmin(one, ns);
+		if (!ret)
+			ret = bvm_slot(v, false);
+		rcu_barrier();
+		if (ret)
+			break;
+
+		ret = bvm_slot(v, true);
+		if (ret)
+			break;
+		ns = threaded_passes(a2, 2, &ret);
+		two = fmin(two, ns);
+		if (!ret)
+			ret = bvm_slot(v, false);
+		rcu_barrier();
+	}
+	/* Throughputs, in 4K faults per microsecond. */
+	r->value = (double)(FAULT_BYTES >> PAGE_SHIFT) / two * 1e3;
+	r->baseline = (double)(FAULT_BYTES >> PAGE_SHIFT) / one * 1e3;
+	return ret;
+}
+
+/* ---- zap_1g, clear_dirty_1g, metadata_bytes_per_4k --------------------------------------- */
+
+/* Table pages (roots included) and their headers, per mapped 4K page. */
+static double metadata_per_4k(struct kvm *kvm)
+{
+	struct kvm_mmu_page *root;
+	u64 tables = (u64)atomic64_read(&kvm->arch.tdp_mmu_pages), roots = 0;
+	u64 mapped = kvmmu_vm_stat(kvm, "pages_4k");
+
+	rcu_read_lock();
+	list_for_each_entry_rcu(root, &kvm->arch.tdp_mmu_roots, link)
+		roots++;
+	rcu_read_unlock();
+	return (double)((tables + roots) * (PAGE_SIZE + sizeof(struct kvm_mmu_page))) /
+	       (double)mapped;
+}
+
+static int bench_zap_1g(struct bench_result *zap, struct bench_result *meta)
+{
+	const struct bvm_opts o = {
+		.size = GB, .tag_mode = true, .nr_vcpus = 1, .no_slot_zap_all = true,
+	};
+	u64 pages = GB >> PAGE_SHIFT;
+	struct radix rd = { 0 };
+	struct bvm v;
+	int rep, ret;
+
+	zap->value = zap->baseline = INFINITY;
+	meta->value = NAN;
+	ret = bvm_create(&v, &o);
+	if (ret)
+		return ret;
+	ret = radix_create(&rd, pages);
+	for (rep = 0; rep < MMU_REPS && !ret; rep++) {
+		double t0;
+
+		ret = bvm_slot(&v, true);
+		if (!ret)
+			ret = write_pass(v.vcpus[0], 0, GB);
+		if (ret)
+			break;
+		if (kvmmu_vm_stat(v.kvm, "pages_4k") != pages) {
+			ret = -EIO;
+			break;
+		}
+		if (rep == 0)
+			meta->value = metadata_per_4k(v.kvm);
+		t0 = now_ns();
+		ret = bvm_slot(&v, false);
+		zap->value = fmin(zap->value, now_ns() - t0);
+		rcu_barrier();
+		if (!ret && kvmmu_vm_stat(v.kvm, "pages_4k") != 0)
+			ret = -EIO;
+
+		radix_fill(&rd);
+		t0 = now_ns();
+		radix_scan_clear(&rd, ~0ULL);
+		zap->baseline = fmin(zap->baseline, now_ns() - t0);
+	}
+	radix_destroy(&rd);
+	bvm_destroy(&v);
+	zap->value /= 1e6;
+	zap->baseline /= 1e6;
+	return ret;
+}
+
+static int bench_clear_dirty_1g(struct bench_result *r)
+{
+	const struct bvm_opts o = {
+		.size = GB, .tag_mode = true, .nr_vcpus = 1, .manual_protect = true,
+		.slot_flags = KVM_MEM_LOG_DIRTY_PAGES,
+	};
+	u64 pages = GB >> PAGE_SHIFT, words = pages / 64, i;
+	unsigned long *bitmap = NULL;
+	struct radix rd = { 0 };
+	struct bvm v;
+	int rep, ret;
+
+	r->value = r->baseline = INFINITY;
+	ret = bvm_create(&v, &o);
+	if (ret)
+		return ret;
+	bitmap = calloc(words, sizeof(*bitmap));
+	ret = bitmap ? radix_create(&rd, pages) : -ENOMEM;
+	if (!ret)
+		ret = bvm_slot(&v, true);
+	for (rep = 0; rep < MMU_REPS && !ret; rep++) {
+		struct kvm_dirty_log get = { .slot = 0, .dirty_bitmap = bitmap };
+		struct kvm_clear_dirty_log clear = {
+			.slot = 0, .first_page = 0, .num_pages = (u32)pages,
+			.dirty_bitmap = bitmap,
+		};
+		double t0;
+
+		/* Every page written (faults the first time, fast faults after a clear). */
+		ret = write_pass(v.vcpus[0], 0, GB);
+		if (!ret)
+			ret = kvmmu_get_dirty_log(v.kvm, &get);
+		for (i = 0; !ret && i < words; i++) {
+			if (bitmap[i] != ~0UL)
+				ret = -EIO;
+		}
+		if (ret)
+			break;
+		t0 = now_ns();
+		ret = kvmmu_clear_dirty_log(v.kvm, &clear);
+		r->value = fmin(r->value, now_ns() - t0);
+
+		radix_fill(&rd);
+		t0 = now_ns();
+		radix_scan_clear(&rd, RADIX_WRITABLE);
+		r->baseline = fmin(r->baseline, now_ns() - t0);
+	}
+	radix_destroy(&rd);
+	free(bitmap);
+	bvm_destroy(&v);
+	r->value /= 1e6;
+	r->baseline /= 1e6;
+	return ret;
+}
+
+/* ---- tlb_hit_access --------------------------------------------------------------------- */
+
+static _Atomic u64 load_sink;
+
+/* The plain loop: one 8-byte load per 4 KiB page of @buf, @passes times. */
+static noinline void plain_loads(u8 *buf, u64 pages, u64 passes)
+{
+	u64 pass, i, sum = 0;
+
+	for (pass = 0; pass < passes; pass++) {
+		for (i = 0; i < pages; i++)
+			sum += __atomic_load_n((u64 *)(void *)(buf + (i << PAGE_SHIFT)),
+					       __ATOMIC_RELAXED);
+	}
+	atomic_store_explicit(&load_sink, sum, memory_order_relaxed);
+}
+
+static int bench_tlb_hit(struct bench_result *r)
+{
+	const struct bvm_opts o = { .size = TLB_BYTES, .nr_vcpus = 1 };
+	u64 pages = TLB_BYTES >> PAGE_SHIFT, accesses = pages * TLB_PASSES;
+	struct hw_vcpu_stats st0, st1;
+	struct kvm_vcpu *vcpu;
+	u8 *buf = NULL;
+	struct bvm v;
+	int rep, ret;
+	u64 pass;
+
+	r->value = r->baseline = INFINITY;
+	ret = bvm_create(&v, &o);
+	if (ret)
+		return ret;
+	vcpu = v.vcpus[0];
+	buf = aligned_alloc(PAGE_SIZE, TLB_BYTES);
+	ret = buf ? bvm_host_prefault(&v) : -ENOMEM;
+	if (!ret) {
+		memset(buf, 1, TLB_BYTES);
+		ret = bvm_slot(&v, true);
+	}
+	/* The first pass faults every page in and fills the TLB; the rest hit. */
+	if (!ret)
+		ret = load_memstress(vcpu, 0, TLB_BYTES, 0, 0);
+	if (!ret)
+		ret = run_to_pass_end(vcpu);
+	hw_vcpu_get_stats(vcpu->hw, &st0);
+	for (rep = 0; rep < MMU_REPS && !ret; rep++) {
+		double t0 = now_ns();
+
+		for (pass = 0; pass < TLB_PASSES && !ret; pass++)
+			ret = run_to_pass_end(vcpu);
+		r->value = fmin(r->value, (now_ns() - t0) / (double)accesses);
+
+		t0 = now_ns();
+		plain_loads(buf, pages, TLB_PASSES);
+		r->baseline = fmin(r->baseline, (now_ns() - t0) / (double)accesses);
+	}
+	hw_vcpu_get_stats(vcpu->hw, &st1);
+	/* Hits only: a miss or an exit other than the pass end would be another figure. */
+	if (!ret && (st1.tlb_misses != st0.tlb_misses ||
+		     st1.exits_violation != st0.exits_violation ||
+		     st1.exits_intr != st0.exits_intr))
+		ret = -EIO;
+	free(buf);
+	bvm_destroy(&v);
+	return ret;
+}
+
+/* ---- tag_mode_256g ---------------------------------------------------------------------- */
+
+struct tag_result {
+	int err;
+	double rss_mib;
+	double seconds;
+};
+
+static long peak_rss_kib(void)
+{
+	FILE *f = fopen("/proc/self/status", "r");
+	char line[256];
+	long kib = -1;
+
+	if (!f)
+		return -1;
+	while (fgets(line, sizeof(line), f)) {
+		if (!strncmp(line, "VmHWM:", 6))
+			sscanf(line + 6, "%ld", &kib);
+	}
+	fclose(f);
+	return kib;
+}
+
+struct tag_arg {
+	struct kvm_vcpu *vcpu;
+	int first;        /* chunks first, first + 2, ... */
+	bench_progress_fn progress;
+	_Atomic u64 *done;
+};
+
+static int tag_thread(void *p)
+{
+	struct tag_arg *a = p;
+	u64 chunk, nr = TAG_BYTES / TAG_CHUNK;
+	char msg[64];
+
+	for (chunk = (u64)a->first; chunk < nr; chunk += 2) {
+		int r = write_pass(a->vcpu, chunk * TAG_CHUNK, TAG_CHUNK);
+		u64 done;
+
+		if (r)
+			return r;
+		done = atomic_fetch_add(a->done, 1) + 1;
+		if (done % 8 == 0) {
+			snprintf(msg, sizeof(msg), "tag_mode_256g: %llu of %llu GiB populated",
+				 (unsigned long long)(done * TAG_CHUNK / GB),
+				 (unsigned long long)(TAG_BYTES / GB));
+			a->progress(msg);
+		}
+	}
+	return 0;
+}
+
+/* In the child: build the VM, populate every page at 4K from two vCPUs, read the peak. */
+static struct tag_result tag_child(bench_progress_fn progress)
+{
+	const struct bvm_opts o = { .size = TAG_BYTES, .tag_mode = true, .nr_vcpus = 2 };
+	unsigned long warns = kvmmu_warn_count();
+	struct tag_result res = { 0 };
+	struct tag_arg args[2];
+	_Atomic u64 done = 0;
+	struct kvmmu_thread *t[2];
+	double t0 = now_ns();
+	struct bvm v;
+	int i;
+
+	res.err = bvm_create(&v, &o);
+	if (!res.err)
+		res.err = bvm_slot(&v, true);
+	for (i = 0; i < 2 && !res.err; i++) {
+		args[i] = (struct tag_arg){ v.vcpus[i], i, progress, &done };
+		res.err = kvmmu_thread_create(&t[i], "bench-vcpu", 0, tag_thread, &args[i]);
+		if (res.err)
+			break;
+	}
+	while (i--) {
+		int r = kvmmu_thread_join(t[i]);
+
+		if (r && !res.err)
+			res.err = r;
+	}
+	if (!res.err && kvmmu_vm_stat(v.kvm, "pages_4k") != TAG_BYTES >> PAGE_SHIFT)
+		res.err = -EIO;
+	/* The parent's count does not see the child's WARNs: report them as a failure. */
+	if (!res.err && kvmmu_warn_count() != warns)
+		res.err = -EIO;
+	res.rss_mib = (double)peak_rss_kib() / 1024.0;
+	res.seconds = (now_ns() - t0) / 1e9;
+	/* No teardown: the process ends, and with it every mapping. */
+	return res;
+}
+
+static int bench_tag_mode(struct bench_result *r, bench_progress_fn progress, double *seconds)
+{
+	struct tag_result res = { .err = -EIO };
+	int fds[2], status;
+	pid_t pid;
+
+	/*
+	 * Only the forking thread lives on in the child: stop the RCU
+	 * callback thread first, so the child starts its own.
+	 */
+	rcu_shutdown();
+	if (pipe(fds))
+		return -errno;
+	fflush(NULL);
+	pid = fork();
+	if (pid < 0) {
+		close(fds[0]);
+		close(fds[1]);
+		return -errno;
+	}
+	if (!pid) {
+		close(fds[0]);
+		res = tag_child(progress);
+		if (write(fds[1], &res, sizeof(res)) != sizeof(res))
+			_exit(2);
+		_exit(0);
+	}
+	close(fds[1]);
+	if (read(fds[0], &res, sizeof(res)) != sizeof(res))
+		res.err = -EIO;
+	close(fds[0]);
+	waitpid(pid, &status, 0);
+	r->value = res.rss_mib;
+	*seconds = res.seconds;
+	return res.err;
+}
+
+/* ---- all of them ------------------------------------------------------------------------ */
+
+static const struct figure fig_fault = {
+	"fault_4k", "ns", 25, "<=", true,
+	"4K write fault on a page present in the host (TLB miss, walk, exit, KVM fault, "
+	"re-entry, re-walk), per page of a 256 MiB memstress pass, vs a walk of a 4-level "
+	"radix from the top and a cmpxchg of the leaf",
+};
+static const struct figure fig_scaling = {
+	"fault_scaling_2v", "/us", 1.6, ">=", true,
+	"4K faults per microsecond: 2 vCPUs on 2 threads, disjoint halves of 256 MiB, vs "
+	"1 vCPU on 1 thread over all of it",
+};
+static const struct figure fig_zap = {
+	"zap_1g", "ms", 8, "<=", true,
+	"deleting a 1 GiB slot mapped at 4K, SLOT_ZAP_ALL quirk off (the TDP MMU's leaf zap "
+	"of the slot under the write lock, then one flush), vs reading and clearing 262144 "
+	"entries of a 4-level radix",
+};
+static const struct figure fig_meta = {
+	"metadata_bytes_per_4k", "B", 8.6, "<=", false,
+	"(SPTE tables + roots) x (4096 + sizeof(struct kvm_mmu_page)) per mapped 4K page, "
+	"1 GiB guest populated at 4K",
+};
+static const struct figure fig_clear = {
+	"clear_dirty_1g", "ms", 8, "<=", true,
+	"KVM_CLEAR_DIRTY_LOG of a fully dirty 1 GiB slot at 4K (manual protect: every SPTE "
+	"write-protected, one flush) vs reading 262144 radix entries and clearing their W bit",
+};
+static const struct figure fig_tlb = {
+	"tlb_hit_access", "ns", 5, "<=", true,
+	"guest 8-byte load that hits the TLB, memstress read passes over 2 MiB (each "
+	"pass-end exit included) vs a plain 8-byte load per 4 KiB of a 2 MiB buffer",
+};
+static const struct figure fig_tag = {
+	"tag_mode_256g", "MiB", 4096, "<=", false,
+	"peak RSS (VmHWM) of a child process that populates a 256 GiB tag-mode guest at 4K "
+	"with 2 vCPUs",
+};
+
+int bench_run_mmu(struct bench_result *out, int max, bench_progress_fn progress)
+{
+	const struct bvm_opts fo = { .size = FAULT_BYTES, .nr_vcpus = 2 };
+	double tag_seconds = 0;
+	char msg[64];
+	struct bvm v;
+	int ret;
+
+	if (max < 7)
+		return 0;
+
+	/* One VM, its host memory faulted in once, for both fault figures. */
+	begin(&fig_fault, progress);
+	ret = bvm_create(&v, &fo);
+	if (!ret)
+		ret = bvm_host_prefault(&v);
+	if (!ret)
+		ret = bench_fault_4k(&v, &out[0]);
+	finish(&out[0], &fig_fault, ret);
+
+	begin(&fig_scaling, progress);
+	if (v.kvm)
+		ret = bench_fault_scaling(&v, &out[1]);
+	finish(&out[1], &fig_scaling, ret);
+	if (v.kvm)
+		bvm_destroy(&v);
+
+	/* zap_1g's guest, once populated, gives metadata_bytes_per_4k. */
+	begin(&fig_zap, progress);
+	ret = bench_zap_1g(&out[2], &out[4]);
+	finish(&out[2], &fig_zap, ret);
+	finish(&out[4], &fig_meta, ret);
+
+	begin(&fig_clear, progress);
+	finish(&out[3], &fig_clear, bench_clear_dirty_1g(&out[3]));
+
+	begin(&fig_tlb, progress);
+	finish(&out[5], &fig_tlb, bench_tlb_hit(&out[5]));
+
+	begin(&fig_tag, progress);
+	ret = bench_tag_mode(&out[6], progress, &tag_seconds);
+	finish(&out[6], &fig_tag, ret);
+	if (!ret) {
+		snprintf(msg, sizeof(msg), "%s: populated in %.0f s", fig_tag.name, tag_seconds);
+		progress(msg);
+	}
+	return 7;
+}
