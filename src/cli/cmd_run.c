@@ -8,6 +8,8 @@
 #include <errno.h>
 #include <getopt.h>
 #include <math.h>
+#include <pthread.h>
+#include <stdatomic.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
@@ -56,11 +58,22 @@ static long parse_int(const char *opt, const char *s, long min, long max)
 
 /* ---- progress -------------------------------------------------------------------------------- */
 
+/*
+ * A ticker thread reports the phase the workload is in: once a second as a
+ * live line on a terminal, every five seconds as a plain line otherwise,
+ * and nothing for a run that ends within a second.  It only reads what the
+ * workload's progress hook copied in, so it never disturbs the timing.
+ */
 struct progress {
 	bool quiet, tty;
 	const char *workload;
 	double start;
-	double last;
+	pthread_mutex_t lock;  /* @phase */
+	char phase[48];
+	pthread_t ticker;
+	bool ticking;
+	_Atomic bool stop;
+	bool printed;          /* a live line is on the terminal */
 };
 
 static double now_s(void)
@@ -71,25 +84,61 @@ static double now_s(void)
 	return (double)ts.tv_sec + (double)ts.tv_nsec * 1e-9;
 }
 
-/* A phase begins: a live line on a terminal, a line a second otherwise. */
+/* The workload's hook: a phase begins. */
 static void progress_cb(const char *phase, void *arg)
 {
 	struct progress *p = arg;
-	double t = now_s();
 
-	if (p->quiet)
-		return;
-	if (p->tty) {
-		fprintf(stderr, "\r\033[K%s: %s (%.1fs)", p->workload, phase, t - p->start);
-	} else if (t - p->last >= 1.0) {
-		fprintf(stderr, "%s: %s (%.1fs)\n", p->workload, phase, t - p->start);
-		p->last = t;
+	pthread_mutex_lock(&p->lock);
+	snprintf(p->phase, sizeof(p->phase), "%s", phase);
+	pthread_mutex_unlock(&p->lock);
+}
+
+static void *ticker(void *arg)
+{
+	struct progress *p = arg;
+	double every = p->tty ? 1.0 : 5.0, next = p->start + every;
+	const struct timespec slice = { .tv_nsec = 100 * 1000 * 1000 };
+
+	while (!atomic_load(&p->stop)) {
+		char phase[48];
+		double t;
+
+		nanosleep(&slice, NULL);
+		t = now_s();
+		if (t < next || atomic_load(&p->stop))
+			continue;
+		next = t + every;
+		pthread_mutex_lock(&p->lock);
+		snprintf(phase, sizeof(phase), "%s", p->phase);
+		pthread_mutex_unlock(&p->lock);
+		if (p->tty)
+			fprintf(stderr, "\r\033[K%s: %s (%.0fs)", p->workload, phase, t - p->start);
+		else
+			fprintf(stderr, "%s: %s (%.0fs)\n", p->workload, phase, t - p->start);
+		p->printed = p->tty;
 	}
+	return NULL;
+}
+
+static void progress_start(struct progress *p, const char *workload)
+{
+	p->workload = workload;
+	p->start = now_s();
+	p->phase[0] = 0;
+	atomic_store(&p->stop, false);
+	p->printed = false;
+	p->ticking = !p->quiet && !pthread_create(&p->ticker, NULL, ticker, p);
 }
 
 static void progress_done(struct progress *p)
 {
-	if (!p->quiet && p->tty)
+	if (!p->ticking)
+		return;
+	atomic_store(&p->stop, true);
+	pthread_join(p->ticker, NULL);
+	p->ticking = false;
+	if (p->printed)
 		fprintf(stderr, "\r\033[K");
 }
 
@@ -254,10 +303,11 @@ static int tour(struct wl_config *base, struct progress *pr, const char *trace)
 		cfg.mem_per_vcpu = 16ULL << 20;
 		cfg.slots = !strcmp(workload_table[i]->name, "memslot-perf") ? 16 : 1;
 		cfg.iterations = 0;
-		pr->workload = workload_table[i]->name;
-		pr->start = now_s();
 		if (!strcmp(workload_table[i]->name, "memslot-perf"))
 			cfg.vcpus = 1;
+		cfg.progress = progress_cb;
+		cfg.progress_arg = pr;
+		progress_start(pr, workload_table[i]->name);
 		r = wl_run(workload_table[i], &cfg, &res[i], why, sizeof(why));
 		progress_done(pr);
 		if (r) {
@@ -323,7 +373,7 @@ static int cmd_run(int argc, char **argv)
 		{ NULL, 0, NULL, 0 },
 	};
 	struct wl_config cfg = { .vcpus = 1, .write_percent = 100, .seed = 1, .checks = CHECK_ALL };
-	struct progress pr = { .tty = isatty(STDERR_FILENO) };
+	struct progress pr = { .tty = isatty(STDERR_FILENO), .lock = PTHREAD_MUTEX_INITIALIZER };
 	const struct workload *wl;
 	struct cli_output out;
 	struct wl_result *res;
@@ -420,9 +470,8 @@ static int cmd_run(int argc, char **argv)
 	cfg.out = out.json && !out.json_path ? stderr : stdout;
 	cfg.progress = progress_cb;
 	cfg.progress_arg = &pr;
-	pr.workload = wl->name;
-	pr.start = pr.last = now_s();
 	cli_trace_begin("run", trace);
+	progress_start(&pr, wl->name);
 	r = wl_run(wl, &cfg, res, why, sizeof(why));
 	progress_done(&pr);
 	for (c = 0; c < res->nr_found && c < WL_MAX_FOUND; c++)
