@@ -4,7 +4,9 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "check.h"
 #include "cli.h"
+#include "mutant.h"
 #include "rcu.h"
 #include "trace.h"
 
@@ -79,4 +81,30 @@ int cli_trace_end(const char *cmd, const char *path)
 	if (r)
 		fprintf(stderr, "kvmmu: %s: writing trace %s: %s\n", cmd, path, strerror(-r));
 	return r;
+}
+
+u64 cli_parse_checks(const char *cmd, const char *list)
+{
+	char bad[64];
+	u64 mask;
+	int r = check_parse(list, &mask, bad, sizeof(bad));
+
+	if (r == -ENOENT)
+		cli_usage_error("%s: unknown checker '%s' (see kvmmu list)", cmd, bad);
+	if (r)
+		cli_usage_error("%s: bad --check list '%s'", cmd, list);
+	return mask;
+}
+
+u64 cli_parse_mutants(const char *cmd, const char *list)
+{
+	char bad[64];
+	u64 mask;
+	int r = kvmmu_mutant_parse(list, &mask, bad, sizeof(bad));
+
+	if (r == -ENOENT)
+		cli_usage_error("%s: unknown mutant '%s' (see kvmmu list)", cmd, bad);
+	if (r)
+		cli_usage_error("%s: bad --inject list '%s'", cmd, list);
+	return mask;
 }

@@ -57,6 +57,10 @@ void cli_output_close(struct cli_output *out);
  * lets pending RCU callbacks report and finishes the file: 0, or -errno
  * after saying on stderr what went wrong.
  */
+/* --check and --inject lists: the mask, or a usage error naming @cmd. */
+u64 cli_parse_checks(const char *cmd, const char *list);
+u64 cli_parse_mutants(const char *cmd, const char *list);
+
 void cli_trace_begin(const char *cmd, const char *path);
 int cli_trace_end(const char *cmd, const char *path);
 

@@ -378,7 +378,7 @@ static int cmd_run(int argc, char **argv)
 	struct cli_output out;
 	struct wl_result *res;
 	const char *trace = NULL;
-	char why[160], bad[64];
+	char why[160];
 	struct json j;
 	int c, r;
 
@@ -423,18 +423,10 @@ static int cmd_run(int argc, char **argv)
 			cfg.tag_mode = true;
 			break;
 		case 'c':
-			r = check_parse(optarg, &cfg.checks, bad, sizeof(bad));
-			if (r == -ENOENT)
-				cli_usage_error("run: unknown checker '%s' (see kvmmu list)", bad);
-			if (r)
-				cli_usage_error("run: bad --check list '%s'", optarg);
+			cfg.checks = cli_parse_checks("run", optarg);
 			break;
 		case 'I':
-			r = kvmmu_mutant_parse(optarg, &cfg.mutants, bad, sizeof(bad));
-			if (r == -ENOENT)
-				cli_usage_error("run: unknown mutant '%s' (see kvmmu list)", bad);
-			if (r)
-				cli_usage_error("run: bad --inject list '%s'", optarg);
+			cfg.mutants = cli_parse_mutants("run", optarg);
 			break;
 		case 'j':
 			cli_output_parse_json(&out, "json", optarg);

@@ -182,19 +182,6 @@ static int trace_finish(const char *cmd, const char *path, const struct scn_resu
 	return cli_trace_end(cmd, path);
 }
 
-static u64 parse_checks(const char *cmd, const char *list)
-{
-	char bad[64];
-	u64 mask;
-	int r = check_parse(list, &mask, bad, sizeof(bad));
-
-	if (r == -ENOENT)
-		cli_usage_error("%s: unknown checker '%s' (see kvmmu list)", cmd, bad);
-	if (r)
-		cli_usage_error("%s: bad --check list '%s'", cmd, list);
-	return mask;
-}
-
 static int cmd_scenario(int argc, char **argv)
 {
 	static const struct option opts[] = {
@@ -217,7 +204,6 @@ static int cmd_scenario(int argc, char **argv)
 	struct cli_output out;
 	struct scn_result res;
 	struct json j;
-	char bad[64];
 	int c, r;
 
 	cli_output_init(&out);
@@ -242,14 +228,10 @@ static int cmd_scenario(int argc, char **argv)
 				cli_usage_error("scenario: --depth %u is above 16", cfg.depth);
 			break;
 		case 'i':
-			r = kvmmu_mutant_parse(optarg, &cfg.mutants, bad, sizeof(bad));
-			if (r == -ENOENT)
-				cli_usage_error("scenario: unknown mutant '%s' (see kvmmu list)", bad);
-			if (r)
-				cli_usage_error("scenario: bad --inject list '%s'", optarg);
+			cfg.mutants = cli_parse_mutants("scenario", optarg);
 			break;
 		case 'c':
-			cfg.checks = parse_checks("scenario", optarg);
+			cfg.checks = cli_parse_checks("scenario", optarg);
 			break;
 		case 'j':
 			cli_output_parse_json(&out, "json", optarg);
@@ -319,7 +301,7 @@ static int cmd_replay(int argc, char **argv)
 	while ((c = getopt_long(argc, argv, "", opts, NULL)) != -1) {
 		switch (c) {
 		case 'c':
-			checks = parse_checks("replay", optarg);
+			checks = cli_parse_checks("replay", optarg);
 			break;
 		case 'j':
 			cli_output_parse_json(&out, "json", optarg);
