@@ -16,7 +16,6 @@
 #include <unistd.h>
 
 #include "cli.h"
-#include "mutant.h"
 #include "trace.h"
 #include "workload.h"
 
