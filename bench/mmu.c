@@ -25,6 +25,7 @@
 #include "hw_model.h"
 #include "kvm_host.h"
 #include "mmu_internal.h"
+#include "procinfo.h"
 #include "rcu.h"
 #include "thread.h"
 
@@ -714,22 +715,6 @@ struct tag_result {
 	double seconds;
 };
 
-static long peak_rss_kib(void)
-{
-	FILE *f = fopen("/proc/self/status", "r");
-	char line[256];
-	long kib = -1;
-
-	if (!f)
-		return -1;
-	while (fgets(line, sizeof(line), f)) {
-		if (!strncmp(line, "VmHWM:", 6))
-			sscanf(line + 6, "%ld", &kib);
-	}
-	fclose(f);
-	return kib;
-}
-
 struct tag_arg {
 	struct kvm_vcpu *vcpu;
 	int first;        /* chunks first, first + 2, ... */
@@ -793,7 +778,7 @@ static struct tag_result tag_child(bench_progress_fn progress)
 	/* The parent's count does not see the child's WARNs: report them as a failure. */
 	if (!res.err && kvmmu_warn_count() != warns)
 		res.err = -EIO;
-	res.rss_mib = (double)peak_rss_kib() / 1024.0;
+	res.rss_mib = (double)kvmmu_peak_rss_kib() / 1024.0;
 	res.seconds = (now_ns() - t0) / 1e9;
 	/* No teardown: the process ends, and with it every mapping. */
 	return res;

@@ -9,26 +9,11 @@
 #include <string.h>
 
 #include "host_mm.h"
+#include "procinfo.h"
 #include "rcu.h"
 #include "test.h"
 
 #define GB (1ULL << 30)
-
-static long peak_rss_kib(void)
-{
-	FILE *f = fopen("/proc/self/status", "r");
-	char line[256];
-	long kib = -1;
-
-	if (!f)
-		return -1;
-	while (fgets(line, sizeof(line), f)) {
-		if (!strncmp(line, "VmHWM:", 6))
-			sscanf(line + 6, "%ld", &kib);
-	}
-	fclose(f);
-	return kib;
-}
 
 static void populate_and_check(u64 bytes)
 {
@@ -80,7 +65,7 @@ static void test_tag_mode_64g_under_2g_rss(void **state)
 		skip(); /* the RSS bound is not measurable under a sanitizer */
 	}
 	populate_and_check(64 * GB);
-	rss = peak_rss_kib();
+	rss = kvmmu_peak_rss_kib();
 	print_message("peak RSS after populating 64 GiB in tag mode: %ld MiB\n",
 		      rss / 1024);
 	assert_true(rss > 0);
