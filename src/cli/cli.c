@@ -108,3 +108,10 @@ u64 cli_parse_mutants(const char *cmd, const char *list)
 		cli_usage_error("%s: bad --inject list '%s'", cmd, list);
 	return mask;
 }
+
+const char *cli_parse_trace(const char *cmd, const char *path)
+{
+	if (!*path)
+		cli_usage_error("%s: --trace needs a FILE", cmd);
+	return path;
+}

@@ -60,6 +60,8 @@ void cli_output_close(struct cli_output *out);
 /* --check and --inject lists: the mask, or a usage error naming @cmd. */
 u64 cli_parse_checks(const char *cmd, const char *list);
 u64 cli_parse_mutants(const char *cmd, const char *list);
+/* --trace=FILE: FILE, or a usage error if it is empty. */
+const char *cli_parse_trace(const char *cmd, const char *path);
 
 void cli_trace_begin(const char *cmd, const char *path);
 int cli_trace_end(const char *cmd, const char *path);

@@ -431,7 +431,7 @@ static int cmd_run(int argc, char **argv)
 			cli_output_parse_json(&out, "json", optarg);
 			break;
 		case 't':
-			trace = optarg;
+			trace = cli_parse_trace("run", optarg);
 			break;
 		case 'q':
 			out.quiet = true;

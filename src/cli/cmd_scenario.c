@@ -154,13 +154,6 @@ static u64 parse_u64(const char *cmd, const char *opt, const char *s, u64 min)
 	return v;
 }
 
-static const char *parse_trace(const char *cmd, const char *path)
-{
-	if (!*path)
-		cli_usage_error("%s: --trace needs a FILE", cmd);
-	return path;
-}
-
 /*
  * Finish the trace of a run: a violation becomes an instant event on this
  * (the controller's) track, since the checker's thread is gone by now.
@@ -240,7 +233,7 @@ static int cmd_scenario(int argc, char **argv)
 			out.quiet = true;
 			break;
 		case 't':
-			trace = parse_trace("scenario", optarg);
+			trace = cli_parse_trace("scenario", optarg);
 			break;
 		default:
 			cli_usage_error("scenario: unknown option '%s' (see kvmmu scenario --help)",
@@ -310,7 +303,7 @@ static int cmd_replay(int argc, char **argv)
 			out.quiet = true;
 			break;
 		case 't':
-			trace = parse_trace("replay", optarg);
+			trace = cli_parse_trace("replay", optarg);
 			break;
 		default:
 			cli_usage_error("replay: unknown option '%s' (see kvmmu replay --help)",

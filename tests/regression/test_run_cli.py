@@ -123,6 +123,7 @@ def test_usage_errors():
         (['run', 'demand-paging', '--backing', 'floppy'], 'unknown backing'),
         (['run', 'demand-paging', '--check', 'nope'], 'unknown checker'),
         (['run', 'demand-paging', '--bogus'], 'unknown option'),
+        (['run', 'demand-paging', '--trace='], 'needs a FILE'),
         (['run', 'demand-paging', '--mem-per-vcpu', '128G'], 'tag-mode'),
     ]
     for args, text in cases:
