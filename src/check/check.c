@@ -290,8 +290,14 @@ int check_begin(const struct check_world *w, u64 mask, void (*on_violation)(void
 		events |= CHK_VCPU_EVENTS;
 	chk_observer.mask = events;
 	atomic_store(&chk.active, true);
-	if (events)
-		return kvmmu_observer_register(&chk_observer);
+	if (events) {
+		int r = kvmmu_observer_register(&chk_observer);
+
+		/* Undo what began: the caller has nothing to end. */
+		if (r)
+			check_end();
+		return r;
+	}
 	return 0;
 }
 

@@ -75,7 +75,8 @@ struct check_violation {
 /*
  * Start checking @w with the checkers in @mask.  @on_violation (may be
  * NULL) is called once, at the first violation, from the thread that saw
- * it; it must not block.  Returns 0 or -EBUSY.
+ * it; it must not block.  Returns 0, -EBUSY (checking is on already) or
+ * -ENOSPC (no observer slot left); on failure nothing is left to end.
  */
 int check_begin(const struct check_world *w, u64 mask,
 		void (*on_violation)(void *arg), void *arg);
