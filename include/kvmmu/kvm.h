@@ -25,6 +25,7 @@ enum kvmmu_tdp_format {
 };
 
 struct kvmmu_vm_config {
+	unsigned long type;                   /* KVM_CREATE_VM's type: KVM_X86_DEFAULT_VM */
 	struct mm_struct *mm;                 /* the VMM's address space */
 	const struct kvmmu_host_ops *host_ops;
 	const struct kvmmu_hw_ops *hw_ops;
@@ -40,7 +41,10 @@ struct kvmmu_vm_config {
 /* Defaults: EPT, 4 levels, A/D on, no NX mitigation, eager splitting. */
 void kvmmu_vm_config_init(struct kvmmu_vm_config *cfg);
 
-/* KVM_CREATE_VM.  -EINVAL for an impossible configuration. */
+/*
+ * KVM_CREATE_VM.  -EINVAL for an impossible configuration, or for a VM type
+ * kvmmu does not support (it has KVM_X86_DEFAULT_VM only), as KVM returns.
+ */
 int kvmmu_vm_create(const struct kvmmu_vm_config *cfg, struct kvm **out);
 /* Destroy the VM: every vCPU, memslot and page table goes. */
 void kvmmu_vm_destroy(struct kvm *kvm);

@@ -465,7 +465,7 @@ int kvmmu_vm_create(const struct kvmmu_vm_config *cfg, struct kvm **out)
 	struct kvm *kvm;
 	int r;
 
-	if (!cfg->mm || !cfg->host_ops || !cfg->hw_ops ||
+	if (cfg->type != KVM_X86_DEFAULT_VM || !cfg->mm || !cfg->host_ops || !cfg->hw_ops ||
 	    (cfg->format != KVMMU_TDP_EPT && cfg->format != KVMMU_TDP_NPT) ||
 	    (cfg->tdp_level != 4 && cfg->tdp_level != 5) ||
 	    cfg->phys_bits < 36 || cfg->phys_bits > 52 ||
