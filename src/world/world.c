@@ -1,0 +1,536 @@
+// SPDX-License-Identifier: GPL-2.0-only
+/*
+ * The world: one place that assembles a VM and what it runs on (see
+ * world.h).
+ */
+#include <errno.h>
+#include <linux/kvm.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "check.h"
+#include "host_mm.h"
+#include "host_phys.h"
+#include "hw_model.h"
+#include "mutant.h"
+#include "rcu.h"
+#include "world.h"
+
+#define WORLD_HVA_STEP (1UL << 30) /* regions start on 1 GiB boundaries */
+#define WORLD_SLACK_FRAMES 65536
+#define SZ_2M (PAGE_SIZE << HPAGE_PMD_ORDER)
+#define SZ_1G (PAGE_SIZE << HPAGE_PUD_ORDER)
+
+/* @bytes as people write sizes: 4K, 2M, 1G. */
+static const char *size_str(char *buf, size_t len, u64 bytes)
+{
+	if (bytes && !(bytes % SZ_1G))
+		snprintf(buf, len, "%lluG", (unsigned long long)(bytes / SZ_1G));
+	else if (bytes && !(bytes % (1ULL << 20)))
+		snprintf(buf, len, "%lluM", (unsigned long long)(bytes >> 20));
+	else
+		snprintf(buf, len, "%lluK", (unsigned long long)(bytes >> 10));
+	return buf;
+}
+
+static int __printf(3, 4) fail(char *why, size_t why_len, const char *fmt, ...)
+{
+	va_list ap;
+
+	if (why && why_len) {
+		va_start(ap, fmt);
+		vsnprintf(why, why_len, fmt, ap);
+		va_end(ap);
+	}
+	return -EINVAL;
+}
+
+/* ---- names ---------------------------------------------------------------------------------- */
+
+static const char *const mmu_names[NR_WORLD_MMUS] = {
+	[WORLD_MMU_TDP] = "tdp",
+};
+
+const char *world_mmu_name(enum world_mmu mmu)
+{
+	return mmu < NR_WORLD_MMUS ? mmu_names[mmu] : "?";
+}
+
+int world_mmu_parse(const char *s, enum world_mmu *out, char *why, size_t why_len)
+{
+	int i;
+
+	for (i = 0; i < NR_WORLD_MMUS; i++) {
+		if (!strcmp(s, mmu_names[i])) {
+			*out = (enum world_mmu)i;
+			return 0;
+		}
+	}
+	/* KVM's other configurations: ept=0/npt=0, and tdp_mmu=0. */
+	if (!strcmp(s, "shadow") || !strcmp(s, "tdp-legacy"))
+		return fail(why, why_len, "the shadow MMU ('%s') does not exist yet", s);
+	return fail(why, why_len, "unknown MMU '%s' (tdp)", s);
+}
+
+static const char *const backing_names[NR_WORLD_BACKINGS] = {
+	[WORLD_BACKING_ANON] = "anon",
+	[WORLD_BACKING_THP] = "thp",
+	[WORLD_BACKING_SHARED] = "shared",
+	[WORLD_BACKING_SHARED_THP] = "shared-thp",
+	[WORLD_BACKING_HUGETLB_2M] = "hugetlb-2m",
+	[WORLD_BACKING_HUGETLB_1G] = "hugetlb-1g",
+	[WORLD_BACKING_PFNMAP] = "pfnmap",
+};
+
+const char *world_backing_name(enum world_backing b)
+{
+	return b < NR_WORLD_BACKINGS ? backing_names[b] : "?";
+}
+
+int world_backing_parse(const char *s, enum world_backing *out)
+{
+	int i;
+
+	for (i = 0; i < NR_WORLD_BACKINGS; i++) {
+		if (!strcmp(s, backing_names[i])) {
+			*out = (enum world_backing)i;
+			return 0;
+		}
+	}
+	return -EINVAL;
+}
+
+u64 world_backing_page_size(enum world_backing b)
+{
+	switch (b) {
+	case WORLD_BACKING_THP:
+	case WORLD_BACKING_SHARED_THP:
+	case WORLD_BACKING_HUGETLB_2M:
+	case WORLD_BACKING_PFNMAP:
+		return SZ_2M;
+	case WORLD_BACKING_HUGETLB_1G:
+		return SZ_1G;
+	default:
+		return PAGE_SIZE;
+	}
+}
+
+/* ---- the configuration ---------------------------------------------------------------------- */
+
+static int nr_mem(const struct world_config *cfg)
+{
+	int m = 0;
+
+	while (m < WORLD_MAX_MEM && cfg->mem[m].size)
+		m++;
+	return m;
+}
+
+/* The size a region's mapping must be a multiple of. */
+static u64 mem_align(const struct world_mem_config *mc)
+{
+	if (mc->backing == WORLD_BACKING_PFNMAP && mc->pfnmap_block)
+		return mc->pfnmap_block;
+	return world_backing_page_size(mc->backing);
+}
+
+static int check_mem(const struct world_config *cfg, int m, char *why, size_t why_len)
+{
+	const struct world_mem_config *mc = &cfg->mem[m];
+	const char *b = world_backing_name(mc->backing);
+	u64 align = mem_align(mc);
+	char sz[24], sz2[24];
+
+	if (mc->backing >= NR_WORLD_BACKINGS)
+		return fail(why, why_len, "region %d: unknown backing %d", m, mc->backing);
+	if (mc->size > WORLD_MAX_GUEST)
+		return fail(why, why_len, "guest memory above 1T is not supported");
+	if (mc->backing == WORLD_BACKING_PFNMAP &&
+	    (!is_power_of_2(align) || align < PAGE_SIZE || align > SZ_2M))
+		return fail(why, why_len, "region %d: a pfnmap block is a power of 2 from 4K to 2M",
+			    m);
+	if (mc->size % align)
+		return fail(why, why_len, "region %d: %s memory must be a multiple of %s", m, b,
+			    size_str(sz, sizeof(sz), align));
+	if (mc->backing == WORLD_BACKING_PFNMAP && mc->size / align > WORLD_MAX_PFNMAP_BLOCKS)
+		return fail(why, why_len, "pfnmap backing maps at most %d blocks (%s)",
+			    WORLD_MAX_PFNMAP_BLOCKS,
+			    size_str(sz, sizeof(sz), WORLD_MAX_PFNMAP_BLOCKS * align));
+	if (cfg->tag_mode && (mc->backing == WORLD_BACKING_SHARED ||
+			      mc->backing == WORLD_BACKING_SHARED_THP))
+		return fail(why, why_len, "tag mode (--tag-mode) does not go with %s backing", b);
+	if (mc->hva % align)
+		return fail(why, why_len, "region %d: its address is not %s-aligned", m,
+			    size_str(sz, sizeof(sz), align));
+	if (mc->nr_slots < 0 || mc->nr_slots > WORLD_MAX_SLOTS)
+		return fail(why, why_len, "a region takes 0..%d memslots", WORLD_MAX_SLOTS);
+	if (mc->nr_slots && (mc->size % (u64)mc->nr_slots ||
+			     (mc->size / (u64)mc->nr_slots) % align))
+		return fail(why, why_len, "%d memslots do not split %s into %s-aligned pieces",
+			    mc->nr_slots, size_str(sz, sizeof(sz), mc->size),
+			    size_str(sz2, sizeof(sz2), align));
+	return 0;
+}
+
+int world_config_check(const struct world_config *cfg, char *why, size_t why_len)
+{
+	u64 total = 0;
+	int m, n = nr_mem(cfg), r;
+
+	if (cfg->nr_vcpus < 0 || cfg->nr_vcpus > WORLD_MAX_VCPUS)
+		return fail(why, why_len, "a VM takes 0..%d vCPUs", WORLD_MAX_VCPUS);
+	if (cfg->mmu >= NR_WORLD_MMUS)
+		return fail(why, why_len, "unknown MMU %d", cfg->mmu);
+	if (cfg->vm_type != KVM_X86_DEFAULT_VM)
+		return fail(why, why_len, "VM type %lu is not supported", cfg->vm_type);
+	for (m = 0; m < n; m++) {
+		r = check_mem(cfg, m, why, why_len);
+		if (r)
+			return r;
+		total += cfg->mem[m].size;
+	}
+	if (total > WORLD_MAX_GUEST)
+		return fail(why, why_len, "guest memory above 1T is not supported");
+	if (!cfg->tag_mode && total > WORLD_MAX_DATA_GUEST)
+		return fail(why, why_len, "guest memory above 64G needs tag mode (--tag-mode)");
+	return 0;
+}
+
+/*
+ * Every default, in one place: what a zero in @cfg means.  Also lays the
+ * regions out in the VMM's address space.
+ */
+static void resolve(struct world_config *cfg)
+{
+	unsigned long next = WORLD_HVA_STEP;
+	u64 pages = 0, block = 1;
+	int m;
+
+	for (m = 0; m < nr_mem(cfg); m++) {
+		struct world_mem_config *mc = &cfg->mem[m];
+
+		if (mc->backing == WORLD_BACKING_PFNMAP && !mc->pfnmap_block)
+			mc->pfnmap_block = SZ_2M;
+		if (!mc->hva)
+			mc->hva = next;
+		/* One unmapped page at least between regions: no VMA merges across. */
+		next = ALIGN(mc->hva + mc->size + PAGE_SIZE, WORLD_HVA_STEP);
+		pages += mc->size >> PAGE_SHIFT;
+		block = max_t(u64, block, mem_align(mc) >> PAGE_SHIFT);
+	}
+	/*
+	 * Frame 0 is never handed out, so the first naturally aligned block of
+	 * the largest page size starts one block in.
+	 */
+	if (!cfg->nr_frames)
+		cfg->nr_frames = pages + pages / 128 + block + WORLD_SLACK_FRAMES;
+	if (!cfg->host_ops)
+		cfg->host_ops = &host_kvm_ops;
+	if (!cfg->phys_bits)
+		cfg->phys_bits = 46;
+	if (!cfg->tdp_level)
+		cfg->tdp_level = 4;
+}
+
+/* ---- building -------------------------------------------------------------------------------- */
+
+static int map_mem(struct world *w, int m)
+{
+	const struct world_mem_config *mc = &w->cfg.mem[m];
+	struct world_mem *wm = &w->mem[m];
+	struct host_mmap_args a = {
+		.len = mc->size, .vm_flags = VM_READ | VM_WRITE, .backing = HOST_BACKING_ANON,
+		.addr = mc->hva,
+	};
+	unsigned long off, addr;
+	int r;
+
+	switch (mc->backing) {
+	case WORLD_BACKING_THP:
+		a.vm_flags |= VM_HUGEPAGE;
+		break;
+	case WORLD_BACKING_SHARED:
+	case WORLD_BACKING_SHARED_THP:
+		r = host_file_create(w->phys, mc->size >> PAGE_SHIFT,
+				     mc->backing == WORLD_BACKING_SHARED_THP, &wm->file);
+		if (r)
+			return r;
+		a.backing = HOST_BACKING_FILE;
+		a.file = wm->file;
+		break;
+	case WORLD_BACKING_HUGETLB_2M:
+	case WORLD_BACKING_HUGETLB_1G:
+		a.backing = HOST_BACKING_HUGETLB;
+		a.order = mc->backing == WORLD_BACKING_HUGETLB_2M ? HPAGE_PMD_ORDER : HPAGE_PUD_ORDER;
+		break;
+	case WORLD_BACKING_PFNMAP:
+		/* A driver maps its blocks one VMA each, side by side. */
+		a.backing = HOST_BACKING_DRIVER;
+		a.order = (unsigned int)__builtin_ctzll(mc->pfnmap_block >> PAGE_SHIFT);
+		a.len = mc->pfnmap_block;
+		for (off = 0; off < mc->size; off += a.len) {
+			a.addr = mc->hva + off;
+			r = host_mmap(w->mm, &a, &addr);
+			if (r)
+				return r;
+		}
+		wm->hva = mc->hva;
+		return 0;
+	default:
+		break;
+	}
+	return host_mmap(w->mm, &a, &wm->hva);
+}
+
+static int populate_mem(struct world *w, int m)
+{
+	const struct world_mem *wm = &w->mem[m];
+	u64 off;
+
+	/* Write faults, as MAP_POPULATE takes on a private writable mapping. */
+	for (off = 0; off < wm->size; off += PAGE_SIZE) {
+		u64 val = 0;
+		int r = host_access(w->mm, wm->hva + off, true, &val);
+
+		if (r)
+			return r;
+	}
+	return 0;
+}
+
+static int build_mem(struct world *w, int m)
+{
+	const struct world_mem_config *mc = &w->cfg.mem[m];
+	struct world_mem *wm = &w->mem[m];
+	int r;
+
+	wm->gpa = mc->gpa;
+	wm->size = mc->size;
+	wm->nr_slots = mc->nr_slots;
+	wm->first_slot = mc->first_slot;
+	wm->slot_size = mc->nr_slots ? mc->size / (u64)mc->nr_slots : 0;
+	r = map_mem(w, m);
+	if (!r && mc->populate)
+		r = populate_mem(w, m);
+	if (!r && mc->nr_slots)
+		r = world_mem_set_flags(w, m, mc->slot_flags);
+	return r;
+}
+
+static int enable_cap(struct world *w, u32 cap, u64 arg)
+{
+	struct kvm_enable_cap c = { .cap = cap, .args = { arg } };
+
+	return arg ? kvmmu_vm_enable_cap(w->kvm, &c) : 0;
+}
+
+/*
+ * The MMU selector: what each mode asks of the VM.  The TDP MMU is what
+ * kvmmu_vm_config_init() sets up; the shadow MMU's modes will set
+ * tdp_enabled / tdp_mmu_enabled here.
+ */
+static int configure_mmu(enum world_mmu mmu, struct kvmmu_vm_config *vcfg)
+{
+	switch (mmu) {
+	case WORLD_MMU_TDP:
+		return 0;
+	default:
+		return -EINVAL;
+	}
+}
+
+static int create_vm(struct world *w)
+{
+	const struct world_config *cfg = &w->cfg;
+	const struct world_cpu *cpu = cfg->cpu;
+	struct kvmmu_vm_config vcfg;
+	int r;
+
+	if (cpu) {
+		w->hw = cpu->attach(w, cpu->arg);
+		if (!w->hw)
+			return -ENOMEM;
+	} else {
+		struct hw_config hcfg = {
+			.mm = w->mm, .host = cfg->host_ops, .phys_bits = cfg->phys_bits,
+		};
+
+		r = hw_machine_create(&hcfg, &w->machine);
+		if (r)
+			return r;
+		w->hw = w->machine;
+	}
+	kvmmu_vm_config_init(&vcfg);
+	vcfg.type = cfg->vm_type;
+	vcfg.mm = w->mm;
+	vcfg.host_ops = cfg->host_ops;
+	vcfg.hw_ops = cpu ? cpu->ops : &hw_ops;
+	vcfg.hw = w->hw;
+	vcfg.format = cfg->format;
+	vcfg.tdp_level = cfg->tdp_level;
+	vcfg.phys_bits = cfg->phys_bits;
+	vcfg.ad_disabled = cfg->ad_disabled;
+	vcfg.nx_huge_pages = cfg->nx_huge_pages;
+	vcfg.eager_page_split = !cfg->no_eager_split;
+	r = configure_mmu(cfg->mmu, &vcfg);
+	r = r ?: kvmmu_vm_create(&vcfg, &w->kvm);
+	/* Capabilities before vCPUs: the dirty ring must be. */
+	r = r ?: enable_cap(w, KVM_CAP_MANUAL_DIRTY_LOG_PROTECT2, cfg->manual_protect);
+	r = r ?: enable_cap(w, KVM_CAP_DIRTY_LOG_RING_ACQ_REL, cfg->dirty_ring_bytes);
+	return r ?: enable_cap(w, KVM_CAP_DISABLE_QUIRKS2, cfg->disabled_quirks);
+}
+
+int world_create(struct world *w, const struct world_config *cfg, char *why, size_t why_len)
+{
+	struct host_phys_config pcfg;
+	const char *step;
+	int i, r;
+
+	memset(w, 0, sizeof(*w));
+	r = world_config_check(cfg, why, why_len);
+	if (r)
+		return r;
+	w->cfg = *cfg;
+	resolve(&w->cfg);
+	pcfg = (struct host_phys_config){ .nr_frames = w->cfg.nr_frames,
+					  .tag_mode = w->cfg.tag_mode };
+
+	step = "the host";
+	r = host_phys_create(&pcfg, &w->phys);
+	r = r ?: host_mm_create(w->phys, &w->mm);
+	if (!r) {
+		step = "the VM";
+		r = create_vm(w);
+	}
+	for (i = 0; !r && i < nr_mem(&w->cfg); i++) {
+		step = "guest memory";
+		r = build_mem(w, i);
+		w->nr_mem += !r;
+	}
+	for (i = 0; !r && i < w->cfg.nr_vcpus; i++) {
+		step = "a vCPU";
+		r = kvmmu_vcpu_create(w->kvm, (unsigned int)i, &w->vcpus[i]);
+		w->nr_vcpus += !r;
+	}
+	if (r) {
+		if (why && why_len)
+			snprintf(why, why_len, "cannot build %s: %s", step, strerror(-r));
+		world_destroy(w);
+	}
+	return r;
+}
+
+/* ---- checking --------------------------------------------------------------------------------- */
+
+int world_check_begin(struct world *w)
+{
+	struct check_world cw = { .kvm = w->kvm, .mm = w->mm, .hw = w->machine };
+	int r;
+
+	if (w->checking)
+		return -EBUSY;
+	r = check_begin(&cw, w->cfg.checks, w->cfg.on_violation, w->cfg.violation_arg);
+	if (r)
+		return r;
+	w->checking = w->checked = true;
+	kvmmu_mutant_set_mask(w->cfg.mutants);
+	return 0;
+}
+
+void world_check_end(struct world *w)
+{
+	if (!w->checking)
+		return;
+	kvmmu_mutant_set_mask(0);
+	/* Callbacks queued by the run (table frees) still report: let them, while we listen. */
+	rcu_barrier();
+	check_end();
+	w->checking = false;
+}
+
+u64 world_destroy(struct world *w)
+{
+	u64 frames = 0;
+	int m;
+
+	world_check_end(w);
+	/* The VM first: it drops its page references and its notifier. */
+	if (w->kvm)
+		kvmmu_vm_destroy(w->kvm);
+	if (w->machine)
+		hw_machine_destroy(w->machine);
+	if (w->mm)
+		host_mm_destroy(w->mm);
+	/* Every region's, a half-built one's included. */
+	for (m = 0; m < WORLD_MAX_MEM; m++) {
+		if (w->mem[m].file)
+			host_file_destroy(w->mem[m].file);
+	}
+	/* Tables freed after a grace period are frames too. */
+	rcu_barrier();
+	if (w->phys) {
+		frames = (u64)atomic64_read(&w->phys->nr_allocated) - w->kept_frames;
+		host_phys_destroy(w->phys);
+	}
+	if (w->checked)
+		check_after_teardown(frames);
+	memset(w, 0, sizeof(*w));
+	return frames;
+}
+
+/* ---- memslots ---------------------------------------------------------------------------------- */
+
+int world_set_memslot(struct world *w, u32 slot, u32 flags, gpa_t gpa, u64 size,
+		      unsigned long hva)
+{
+	struct kvm_userspace_memory_region2 m = {
+		.slot = slot, .flags = flags, .guest_phys_addr = gpa, .memory_size = size,
+		.userspace_addr = size ? hva : 0,
+	};
+
+	return kvmmu_set_user_memory_region2(w->kvm, &m);
+}
+
+void world_mem_slot(const struct world *w, int m, int i, gpa_t *gpa, u64 *size,
+		    unsigned long *hva)
+{
+	const struct world_mem *wm = &w->mem[m];
+	u64 off = (u64)i * wm->slot_size;
+
+	*gpa = wm->gpa + off;
+	*size = wm->slot_size;
+	*hva = wm->hva + off;
+}
+
+int world_mem_set_flags(struct world *w, int m, u32 flags)
+{
+	struct world_mem *wm = &w->mem[m];
+	int i, r;
+
+	for (i = 0; i < wm->nr_slots; i++) {
+		unsigned long hva;
+		gpa_t gpa;
+		u64 size;
+
+		world_mem_slot(w, m, i, &gpa, &size, &hva);
+		r = world_set_memslot(w, wm->first_slot + (u32)i, flags, gpa, size, hva);
+		if (r)
+			return r;
+	}
+	wm->slot_flags = flags;
+	return 0;
+}
+
+int world_mem_delete_slots(struct world *w, int m)
+{
+	struct world_mem *wm = &w->mem[m];
+	int i, r, ret = 0;
+
+	for (i = 0; i < wm->nr_slots; i++) {
+		r = world_set_memslot(w, wm->first_slot + (u32)i, 0, 0, 0, 0);
+		if (r && !ret)
+			ret = r;
+	}
+	return ret;
+}

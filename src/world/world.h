@@ -1,0 +1,251 @@
+/* SPDX-License-Identifier: GPL-2.0-only */
+/*
+ * The world: everything a VM runs on, assembled in one place.
+ *
+ * A world is a modelled host (page frames and the VMM's address space), a
+ * CPU behind the hardware ops (the simulated machine of src/hw, or another
+ * model such as the tests' fake CPU), a VM created as KVM_CREATE_VM creates
+ * one, with its MMU and capabilities, its vCPUs, and guest memory: regions
+ * the VMM maps, each covered by memslots laid out as the selftests' memstress
+ * lays them out.  The checkers and mutants a driver asks for are attached to
+ * it and detached from it here.
+ *
+ * Scenarios, workloads, benchmarks and the tests' fixture build their VMs
+ * through this layer and nothing else, so that a choice (an MMU, a backing,
+ * a capability) is added once and every driver gets it, and every world is
+ * torn down in the same order:
+ *
+ *   world_create()       host, CPU, VM and its capabilities, memory and
+ *                        memslots, vCPUs
+ *   world_check_begin()  checkers attached, mutants on (optional)
+ *   ... the driver's threads, passes or timing loops ...
+ *   world_check_end()    mutants off, queued RCU callbacks reported,
+ *                        checkers detached (world_destroy() does it if the
+ *                        driver has not)
+ *   world_destroy()      VM, CPU, address space, files; then the frames
+ *                        still allocated are counted (leaks) and the host
+ *                        frames go
+ *
+ * A zeroed struct world_config is the default world: 4-level EPT with A/D
+ * bits, the TDP MMU, eager page splitting, no capabilities, no vCPUs, no
+ * memory.  Every field says what its zero means; world_create() resolves
+ * them all in one place.
+ */
+#ifndef KVMMU_WORLD_WORLD_H
+#define KVMMU_WORLD_WORLD_H
+
+#include <stddef.h>
+
+#include <kvmmu/kvm.h>
+
+#include "types.h"
+
+struct host_phys;
+struct host_file;
+struct hw_machine;
+struct world;
+
+#define WORLD_MAX_VCPUS 64
+#define WORLD_MAX_MEM 4
+#define WORLD_MAX_SLOTS 4096   /* memslots per region */
+#define WORLD_MAX_PFNMAP_BLOCKS 1024
+#define WORLD_MAX_GUEST (1ULL << 40)
+#define WORLD_MAX_DATA_GUEST (64ULL << 30) /* above: tag mode only */
+
+/*
+ * The MMU.  This is the selector: a mode becomes the VM's configuration (as
+ * KVM's tdp_enabled and tdp_mmu module parameters decide) in world.c and
+ * nowhere else.  The shadow MMU's modes plug in here.
+ */
+enum world_mmu {
+	WORLD_MMU_TDP, /* two-dimensional paging on the TDP MMU */
+	NR_WORLD_MMUS
+};
+
+const char *world_mmu_name(enum world_mmu mmu);
+/*
+ * "tdp" -> WORLD_MMU_TDP.  An MMU kvmmu does not have yet, or an unknown
+ * name: -EINVAL with a one-line reason in @why.
+ */
+int world_mmu_parse(const char *s, enum world_mmu *out, char *why, size_t why_len);
+
+/* What backs a region of guest memory in the host. */
+enum world_backing {
+	WORLD_BACKING_ANON,       /* private anonymous, 4K pages */
+	WORLD_BACKING_THP,        /* private anonymous with MADV_HUGEPAGE */
+	WORLD_BACKING_SHARED,     /* a shared file mapping, 4K page cache */
+	WORLD_BACKING_SHARED_THP, /* a shared file mapping, 2M page-cache folios */
+	WORLD_BACKING_HUGETLB_2M,
+	WORLD_BACKING_HUGETLB_1G,
+	WORLD_BACKING_PFNMAP,     /* a driver's VM_PFNMAP blocks, one VMA each */
+	NR_WORLD_BACKINGS
+};
+
+const char *world_backing_name(enum world_backing b);
+int world_backing_parse(const char *s, enum world_backing *out);
+/* The size a region of @b must be a multiple of (PFNMAP: its default block). */
+u64 world_backing_page_size(enum world_backing b);
+
+/**
+ * struct world_mem_config - a region of guest memory and its memslots
+ * @size:         bytes, a multiple of the backing's page size; 0 ends the
+ *                list of regions
+ * @backing:      what backs it
+ * @pfnmap_block: PFNMAP: bytes per driver block, one VMA each (0: 2M)
+ * @hva:          where the VMM maps it (0: at the next 1 GiB boundary
+ *                after the region before, the first at 1 GiB)
+ * @populate:     fault every page in on the host first (MAP_POPULATE)
+ * @gpa:          where its memslots start in guest-physical space
+ * @nr_slots:     the memslots it is split into, evenly: each a multiple of
+ *                the backing's page size (0: none; the driver adds its own)
+ * @first_slot:   the first memslot's id; the others follow
+ * @slot_flags:   KVM_MEM_* of its memslots
+ */
+struct world_mem_config {
+	u64 size;
+	enum world_backing backing;
+	u64 pfnmap_block;
+	unsigned long hva;
+	bool populate;
+	gpa_t gpa;
+	int nr_slots;
+	u32 first_slot;
+	u32 slot_flags;
+};
+
+/*
+ * Another CPU model behind the hardware ops.  @attach is called once the
+ * host exists (w->phys, w->mm) and returns the context @ops->vcpu_create
+ * receives, or NULL if it cannot run.
+ */
+struct world_cpu {
+	const struct kvmmu_hw_ops *ops;
+	void *(*attach)(struct world *w, void *arg);
+	void *arg;
+};
+
+/**
+ * struct world_config - everything a driver may choose
+ * @nr_frames:        host page frames (0: every guest page, 1/128 more for
+ *                    page tables, the largest page of the backings for
+ *                    alignment, and 64K frames of slack)
+ * @tag_mode:         guest frames hold one word: guests up to 1 TiB
+ * @host_ops:         the host as the VM sees it (NULL: the host model's)
+ * @cpu:              the CPU (NULL: the simulated machine of src/hw)
+ * @phys_bits:        MAXPHYADDR (0: 46)
+ * @vm_type:          KVM_CREATE_VM's type (KVM_X86_DEFAULT_VM)
+ * @mmu:              the MMU
+ * @format:           EPT or NPT
+ * @tdp_level:        4 or 5 (0: 4)
+ * @ad_disabled:      EPT without A/D bits: access tracking by SPTE state
+ * @nx_huge_pages:    the iTLB-multihit mitigation
+ * @no_eager_split:   eager_page_split=N
+ * @manual_protect:   KVM_CAP_MANUAL_DIRTY_LOG_PROTECT2's args[0]
+ *                    (KVM_DIRTY_LOG_MANUAL_PROTECT_ENABLE, with
+ *                    KVM_DIRTY_LOG_INITIALLY_SET or not; 0: off)
+ * @dirty_ring_bytes: KVM_CAP_DIRTY_LOG_RING_ACQ_REL's size (0: off)
+ * @disabled_quirks:  KVM_CAP_DISABLE_QUIRKS2 (KVM_X86_QUIRK_SLOT_ZAP_ALL)
+ * @nr_vcpus:         vCPUs, ids 0..nr_vcpus-1
+ * @mem:              guest memory, up to the first region of size 0
+ * @checks:           the checkers world_check_begin() attaches (CHECK_*)
+ * @mutants:          the mutants it switches on (enum kvmmu_mutant_id bits)
+ * @on_violation:     called once, at the first violation, from the thread
+ *                    that saw it; must not block (NULL: nothing)
+ */
+struct world_config {
+	u64 nr_frames;
+	bool tag_mode;
+	const struct kvmmu_host_ops *host_ops;
+	const struct world_cpu *cpu;
+	int phys_bits;
+
+	unsigned long vm_type;
+	enum world_mmu mmu;
+	enum kvmmu_tdp_format format;
+	int tdp_level;
+	bool ad_disabled;
+	bool nx_huge_pages;
+	bool no_eager_split;
+	u64 manual_protect;
+	u32 dirty_ring_bytes;
+	u64 disabled_quirks;
+	int nr_vcpus;
+
+	struct world_mem_config mem[WORLD_MAX_MEM];
+
+	u64 checks;
+	u64 mutants;
+	void (*on_violation)(void *arg);
+	void *violation_arg;
+};
+
+/* A region as built. */
+struct world_mem {
+	unsigned long hva;
+	gpa_t gpa;
+	u64 size;
+	u64 slot_size;       /* bytes per memslot */
+	int nr_slots;
+	u32 first_slot;
+	u32 slot_flags;      /* the KVM_MEM_* flags its memslots have now */
+	struct host_file *file; /* SHARED backings */
+};
+
+struct world {
+	struct world_config cfg;    /* as built, defaults resolved */
+	struct host_phys *phys;
+	struct mm_struct *mm;
+	struct hw_machine *machine; /* the simulated CPU, or NULL (cfg.cpu) */
+	void *hw;                   /* the CPU's context (the machine's, or cfg.cpu's) */
+	struct kvm *kvm;
+	struct kvm_vcpu *vcpus[WORLD_MAX_VCPUS];
+	int nr_vcpus;
+	struct world_mem mem[WORLD_MAX_MEM];
+	int nr_mem;
+	u64 kept_frames;            /* frames the host keeps for good (hwpoison) */
+	bool checking;              /* the checkers are attached */
+	bool checked;               /* they were: teardown reports leaks */
+};
+
+/*
+ * Check @cfg without building anything.  Returns 0, or -EINVAL with a
+ * one-line reason in @why.
+ */
+int world_config_check(const struct world_config *cfg, char *why, size_t why_len);
+
+/*
+ * Build the world @cfg describes in @w.  Returns 0, or -errno with a
+ * one-line reason in @why; on failure whatever was built is torn down.
+ */
+int world_create(struct world *w, const struct world_config *cfg, char *why, size_t why_len);
+
+/* Attach the checkers of cfg.checks and switch cfg.mutants on.  0 or -EBUSY. */
+int world_check_begin(struct world *w);
+/*
+ * Switch the mutants off, let queued RCU callbacks (table frees) report
+ * while the checkers listen, run the checkers' end-of-run checks, detach.
+ */
+void world_check_end(struct world *w);
+
+/*
+ * Tear @w down (world_check_end() first if needed).  Returns the frames
+ * still allocated once the VM and the address space are gone, less
+ * kept_frames: leaks, which the page-reference checker, if it was
+ * attached, has reported.
+ */
+u64 world_destroy(struct world *w);
+
+/* ---- memslots ------------------------------------------------------------------------------ */
+
+/* KVM_SET_USER_MEMORY_REGION2 of one slot (@size 0: delete it). */
+int world_set_memslot(struct world *w, u32 slot, u32 flags, gpa_t gpa, u64 size,
+		      unsigned long hva);
+/* Memslot @i of region @m: where it lies in the guest and in the VMM. */
+void world_mem_slot(const struct world *w, int m, int i, gpa_t *gpa, u64 *size,
+		    unsigned long *hva);
+/* (Re)create every memslot of region @m with @flags. */
+int world_mem_set_flags(struct world *w, int m, u32 flags);
+/* Delete every memslot of region @m. */
+int world_mem_delete_slots(struct world *w, int m);
+
+#endif /* KVMMU_WORLD_WORLD_H */

@@ -1,0 +1,410 @@
+// SPDX-License-Identifier: GPL-2.0-only
+/*
+ * The world layer: a world built from a configuration with every option
+ * set runs a vCPU's accesses and tears down with nothing left (no frame,
+ * no observer, no mutant, no WARN, nothing for the checkers); every backing
+ * maps guest memory the guest can use; defaults and the memory layout are
+ * the documented ones; bad configurations are refused with a reason, and a
+ * world that fails half-way is torn down.
+ */
+#include <errno.h>
+#include <linux/kvm.h>
+#include <string.h>
+
+#include "check.h"
+#include "host_mm.h"
+#include "host_phys.h"
+#include "hw_model.h"
+#include "kvm_host.h"
+#include "mutant.h"
+#include "observe.h"
+#include "test.h"
+#include "world.h"
+
+#define KB (1UL << 10)
+#define MB (1UL << 20)
+#define GB (1UL << 30)
+
+static struct world w;
+static int violations_told;
+
+static void on_violation(void *arg)
+{
+	(*(int *)arg)++;
+}
+
+/* Run @n accesses on vCPU @v to the end of its program. */
+static void run_list(int v, struct hw_access *list, u64 n)
+{
+	struct hw_program p = { .list = list, .len = n };
+	struct kvm_vcpu *vcpu = w.vcpus[v];
+
+	assert_int_equal(hw_vcpu_load_program(vcpu->hw, &p), 0);
+	while (!hw_vcpu_done(vcpu->hw)) {
+		struct kvmmu_run run;
+
+		assert_int_equal(kvmmu_vcpu_run(vcpu, &run), 0);
+		assert_true(run.exit_reason == KVM_EXIT_HLT || run.exit_reason == KVM_EXIT_INTR);
+	}
+}
+
+/* The word at @gpa of region @m, as the VMM sees it. */
+static u64 host_word(int m, gpa_t gpa)
+{
+	u64 val = 0;
+
+	assert_int_equal(host_access(w.mm, w.mem[m].hva + (gpa - w.mem[m].gpa), false, &val), 0);
+	return val;
+}
+
+static bool observing_anything(void)
+{
+	int t;
+
+	for (t = 0; t < NR_KVMMU_EVENTS; t++) {
+		if (kvmmu_observing((enum kvmmu_event_type)t))
+			return true;
+	}
+	return false;
+}
+
+/* ---- every option ------------------------------------------------------------------------ */
+
+static void test_every_option(void **state)
+{
+	const u64 mutant = BIT_ULL(kvmmu_mutant_lookup("ref-invalid-root"));
+	const struct world_config cfg = {
+		.nr_frames = 1 << 16,
+		.tag_mode = true,
+		.host_ops = &host_kvm_ops,
+		.cpu = NULL, /* the simulated machine; another CPU: test_other_cpu */
+		.phys_bits = 48,
+		.vm_type = KVM_X86_DEFAULT_VM,
+		.mmu = WORLD_MMU_TDP,
+		.format = KVMMU_TDP_EPT,
+		.tdp_level = 5,
+		.ad_disabled = true,
+		.nx_huge_pages = true,
+		.no_eager_split = true,
+		.manual_protect = KVM_DIRTY_LOG_MANUAL_PROTECT_ENABLE | KVM_DIRTY_LOG_INITIALLY_SET,
+		.dirty_ring_bytes = 4 * PAGE_SIZE,
+		.disabled_quirks = KVM_X86_QUIRK_SLOT_ZAP_ALL,
+		.nr_vcpus = 2,
+		.mem = {
+			{ .size = 4 * MB, .backing = WORLD_BACKING_ANON, .hva = 8 * GB, .gpa = 0,
+			  .nr_slots = 2, .first_slot = 3, .slot_flags = KVM_MEM_LOG_DIRTY_PAGES },
+			{ .size = 4 * MB, .backing = WORLD_BACKING_THP, .populate = true, .gpa = GB,
+			  .nr_slots = 1, .first_slot = 10 },
+			{ .size = 4 * MB, .backing = WORLD_BACKING_HUGETLB_2M, .gpa = 2 * GB,
+			  .nr_slots = 1, .first_slot = 11 },
+			{ .size = 256 * KB, .backing = WORLD_BACKING_PFNMAP, .pfnmap_block = 64 * KB,
+			  .gpa = 3 * GB, .nr_slots = 1, .first_slot = 12 },
+		},
+		.checks = CHECK_ALL,
+		.mutants = mutant,
+		.on_violation = on_violation,
+		.violation_arg = &violations_told,
+	};
+	static const gpa_t where[] = { 0x1008, 2 * MB + 0x2010, GB + 0x3018, 2 * GB + 0x4020,
+				       3 * GB + 0x5028 };
+	struct hw_access stores[ARRAY_SIZE(where)], loads[ARRAY_SIZE(where)];
+	unsigned long warns = kvmmu_warn_count();
+	struct kvm_dirty_gfn *ring;
+	char why[160];
+	u32 nr;
+	size_t i;
+	int m;
+
+	violations_told = 0;
+	assert_int_equal(world_create(&w, &cfg, why, sizeof(why)), 0);
+
+	/* Each option reached the VM. */
+	assert_int_equal(w.nr_vcpus, 2);
+	assert_int_equal(w.nr_mem, 4);
+	assert_true(w.phys->tag_mode);
+	assert_int_equal(w.phys->nr_frames, 1 << 16);
+	assert_non_null(w.machine);
+	assert_ptr_equal(w.hw, w.machine);
+	assert_int_equal(w.kvm->arch.tdp_root_level, 5);
+	assert_true(w.kvm->arch.masks.ept);
+	assert_false(w.kvm->arch.masks.ad_enabled);
+	assert_int_equal(w.kvm->arch.masks.phys_bits, 48);
+	assert_true(w.kvm->arch.nx_huge_pages);
+	assert_false(w.kvm->arch.eager_page_split);
+	assert_int_equal(w.kvm->manual_dirty_log_protect, cfg.manual_protect);
+	assert_int_equal(w.kvm->dirty_ring_size, 4 * PAGE_SIZE);
+	assert_int_equal(w.kvm->arch.disabled_quirks, KVM_X86_QUIRK_SLOT_ZAP_ALL);
+	/* The memory: the given address, then the next 1 GiB boundaries. */
+	assert_int_equal(w.mem[0].hva, 8 * GB);
+	assert_int_equal(w.mem[1].hva, 9 * GB);
+	assert_int_equal(w.mem[2].hva, 10 * GB);
+	assert_int_equal(w.mem[3].hva, 11 * GB);
+	assert_int_equal(w.mem[0].slot_size, 2 * MB);
+	assert_int_equal(w.mem[0].slot_flags, KVM_MEM_LOG_DIRTY_PAGES);
+	/* Populated: the THP region's pages are in the host already. */
+	assert_true(atomic64_read(&w.phys->nr_allocated) >= (s64)(4 * MB / PAGE_SIZE));
+
+	assert_int_equal(world_check_begin(&w), 0);
+	assert_int_equal(kvmmu_mutant_get_mask(), mutant);
+
+	/* vCPU 0 stores into every memslot; vCPU 1 loads it all back. */
+	for (i = 0; i < ARRAY_SIZE(where); i++) {
+		stores[i] = (struct hw_access){ .op = HW_STORE, .addr = where[i], .value = 0x5eed + i };
+		loads[i] = (struct hw_access){ .op = HW_LOAD, .addr = where[i] };
+	}
+	run_list(0, stores, ARRAY_SIZE(stores));
+	run_list(1, loads, ARRAY_SIZE(loads));
+	for (i = 0; i < ARRAY_SIZE(where); i++)
+		assert_int_equal(loads[i].value, 0x5eed + i);
+	assert_int_equal(host_word(0, where[0]), 0x5eed);
+	assert_int_equal(host_word(3, where[4]), 0x5eed + 4);
+	/* The dirty ring took the writes to the logged slots, as slot 3 and 4's offsets. */
+	ring = kvmmu_vcpu_dirty_ring(w.vcpus[0], &nr);
+	assert_non_null(ring);
+	assert_int_equal(ring[0].slot, 3);
+	assert_int_equal(ring[0].offset, 1);
+	assert_int_equal(ring[1].slot, 4);
+	assert_int_equal(ring[1].offset, 2);
+
+	/* Memslots down: every mapping goes, the VM's counts back to zero. */
+	for (m = 0; m < w.nr_mem; m++)
+		assert_int_equal(world_mem_delete_slots(&w, m), 0);
+	assert_int_equal(kvmmu_vm_stat(w.kvm, "pages_4k"), 0);
+	assert_int_equal(kvmmu_vm_stat(w.kvm, "pages_2m"), 0);
+
+	world_check_end(&w);
+	assert_int_equal(kvmmu_mutant_get_mask(), 0);
+	assert_false(observing_anything());
+	assert_int_equal(world_destroy(&w), 0);
+	assert_null(w.kvm);
+	assert_null(w.phys);
+	assert_int_equal(check_violations(NULL, 0), 0);
+	assert_int_equal(violations_told, 0);
+	assert_int_equal(kvmmu_warn_count(), warns);
+}
+
+/* ---- every backing ------------------------------------------------------------------------ */
+
+static void test_every_backing(void **state)
+{
+	int b;
+
+	for (b = 0; b < NR_WORLD_BACKINGS; b++) {
+		bool huge = b == WORLD_BACKING_HUGETLB_1G;
+		/* A 1 GiB page in data mode would be a GiB of this process's memory. */
+		const struct world_config cfg = {
+			.tag_mode = huge,
+			.nr_vcpus = 1,
+			.mem = { { .size = huge ? GB : 4 * MB, .backing = (enum world_backing)b,
+				   .gpa = 4 * GB, .nr_slots = huge ? 1 : 2 } },
+			.checks = CHECK_ALL,
+		};
+		struct hw_access a[2] = {
+			{ .op = HW_STORE, .addr = 4 * GB + 3 * PAGE_SIZE, .value = 0xb0 + (u64)b },
+			{ .op = HW_LOAD, .addr = 4 * GB + 3 * PAGE_SIZE },
+		};
+		char why[160];
+
+		if (world_create(&w, &cfg, why, sizeof(why)))
+			fail_msg("%s: %s", world_backing_name((enum world_backing)b), why);
+		assert_int_equal(world_backing_parse(world_backing_name((enum world_backing)b),
+						     &(enum world_backing){ 0 }), 0);
+		assert_int_equal(world_check_begin(&w), 0);
+		run_list(0, a, 2);
+		assert_int_equal(a[1].value, 0xb0 + (u64)b);
+		assert_int_equal(host_word(0, 4 * GB + 3 * PAGE_SIZE), 0xb0 + (u64)b);
+		assert_int_equal(world_destroy(&w), 0);
+		assert_int_equal(check_violations(NULL, 0), 0);
+	}
+}
+
+/* ---- defaults, layout, memslots -------------------------------------------------------------- */
+
+static void test_defaults_and_layout(void **state)
+{
+	const struct world_config cfg = {
+		.mem = {
+			{ .size = 64 * KB, .nr_slots = 1 },
+			{ .size = 12 * PAGE_SIZE, .gpa = GB, .nr_slots = 3, .first_slot = 1 },
+			{ .size = GB, .backing = WORLD_BACKING_THP },
+		},
+	};
+	unsigned long hva;
+	gpa_t gpa;
+	u64 size;
+
+	assert_int_equal(world_create(&w, &cfg, NULL, 0), 0);
+	/* 4-level EPT with A/D bits, eager splitting, the quirk on, no vCPUs. */
+	assert_int_equal(w.kvm->arch.tdp_root_level, 4);
+	assert_true(w.kvm->arch.masks.ept);
+	assert_true(w.kvm->arch.masks.ad_enabled);
+	assert_int_equal(w.kvm->arch.masks.phys_bits, 46);
+	assert_true(w.kvm->arch.eager_page_split);
+	assert_false(w.kvm->arch.nx_huge_pages);
+	assert_int_equal(w.kvm->arch.disabled_quirks, 0);
+	assert_int_equal(w.nr_vcpus, 0);
+	assert_null(w.cfg.cpu);
+	assert_ptr_equal(w.cfg.host_ops, &host_kvm_ops);
+	/* Frames: the guest's, 1/128 for tables, one 2M block, 64K of slack. */
+	size = (64 * KB + 12 * PAGE_SIZE + GB) >> PAGE_SHIFT;
+	assert_int_equal(w.phys->nr_frames, size + size / 128 + 512 + 65536);
+	/* Regions at 1 GiB, then at each next 1 GiB boundary past a gap. */
+	assert_int_equal(w.mem[0].hva, GB);
+	assert_int_equal(w.mem[1].hva, 2 * GB);
+	assert_int_equal(w.mem[2].hva, 3 * GB);
+	/* Three slots over twelve pages: four pages each, side by side. */
+	world_mem_slot(&w, 1, 2, &gpa, &size, &hva);
+	assert_int_equal(gpa, GB + 8 * PAGE_SIZE);
+	assert_int_equal(size, 4 * PAGE_SIZE);
+	assert_int_equal(hva, 2 * GB + 8 * PAGE_SIZE);
+	/* A region without slots has none: slot 4 is free, 3 is not. */
+	assert_int_equal(world_set_memslot(&w, 4, 0, 8 * GB, GB, w.mem[2].hva), 0);
+	assert_int_equal(world_set_memslot(&w, 3, 0, 8 * GB, GB, w.mem[2].hva), -EINVAL);
+	/* Flags change in place; a deleted region's slots can be deleted only once. */
+	assert_int_equal(world_mem_set_flags(&w, 1, KVM_MEM_LOG_DIRTY_PAGES), 0);
+	assert_int_equal(w.mem[1].slot_flags, KVM_MEM_LOG_DIRTY_PAGES);
+	assert_int_equal(world_mem_delete_slots(&w, 1), 0);
+	assert_int_equal(world_mem_delete_slots(&w, 1), -EINVAL);
+	assert_int_equal(world_destroy(&w), 0);
+}
+
+/* ---- the MMU selector and names -------------------------------------------------------------- */
+
+static void test_mmu_selector(void **state)
+{
+	enum world_mmu mmu = NR_WORLD_MMUS;
+	char why[160];
+
+	assert_int_equal(world_mmu_parse("tdp", &mmu, why, sizeof(why)), 0);
+	assert_int_equal(mmu, WORLD_MMU_TDP);
+	assert_string_equal(world_mmu_name(WORLD_MMU_TDP), "tdp");
+	assert_int_equal(world_mmu_parse("shadow", &mmu, why, sizeof(why)), -EINVAL);
+	assert_non_null(strstr(why, "the shadow MMU ('shadow') does not exist yet"));
+	assert_int_equal(world_mmu_parse("tdp-legacy", &mmu, why, sizeof(why)), -EINVAL);
+	assert_int_equal(world_mmu_parse("ept", &mmu, why, sizeof(why)), -EINVAL);
+	assert_non_null(strstr(why, "unknown MMU 'ept'"));
+	assert_int_equal(world_backing_parse("floppy", &(enum world_backing){ 0 }), -EINVAL);
+}
+
+/* ---- bad configurations -------------------------------------------------------------------- */
+
+static void expect_refused(const struct world_config *cfg, const char *text)
+{
+	char why[160] = "";
+
+	assert_int_equal(world_config_check(cfg, why, sizeof(why)), -EINVAL);
+	if (!strstr(why, text))
+		fail_msg("refused with '%s', expected '%s'", why, text);
+	why[0] = 0;
+	assert_int_equal(world_create(&w, cfg, why, sizeof(why)), -EINVAL);
+	assert_non_null(strstr(why, text));
+	assert_null(w.phys);
+}
+
+static void test_bad_configurations(void **state)
+{
+	struct world_config cfg;
+
+#define REFUSED(text, ...)                                          \
+	do {                                                        \
+		cfg = (struct world_config){ __VA_ARGS__ };         \
+		expect_refused(&cfg, text);                         \
+	} while (0)
+	REFUSED("vCPUs", .nr_vcpus = WORLD_MAX_VCPUS + 1);
+	REFUSED("vCPUs", .nr_vcpus = -1);
+	REFUSED("VM type 1", .vm_type = 1);
+	REFUSED("unknown MMU", .mmu = NR_WORLD_MMUS);
+	REFUSED("unknown backing", .mem = { { .size = MB, .backing = NR_WORLD_BACKINGS } });
+	REFUSED("multiple of 2M", .mem = { { .size = MB, .backing = WORLD_BACKING_THP } });
+	REFUSED("multiple of 4K", .mem = { { .size = 6 * KB } });
+	REFUSED("not 1G-aligned",
+		.tag_mode = true,
+		.mem = { { .size = GB, .backing = WORLD_BACKING_HUGETLB_1G, .hva = 3 * MB } });
+	REFUSED("pfnmap block", .mem = { { .size = 8 * MB, .backing = WORLD_BACKING_PFNMAP,
+					   .pfnmap_block = 4 * MB } });
+	REFUSED("pfnmap backing maps at most",
+		.mem = { { .size = 4 * GB, .backing = WORLD_BACKING_PFNMAP } });
+	REFUSED("does not go with shared backing",
+		.tag_mode = true, .mem = { { .size = MB, .backing = WORLD_BACKING_SHARED } });
+	REFUSED("0..4096 memslots", .mem = { { .size = MB, .nr_slots = WORLD_MAX_SLOTS + 1 } });
+	REFUSED("3 memslots do not split", .mem = { { .size = 4 * MB, .backing = WORLD_BACKING_THP,
+						      .nr_slots = 3 } });
+	REFUSED("above 64G needs tag mode", .mem = { { .size = 65 * GB } });
+	REFUSED("above 1T", .tag_mode = true,
+		.mem = { { .size = 1024 * GB }, { .size = GB } });
+	/* Sizes that would wrap the total around. */
+	REFUSED("above 1T", .tag_mode = true,
+		.mem = { { .size = GB }, { .size = -GB } });
+#undef REFUSED
+}
+
+/* ---- another CPU, and a world that fails half-way ------------------------------------------- */
+
+static int attached;
+
+static void *no_cpu(struct world *ww, void *arg)
+{
+	attached++;
+	assert_non_null(ww->mm);
+	return NULL;
+}
+
+static void test_failure_half_way(void **state)
+{
+	const struct world_cpu cpu = { .ops = &hw_ops, .attach = no_cpu };
+	const struct world_config cfg = {
+		.cpu = &cpu, .nr_vcpus = 1, .mem = { { .size = MB, .nr_slots = 1 } },
+	};
+	/* Two memslots over the same guest range: the second overlaps. */
+	const struct world_config overlap = {
+		.nr_vcpus = 1,
+		.mem = { { .size = MB, .backing = WORLD_BACKING_SHARED, .nr_slots = 1 },
+			 { .size = MB, .nr_slots = 1, .first_slot = 1 } },
+	};
+	char why[160];
+
+	attached = 0;
+	assert_int_equal(world_create(&w, &cfg, why, sizeof(why)), -ENOMEM);
+	assert_int_equal(attached, 1);
+	assert_non_null(strstr(why, "cannot build the VM"));
+	assert_null(w.phys);
+	/* The file of the first region goes with the rest (ASan would see it). */
+	assert_int_equal(world_create(&w, &overlap, why, sizeof(why)), -EEXIST);
+	assert_non_null(strstr(why, "cannot build guest memory"));
+	assert_null(w.kvm);
+}
+
+/* ---- checking ------------------------------------------------------------------------------ */
+
+static void test_one_checking_world_at_a_time(void **state)
+{
+	const struct world_config cfg = { .nr_vcpus = 1, .checks = CHECK_ALL };
+	struct world other;
+
+	assert_int_equal(world_create(&w, &cfg, NULL, 0), 0);
+	assert_int_equal(world_create(&other, &cfg, NULL, 0), 0);
+	assert_int_equal(world_check_begin(&w), 0);
+	assert_int_equal(world_check_begin(&w), -EBUSY);
+	assert_int_equal(world_check_begin(&other), -EBUSY);
+	assert_false(other.checking);
+	/* The refused world's teardown leaves the first world's checkers alone. */
+	assert_int_equal(world_destroy(&other), 0);
+	assert_true(observing_anything());
+	assert_int_equal(world_destroy(&w), 0);
+	assert_false(observing_anything());
+}
+
+static const struct CMUnitTest tests[] = {
+	KVMMU_TEST(test_every_option),
+	KVMMU_TEST(test_every_backing),
+	KVMMU_TEST(test_defaults_and_layout),
+	KVMMU_TEST(test_mmu_selector),
+	KVMMU_TEST(test_bad_configurations),
+	KVMMU_TEST(test_failure_half_way),
+	KVMMU_TEST(test_one_checking_world_at_a_time),
+};
+
+int main(void)
+{
+	return kvmmu_run_tests(tests);
+}
