@@ -9,129 +9,26 @@
 
 #include "mutant.h"
 #include "observe.h"
-#include "rcu.h"
 #include "scenario.h"
 #include "sched_ctl.h"
 #include "spte.h"
 
-#define SCN_FRAMES 16384          /* 64 MiB of host memory per world */
-#define SCN_HVA_BASE (1UL << 30)   /* region r at (r + 1) GiB */
 #define SCN_MAX_STEPS 200000
 
-/* ---- worlds ----------------------------------------------------------------------------- */
-
-static int world_create(struct scn_world *w, const struct scenario *s)
-{
-	struct host_phys_config pcfg = { .nr_frames = SCN_FRAMES, .tag_mode = s->vm.tag_mode };
-	struct hw_config hcfg = { .phys_bits = 46 };
-	struct kvmmu_vm_config cfg;
-	int i, r;
-
-	memset(w, 0, sizeof(*w));
-	r = host_phys_create(&pcfg, &w->phys);
-	if (!r)
-		r = host_mm_create(w->phys, &w->mm);
-	if (r)
-		return r;
-	hcfg.mm = w->mm;
-	hcfg.host = &host_kvm_ops;
-	r = hw_machine_create(&hcfg, &w->hw);
-	if (r)
-		return r;
-	kvmmu_vm_config_init(&cfg);
-	cfg.mm = w->mm;
-	cfg.host_ops = &host_kvm_ops;
-	cfg.hw_ops = &hw_ops;
-	cfg.hw = w->hw;
-	cfg.format = s->vm.npt ? KVMMU_TDP_NPT : KVMMU_TDP_EPT;
-	cfg.ad_disabled = s->vm.ad_disabled;
-	cfg.nx_huge_pages = s->vm.nx_huge_pages;
-	r = kvmmu_vm_create(&cfg, &w->kvm);
-	if (r)
-		return r;
-	if (s->vm.manual_protect) {
-		struct kvm_enable_cap cap = { .cap = KVM_CAP_MANUAL_DIRTY_LOG_PROTECT2,
-					      .args = { s->vm.manual_protect } };
-
-		r = kvmmu_vm_enable_cap(w->kvm, &cap);
-		if (r)
-			return r;
-	}
-	for (i = 0; i < s->vm.nr_vcpus; i++) {
-		r = kvmmu_vcpu_create(w->kvm, (unsigned int)i, &w->vcpus[i]);
-		if (r)
-			return r;
-	}
-	w->nr_vcpus = s->vm.nr_vcpus;
-	for (i = 0; i < (int)ARRAY_SIZE(w->done); i++)
-		init_completion(&w->done[i]);
-	return 0;
-}
-
-/* Tear a world down; returns the frames still allocated (leaks). */
-static u64 world_destroy(struct scn_world *w)
-{
-	u64 frames;
-
-	if (w->kvm)
-		kvmmu_vm_destroy(w->kvm);
-	if (w->hw)
-		hw_machine_destroy(w->hw);
-	if (w->mm)
-		host_mm_destroy(w->mm);
-	if (w->file)
-		host_file_destroy(w->file);
-	rcu_barrier();
-	frames = w->phys ? (u64)atomic64_read(&w->phys->nr_allocated) : 0;
-	if (w->phys)
-		host_phys_destroy(w->phys);
-	memset(w, 0, sizeof(*w));
-	return frames;
-}
-
-int scn_map(struct scn_world *w, int r, enum host_backing backing, unsigned long len,
-	    unsigned long vm_flags, unsigned int order)
-{
-	struct host_mmap_args a = {
-		.len = len, .vm_flags = VM_READ | VM_WRITE | vm_flags, .backing = backing,
-		.order = order, .addr = SCN_HVA_BASE * (unsigned long)(r + 1),
-	};
-	int ret;
-
-	if (r < 0 || r >= SCN_MAX_REGIONS)
-		return -EINVAL;
-	if (backing == HOST_BACKING_FILE) {
-		ret = host_file_create(w->phys, len >> PAGE_SHIFT, vm_flags & VM_HUGEPAGE, &w->file);
-		if (ret)
-			return ret;
-		a.file = w->file;
-		a.vm_flags &= ~VM_HUGEPAGE;
-	}
-	return host_mmap(w->mm, &a, &w->hva[r]);
-}
-
-int scn_slot(struct scn_world *w, u32 slot, u32 flags, gpa_t gpa, int r, unsigned long len)
-{
-	struct kvm_userspace_memory_region2 m = {
-		.slot = slot, .flags = flags, .guest_phys_addr = gpa, .memory_size = len,
-		.userspace_addr = len ? w->hva[r] : 0,
-	};
-
-	return kvmmu_set_user_memory_region2(w->kvm, &m);
-}
+/* ---- driving a world ------------------------------------------------------------------- */
 
 int scn_vcpu_run_list(struct scn_world *w, int vcpu, struct hw_access *list, u64 n)
 {
 	struct hw_program p = { .list = list, .len = n };
-	struct kvmmu_hw_vcpu *hv = w->vcpus[vcpu]->hw;
+	struct kvm_vcpu *v = w->world.vcpus[vcpu];
 	int r;
 
-	r = hw_vcpu_load_program(hv, &p);
+	r = hw_vcpu_load_program(v->hw, &p);
 	atomic_fetch_add(&w->programs[vcpu], 1);
-	while (!r && !hw_vcpu_done(hv) && !atomic_load(&w->aborting)) {
+	while (!r && !hw_vcpu_done(v->hw) && !atomic_load(&w->aborting)) {
 		struct kvmmu_run run;
 
-		r = kvmmu_vcpu_run(w->vcpus[vcpu], &run);
+		r = kvmmu_vcpu_run(v, &run);
 		/* -EINTR: told to wind down. */
 		if (r == -EINTR)
 			return 0;
@@ -184,11 +81,13 @@ void scn_abort(struct scn_world *w)
 	int i;
 
 	atomic_store(&w->aborting, true);
-	for (i = 0; i < w->nr_vcpus; i++) {
-		atomic_store(&w->vcpus[i]->sigpending, true);
+	for (i = 0; i < w->world.nr_vcpus; i++) {
+		struct kvm_vcpu *v = w->world.vcpus[i];
+
+		atomic_store(&v->sigpending, true);
 		/* Out of guest mode at the next access. */
-		atomic_fetch_add(&w->vcpus[i]->kick_req, 1);
-		hw_vcpu_release_spin(w->vcpus[i]->hw);
+		atomic_fetch_add(&v->kick_req, 1);
+		hw_vcpu_release_spin(v->hw);
 	}
 }
 
@@ -314,12 +213,37 @@ struct one {
 	u64 steps;
 };
 
+/*
+ * Build the world of one schedule: the scenario's VM and memory, with the
+ * checkers and mutants of the run (none when calibrating), set up.
+ */
+static int build_world(struct scn_world *w, const struct scn_config *cfg, bool calibrate)
+{
+	struct world_config wc = cfg->scn->world;
+	int i, r;
+
+	if (wc.nr_vcpus > SCN_MAX_VCPUS)
+		return -EINVAL;
+	memset(w, 0, sizeof(*w));
+	for (i = 0; i < (int)ARRAY_SIZE(w->done); i++)
+		init_completion(&w->done[i]);
+	wc.checks = calibrate ? 0 : cfg->checks;
+	wc.mutants = cfg->mutants;
+	wc.on_violation = abort_cb;
+	wc.violation_arg = w;
+	r = world_create(&w->world, &wc, NULL, 0);
+	if (!r && cfg->scn->setup)
+		r = cfg->scn->setup(w);
+	if (r)
+		world_destroy(&w->world);
+	return r;
+}
+
 static int run_one(const struct scn_config *cfg, u64 index, u64 k, bool calibrate,
 		   struct one *out)
 {
 	const struct scenario *s = cfg->scn;
 	struct scn_world *w = calloc(1, sizeof(*w));
-	struct check_world cw;
 	struct sched_ctl_config sc = {
 		.seed = schedule_seed(cfg->seed, index),
 		.strategy = (cfg->strategy == SCN_PCT && !calibrate) ? SCHED_STRATEGY_PCT :
@@ -333,39 +257,33 @@ static int run_one(const struct scn_config *cfg, u64 index, u64 k, bool calibrat
 	};
 	bool controlled = cfg->strategy != SCN_FREE || calibrate;
 	unsigned long warns;
-	u64 frames;
 	int r, i, n;
 
 	memset(out, 0, sizeof(*out));
 	if (!w)
 		return -ENOMEM;
-	r = world_create(w, s);
-	if (!r && s->setup)
-		r = s->setup(w);
+	r = build_world(w, cfg, calibrate);
 	if (r) {
-		world_destroy(w);
 		free(w);
 		return r;
 	}
 
-	cw = (struct check_world){ .kvm = w->kvm, .mm = w->mm, .hw = w->hw };
 	warns = kvmmu_warn_count();
 	warned = false;
 	ev_hash = 0xcbf29ce484222325ULL;
-	r = check_begin(&cw, calibrate ? 0 : cfg->checks, abort_cb, w);
+	r = world_check_begin(&w->world);
 	if (!r && controlled)
 		r = kvmmu_observer_register(&hash_observer);
 	if (r) {
-		check_end();
-		world_destroy(w);
+		world_destroy(&w->world);
 		free(w);
 		return r;
 	}
-	kvmmu_mutant_set_mask(cfg->mutants);
 	sc.limit_arg = w;
 	if (controlled)
 		r = sched_ctl_begin(&sc);
-	for (i = 0; i < w->nr_vcpus; i++)
+	/* Programs the setup loaded do not count. */
+	for (i = 0; i < SCN_MAX_VCPUS; i++)
 		atomic_store(&w->programs[i], 0);
 	if (!r)
 		r = s->start(w);
@@ -381,17 +299,9 @@ static int run_one(const struct scn_config *cfg, u64 index, u64 k, bool calibrat
 		sched_ctl_end();
 		kvmmu_observer_unregister(&hash_observer);
 	}
-	/*
-	 * Callbacks queued by the run (table frees) still report events: let
-	 * them run while the checkers listen, and before they unregister.
-	 */
-	rcu_barrier();
-	kvmmu_mutant_set_mask(0);
-	check_end();
-	frames = world_destroy(w);
+	/* Leaks are reported to the checkers by the teardown. */
+	world_destroy(&w->world);
 	free(w);
-	if (!calibrate)
-		check_after_teardown(frames);
 	out->hash = ev_hash;
 
 	n = check_violations(&out->v, 1);

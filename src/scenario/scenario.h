@@ -5,8 +5,9 @@
  * schedule under the controlled executor with every checker watching, so
  * that a race is found in seconds and replayed from a token.
  *
- * A schedule builds a fresh world (host, simulated CPUs, VM), lets the
- * scenario set it up, starts the checkers, creates the scenario's threads
+ * A schedule builds a fresh world (src/world: host, simulated CPUs, VM,
+ * memory) from the scenario's configuration, lets the scenario set it up
+ * (pre-fault, enable logging), starts the checkers, creates the scenario's threads
  * under the executor, runs them to the end, stops the checkers and tears
  * everything down (checking that every frame went back).  A violation, or
  * a WARN, ends the run; the schedule that showed it is named by a replay
@@ -15,29 +16,20 @@
 #ifndef KVMMU_SCENARIO_SCENARIO_H
 #define KVMMU_SCENARIO_SCENARIO_H
 
-#include <kvmmu/kvm.h>
-
 #include "check.h"
 #include "host_mm.h"
 #include "hw_model.h"
 #include "kvm_host.h"
 #include "thread.h"
 #include "wait.h"
+#include "world.h"
 
 #define SCN_MAX_VCPUS 4
 #define SCN_MAX_THREADS 8
-#define SCN_MAX_REGIONS 4
 
-/* One schedule's world. */
+/* One schedule's world, and the scenario's state around it. */
 struct scn_world {
-	struct host_phys *phys;
-	struct mm_struct *mm;
-	struct hw_machine *hw;
-	struct kvm *kvm;
-	struct kvm_vcpu *vcpus[SCN_MAX_VCPUS];
-	int nr_vcpus;
-	unsigned long hva[SCN_MAX_REGIONS];
-	struct host_file *file;
+	struct world world;
 	struct kvmmu_thread *threads[SCN_MAX_THREADS];
 	int nr_threads;
 	/* Set when the schedule must wind down (a violation, the step limit). */
@@ -49,15 +41,6 @@ struct scn_world {
 	u64 scratch[8];
 };
 
-struct scn_vm_opts {
-	int nr_vcpus;
-	bool npt;
-	bool ad_disabled;
-	bool nx_huge_pages;
-	u64 manual_protect;
-	bool tag_mode;
-};
-
 struct scenario {
 	const char *name;
 	const char *description;
@@ -66,8 +49,12 @@ struct scenario {
 	/* Sched point kinds that are decisions (0: all); need_resched odds. */
 	u64 point_mask;
 	unsigned int resched_per_1024;
-	struct scn_vm_opts vm;
-	/* Build the VM's memory and state, in the controller, before threads. */
+	/*
+	 * The VM, its vCPUs (up to SCN_MAX_VCPUS) and its memory; the runner
+	 * adds the checkers and mutants of the run.
+	 */
+	struct world_config world;
+	/* Bring the VM into its starting state, in the controller, before threads. */
 	int (*setup)(struct scn_world *w);
 	/* Create the threads (scn_thread()), in the controller. */
 	int (*start)(struct scn_world *w);
@@ -79,13 +66,8 @@ const struct scenario *scn_find(const char *name);
 /* The scenario a mutant is caught by, and its checker, or NULL. */
 const struct scenario *scn_for_mutant(const char *mutant, enum checker_id *checker);
 
-/* ---- building a world (for setup and start) ----------------------------------------- */
+/* ---- driving a world (for setup and start) ------------------------------------------ */
 
-/* Map @len bytes of @backing at a fixed hva for region @r; returns 0 or -errno. */
-int scn_map(struct scn_world *w, int r, enum host_backing backing, unsigned long len,
-	    unsigned long vm_flags, unsigned int order);
-/* A memslot over region @r. */
-int scn_slot(struct scn_world *w, u32 slot, u32 flags, gpa_t gpa, int r, unsigned long len);
 /* Run a list of accesses on @vcpu to its end (setup, or inside a thread). */
 int scn_vcpu_run_list(struct scn_world *w, int vcpu, struct hw_access *list, u64 n);
 /* One access. */

@@ -14,6 +14,13 @@
 #define MB (1UL << 20)
 #define GB (1UL << 30)
 
+/* Guest memory of @size at gpa 0, under memslot 0. */
+#define SLOT0(size_, backing_) \
+	{ .size = (size_), .backing = WORLD_BACKING_##backing_, .nr_slots = 1 }
+/* Four pages at 1 GiB under memslot 1: a slot to delete. */
+#define SLOT1_AT_1G \
+	{ .size = 4 * PAGE_SIZE, .gpa = GB, .nr_slots = 1, .first_slot = 1 }
+
 static int vcpu_loop(struct scn_world *w, int v, u8 op, gpa_t first, u64 n, u64 stride)
 {
 	struct hw_access list[64];
@@ -31,25 +38,21 @@ static int vcpu_loop(struct scn_world *w, int v, u8 op, gpa_t first, u64 n, u64 
 
 static int s000_setup(struct scn_world *w)
 {
-	int r = scn_map(w, 0, HOST_BACKING_ANON, 64 * 1024, 0, 0);
-
-	r = r ?: scn_map(w, 1, HOST_BACKING_ANON, 4 * PAGE_SIZE, 0, 0);
-	r = r ?: scn_slot(w, 0, 0, 0, 0, 64 * 1024);
-	r = r ?: scn_slot(w, 1, 0, GB, 1, 4 * PAGE_SIZE);
 	/* vCPU 0 maps all 16 pages: its root holds them. */
-	return r ?: vcpu_loop(w, 0, HW_STORE, 0, 16, PAGE_SIZE);
+	return vcpu_loop(w, 0, HW_STORE, 0, 16, PAGE_SIZE);
 }
 
 /* Deleting slot 1 (with the quirk) fast-zaps every root, yielding as it goes. */
 static int s000_delete(struct scn_world *w)
 {
-	return scn_slot(w, 1, 0, GB, 1, 0);
+	return world_mem_delete_slots(&w->world, 1);
 }
 
 /* The host takes the last pages of slot 0 away. */
 static int s000_host(struct scn_world *w)
 {
-	return host_madvise_dontneed(w->mm, w->hva[0] + 12 * PAGE_SIZE, 4 * PAGE_SIZE);
+	return host_madvise_dontneed(w->world.mm, w->world.mem[0].hva + 12 * PAGE_SIZE,
+				     4 * PAGE_SIZE);
 }
 
 static int s000_start(struct scn_world *w)
@@ -63,7 +66,7 @@ static const struct scenario s000_notifier_vs_fast_zap = {
 		       "yielded inside the invalidated root a vCPU still holds",
 	.mutants = { "notifier-skips-invalid-roots" },
 	.resched_per_1024 = 400,
-	.vm = { .nr_vcpus = 1 },
+	.world = { .nr_vcpus = 1, .mem = { SLOT0(64 * 1024, ANON), SLOT1_AT_1G } },
 	.setup = s000_setup,
 	.start = s000_start,
 };
@@ -72,13 +75,8 @@ static const struct scenario s000_notifier_vs_fast_zap = {
 
 static int s000r_setup(struct scn_world *w)
 {
-	int r = scn_map(w, 0, HOST_BACKING_ANON, 16 * PAGE_SIZE, 0, 0);
-
-	r = r ?: scn_map(w, 1, HOST_BACKING_ANON, 4 * PAGE_SIZE, 0, 0);
-	r = r ?: scn_slot(w, 0, 0, 0, 0, 16 * PAGE_SIZE);
-	r = r ?: scn_slot(w, 1, 0, GB, 1, 4 * PAGE_SIZE);
 	/* vCPU 0 holds the root; vCPU 1 has none yet. */
-	return r ?: vcpu_loop(w, 0, HW_STORE, 0, 4, PAGE_SIZE);
+	return vcpu_loop(w, 0, HW_STORE, 0, 4, PAGE_SIZE);
 }
 
 /* vCPU 1 loads its first root and touches memory. */
@@ -97,7 +95,7 @@ static const struct scenario s000_root_reload = {
 	.description = "seed 000: a vCPU loads its root while a fast zap invalidates every "
 		       "root; the old root stays listed, held by another vCPU",
 	.mutants = { "ref-invalid-root" },
-	.vm = { .nr_vcpus = 2 },
+	.world = { .nr_vcpus = 2, .mem = { SLOT0(16 * PAGE_SIZE, ANON), SLOT1_AT_1G } },
 	.setup = s000r_setup,
 	.start = s000r_start,
 };
@@ -106,15 +104,14 @@ static const struct scenario s000_root_reload = {
 
 static int s004_setup(struct scn_world *w)
 {
-	int r = scn_map(w, 0, HOST_BACKING_ANON, 2 * MB, VM_HUGEPAGE, 0);
+	int r;
 
-	r = r ?: scn_slot(w, 0, 0, 0, 0, 2 * MB);
 	/*
 	 * vCPU 0 fetches from one page (the NX mitigation maps it 4K under a
 	 * table that could have been a huge page) and reads another: its TLB
 	 * now holds translations walked through that table.
 	 */
-	r = r ?: scn_vcpu_access(w, 0, HW_FETCH, 0x1000, NULL);
+	r = scn_vcpu_access(w, 0, HW_FETCH, 0x1000, NULL);
 	return r ?: scn_vcpu_access(w, 0, HW_LOAD, 0x2000, NULL);
 }
 
@@ -131,7 +128,7 @@ static int s004_vcpu_a(struct scn_world *w)
 
 static int s004_recovery(struct scn_world *w)
 {
-	kvmmu_vm_recover_nx_huge_pages(w->kvm, 1);
+	kvmmu_vm_recover_nx_huge_pages(w->world.kvm, 1);
 	complete(&w->done[0]);
 	return 0;
 }
@@ -148,7 +145,7 @@ static int s004_vcpu_c(struct scn_world *w)
 /* When recovery and the fault are done, let vCPU 0 leave its spin. */
 static int s004_release(struct scn_world *w)
 {
-	struct kvmmu_hw_vcpu *hv = w->vcpus[0]->hw;
+	struct kvmmu_hw_vcpu *hv = w->world.vcpus[0]->hw;
 
 	wait_for_completion(&w->done[0]);
 	wait_for_completion(&w->done[1]);
@@ -180,19 +177,12 @@ static const struct scenario s004_nx_recovery = {
 	 */
 	.point_mask = BIT_ULL(SP_SPTE_CMPXCHG) | BIT_ULL(SP_SPTE_XCHG) | BIT_ULL(SP_KICK) |
 		      BIT_ULL(SP_SPIN),
-	.vm = { .nr_vcpus = 2, .nx_huge_pages = true },
+	.world = { .nr_vcpus = 2, .nx_huge_pages = true, .mem = { SLOT0(2 * MB, THP) } },
 	.setup = s004_setup,
 	.start = s004_start,
 };
 
 /* ---- seed 001: a driver's non-compound pages ------------------------------------------------- */
-
-static int s001p_setup(struct scn_world *w)
-{
-	int r = scn_map(w, 0, HOST_BACKING_DRIVER, 4 * PAGE_SIZE, 0, 2);
-
-	return r ?: scn_slot(w, 0, 0, 0, 0, 4 * PAGE_SIZE);
-}
 
 static int s001p_vcpu(struct scn_world *w)
 {
@@ -209,8 +199,10 @@ static const struct scenario s001_pfnmap = {
 	.description = "seed 001: the guest faults on a VM_PFNMAP mapping of a driver's "
 		       "higher-order, non-compound block whose tail pages have refcount 0",
 	.mutants = { "ref-noncounted-page" },
-	.vm = { .nr_vcpus = 1 },
-	.setup = s001p_setup,
+	/* One block of four pages: three tails. */
+	.world = { .nr_vcpus = 1,
+		   .mem = { { .size = 4 * PAGE_SIZE, .backing = WORLD_BACKING_PFNMAP,
+			      .pfnmap_block = 4 * PAGE_SIZE, .nr_slots = 1 } } },
 	.start = s001p_start,
 };
 
@@ -219,11 +211,9 @@ static const struct scenario s001_pfnmap = {
 static int s001t_setup(struct scn_world *w)
 {
 	u64 v;
-	int r = scn_map(w, 0, HOST_BACKING_FILE, 2 * MB, VM_HUGEPAGE, 0);
 
-	r = r ?: scn_slot(w, 0, 0, 0, 0, 2 * MB);
 	/* The VMM reads the file: a clean THP in the page cache. */
-	return r ?: host_access(w->mm, w->hva[0], false, &v);
+	return host_access(w->world.mm, w->world.mem[0].hva, false, &v);
 }
 
 static int s001t_vcpu(struct scn_world *w)
@@ -242,8 +232,8 @@ static int s001t_host(struct scn_world *w)
 	int r;
 
 	wait_for_completion(&w->done[0]);
-	r = host_file_writeback(w->file, 0, 512);
-	r = r ?: host_file_reclaim(w->file, 0, 512, &dropped);
+	r = host_file_writeback(w->world.mem[0].file, 0, 512);
+	r = r ?: host_file_reclaim(w->world.mem[0].file, 0, 512, &dropped);
 	complete(&w->done[1]);
 	return r;
 }
@@ -258,7 +248,7 @@ static const struct scenario s001_thp_tail = {
 	.description = "seed 001: the guest writes through a tail page of a shared file THP, "
 		       "then the host writes back and reclaims clean pages",
 	.mutants = { "tail-page-ref-count" },
-	.vm = { .nr_vcpus = 1 },
+	.world = { .nr_vcpus = 1, .mem = { SLOT0(2 * MB, SHARED_THP) } },
 	.setup = s001t_setup,
 	.start = s001t_start,
 };
@@ -275,13 +265,13 @@ static int tables_setup(struct scn_world *w)
 /* The host ages the memory: KVM walks its tables without mmu_lock. */
 static int tables_aging(struct scn_world *w)
 {
-	host_clear_young(w->mm, w->hva[0], w->hva[0] + 2 * MB);
+	host_clear_young(w->world.mm, w->world.mem[0].hva, w->world.mem[0].hva + 2 * MB);
 	return 0;
 }
 
 static int tables_recovery(struct scn_world *w)
 {
-	kvmmu_vm_recover_nx_huge_pages(w->kvm, 1);
+	kvmmu_vm_recover_nx_huge_pages(w->world.kvm, 1);
 	return 0;
 }
 
@@ -297,7 +287,7 @@ static const struct scenario tables_vs_lockless = {
 	.mutants = { "free-table-without-grace" },
 	/* The walker's reads against the zap's cmpxchg: nothing else decides. */
 	.point_mask = BIT_ULL(SP_SPTE_READ) | BIT_ULL(SP_SPTE_CMPXCHG),
-	.vm = { .nr_vcpus = 1, .nx_huge_pages = true },
+	.world = { .nr_vcpus = 1, .nx_huge_pages = true, .mem = { SLOT0(2 * MB, THP) } },
 	.setup = tables_setup,
 	.start = tables_start,
 };
@@ -306,18 +296,16 @@ static const struct scenario tables_vs_lockless = {
 
 static int split_setup(struct scn_world *w)
 {
-	int r = scn_map(w, 0, HOST_BACKING_ANON, 2 * MB, VM_HUGEPAGE, 0);
-
-	r = r ?: scn_slot(w, 0, 0, 0, 0, 2 * MB);
 	/* A store maps the THP with one 2M SPTE; the vCPU's TLB caches it whole. */
-	r = r ?: vcpu_loop(w, 0, HW_STORE, 0, 1, 0);
+	int r = vcpu_loop(w, 0, HW_STORE, 0, 1, 0);
+
 	return r ?: vcpu_loop(w, 0, HW_LOAD, 2 * MB - PAGE_SIZE, 1, 0);
 }
 
 /* Logging on: the huge page is split eagerly, then write-protected. */
 static int split_logging(struct scn_world *w)
 {
-	return scn_slot(w, 0, KVM_MEM_LOG_DIRTY_PAGES, 0, 0, 2 * MB);
+	return world_mem_set_flags(&w->world, 0, KVM_MEM_LOG_DIRTY_PAGES);
 }
 
 /* The vCPU reads and writes across the huge page meanwhile. */
@@ -343,7 +331,7 @@ static const struct scenario eager_split = {
 	.description = "dirty logging is enabled and splits a huge page eagerly while the vCPU "
 		       "that caches it whole reads and writes across it",
 	.mutants = { "split-child-pfn" },
-	.vm = { .nr_vcpus = 1 },
+	.world = { .nr_vcpus = 1, .mem = { SLOT0(2 * MB, THP) } },
 	.setup = split_setup,
 	.start = split_start,
 };
@@ -354,12 +342,10 @@ static const struct scenario eager_split = {
 
 static int dl_setup(struct scn_world *w)
 {
-	int r = scn_map(w, 0, HOST_BACKING_ANON, DL_PAGES * PAGE_SIZE, 0, 0);
+	int r = vcpu_loop(w, 0, HW_STORE, 0, DL_PAGES, PAGE_SIZE);
 
-	r = r ?: scn_slot(w, 0, 0, 0, 0, DL_PAGES * PAGE_SIZE);
-	r = r ?: vcpu_loop(w, 0, HW_STORE, 0, DL_PAGES, PAGE_SIZE);
 	/* Logging on: every page write-protected. */
-	return r ?: scn_slot(w, 0, KVM_MEM_LOG_DIRTY_PAGES, 0, 0, DL_PAGES * PAGE_SIZE);
+	return r ?: world_mem_set_flags(&w->world, 0, KVM_MEM_LOG_DIRTY_PAGES);
 }
 
 static int dl_vcpu(struct scn_world *w)
@@ -382,11 +368,11 @@ static int dl_userspace(struct scn_world *w)
 	int r;
 
 	wait_for_completion(&w->done[0]);
-	r = kvmmu_get_dirty_log(w->kvm, &get);
-	r = r ?: kvmmu_clear_dirty_log(w->kvm, &clr);
+	r = kvmmu_get_dirty_log(w->world.kvm, &get);
+	r = r ?: kvmmu_clear_dirty_log(w->world.kvm, &clr);
 	complete(&w->done[1]);
 	wait_for_completion(&w->done[2]);
-	return r ?: kvmmu_get_dirty_log(w->kvm, &get);
+	return r ?: kvmmu_get_dirty_log(w->world.kvm, &get);
 }
 
 static int dl_start(struct scn_world *w)
@@ -399,19 +385,13 @@ static const struct scenario dirty_log_fast_pf = {
 	.description = "manual-protect dirty logging: userspace GETs and CLEARs a page, then "
 		       "the guest writes it again through fast page fault",
 	.mutants = { "fast-pf-no-dirty-log" },
-	.vm = { .nr_vcpus = 1, .manual_protect = KVM_DIRTY_LOG_MANUAL_PROTECT_ENABLE },
+	.world = { .nr_vcpus = 1, .manual_protect = KVM_DIRTY_LOG_MANUAL_PROTECT_ENABLE,
+		   .mem = { SLOT0(DL_PAGES * PAGE_SIZE, ANON) } },
 	.setup = dl_setup,
 	.start = dl_start,
 };
 
 /* ---- general: faults racing host invalidations ------------------------------------------------ */
-
-static int race_setup(struct scn_world *w)
-{
-	int r = scn_map(w, 0, HOST_BACKING_ANON, 4 * PAGE_SIZE, 0, 0);
-
-	return r ?: scn_slot(w, 0, 0, 0, 0, 4 * PAGE_SIZE);
-}
 
 static int race_vcpu(struct scn_world *w, int v)
 {
@@ -440,9 +420,10 @@ static int race_vcpu1(struct scn_world *w)
 static int race_host(struct scn_world *w)
 {
 	unsigned long moved;
-	int r = host_migrate(w->mm, w->hva[0], 2 * PAGE_SIZE, &moved);
+	unsigned long hva = w->world.mem[0].hva;
+	int r = host_migrate(w->world.mm, hva, 2 * PAGE_SIZE, &moved);
 
-	return r ?: host_madvise_dontneed(w->mm, w->hva[0] + 3 * PAGE_SIZE, PAGE_SIZE);
+	return r ?: host_madvise_dontneed(w->world.mm, hva + 3 * PAGE_SIZE, PAGE_SIZE);
 }
 
 static int race_start(struct scn_world *w)
@@ -455,8 +436,7 @@ static const struct scenario fault_vs_host = {
 	.name = "fault-vs-host",
 	.description = "two vCPUs store and load on four pages while the host migrates two "
 		       "and drops one",
-	.vm = { .nr_vcpus = 2 },
-	.setup = race_setup,
+	.world = { .nr_vcpus = 2, .mem = { SLOT0(4 * PAGE_SIZE, ANON) } },
 	.start = race_start,
 };
 
@@ -464,9 +444,7 @@ static const struct scenario fault_vs_host = {
 
 static int move_setup(struct scn_world *w)
 {
-	int r = race_setup(w);
-
-	return r ?: vcpu_loop(w, 0, HW_STORE, 0, 4, PAGE_SIZE);
+	return vcpu_loop(w, 0, HW_STORE, 0, 4, PAGE_SIZE);
 }
 
 static int move_vcpu(struct scn_world *w)
@@ -477,9 +455,10 @@ static int move_vcpu(struct scn_world *w)
 
 static int move_memslot(struct scn_world *w)
 {
-	int r = scn_slot(w, 0, 0, GB, 0, 4 * PAGE_SIZE);
+	unsigned long hva = w->world.mem[0].hva;
+	int r = world_set_memslot(&w->world, 0, 0, GB, 4 * PAGE_SIZE, hva);
 
-	return r ?: scn_slot(w, 0, 0, 0, 0, 4 * PAGE_SIZE);
+	return r ?: world_set_memslot(&w->world, 0, 0, 0, 4 * PAGE_SIZE, hva);
 }
 
 static int move_start(struct scn_world *w)
@@ -490,7 +469,7 @@ static int move_start(struct scn_world *w)
 static const struct scenario memslot_move = {
 	.name = "memslot-move-vs-fault",
 	.description = "a vCPU loads while its memslot moves away and back",
-	.vm = { .nr_vcpus = 1 },
+	.world = { .nr_vcpus = 1, .mem = { SLOT0(4 * PAGE_SIZE, ANON) } },
 	.setup = move_setup,
 	.start = move_start,
 };
@@ -523,12 +502,12 @@ static int harvest_userspace(struct scn_world *w)
 	int r = 0, round;
 
 	for (round = 0; round < 2 && !r; round++) {
-		r = kvmmu_get_dirty_log(w->kvm, &get);
-		r = r ?: kvmmu_clear_dirty_log(w->kvm, &clr);
+		r = kvmmu_get_dirty_log(w->world.kvm, &get);
+		r = r ?: kvmmu_clear_dirty_log(w->world.kvm, &clr);
 	}
 	wait_for_completion(&w->done[0]);
 	wait_for_completion(&w->done[1]);
-	return r ?: kvmmu_get_dirty_log(w->kvm, &get);
+	return r ?: kvmmu_get_dirty_log(w->world.kvm, &get);
 }
 
 static int harvest_start(struct scn_world *w)
@@ -540,7 +519,8 @@ static int harvest_start(struct scn_world *w)
 static const struct scenario dirty_log_harvest = {
 	.name = "dirty-log-harvest",
 	.description = "two vCPUs write while userspace GETs and CLEARs the log",
-	.vm = { .nr_vcpus = 2, .manual_protect = KVM_DIRTY_LOG_MANUAL_PROTECT_ENABLE },
+	.world = { .nr_vcpus = 2, .manual_protect = KVM_DIRTY_LOG_MANUAL_PROTECT_ENABLE,
+		   .mem = { SLOT0(DL_PAGES * PAGE_SIZE, ANON) } },
 	.setup = dl_setup,
 	.start = harvest_start,
 };
