@@ -178,7 +178,7 @@ static void result_json(struct json *j, const struct workload *wl, const struct 
 	json_key(j, "workload");
 	json_string(j, wl->name);
 	json_key(j, "mmu");
-	json_string(j, "tdp");
+	json_string(j, world_mmu_name(cfg->mmu));
 	json_key(j, "config");
 	json_object_begin(j);
 	json_key(j, "vcpus");
@@ -188,7 +188,7 @@ static void result_json(struct json *j, const struct workload *wl, const struct 
 	json_key(j, "slots");
 	json_u64(j, (u64)cfg->slots);
 	json_key(j, "backing");
-	json_string(j, wl_backing_name(cfg->backing));
+	json_string(j, world_backing_name(cfg->backing));
 	json_key(j, "write_percent");
 	json_u64(j, cfg->write_percent);
 	json_key(j, "random");
@@ -241,7 +241,7 @@ static void summary(FILE *f, const struct workload *wl, const struct wl_result *
 	fprintf(f, "--- %s: %.3fs, %d vCPU%s x %lluM, %d slot%s, %s backing\n", wl->name,
 		res->seconds, res->config.vcpus, res->config.vcpus == 1 ? "" : "s",
 		(unsigned long long)(res->config.mem_per_vcpu >> 20), res->config.slots,
-		res->config.slots == 1 ? "" : "s", wl_backing_name(res->config.backing));
+		res->config.slots == 1 ? "" : "s", world_backing_name(res->config.backing));
 	fprintf(f, "stats:");
 	for (k = 0; k < sizeof(shown) / sizeof(shown[0]); k++) {
 		u64 v = wl_stat(res, shown[k]);
@@ -396,9 +396,9 @@ static int cmd_run(int argc, char **argv)
 			cfg.slots = (int)parse_int("slots", optarg, 1, 4096);
 			break;
 		case 's':
-			if (wl_backing_parse(optarg, &cfg.backing))
+			if (world_backing_parse(optarg, &cfg.backing))
 				cli_usage_error("run: unknown backing '%s' (anon, thp, shared, "
-						"hugetlb-2m, hugetlb-1g, pfnmap)", optarg);
+						"shared-thp, hugetlb-2m, hugetlb-1g, pfnmap)", optarg);
 			break;
 		case 'w':
 			cfg.write_percent = (u32)parse_int("write-percent", optarg, 0, 100);
@@ -413,10 +413,8 @@ static int cmd_run(int argc, char **argv)
 			cfg.seed = (u64)parse_int("seed", optarg, 0, 0x7fffffffffffffffL);
 			break;
 		case 'm':
-			if (!strcmp(optarg, "shadow"))
-				cli_usage_error("run: --mmu shadow: the shadow MMU does not exist yet");
-			if (strcmp(optarg, "tdp"))
-				cli_usage_error("run: unknown MMU '%s' (tdp)", optarg);
+			if (world_mmu_parse(optarg, &cfg.mmu, why, sizeof(why)))
+				cli_usage_error("run: --mmu: %s", why);
 			break;
 		case 'T':
 			cfg.tag_mode = true;
@@ -505,7 +503,8 @@ const struct cli_command cli_cmd_run = {
 		"                     workload's: 1G, 64M for the memslot ones, 256M mmu-stress)\n"
 		"  --slots N          memslots the memory is split into (default 1; 64 for\n"
 		"                     memslot-perf)\n"
-		"  --backing B        anon (default), thp, shared, hugetlb-2m, hugetlb-1g, pfnmap\n"
+		"  --backing B        anon (default), thp, shared, shared-thp, hugetlb-2m,\n"
+		"                     hugetlb-1g, pfnmap\n"
 		"  --write-percent P  writes among the accesses of a pass, 0..100 (default 100)\n"
 		"  --random           pick pages at random instead of in order\n"
 		"  --iterations N     passes or rounds (default: the workload's; dirty-log >= 2)\n"

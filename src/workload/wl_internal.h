@@ -9,15 +9,14 @@
 #include <kvmmu/kvm.h>
 
 #include "host_mm.h"
-#include "host_phys.h"
 #include "hw_model.h"
 #include "kvm_host.h"
 #include "thread.h"
 #include "workload.h"
+#include "world.h"
 
-#define WL_MAX_VCPUS 64
-#define WL_MAX_SLOTS 4096
-#define WL_MAX_VMAS  1024
+#define WL_MAX_VCPUS WORLD_MAX_VCPUS
+#define WL_MAX_SLOTS WORLD_MAX_SLOTS
 
 /* Guest memory starts here (memstress puts it high; any aligned base does). */
 #define WL_GPA_BASE (1ULL << 32)
@@ -32,8 +31,7 @@ struct wl_pass {
 
 struct wl_vcpu {
 	struct wl_ctx *c;
-	int idx;
-	struct kvm_vcpu *vcpu;
+	int idx;             /* its vCPU is c->world.vcpus[idx] */
 	struct kvmmu_thread *thread;
 	u64 passes;          /* passes done */
 	u64 pages_written;   /* pages written in the last pass (writes only) */
@@ -46,20 +44,12 @@ struct wl_ctx {
 	struct wl_config cfg;
 	struct wl_result *res;
 
-	struct host_phys *phys;
-	struct mm_struct *mm;
-	struct hw_machine *hw;
-	struct host_file *file;
-	struct kvm *kvm;
+	/*
+	 * The VM, with one region of guest memory (vcpus * mem_per_vcpu) split
+	 * into the memslots: world.mem[0], which wl_mem() names.
+	 */
+	struct world world;
 	struct wl_vcpu vcpus[WL_MAX_VCPUS];
-
-	unsigned long hva;   /* the guest memory's host mapping */
-	u64 gpa;             /* its guest-physical base */
-	u64 size;            /* vcpus * mem_per_vcpu */
-	u64 page_size;       /* the backing's page size */
-	u64 slot_size;       /* bytes per memslot (the last takes the rest) */
-	int nr_slots;
-	u32 slot_flags;      /* KVM_MEM_* the slots have now */
 
 	/* The pass protocol: the main thread bumps @go; workers bump @done. */
 	struct wl_pass pass;
@@ -80,11 +70,14 @@ void wl_pass_start(struct wl_ctx *c, const struct wl_pass *p);
 /* Wait for the started pass, calling @poll (if any) over and over meanwhile. */
 double wl_pass_wait(struct wl_ctx *c, void (*poll)(struct wl_ctx *c, void *arg), void *arg);
 
+/* The guest memory and its memslots. */
+static inline struct world_mem *wl_mem(struct wl_ctx *c)
+{
+	return &c->world.mem[0];
+}
+
 /* Set every slot's flags (KVM_MEM_LOG_DIRTY_PAGES); returns seconds or -1. */
 double wl_set_slot_flags(struct wl_ctx *c, u32 flags);
-/* Memslot i's geometry. */
-void wl_slot_range(struct wl_ctx *c, int i, u64 *gpa, u64 *size, unsigned long *hva);
-int wl_set_slot(struct wl_ctx *c, u32 slot, u32 flags, u64 gpa, u64 size, unsigned long hva);
 
 /* The selftest line, to cfg.out. */
 void wl_print(struct wl_ctx *c, const char *fmt, ...) __printf(2, 3);

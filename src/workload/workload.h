@@ -4,10 +4,10 @@
  * logging, access tracking, memslot churn and performance, MMU stress)
  * run on kvmmu, printing the figures the selftests print.
  *
- * A run builds a host, simulated CPUs and a VM laid out as memstress lays
- * out its VM (one region split evenly into memslots, a slice per vCPU),
- * starts one kvmmu thread per vCPU, and drives them pass by pass from the
- * calling thread, as the selftests' main threads do.  Every checker asked
+ * A run builds a world (src/world: host, simulated CPUs, VM) laid out as
+ * memstress lays out its VM (one region split evenly into memslots, a
+ * slice per vCPU), starts one kvmmu thread per vCPU, and drives them pass
+ * by pass from the calling thread, as the selftests' main threads do.  Every checker asked
  * for watches the whole run; the summary carries KVM's stats by their
  * names, the checkers' findings and the number of WARNs.
  */
@@ -18,25 +18,14 @@
 
 #include "check.h"
 #include "types.h"
-
-enum wl_backing {
-	WL_BACKING_ANON,
-	WL_BACKING_THP,
-	WL_BACKING_SHARED,
-	WL_BACKING_HUGETLB_2M,
-	WL_BACKING_HUGETLB_1G,
-	WL_BACKING_PFNMAP,
-	NR_WL_BACKINGS
-};
-
-const char *wl_backing_name(enum wl_backing b);
-int wl_backing_parse(const char *s, enum wl_backing *out);
+#include "world.h"
 
 struct wl_config {
 	int vcpus;
 	u64 mem_per_vcpu;   /* bytes; 0: the workload's default */
 	int slots;          /* 0: the workload's default */
-	enum wl_backing backing;
+	enum world_backing backing;
+	enum world_mmu mmu;
 	u32 write_percent;  /* 0..100 */
 	bool random;
 	int iterations;     /* 0: the workload's default */
@@ -86,6 +75,8 @@ struct workload {
 	int default_slots;
 	int default_iterations;
 	int min_iterations;
+	/* KVM_CAP_MANUAL_DIRTY_LOG_PROTECT2 for its VM (0: off). */
+	u64 manual_protect;
 	/* Run it; 0, or -errno for a setup failure (-EINVAL: bad combination). */
 	int (*run)(struct wl_ctx *c);
 };

@@ -59,29 +59,22 @@ static const struct workload demand_paging_wl = {
 
 static int dirty_log(struct wl_ctx *c)
 {
-	struct kvm_enable_cap cap = {
-		.cap = KVM_CAP_MANUAL_DIRTY_LOG_PROTECT2,
-		.args = { KVM_DIRTY_LOG_MANUAL_PROTECT_ENABLE | KVM_DIRTY_LOG_INITIALLY_SET },
-	};
 	struct wl_pass dirty = { .write_percent = c->cfg.write_percent, .random = c->cfg.random };
 	double t, get_total = 0, clear_total = 0;
 	unsigned long **bitmaps;
 	u64 dirty_pages;
 	char name[40];
-	int it, i, r;
+	int it, i, r = 0;
 
-	r = kvmmu_vm_enable_cap(c->kvm, &cap);
-	if (r)
-		return r;
 	/* A bitmap per slot: CLEAR hands back what GET reported, as the selftest does. */
-	bitmaps = calloc((size_t)c->nr_slots, sizeof(*bitmaps));
+	bitmaps = calloc((size_t)wl_mem(c)->nr_slots, sizeof(*bitmaps));
 	if (!bitmaps)
 		return -ENOMEM;
-	for (i = 0; i < c->nr_slots; i++) {
+	for (i = 0; i < wl_mem(c)->nr_slots; i++) {
 		unsigned long hva;
 		u64 gpa, size;
 
-		wl_slot_range(c, i, &gpa, &size, &hva);
+		world_mem_slot(&c->world, 0, i, &gpa, &size, &hva);
 		bitmaps[i] = calloc(BITS_TO_LONGS(size / PAGE_SIZE), sizeof(long));
 		if (!bitmaps[i]) {
 			r = -ENOMEM;
@@ -108,14 +101,14 @@ static int dirty_log(struct wl_ctx *c)
 
 		dirty_pages = 0;
 		t = wl_now();
-		for (i = 0; i < c->nr_slots; i++) {
+		for (i = 0; i < wl_mem(c)->nr_slots; i++) {
 			struct kvm_dirty_log log = { .slot = (u32)i, .dirty_bitmap = bitmaps[i] };
 			unsigned long hva;
 			u64 gpa, size, b;
 
-			if (kvmmu_get_dirty_log(c->kvm, &log))
+			if (kvmmu_get_dirty_log(c->world.kvm, &log))
 				c->failed = true;
-			wl_slot_range(c, i, &gpa, &size, &hva);
+			world_mem_slot(&c->world, 0, i, &gpa, &size, &hva);
 			for (b = 0; b < BITS_TO_LONGS(size / PAGE_SIZE); b++)
 				dirty_pages += (u64)__builtin_popcountl(bitmaps[i][b]);
 		}
@@ -128,14 +121,14 @@ static int dirty_log(struct wl_ctx *c)
 		wl_metric_set(c, name, (double)dirty_pages);
 
 		t = wl_now();
-		for (i = 0; i < c->nr_slots; i++) {
+		for (i = 0; i < wl_mem(c)->nr_slots; i++) {
 			struct kvm_clear_dirty_log clr = { .slot = (u32)i, .dirty_bitmap = bitmaps[i] };
 			unsigned long hva;
 			u64 gpa, size;
 
-			wl_slot_range(c, i, &gpa, &size, &hva);
+			world_mem_slot(&c->world, 0, i, &gpa, &size, &hva);
 			clr.num_pages = (u32)(size / PAGE_SIZE);
-			if (kvmmu_clear_dirty_log(c->kvm, &clr))
+			if (kvmmu_clear_dirty_log(c->world.kvm, &clr))
 				c->failed = true;
 		}
 		t = wl_now() - t;
@@ -146,7 +139,7 @@ static int dirty_log(struct wl_ctx *c)
 
 		/* Every page was written once in a sequential full-write pass. */
 		if (c->cfg.write_percent == 100 && !c->cfg.random &&
-		    dirty_pages != c->size / PAGE_SIZE)
+		    dirty_pages != wl_mem(c)->size / PAGE_SIZE)
 			fail(c, "a full write pass left pages out of the dirty log");
 	}
 
@@ -160,7 +153,7 @@ static int dirty_log(struct wl_ctx *c)
 	wl_metric_set(c, "get_dirty_log_total_s", get_total);
 	wl_metric_set(c, "clear_dirty_log_total_s", clear_total);
 out:
-	for (i = 0; i < c->nr_slots; i++)
+	for (i = 0; i < wl_mem(c)->nr_slots; i++)
 		free(bitmaps[i]);
 	free(bitmaps);
 	return r;
@@ -172,6 +165,7 @@ static const struct workload dirty_log_wl = {
 	.default_mem_per_vcpu = GB,
 	.default_slots = 1,
 	.default_iterations = 2,
+	.manual_protect = KVM_DIRTY_LOG_MANUAL_PROTECT_ENABLE | KVM_DIRTY_LOG_INITIALLY_SET,
 	.min_iterations = 2,
 	.run = dirty_log,
 };
@@ -183,8 +177,8 @@ static u64 mark_idle(struct wl_ctx *c)
 {
 	u64 off, idle = 0;
 
-	for (off = 0; off < c->size; off += PAGE_SIZE) {
-		if (!host_clear_young(c->mm, c->hva + off, c->hva + off + PAGE_SIZE))
+	for (off = 0; off < wl_mem(c)->size; off += PAGE_SIZE) {
+		if (!host_clear_young(c->world.mm, wl_mem(c)->hva + off, wl_mem(c)->hva + off + PAGE_SIZE))
 			idle++;
 	}
 	return idle;
@@ -199,7 +193,7 @@ static void phase_line(struct wl_ctx *c, const char *label, const char *metric, 
 static int access_tracking(struct wl_ctx *c)
 {
 	static const struct wl_pass wr = { .write_percent = 100 }, rd = { .write_percent = 0 };
-	u64 pages = c->size / PAGE_SIZE, idle;
+	u64 pages = wl_mem(c)->size / PAGE_SIZE, idle;
 	double t;
 	int round;
 
@@ -258,7 +252,7 @@ static void churn_poll(struct wl_ctx *c, void *arg)
 	struct churn *ch = arg;
 	int r;
 
-	r = wl_set_slot(c, ch->slot, 0, ch->dummy_gpa, ch->present ? 0 : PAGE_SIZE,
+	r = world_set_memslot(&c->world, ch->slot, 0, ch->dummy_gpa, ch->present ? 0 : PAGE_SIZE,
 			ch->dummy_hva);
 	if (r && !ch->error)
 		ch->error = r;
@@ -273,9 +267,9 @@ static int churn_init(struct wl_ctx *c, struct churn *ch)
 	};
 
 	memset(ch, 0, sizeof(*ch));
-	ch->slot = (u32)c->nr_slots;
-	ch->dummy_gpa = c->gpa - PAGE_SIZE;
-	return host_mmap(c->mm, &a, &ch->dummy_hva);
+	ch->slot = (u32)wl_mem(c)->nr_slots;
+	ch->dummy_gpa = wl_mem(c)->gpa - PAGE_SIZE;
+	return host_mmap(c->world.mm, &a, &ch->dummy_hva);
 }
 
 static int memslot_modification(struct wl_ctx *c)
@@ -322,14 +316,12 @@ static const struct workload memslot_modification_wl = {
 
 static double slot_setup(struct wl_ctx *c)
 {
-	double t = wl_now();
-	int i;
+	double t;
 
 	/* Delete every slot, then time adding them all back. */
-	for (i = 0; i < c->nr_slots; i++)
-		wl_set_slot(c, (u32)i, 0, 0, 0, 0);
+	world_mem_delete_slots(&c->world, 0);
 	t = wl_now();
-	wl_set_slot_flags(c, c->slot_flags);
+	wl_set_slot_flags(c, wl_mem(c)->slot_flags);
 	return wl_now() - t;
 }
 
@@ -342,11 +334,11 @@ struct perf_test {
 /* The guest writes one half while the host drops the other; halves swap. */
 static bool perf_map(struct wl_ctx *c, int it)
 {
-	u64 half = c->size / 2, mine = (u64)(it & 1) * half, other = half - mine;
-	struct wl_pass p = { .write_percent = 100, .base = c->gpa + mine, .size = half };
+	u64 half = wl_mem(c)->size / 2, mine = (u64)(it & 1) * half, other = half - mine;
+	struct wl_pass p = { .write_percent = 100, .base = wl_mem(c)->gpa + mine, .size = half };
 
 	wl_pass_start(c, &p);
-	host_madvise_dontneed(c->mm, c->hva + other, half);
+	host_madvise_dontneed(c->world.mm, wl_mem(c)->hva + other, half);
 	wl_pass_wait(c, NULL, NULL);
 	return !c->failed;
 }
@@ -354,31 +346,31 @@ static bool perf_map(struct wl_ctx *c, int it)
 /* The guest touches a page in each half; the host drops one half page by page. */
 static bool perf_unmap(struct wl_ctx *c, int it)
 {
-	u64 half = c->size / 2, off;
-	struct wl_pass p = { .write_percent = 100, .base = c->gpa + (u64)(it & 1) * half,
+	u64 half = wl_mem(c)->size / 2, off;
+	struct wl_pass p = { .write_percent = 100, .base = wl_mem(c)->gpa + (u64)(it & 1) * half,
 			     .size = PAGE_SIZE };
 
 	wl_pass_all(c, &p);
 	for (off = 0; off < half; off += PAGE_SIZE)
-		host_madvise_dontneed(c->mm, c->hva + (u64)(it & 1) * half + off, PAGE_SIZE);
+		host_madvise_dontneed(c->world.mm, wl_mem(c)->hva + (u64)(it & 1) * half + off, PAGE_SIZE);
 	return !c->failed;
 }
 
 /* The last slot moves away and back while the guest writes in it. */
 static bool perf_move_active(struct wl_ctx *c, int it)
 {
-	int last = c->nr_slots - 1;
+	int last = wl_mem(c)->nr_slots - 1;
 	unsigned long hva;
 	u64 gpa, size;
 	struct wl_pass p = { .write_percent = 100 };
 	bool ok;
 
-	wl_slot_range(c, last, &gpa, &size, &hva);
+	world_mem_slot(&c->world, 0, last, &gpa, &size, &hva);
 	p.base = gpa;
 	p.size = size;
 	wl_pass_start(c, &p);
-	ok = !wl_set_slot(c, (u32)last, c->slot_flags, gpa + 64 * GB, size, hva) &&
-	     !wl_set_slot(c, (u32)last, c->slot_flags, gpa, size, hva);
+	ok = !world_set_memslot(&c->world, (u32)last, wl_mem(c)->slot_flags, gpa + 64 * GB, size, hva) &&
+	     !world_set_memslot(&c->world, (u32)last, wl_mem(c)->slot_flags, gpa, size, hva);
 	wl_pass_wait(c, NULL, NULL);
 	return ok && !c->failed;
 }
@@ -390,9 +382,9 @@ static bool perf_rw(struct wl_ctx *c, int it)
 	u64 off, val;
 
 	wl_pass_all(c, &p);
-	for (off = 0; off < c->size; off += PAGE_SIZE) {
+	for (off = 0; off < wl_mem(c)->size; off += PAGE_SIZE) {
 		/* HW_VALUE_PATTERN of vCPU 0, pass 0: the page index. */
-		if (host_access(c->mm, c->hva + off, false, &val) || val != off / PAGE_SIZE)
+		if (host_access(c->world.mm, wl_mem(c)->hva + off, false, &val) || val != off / PAGE_SIZE)
 			return false;
 	}
 	return !c->failed;
@@ -481,20 +473,20 @@ static u64 stress_rand(struct stress *s)
 static void stress_poll(struct wl_ctx *c, void *arg)
 {
 	struct stress *s = arg;
-	u64 r = stress_rand(s), page = (r >> 8) % (c->size / PAGE_SIZE);
-	unsigned long addr = c->hva + page * PAGE_SIZE, n = 0;
+	u64 r = stress_rand(s), page = (r >> 8) % (wl_mem(c)->size / PAGE_SIZE);
+	unsigned long addr = wl_mem(c)->hva + page * PAGE_SIZE, n = 0;
 
 	switch (r % 4) {
 	case 0:
-		if (!host_migrate(c->mm, addr, PAGE_SIZE, &n))
+		if (!host_migrate(c->world.mm, addr, PAGE_SIZE, &n))
 			s->migrated += n;
 		break;
 	case 1:
-		if (!host_madvise_dontneed(c->mm, addr, PAGE_SIZE))
+		if (!host_madvise_dontneed(c->world.mm, addr, PAGE_SIZE))
 			s->dropped++;
 		break;
 	case 2:
-		if (!host_swap_out(c->mm, addr, PAGE_SIZE, &n))
+		if (!host_swap_out(c->world.mm, addr, PAGE_SIZE, &n))
 			s->swapped += n;
 		break;
 	default:
@@ -540,8 +532,7 @@ static int mmu_stress(struct wl_ctx *c)
 	/* Every slot deleted and re-added: everything is zapped and refaulted. */
 	wl_progress(c, "zap");
 	t = wl_now();
-	for (i = 0; i < c->nr_slots; i++)
-		wl_set_slot(c, (u32)i, 0, 0, 0, 0);
+	world_mem_delete_slots(&c->world, 0);
 	wl_set_slot_flags(c, 0);
 	zap = wl_now() - t;
 
@@ -556,7 +547,7 @@ static int mmu_stress(struct wl_ctx *c)
 	wl_progress(c, "ro");
 	t = wl_now();
 	atomic_store(&c->ro_released, 0);
-	if (host_mprotect(c->mm, c->hva, c->size, VM_READ))
+	if (host_mprotect(c->world.mm, wl_mem(c)->hva, wl_mem(c)->size, VM_READ))
 		return -EIO;
 	wl_pass_start(c, &wr);
 	while (!all_met)
@@ -568,7 +559,7 @@ static int mmu_stress(struct wl_ctx *c)
 	}
 	wl_progress(c, "rw");
 	t = wl_now();
-	if (host_mprotect(c->mm, c->hva, c->size, VM_READ | VM_WRITE))
+	if (host_mprotect(c->world.mm, wl_mem(c)->hva, wl_mem(c)->size, VM_READ | VM_WRITE))
 		return -EIO;
 	atomic_store(&c->ro_released, 1);
 	kvmmu_wake(&c->ro_released);

@@ -59,17 +59,18 @@ static void test_demand_paging(void **state)
 static void test_demand_paging_backings(void **state)
 {
 	static const struct {
-		enum wl_backing b;
+		enum world_backing b;
 		u64 mem;
 		bool tag;
 		const char *stat;
 	} cases[] = {
-		{ WL_BACKING_THP, 8 * MB, false, "pages_2m" },
-		{ WL_BACKING_SHARED, 8 * MB, false, "pages_4k" },
-		{ WL_BACKING_HUGETLB_2M, 8 * MB, false, "pages_2m" },
-		{ WL_BACKING_HUGETLB_1G, 1024 * MB, true, "pages_1g" },
+		{ WORLD_BACKING_THP, 8 * MB, false, "pages_2m" },
+		{ WORLD_BACKING_SHARED, 8 * MB, false, "pages_4k" },
+		{ WORLD_BACKING_SHARED_THP, 8 * MB, false, "pages_2m" },
+		{ WORLD_BACKING_HUGETLB_2M, 8 * MB, false, "pages_2m" },
+		{ WORLD_BACKING_HUGETLB_1G, 1024 * MB, true, "pages_1g" },
 		/* A driver's PTEs are 4K: so are the SPTEs. */
-		{ WL_BACKING_PFNMAP, 8 * MB, false, "pages_4k" },
+		{ WORLD_BACKING_PFNMAP, 8 * MB, false, "pages_4k" },
 	};
 	size_t i;
 
@@ -81,7 +82,7 @@ static void test_demand_paging_backings(void **state)
 		run_ok("demand-paging", &cfg);
 		/* The backing's page size is what the MMU mapped. */
 		if (wl_stat(&res, cases[i].stat) == 0)
-			fail_msg("%s: no %s", wl_backing_name(cases[i].b), cases[i].stat);
+			fail_msg("%s: no %s", world_backing_name(cases[i].b), cases[i].stat);
 	}
 }
 
@@ -164,7 +165,7 @@ static void test_bad_configurations(void **state)
 	assert_int_equal(wl_validate(dl, &cfg, why, sizeof(why)), -EINVAL);
 	assert_non_null(strstr(why, "iterations"));
 	cfg = small(1, 3 * MB);
-	cfg.backing = WL_BACKING_HUGETLB_2M;
+	cfg.backing = WORLD_BACKING_HUGETLB_2M;
 	assert_int_equal(wl_validate(dp, &cfg, why, sizeof(why)), -EINVAL);
 	cfg = small(1, 6 * 1024 * 1024 * MB / 64);
 	assert_int_equal(wl_validate(dp, &cfg, why, sizeof(why)), -EINVAL);
