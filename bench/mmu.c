@@ -4,8 +4,8 @@
  * hit cost, what the tables cost in memory, and what a 256 GiB guest costs
  * in tag mode.
  *
- * Each timed figure runs the MMU operation on a VM built as the scenarios
- * build theirs (modelled host, simulated CPU, no checkers, no tracing) and a
+ * Each timed figure runs the MMU operation on a VM built by the world layer
+ * (modelled host, simulated CPU, no checkers, no tracing) and a
  * bare loop doing the same memory work on a radix of plain 4 KiB arrays,
  * repetitions interleaved, the best of each kept; the figure is their ratio.
  * The metadata and tag-mode figures are plain values (bytes, MiB).
@@ -28,11 +28,11 @@
 #include "procinfo.h"
 #include "rcu.h"
 #include "thread.h"
+#include "world.h"
 
 #define MMU_REPS 7
 #define MB (1ULL << 20)
 #define GB (1ULL << 30)
-#define BENCH_HVA (1ULL << 40) /* where the guest's memory sits in the model's mm */
 
 #define FAULT_BYTES (256 * MB)
 #define TLB_BYTES (2 * MB)      /* 512 pages: the default 4K TLB holds them all */
@@ -96,135 +96,16 @@ static void finish(struct bench_result *r, const struct figure *f, int err)
 	r->note = f->note;
 }
 
-/* ---- a VM -------------------------------------------------------------------------------- */
+/* ---- a VM ---------------------------------------------------------------------------------- */
 
-struct bvm {
-	struct host_phys *phys;
-	struct mm_struct *mm;
-	struct hw_machine *hw;
-	struct kvm *kvm;
-	struct kvm_vcpu *vcpus[2];
-	int nr_vcpus;
-	unsigned long hva;
-	u64 size;
-	u32 slot_flags;
-};
+/* Guest memory for a figure: anonymous 4K pages at gpa 0, under memslot 0. */
+#define BENCH_MEM(size_, ...) { .size = (size_), .nr_slots = 1, __VA_ARGS__ }
 
-struct bvm_opts {
-	u64 size;
-	bool tag_mode;
-	int nr_vcpus;
-	bool manual_protect;   /* KVM_CAP_MANUAL_DIRTY_LOG_PROTECT2, no INITIALLY_SET */
-	bool no_slot_zap_all;  /* a deleted slot zaps its own SPTEs, not every root */
-	u32 slot_flags;
-};
-
-static void bvm_destroy(struct bvm *v)
+/* KVM_SET_USER_MEMORY_REGION2: memslot 0 over the whole region, or deleted. */
+static int bvm_slot(struct world *w, bool present)
 {
-	if (v->kvm)
-		kvmmu_vm_destroy(v->kvm);
-	if (v->hw)
-		hw_machine_destroy(v->hw);
-	if (v->mm)
-		host_mm_destroy(v->mm);
-	rcu_barrier();
-	if (v->phys)
-		host_phys_destroy(v->phys);
-	memset(v, 0, sizeof(*v));
-}
-
-/* As the scenario runner builds a world: host, CPU, VM, vCPUs, one anonymous 4K mapping. */
-static int bvm_create(struct bvm *v, const struct bvm_opts *o)
-{
-	u64 pages = o->size >> PAGE_SHIFT;
-	/* Data frames, two sets of 4K tables (host and SPTE), the quarantine, slack. */
-	struct host_phys_config pcfg = {
-		.nr_frames = pages + pages / 128 + 16384, .tag_mode = o->tag_mode,
-	};
-	struct host_mmap_args a = {
-		.len = o->size, .vm_flags = VM_READ | VM_WRITE, .backing = HOST_BACKING_ANON,
-		.addr = BENCH_HVA,
-	};
-	struct hw_config hcfg = { .phys_bits = 46 };
-	struct kvmmu_vm_config cfg;
-	int i, r;
-
-	memset(v, 0, sizeof(*v));
-	r = host_phys_create(&pcfg, &v->phys);
-	if (!r)
-		r = host_mm_create(v->phys, &v->mm);
-	if (r)
-		goto fail;
-	hcfg.mm = v->mm;
-	hcfg.host = &host_kvm_ops;
-	r = hw_machine_create(&hcfg, &v->hw);
-	if (r)
-		goto fail;
-	kvmmu_vm_config_init(&cfg);
-	cfg.mm = v->mm;
-	cfg.host_ops = &host_kvm_ops;
-	cfg.hw_ops = &hw_ops;
-	cfg.hw = v->hw;
-	r = kvmmu_vm_create(&cfg, &v->kvm);
-	if (r)
-		goto fail;
-	if (o->manual_protect) {
-		struct kvm_enable_cap cap = { .cap = KVM_CAP_MANUAL_DIRTY_LOG_PROTECT2,
-					      .args = { KVM_DIRTY_LOG_MANUAL_PROTECT_ENABLE } };
-
-		r = kvmmu_vm_enable_cap(v->kvm, &cap);
-		if (r)
-			goto fail;
-	}
-	if (o->no_slot_zap_all) {
-		struct kvm_enable_cap cap = { .cap = KVM_CAP_DISABLE_QUIRKS2,
-					      .args = { KVM_X86_QUIRK_SLOT_ZAP_ALL } };
-
-		r = kvmmu_vm_enable_cap(v->kvm, &cap);
-		if (r)
-			goto fail;
-	}
-	for (i = 0; i < o->nr_vcpus; i++) {
-		r = kvmmu_vcpu_create(v->kvm, (unsigned int)i, &v->vcpus[i]);
-		if (r)
-			goto fail;
-	}
-	v->nr_vcpus = o->nr_vcpus;
-	r = host_mmap(v->mm, &a, &v->hva);
-	if (r)
-		goto fail;
-	v->size = o->size;
-	v->slot_flags = o->slot_flags;
-	return 0;
-fail:
-	bvm_destroy(v);
-	return r;
-}
-
-/* Fault the whole mapping in on the host side, so guest faults find it present. */
-static int bvm_host_prefault(struct bvm *v)
-{
-	u64 off;
-
-	for (off = 0; off < v->size; off += PAGE_SIZE) {
-		u64 val = off;
-		int r = host_access(v->mm, v->hva + off, true, &val);
-
-		if (r)
-			return r;
-	}
-	return 0;
-}
-
-/* KVM_SET_USER_MEMORY_REGION2: slot 0 at gpa 0 over the whole mapping, or deleted. */
-static int bvm_slot(struct bvm *v, bool present)
-{
-	struct kvm_userspace_memory_region2 m = {
-		.slot = 0, .flags = present ? v->slot_flags : 0, .guest_phys_addr = 0,
-		.memory_size = present ? v->size : 0, .userspace_addr = v->hva,
-	};
-
-	return kvmmu_set_user_memory_region2(v->kvm, &m);
+	return present ? world_mem_set_flags(w, 0, w->cfg.mem[0].slot_flags) :
+			 world_mem_delete_slots(w, 0);
 }
 
 /* KVM_RUN until the program's pass ends (memstress's GUEST_SYNC). */
@@ -436,7 +317,7 @@ static noinline void radix_scan_clear(struct radix *rd, u64 clear)
 
 /* ---- fault_4k ------------------------------------------------------------------------------ */
 
-static int bench_fault_4k(struct bvm *v, struct bench_result *r)
+static int bench_fault_4k(struct world *v, struct bench_result *r)
 {
 	u64 pages = FAULT_BYTES >> PAGE_SHIFT;
 	struct radix rd = { 0 };
@@ -481,7 +362,7 @@ out:
 
 /* ---- fault_scaling_2v ------------------------------------------------------------------------ */
 
-static int bench_fault_scaling(struct bvm *v, struct bench_result *r)
+static int bench_fault_scaling(struct world *v, struct bench_result *r)
 {
 	double one = INFINITY, two = INFINITY, ns;
 	int rep, ret = 0;
@@ -538,17 +419,19 @@ static double metadata_per_4k(struct kvm *kvm)
 
 static int bench_zap_1g(struct bench_result *zap, struct bench_result *meta)
 {
-	const struct bvm_opts o = {
-		.size = GB, .tag_mode = true, .nr_vcpus = 1, .no_slot_zap_all = true,
+	/* A deleted slot zaps its own SPTEs, not every root. */
+	const struct world_config o = {
+		.tag_mode = true, .nr_vcpus = 1, .disabled_quirks = KVM_X86_QUIRK_SLOT_ZAP_ALL,
+		.mem = { BENCH_MEM(GB) },
 	};
 	u64 pages = GB >> PAGE_SHIFT;
 	struct radix rd = { 0 };
-	struct bvm v;
+	struct world v;
 	int rep, ret;
 
 	zap->value = zap->baseline = INFINITY;
 	meta->value = NAN;
-	ret = bvm_create(&v, &o);
+	ret = world_create(&v, &o, NULL, 0);
 	if (ret)
 		return ret;
 	ret = radix_create(&rd, pages);
@@ -579,7 +462,7 @@ static int bench_zap_1g(struct bench_result *zap, struct bench_result *meta)
 		zap->baseline = fmin(zap->baseline, now_ns() - t0);
 	}
 	radix_destroy(&rd);
-	bvm_destroy(&v);
+	world_destroy(&v);
 	zap->value /= 1e6;
 	zap->baseline /= 1e6;
 	return ret;
@@ -587,18 +470,20 @@ static int bench_zap_1g(struct bench_result *zap, struct bench_result *meta)
 
 static int bench_clear_dirty_1g(struct bench_result *r)
 {
-	const struct bvm_opts o = {
-		.size = GB, .tag_mode = true, .nr_vcpus = 1, .manual_protect = true,
-		.slot_flags = KVM_MEM_LOG_DIRTY_PAGES,
+	/* Manual protect without INITIALLY_SET. */
+	const struct world_config o = {
+		.tag_mode = true, .nr_vcpus = 1,
+		.manual_protect = KVM_DIRTY_LOG_MANUAL_PROTECT_ENABLE,
+		.mem = { BENCH_MEM(GB, .slot_flags = KVM_MEM_LOG_DIRTY_PAGES) },
 	};
 	u64 pages = GB >> PAGE_SHIFT, words = pages / 64, i;
 	unsigned long *bitmap = NULL;
 	struct radix rd = { 0 };
-	struct bvm v;
+	struct world v;
 	int rep, ret;
 
 	r->value = r->baseline = INFINITY;
-	ret = bvm_create(&v, &o);
+	ret = world_create(&v, &o, NULL, 0);
 	if (ret)
 		return ret;
 	bitmap = calloc(words, sizeof(*bitmap));
@@ -634,7 +519,7 @@ static int bench_clear_dirty_1g(struct bench_result *r)
 	}
 	radix_destroy(&rd);
 	free(bitmap);
-	bvm_destroy(&v);
+	world_destroy(&v);
 	r->value /= 1e6;
 	r->baseline /= 1e6;
 	return ret;
@@ -659,22 +544,24 @@ static noinline void plain_loads(u8 *buf, u64 pages, u64 passes)
 
 static int bench_tlb_hit(struct bench_result *r)
 {
-	const struct bvm_opts o = { .size = TLB_BYTES, .nr_vcpus = 1 };
+	const struct world_config o = {
+		.nr_vcpus = 1, .mem = { BENCH_MEM(TLB_BYTES, .populate = true) },
+	};
 	u64 pages = TLB_BYTES >> PAGE_SHIFT, accesses = pages * TLB_PASSES;
 	struct hw_vcpu_stats st0, st1;
 	struct kvm_vcpu *vcpu;
 	u8 *buf = NULL;
-	struct bvm v;
+	struct world v;
 	int rep, ret;
 	u64 pass;
 
 	r->value = r->baseline = INFINITY;
-	ret = bvm_create(&v, &o);
+	ret = world_create(&v, &o, NULL, 0);
 	if (ret)
 		return ret;
 	vcpu = v.vcpus[0];
 	buf = aligned_alloc(PAGE_SIZE, TLB_BYTES);
-	ret = buf ? bvm_host_prefault(&v) : -ENOMEM;
+	ret = buf ? 0 : -ENOMEM;
 	if (!ret) {
 		memset(buf, 1, TLB_BYTES);
 		ret = bvm_slot(&v, true);
@@ -703,7 +590,7 @@ static int bench_tlb_hit(struct bench_result *r)
 		     st1.exits_intr != st0.exits_intr))
 		ret = -EIO;
 	free(buf);
-	bvm_destroy(&v);
+	world_destroy(&v);
 	return ret;
 }
 
@@ -748,17 +635,17 @@ static int tag_thread(void *p)
 /* In the child: build the VM, populate every page at 4K from two vCPUs, read the peak. */
 static struct tag_result tag_child(bench_progress_fn progress)
 {
-	const struct bvm_opts o = { .size = TAG_BYTES, .tag_mode = true, .nr_vcpus = 2 };
+	const struct world_config o = { .tag_mode = true, .nr_vcpus = 2, .mem = { BENCH_MEM(TAG_BYTES) } };
 	unsigned long warns = kvmmu_warn_count();
 	struct tag_result res = { 0 };
 	struct tag_arg args[2];
 	_Atomic u64 done = 0;
 	struct kvmmu_thread *t[2];
 	double t0 = now_ns();
-	struct bvm v;
+	struct world v;
 	int i;
 
-	res.err = bvm_create(&v, &o);
+	res.err = world_create(&v, &o, NULL, 0);
 	if (!res.err)
 		res.err = bvm_slot(&v, true);
 	for (i = 0; i < 2 && !res.err; i++) {
@@ -863,10 +750,12 @@ static const struct figure fig_tag = {
 
 int bench_run_mmu(struct bench_result *out, int max, bench_progress_fn progress)
 {
-	const struct bvm_opts fo = { .size = FAULT_BYTES, .nr_vcpus = 2 };
+	const struct world_config fo = {
+		.nr_vcpus = 2, .mem = { BENCH_MEM(FAULT_BYTES, .populate = true) },
+	};
 	double tag_seconds = 0;
 	char msg[64];
-	struct bvm v;
+	struct world v;
 	int ret;
 
 	if (max < 7)
@@ -874,9 +763,7 @@ int bench_run_mmu(struct bench_result *out, int max, bench_progress_fn progress)
 
 	/* One VM, its host memory faulted in once, for both fault figures. */
 	begin(&fig_fault, progress);
-	ret = bvm_create(&v, &fo);
-	if (!ret)
-		ret = bvm_host_prefault(&v);
+	ret = world_create(&v, &fo, NULL, 0);
 	if (!ret)
 		ret = bench_fault_4k(&v, &out[0]);
 	finish(&out[0], &fig_fault, ret);
@@ -886,7 +773,7 @@ int bench_run_mmu(struct bench_result *out, int max, bench_progress_fn progress)
 		ret = bench_fault_scaling(&v, &out[1]);
 	finish(&out[1], &fig_scaling, ret);
 	if (v.kvm)
-		bvm_destroy(&v);
+		world_destroy(&v);
 
 	/* zap_1g's guest, once populated, gives metadata_bytes_per_4k. */
 	begin(&fig_zap, progress);
