@@ -13,132 +13,62 @@
 #include "test.h"
 #include "vm_fixture.h"
 
+/* The world's CPU hook: the fake CPU learns where frames live from the host. */
+static void *fake_attach(struct world *w, void *arg)
+{
+	struct fake_hw *hw = arg;
+
+	fake_hw_init(hw, w->cfg.host_ops->direct_map(w->mm), w->cfg.phys_bits);
+	hw->tags = w->cfg.host_ops->tag_map(w->mm);
+	return hw;
+}
+
 int vm_fixture_create(struct vm_fixture *f, const struct vm_fixture_opts *o)
 {
-	struct host_phys_config pcfg = {
-		.nr_frames = o->nr_frames ? o->nr_frames :
-			     ((o->mem_size >> PAGE_SHIFT) * 2 + (64UL << 10)),
+	const struct world_cpu fake = { .ops = &fake_hw_ops, .attach = fake_attach, .arg = &f->hw };
+	struct world_config cfg = {
+		.nr_frames = o->nr_frames,
 		.tag_mode = o->tag_mode,
+		.host_ops = o->host_ops,
+		.cpu = o->real_hw ? NULL : &fake,
+		.format = o->format,
+		.tdp_level = o->tdp_level,
+		.ad_disabled = o->ad_disabled,
+		.nx_huge_pages = o->nx_huge_pages,
+		.no_eager_split = o->no_eager_split,
+		.manual_protect = o->manual_protect,
+		.dirty_ring_bytes = o->dirty_ring_bytes,
+		.nr_vcpus = o->nr_vcpus,
+		.mem = { {
+			.size = o->mem_size, .backing = o->backing, .pfnmap_block = o->pfnmap_block,
+			.gpa = o->gpa, .nr_slots = 1, .slot_flags = o->slot_flags,
+		} },
 	};
-	struct kvmmu_vm_config cfg;
-	int i, r;
+	char why[160];
+	int r;
 
 	memset(f, 0, sizeof(*f));
-	r = host_phys_create(&pcfg, &f->phys);
-	if (!r)
-		r = host_mm_create(f->phys, &f->mm);
+	r = world_create(&f->w, &cfg, why, sizeof(why));
 	if (r)
-		return r;
-	fake_hw_init(&f->hw, f->phys->data, 46);
-	if (o->tag_mode)
-		f->hw.tags = f->phys->tags;
-
-	kvmmu_vm_config_init(&cfg);
-	cfg.mm = f->mm;
-	cfg.host_ops = o->host_ops ? o->host_ops : &host_kvm_ops;
-	cfg.hw_ops = &fake_hw_ops;
-	cfg.hw = &f->hw;
-	if (o->real_hw) {
-		struct hw_config hcfg = { .mm = f->mm, .host = cfg.host_ops, .phys_bits = 46 };
-
-		r = hw_machine_create(&hcfg, &f->machine);
-		if (r)
-			return r;
-		cfg.hw_ops = &hw_ops;
-		cfg.hw = f->machine;
-	}
-	cfg.format = o->format;
-	cfg.ad_disabled = o->ad_disabled;
-	cfg.nx_huge_pages = o->nx_huge_pages;
-	cfg.eager_page_split = !o->no_eager_split;
-	if (o->tdp_level)
-		cfg.tdp_level = o->tdp_level;
-	r = kvmmu_vm_create(&cfg, &f->kvm);
-	if (r)
-		return r;
-	if (o->dirty_ring_bytes) {
-		struct kvm_enable_cap cap = { .cap = KVM_CAP_DIRTY_LOG_RING_ACQ_REL,
-					      .args = { o->dirty_ring_bytes } };
-
-		r = kvmmu_vm_enable_cap(f->kvm, &cap);
-		if (r)
-			return r;
-	}
-	if (o->manual_protect) {
-		struct kvm_enable_cap cap = { .cap = KVM_CAP_MANUAL_DIRTY_LOG_PROTECT2,
-					      .args = { o->manual_protect } };
-
-		r = kvmmu_vm_enable_cap(f->kvm, &cap);
-		if (r)
-			return r;
-	}
-
-	for (i = 0; i < o->nr_vcpus; i++) {
-		r = kvmmu_vcpu_create(f->kvm, (unsigned int)i, &f->vcpus[i]);
-		if (r)
-			return r;
-	}
-	f->nr_vcpus = o->nr_vcpus;
-
-	if (o->mem_size) {
-		struct host_mmap_args a = {
-			.len = o->mem_size,
-			.vm_flags = VM_READ | VM_WRITE | o->vm_flags,
-			.backing = o->backing,
-			.order = o->order,
-			.addr = FIX_HVA_BASE,
-		};
-		struct kvm_userspace_memory_region2 m = {
-			.slot = 0,
-			.flags = o->slot_flags,
-			.guest_phys_addr = o->gpa,
-			.memory_size = o->mem_size,
-		};
-
-		if (o->backing == HOST_BACKING_FILE) {
-			r = host_file_create(f->phys, o->mem_size >> PAGE_SHIFT, o->file_thp,
-					     &f->file);
-			if (r)
-				return r;
-			a.file = f->file;
-		}
-		r = host_mmap(f->mm, &a, &f->hva);
-		if (r)
-			return r;
-		m.userspace_addr = f->hva;
-		r = kvmmu_set_user_memory_region2(f->kvm, &m);
-		if (r)
-			return r;
-		f->gpa = o->gpa;
-		f->size = o->mem_size;
-	}
-	return 0;
+		print_error("vm_fixture: %s\n", why);
+	return r;
 }
 
 int vm_fixture_destroy(struct vm_fixture *f)
 {
-	s64 tables;
-	int ret = 0;
+	u64 leaked = world_destroy(&f->w);
 
-	kvmmu_vm_destroy(f->kvm);
-	if (f->machine)
-		hw_machine_destroy(f->machine);
-	host_mm_destroy(f->mm);
-	if (f->file)
-		host_file_destroy(f->file);
-	rcu_barrier();
-	tables = atomic64_read(&f->phys->nr_allocated) - (s64)f->kept_frames;
-	if (tables) {
-		print_error("%lld frames still allocated after teardown\n", (long long)tables);
-		ret = -1;
+	if (leaked) {
+		print_error("%llu frames still allocated after teardown\n",
+			    (unsigned long long)leaked);
+		return -1;
 	}
-	host_phys_destroy(f->phys);
-	return ret;
+	return 0;
 }
 
 int fix_run(struct vm_fixture *f, int vcpu, struct kvmmu_run *run)
 {
-	return kvmmu_vcpu_run(f->vcpus[vcpu], run);
+	return kvmmu_vcpu_run(f->w.vcpus[vcpu], run);
 }
 
 int fix_run_until_hlt(struct vm_fixture *f, int vcpu)
@@ -169,8 +99,8 @@ int fix_run_to_hlt(struct vm_fixture *f, int vcpu)
 
 u64 fix_leaf_spte(struct vm_fixture *f, int vcpu, gpa_t gpa, int *level)
 {
-	struct kvm *kvm = f->kvm;
-	struct kvm_mmu_page *root = root_to_sp(kvm, f->vcpus[vcpu]->arch.mmu->root.hpa);
+	struct kvm *kvm = f->w.kvm;
+	struct kvm_mmu_page *root = root_to_sp(kvm, f->w.vcpus[vcpu]->arch.mmu->root.hpa);
 	struct tdp_iter iter;
 	u64 spte = 0;
 
@@ -191,8 +121,8 @@ u64 fix_leaf_spte(struct vm_fixture *f, int vcpu, gpa_t gpa, int *level)
 
 u64 fix_count_leaves(struct vm_fixture *f, int vcpu, gpa_t gpa, u64 len)
 {
-	struct kvm *kvm = f->kvm;
-	struct kvm_mmu_page *root = root_to_sp(kvm, f->vcpus[vcpu]->arch.mmu->root.hpa);
+	struct kvm *kvm = f->w.kvm;
+	struct kvm_mmu_page *root = root_to_sp(kvm, f->w.vcpus[vcpu]->arch.mmu->root.hpa);
 	struct tdp_iter iter;
 	u64 n = 0;
 
@@ -235,8 +165,9 @@ struct kvmmu_thread *fix_start_vcpu(struct vm_fixture *f, int vcpu)
 
 u64 fix_host_read(struct vm_fixture *f, gpa_t gpa)
 {
+	const struct world_mem *m = &f->w.mem[0];
 	u64 val = 0;
 
-	assert_int_equal(host_access(f->mm, f->hva + (gpa - f->gpa), false, &val), 0);
+	assert_int_equal(host_access(f->w.mm, m->hva + (gpa - m->gpa), false, &val), 0);
 	return val;
 }

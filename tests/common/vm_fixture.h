@@ -1,9 +1,10 @@
 /* SPDX-License-Identifier: GPL-2.0-only */
 /*
- * A small VM for tests: a host (frames and an address space), a fake CPU,
- * a VM with vCPUs, and guest memory mapped at a chosen hva with a memslot
- * over it.  Teardown checks that nothing leaked: no page tables, no page
- * references, no frames beyond the host's own, no WARN.
+ * A small VM for tests, built by the world layer: a host (frames and an
+ * address space), a fake CPU (or the simulated one), a VM with vCPUs, and
+ * guest memory with a memslot over it.  Teardown checks that nothing
+ * leaked: no page tables, no page references, no frames beyond those the
+ * host keeps for good.
  */
 #ifndef KVMMU_TESTS_COMMON_VM_FIXTURE_H
 #define KVMMU_TESTS_COMMON_VM_FIXTURE_H
@@ -15,18 +16,17 @@
 #include "hw_model.h"
 #include "kvm_host.h"
 #include "thread.h"
+#include "world.h"
 
 #define FIX_MAX_VCPUS 4
-#define FIX_HVA_BASE (64UL << 30) /* 1 GiB aligned */
 
+/* The fixture's shorthand for a world_config: one region, one memslot. */
 struct vm_fixture_opts {
 	u64 mem_size;         /* guest memory (one slot); 0: none */
 	gpa_t gpa;            /* where the slot starts */
 	u32 slot_flags;       /* KVM_MEM_* */
-	unsigned long vm_flags; /* of the backing VMA: VM_HUGEPAGE for THP */
-	enum host_backing backing; /* ANON (default), FILE, HUGETLB, DRIVER */
-	unsigned int order;   /* HUGETLB: 9 or 18; DRIVER: block order */
-	bool file_thp;        /* FILE: the page cache uses 2M folios */
+	enum world_backing backing;
+	u64 pfnmap_block;     /* PFNMAP: bytes per driver block (0: 2M) */
 	bool tag_mode;        /* guest frames hold one word (the fake CPU uses it) */
 	enum kvmmu_tdp_format format;
 	bool ad_disabled;
@@ -34,26 +34,20 @@ struct vm_fixture_opts {
 	bool no_eager_split;
 	int tdp_level;        /* 0: 4 */
 	int nr_vcpus;
-	u64 nr_frames;        /* 0: enough for mem_size and tables */
+	u64 nr_frames;        /* 0: the world's default */
 	const struct kvmmu_host_ops *host_ops; /* NULL: the host model's */
 	u32 dirty_ring_bytes; /* enable KVM_CAP_DIRTY_LOG_RING before vCPUs */
 	bool real_hw;         /* src/hw's CPU (TLB, walker) instead of the fake one */
 	u64 manual_protect;   /* KVM_CAP_MANUAL_DIRTY_LOG_PROTECT2 args[0] */
 };
 
+/*
+ * A world (w.kvm, w.vcpus, w.mm, w.phys; the guest memory is w.mem[0]),
+ * and the fake CPU it runs on unless real_hw.
+ */
 struct vm_fixture {
-	struct host_phys *phys;
-	struct mm_struct *mm;
+	struct world w;
 	struct fake_hw hw;
-	struct hw_machine *machine; /* real_hw */
-	struct kvm *kvm;
-	struct kvm_vcpu *vcpus[FIX_MAX_VCPUS];
-	int nr_vcpus;
-	struct host_file *file; /* FILE backing */
-	u64 kept_frames;        /* frames the host keeps for good (hwpoison) */
-	unsigned long hva;
-	gpa_t gpa;
-	u64 size;
 };
 
 int vm_fixture_create(struct vm_fixture *f, const struct vm_fixture_opts *o);
@@ -84,7 +78,7 @@ u64 fix_host_read(struct vm_fixture *f, gpa_t gpa);
 /* The simulated CPU of vCPU @i (real_hw). */
 static inline struct kvmmu_hw_vcpu *fix_hwv(struct vm_fixture *f, int i)
 {
-	return f->vcpus[i]->hw;
+	return f->w.vcpus[i]->hw;
 }
 
 #endif /* KVMMU_TESTS_COMMON_VM_FIXTURE_H */

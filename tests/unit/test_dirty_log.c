@@ -46,12 +46,12 @@ static int set_logging(u32 slot, bool on)
 	struct kvm_userspace_memory_region2 m = {
 		.slot = slot,
 		.flags = on ? KVM_MEM_LOG_DIRTY_PAGES : 0,
-		.guest_phys_addr = fix.gpa,
-		.memory_size = fix.size,
-		.userspace_addr = fix.hva,
+		.guest_phys_addr = fix.w.mem[0].gpa,
+		.memory_size = fix.w.mem[0].size,
+		.userspace_addr = fix.w.mem[0].hva,
 	};
 
-	return kvmmu_set_user_memory_region2(fix.kvm, &m);
+	return kvmmu_set_user_memory_region2(fix.w.kvm, &m);
 }
 
 /* vCPU 0 writes @n pages, then halts. */
@@ -84,7 +84,7 @@ static int get_log(u32 slot)
 	struct kvm_dirty_log log = { .slot = slot, .dirty_bitmap = bitmap };
 
 	memset(bitmap, 0xee, sizeof(bitmap));
-	return kvmmu_get_dirty_log(fix.kvm, &log);
+	return kvmmu_get_dirty_log(fix.w.kvm, &log);
 }
 
 static int clear_log(u32 slot, u64 first, u32 num, const unsigned long *mask)
@@ -94,7 +94,7 @@ static int clear_log(u32 slot, u64 first, u32 num, const unsigned long *mask)
 		.dirty_bitmap = (void *)mask,
 	};
 
-	return kvmmu_clear_dirty_log(fix.kvm, &log);
+	return kvmmu_clear_dirty_log(fix.w.kvm, &log);
 }
 
 /* The bitmap holds exactly @pages. */
@@ -135,7 +135,7 @@ static void test_get_dirty_log(void **state)
 	assert_int_equal(get_log(0), 0);
 	assert_bitmap(dirty, ARRAY_SIZE(dirty));
 	/* The fast path restored W and logged the write. */
-	assert_int_equal(kvmmu_vcpu_stat(fix.vcpus[0], "pf_fast"), ARRAY_SIZE(dirty));
+	assert_int_equal(kvmmu_vcpu_stat(fix.w.vcpus[0], "pf_fast"), ARRAY_SIZE(dirty));
 	assert_int_equal(get_log(0), 0);
 	assert_bitmap(NULL, 0);
 
@@ -184,11 +184,11 @@ static void test_clear_short_tail(void **state)
 	unsigned long mask[2] = { ~0UL, ~0UL };
 	struct kvm_userspace_memory_region2 m = {
 		.slot = 1, .flags = KVM_MEM_LOG_DIRTY_PAGES, .guest_phys_addr = 64 * MB,
-		.memory_size = 100 * PAGE_SIZE, .userspace_addr = fix.hva,
+		.memory_size = 100 * PAGE_SIZE, .userspace_addr = fix.w.mem[0].hva,
 	};
 
 	create(KVM_DIRTY_LOG_MANUAL_PROTECT_ENABLE, 0);
-	assert_int_equal(kvmmu_set_user_memory_region2(fix.kvm, &m), 0);
+	assert_int_equal(kvmmu_set_user_memory_region2(fix.w.kvm, &m), 0);
 	assert_int_equal(clear_log(1, 64, 36, mask), 0);
 	assert_int_equal(clear_log(1, 64, 35, mask), -EINVAL);
 	assert_int_equal(clear_log(1, 64, 37, mask), -EINVAL);
@@ -223,10 +223,10 @@ static void test_manual_protect(void **state)
 
 	/* The next write to 3 is logged; to 70 it takes no fault at all. */
 	{
-		u64 fast = kvmmu_vcpu_stat(fix.vcpus[0], "pf_fast");
+		u64 fast = kvmmu_vcpu_stat(fix.w.vcpus[0], "pf_fast");
 
 		write_pages(dirty, 2, 50);
-		assert_int_equal(kvmmu_vcpu_stat(fix.vcpus[0], "pf_fast"), fast + 1);
+		assert_int_equal(kvmmu_vcpu_stat(fix.w.vcpus[0], "pf_fast"), fast + 1);
 	}
 	assert_int_equal(get_log(0), 0);
 	assert_bitmap(dirty, 2);
@@ -309,22 +309,22 @@ static void test_dirty_ring(void **state)
 
 	/* A ring without a bitmap has no GET. */
 	assert_int_equal(get_log(0), -ENXIO);
-	assert_int_equal(harvest(fix.vcpus[0], seen, &slot), 3);
+	assert_int_equal(harvest(fix.w.vcpus[0], seen, &slot), 3);
 	assert_int_equal(slot, 0);
 	memcpy(bitmap, seen, sizeof(bitmap));
 	assert_bitmap(dirty, 3);
 	assert_true(page_writable(4));
 
 	/* Reset: the harvested entries are recycled and their pages protected. */
-	assert_int_equal(kvmmu_reset_dirty_rings(fix.kvm), 3);
-	assert_int_equal(kvmmu_reset_dirty_rings(fix.kvm), 0);
+	assert_int_equal(kvmmu_reset_dirty_rings(fix.w.kvm), 3);
+	assert_int_equal(kvmmu_reset_dirty_rings(fix.w.kvm), 0);
 	assert_false(page_writable(2));
 	assert_false(page_writable(4));
 	assert_false(page_writable(6));
 
 	memset(seen, 0, sizeof(seen));
 	write_pages(dirty + 1, 1, 9);
-	assert_int_equal(harvest(fix.vcpus[0], seen, NULL), 1);
+	assert_int_equal(harvest(fix.w.vcpus[0], seen, NULL), 1);
 	memcpy(bitmap, seen, sizeof(bitmap));
 	assert_bitmap(dirty + 1, 1);
 }
@@ -357,11 +357,11 @@ static void test_dirty_ring_soft_full(void **state)
 	assert_int_equal(hv->pc, soft - 1);
 	assert_int_equal(fix_run(&fix, 0, &run), 0);
 	assert_int_equal(run.exit_reason, KVM_EXIT_DIRTY_RING_FULL);
-	assert_int_equal(harvest(fix.vcpus[0], seen, NULL), soft);
-	assert_int_equal(kvmmu_reset_dirty_rings(fix.kvm), soft);
+	assert_int_equal(harvest(fix.w.vcpus[0], seen, NULL), soft);
+	assert_int_equal(kvmmu_reset_dirty_rings(fix.w.kvm), soft);
 	assert_int_equal(fix_run_to_hlt(&fix, 0), 0);
 	/* The reset protected the page of the unfinished write again: 1 + 10. */
-	assert_int_equal(harvest(fix.vcpus[0], seen, NULL), 11);
+	assert_int_equal(harvest(fix.w.vcpus[0], seen, NULL), 11);
 	for (i = 0; i < soft + 10; i++)
 		assert_true(seen[i / 64] & (1UL << (i % 64)));
 }
@@ -380,7 +380,7 @@ static int marker_fn(void *arg)
 	u64 n = scaled(20000, 200000, 2000000), i;
 
 	for (i = 0; i < n; i++) {
-		int idx = srcu_read_lock(&fix.kvm->srcu);
+		int idx = srcu_read_lock(&fix.w.kvm->srcu);
 		struct kvm_memory_slot *slot;
 		gfn_t gfn;
 
@@ -388,9 +388,9 @@ static int marker_fn(void *arg)
 		seed ^= seed >> 7;
 		seed ^= seed << 17;
 		gfn = seed % NPAGES;
-		slot = gfn_to_memslot(fix.kvm, gfn);
-		mark_page_dirty_in_slot(fix.kvm, slot, gfn);
-		srcu_read_unlock(&fix.kvm->srcu, idx);
+		slot = gfn_to_memslot(fix.w.kvm, gfn);
+		mark_page_dirty_in_slot(fix.w.kvm, slot, gfn);
+		srcu_read_unlock(&fix.w.kvm->srcu, idx);
 		marked[id][gfn / 64] |= 1UL << (gfn % 64);
 	}
 	atomic_store(&markers_done[id], true);
@@ -485,10 +485,10 @@ static void test_rings_harvested_while_vcpus_write(void **state)
 
 		for (v = 0; v < 2; v++) {
 			ring_fetch = fetch[v];
-			total += harvest(fix.vcpus[v], seen, NULL);
+			total += harvest(fix.w.vcpus[v], seen, NULL);
 			fetch[v] = ring_fetch;
 		}
-		assert_true(kvmmu_reset_dirty_rings(fix.kvm) >= 0);
+		assert_true(kvmmu_reset_dirty_rings(fix.w.kvm) >= 0);
 		if (done)
 			break;
 	}

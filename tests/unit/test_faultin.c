@@ -50,20 +50,20 @@ static void run(u8 op, gpa_t first, u64 n, u64 stride)
 
 static struct page *host_page(gpa_t gpa)
 {
-	unsigned long addr = fix.hva + (gpa - fix.gpa);
+	unsigned long addr = fix.w.mem[0].hva + (gpa - fix.w.mem[0].gpa);
 	int level;
 	u64 e;
 
 	rcu_read_lock();
-	e = host_pgtable_lookup(fix.mm, addr, &level);
+	e = host_pgtable_lookup(fix.w.mm, addr, &level);
 	rcu_read_unlock();
 	assert_true(hpte_present(e));
-	return pfn_to_page(fix.phys, hpte_subpage_pfn(e, level, addr));
+	return pfn_to_page(fix.w.phys, hpte_subpage_pfn(e, level, addr));
 }
 
 static s64 misuse(enum kvmmu_frame_misuse kind)
 {
-	return atomic64_read(&fix.phys->misuse[kind]);
+	return atomic64_read(&fix.w.phys->misuse[kind]);
 }
 
 /* Every lookup's reference goes back: only the host's own mapping holds one. */
@@ -76,8 +76,8 @@ static void test_references_released(void **state)
 	run(FAKE_WRITE, 0, 64, PAGE_SIZE);
 	run(FAKE_READ, 64 * PAGE_SIZE, 64, PAGE_SIZE);
 	for (i = 0; i < 128; i++)
-		assert_int_equal(page_count(fix.phys, host_page(i * PAGE_SIZE)), 1);
-	assert_int_equal(kvmmu_vcpu_stat(fix.vcpus[0], "pf_fixed"), 128);
+		assert_int_equal(page_count(fix.w.phys, host_page(i * PAGE_SIZE)), 1);
+	assert_int_equal(kvmmu_vcpu_stat(fix.w.vcpus[0], "pf_fixed"), 128);
 }
 
 /*
@@ -91,7 +91,7 @@ static void test_references_released(void **state)
 static void test_folio_dirtied_when_mapped_writable(void **state)
 {
 	struct vm_fixture_opts o = { .mem_size = 2 * MB, .nr_vcpus = 1,
-				     .backing = HOST_BACKING_FILE };
+				     .backing = WORLD_BACKING_SHARED };
 
 	create(&o);
 	run(FAKE_WRITE, 0x1000, 1, 0);
@@ -125,26 +125,27 @@ static void test_readonly_memslot(void **state)
 
 	create(&o);
 	hv = fix.hw.vcpus[0];
-	assert_int_equal(host_access(fix.mm, fix.hva + 0x3000, true, &v), 0);
+	assert_int_equal(host_access(fix.w.mm, fix.w.mem[0].hva + 0x3000, true, &v), 0);
 	run(FAKE_READ, 0x3000, 1, 0);
 	assert_int_equal(hv->prog[0].value, 77);
 	spte = fix_leaf_spte(&fix, 0, 0x3000, NULL);
 	assert_false(is_writable_pte(spte));
-	assert_false(is_host_writable_spte(&fix.kvm->arch.masks, spte));
+	assert_false(is_host_writable_spte(&fix.w.kvm->arch.masks, spte));
 	/* A write is MMIO to userspace, and memory keeps its value. */
 	hv->len = 0;
 	hv->pc = 0;
 	fake_hw_push(hv, FAKE_WRITE, 0x3000, 5);
 	assert_int_equal(fix_run_to_hlt(&fix, 0), 1);
 	assert_int_equal(fix_host_read(&fix, 0x3000), 77);
-	assert_int_equal(kvmmu_vcpu_stat(fix.vcpus[0], "pf_emulate"), 1);
+	assert_int_equal(kvmmu_vcpu_stat(fix.w.vcpus[0], "pf_emulate"), 1);
 }
 
 /* PFNMAP memory: mapped without ever taking a reference. */
 static void test_pfnmap_no_references(void **state)
 {
 	struct vm_fixture_opts o = { .mem_size = 64 * PAGE_SIZE, .nr_vcpus = 1,
-				     .backing = HOST_BACKING_DRIVER, .order = 6 };
+				     .backing = WORLD_BACKING_PFNMAP,
+				     .pfnmap_block = 64 * PAGE_SIZE };
 	u64 i;
 
 	create(&o);
@@ -161,7 +162,8 @@ static void test_pfnmap_no_references(void **state)
 static void test_pfnmap_mutant_takes_references(void **state)
 {
 	struct vm_fixture_opts o = { .mem_size = 64 * PAGE_SIZE, .nr_vcpus = 1,
-				     .backing = HOST_BACKING_DRIVER, .order = 6 };
+				     .backing = WORLD_BACKING_PFNMAP,
+				     .pfnmap_block = 64 * PAGE_SIZE };
 
 	create(&o);
 	kvmmu_mutant_set_mask(BIT_ULL(MUT_REF_NONCOUNTED_PAGE));
@@ -179,16 +181,16 @@ static void test_pfnmap_mutant_takes_references(void **state)
 static bool tail_page_write_dirties(bool mutant)
 {
 	struct vm_fixture_opts o = { .mem_size = 2 * MB, .nr_vcpus = 1,
-				     .backing = HOST_BACKING_FILE, .file_thp = true };
+				     .backing = WORLD_BACKING_SHARED_THP };
 	struct page *page, *head;
 	bool dirty;
 	u64 v;
 
 	create(&o);
 	/* Populate the file's page cache with a THP, clean, through a read. */
-	assert_int_equal(host_access(fix.mm, fix.hva, false, &v), 0);
+	assert_int_equal(host_access(fix.w.mm, fix.w.mem[0].hva, false, &v), 0);
 	page = host_page(0x5000);
-	head = compound_head(fix.phys, page);
+	head = compound_head(fix.w.phys, page);
 	assert_ptr_not_equal(page, head);
 	assert_int_equal(page_ref_count(page), 0);
 	assert_false(page_flags(head) & PG_dirty);
@@ -216,7 +218,7 @@ static void test_tail_page_mutant_leaves_folio_clean(void **state)
 static void test_hugetlb_1g(void **state)
 {
 	struct vm_fixture_opts o = { .mem_size = GB, .gpa = 4 * GB, .nr_vcpus = 1,
-				     .backing = HOST_BACKING_HUGETLB, .order = 18,
+				     .backing = WORLD_BACKING_HUGETLB_1G,
 				     .tag_mode = true };
 	struct kvmmu_hw_vcpu *hv;
 	int level = 0;
@@ -232,8 +234,8 @@ static void test_hugetlb_1g(void **state)
 	assert_int_equal(level, PG_LEVEL_1G);
 	assert_true(is_large_pte(spte));
 	assert_int_equal(spte_to_pfn(spte) & ((1UL << 18) - 1), 0);
-	assert_int_equal(kvmmu_vm_stat(fix.kvm, "pages_1g"), 1);
-	assert_int_equal(kvmmu_vcpu_stat(fix.vcpus[0], "pf_fixed"), 1);
+	assert_int_equal(kvmmu_vm_stat(fix.w.kvm, "pages_1g"), 1);
+	assert_int_equal(kvmmu_vcpu_stat(fix.w.vcpus[0], "pf_fixed"), 1);
 }
 
 /* Memory failure: the SPTE goes, and the next access reports it to the VMM. */
@@ -244,8 +246,8 @@ static void test_memory_failure(void **state)
 
 	create(&o);
 	run(FAKE_WRITE, 0x4000, 1, 0);
-	assert_int_equal(host_memory_failure(fix.mm, fix.hva + 0x4000), 0);
-	fix.kept_frames = 1; /* the poisoned frame never goes back */
+	assert_int_equal(host_memory_failure(fix.w.mm, fix.w.mem[0].hva + 0x4000), 0);
+	fix.w.kept_frames = 1; /* the poisoned frame never goes back */
 	assert_false(is_shadow_present_pte(fix_leaf_spte(&fix, 0, 0x4000, NULL)));
 	fix.hw.vcpus[0]->pc = 0;
 	assert_int_equal(fix_run(&fix, 0, &r), -EHWPOISON);
@@ -261,12 +263,12 @@ static void test_notifier_release(void **state)
 	struct mmu_notifier *mn;
 
 	create(&o);
-	mn = &fix.kvm->mmu_notifier;
+	mn = &fix.w.kvm->mmu_notifier;
 	run(FAKE_WRITE, 0, 32, PAGE_SIZE);
 	assert_int_equal(fix_count_leaves(&fix, 0, 0, 2 * MB), 32);
-	mn->ops->release(mn, fix.mm);
+	mn->ops->release(mn, fix.w.mm);
 	assert_int_equal(fix_count_leaves(&fix, 0, 0, 2 * MB), 0);
-	assert_int_equal(kvmmu_vm_stat(fix.kvm, "pages_4k"), 0);
+	assert_int_equal(kvmmu_vm_stat(fix.w.kvm, "pages_4k"), 0);
 }
 
 static const struct CMUnitTest tests[] = {

@@ -129,14 +129,14 @@ static void ad_bits(enum kvmmu_tdp_format format, bool ad_off)
 		struct tdp_iter iter;
 
 		rcu_read_lock();
-		for_each_tdp_pte(iter, fix.kvm, root_to_sp(fix.kvm, fix.vcpus[0]->arch.mmu->root.hpa),
+		for_each_tdp_pte(iter, fix.w.kvm, root_to_sp(fix.w.kvm, fix.w.vcpus[0]->arch.mmu->root.hpa),
 				 5, 6)
 			if (iter.level == PG_LEVEL_4K)
 				sptep = iter.sptep;
 		rcu_read_unlock();
 		atomic_fetch_and(sptep, ~(a | d));
 	}
-	kvm_flush_remote_tlbs(fix.kvm);
+	kvm_flush_remote_tlbs(fix.w.kvm);
 	run_one(0, HW_LOAD, 0x5000, NULL);
 	spte = fix_leaf_spte(&fix, 0, 0x5000, NULL);
 	if (ad_off) {
@@ -193,7 +193,7 @@ static void test_mmio_exits(void **state)
 			assert_int_equal(st.exits_misconfig, 1);
 		else
 			assert_true(st.exits_violation >= 2);
-		assert_int_equal(kvmmu_vcpu_stat(fix.vcpus[0], "pf_mmio_spte_created"), 1);
+		assert_int_equal(kvmmu_vcpu_stat(fix.w.vcpus[0], "pf_mmio_spte_created"), 1);
 		assert_int_equal(vm_fixture_destroy(&fix), 0);
 	}
 	create((struct vm_fixture_opts){ .nr_vcpus = 0 });
@@ -216,7 +216,7 @@ static void test_memstress_passes(void **state)
 	st = stats(0);
 	assert_int_equal(st.stores, 3 * 512);
 	/* The first pass faulted each page in; the others hit the TLB (512 entries). */
-	assert_int_equal(kvmmu_vcpu_stat(fix.vcpus[0], "pf_fixed"), 512);
+	assert_int_equal(kvmmu_vcpu_stat(fix.w.vcpus[0], "pf_fixed"), 512);
 	/* The pattern: vcpu, pass and page in every stored word. */
 	assert_int_equal(fix_host_read(&fix, 77 * PAGE_SIZE), (2ULL << 32) | 77);
 }
@@ -225,12 +225,12 @@ static void test_memstress_passes(void **state)
 
 static tdp_ptep_t leaf_sptep(gpa_t gpa)
 {
-	struct kvm_mmu_page *root = root_to_sp(fix.kvm, fix.vcpus[0]->arch.mmu->root.hpa);
+	struct kvm_mmu_page *root = root_to_sp(fix.w.kvm, fix.w.vcpus[0]->arch.mmu->root.hpa);
 	tdp_ptep_t sptep = NULL;
 	struct tdp_iter iter;
 
 	rcu_read_lock();
-	for_each_tdp_pte(iter, fix.kvm, root, gpa_to_gfn(gpa), gpa_to_gfn(gpa) + 1)
+	for_each_tdp_pte(iter, fix.w.kvm, root, gpa_to_gfn(gpa), gpa_to_gfn(gpa) + 1)
 		if (is_shadow_present_pte(iter.old_spte) && is_last_spte(iter.old_spte, iter.level))
 			sptep = iter.sptep;
 	rcu_read_unlock();
@@ -274,13 +274,13 @@ static void test_tlb_keeps_stale_until_flush(void **state)
 	assert_true(n >= 1);
 
 	/* A flush drops it: the next access walks, faults, and KVM maps it again. */
-	kvm_flush_remote_tlbs(fix.kvm);
+	kvm_flush_remote_tlbs(fix.w.kvm);
 	run_one(0, HW_LOAD, 0x7000, &v);
 	assert_int_equal(v, 5);
 	assert_int_equal(stats(0).exits_violation, 2);
 	assert_int_equal(stats(0).flushes_all, 1);
 	/* KVM's own bookkeeping never saw the zap: put the stats right for teardown. */
-	atomic64_inc(&fix.kvm->stat.pages_4k);
+	atomic64_inc(&fix.w.kvm->stat.pages_4k);
 }
 
 /*
@@ -367,7 +367,7 @@ static void test_paging_structure_cache(void **state)
 
 static void guest_write(gpa_t gpa, u64 v)
 {
-	assert_int_equal(host_access(fix.mm, fix.hva + gpa, true, &v), 0);
+	assert_int_equal(host_access(fix.w.mm, fix.w.mem[0].hva + gpa, true, &v), 0);
 }
 
 /*
@@ -405,13 +405,13 @@ static void test_guest_paging_two_dimensional(void **state)
 	assert_int_equal(fix_host_read(&fix, 0x203008), 123);
 	assert_int_equal(fix_host_read(&fix, 0x2ff000), 456);
 	/* The walk set A in the guest's entries, through the TDP tables. */
-	assert_int_equal(host_access(fix.mm, fix.hva + 0x103000 + 3 * 8, false, &pte), 0);
+	assert_int_equal(host_access(fix.w.mm, fix.w.mem[0].hva + 0x103000 + 3 * 8, false, &pte), 0);
 	assert_true(pte & GPTE_A);
 	st = stats(0);
 	assert_true(st.guest_walks >= 2);
 	/* The guest tables' pages were faulted in by the walks themselves. */
 	assert_true(is_shadow_present_pte(fix_leaf_spte(&fix, 0, 0x103000, NULL)));
-	assert_true(kvmmu_vcpu_stat(fix.vcpus[0], "pf_fixed") >= 4 + 2);
+	assert_true(kvmmu_vcpu_stat(fix.w.vcpus[0], "pf_fixed") >= 4 + 2);
 	/* A gva with no guest mapping: a guest fault, skipped. */
 	prog[0] = (struct hw_access){ .op = HW_LOAD, .addr = 0x80000000 };
 	p.len = 1;
@@ -458,12 +458,12 @@ static void test_data_survives_host_operations(void **state)
 	int i;
 
 	create((struct vm_fixture_opts){ .mem_size = 8 * MB, .nr_vcpus = 1,
-					 .vm_flags = VM_HUGEPAGE });
+					 .backing = WORLD_BACKING_THP });
 	assert_int_equal(write_then_verify(0, 0, 2048, 1, 1), 0);
-	assert_int_equal(host_migrate(fix.mm, fix.hva, 2 * MB, &moved), 0);
+	assert_int_equal(host_migrate(fix.w.mm, fix.w.mem[0].hva, 2 * MB, &moved), 0);
 	assert_true(moved > 0);
-	assert_int_equal(host_thp_split(fix.mm, fix.hva + 2 * MB), 0);
-	assert_int_equal(host_swap_out(fix.mm, fix.hva + 2 * MB, MB, &moved), 0);
+	assert_int_equal(host_thp_split(fix.w.mm, fix.w.mem[0].hva + 2 * MB), 0);
+	assert_int_equal(host_swap_out(fix.w.mm, fix.w.mem[0].hva + 2 * MB, MB, &moved), 0);
 	assert_true(moved > 0);
 	/* The guest reads what it wrote everywhere (swapping in what went out). */
 	for (i = 0; i < 2048; i++) {
@@ -473,7 +473,7 @@ static void test_data_survives_host_operations(void **state)
 		assert_int_equal(v, (1ULL << 32) | (u64)i);
 	}
 	/* Collapse the split region again (everything is back), and read it. */
-	assert_int_equal(host_thp_collapse(fix.mm, fix.hva + 2 * MB), 0);
+	assert_int_equal(host_thp_collapse(fix.w.mm, fix.w.mem[0].hva + 2 * MB), 0);
 	for (i = 512; i < 1024; i++) {
 		u64 v = 0;
 
@@ -484,11 +484,11 @@ static void test_data_survives_host_operations(void **state)
 	{
 		struct kvm_userspace_memory_region2 m = {
 			.slot = 0, .guest_phys_addr = 4 * GB, .memory_size = 8 * MB,
-			.userspace_addr = fix.hva,
+			.userspace_addr = fix.w.mem[0].hva,
 		};
 		u64 v = 0;
 
-		assert_int_equal(kvmmu_set_user_memory_region2(fix.kvm, &m), 0);
+		assert_int_equal(kvmmu_set_user_memory_region2(fix.w.kvm, &m), 0);
 		run_one(0, HW_LOAD, 4 * GB + 1234 * PAGE_SIZE, &v);
 		assert_int_equal(v, (1ULL << 32) | 1234);
 	}
@@ -501,9 +501,9 @@ static void test_data_survives_reclaim(void **state)
 	int i;
 
 	create((struct vm_fixture_opts){ .mem_size = 4 * MB, .nr_vcpus = 1,
-					 .backing = HOST_BACKING_FILE, .file_thp = true });
+					 .backing = WORLD_BACKING_SHARED_THP });
 	assert_int_equal(write_then_verify(0, 0, 1024, 7, 1), 0);
-	assert_int_equal(host_file_reclaim(fix.file, 0, 1024, &dropped), 0);
+	assert_int_equal(host_file_reclaim(fix.w.mem[0].file, 0, 1024, &dropped), 0);
 	assert_true(dropped > 0);
 	for (i = 0; i < 1024; i += 13) {
 		u64 v = 0;
@@ -549,18 +549,18 @@ static int churn_fn(void *p)
 		off = ((seed >> 24) % 512) << PAGE_SHIFT;
 		switch ((seed >> 8) % 4) {
 		case 0:
-			if (host_migrate(fix.mm, fix.hva + off, 4 * PAGE_SIZE, &n))
+			if (host_migrate(fix.w.mm, fix.w.mem[0].hva + off, 4 * PAGE_SIZE, &n))
 				return -1;
 			break;
 		case 1:
-			if (host_swap_out(fix.mm, fix.hva + off, 2 * PAGE_SIZE, &n))
+			if (host_swap_out(fix.w.mm, fix.w.mem[0].hva + off, 2 * PAGE_SIZE, &n))
 				return -1;
 			break;
 		case 2:
-			host_thp_split(fix.mm, fix.hva);
+			host_thp_split(fix.w.mm, fix.w.mem[0].hva);
 			break;
 		default:
-			host_thp_collapse(fix.mm, fix.hva);
+			host_thp_collapse(fix.w.mm, fix.w.mem[0].hva);
 			break;
 		}
 	}
@@ -579,7 +579,7 @@ static void test_data_with_concurrent_churn(void **state)
 		int v;
 
 		create((struct vm_fixture_opts){ .mem_size = 2 * MB, .nr_vcpus = nr,
-						 .vm_flags = VM_HUGEPAGE });
+						 .backing = WORLD_BACKING_THP });
 		atomic_store(&churn_stop, false);
 		memset(vcpu_bad, 0, sizeof(vcpu_bad));
 		assert_int_equal(kvmmu_thread_create(&t[nr], "host", 0, churn_fn, NULL), 0);
@@ -629,8 +629,8 @@ static void test_ad_survive_dirty_logging(void **state)
 	int v, i;
 
 	create((struct vm_fixture_opts){ .mem_size = 2 * MB, .nr_vcpus = 2 });
-	m.userspace_addr = fix.hva;
-	assert_int_equal(kvmmu_set_user_memory_region2(fix.kvm, &m), 0);
+	m.userspace_addr = fix.w.mem[0].hva;
+	assert_int_equal(kvmmu_set_user_memory_region2(fix.w.kvm, &m), 0);
 	atomic_store(&writers_running, 2);
 	for (v = 0; v < 2; v++) {
 		struct hw_program p = { .base = (u64)v * MB, .size = MB, .write_percent = 100,
@@ -643,7 +643,7 @@ static void test_ad_survive_dirty_logging(void **state)
 	for (;;) {
 		bool last = atomic_load(&writers_running) == 0;
 
-		assert_int_equal(kvmmu_get_dirty_log(fix.kvm, &log), 0);
+		assert_int_equal(kvmmu_get_dirty_log(fix.w.kvm, &log), 0);
 		for (i = 0; i < 8; i++)
 			seen[i] |= bm[i];
 		if (last)
@@ -655,7 +655,7 @@ static void test_ad_survive_dirty_logging(void **state)
 	for (i = 0; i < 8; i++)
 		assert_int_equal(seen[i], ~0UL);
 	rcu_read_lock();
-	for_each_tdp_pte(iter, fix.kvm, root_to_sp(fix.kvm, fix.vcpus[0]->arch.mmu->root.hpa), 0,
+	for_each_tdp_pte(iter, fix.w.kvm, root_to_sp(fix.w.kvm, fix.w.vcpus[0]->arch.mmu->root.hpa), 0,
 			 512) {
 		if (is_shadow_present_pte(iter.old_spte) && is_last_spte(iter.old_spte, iter.level) &&
 		    is_writable_pte(iter.old_spte))

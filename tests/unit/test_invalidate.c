@@ -35,17 +35,17 @@ static void create(const struct vm_fixture_opts *o)
 
 static void begin(gfn_t start, gfn_t end)
 {
-	write_lock(&fix.kvm->mmu_lock);
-	kvm_mmu_invalidate_begin(fix.kvm);
-	kvm_mmu_invalidate_range_add(fix.kvm, start, end);
-	write_unlock(&fix.kvm->mmu_lock);
+	write_lock(&fix.w.kvm->mmu_lock);
+	kvm_mmu_invalidate_begin(fix.w.kvm);
+	kvm_mmu_invalidate_range_add(fix.w.kvm, start, end);
+	write_unlock(&fix.w.kvm->mmu_lock);
 }
 
 static void end(void)
 {
-	write_lock(&fix.kvm->mmu_lock);
-	kvm_mmu_invalidate_end(fix.kvm);
-	write_unlock(&fix.kvm->mmu_lock);
+	write_lock(&fix.w.kvm->mmu_lock);
+	kvm_mmu_invalidate_end(fix.w.kvm);
+	write_unlock(&fix.w.kvm->mmu_lock);
 }
 
 /* What a fault that sampled @seq is told under mmu_lock. */
@@ -53,12 +53,12 @@ static bool retry(u64 seq, gfn_t gfn)
 {
 	bool r;
 
-	read_lock(&fix.kvm->mmu_lock);
-	r = mmu_invalidate_retry_gfn(fix.kvm, seq, gfn);
-	read_unlock(&fix.kvm->mmu_lock);
+	read_lock(&fix.w.kvm->mmu_lock);
+	r = mmu_invalidate_retry_gfn(fix.w.kvm, seq, gfn);
+	read_unlock(&fix.w.kvm->mmu_lock);
 	/* The unlocked precheck may not say "go" when the locked one says "retry". */
 	if (r)
-		assert_true(mmu_invalidate_retry_gfn_unsafe(fix.kvm, seq, gfn));
+		assert_true(mmu_invalidate_retry_gfn_unsafe(fix.w.kvm, seq, gfn));
 	return r;
 }
 
@@ -68,7 +68,7 @@ static void test_retry_rules(void **state)
 	u64 seq;
 
 	create(&o);
-	seq = fix.kvm->mmu_invalidate_seq;
+	seq = fix.w.kvm->mmu_invalidate_seq;
 	assert_false(retry(seq, 15));
 
 	begin(10, 20);
@@ -80,27 +80,27 @@ static void test_retry_rules(void **state)
 
 	/* A second, overlapping invalidation: the range is the union. */
 	begin(50, 60);
-	assert_int_equal(fix.kvm->mmu_invalidate_in_progress, 2);
+	assert_int_equal(fix.w.kvm->mmu_invalidate_in_progress, 2);
 	assert_true(retry(seq, 30)); /* between the two, inside the union */
 	end();
 	/* One still runs: the union stays, and the sequence moved. */
-	assert_int_equal(fix.kvm->mmu_invalidate_range_start, 10);
-	assert_int_equal(fix.kvm->mmu_invalidate_range_end, 60);
+	assert_int_equal(fix.w.kvm->mmu_invalidate_range_start, 10);
+	assert_int_equal(fix.w.kvm->mmu_invalidate_range_end, 60);
 	assert_true(retry(seq, 100));
-	assert_true(retry(fix.kvm->mmu_invalidate_seq, 55));
-	assert_false(retry(fix.kvm->mmu_invalidate_seq, 100));
+	assert_true(retry(fix.w.kvm->mmu_invalidate_seq, 55));
+	assert_false(retry(fix.w.kvm->mmu_invalidate_seq, 100));
 	end();
 
 	/* All done: a fresh sample goes, an old one retries anywhere. */
-	assert_int_equal(fix.kvm->mmu_invalidate_in_progress, 0);
-	assert_int_equal(fix.kvm->mmu_invalidate_seq, seq + 2);
+	assert_int_equal(fix.w.kvm->mmu_invalidate_in_progress, 0);
+	assert_int_equal(fix.w.kvm->mmu_invalidate_seq, seq + 2);
 	assert_true(retry(seq, 1000));
-	assert_false(retry(fix.kvm->mmu_invalidate_seq, 15));
+	assert_false(retry(fix.w.kvm->mmu_invalidate_seq, 15));
 
 	/* A new invalidation starts its own range. */
 	begin(70, 71);
-	assert_false(retry(fix.kvm->mmu_invalidate_seq, 15));
-	assert_true(retry(fix.kvm->mmu_invalidate_seq, 70));
+	assert_false(retry(fix.w.kvm->mmu_invalidate_seq, 15));
+	assert_true(retry(fix.w.kvm->mmu_invalidate_seq, 70));
 	end();
 }
 
@@ -116,12 +116,12 @@ static void test_seq_width(void **state)
 	for (i = 0; i < ARRAY_SIZE(starts); i++) {
 		u64 seq;
 
-		fix.kvm->mmu_invalidate_seq = starts[i];
-		seq = fix.kvm->mmu_invalidate_seq;
+		fix.w.kvm->mmu_invalidate_seq = starts[i];
+		seq = fix.w.kvm->mmu_invalidate_seq;
 		assert_false(retry(seq, 5));
 		begin(0, 1);
 		end();
-		assert_int_equal(fix.kvm->mmu_invalidate_seq, starts[i] + 1);
+		assert_int_equal(fix.w.kvm->mmu_invalidate_seq, starts[i] + 1);
 		assert_true(retry(seq, 5));
 		assert_false(retry(starts[i] + 1, 5));
 		/* A sample that differs only above bit 31 or at bit 63 still retries. */
@@ -171,14 +171,14 @@ static u64 host_pfn_of(gpa_t gpa)
 	u64 e;
 
 	rcu_read_lock();
-	e = host_pgtable_lookup(fix.mm, fix.hva + gpa, &level);
+	e = host_pgtable_lookup(fix.w.mm, fix.w.mem[0].hva + gpa, &level);
 	rcu_read_unlock();
-	return hpte_present(e) ? hpte_subpage_pfn(e, level, fix.hva + gpa) : 0;
+	return hpte_present(e) ? hpte_subpage_pfn(e, level, fix.w.mem[0].hva + gpa) : 0;
 }
 
 static void dontneed_page_1(void)
 {
-	assert_int_equal(host_madvise_dontneed(fix.mm, fix.hva + PAGE_SIZE, PAGE_SIZE), 0);
+	assert_int_equal(host_madvise_dontneed(fix.w.mm, fix.w.mem[0].hva + PAGE_SIZE, PAGE_SIZE), 0);
 }
 
 /*
@@ -196,7 +196,7 @@ static void test_fault_racing_invalidation_retries(void **state)
 	{
 		u64 v = 7;
 
-		assert_int_equal(host_access(fix.mm, fix.hva + PAGE_SIZE, true, &v), 0);
+		assert_int_equal(host_access(fix.w.mm, fix.w.mem[0].hva + PAGE_SIZE, true, &v), 0);
 	}
 	old_pfn = host_pfn_of(PAGE_SIZE);
 	assert_true(old_pfn != 0);
@@ -207,8 +207,8 @@ static void test_fault_racing_invalidation_retries(void **state)
 
 	/* Two lookups: the first one's result was thrown away. */
 	assert_int_equal(lookups, 2);
-	assert_int_equal(kvmmu_vcpu_stat(fix.vcpus[0], "pf_taken"), 2);
-	assert_int_equal(kvmmu_vcpu_stat(fix.vcpus[0], "pf_fixed"), 1);
+	assert_int_equal(kvmmu_vcpu_stat(fix.w.vcpus[0], "pf_taken"), 2);
+	assert_int_equal(kvmmu_vcpu_stat(fix.w.vcpus[0], "pf_fixed"), 1);
 	/* DONTNEED: the guest reads zero from a new page. */
 	assert_int_equal(hv->prog[0].value, 0);
 	spte = fix_leaf_spte(&fix, 0, PAGE_SIZE, NULL);
@@ -221,10 +221,10 @@ static struct mmu_notifier_range pending_range;
 /* An invalidation of page 1 starts, and is still running when the fault locks. */
 static void start_invalidation_of_page_1(void)
 {
-	struct mmu_notifier *mn = &fix.kvm->mmu_notifier;
+	struct mmu_notifier *mn = &fix.w.kvm->mmu_notifier;
 
 	pending_range = (struct mmu_notifier_range){
-		.mm = fix.mm, .start = fix.hva + PAGE_SIZE, .end = fix.hva + 2 * PAGE_SIZE,
+		.mm = fix.w.mm, .start = fix.w.mem[0].hva + PAGE_SIZE, .end = fix.w.mem[0].hva + 2 * PAGE_SIZE,
 		.flags = MMU_NOTIFIER_RANGE_BLOCKABLE, .event = MMU_NOTIFY_CLEAR,
 	};
 	assert_int_equal(mn->ops->invalidate_range_start(mn, &pending_range), 0);
@@ -237,19 +237,19 @@ static void test_fault_outside_invalidation_proceeds(void **state)
 	struct kvmmu_hw_vcpu *hv;
 
 	create_racy();
-	mn = &fix.kvm->mmu_notifier;
+	mn = &fix.w.kvm->mmu_notifier;
 	hv = fix.hw.vcpus[0];
 	in_lookup = start_invalidation_of_page_1;
 	fake_hw_push(hv, FAKE_WRITE, 3 * PAGE_SIZE, 9);
 	assert_int_equal(fix_run_to_hlt(&fix, 0), 0);
 
-	assert_int_equal(fix.kvm->mmu_invalidate_in_progress, 1);
+	assert_int_equal(fix.w.kvm->mmu_invalidate_in_progress, 1);
 	assert_int_equal(lookups, 1);
-	assert_int_equal(kvmmu_vcpu_stat(fix.vcpus[0], "pf_fixed"), 1);
+	assert_int_equal(kvmmu_vcpu_stat(fix.w.vcpus[0], "pf_fixed"), 1);
 	assert_true(is_shadow_present_pte(fix_leaf_spte(&fix, 0, 3 * PAGE_SIZE, NULL)));
 
 	/* A fault inside the range waits for the end (the unsafe precheck retries). */
-	assert_true(mmu_invalidate_retry_gfn_unsafe(fix.kvm, fix.kvm->mmu_invalidate_seq, 1));
+	assert_true(mmu_invalidate_retry_gfn_unsafe(fix.w.kvm, fix.w.kvm->mmu_invalidate_seq, 1));
 	mn->ops->invalidate_range_end(mn, &pending_range);
 	fake_hw_push(hv, FAKE_READ, PAGE_SIZE, 0);
 	assert_int_equal(fix_run_to_hlt(&fix, 0), 0);
@@ -269,14 +269,14 @@ static void test_host_unmap_zaps(void **state)
 	assert_int_equal(fix_run_to_hlt(&fix, 0), 0);
 	assert_int_equal(fix_count_leaves(&fix, 0, 0, 2 * MB), 2);
 
-	seq = fix.kvm->mmu_invalidate_seq;
-	assert_int_equal(host_madvise_dontneed(fix.mm, fix.hva + PAGE_SIZE, PAGE_SIZE), 0);
-	assert_int_equal(fix.kvm->mmu_invalidate_seq, seq + 1);
+	seq = fix.w.kvm->mmu_invalidate_seq;
+	assert_int_equal(host_madvise_dontneed(fix.w.mm, fix.w.mem[0].hva + PAGE_SIZE, PAGE_SIZE), 0);
+	assert_int_equal(fix.w.kvm->mmu_invalidate_seq, seq + 1);
 	assert_int_equal(fix_count_leaves(&fix, 0, 0, 2 * MB), 1);
 	assert_false(is_shadow_present_pte(fix_leaf_spte(&fix, 0, PAGE_SIZE, NULL)));
 	/* A flush was owed (a valid root) and done before the notifier returned. */
-	assert_true(kvmmu_vm_stat(fix.kvm, "remote_tlb_flush") >= 1);
-	assert_int_equal(kvmmu_vm_stat(fix.kvm, "pages_4k"), 1);
+	assert_true(kvmmu_vm_stat(fix.w.kvm, "remote_tlb_flush") >= 1);
+	assert_int_equal(kvmmu_vm_stat(fix.w.kvm, "pages_4k"), 1);
 }
 
 static const struct CMUnitTest tests[] = {

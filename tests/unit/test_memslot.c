@@ -50,7 +50,7 @@ static int set_region(u32 slot, u32 flags, u64 gpa, u64 size, u64 hva)
 		.userspace_addr = hva,
 	};
 
-	return kvmmu_set_user_memory_region2(fix.kvm, &m);
+	return kvmmu_set_user_memory_region2(fix.w.kvm, &m);
 }
 
 struct region_case {
@@ -113,9 +113,9 @@ static void test_region_errnos(void **state)
 			fail_msg("%s: got %d, KVM returns %d", c->what, r, c->expect);
 	}
 	/* The failed calls changed nothing. */
-	assert_int_equal(__kvm_memslots(fix.kvm, 0)->nr, 4);
-	assert_int_equal(__kvm_memslots(fix.kvm, 1)->nr, 1);
-	assert_int_equal(fix.kvm->nr_memslot_pages, (2 * S0_SIZE + 2 * MB + S0_SIZE) >> PAGE_SHIFT);
+	assert_int_equal(__kvm_memslots(fix.w.kvm, 0)->nr, 4);
+	assert_int_equal(__kvm_memslots(fix.w.kvm, 1)->nr, 1);
+	assert_int_equal(fix.w.kvm->nr_memslot_pages, (2 * S0_SIZE + 2 * MB + S0_SIZE) >> PAGE_SHIFT);
 	/* The v1 call takes the same path. */
 	{
 		struct kvm_userspace_memory_region m = {
@@ -123,9 +123,9 @@ static void test_region_errnos(void **state)
 			.userspace_addr = 0x50000000,
 		};
 
-		assert_int_equal(kvmmu_set_user_memory_region(fix.kvm, &m), -EINVAL);
+		assert_int_equal(kvmmu_set_user_memory_region(fix.w.kvm, &m), -EINVAL);
 		m.guest_phys_addr = 8 * GB;
-		assert_int_equal(kvmmu_set_user_memory_region(fix.kvm, &m), 0);
+		assert_int_equal(kvmmu_set_user_memory_region(fix.w.kvm, &m), 0);
 	}
 }
 
@@ -140,24 +140,24 @@ static void test_lookups(void **state)
 	assert_int_equal(set_region(1, 0, 0, MB, 0x20000000), 0);
 	assert_int_equal(set_region(2, KVM_MEM_READONLY, 16 * MB, MB, 0x08000000), 0);
 
-	idx = srcu_read_lock(&fix.kvm->srcu);
-	slots = kvm_memslots(fix.kvm);
+	idx = srcu_read_lock(&fix.w.kvm->srcu);
+	slots = kvm_memslots(fix.w.kvm);
 	assert_int_equal(slots->nr, 3);
-	s = gfn_to_memslot(fix.kvm, gpa_to_gfn(4 * MB + 5 * PAGE_SIZE));
+	s = gfn_to_memslot(fix.w.kvm, gpa_to_gfn(4 * MB + 5 * PAGE_SIZE));
 	assert_non_null(s);
 	assert_int_equal(s->id, 3);
 	assert_ptr_equal(atomic_load(&slots->last_used_slot), s);
-	assert_null(gfn_to_memslot(fix.kvm, gpa_to_gfn(MB)));
-	assert_null(gfn_to_memslot(fix.kvm, gpa_to_gfn(6 * MB)));
-	s = gfn_to_memslot(fix.kvm, gpa_to_gfn(6 * MB - PAGE_SIZE));
+	assert_null(gfn_to_memslot(fix.w.kvm, gpa_to_gfn(MB)));
+	assert_null(gfn_to_memslot(fix.w.kvm, gpa_to_gfn(6 * MB)));
+	s = gfn_to_memslot(fix.w.kvm, gpa_to_gfn(6 * MB - PAGE_SIZE));
 	assert_int_equal(s->id, 3);
-	assert_int_equal(gfn_to_memslot(fix.kvm, 0)->id, 1);
-	assert_true(gfn_to_memslot(fix.kvm, gpa_to_gfn(16 * MB))->flags & KVM_MEM_READONLY);
+	assert_int_equal(gfn_to_memslot(fix.w.kvm, 0)->id, 1);
+	assert_true(gfn_to_memslot(fix.w.kvm, gpa_to_gfn(16 * MB))->flags & KVM_MEM_READONLY);
 	assert_int_equal(id_to_memslot(slots, 2)->base_gfn, gpa_to_gfn(16 * MB));
 	assert_null(id_to_memslot(slots, 4));
-	assert_true(kvm_is_visible_gfn(fix.kvm, 0));
-	assert_false(kvm_is_visible_gfn(fix.kvm, gpa_to_gfn(3 * MB)));
-	srcu_read_unlock(&fix.kvm->srcu, idx);
+	assert_true(kvm_is_visible_gfn(fix.w.kvm, 0));
+	assert_false(kvm_is_visible_gfn(fix.w.kvm, gpa_to_gfn(3 * MB)));
+	srcu_read_unlock(&fix.w.kvm->srcu, idx);
 }
 
 static void count_slot(struct kvm_memory_slot *slot, void *arg)
@@ -170,10 +170,10 @@ static void count_slot(struct kvm_memory_slot *slot, void *arg)
 static u64 hva_lookup(unsigned long start, unsigned long end)
 {
 	u64 mask = 0;
-	int idx = srcu_read_lock(&fix.kvm->srcu);
+	int idx = srcu_read_lock(&fix.w.kvm->srcu);
 
-	kvm_for_each_memslot_in_hva_range(kvm_memslots(fix.kvm), start, end, count_slot, &mask);
-	srcu_read_unlock(&fix.kvm->srcu, idx);
+	kvm_for_each_memslot_in_hva_range(kvm_memslots(fix.w.kvm), start, end, count_slot, &mask);
+	srcu_read_unlock(&fix.w.kvm->srcu, idx);
 	return mask;
 }
 
@@ -214,8 +214,8 @@ static int reader_fn(void *arg)
 	u64 last_gen = 0, seed = (u64)(uintptr_t)arg;
 
 	while (!atomic_load(&stop_readers)) {
-		int idx = srcu_read_lock(&fix.kvm->srcu);
-		struct kvm_memslots *slots = kvm_memslots(fix.kvm);
+		int idx = srcu_read_lock(&fix.w.kvm->srcu);
+		struct kvm_memslots *slots = kvm_memslots(fix.w.kvm);
 		u64 gen = READ_ONCE(slots->generation);
 		gfn_t gfn;
 		struct kvm_memory_slot *s;
@@ -244,7 +244,7 @@ static int reader_fn(void *arg)
 						 "INVALID slot outside a delete/move");
 			}
 		}
-		srcu_read_unlock(&fix.kvm->srcu, idx);
+		srcu_read_unlock(&fix.w.kvm->srcu, idx);
 		if (st->lookups == 1)
 			atomic_fetch_add(&readers_started, 1);
 	}
@@ -253,15 +253,15 @@ static int reader_fn(void *arg)
 
 static void change(u32 slot, u32 flags, u64 gpa, u64 size, u64 hva)
 {
-	u64 gen = kvm_memslots(fix.kvm)->generation;
+	u64 gen = kvm_memslots(fix.w.kvm)->generation;
 
 	atomic_store(&phase, PHASE_CHANGING);
 	assert_int_equal(set_region(slot, flags, gpa, size, hva), 0);
 	atomic_store(&phase, PHASE_IDLE);
 	/* Each swap moves the generation by the number of address spaces. */
-	assert_true(kvm_memslots(fix.kvm)->generation > gen);
-	assert_false(kvm_memslots(fix.kvm)->generation & KVM_MEMSLOT_GEN_UPDATE_IN_PROGRESS);
-	assert_int_equal(kvm_memslots(fix.kvm)->generation % KVM_ADDRESS_SPACE_NUM, 0);
+	assert_true(kvm_memslots(fix.w.kvm)->generation > gen);
+	assert_false(kvm_memslots(fix.w.kvm)->generation & KVM_MEMSLOT_GEN_UPDATE_IN_PROGRESS);
+	assert_int_equal(kvm_memslots(fix.w.kvm)->generation % KVM_ADDRESS_SPACE_NUM, 0);
 }
 
 static void test_sequences_under_readers(void **state)
@@ -286,19 +286,19 @@ static void test_sequences_under_readers(void **state)
 		change(0, 0, base, 4 * MB, 0x10000000);                        /* create */
 		change(0, KVM_MEM_LOG_DIRTY_PAGES, base, 4 * MB, 0x10000000);  /* flags */
 		change(0, KVM_MEM_LOG_DIRTY_PAGES, base + 32 * MB, 4 * MB, 0x10000000); /* move */
-		idx = srcu_read_lock(&fix.kvm->srcu);
-		s = gfn_to_memslot(fix.kvm, gpa_to_gfn(base + 32 * MB));
+		idx = srcu_read_lock(&fix.w.kvm->srcu);
+		s = gfn_to_memslot(fix.w.kvm, gpa_to_gfn(base + 32 * MB));
 		assert_non_null(s);
 		assert_false(kvm_is_slot_invalid(s));
 		assert_non_null(s->dirty_bitmap);
-		assert_null(gfn_to_memslot(fix.kvm, gpa_to_gfn(base)));
-		srcu_read_unlock(&fix.kvm->srcu, idx);
+		assert_null(gfn_to_memslot(fix.w.kvm, gpa_to_gfn(base)));
+		srcu_read_unlock(&fix.w.kvm->srcu, idx);
 		change(0, 0, base + 32 * MB, 4 * MB, 0x10000000);              /* flags */
 		change(0, 0, 0, 0, 0);                                         /* delete */
-		idx = srcu_read_lock(&fix.kvm->srcu);
-		assert_null(gfn_to_memslot(fix.kvm, gpa_to_gfn(base + 32 * MB)));
-		assert_int_equal(kvm_memslots(fix.kvm)->nr, 0);
-		srcu_read_unlock(&fix.kvm->srcu, idx);
+		idx = srcu_read_lock(&fix.w.kvm->srcu);
+		assert_null(gfn_to_memslot(fix.w.kvm, gpa_to_gfn(base + 32 * MB)));
+		assert_int_equal(kvm_memslots(fix.w.kvm)->nr, 0);
+		srcu_read_unlock(&fix.w.kvm->srcu, idx);
 	}
 	atomic_store(&stop_readers, true);
 	for (j = 0; j < 2; j++) {
@@ -308,8 +308,8 @@ static void test_sequences_under_readers(void **state)
 		assert_true(rstats[j].lookups > 0);
 	}
 	/* Both sets were freed with their slots: nothing is counted any more. */
-	assert_int_equal(fix.kvm->nr_memslot_pages, 0);
-	assert_int_equal(fix.kvm->nr_memslots_dirty_logging, 0);
+	assert_int_equal(fix.w.kvm->nr_memslot_pages, 0);
+	assert_int_equal(fix.w.kvm->nr_memslots_dirty_logging, 0);
 }
 
 /* ---- updates wait for notifier invalidations ----------------------------------------------- */
@@ -326,9 +326,9 @@ static int updater_fn(void *arg)
 
 static void test_update_waits_for_invalidation(void **state)
 {
-	struct mmu_notifier *mn = &fix.kvm->mmu_notifier;
+	struct mmu_notifier *mn = &fix.w.kvm->mmu_notifier;
 	struct mmu_notifier_range range = {
-		.mm = fix.mm, .start = 0x10000000, .end = 0x10001000,
+		.mm = fix.w.mm, .start = 0x10000000, .end = 0x10001000,
 		.flags = MMU_NOTIFIER_RANGE_BLOCKABLE, .event = MMU_NOTIFY_CLEAR,
 	};
 	struct kvmmu_thread *t;
@@ -336,8 +336,8 @@ static void test_update_waits_for_invalidation(void **state)
 	assert_int_equal(set_region(0, 0, 0, MB, 0x10000000), 0);
 	/* An invalidation of slot 0's memory is in flight ... */
 	assert_int_equal(mn->ops->invalidate_range_start(mn, &range), 0);
-	assert_int_equal(fix.kvm->mmu_invalidate_in_progress, 1);
-	assert_int_equal(fix.kvm->mn_active_invalidate_count, 1);
+	assert_int_equal(fix.w.kvm->mmu_invalidate_in_progress, 1);
+	assert_int_equal(fix.w.kvm->mn_active_invalidate_count, 1);
 
 	/* ... so an update cannot swap the memslots until it ends. */
 	atomic_store(&update_done, false);
@@ -348,24 +348,24 @@ static void test_update_waits_for_invalidation(void **state)
 	mn->ops->invalidate_range_end(mn, &range);
 	assert_int_equal(kvmmu_thread_join(t), 0);
 	assert_true(atomic_load(&update_done));
-	assert_int_equal(fix.kvm->mmu_invalidate_in_progress, 0);
+	assert_int_equal(fix.w.kvm->mmu_invalidate_in_progress, 0);
 }
 
 /* Ranges that touch no memslot neither take mmu_lock nor count as in progress. */
 static void test_invalidation_outside_slots(void **state)
 {
-	struct mmu_notifier *mn = &fix.kvm->mmu_notifier;
+	struct mmu_notifier *mn = &fix.w.kvm->mmu_notifier;
 	struct mmu_notifier_range range = {
-		.mm = fix.mm, .start = 0x70000000, .end = 0x70200000,
+		.mm = fix.w.mm, .start = 0x70000000, .end = 0x70200000,
 		.flags = MMU_NOTIFIER_RANGE_BLOCKABLE, .event = MMU_NOTIFY_CLEAR,
 	};
-	u64 seq = fix.kvm->mmu_invalidate_seq;
+	u64 seq = fix.w.kvm->mmu_invalidate_seq;
 
 	assert_int_equal(set_region(0, 0, 0, MB, 0x10000000), 0);
 	assert_int_equal(mn->ops->invalidate_range_start(mn, &range), 0);
-	assert_int_equal(fix.kvm->mmu_invalidate_in_progress, 0);
+	assert_int_equal(fix.w.kvm->mmu_invalidate_in_progress, 0);
 	mn->ops->invalidate_range_end(mn, &range);
-	assert_int_equal(fix.kvm->mmu_invalidate_seq, seq);
+	assert_int_equal(fix.w.kvm->mmu_invalidate_seq, seq);
 }
 
 /* ---- capabilities ---------------------------------------------------------------------------- */
@@ -374,17 +374,17 @@ static void test_quirks_cap(void **state)
 {
 	struct kvm_enable_cap cap = { .cap = KVM_CAP_DISABLE_QUIRKS2 };
 
-	assert_true(kvm_check_has_quirk(fix.kvm, KVM_X86_QUIRK_SLOT_ZAP_ALL));
+	assert_true(kvm_check_has_quirk(fix.w.kvm, KVM_X86_QUIRK_SLOT_ZAP_ALL));
 	cap.args[0] = 1ULL << 30;
-	assert_int_equal(kvmmu_vm_enable_cap(fix.kvm, &cap), -EINVAL);
+	assert_int_equal(kvmmu_vm_enable_cap(fix.w.kvm, &cap), -EINVAL);
 	cap.args[0] = KVM_X86_QUIRK_SLOT_ZAP_ALL;
-	assert_int_equal(kvmmu_vm_enable_cap(fix.kvm, &cap), 0);
-	assert_false(kvm_check_has_quirk(fix.kvm, KVM_X86_QUIRK_SLOT_ZAP_ALL));
+	assert_int_equal(kvmmu_vm_enable_cap(fix.w.kvm, &cap), 0);
+	assert_false(kvm_check_has_quirk(fix.w.kvm, KVM_X86_QUIRK_SLOT_ZAP_ALL));
 
 	cap = (struct kvm_enable_cap){ .cap = KVM_CAP_MANUAL_DIRTY_LOG_PROTECT2, .args = { 4 } };
-	assert_int_equal(kvmmu_vm_enable_cap(fix.kvm, &cap), -EINVAL);
+	assert_int_equal(kvmmu_vm_enable_cap(fix.w.kvm, &cap), -EINVAL);
 	cap = (struct kvm_enable_cap){ .cap = 12345 };
-	assert_int_equal(kvmmu_vm_enable_cap(fix.kvm, &cap), -EINVAL);
+	assert_int_equal(kvmmu_vm_enable_cap(fix.w.kvm, &cap), -EINVAL);
 }
 
 static void test_dirty_ring_cap(void **state)
@@ -393,23 +393,23 @@ static void test_dirty_ring_cap(void **state)
 	struct kvm_vcpu *vcpu;
 
 	cap.args[0] = 3 * PAGE_SIZE; /* not a power of 2 */
-	assert_int_equal(kvmmu_vm_enable_cap(fix.kvm, &cap), -EINVAL);
+	assert_int_equal(kvmmu_vm_enable_cap(fix.w.kvm, &cap), -EINVAL);
 	cap.args[0] = 512; /* below a page and the reserved entries */
-	assert_int_equal(kvmmu_vm_enable_cap(fix.kvm, &cap), -EINVAL);
+	assert_int_equal(kvmmu_vm_enable_cap(fix.w.kvm, &cap), -EINVAL);
 	cap.args[0] = 1u << 24; /* more than KVM_DIRTY_RING_MAX_ENTRIES */
-	assert_int_equal(kvmmu_vm_enable_cap(fix.kvm, &cap), -E2BIG);
+	assert_int_equal(kvmmu_vm_enable_cap(fix.w.kvm, &cap), -E2BIG);
 	cap.args[0] = 4 * PAGE_SIZE;
-	assert_int_equal(kvmmu_vm_enable_cap(fix.kvm, &cap), 0);
-	assert_int_equal(kvmmu_vm_enable_cap(fix.kvm, &cap), -EINVAL); /* once */
-	assert_int_equal(kvmmu_vcpu_create(fix.kvm, 0, &vcpu), 0);
-	fix.vcpus[0] = vcpu;
-	fix.nr_vcpus = 1;
-	assert_int_equal(kvmmu_vcpu_create(fix.kvm, 0, &vcpu), -EEXIST);
-	assert_int_equal(kvmmu_vcpu_create(fix.kvm, KVM_MAX_VCPUS, &vcpu), -EINVAL);
+	assert_int_equal(kvmmu_vm_enable_cap(fix.w.kvm, &cap), 0);
+	assert_int_equal(kvmmu_vm_enable_cap(fix.w.kvm, &cap), -EINVAL); /* once */
+	assert_int_equal(kvmmu_vcpu_create(fix.w.kvm, 0, &vcpu), 0);
+	fix.w.vcpus[0] = vcpu;
+	fix.w.nr_vcpus = 1;
+	assert_int_equal(kvmmu_vcpu_create(fix.w.kvm, 0, &vcpu), -EEXIST);
+	assert_int_equal(kvmmu_vcpu_create(fix.w.kvm, KVM_MAX_VCPUS, &vcpu), -EINVAL);
 	{
 		u32 n;
 
-		assert_non_null(kvmmu_vcpu_dirty_ring(fix.vcpus[0], &n));
+		assert_non_null(kvmmu_vcpu_dirty_ring(fix.w.vcpus[0], &n));
 		assert_int_equal(n, 4 * PAGE_SIZE / sizeof(struct kvm_dirty_gfn));
 	}
 }

@@ -34,7 +34,7 @@ static void destroy(void)
 
 static const struct kvm_mmu_masks *masks(void)
 {
-	return &fix.kvm->arch.masks;
+	return &fix.w.kvm->arch.masks;
 }
 
 /* A table of @level, as the fault path would hand to make_spte(). */
@@ -56,7 +56,7 @@ static u64 leaf(int level, kvm_pfn_t pfn, bool host_writable, bool prefetch)
 	struct kvm_mmu_page sp = table(level);
 	u64 spte = 0;
 
-	assert_false(make_spte(fix.vcpus[0], &sp, NULL, ACC_ALL, 0, pfn, 0, prefetch,
+	assert_false(make_spte(fix.w.vcpus[0], &sp, NULL, ACC_ALL, 0, pfn, 0, prefetch,
 			       false, host_writable, &spte));
 	return spte;
 }
@@ -172,13 +172,13 @@ static void test_nx_huge_pages(void **state)
 		assert_false(is_executable_pte(masks(), huge));
 		/* ... but its 4K pieces are executable again. */
 		for (i = 0; i < 512; i += 97) {
-			small = make_small_spte(fix.kvm, huge, child.role, i);
+			small = make_small_spte(fix.w.kvm, huge, child.role, i);
 			assert_true(is_executable_pte(masks(), small));
 			assert_false(is_large_pte(small));
 			assert_int_equal(spte_to_pfn(small), 0x400 + (u64)i);
 		}
 		/* Collapsing drops exec again and aligns the pfn. */
-		huge = make_huge_spte(fix.kvm, small, PG_LEVEL_2M);
+		huge = make_huge_spte(fix.w.kvm, small, PG_LEVEL_2M);
 		assert_false(is_executable_pte(masks(), huge));
 		assert_int_equal(spte_to_pfn(huge), 0x400);
 		assert_true(is_large_pte(huge));
@@ -201,19 +201,19 @@ static void test_split_and_collapse(void **state)
 		low = table(PG_LEVEL_4K);
 		g = leaf(PG_LEVEL_1G, 0x40000, true, false);
 		/* 1G -> 2M: pieces stay huge, 512 pages apart. */
-		m = make_small_spte(fix.kvm, g, mid.role, 3);
+		m = make_small_spte(fix.w.kvm, g, mid.role, 3);
 		assert_true(is_large_pte(m));
 		assert_int_equal(spte_to_pfn(m), 0x40000 + 3 * 512);
 		/* 2M -> 4K. */
-		s = make_small_spte(fix.kvm, m, low.role, 7);
+		s = make_small_spte(fix.w.kvm, m, low.role, 7);
 		assert_false(is_large_pte(s));
 		assert_int_equal(spte_to_pfn(s), 0x40000 + 3 * 512 + 7);
 		/* Everything else is inherited. */
 		assert_int_equal(s & ~PT64_PFN_MASK & ~PT_PAGE_SIZE_MASK,
 				 g & ~PT64_PFN_MASK & ~PT_PAGE_SIZE_MASK);
 		/* And back. */
-		assert_int_equal(make_huge_spte(fix.kvm, s, PG_LEVEL_2M), m);
-		assert_int_equal(make_huge_spte(fix.kvm, s, PG_LEVEL_1G), g);
+		assert_int_equal(make_huge_spte(fix.w.kvm, s, PG_LEVEL_2M), m);
+		assert_int_equal(make_huge_spte(fix.w.kvm, s, PG_LEVEL_1G), g);
 		destroy();
 	}
 }
@@ -248,8 +248,8 @@ static void test_mmio(void **state)
 		u64 gen, spte;
 
 		create((enum fmt)f, false);
-		gen = READ_ONCE(kvm_memslots(fix.kvm)->generation);
-		spte = make_mmio_spte(fix.vcpus[0], 0xabcde, ACC_ALL);
+		gen = READ_ONCE(kvm_memslots(fix.w.kvm)->generation);
+		spte = make_mmio_spte(fix.w.vcpus[0], 0xabcde, ACC_ALL);
 		assert_true(is_mmio_spte(masks(), spte));
 		assert_false(is_shadow_present_pte(spte));
 		assert_false(is_frozen_spte(spte));

@@ -40,22 +40,12 @@ static void create(const struct vm_fixture_opts *o)
 
 static u64 vm_stat(const char *name)
 {
-	return kvmmu_vm_stat(fix.kvm, name);
+	return kvmmu_vm_stat(fix.w.kvm, name);
 }
 
 static u64 vcpu_stat(int vcpu, const char *name)
 {
-	return kvmmu_vcpu_stat(fix.vcpus[vcpu], name);
-}
-
-static int set_region(u32 slot, u32 flags, u64 gpa, u64 size, u64 hva)
-{
-	struct kvm_userspace_memory_region2 m = {
-		.slot = slot, .flags = flags, .guest_phys_addr = gpa,
-		.memory_size = size, .userspace_addr = hva,
-	};
-
-	return kvmmu_set_user_memory_region2(fix.kvm, &m);
+	return kvmmu_vcpu_stat(fix.w.vcpus[vcpu], name);
 }
 
 static void program(int vcpu, u8 op, gpa_t first, u64 n, u64 stride)
@@ -86,7 +76,7 @@ static int leaf_level(gpa_t gpa)
 
 static void create_thp(u64 size, u32 slot_flags, bool nx)
 {
-	struct vm_fixture_opts o = { .mem_size = size, .nr_vcpus = 1, .vm_flags = VM_HUGEPAGE,
+	struct vm_fixture_opts o = { .mem_size = size, .nr_vcpus = 1, .backing = WORLD_BACKING_THP,
 				     .slot_flags = slot_flags, .nx_huge_pages = nx };
 
 	create(&o);
@@ -126,8 +116,11 @@ static void test_no_huge_without_host_huge_page(void **state)
 static void test_no_huge_when_misaligned(void **state)
 {
 	create_thp(4 * MB, 0, false);
-	assert_int_equal(set_region(0, 0, 0, 0, 0), 0);
-	assert_int_equal(set_region(1, 0, 0x1000, 4 * MB - 2 * PAGE_SIZE, fix.hva), 0);
+	assert_int_equal(world_set_memslot(&fix.w, 0, 0, 0, 0, 0), 0);
+	assert_int_equal(world_set_memslot(&fix.w, 1, 0, 0x1000,
+					   4 * MB - 2 * PAGE_SIZE,
+					   fix.w.mem[0].hva),
+			 0);
 	run(0, FAKE_READ, 0x200000, 1, 0);
 	assert_int_equal(leaf_level(0x200000), PG_LEVEL_4K);
 }
@@ -136,8 +129,8 @@ static void test_no_huge_when_misaligned(void **state)
 static void test_no_huge_across_slot_edge(void **state)
 {
 	create_thp(4 * MB, 0, false);
-	assert_int_equal(set_region(0, 0, 0, 0, 0), 0);
-	assert_int_equal(set_region(1, 0, 0, 3 * MB, fix.hva), 0);
+	assert_int_equal(world_set_memslot(&fix.w, 0, 0, 0, 0, 0), 0);
+	assert_int_equal(world_set_memslot(&fix.w, 1, 0, 0, 3 * MB, fix.w.mem[0].hva), 0);
 	run(0, FAKE_READ, 0x1000, 1, 0);
 	run(0, FAKE_READ, 2 * MB + 0x1000, 1, 0);
 	assert_int_equal(leaf_level(0x1000), PG_LEVEL_2M);
@@ -161,7 +154,9 @@ static void test_eager_split_on_logging(void **state)
 	run(0, FAKE_WRITE, 0x1000, 1, 0);
 	huge = fix_leaf_spte(&fix, 0, 0, NULL);
 	assert_true(is_large_pte(huge) && is_writable_pte(huge));
-	assert_int_equal(set_region(0, KVM_MEM_LOG_DIRTY_PAGES, 0, 4 * MB, fix.hva), 0);
+	assert_int_equal(world_set_memslot(&fix.w, 0, KVM_MEM_LOG_DIRTY_PAGES,
+					   0, 4 * MB, fix.w.mem[0].hva),
+			 0);
 	assert_int_equal(vm_stat("pages_2m"), 0);
 	assert_int_equal(vm_stat("pages_4k"), 512);
 	for (i = 0; i < 512; i++) {
@@ -171,7 +166,7 @@ static void test_eager_split_on_logging(void **state)
 		assert_int_equal(level, PG_LEVEL_4K);
 		assert_int_equal(spte_to_pfn(spte), spte_to_pfn(huge) + i);
 		assert_false(is_writable_pte(spte));
-		assert_true(is_mmu_writable_spte(&fix.kvm->arch.masks, spte));
+		assert_true(is_mmu_writable_spte(&fix.w.kvm->arch.masks, spte));
 	}
 	/* A write: only that 4K page gets W back. */
 	run(0, FAKE_WRITE, 5 * PAGE_SIZE, 1, 0);
@@ -182,7 +177,7 @@ static void test_eager_split_on_logging(void **state)
 /* Without eager splitting the fault splits: the huge page is protected whole first. */
 static void test_split_on_fault_when_not_eager(void **state)
 {
-	struct vm_fixture_opts o = { .mem_size = 4 * MB, .nr_vcpus = 1, .vm_flags = VM_HUGEPAGE,
+	struct vm_fixture_opts o = { .mem_size = 4 * MB, .nr_vcpus = 1, .backing = WORLD_BACKING_THP,
 				     .no_eager_split = true };
 	unsigned long bm[4 * MB / PAGE_SIZE / 64];
 	struct kvm_dirty_log log = { .slot = 0, .dirty_bitmap = bm };
@@ -190,7 +185,9 @@ static void test_split_on_fault_when_not_eager(void **state)
 
 	create(&o);
 	run(0, FAKE_WRITE, 0x1000, 1, 0);
-	assert_int_equal(set_region(0, KVM_MEM_LOG_DIRTY_PAGES, 0, 4 * MB, fix.hva), 0);
+	assert_int_equal(world_set_memslot(&fix.w, 0, KVM_MEM_LOG_DIRTY_PAGES,
+					   0, 4 * MB, fix.w.mem[0].hva),
+			 0);
 	assert_int_equal(vm_stat("pages_2m"), 1);
 	assert_false(is_writable_pte(fix_leaf_spte(&fix, 0, 0, NULL)));
 	/* Fast page fault refuses a huge SPTE in a logged slot; the slow path splits. */
@@ -199,7 +196,7 @@ static void test_split_on_fault_when_not_eager(void **state)
 	assert_int_equal(vm_stat("pages_4k"), 512);
 	for (i = 0; i < 512; i++)
 		assert_int_equal(is_writable_pte(fix_leaf_spte(&fix, 0, i * PAGE_SIZE, NULL)), i == 7);
-	assert_int_equal(kvmmu_get_dirty_log(fix.kvm, &log), 0);
+	assert_int_equal(kvmmu_get_dirty_log(fix.w.kvm, &log), 0);
 	assert_int_equal(bm[0], 1UL << 7);
 }
 
@@ -213,22 +210,24 @@ static void test_recover_huge_pages_after_logging(void **state)
 	run(0, FAKE_WRITE, 2 * MB + 0x1000, 1, 0);
 	huge = fix_leaf_spte(&fix, 0, 0, NULL);
 	assert_int_equal(vm_stat("pages_2m"), 2);
-	assert_int_equal(set_region(0, KVM_MEM_LOG_DIRTY_PAGES, 0, 4 * MB, fix.hva), 0);
+	assert_int_equal(world_set_memslot(&fix.w, 0, KVM_MEM_LOG_DIRTY_PAGES,
+					   0, 4 * MB, fix.w.mem[0].hva),
+			 0);
 	assert_int_equal(vm_stat("pages_4k"), 1024);
-	assert_int_equal(set_region(0, 0, 0, 4 * MB, fix.hva), 0);
+	assert_int_equal(world_set_memslot(&fix.w, 0, 0, 0, 4 * MB, fix.w.mem[0].hva), 0);
 	assert_int_equal(vm_stat("pages_4k"), 0);
 	assert_int_equal(vm_stat("pages_2m"), 2);
 	assert_int_equal(leaf_level(0x5000), PG_LEVEL_2M);
 	assert_int_equal(spte_to_pfn(fix_leaf_spte(&fix, 0, 0, NULL)), spte_to_pfn(huge));
 	/* The tables that held the 4K pieces are gone. */
-	assert_int_equal(atomic64_read(&fix.kvm->arch.tdp_mmu_pages), 2);
+	assert_int_equal(atomic64_read(&fix.w.kvm->arch.tdp_mmu_pages), 2);
 }
 
 /* With INITIALLY_SET nothing is protected up front; CLEAR protects exactly its pages. */
 static void test_initially_set_clear_splits(void **state)
 {
 	struct vm_fixture_opts o = {
-		.mem_size = 4 * MB, .nr_vcpus = 1, .vm_flags = VM_HUGEPAGE,
+		.mem_size = 4 * MB, .nr_vcpus = 1, .backing = WORLD_BACKING_THP,
 		.manual_protect = KVM_DIRTY_LOG_MANUAL_PROTECT_ENABLE | KVM_DIRTY_LOG_INITIALLY_SET,
 	};
 	unsigned long mask[8] = { 0 };
@@ -238,12 +237,14 @@ static void test_initially_set_clear_splits(void **state)
 
 	create(&o);
 	run(0, FAKE_WRITE, 0x1000, 1, 0);
-	assert_int_equal(set_region(0, KVM_MEM_LOG_DIRTY_PAGES, 0, 4 * MB, fix.hva), 0);
+	assert_int_equal(world_set_memslot(&fix.w, 0, KVM_MEM_LOG_DIRTY_PAGES,
+					   0, 4 * MB, fix.w.mem[0].hva),
+			 0);
 	assert_int_equal(vm_stat("pages_2m"), 1);
 	assert_true(is_writable_pte(fix_leaf_spte(&fix, 0, 0, NULL)));
 
 	mask[0] = 1UL << 9;
-	assert_int_equal(kvmmu_clear_dirty_log(fix.kvm, &clr), 0);
+	assert_int_equal(kvmmu_clear_dirty_log(fix.w.kvm, &clr), 0);
 	assert_int_equal(vm_stat("pages_2m"), 0);
 	for (i = 0; i < 512; i++)
 		assert_int_equal(is_writable_pte(fix_leaf_spte(&fix, 0, i * PAGE_SIZE, NULL)), i != 9);
@@ -257,11 +258,11 @@ static void test_nx_exec_maps_4k_and_recovery_restores_huge(void **state)
 	/* A read maps a huge page without exec. */
 	run(0, FAKE_READ, 2 * MB, 1, 0);
 	assert_int_equal(leaf_level(2 * MB), PG_LEVEL_2M);
-	assert_false(is_executable_pte(&fix.kvm->arch.masks, fix_leaf_spte(&fix, 0, 2 * MB, NULL)));
+	assert_false(is_executable_pte(&fix.w.kvm->arch.masks, fix_leaf_spte(&fix, 0, 2 * MB, NULL)));
 	/* An exec fault on it: split, 4K with exec. */
 	run(0, FAKE_EXEC, 2 * MB + 0x3000, 1, 0);
 	assert_int_equal(leaf_level(2 * MB + 0x3000), PG_LEVEL_4K);
-	assert_true(is_executable_pte(&fix.kvm->arch.masks,
+	assert_true(is_executable_pte(&fix.w.kvm->arch.masks,
 				      fix_leaf_spte(&fix, 0, 2 * MB + 0x3000, NULL)));
 	/* An exec fault elsewhere: 4K too, and tracked. */
 	run(0, FAKE_EXEC, 0x1000, 1, 0);
@@ -272,14 +273,14 @@ static void test_nx_exec_maps_4k_and_recovery_restores_huge(void **state)
 	assert_int_equal(leaf_level(0x2000), PG_LEVEL_4K);
 
 	/* Recovery zaps both tables; reads come back huge. */
-	assert_int_equal(kvmmu_vm_recover_nx_huge_pages(fix.kvm, 1), 2);
+	assert_int_equal(kvmmu_vm_recover_nx_huge_pages(fix.w.kvm, 1), 2);
 	assert_int_equal(vm_stat("nx_lpage_splits"), 0);
 	assert_int_equal(fix_count_leaves(&fix, 0, 0, 4 * MB), 0);
 	run(0, FAKE_READ, 0x2000, 1, 0);
 	run(0, FAKE_READ, 2 * MB + 0x3000, 1, 0);
 	assert_int_equal(leaf_level(0x2000), PG_LEVEL_2M);
 	assert_int_equal(leaf_level(2 * MB), PG_LEVEL_2M);
-	assert_int_equal(kvmmu_vm_recover_nx_huge_pages(fix.kvm, 1), 0);
+	assert_int_equal(kvmmu_vm_recover_nx_huge_pages(fix.w.kvm, 1), 0);
 }
 
 /* ---- fast page fault ---------------------------------------------------------------------------- */
@@ -305,20 +306,22 @@ static void test_fast_pf_without_mmu_lock(void **state)
 
 	create(&o);
 	run(0, FAKE_WRITE, 0, 16, PAGE_SIZE);
-	assert_int_equal(set_region(0, KVM_MEM_LOG_DIRTY_PAGES, 0, 2 * MB, fix.hva), 0);
+	assert_int_equal(world_set_memslot(&fix.w, 0, KVM_MEM_LOG_DIRTY_PAGES,
+					   0, 2 * MB, fix.w.mem[0].hva),
+			 0);
 	program(0, FAKE_WRITE, 0, 16, PAGE_SIZE);
 
 	atomic_store(&writer_done, false);
-	write_lock(&fix.kvm->mmu_lock);
+	write_lock(&fix.w.kvm->mmu_lock);
 	assert_int_equal(kvmmu_thread_create(&t, "vcpu", 0, writer_fn, NULL), 0);
 	for (i = 0; i < 10000 && !atomic_load(&writer_done); i++)
 		usleep(1000);
-	write_unlock(&fix.kvm->mmu_lock);
+	write_unlock(&fix.w.kvm->mmu_lock);
 	assert_int_equal(kvmmu_thread_join(t), 0);
 	assert_true(atomic_load(&writer_done) && i < 10000);
 
 	assert_int_equal(vcpu_stat(0, "pf_fast"), 16);
-	assert_int_equal(kvmmu_get_dirty_log(fix.kvm, &log), 0);
+	assert_int_equal(kvmmu_get_dirty_log(fix.w.kvm, &log), 0);
 	assert_int_equal(bm[0], 0xffff);
 }
 
@@ -330,15 +333,15 @@ static void test_fast_pf_restores_access_tracked(void **state)
 	u64 spte;
 
 	create(&o);
-	mn = &fix.kvm->mmu_notifier;
+	mn = &fix.w.kvm->mmu_notifier;
 	run(0, FAKE_WRITE, 0, 1, 0);
-	assert_true(mn->ops->clear_young(mn, fix.mm, fix.hva, fix.hva + PAGE_SIZE));
+	assert_true(mn->ops->clear_young(mn, fix.w.mm, fix.w.mem[0].hva, fix.w.mem[0].hva + PAGE_SIZE));
 	spte = fix_leaf_spte(&fix, 0, 0, NULL);
-	assert_true(is_access_track_spte(&fix.kvm->arch.masks, spte));
+	assert_true(is_access_track_spte(&fix.w.kvm->arch.masks, spte));
 	run(0, FAKE_READ, 0, 1, 0);
 	spte = fix_leaf_spte(&fix, 0, 0, NULL);
-	assert_false(is_access_track_spte(&fix.kvm->arch.masks, spte));
-	assert_true(is_accessed_spte(&fix.kvm->arch.masks, spte));
+	assert_false(is_access_track_spte(&fix.w.kvm->arch.masks, spte));
+	assert_true(is_accessed_spte(&fix.w.kvm->arch.masks, spte));
 	/* Read only: W was not saved, a write fault gives it back later. */
 	assert_false(is_writable_pte(spte));
 	assert_int_equal(vcpu_stat(0, "pf_fast"), 1);
@@ -357,17 +360,17 @@ static void aging_bursts(bool ad_disabled)
 	int burst;
 
 	create(&o);
-	mn = &fix.kvm->mmu_notifier;
-	s = fix.hva;
-	e = fix.hva + 4 * PAGE_SIZE;
+	mn = &fix.w.kvm->mmu_notifier;
+	s = fix.w.mem[0].hva;
+	e = fix.w.mem[0].hva + 4 * PAGE_SIZE;
 	run(0, FAKE_READ, 0, 4, PAGE_SIZE);
 	for (burst = 0; burst < 3; burst++) {
-		assert_true(mn->ops->test_young(mn, fix.mm, s, e));
-		assert_true(mn->ops->clear_young(mn, fix.mm, s, e));
+		assert_true(mn->ops->test_young(mn, fix.w.mm, s, e));
+		assert_true(mn->ops->clear_young(mn, fix.w.mm, s, e));
 		/* Once per burst: aged now, until the next access. */
-		assert_false(mn->ops->test_young(mn, fix.mm, s, e));
-		assert_false(mn->ops->clear_young(mn, fix.mm, s, e));
-		assert_false(mn->ops->clear_flush_young(mn, fix.mm, s, e));
+		assert_false(mn->ops->test_young(mn, fix.w.mm, s, e));
+		assert_false(mn->ops->clear_young(mn, fix.w.mm, s, e));
+		assert_false(mn->ops->clear_flush_young(mn, fix.w.mm, s, e));
 		run(0, burst == 1 ? FAKE_WRITE : FAKE_READ, 2 * PAGE_SIZE, 1, 0);
 	}
 	/* Aging took no flush and no zap. */
@@ -391,7 +394,7 @@ static void test_aging_ad_disabled(void **state)
 static int pre_fault(gpa_t gpa, u64 size, u64 flags, struct kvm_pre_fault_memory *out)
 {
 	struct kvm_pre_fault_memory range = { .gpa = gpa, .size = size, .flags = flags };
-	int r = kvmmu_vcpu_pre_fault_memory(fix.vcpus[0], &range);
+	int r = kvmmu_vcpu_pre_fault_memory(fix.w.vcpus[0], &range);
 
 	if (out)
 		*out = range;
@@ -418,7 +421,7 @@ static void test_pre_fault(void **state)
 	assert_int_equal(leaf_level(0x1000), PG_LEVEL_2M);
 	spte = fix_leaf_spte(&fix, 0, 0x1000, NULL);
 	/* Mapped as a read fault would be, but not accessed: nobody accessed it. */
-	assert_false(is_accessed_spte(&fix.kvm->arch.masks, spte));
+	assert_false(is_accessed_spte(&fix.w.kvm->arch.masks, spte));
 	assert_int_equal(vcpu_stat(0, "pf_taken"), 0);
 
 	/* Across the end of the slot: what lies inside is mapped, then ENOENT. */
@@ -430,7 +433,7 @@ static void test_pre_fault(void **state)
 static int deleter_fn(void *arg)
 {
 	gate_mark_self();
-	return set_region(1, 0, GB, 0, 0);
+	return world_set_memslot(&fix.w, 1, 0, GB, 0, 0);
 }
 
 /* A slot being deleted: pre-fault gives up with EAGAIN instead of waiting. */
@@ -443,8 +446,8 @@ static void test_pre_fault_eagain_while_deleting(void **state)
 	unsigned long hva;
 
 	create(&o);
-	assert_int_equal(host_mmap(fix.mm, &a, &hva), 0);
-	assert_int_equal(set_region(1, 0, GB, 2 * MB, hva), 0);
+	assert_int_equal(host_mmap(fix.w.mm, &a, &hva), 0);
+	assert_int_equal(world_set_memslot(&fix.w, 1, 0, GB, 2 * MB, hva), 0);
 	run(0, FAKE_WRITE, 0, 64, PAGE_SIZE);
 
 	/* The delete stops while zapping (the slot is INVALID by then). */
@@ -488,7 +491,7 @@ static int log_writer_fn(void *arg)
 
 static void test_vcpus_write_while_harvesting(void **state)
 {
-	struct vm_fixture_opts o = { .mem_size = 2 * MB, .nr_vcpus = 2, .vm_flags = VM_HUGEPAGE,
+	struct vm_fixture_opts o = { .mem_size = 2 * MB, .nr_vcpus = 2, .backing = WORLD_BACKING_THP,
 				     .manual_protect = KVM_DIRTY_LOG_MANUAL_PROTECT_ENABLE };
 	unsigned long bm[8], seen[8] = { 0 };
 	struct kvm_dirty_log log = { .slot = 0, .dirty_bitmap = bm };
@@ -499,7 +502,9 @@ static void test_vcpus_write_while_harvesting(void **state)
 
 	create(&o);
 	run(0, FAKE_WRITE, 0, 1, 0);
-	assert_int_equal(set_region(0, KVM_MEM_LOG_DIRTY_PAGES, 0, 2 * MB, fix.hva), 0);
+	assert_int_equal(world_set_memslot(&fix.w, 0, KVM_MEM_LOG_DIRTY_PAGES,
+					   0, 2 * MB, fix.w.mem[0].hva),
+			 0);
 	atomic_store(&writers_left, 2);
 	for (v = 0; v < 2; v++)
 		assert_int_equal(kvmmu_thread_create(&t[v], "vcpu", 0, log_writer_fn,
@@ -507,10 +512,10 @@ static void test_vcpus_write_while_harvesting(void **state)
 	for (;;) {
 		bool last = atomic_load(&writers_left) == 0;
 
-		assert_int_equal(kvmmu_get_dirty_log(fix.kvm, &log), 0);
+		assert_int_equal(kvmmu_get_dirty_log(fix.w.kvm, &log), 0);
 		for (i = 0; i < 8; i++)
 			seen[i] |= bm[i];
-		assert_int_equal(kvmmu_clear_dirty_log(fix.kvm, &clr), 0);
+		assert_int_equal(kvmmu_clear_dirty_log(fix.w.kvm, &clr), 0);
 		if (last)
 			break;
 		sched_yield();
@@ -520,7 +525,7 @@ static void test_vcpus_write_while_harvesting(void **state)
 	for (i = 0; i < 8; i++)
 		assert_int_equal(seen[i], ~0UL);
 	/* Every page was re-protected by the last CLEAR. */
-	assert_int_equal(kvmmu_get_dirty_log(fix.kvm, &log), 0);
+	assert_int_equal(kvmmu_get_dirty_log(fix.w.kvm, &log), 0);
 	for (i = 0; i < 8; i++)
 		assert_int_equal(bm[i], 0);
 }

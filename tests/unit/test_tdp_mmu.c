@@ -44,22 +44,12 @@ static void create(const struct vm_fixture_opts *o)
 
 static u64 vcpu_stat(int vcpu, const char *name)
 {
-	return kvmmu_vcpu_stat(fix.vcpus[vcpu], name);
+	return kvmmu_vcpu_stat(fix.w.vcpus[vcpu], name);
 }
 
 static u64 vm_stat(const char *name)
 {
-	return kvmmu_vm_stat(fix.kvm, name);
-}
-
-static int set_region(u32 slot, u32 flags, u64 gpa, u64 size, u64 hva)
-{
-	struct kvm_userspace_memory_region2 m = {
-		.slot = slot, .flags = flags, .guest_phys_addr = gpa,
-		.memory_size = size, .userspace_addr = hva,
-	};
-
-	return kvmmu_set_user_memory_region2(fix.kvm, &m);
+	return kvmmu_vm_stat(fix.w.kvm, name);
 }
 
 static void program(int vcpu, u8 op, gpa_t first, u64 n, u64 stride)
@@ -75,7 +65,7 @@ static void program(int vcpu, u8 op, gpa_t first, u64 n, u64 stride)
 
 static struct kvm_mmu_page *vcpu_root(int vcpu)
 {
-	return root_to_sp(fix.kvm, fix.vcpus[vcpu]->arch.mmu->root.hpa);
+	return root_to_sp(fix.w.kvm, fix.w.vcpus[vcpu]->arch.mmu->root.hpa);
 }
 
 /* Present leaves of @root mapping [start, end) gfns. */
@@ -85,7 +75,7 @@ static u64 root_leaves(struct kvm_mmu_page *root, gfn_t start, gfn_t end)
 	u64 n = 0;
 
 	rcu_read_lock();
-	for_each_tdp_pte(iter, fix.kvm, root, start, end) {
+	for_each_tdp_pte(iter, fix.w.kvm, root, start, end) {
 		if (is_shadow_present_pte(iter.old_spte) && is_last_spte(iter.old_spte, iter.level))
 			n++;
 	}
@@ -100,7 +90,7 @@ static u64 spte_at_level(struct kvm_mmu_page *root, gpa_t gpa, int level, tdp_pt
 	u64 spte = 0;
 
 	rcu_read_lock();
-	for_each_tdp_pte_min_level(iter, fix.kvm, root, level, gpa_to_gfn(gpa),
+	for_each_tdp_pte_min_level(iter, fix.w.kvm, root, level, gpa_to_gfn(gpa),
 				   gpa_to_gfn(gpa) + 1) {
 		if (iter.level == level) {
 			spte = iter.old_spte;
@@ -115,15 +105,15 @@ static u64 spte_at_level(struct kvm_mmu_page *root, gpa_t gpa, int level, tdp_pt
 /* Fault on @gpa from the test thread, as vCPU 0 outside guest mode. */
 static int direct_fault(gpa_t gpa, u64 error_code)
 {
-	struct kvm_vcpu *vcpu = fix.vcpus[0];
+	struct kvm_vcpu *vcpu = fix.w.vcpus[0];
 	int r, idx;
 
 	vcpu_load(vcpu);
-	idx = srcu_read_lock(&fix.kvm->srcu);
+	idx = srcu_read_lock(&fix.w.kvm->srcu);
 	r = kvm_mmu_reload(vcpu);
 	if (!r)
 		r = kvm_mmu_page_fault(vcpu, gpa, error_code);
-	srcu_read_unlock(&fix.kvm->srcu, idx);
+	srcu_read_unlock(&fix.w.kvm->srcu, idx);
 	vcpu_put(vcpu);
 	return r;
 }
@@ -149,7 +139,7 @@ static void test_fault_write_read(void **state)
 	assert_int_equal(vm_stat("pages_4k"), 1);
 	assert_true(is_writable_pte(fix_leaf_spte(&fix, 0, 0x1000, NULL)));
 	/* Four levels: three tables below the root. */
-	assert_int_equal(atomic64_read(&fix.kvm->arch.tdp_mmu_pages), 3);
+	assert_int_equal(atomic64_read(&fix.w.kvm->arch.tdp_mmu_pages), 3);
 }
 
 /* Both formats and both root levels build tables the walker can use. */
@@ -178,7 +168,7 @@ static void test_formats(void **state)
 		assert_int_equal(hv->prog[3].value, 5);
 		/* A read fault maps writable when the host allows: one fault. */
 		assert_int_equal(vcpu_stat(0, "pf_fixed"), 1);
-		assert_int_equal(atomic64_read(&fix.kvm->arch.tdp_mmu_pages), cfgs[i].level - 1);
+		assert_int_equal(atomic64_read(&fix.w.kvm->arch.tdp_mmu_pages), cfgs[i].level - 1);
 		assert_int_equal(vm_fixture_destroy(&fix), 0);
 	}
 	/* The teardown hook destroys once more. */
@@ -228,7 +218,7 @@ static void test_iter_restart_visits_once(void **state)
 	memset(visits, 0, sizeof(visits));
 
 	rcu_read_lock();
-	for_each_tdp_pte(iter, fix.kvm, root, 0, gpa_to_gfn(8 * MB)) {
+	for_each_tdp_pte(iter, fix.w.kvm, root, 0, gpa_to_gfn(8 * MB)) {
 		/* tdp_mmu_iter_cond_resched(), with need_resched() always true. */
 		if (iter.next_last_level_gfn != iter.yielded_gfn) {
 			rcu_read_unlock();
@@ -293,7 +283,7 @@ static void test_zap_with_forced_yields(void **state)
 	memset(zapped, 0, sizeof(zapped));
 	assert_int_equal(kvmmu_observer_register(&zap_counter), 0);
 	sched_set_hooks(&resched_hooks);
-	kvm_zap_gfn_range(fix.kvm, 0, gpa_to_gfn(8 * MB));
+	kvm_zap_gfn_range(fix.w.kvm, 0, gpa_to_gfn(8 * MB));
 	sched_set_hooks(NULL);
 	kvmmu_observer_unregister(&zap_counter);
 
@@ -303,7 +293,7 @@ static void test_zap_with_forced_yields(void **state)
 	assert_int_equal(vm_stat("pages_4k"), 0);
 	assert_int_equal(root_leaves(vcpu_root(0), 0, gpa_to_gfn(8 * MB)), 0);
 	/* Leaf zaps keep the tables, and the zap of a valid root flushed. */
-	assert_int_equal(atomic64_read(&fix.kvm->arch.tdp_mmu_pages), 3 + 3);
+	assert_int_equal(atomic64_read(&fix.w.kvm->arch.tdp_mmu_pages), 3 + 3);
 	assert_true(vm_stat("remote_tlb_flush") >= 1);
 }
 
@@ -379,7 +369,7 @@ static void test_mmio(void **state)
 		spte = fix_leaf_spte(&fix, 0, GB, NULL);
 		assert_int_equal(spte, 0); /* not a present leaf ... */
 		spte = spte_at_level(vcpu_root(0), GB, PG_LEVEL_4K, NULL);
-		assert_true(is_mmio_spte(&fix.kvm->arch.masks, spte)); /* ... an MMIO one */
+		assert_true(is_mmio_spte(&fix.w.kvm->arch.masks, spte)); /* ... an MMIO one */
 		assert_int_equal(get_mmio_spte_gfn(spte), gpa_to_gfn(GB));
 		assert_int_equal(fix_run_to_hlt(&fix, 0), 0);
 
@@ -395,8 +385,8 @@ static void test_mmio(void **state)
 						    .backing = HOST_BACKING_ANON };
 			unsigned long hva;
 
-			assert_int_equal(host_mmap(fix.mm, &a, &hva), 0);
-			assert_int_equal(set_region(1, 0, GB, 2 * MB, hva), 0);
+			assert_int_equal(host_mmap(fix.w.mm, &a, &hva), 0);
+			assert_int_equal(world_set_memslot(&fix.w, 1, 0, GB, 2 * MB, hva), 0);
 		}
 		program(0, FAKE_WRITE, GB, 1, 0);
 		assert_int_equal(fix_run_to_hlt(&fix, 0), 0);
@@ -419,9 +409,9 @@ static void test_mmio_generation_wrap(void **state)
 	root = vcpu_root(0);
 	/* Both sets of address space 0 just below the wrap. */
 	for (i = 0; i < 2; i++)
-		fix.kvm->__memslots[0][i].generation = MMIO_SPTE_GEN_MASK + 1 - 2;
-	assert_int_equal(set_region(3, 0, GB, PAGE_SIZE, fix.hva), 0);
-	assert_int_equal(kvm_memslots(fix.kvm)->generation & MMIO_SPTE_GEN_MASK, 0);
+		fix.w.kvm->__memslots[0][i].generation = MMIO_SPTE_GEN_MASK + 1 - 2;
+	assert_int_equal(world_set_memslot(&fix.w, 3, 0, GB, PAGE_SIZE, fix.w.mem[0].hva), 0);
+	assert_int_equal(kvm_memslots(fix.w.kvm)->generation & MMIO_SPTE_GEN_MASK, 0);
 	assert_true(sp_invalid(root));
 	assert_int_equal(root_leaves(root, 0, gpa_to_gfn(2 * MB)), 0);
 }
@@ -436,8 +426,8 @@ static void map_two_slots(void)
 	unsigned long hva;
 
 	create(&o);
-	assert_int_equal(host_mmap(fix.mm, &a, &hva), 0);
-	assert_int_equal(set_region(1, 0, GB, 2 * MB, hva), 0);
+	assert_int_equal(host_mmap(fix.w.mm, &a, &hva), 0);
+	assert_int_equal(world_set_memslot(&fix.w, 1, 0, GB, 2 * MB, hva), 0);
 	program(0, FAKE_WRITE, 0, 16, PAGE_SIZE);
 	assert_int_equal(fix_run_to_hlt(&fix, 0), 0);
 	program(0, FAKE_WRITE, GB, 16, PAGE_SIZE);
@@ -451,15 +441,15 @@ static void test_delete_fast_zaps_with_quirk(void **state)
 
 	map_two_slots();
 	old_root = vcpu_root(0);
-	assert_int_equal(set_region(1, 0, GB, 0, 0), 0);
+	assert_int_equal(world_set_memslot(&fix.w, 1, 0, GB, 0, 0), 0);
 	/* Every root invalidated and zapped empty before the delete returned. */
 	assert_true(sp_invalid(old_root));
 	assert_int_equal(root_leaves(old_root, 0, gpa_to_gfn(2 * GB)), 0);
-	assert_int_equal(atomic64_read(&fix.kvm->arch.tdp_mmu_pages), 0);
+	assert_int_equal(atomic64_read(&fix.w.kvm->arch.tdp_mmu_pages), 0);
 	assert_int_equal(vm_stat("pages_4k"), 0);
 	/* The vCPU still holds the old root until it runs; then a new one. */
 	assert_int_equal(atomic_read(&old_root->tdp_mmu_root_count), 1);
-	assert_true(kvm_test_request(KVM_REQ_MMU_FREE_OBSOLETE_ROOTS, fix.vcpus[0]));
+	assert_true(kvm_test_request(KVM_REQ_MMU_FREE_OBSOLETE_ROOTS, fix.w.vcpus[0]));
 	program(0, FAKE_READ, 0, 1, 0);
 	assert_int_equal(fix_run_to_hlt(&fix, 0), 0);
 	assert_ptr_not_equal(vcpu_root(0), old_root);
@@ -474,16 +464,16 @@ static void test_delete_zaps_only_slot_without_quirk(void **state)
 	u64 flushes;
 
 	map_two_slots();
-	assert_int_equal(kvmmu_vm_enable_cap(fix.kvm, &cap), 0);
+	assert_int_equal(kvmmu_vm_enable_cap(fix.w.kvm, &cap), 0);
 	root = vcpu_root(0);
 	flushes = vm_stat("remote_tlb_flush");
-	assert_int_equal(set_region(1, 0, GB, 0, 0), 0);
+	assert_int_equal(world_set_memslot(&fix.w, 1, 0, GB, 0, 0), 0);
 	assert_false(sp_invalid(root));
 	assert_int_equal(root_leaves(root, 0, gpa_to_gfn(2 * MB)), 16);
 	assert_int_equal(root_leaves(root, gpa_to_gfn(GB), gpa_to_gfn(GB + 2 * MB)), 0);
 	assert_int_equal(vm_stat("pages_4k"), 16);
 	assert_true(vm_stat("remote_tlb_flush") > flushes);
-	assert_false(kvm_test_request(KVM_REQ_MMU_FREE_OBSOLETE_ROOTS, fix.vcpus[0]));
+	assert_false(kvm_test_request(KVM_REQ_MMU_FREE_OBSOLETE_ROOTS, fix.w.vcpus[0]));
 }
 
 /* A move zaps the old location before it returns; faults then find the new one. */
@@ -493,7 +483,7 @@ static void test_move(void **state)
 
 	map_two_slots();
 	hv = fix.hw.vcpus[0];
-	assert_int_equal(set_region(0, 0, 4 * GB, 2 * MB, fix.hva), 0);
+	assert_int_equal(world_set_memslot(&fix.w, 0, 0, 4 * GB, 2 * MB, fix.w.mem[0].hva), 0);
 	assert_int_equal(vm_stat("pages_4k"), 0);
 	program(0, FAKE_READ, 4 * GB + 3 * PAGE_SIZE, 1, 0);
 	assert_int_equal(fix_run_to_hlt(&fix, 0), 0);
@@ -508,7 +498,7 @@ static void test_move(void **state)
 static int deleter_fn(void *arg)
 {
 	gate_mark_self();
-	return set_region(1, 0, GB, 0, 0);
+	return world_set_memslot(&fix.w, 1, 0, GB, 0, 0);
 }
 
 /*
@@ -527,7 +517,7 @@ static u64 notifier_during_yielded_fast_zap(void)
 	u64 left, total;
 
 	map_two_slots();
-	mn = &fix.kvm->mmu_notifier;
+	mn = &fix.w.kvm->mmu_notifier;
 	root = vcpu_root(0);
 	program(0, FAKE_WRITE, 0, 512, PAGE_SIZE);
 	assert_int_equal(fix_run_to_hlt(&fix, 0), 0);
@@ -543,8 +533,11 @@ static u64 notifier_during_yielded_fast_zap(void)
 	assert_true(total > 0 && total < 512 + 16);
 
 	range = (struct mmu_notifier_range){
-		.mm = fix.mm, .start = fix.hva + 400 * PAGE_SIZE, .end = fix.hva + 410 * PAGE_SIZE,
-		.flags = MMU_NOTIFIER_RANGE_BLOCKABLE, .event = MMU_NOTIFY_CLEAR,
+	    .mm = fix.w.mm,
+	    .start = fix.w.mem[0].hva + 400 * PAGE_SIZE,
+	    .end = fix.w.mem[0].hva + 410 * PAGE_SIZE,
+	    .flags = MMU_NOTIFIER_RANGE_BLOCKABLE,
+	    .event = MMU_NOTIFY_CLEAR,
 	};
 	assert_int_equal(mn->ops->invalidate_range_start(mn, &range), 0);
 	left = root_leaves(root, 400, 410);
@@ -575,7 +568,7 @@ static void test_seed000_mutant_leaves_mapping(void **state)
 static int nx_recovery_fn(void *arg)
 {
 	gate_mark_self();
-	return kvmmu_vm_recover_nx_huge_pages(fix.kvm, 1);
+	return kvmmu_vm_recover_nx_huge_pages(fix.w.kvm, 1);
 }
 
 /*
@@ -587,7 +580,7 @@ static int nx_recovery_fn(void *arg)
 static bool fault_during_nx_recovery_flush(void)
 {
 	struct vm_fixture_opts o = { .mem_size = 4 * MB, .nr_vcpus = 1, .nx_huge_pages = true,
-				     .vm_flags = VM_HUGEPAGE };
+				     .backing = WORLD_BACKING_THP };
 	struct kvmmu_thread *t;
 	struct kvm_mmu_page *root;
 	tdp_ptep_t sptep = NULL;
@@ -629,7 +622,7 @@ static bool fault_during_nx_recovery_flush(void)
 	assert_int_equal(fix_run_to_hlt(&fix, 0), 0);
 	assert_true(is_shadow_present_pte(fix_leaf_spte(&fix, 0, 0x3000, &level)));
 	assert_int_equal(level, PG_LEVEL_2M);
-	assert_false(is_executable_pte(&fix.kvm->arch.masks, fix_leaf_spte(&fix, 0, 0, NULL)));
+	assert_false(is_executable_pte(&fix.w.kvm->arch.masks, fix_leaf_spte(&fix, 0, 0, NULL)));
 	return installed;
 }
 
@@ -655,7 +648,7 @@ static void test_seed004_mutants_install_before_flush(void **state)
 static void test_teardown_releases_everything(void **state)
 {
 	struct vm_fixture_opts o = { .mem_size = 8 * MB, .nr_vcpus = 2,
-				     .vm_flags = VM_HUGEPAGE };
+				     .backing = WORLD_BACKING_THP };
 	struct kvm_mmu_page *root;
 
 	create(&o);
@@ -666,7 +659,7 @@ static void test_teardown_releases_everything(void **state)
 	root = vcpu_root(0);
 	assert_int_equal(atomic_read(&root->tdp_mmu_root_count), 3);
 	assert_true(vm_stat("pages_2m") >= 1);
-	assert_true(atomic64_read(&fix.kvm->arch.tdp_mmu_pages) > 0);
+	assert_true(atomic64_read(&fix.w.kvm->arch.tdp_mmu_pages) > 0);
 	/* The teardown hook checks the rest: no frame, no reference left. */
 }
 
@@ -709,10 +702,10 @@ static int stress_host(void *arg)
 		seed = seed * 6364136223846793005ULL + 1442695040888963407ULL;
 		off = ((seed >> 20) % (4 * MB)) & PAGE_MASK;
 		if (seed & 1) {
-			if (host_madvise_dontneed(fix.mm, fix.hva + off, PAGE_SIZE))
+			if (host_madvise_dontneed(fix.w.mm, fix.w.mem[0].hva + off, PAGE_SIZE))
 				return -1;
 		} else {
-			if (host_migrate(fix.mm, fix.hva + off, 4 * PAGE_SIZE, &moved))
+			if (host_migrate(fix.w.mm, fix.w.mem[0].hva + off, 4 * PAGE_SIZE, &moved))
 				return -1;
 		}
 	}
@@ -726,10 +719,12 @@ static int stress_memslots(void *arg)
 
 	while (!atomic_load(&stress_stop)) {
 		/* Dirty logging on and off: protect, split, recover. */
-		if (set_region(0, (n & 1) ? 0 : KVM_MEM_LOG_DIRTY_PAGES, 0, 4 * MB, fix.hva))
+		if (world_set_memslot(&fix.w, 0,
+				      (n & 1) ? 0 : KVM_MEM_LOG_DIRTY_PAGES, 0,
+				      4 * MB, fix.w.mem[0].hva))
 			return -1;
 		/* A slot created and deleted: a fast zap of every root. */
-		if (set_region(1, 0, GB, MB, hva) || set_region(1, 0, GB, 0, 0))
+		if (world_set_memslot(&fix.w, 1, 0, GB, MB, hva) || world_set_memslot(&fix.w, 1, 0, GB, 0, 0))
 			return -1;
 		n++;
 	}
@@ -738,7 +733,7 @@ static int stress_memslots(void *arg)
 
 static void test_concurrent_fault_zap_invalidate(void **state)
 {
-	struct vm_fixture_opts o = { .mem_size = 4 * MB, .nr_vcpus = 2, .vm_flags = VM_HUGEPAGE };
+	struct vm_fixture_opts o = { .mem_size = 4 * MB, .nr_vcpus = 2, .backing = WORLD_BACKING_THP };
 	struct host_mmap_args a = { .len = MB, .vm_flags = VM_READ | VM_WRITE,
 				    .backing = HOST_BACKING_ANON };
 	struct kvmmu_thread *t[4];
@@ -747,7 +742,7 @@ static void test_concurrent_fault_zap_invalidate(void **state)
 	int i;
 
 	create(&o);
-	assert_int_equal(host_mmap(fix.mm, &a, &hva), 0);
+	assert_int_equal(host_mmap(fix.w.mm, &a, &hva), 0);
 	atomic_store(&stress_stop, false);
 	assert_int_equal(kvmmu_thread_create(&t[0], "vcpu0", 0, stress_vcpu, (void *)0), 0);
 	assert_int_equal(kvmmu_thread_create(&t[1], "vcpu1", 0, stress_vcpu, (void *)1), 0);
@@ -763,14 +758,14 @@ static void test_concurrent_fault_zap_invalidate(void **state)
 	program(0, FAKE_READ, 0, 1, 0);
 	assert_int_equal(fix_run_to_hlt(&fix, 0), 0);
 	rcu_read_lock();
-	for_each_tdp_pte(iter, fix.kvm, vcpu_root(0), 0, gpa_to_gfn(4 * MB)) {
-		unsigned long addr = fix.hva + (iter.gfn << PAGE_SHIFT);
+	for_each_tdp_pte(iter, fix.w.kvm, vcpu_root(0), 0, gpa_to_gfn(4 * MB)) {
+		unsigned long addr = fix.w.mem[0].hva + (iter.gfn << PAGE_SHIFT);
 		int level;
 		u64 e;
 
 		if (!is_shadow_present_pte(iter.old_spte) || !is_last_spte(iter.old_spte, iter.level))
 			continue;
-		e = host_pgtable_lookup(fix.mm, addr, &level);
+		e = host_pgtable_lookup(fix.w.mm, addr, &level);
 		assert_true(hpte_present(e));
 		assert_int_equal(spte_to_pfn(iter.old_spte), hpte_subpage_pfn(e, level, addr));
 	}

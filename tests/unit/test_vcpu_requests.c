@@ -31,7 +31,7 @@ static void test_request_bits(void **state)
 	struct kvm_vcpu *vcpu;
 
 	assert_int_equal(vm_fixture_create(&fix, &o), 0);
-	vcpu = fix.vcpus[0];
+	vcpu = fix.w.vcpus[0];
 	assert_false(kvm_request_pending(vcpu));
 	kvm_make_request(KVM_REQ_TLB_FLUSH, vcpu);
 	kvm_make_request(KVM_REQ_MMU_FREE_OBSOLETE_ROOTS, vcpu);
@@ -43,12 +43,12 @@ static void test_request_bits(void **state)
 	assert_false(kvm_request_pending(vcpu));
 
 	/* A vCPU outside guest mode is not waited for; the request stays for it. */
-	kvm_flush_remote_tlbs(fix.kvm);
+	kvm_flush_remote_tlbs(fix.w.kvm);
 	assert_true(kvm_test_request(KVM_REQ_TLB_FLUSH, vcpu));
-	assert_int_equal(kvmmu_vm_stat(fix.kvm, "remote_tlb_flush_requests"), 1);
-	assert_int_equal(kvmmu_vm_stat(fix.kvm, "remote_tlb_flush"), 1);
+	assert_int_equal(kvmmu_vm_stat(fix.w.kvm, "remote_tlb_flush_requests"), 1);
+	assert_int_equal(kvmmu_vm_stat(fix.w.kvm, "remote_tlb_flush"), 1);
 	/* A kick-only request sets no bit. */
-	kvm_make_all_cpus_request(fix.kvm, KVM_REQ_OUTSIDE_GUEST_MODE);
+	kvm_make_all_cpus_request(fix.w.kvm, KVM_REQ_OUTSIDE_GUEST_MODE);
 	assert_true(kvm_check_request(KVM_REQ_TLB_FLUSH, vcpu));
 	assert_false(kvm_request_pending(vcpu));
 }
@@ -66,11 +66,11 @@ static void test_run_serves_requests(void **state)
 	/* Loading the first root flushed the current context. */
 	before = atomic_load(&hv->flushes);
 	assert_true(before >= 1);
-	kvm_flush_remote_tlbs(fix.kvm);
+	kvm_flush_remote_tlbs(fix.w.kvm);
 	assert_int_equal(fix_run_to_hlt(&fix, 0), 0);
 	assert_int_equal(atomic_load(&hv->flushes), before + 1);
-	assert_int_equal(kvmmu_vcpu_stat(fix.vcpus[0], "tlb_flush"), 1);
-	assert_false(kvm_request_pending(fix.vcpus[0]));
+	assert_int_equal(kvmmu_vcpu_stat(fix.w.vcpus[0], "tlb_flush"), 1);
+	assert_false(kvm_request_pending(fix.w.vcpus[0]));
 }
 
 static void test_signal_interrupts_run(void **state)
@@ -82,7 +82,7 @@ static void test_signal_interrupts_run(void **state)
 	assert_int_equal(vm_fixture_create(&fix, &o), 0);
 	hv = fix.hw.vcpus[0];
 	fake_hw_push(hv, FAKE_SPIN, 0, 0);
-	kvmmu_vcpu_signal(fix.vcpus[0]);
+	kvmmu_vcpu_signal(fix.w.vcpus[0]);
 	assert_int_equal(fix_run(&fix, 0, &run), -EINTR);
 	assert_int_equal(run.exit_reason, KVM_EXIT_INTR);
 	atomic_store(&hv->release, true);
@@ -146,7 +146,7 @@ static void test_remote_flush_waits_for_every_vcpu(void **state)
 
 		for (v = 0; v < 3; v++)
 			before[v] = (s64)atomic_load(&fix.hw.vcpus[v]->flushes);
-		kvm_flush_remote_tlbs(fix.kvm);
+		kvm_flush_remote_tlbs(fix.w.kvm);
 		for (v = 0; v < 3; v++) {
 			s64 entered = atomic_load(&fix.hw.vcpus[v]->entry_flushes);
 
@@ -161,19 +161,19 @@ static void test_remote_flush_waits_for_every_vcpu(void **state)
 	atomic_store(&stop_spinning, true);
 	for (v = 0; v < 3; v++) {
 		atomic_store(&fix.hw.vcpus[v]->release, true);
-		kvmmu_vcpu_signal(fix.vcpus[v]);
+		kvmmu_vcpu_signal(fix.w.vcpus[v]);
 	}
 	for (v = 0; v < 3; v++)
 		assert_int_equal(kvmmu_thread_join(t[v]), 0);
 	assert_int_equal(stale, 0);
-	assert_int_equal(kvmmu_vm_stat(fix.kvm, "remote_tlb_flush"), rounds);
+	assert_int_equal(kvmmu_vm_stat(fix.w.kvm, "remote_tlb_flush"), rounds);
 	/*
 	 * Each vCPU was kicked out of guest mode and flushed (requests made
 	 * while it was outside coalesce into one flush at its next entry).
 	 */
 	for (v = 0; v < 3; v++) {
-		assert_true(kvmmu_vcpu_stat(fix.vcpus[v], "tlb_flush") >= 1);
-		assert_true(kvmmu_vcpu_stat(fix.vcpus[v], "irq_exits") >= 1);
+		assert_true(kvmmu_vcpu_stat(fix.w.vcpus[v], "tlb_flush") >= 1);
+		assert_true(kvmmu_vcpu_stat(fix.w.vcpus[v], "irq_exits") >= 1);
 	}
 }
 
@@ -196,15 +196,15 @@ static void test_stats_names(void **state)
 
 	assert_int_equal(vm_fixture_create(&fix, &o), 0);
 	for (i = 0; i < (int)ARRAY_SIZE(vm_names); i++)
-		assert_int_equal(kvmmu_vm_stat(fix.kvm, vm_names[i]), 0);
+		assert_int_equal(kvmmu_vm_stat(fix.w.kvm, vm_names[i]), 0);
 	for (i = 0; i < (int)ARRAY_SIZE(vcpu_names); i++)
-		assert_int_equal(kvmmu_vcpu_stat(fix.vcpus[0], vcpu_names[i]), 0);
-	assert_int_equal(kvmmu_vm_stat(fix.kvm, "no_such_stat"), ~0ULL);
+		assert_int_equal(kvmmu_vcpu_stat(fix.w.vcpus[0], vcpu_names[i]), 0);
+	assert_int_equal(kvmmu_vm_stat(fix.w.kvm, "no_such_stat"), ~0ULL);
 	d = kvmmu_vm_stat_descs(&n);
-	assert_int_equal(kvmmu_vm_stats(fix.kvm, values, 64), n);
+	assert_int_equal(kvmmu_vm_stats(fix.w.kvm, values, 64), n);
 	assert_string_equal(d[0].name, "remote_tlb_flush");
 	d = kvmmu_vcpu_stat_descs(&n);
-	assert_int_equal(kvmmu_vcpu_stats(fix.vcpus[0], values, 64), n);
+	assert_int_equal(kvmmu_vcpu_stats(fix.w.vcpus[0], values, 64), n);
 	assert_string_equal(d[0].name, "pf_taken");
 }
 
