@@ -9,6 +9,10 @@ include paths; this script also catches what include paths cannot:
   - relative includes ("../host/host_mm.h") that leave the allowed set;
   - angle-bracket includes that reach into src/;
   - a header name used in two layers (bare includes must be unambiguous);
+  - a VM, a host or a simulated machine built outside the world layer
+    (src/world): the drivers (scenarios, workloads, benchmarks, the CLI,
+    the tests' fixture in tests/common) build theirs with world_create(),
+    so that every driver gets the same world and the same teardown;
   - with --hermetic, headers that do not compile on their own.
 
 Usage: check-layers.py [--root DIR] [--hermetic] [--cc CC]
@@ -23,6 +27,17 @@ import sys
 import tempfile
 
 INCLUDE_RE = re.compile(r'^\s*#\s*include\s*([<"])([^>"]+)[>"]')
+
+# What assembles a world, and the layer that defines each; only that layer
+# and the world layer may call it.
+BUILDERS = {
+    'kvmmu_vm_create': 'kvm',
+    'host_phys_create': 'host',
+    'host_mm_create': 'host',
+    'hw_machine_create': 'hw',
+}
+BUILDER_RE = re.compile(r'\b(' + '|'.join(BUILDERS) + r')\s*\(')
+COMMENT_RE = re.compile(r'^\s*(/?\*|//)')
 
 
 def load_rules(root):
@@ -111,6 +126,26 @@ def check(root, rules):
     return problems
 
 
+def check_builders(root, rules):
+    """Worlds are built by the world layer alone (and the tests' fixture uses it)."""
+    places = [(layer, source_files(root, layer)) for layer in rules]
+    common = os.path.join(root, 'tests', 'common')
+    places.append(('tests/common', (os.path.join(common, n) for n in sorted(os.listdir(common))
+                                    if n.endswith(('.c', '.h'))) if os.path.isdir(common) else ()))
+    problems = []
+    for layer, paths in places:
+        for path in paths:
+            rel = os.path.relpath(path, root)
+            with open(path, encoding='utf-8', errors='replace') as f:
+                for lineno, line in enumerate(f, 1):
+                    m = BUILDER_RE.search(line)
+                    if not m or COMMENT_RE.match(line) or layer in ('world', BUILDERS[m.group(1)]):
+                        continue
+                    problems.append(f'{rel}:{lineno}: {m.group(1)}() outside the world layer '
+                                    '(build worlds with world_create())')
+    return problems
+
+
 def check_hermetic(root, rules, cc):
     problems = []
     with tempfile.TemporaryDirectory() as tmp:
@@ -146,7 +181,7 @@ def main():
         print(f'check-layers: {e}', file=sys.stderr)
         return 2
 
-    problems = check(root, rules)
+    problems = check(root, rules) + check_builders(root, rules)
     if args.hermetic:
         problems += check_hermetic(root, rules, args.cc)
     for p in problems:

@@ -3,7 +3,8 @@
 """The layer check passes on the tree and fails on each kind of breach.
 
 Story: the core (src/kvm, src/mmu) must never reach the host model, the
-hardware model, the checkers, the scheduler or the CLI.  Per-directory
+hardware model, the checkers, the scheduler or the CLI, and no driver may
+build a VM, a host or a simulated machine except through the world layer.  Per-directory
 include paths stop "host_mm.h"; they do not stop "../host/host_mm.h", which
 the compiler resolves beside the including file.  scripts/check-layers.py
 must catch both, and an angle-bracket reach into src/, on a copy of the tree.
@@ -35,7 +36,8 @@ def tree_copy(tmp):
 
 
 def inject(root, layer, text, header=None):
-    """Add a file to src/<layer> that includes @text; optionally create @header."""
+    """Add a file to src/<layer> that includes @text (or, if @text is code, holds it);
+    optionally create @header."""
     if header:
         hpath = os.path.join(root, 'src', header)
         os.makedirs(os.path.dirname(hpath), exist_ok=True)
@@ -43,7 +45,7 @@ def inject(root, layer, text, header=None):
             f.write('/* a header of another layer */\n')
     path = os.path.join(root, 'src', layer, 'breach.c')
     with open(path, 'w', encoding='utf-8') as f:
-        f.write(f'#include {text}\n')
+        f.write(text + '\n' if text.endswith(';') else f'#include {text}\n')
 
 
 CASES = [
@@ -62,6 +64,12 @@ CASES = [
      'host/host_mm.h', 1, 'reaches into src/'),
     ('a path include instead of a bare name', 'mmu', '"mmu/other.h"',
      None, 1, 'include layer headers by bare name'),
+    ('a workload builds its own VM', 'workload', 'int r = kvmmu_vm_create(&cfg, &kvm);',
+     None, 1, 'kvmmu_vm_create() outside the world layer'),
+    ('a scenario builds its own host', 'scenario', 'r = host_phys_create(&pcfg, &phys);',
+     None, 1, 'host_phys_create() outside the world layer'),
+    ('the world layer builds the VM', 'world', 'int r = kvmmu_vm_create(&cfg, &kvm);',
+     None, 0, None),
 ]
 
 
