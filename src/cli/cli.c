@@ -83,6 +83,14 @@ int cli_trace_end(const char *cmd, const char *path)
 	return r;
 }
 
+void cli_outputs_begin(const char *cmd, struct cli_output *out, struct json *j,
+		       const char *trace)
+{
+	if (out->json)
+		cli_output_open(out, j);
+	cli_trace_begin(cmd, trace);
+}
+
 u64 cli_parse_checks(const char *cmd, const char *list)
 {
 	char bad[64];

@@ -50,6 +50,12 @@ bool cli_output_parse_json(struct cli_output *out, const char *opt, const char *
 void cli_output_open(struct cli_output *out, struct json *j);
 void cli_output_close(struct cli_output *out);
 
+/* --check and --inject lists: the mask, or a usage error naming @cmd. */
+u64 cli_parse_checks(const char *cmd, const char *list);
+u64 cli_parse_mutants(const char *cmd, const char *list);
+/* --trace=FILE: FILE, or a usage error if it is empty. */
+const char *cli_parse_trace(const char *cmd, const char *path);
+
 /*
  * --trace=FILE (@path NULL: no trace).  cli_trace_begin() starts the trace
  * writer, or exits with a usage error if FILE cannot be created; call it
@@ -57,14 +63,16 @@ void cli_output_close(struct cli_output *out);
  * lets pending RCU callbacks report and finishes the file: 0, or -errno
  * after saying on stderr what went wrong.
  */
-/* --check and --inject lists: the mask, or a usage error naming @cmd. */
-u64 cli_parse_checks(const char *cmd, const char *list);
-u64 cli_parse_mutants(const char *cmd, const char *list);
-/* --trace=FILE: FILE, or a usage error if it is empty. */
-const char *cli_parse_trace(const char *cmd, const char *path);
-
 void cli_trace_begin(const char *cmd, const char *path);
 int cli_trace_end(const char *cmd, const char *path);
+
+/*
+ * Open every output of a run before it starts, so that a path that cannot
+ * be written costs no run: the JSON destination (with --json) and the
+ * trace (@trace non-NULL).  A bad path is a usage error.
+ */
+void cli_outputs_begin(const char *cmd, struct cli_output *out, struct json *j,
+		       const char *trace);
 
 extern const struct cli_command cli_cmd_run, cli_cmd_scenario,
 	cli_cmd_replay, cli_cmd_list, cli_cmd_bench;

@@ -89,6 +89,7 @@ static int cmd_bench(int argc, char **argv)
 	};
 	struct bench_result results[MAX_RESULTS];
 	struct cli_output out;
+	struct json j;
 	int c, n;
 
 	cli_output_init(&out);
@@ -111,11 +112,11 @@ static int cmd_bench(int argc, char **argv)
 		cli_usage_error("bench: unexpected argument '%s'", argv[optind]);
 
 	bench_quiet = out.quiet;
+	/* Before the benchmarks: a path that cannot be written costs no run. */
+	if (out.json)
+		cli_output_open(&out, &j);
 	n = bench_run_all(results, MAX_RESULTS, bench_progress);
 	if (out.json) {
-		struct json j;
-
-		cli_output_open(&out, &j);
 		bench_json(&j, results, n);
 		cli_output_close(&out);
 	}

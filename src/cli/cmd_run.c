@@ -459,7 +459,7 @@ static int cmd_run(int argc, char **argv)
 	cfg.out = out.json && !out.json_path ? stderr : stdout;
 	cfg.progress = progress_cb;
 	cfg.progress_arg = &pr;
-	cli_trace_begin("run", trace);
+	cli_outputs_begin("run", &out, &j, trace);
 	progress_start(&pr, wl->name);
 	r = wl_run(wl, &cfg, res, why, sizeof(why));
 	progress_done(&pr);
@@ -475,7 +475,6 @@ static int cmd_run(int argc, char **argv)
 	}
 	summary(cfg.out, wl, res);
 	if (out.json) {
-		cli_output_open(&out, &j);
 		result_json(&j, wl, res);
 		json_finish(&j);
 		cli_output_close(&out);

@@ -251,9 +251,7 @@ static int cmd_scenario(int argc, char **argv)
 	prog.quiet = out.quiet;
 	cfg.progress = show_progress;
 	cfg.arg = &prog;
-	if (out.json)
-		cli_output_open(&out, &j);
-	cli_trace_begin("scenario", trace);
+	cli_outputs_begin("scenario", &out, &j, trace);
 	r = scn_run(&cfg, &res);
 	if (r) {
 		fprintf(stderr, "kvmmu: scenario %s: internal error: %s\n", cfg.scn->name,
@@ -314,27 +312,26 @@ static int cmd_replay(int argc, char **argv)
 		cli_usage_error("replay: which token? (kvmmu scenario prints one with a violation)");
 	if (optind + 1 < argc)
 		cli_usage_error("replay: unexpected argument '%s'", argv[optind + 1]);
-	if (out.json)
-		cli_output_open(&out, &j);
-	cli_trace_begin("replay", trace);
-	r = scn_replay(argv[optind], checks, &cfg, &res);
-	/* Finished whatever happened: a bad token leaves a valid, empty trace. */
-	if (trace_finish("replay", trace, r ? NULL : &res) && !r)
-		return CLI_EXIT_INTERNAL;
-	switch (r) {
+	switch (scn_token_check(argv[optind])) {
 	case 0:
 		break;
-	case -EINVAL:
-		cli_usage_error("replay: '%s' is not a replay token", argv[optind]);
 	case -ESTALE:
 		cli_usage_error("replay: the token comes from another build (this one is %s)",
 				scn_build_id());
 	case -ENOENT:
 		cli_usage_error("replay: the token names a scenario this build does not have");
 	default:
+		cli_usage_error("replay: '%s' is not a replay token", argv[optind]);
+	}
+	cli_outputs_begin("replay", &out, &j, trace);
+	r = scn_replay(argv[optind], checks, &cfg, &res);
+	if (r) {
 		fprintf(stderr, "kvmmu: replay: internal error: %s\n", strerror(-r));
+		trace_finish("replay", trace, NULL);
 		return CLI_EXIT_INTERNAL;
 	}
+	if (trace_finish("replay", trace, &res))
+		return CLI_EXIT_INTERNAL;
 	if (out.json) {
 		result_json(&j, &cfg, &res);
 		cli_output_close(&out);

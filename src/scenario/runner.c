@@ -401,17 +401,16 @@ int scn_run(const struct scn_config *cfg, struct scn_result *res)
 	return 0;
 }
 
-int scn_replay(const char *token, u64 checks, struct scn_config *cfg, struct scn_result *res)
+/* Read a token into @cfg (the schedule's index and PCT's k apart). */
+static int parse_token(const char *token, u64 checks, struct scn_config *cfg, u64 *index,
+		       u64 *k)
 {
 	char build[32], name[64], strategy[16];
-	unsigned long long mutants, k, seed, index;
+	unsigned long long mutants, steps, seed, idx;
 	unsigned int depth;
-	struct one one;
-	int r;
 
-	memset(res, 0, sizeof(*res));
 	if (sscanf(token, "kvmmu1.%31[^.].%63[^.].%llx.%15[^.].%u.%llu.%llu.%llu", build, name,
-		   &mutants, strategy, &depth, &k, &seed, &index) != 8)
+		   &mutants, strategy, &depth, &steps, &seed, &idx) != 8)
 		return -EINVAL;
 	if (strcmp(build, scn_build_id()))
 		return -ESTALE;
@@ -427,7 +426,28 @@ int scn_replay(const char *token, u64 checks, struct scn_config *cfg, struct scn
 	cfg->depth = depth;
 	cfg->seed = seed;
 	cfg->schedules = 1;
-	r = run_one(cfg, index, k, false, &one);
+	*index = idx;
+	*k = steps;
+	return 0;
+}
+
+int scn_token_check(const char *token)
+{
+	struct scn_config cfg;
+	u64 index, k;
+
+	return parse_token(token, 0, &cfg, &index, &k);
+}
+
+int scn_replay(const char *token, u64 checks, struct scn_config *cfg, struct scn_result *res)
+{
+	struct one one;
+	u64 index, k;
+	int r;
+
+	memset(res, 0, sizeof(*res));
+	r = parse_token(token, checks, cfg, &index, &k);
+	r = r ?: run_one(cfg, index, k, false, &one);
 	if (r)
 		return r;
 	res->schedules_run = 1;

@@ -120,6 +120,8 @@ int scn_run(const struct scn_config *cfg, struct scn_result *res);
  * build, -ENOENT for an unknown scenario.
  */
 int scn_replay(const char *token, u64 checks, struct scn_config *cfg, struct scn_result *res);
+/* Whether scn_replay() would take @token: 0, or its -EINVAL, -ESTALE, -ENOENT. */
+int scn_token_check(const char *token);
 
 /* This build's identifier (tokens carry it). */
 const char *scn_build_id(void);

@@ -1,6 +1,7 @@
 #!/usr/bin/env python3
 # SPDX-License-Identifier: GPL-2.0-only
-"""kvmmu run: every workload from the command line, its JSON, its trace, its errors.
+"""kvmmu run: every workload from the command line, its JSON, its trace, its errors;
+and, for every command that writes files, a bad output path refused before any work.
 
 Story: scripts read `kvmmu run --json` and people open `--trace` files in
 Perfetto; a document that does not parse, a field that is missing, or a bad
@@ -134,6 +135,46 @@ def test_usage_errors():
               f'rc={p.returncode} stderr={p.stderr[-200:]!r}')
 
 
+def test_bad_output_paths():
+    """Every output path is checked before any work: exit 2 at once, one line, no output."""
+    token = json.loads(kvmmu('scenario', 'notifier-vs-fast-zap', '--inject',
+                             'notifier-skips-invalid-roots', '--seed', '1', '--quiet',
+                             '--json').stdout)['violation']['replay']
+    bad = '/nonexistent/kvmmu/out.json'
+    with tempfile.TemporaryDirectory() as tmp:
+        cases = [
+            ['run', 'demand-paging', '--mem-per-vcpu', '1G', f'--json={bad}'],
+            ['run', 'demand-paging', '--mem-per-vcpu', '1G', f'--trace={bad}'],
+            ['run', 'demand-paging', '--mem-per-vcpu', '1G', f'--json={tmp}'],
+            ['run', f'--trace={bad}'],
+            ['scenario', 'fault-vs-host', '--schedules', '1000000', f'--json={bad}'],
+            ['scenario', 'fault-vs-host', '--schedules', '1000000', f'--trace={bad}'],
+            ['replay', token, f'--json={bad}'],
+            ['replay', token, f'--trace={bad}'],
+            ['bench', f'--json={bad}'],
+        ]
+        for args in cases:
+            opt, path = args[-1].split('=')
+            name = f'{args[0]} {args[1] if args[1][0] != "-" else ""} {opt} {path}'
+            try:
+                p = subprocess.run([KVMMU, *args], capture_output=True, text=True,
+                                   check=False, timeout=60)
+            except subprocess.TimeoutExpired:
+                check(f'{name}: exits at once', False, 'still running after 60 s')
+                continue
+            lines = p.stderr.strip().splitlines()
+            check(f'{name}: exit 2 at once, one line, nothing run',
+                  p.returncode == 2 and len(lines) == 1 and path in lines[0]
+                  and p.stdout == '', f'rc={p.returncode} stderr={p.stderr[-300:]!r} '
+                  f'stdout={p.stdout[:200]!r}')
+        # A bad token is refused before the outputs are created.
+        out = os.path.join(tmp, 'replay.json')
+        p = kvmmu('replay', 'kvmmu1.nope', f'--json={out}')
+        check('replay: a bad token creates no output file',
+              p.returncode == 2 and 'not a replay token' in p.stderr and not os.path.exists(out),
+              p.stderr[-200:])
+
+
 def test_help():
     p = kvmmu('run', '--help')
     opts = ['--vcpus', '--mem-per-vcpu', '--slots', '--backing', '--write-percent', '--random',
@@ -152,7 +193,7 @@ def test_list_names_workloads():
 
 def main():
     for t in (test_json_of_every_workload, test_selftest_lines, test_trace_of_mmu_stress,
-              test_usage_errors, test_help, test_list_names_workloads):
+              test_usage_errors, test_bad_output_paths, test_help, test_list_names_workloads):
         try:
             t()
         except Exception as e:  # a crash of the test is a failure, not a skip
