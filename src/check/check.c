@@ -270,6 +270,11 @@ int check_begin(const struct check_world *w, u64 mask, void (*on_violation)(void
 
 	if (atomic_load(&chk.active))
 		return -EBUSY;
+	/*
+	 * A run's events count from here: the same in a run and in its replay
+	 * in a fresh process, whatever ran before in this one.
+	 */
+	kvmmu_observe_reset_index();
 	chk_world = *w;
 	chk.mask = mask & CHECK_ALL;
 	/* Without a simulated CPU there are no TLBs to judge. */

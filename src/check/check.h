@@ -75,8 +75,10 @@ struct check_violation {
 /*
  * Start checking @w with the checkers in @mask.  @on_violation (may be
  * NULL) is called once, at the first violation, from the thread that saw
- * it; it must not block.  Returns 0, -EBUSY (checking is on already) or
- * -ENOSPC (no observer slot left); on failure nothing is left to end.
+ * it; it must not block.  Event indices count from 0 from here (call it
+ * while no other thread emits events).  Returns 0, -EBUSY (checking is on
+ * already) or -ENOSPC (no observer slot left); on failure nothing is left
+ * to end.
  */
 int check_begin(const struct check_world *w, u64 mask,
 		void (*on_violation)(void *arg), void *arg);

@@ -183,20 +183,28 @@ const struct checker_ops chk_data_ops = {
 
 /* ---- dirty-log completeness ------------------------------------------------------------------ */
 
+/*
+ * A protection point is where a harvest (GET, CLEAR, logging turned on, or
+ * the start of checking) left a page write-protected: a write from event
+ * index @from on must show in a later harvest.  Event indices start at 0,
+ * so "none" is a flag of its own, never an index.
+ */
 struct logged_page {
-	u64 last_write;   /* event index of the last write, 0: none */
-	u64 protected_at; /* event index of the harvest that last protected it */
+	u64 last_write;     /* event index of the last write */
+	u64 protected_from; /* writes from this event index on must show */
+	bool written;
+	bool protected;
 };
 
 static struct chk_map logged;      /* (slot << 40 | page) + 1 -> struct logged_page */
-static struct chk_map slot_base;   /* slot + 1 -> protected_at of every page (GET) */
+static struct chk_map slot_base;   /* slot + 1 -> protected_from of every page */
 
 static u64 page_key(u32 slot, u64 page)
 {
 	return (((u64)slot << 40) | page) + 1;
 }
 
-static void protect_on_enable(u32 slot_code, u64 index);
+static void protect_on_enable(u32 slot_code, u64 from);
 
 static void dirty_begin(void)
 {
@@ -240,8 +248,10 @@ static void dirty_store(const struct kvmmu_event *ev)
 		return;
 	p = chk_map_get(&logged, page_key(slot_code(slot),
 					  gpa_to_gfn(ev->access.gpa) - slot->base_gfn));
-	if (p)
+	if (p) {
 		p->last_write = ev->index;
+		p->written = true;
+	}
 }
 
 static void dirty_get(const struct kvmmu_event *ev)
@@ -254,33 +264,35 @@ static void dirty_get(const struct kvmmu_event *ev)
 	chk_map_for_each(&logged, i) {
 		u64 key = logged.keys[i] - 1, page = key & ((1ULL << 40) - 1);
 		struct logged_page *p = (struct logged_page *)(void *)(logged.vals + i * logged.vsize);
-		u64 protected_at = max(p->protected_at, base ? *base : 0);
+		u64 from = max(p->protected ? p->protected_from : 0, base ? *base : 0);
 		bool reported;
 
 		if ((u32)(key >> 40) != (u32)d->slot || page >= d->num_pages)
 			continue;
 		reported = test_bit(page, d->bitmap);
-		/* Written after its last protection, and before this harvest began. */
-		if (protected_at && p->last_write > protected_at && p->last_write < d->begin_index &&
-		    !reported) {
+		/* Written since its last protection, and before this harvest began. */
+		if ((p->protected || base) && p->written && p->last_write >= from &&
+		    p->last_write < d->begin_index && !reported) {
 			chk_violation(CHK_DIRTY_LOG, ev, -1, -1,
 				      "slot %d page %#llx was written (event %llu) after the harvest "
-				      "that protected it returned (event %llu), but KVM_GET_DIRTY_LOG "
-				      "does not report it", d->slot, (unsigned long long)page,
-				      (unsigned long long)p->last_write,
-				      (unsigned long long)protected_at);
+				      "that protected it (writes from event %llu on must show), but "
+				      "KVM_GET_DIRTY_LOG does not report it", d->slot,
+				      (unsigned long long)page, (unsigned long long)p->last_write,
+				      (unsigned long long)from);
 			return;
 		}
 		/* Without manual protect, GET protects what it reported. */
-		if (!manual && reported)
-			p->protected_at = ev->index;
+		if (!manual && reported) {
+			p->protected = true;
+			p->protected_from = ev->index + 1;
+		}
 	}
 	if (!manual) {
 		/* Every page of the slot is protected after such a GET. */
 		u64 *b = chk_map_get(&slot_base, (u64)(u32)d->slot + 1);
 
 		if (b)
-			*b = ev->index;
+			*b = ev->index + 1;
 	}
 }
 
@@ -295,8 +307,10 @@ static void dirty_clear(const struct kvmmu_event *ev)
 		if (!test_bit(i, d->bitmap))
 			continue;
 		p = chk_map_get(&logged, page_key((u32)d->slot, d->first_page + i));
-		if (p)
-			p->protected_at = ev->index;
+		if (p) {
+			p->protected = true;
+			p->protected_from = ev->index + 1;
+		}
 	}
 }
 
@@ -304,7 +318,7 @@ static void dirty_clear(const struct kvmmu_event *ev)
  * Logging was (re-)enabled without INITIALLY_SET: KVM write-protected the
  * whole slot before the update returned, a protection point for every page.
  */
-static void protect_on_enable(u32 slot_code, u64 index)
+static void protect_on_enable(u32 slot_code, u64 from)
 {
 	struct kvm *kvm = chk_kvm();
 	const struct kvm_memory_slot *slot;
@@ -319,7 +333,7 @@ static void protect_on_enable(u32 slot_code, u64 index)
 	if (slot && kvm_slot_dirty_track_enabled(slot)) {
 		base = chk_map_get(&slot_base, (u64)slot_code + 1);
 		if (base)
-			*base = index;
+			*base = from;
 	}
 	srcu_read_unlock(&kvm->srcu, idx);
 }
@@ -334,7 +348,7 @@ static void dirty_slot_update(const struct kvmmu_event *ev)
 	if (ev->span.kind != KVMMU_SPAN_MEMSLOT_UPDATE)
 		return;
 	chk_map_del(&slot_base, (u64)slot + 1);
-	protect_on_enable(slot, ev->index);
+	protect_on_enable(slot, ev->index + 1);
 	if (!logged.n)
 		return;
 	doomed = calloc(logged.n, sizeof(*doomed));

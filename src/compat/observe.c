@@ -63,6 +63,11 @@ u64 kvmmu_observe_index(void)
 	return atomic_load_explicit(&event_index, memory_order_relaxed);
 }
 
+void kvmmu_observe_reset_index(void)
+{
+	atomic_store_explicit(&event_index, 0, memory_order_relaxed);
+}
+
 void __kvmmu_observe(struct kvmmu_event *ev)
 {
 	int i, n = READ_ONCE(nr_observers);

@@ -237,6 +237,13 @@ const char *kvmmu_event_name(enum kvmmu_event_type type);
 
 /* The index the next event will get: events before it happened before now. */
 u64 kvmmu_observe_index(void);
+/*
+ * Number events from 0 again.  Only while no other thread emits events: a
+ * run that starts here numbers its events as the same run would in a fresh
+ * process (check_begin() does it, so a violation's event_index and every
+ * index a checker compares are the same in a run and in its replay).
+ */
+void kvmmu_observe_reset_index(void);
 const char *kvmmu_span_name(enum kvmmu_span kind);
 const char *kvmmu_misuse_name(enum kvmmu_frame_misuse kind);
 
