@@ -199,6 +199,8 @@ static void result_json(struct json *j, const struct workload *wl, const struct 
 	json_u64(j, cfg->seed);
 	json_key(j, "tag_mode");
 	json_bool(j, cfg->tag_mode);
+	json_key(j, "yield_every");
+	json_u64(j, cfg->yield_every);
 	json_object_end(j);
 	json_key(j, "metrics");
 	json_object_begin(j);
@@ -364,6 +366,7 @@ static int cmd_run(int argc, char **argv)
 		{ "seed", required_argument, NULL, 'r' },
 		{ "mmu", required_argument, NULL, 'm' },
 		{ "tag-mode", no_argument, NULL, 'T' },
+		{ "yield-every", required_argument, NULL, 'Y' },
 		{ "check", required_argument, NULL, 'c' },
 		{ "inject", required_argument, NULL, 'I' },
 		{ "json", optional_argument, NULL, 'j' },
@@ -418,6 +421,9 @@ static int cmd_run(int argc, char **argv)
 			break;
 		case 'T':
 			cfg.tag_mode = true;
+			break;
+		case 'Y':
+			cfg.yield_every = (unsigned int)parse_int("yield-every", optarg, 0, 1000000);
 			break;
 		case 'c':
 			cfg.checks = cli_parse_checks("run", optarg);
@@ -510,6 +516,9 @@ const struct cli_command cli_cmd_run = {
 		"  --seed S           seed of the random access pattern (default 1)\n"
 		"  --mmu tdp          the MMU (only tdp exists yet)\n"
 		"  --tag-mode         guest frames hold one word: guests up to 1T\n"
+		"  --yield-every N    forced yields: need_resched() says yes at every Nth call\n"
+		"                     of each thread, so walks that can yield mmu_lock do and\n"
+		"                     restart (1: every step; default 0: none)\n"
 		"  --check LIST       checkers: all (default), none, or names (see kvmmu list)\n"
 		"  --inject LIST      mutants to switch on, comma-separated (see kvmmu list)\n"
 		"  --json[=FILE]      write the JSON document to FILE, or to stdout\n"

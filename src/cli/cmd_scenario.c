@@ -74,6 +74,8 @@ static void result_json(struct json *j, const struct scn_config *cfg,
 	json_string(j, scn_strategy_name(cfg->strategy));
 	json_key(j, "seed");
 	json_u64(j, cfg->seed);
+	json_key(j, "yield_every");
+	json_u64(j, scn_yield_every(cfg));
 	json_key(j, "schedules_run");
 	json_u64(j, res->schedules_run);
 	json_key(j, "violation");
@@ -187,6 +189,7 @@ static int cmd_scenario(int argc, char **argv)
 		{ "json", optional_argument, NULL, 'j' },
 		{ "quiet", no_argument, NULL, 'q' },
 		{ "trace", required_argument, NULL, 't' },
+		{ "yield-every", required_argument, NULL, 'y' },
 		{ NULL, 0, NULL, 0 },
 	};
 	struct scn_config cfg = {
@@ -234,6 +237,15 @@ static int cmd_scenario(int argc, char **argv)
 			break;
 		case 't':
 			trace = cli_parse_trace("scenario", optarg);
+			break;
+		case 'y':
+			cfg.yield_every = (unsigned int)parse_u64("scenario", "--yield-every", optarg,
+								  0);
+			if (cfg.yield_every > 1000000)
+				cli_usage_error("scenario: --yield-every %u is above 1000000",
+						cfg.yield_every);
+			if (!cfg.yield_every)
+				cfg.yield_every = SCN_YIELD_NEVER;
 			break;
 		default:
 			cli_usage_error("scenario: unknown option '%s' (see kvmmu scenario --help)",
@@ -358,6 +370,10 @@ const struct cli_command cli_cmd_scenario = {
 		"  --depth D          PCT's bug depth: D - 1 priority changes (default 3)\n"
 		"  --inject LIST      mutants to switch on, comma-separated (see kvmmu list)\n"
 		"  --check LIST       checkers: all (default), none, or names (see kvmmu list)\n"
+		"  --yield-every N    forced yields: need_resched() says yes at every Nth call\n"
+		"                     of each thread, so walks that can yield mmu_lock do and\n"
+		"                     restart (1: every step; 0: none; default: the\n"
+		"                     scenario's own, none for most)\n"
 		"  --json[=FILE]      write the JSON document to FILE, or to stdout\n"
 		"  --trace=FILE       write a trace of every schedule to FILE: Chrome\n"
 		"                     trace-event JSON (Perfetto, chrome://tracing), a track\n"
@@ -376,8 +392,9 @@ const struct cli_command cli_cmd_replay = {
 		"usage: kvmmu replay TOKEN [options]\n"
 		"\n"
 		"Re-run exactly the schedule a scenario reported (same scenario, mutants,\n"
-		"strategy, seed and schedule), and print its result and event hash, which\n"
-		"match the original.  Tokens are tied to the build that made them.\n"
+		"strategy, seed, forced yields and schedule), and print its result and\n"
+		"event hash, which match the original.  Tokens are tied to the build that\n"
+		"made them.\n"
 		"\n"
 		"options:\n"
 		"  --check LIST       checkers: all (default), none, or names\n"

@@ -3,6 +3,7 @@
  * Scheduler hook registry and the slow path of sched_point().
  */
 #include "sched_point.h"
+#include "thread.h"
 
 bool __sched_hooked;
 const struct sched_hooks *__sched_hooks;
@@ -59,9 +60,41 @@ void __sched_point(enum sched_point_kind kind, const void *obj)
 		hooks->point(kind, obj);
 }
 
+static _Atomic unsigned int resched_every;
+static _Atomic unsigned int resched_epoch;
+
+void sched_force_resched(unsigned int every)
+{
+	atomic_store(&resched_every, every);
+	atomic_fetch_add(&resched_epoch, 1);
+}
+
+unsigned int sched_forced_resched(void)
+{
+	return atomic_load(&resched_every);
+}
+
+static bool forced_resched(void)
+{
+	unsigned int every = atomic_load_explicit(&resched_every, memory_order_relaxed);
+	unsigned int epoch = atomic_load_explicit(&resched_epoch, memory_order_relaxed);
+	struct kvmmu_thread *t;
+
+	if (likely(!every))
+		return false;
+	t = current_thread();
+	if (t->resched_epoch != epoch) {
+		t->resched_epoch = epoch;
+		t->resched_calls = 0;
+	}
+	return ++t->resched_calls % every == 0;
+}
+
 bool need_resched(void)
 {
 	const struct sched_hooks *hooks = smp_load_acquire(&__sched_hooks);
+	/* The scheduler is asked either way: its answers draw on the schedule's seed. */
+	bool yes = hooks && hooks->need_resched && hooks->need_resched();
 
-	return hooks && hooks->need_resched && hooks->need_resched();
+	return forced_resched() || yes;
 }

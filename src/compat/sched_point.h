@@ -112,8 +112,20 @@ static inline void sched_quiet_end(void)
 	__sched_quiet--;
 }
 
-/* Hint that a long-running loop should yield (the scheduler may force it). */
+/*
+ * Hint that a long-running loop should yield: the scheduler's answer, or
+ * yes at every Nth call in each thread while sched_force_resched(N) is on.
+ */
 bool need_resched(void);
+
+/*
+ * Forced yields: from now on need_resched() answers yes at every @every-th
+ * call of each thread (1: every call), so the restart path of every walk
+ * that yields mmu_lock runs; 0 turns it off.  Each thread counts from 0
+ * again after every call of this, so a run counts the same in its replay.
+ */
+void sched_force_resched(unsigned int every);
+unsigned int sched_forced_resched(void);
 
 /* A voluntary preemption point for long loops. */
 static inline void cond_resched(void)

@@ -55,6 +55,9 @@ struct kvmmu_thread {
 
 	/* Owned by the scheduler that controls this thread, if any. */
 	void *sched;
+	/* need_resched() calls counted for sched_force_resched() (and its epoch). */
+	unsigned int resched_calls;
+	unsigned int resched_epoch;
 
 	/* Body and result of a created thread. */
 	int (*fn)(void *arg);

@@ -213,6 +213,14 @@ struct one {
 	u64 steps;
 };
 
+/* The forced yields a run has: its own setting, or its scenario's. */
+unsigned int scn_yield_every(const struct scn_config *cfg)
+{
+	if (cfg->yield_every == SCN_YIELD_NEVER)
+		return 0;
+	return cfg->yield_every ? cfg->yield_every : cfg->scn->world.yield_every;
+}
+
 /*
  * Build the world of one schedule: the scenario's VM and memory, with the
  * checkers and mutants of the run (none when calibrating), set up.
@@ -227,6 +235,7 @@ static int build_world(struct scn_world *w, const struct scn_config *cfg, bool c
 	memset(w, 0, sizeof(*w));
 	for (i = 0; i < (int)ARRAY_SIZE(w->done); i++)
 		init_completion(&w->done[i]);
+	wc.yield_every = scn_yield_every(cfg);
 	wc.checks = calibrate ? 0 : cfg->checks;
 	wc.mutants = cfg->mutants;
 	wc.on_violation = abort_cb;
@@ -361,10 +370,10 @@ const char *scn_build_id(void)
 
 static void make_token(const struct scn_config *cfg, u64 index, u64 k, char *buf, size_t len)
 {
-	snprintf(buf, len, "kvmmu1.%s.%s.%llx.%s.%u.%llu.%llu.%llu", scn_build_id(),
+	snprintf(buf, len, "kvmmu1.%s.%s.%llx.%s.%u.%llu.%llu.%llu.y%u", scn_build_id(),
 		 cfg->scn->name, (unsigned long long)cfg->mutants, scn_strategy_name(cfg->strategy),
 		 cfg->depth, (unsigned long long)k, (unsigned long long)cfg->seed,
-		 (unsigned long long)index);
+		 (unsigned long long)index, scn_yield_every(cfg));
 }
 
 int scn_run(const struct scn_config *cfg, struct scn_result *res)
@@ -407,10 +416,12 @@ static int parse_token(const char *token, u64 checks, struct scn_config *cfg, u6
 {
 	char build[32], name[64], strategy[16];
 	unsigned long long mutants, steps, seed, idx;
-	unsigned int depth;
+	unsigned int depth, yield_every;
+	int end = 0;
 
-	if (sscanf(token, "kvmmu1.%31[^.].%63[^.].%llx.%15[^.].%u.%llu.%llu.%llu", build, name,
-		   &mutants, strategy, &depth, &steps, &seed, &idx) != 8)
+	if (sscanf(token, "kvmmu1.%31[^.].%63[^.].%llx.%15[^.].%u.%llu.%llu.%llu.y%u%n", build,
+		   name, &mutants, strategy, &depth, &steps, &seed, &idx, &yield_every, &end) != 9 ||
+	    token[end])
 		return -EINVAL;
 	if (strcmp(build, scn_build_id()))
 		return -ESTALE;
@@ -426,6 +437,7 @@ static int parse_token(const char *token, u64 checks, struct scn_config *cfg, u6
 	cfg->depth = depth;
 	cfg->seed = seed;
 	cfg->schedules = 1;
+	cfg->yield_every = yield_every ? yield_every : SCN_YIELD_NEVER;
 	*index = idx;
 	*k = steps;
 	return 0;

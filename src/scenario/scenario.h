@@ -88,6 +88,9 @@ enum scn_strategy {
 const char *scn_strategy_name(enum scn_strategy s);
 int scn_strategy_parse(const char *s, enum scn_strategy *out);
 
+/* scn_config.yield_every: no forced yields, whatever the scenario says. */
+#define SCN_YIELD_NEVER (~0u)
+
 struct scn_config {
 	const struct scenario *scn;
 	u64 mutants;    /* mask of enum kvmmu_mutant_id */
@@ -96,6 +99,8 @@ struct scn_config {
 	unsigned int depth;
 	u64 seed;
 	u64 schedules;
+	/* Forced yields (world_config.yield_every); 0: the scenario's own. */
+	unsigned int yield_every;
 	/* Called after each schedule (may be NULL). */
 	void (*progress)(u64 done, u64 total, void *arg);
 	void *arg;
@@ -122,6 +127,9 @@ int scn_run(const struct scn_config *cfg, struct scn_result *res);
 int scn_replay(const char *token, u64 checks, struct scn_config *cfg, struct scn_result *res);
 /* Whether scn_replay() would take @token: 0, or its -EINVAL, -ESTALE, -ENOENT. */
 int scn_token_check(const char *token);
+
+/* The forced yields (world_config.yield_every) a run of @cfg has. */
+unsigned int scn_yield_every(const struct scn_config *cfg);
 
 /* This build's identifier (tokens carry it). */
 const char *scn_build_id(void);

@@ -234,6 +234,7 @@ static void world_config_of(const struct workload *wl, const struct wl_config *c
 			.gpa = WL_GPA_BASE,
 			.nr_slots = cfg->slots,
 		} },
+		.yield_every = cfg->yield_every,
 		.checks = cfg->checks,
 		.mutants = cfg->mutants,
 	};

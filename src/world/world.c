@@ -15,6 +15,7 @@
 #include "hw_model.h"
 #include "mutant.h"
 #include "rcu.h"
+#include "sched_point.h"
 #include "world.h"
 
 #define WORLD_HVA_STEP (1UL << 30) /* regions start on 1 GiB boundaries */
@@ -413,6 +414,8 @@ int world_create(struct world *w, const struct world_config *cfg, char *why, siz
 		r = kvmmu_vcpu_create(w->kvm, (unsigned int)i, &w->vcpus[i]);
 		w->nr_vcpus += !r;
 	}
+	if (!r && w->cfg.yield_every)
+		sched_force_resched(w->cfg.yield_every);
 	if (r) {
 		if (why && why_len)
 			snprintf(why, why_len, "cannot build %s: %s", step, strerror(-r));
@@ -455,6 +458,8 @@ u64 world_destroy(struct world *w)
 	int m;
 
 	world_check_end(w);
+	if (w->cfg.yield_every)
+		sched_force_resched(0);
 	/* The VM first: it drops its page references and its notifier. */
 	if (w->kvm)
 		kvmmu_vm_destroy(w->kvm);

@@ -147,6 +147,10 @@ struct world_cpu {
  * @disabled_quirks:  KVM_CAP_DISABLE_QUIRKS2 (KVM_X86_QUIRK_SLOT_ZAP_ALL)
  * @nr_vcpus:         vCPUs, ids 0..nr_vcpus-1
  * @mem:              guest memory, up to the first region of size 0
+ * @yield_every:      forced yields while the world lives: need_resched()
+ *                    answers yes at every Nth call of each thread (1:
+ *                    every call), so every walk that can yield mmu_lock
+ *                    does, and restarts (0: only when asked to)
  * @checks:           the checkers world_check_begin() attaches (CHECK_*)
  * @mutants:          the mutants it switches on (enum kvmmu_mutant_id bits)
  * @on_violation:     called once, at the first violation, from the thread
@@ -172,6 +176,8 @@ struct world_config {
 	int nr_vcpus;
 
 	struct world_mem_config mem[WORLD_MAX_MEM];
+
+	unsigned int yield_every;
 
 	u64 checks;
 	u64 mutants;

@@ -119,40 +119,48 @@ static void test_random_strategy_finds_seed_races(void **state)
 	catch_and_replay("notifier-skips-invalid-roots", SCN_RANDOM, 1);
 }
 
-static void run_clean(enum scn_strategy strategy, u64 schedules)
+static void run_clean(enum scn_strategy strategy, u64 schedules, unsigned int yield_every)
 {
 	int i;
 
 	for (i = 0; i < nr_scenarios; i++) {
 		struct scn_config cfg = {
 			.scn = scenario_table[i], .checks = CHECK_ALL, .strategy = strategy,
-			.depth = 3, .seed = 1, .schedules = schedules,
+			.depth = 3, .seed = 1, .schedules = schedules, .yield_every = yield_every,
 		};
 		struct scn_result res;
 
 		assert_int_equal(scn_run(&cfg, &res), 0);
 		if (res.violated)
-			fail_msg("%s without mutants (%s, schedule %llu): %s: %s",
+			fail_msg("%s without mutants (%s, yields every %u, schedule %llu): %s: %s",
 				 scenario_table[i]->name, scn_strategy_name(strategy),
-				 (unsigned long long)res.schedule_index, res.violation.checker,
-				 res.violation.description);
+				 scn_yield_every(&cfg), (unsigned long long)res.schedule_index,
+				 res.violation.checker, res.violation.description);
 		assert_int_equal(res.schedules_run, schedules);
 	}
 }
 
 static void test_clean_pct(void **state)
 {
-	run_clean(SCN_PCT, scaled(20, 300, 20000));
+	run_clean(SCN_PCT, scaled(20, 300, 20000), 0);
 }
 
 static void test_clean_random(void **state)
 {
-	run_clean(SCN_RANDOM, scaled(10, 100, 5000));
+	run_clean(SCN_RANDOM, scaled(10, 100, 5000), 0);
 }
 
 static void test_clean_free(void **state)
 {
-	run_clean(SCN_FREE, scaled(5, 50, 2000));
+	run_clean(SCN_FREE, scaled(5, 50, 2000), 0);
+}
+
+/* Every walk yields at every step (and at every third): still clean. */
+static void test_clean_forced_yields(void **state)
+{
+	run_clean(SCN_PCT, scaled(10, 100, 2000), 1);
+	run_clean(SCN_PCT, scaled(10, 100, 2000), 3);
+	run_clean(SCN_FREE, scaled(5, 20, 500), 1);
 }
 
 /* A schedule without a violation replays with its hash too. */
@@ -180,9 +188,15 @@ static void test_bad_tokens(void **state)
 	char token[200];
 
 	assert_int_equal(scn_replay("nonsense", CHECK_ALL, &cfg, &res), -EINVAL);
-	snprintf(token, sizeof(token), "kvmmu1.%s.no-such-scenario.0.pct.3.10.1.0", scn_build_id());
+	snprintf(token, sizeof(token), "kvmmu1.%s.no-such-scenario.0.pct.3.10.1.0.y0",
+		 scn_build_id());
 	assert_int_equal(scn_replay(token, CHECK_ALL, &cfg, &res), -ENOENT);
-	assert_int_equal(scn_replay("kvmmu1.00000000.fault-vs-host.0.pct.3.10.1.0", CHECK_ALL,
+	/* Cut short, or with more after it. */
+	snprintf(token, sizeof(token), "kvmmu1.%s.fault-vs-host.0.pct.3.10.1.0", scn_build_id());
+	assert_int_equal(scn_token_check(token), -EINVAL);
+	snprintf(token, sizeof(token), "kvmmu1.%s.fault-vs-host.0.pct.3.10.1.0.y0x", scn_build_id());
+	assert_int_equal(scn_token_check(token), -EINVAL);
+	assert_int_equal(scn_replay("kvmmu1.00000000.fault-vs-host.0.pct.3.10.1.0.y0", CHECK_ALL,
 				    &cfg, &res), strcmp(scn_build_id(), "00000000") ? -ESTALE : 0);
 }
 
@@ -200,6 +214,7 @@ static const struct CMUnitTest tests[] = {
 	KVMMU_TEST(test_clean_pct),
 	KVMMU_TEST(test_clean_random),
 	KVMMU_TEST(test_clean_free),
+	KVMMU_TEST(test_clean_forced_yields),
 	KVMMU_TEST(test_same_seed_same_hash),
 	KVMMU_TEST(test_bad_tokens),
 };

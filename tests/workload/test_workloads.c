@@ -153,6 +153,22 @@ static void test_mmu_stress(void **state)
 	assert_false(isnan(wl_metric(&res, "rw_s")));
 }
 
+/* Every walk that can yield mmu_lock yields at every step: still clean. */
+static void test_mmu_stress_forced_yields(void **state)
+{
+	struct wl_config cfg = small(2, 4 * MB);
+
+	cfg.yield_every = 1;
+	run_ok("mmu-stress", &cfg);
+	assert_true(wl_metric(&res, "host_operations") > 0);
+	cfg.yield_every = 3;
+	cfg.slots = 4;
+	run_ok("mmu-stress", &cfg);
+	cfg.yield_every = 1;
+	cfg.iterations = 3;
+	run_ok("dirty-log", &cfg);
+}
+
 /* Bad sizes and impossible combinations are refused before anything runs. */
 static void test_bad_configurations(void **state)
 {
@@ -206,6 +222,7 @@ int main(void)
 		KVMMU_TEST(test_memslot_modification),
 		KVMMU_TEST(test_memslot_perf),
 		KVMMU_TEST(test_mmu_stress),
+		KVMMU_TEST(test_mmu_stress_forced_yields),
 		KVMMU_TEST(test_bad_configurations),
 		KVMMU_TEST(test_mutant_caught_in_workload),
 	};
