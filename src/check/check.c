@@ -54,6 +54,11 @@ const struct checker_info checker_table[NR_CHECKERS] = {
 		"dirty-log-completeness", "I32",
 		"a guest write completed after a harvest appears in a later harvest",
 	},
+	[CHK_RANGE_COMPLETENESS] = {
+		"range-completeness", "I33",
+		"a zap, write-protection or split of a range leaves no leaf of it behind "
+		"that it was to deal with",
+	},
 };
 
 static const struct checker_ops *const checker_ops[NR_CHECKERS] = {
@@ -65,6 +70,7 @@ static const struct checker_ops *const checker_ops[NR_CHECKERS] = {
 	[CHK_PAGE_REFERENCES] = &chk_refs_ops,
 	[CHK_DATA_INTEGRITY] = &chk_data_ops,
 	[CHK_DIRTY_LOG] = &chk_dirty_ops,
+	[CHK_RANGE_COMPLETENESS] = &chk_range_ops,
 };
 
 int check_parse(const char *list, u64 *mask, char *bad, size_t bad_len)

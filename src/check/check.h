@@ -36,6 +36,7 @@ enum checker_id {
 	CHK_PAGE_REFERENCES,       /* I30 */
 	CHK_DATA_INTEGRITY,        /* I31 */
 	CHK_DIRTY_LOG,             /* I32 */
+	CHK_RANGE_COMPLETENESS,    /* I33 */
 	NR_CHECKERS
 };
 

@@ -48,6 +48,11 @@ const struct kvmmu_mutant_info kvmmu_mutant_table[NR_KVMMU_MUTANTS] = {
 		"splitting a huge page gives every child the huge page's first pfn instead of "
 		"offsetting it by the child's index",
 	},
+	[MUT_RESUME_PAST_YIELD] = {
+		"resume-past-yield", "-",
+		"a TDP walk that yielded mmu_lock resumes after the entry it stopped at instead of "
+		"at it, skipping an entry it had not processed",
+	},
 };
 
 void kvmmu_mutant_set_mask(u64 mask)

@@ -114,6 +114,8 @@ static const char *const event_names[NR_KVMMU_EVENTS] = {
 	[KVMMU_EV_DIRTY_RING_RESET] = "dirty_ring_reset",
 	[KVMMU_EV_SPAN_BEGIN] = "span_begin",
 	[KVMMU_EV_SPAN_END] = "span_end",
+	[KVMMU_EV_RANGE_BEGIN] = "range_begin",
+	[KVMMU_EV_RANGE_END] = "range_end",
 	[KVMMU_EV_WARN] = "warn",
 };
 

@@ -52,6 +52,8 @@ enum kvmmu_event_type {
 	KVMMU_EV_DIRTY_RING_RESET,   /* .dirty_log: KVM_RESET_DIRTY_RINGS returns */
 	KVMMU_EV_SPAN_BEGIN,         /* .span: a traced operation begins */
 	KVMMU_EV_SPAN_END,           /* .span: it ends */
+	KVMMU_EV_RANGE_BEGIN,        /* .range: a walk over a gfn range of a root begins */
+	KVMMU_EV_RANGE_END,          /* .range: it is done */
 	KVMMU_EV_WARN,               /* .warn: a WARN fired */
 	NR_KVMMU_EVENTS
 };
@@ -194,6 +196,28 @@ struct kvmmu_ev_span {
 	u64 arg;
 };
 
+/*
+ * What a walk of KVMMU_EV_RANGE_BEGIN/END leaves behind in [start, end) of
+ * its root: the postcondition the range checker verifies.
+ */
+enum kvmmu_range_op {
+	KVMMU_RANGE_ZAP,    /* no present leaf */
+	KVMMU_RANGE_WRPROT, /* no writable leaf at or above .level (.mask: of those gfns) */
+	KVMMU_RANGE_SPLIT,  /* no leaf above .level */
+	NR_KVMMU_RANGE_OPS
+};
+
+struct kvmmu_ev_range {
+	const void *kvm;
+	const void *root;  /* the struct kvm_mmu_page walked */
+	u8 op;             /* enum kvmmu_range_op */
+	u8 level;
+	gfn_t start, end;
+	u64 mask;          /* WRPROT: only gfn start + i for each bit i (0: all) */
+	u64 begin_index;   /* END: kvmmu_observe_index() when the walk began */
+	bool done;         /* END: the walk ran to its end (a split may stop early) */
+};
+
 struct kvmmu_ev_warn {
 	const char *file;
 	int line;
@@ -217,6 +241,7 @@ struct kvmmu_event {
 		struct kvmmu_ev_access access;
 		struct kvmmu_ev_dirty_log dirty_log;
 		struct kvmmu_ev_span span;
+		struct kvmmu_ev_range range;
 		struct kvmmu_ev_warn warn;
 	};
 };
@@ -267,6 +292,18 @@ void __kvmmu_observe(struct kvmmu_event *ev);
 			struct kvmmu_event __ev = {                           \
 				.type = (_type),                              \
 				._member = { __VA_ARGS__ },                   \
+			};                                                    \
+			__kvmmu_observe(&__ev);                               \
+		}                                                             \
+	} while (0)
+
+/* The same with the payload given whole: kvmmu_observe_payload(KVMMU_EV_X, member, value). */
+#define kvmmu_observe_payload(_type, _member, _value)                         \
+	do {                                                                  \
+		if (kvmmu_observing(_type)) {                                 \
+			struct kvmmu_event __ev = {                           \
+				.type = (_type),                              \
+				._member = (_value),                          \
 			};                                                    \
 			__kvmmu_observe(&__ev);                               \
 		}                                                             \

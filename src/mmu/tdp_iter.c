@@ -87,6 +87,15 @@ static bool try_step_up(struct tdp_iter *iter)
 void tdp_iter_next(struct tdp_iter *iter)
 {
 	if (iter->yielded) {
+		/*
+		 * Mutant: resume one entry further on, as if the entry the
+		 * walk stopped at had been done (it has not: the walk yields
+		 * before it processes an entry).
+		 */
+		if (kvmmu_mutant(MUT_RESUME_PAST_YIELD))
+			iter->next_last_level_gfn = gfn_round_for_level(iter->next_last_level_gfn,
+									iter->level) +
+						    KVM_PAGES_PER_HPAGE(iter->level);
 		tdp_iter_restart(iter);
 		return;
 	}

@@ -30,6 +30,31 @@ static void tdp_mmu_spte_event(struct kvm *kvm, int as_id, tdp_ptep_t sptep, gfn
 		      .preserves = preserves);
 }
 
+/*
+ * A walk over [@start, @end) of @root tells the range checker what it will
+ * leave behind there (enum kvmmu_range_op), when it starts and when it is
+ * done, so that an entry the walk skipped (after a yield, say) is found.
+ */
+static struct kvmmu_ev_range tdp_mmu_range_begin(struct kvm *kvm, struct kvm_mmu_page *root,
+						 enum kvmmu_range_op op, int level, gfn_t start,
+						 gfn_t end, u64 mask)
+{
+	struct kvmmu_ev_range r = {
+		.kvm = kvm, .root = root, .op = (u8)op, .level = (u8)level,
+		.start = start, .end = end, .mask = mask,
+		.begin_index = kvmmu_observe_index(),
+	};
+
+	kvmmu_observe_payload(KVMMU_EV_RANGE_BEGIN, range, r);
+	return r;
+}
+
+static void tdp_mmu_range_end(struct kvmmu_ev_range *r, bool done)
+{
+	r->done = done;
+	kvmmu_observe_payload(KVMMU_EV_RANGE_END, range, *r);
+}
+
 static void tdp_mmu_root_event(enum kvmmu_event_type type, struct kvm *kvm,
 			       struct kvm_mmu_page *root, bool long_lived)
 {
@@ -547,15 +572,20 @@ retry:
  */
 static void tdp_mmu_zap_root(struct kvm *kvm, struct kvm_mmu_page *root, bool shared)
 {
+	struct kvmmu_ev_range r;
+
 	WARN_ON_ONCE(!atomic_read(&root->tdp_mmu_root_count));
 	lockdep_assert_held(&kvm->mmu_lock);
 
+	r = tdp_mmu_range_begin(kvm, root, KVMMU_RANGE_ZAP, PG_LEVEL_4K, 0,
+				tdp_mmu_max_gfn_exclusive(kvm), 0);
 	rcu_read_lock();
 	__tdp_mmu_zap_root(kvm, root, shared, PG_LEVEL_4K);
 	__tdp_mmu_zap_root(kvm, root, shared, PG_LEVEL_2M);
 	__tdp_mmu_zap_root(kvm, root, shared, PG_LEVEL_1G);
 	__tdp_mmu_zap_root(kvm, root, shared, sp_level(root));
 	rcu_read_unlock();
+	tdp_mmu_range_end(&r, true);
 }
 
 /*
@@ -567,11 +597,13 @@ static void tdp_mmu_zap_root(struct kvm *kvm, struct kvm_mmu_page *root, bool sh
 static bool tdp_mmu_zap_leafs(struct kvm *kvm, struct kvm_mmu_page *root, gfn_t start,
 			      gfn_t end, bool can_yield, bool flush)
 {
+	struct kvmmu_ev_range r;
 	struct tdp_iter iter;
 
 	end = min(end, tdp_mmu_max_gfn_exclusive(kvm));
 	lockdep_assert_held_write(&kvm->mmu_lock);
 
+	r = tdp_mmu_range_begin(kvm, root, KVMMU_RANGE_ZAP, PG_LEVEL_4K, start, end, 0);
 	rcu_read_lock();
 	for_each_tdp_pte_min_level(iter, kvm, root, PG_LEVEL_4K, start, end) {
 		if (can_yield && tdp_mmu_iter_cond_resched(kvm, &iter, flush, false)) {
@@ -586,6 +618,7 @@ static bool tdp_mmu_zap_leafs(struct kvm *kvm, struct kvm_mmu_page *root, gfn_t 
 			flush = true;
 	}
 	rcu_read_unlock();
+	tdp_mmu_range_end(&r, true);
 	return flush;
 }
 
@@ -987,10 +1020,12 @@ bool kvm_tdp_mmu_test_age_gfn(struct kvm *kvm, struct kvm_gfn_range *range)
 static bool wrprot_gfn_range(struct kvm *kvm, struct kvm_mmu_page *root, gfn_t start,
 			     gfn_t end, int min_level)
 {
+	struct kvmmu_ev_range r;
 	struct tdp_iter iter;
 	bool spte_set = false;
 
 	BUG_ON(min_level > KVM_MAX_HUGEPAGE_LEVEL);
+	r = tdp_mmu_range_begin(kvm, root, KVMMU_RANGE_WRPROT, min_level, start, end, 0);
 	rcu_read_lock();
 	for_each_tdp_pte_min_level(iter, kvm, root, min_level, start, end) {
 retry:
@@ -1005,6 +1040,7 @@ retry:
 		spte_set = true;
 	}
 	rcu_read_unlock();
+	tdp_mmu_range_end(&r, true);
 	return spte_set;
 }
 
@@ -1027,9 +1063,14 @@ static void clear_dirty_pt_masked(struct kvm *kvm, struct kvm_mmu_page *root, gf
 {
 	const struct kvm_mmu_masks *m = &kvm->arch.masks;
 	const u64 dbit = (wrprot || !m->ad_enabled) ? PT_WRITABLE_MASK : m->dirty_mask;
+	struct kvmmu_ev_range r = { 0 };
 	struct tdp_iter iter;
 
 	lockdep_assert_held_write(&kvm->mmu_lock);
+	/* Clearing D (PML) leaves W: only write-protection has a promise to check. */
+	if (dbit == PT_WRITABLE_MASK)
+		r = tdp_mmu_range_begin(kvm, root, KVMMU_RANGE_WRPROT, PG_LEVEL_4K, gfn,
+					gfn + BITS_PER_LONG, mask);
 	rcu_read_lock();
 	tdp_root_for_each_leaf_pte(iter, kvm, root, gfn + __ffs64(mask), gfn + BITS_PER_LONG) {
 		u64 old_spte;
@@ -1047,6 +1088,8 @@ static void clear_dirty_pt_masked(struct kvm *kvm, struct kvm_mmu_page *root, gf
 				   old_spte & ~dbit, iter.level, false, false);
 	}
 	rcu_read_unlock();
+	if (dbit == PT_WRITABLE_MASK)
+		tdp_mmu_range_end(&r, true);
 }
 
 /*
@@ -1108,9 +1151,11 @@ static int tdp_mmu_split_huge_pages_root(struct kvm *kvm, struct kvm_mmu_page *r
 					 gfn_t start, gfn_t end, int target_level, bool shared)
 {
 	struct kvm_mmu_page *sp = NULL;
+	struct kvmmu_ev_range r;
 	struct tdp_iter iter;
 	int ret = 0;
 
+	r = tdp_mmu_range_begin(kvm, root, KVMMU_RANGE_SPLIT, target_level, start, end, 0);
 	rcu_read_lock();
 	/*
 	 * Pre-order: a huge SPTE is visited before the table that replaces
@@ -1150,6 +1195,7 @@ retry:
 		sp = NULL;
 	}
 	rcu_read_unlock();
+	tdp_mmu_range_end(&r, !ret);
 
 	/* A vCPU may have split the last one first. */
 	if (sp)

@@ -336,6 +336,48 @@ static const struct scenario eager_split = {
 	.start = split_start,
 };
 
+/* ---- walks that yield: logging turned on over mapped memory, with forced yields --------------- */
+
+#define YIELD_PAGES 64
+
+static int yield_setup(struct scn_world *w)
+{
+	return vcpu_loop(w, 0, HW_STORE, 0, YIELD_PAGES, PAGE_SIZE);
+}
+
+/* Logging on: the write-protection walks every leaf of the slot. */
+static int yield_logging(struct scn_world *w)
+{
+	return world_mem_set_flags(&w->world, 0, KVM_MEM_LOG_DIRTY_PAGES);
+}
+
+/* The vCPU reads meanwhile (faults take mmu_lock for read too: no contention). */
+static int yield_vcpu(struct scn_world *w)
+{
+	return vcpu_loop(w, 0, HW_LOAD, 8 * PAGE_SIZE, 4, 16 * PAGE_SIZE);
+}
+
+static int yield_start(struct scn_world *w)
+{
+	return scn_thread(w, "logging", yield_logging) ?: scn_thread(w, "vcpu", yield_vcpu);
+}
+
+static const struct scenario logging_walks_yield = {
+	.name = "logging-walks-yield",
+	.description = "dirty logging is turned on over 64 mapped pages: the write-protection "
+		       "walks them yielding mmu_lock at every step (forced yields), while the "
+		       "vCPU reads",
+	.mutants = { "resume-past-yield" },
+	/*
+	 * Only readers of mmu_lock, and no huge page to split (a split drops
+	 * the lock to allocate): without forced yields nothing here yields.
+	 */
+	.world = { .nr_vcpus = 1, .yield_every = 1,
+		   .mem = { SLOT0(YIELD_PAGES * PAGE_SIZE, ANON) } },
+	.setup = yield_setup,
+	.start = yield_start,
+};
+
 /* ---- dirty logging: a write after CLEAR, through fast page fault ------------------------------ */
 
 #define DL_PAGES 16
@@ -539,6 +581,7 @@ const struct scenario *const scenario_table[] = {
 	&fault_vs_host,
 	&memslot_move,
 	&dirty_log_harvest,
+	&logging_walks_yield,
 };
 
 const int nr_scenarios = ARRAY_SIZE(scenario_table);
@@ -568,6 +611,7 @@ static const struct {
 	{ "free-table-without-grace", CHK_TABLE_LIFETIME },
 	{ "fast-pf-no-dirty-log", CHK_DIRTY_LOG },
 	{ "split-child-pfn", CHK_COHERENCE },
+	{ "resume-past-yield", CHK_RANGE_COMPLETENESS },
 };
 
 const struct scenario *scn_for_mutant(const char *mutant, enum checker_id *checker)

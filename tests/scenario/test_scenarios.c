@@ -112,6 +112,32 @@ static void test_split_child_pfn(void **state)
 	catch_all_seeds("split-child-pfn");
 }
 
+static void test_resume_past_yield(void **state)
+{
+	catch_all_seeds("resume-past-yield");
+}
+
+/*
+ * Only forced yields catch it: in its scenario nothing contends for
+ * mmu_lock, so without them no walk yields and none loses its place.
+ */
+static void test_resume_past_yield_needs_forced_yields(void **state)
+{
+	struct scn_config cfg = {
+		.scn = scn_find("logging-walks-yield"), .mutants = mutant_mask("resume-past-yield"),
+		.checks = CHECK_ALL, .strategy = SCN_PCT, .depth = 3,
+		.schedules = scaled(200, 2000, 2000), .yield_every = SCN_YIELD_NEVER,
+	};
+	struct scn_result res;
+
+	for (cfg.seed = 1; cfg.seed <= nr_seeds(); cfg.seed++) {
+		assert_int_equal(scn_run(&cfg, &res), 0);
+		if (res.violated)
+			fail_msg("caught without forced yields (seed %llu): %s",
+				 (unsigned long long)cfg.seed, res.violation.description);
+	}
+}
+
 /* The random strategy finds the seed races too. */
 static void test_random_strategy_finds_seed_races(void **state)
 {
@@ -210,6 +236,8 @@ static const struct CMUnitTest tests[] = {
 	KVMMU_TEST(test_free_table_without_grace),
 	KVMMU_TEST(test_fast_pf_no_dirty_log),
 	KVMMU_TEST(test_split_child_pfn),
+	KVMMU_TEST(test_resume_past_yield),
+	KVMMU_TEST(test_resume_past_yield_needs_forced_yields),
 	KVMMU_TEST(test_random_strategy_finds_seed_races),
 	KVMMU_TEST(test_clean_pct),
 	KVMMU_TEST(test_clean_random),

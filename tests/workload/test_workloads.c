@@ -209,6 +209,16 @@ static void test_mutant_caught_in_workload(void **state)
 	for (i = 0; i < res.nr_found && i < WL_MAX_FOUND; i++)
 		found |= !strcmp(res.found[i].checker, "dirty-log-completeness");
 	assert_true(found);
+
+	/* A walk that loses its place after yielding, with forced yields. */
+	cfg = small(2, 4 * MB);
+	cfg.yield_every = 1;
+	cfg.mutants = BIT_ULL(kvmmu_mutant_lookup("resume-past-yield"));
+	assert_int_equal(wl_run(wl_find("mmu-stress"), &cfg, &res, why, sizeof(why)), 0);
+	found = false;
+	for (i = 0; i < res.nr_found && i < WL_MAX_FOUND; i++)
+		found |= !strcmp(res.found[i].checker, "range-completeness");
+	assert_true(found);
 }
 
 int main(void)
