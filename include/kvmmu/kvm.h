@@ -36,6 +36,15 @@ struct kvmmu_vm_config {
 	bool ad_disabled;     /* EPT without A/D bits: access tracking */
 	bool nx_huge_pages;   /* the iTLB-multihit mitigation */
 	bool eager_page_split;
+	/*
+	 * Where the sequence counters start (kvmmu's, for tests: a VM that
+	 * has lived long): mmu_invalidate_seq, and the memslot generation (a
+	 * multiple of the number of address spaces, below bit 63, KVM's
+	 * update-in-progress flag), whose low 19 bits are the MMIO
+	 * generation.  0 and 0, as KVM starts them.
+	 */
+	uint64_t mmu_invalidate_seq_start;
+	uint64_t memslot_generation_start;
 };
 
 /* Defaults: EPT, 4 levels, A/D on, no NX mitigation, eager splitting. */

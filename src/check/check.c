@@ -59,6 +59,11 @@ const struct checker_info checker_table[NR_CHECKERS] = {
 		"a zap, write-protection or split of a range leaves no leaf of it behind "
 		"that it was to deal with",
 	},
+	[CHK_FAULT_LIVENESS] = {
+		"fault-liveness", "I34",
+		"with no invalidation in progress, a fault completes within a bounded "
+		"number of retries",
+	},
 };
 
 static const struct checker_ops *const checker_ops[NR_CHECKERS] = {
@@ -71,6 +76,7 @@ static const struct checker_ops *const checker_ops[NR_CHECKERS] = {
 	[CHK_DATA_INTEGRITY] = &chk_data_ops,
 	[CHK_DIRTY_LOG] = &chk_dirty_ops,
 	[CHK_RANGE_COMPLETENESS] = &chk_range_ops,
+	[CHK_FAULT_LIVENESS] = &chk_liveness_ops,
 };
 
 int check_parse(const char *list, u64 *mask, char *bad, size_t bad_len)

@@ -37,6 +37,7 @@ enum checker_id {
 	CHK_DATA_INTEGRITY,        /* I31 */
 	CHK_DIRTY_LOG,             /* I32 */
 	CHK_RANGE_COMPLETENESS,    /* I33 */
+	CHK_FAULT_LIVENESS,        /* I34 */
 	NR_CHECKERS
 };
 

@@ -117,6 +117,16 @@ u64 cli_parse_mutants(const char *cmd, const char *list)
 	return mask;
 }
 
+enum world_counters cli_parse_counters(const char *cmd, const char *name)
+{
+	enum world_counters c;
+
+	if (world_counters_parse(name, &c))
+		cli_usage_error("%s: unknown --counters '%s' (zero, 2^31, 2^32, 2^63, mmio-wrap)",
+				cmd, name);
+	return c;
+}
+
 const char *cli_parse_trace(const char *cmd, const char *path)
 {
 	if (!*path)

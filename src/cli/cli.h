@@ -11,6 +11,7 @@
 #include "compiler.h"
 #include "json.h"
 #include "types.h"
+#include "world.h"
 
 /* Exit status, as the project contract fixes it. */
 enum cli_exit {
@@ -53,6 +54,8 @@ void cli_output_close(struct cli_output *out);
 /* --check and --inject lists: the mask, or a usage error naming @cmd. */
 u64 cli_parse_checks(const char *cmd, const char *list);
 u64 cli_parse_mutants(const char *cmd, const char *list);
+/* --counters C: the mode, or a usage error naming @cmd. */
+enum world_counters cli_parse_counters(const char *cmd, const char *name);
 /* --trace=FILE: FILE, or a usage error if it is empty. */
 const char *cli_parse_trace(const char *cmd, const char *path);
 

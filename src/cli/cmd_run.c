@@ -201,6 +201,8 @@ static void result_json(struct json *j, const struct workload *wl, const struct 
 	json_bool(j, cfg->tag_mode);
 	json_key(j, "yield_every");
 	json_u64(j, cfg->yield_every);
+	json_key(j, "counters");
+	json_string(j, world_counters_name(cfg->counters));
 	json_object_end(j);
 	json_key(j, "metrics");
 	json_object_begin(j);
@@ -367,6 +369,7 @@ static int cmd_run(int argc, char **argv)
 		{ "mmu", required_argument, NULL, 'm' },
 		{ "tag-mode", no_argument, NULL, 'T' },
 		{ "yield-every", required_argument, NULL, 'Y' },
+		{ "counters", required_argument, NULL, 'C' },
 		{ "check", required_argument, NULL, 'c' },
 		{ "inject", required_argument, NULL, 'I' },
 		{ "json", optional_argument, NULL, 'j' },
@@ -424,6 +427,9 @@ static int cmd_run(int argc, char **argv)
 			break;
 		case 'Y':
 			cfg.yield_every = (unsigned int)parse_int("yield-every", optarg, 0, 1000000);
+			break;
+		case 'C':
+			cfg.counters = cli_parse_counters("run", optarg);
 			break;
 		case 'c':
 			cfg.checks = cli_parse_checks("run", optarg);
@@ -519,6 +525,9 @@ const struct cli_command cli_cmd_run = {
 		"  --yield-every N    forced yields: need_resched() says yes at every Nth call\n"
 		"                     of each thread, so walks that can yield mmu_lock do and\n"
 		"                     restart (1: every step; default 0: none)\n"
+		"  --counters C       where the VM's sequence counters start: zero (default),\n"
+		"                     2^31, 2^32, 2^63 (just below each) or mmio-wrap (the\n"
+		"                     MMIO generation just below its wrap)\n"
 		"  --check LIST       checkers: all (default), none, or names (see kvmmu list)\n"
 		"  --inject LIST      mutants to switch on, comma-separated (see kvmmu list)\n"
 		"  --json[=FILE]      write the JSON document to FILE, or to stdout\n"

@@ -76,6 +76,8 @@ static void result_json(struct json *j, const struct scn_config *cfg,
 	json_u64(j, cfg->seed);
 	json_key(j, "yield_every");
 	json_u64(j, scn_yield_every(cfg));
+	json_key(j, "counters");
+	json_string(j, world_counters_name(scn_counters(cfg)));
 	json_key(j, "schedules_run");
 	json_u64(j, res->schedules_run);
 	json_key(j, "violation");
@@ -190,6 +192,7 @@ static int cmd_scenario(int argc, char **argv)
 		{ "quiet", no_argument, NULL, 'q' },
 		{ "trace", required_argument, NULL, 't' },
 		{ "yield-every", required_argument, NULL, 'y' },
+		{ "counters", required_argument, NULL, 'C' },
 		{ NULL, 0, NULL, 0 },
 	};
 	struct scn_config cfg = {
@@ -244,8 +247,11 @@ static int cmd_scenario(int argc, char **argv)
 			if (cfg.yield_every > 1000000)
 				cli_usage_error("scenario: --yield-every %u is above 1000000",
 						cfg.yield_every);
-			if (!cfg.yield_every)
-				cfg.yield_every = SCN_YIELD_NEVER;
+			cfg.set_yield_every = true;
+			break;
+		case 'C':
+			cfg.counters = cli_parse_counters("scenario", optarg);
+			cfg.set_counters = true;
 			break;
 		default:
 			cli_usage_error("scenario: unknown option '%s' (see kvmmu scenario --help)",
@@ -374,6 +380,10 @@ const struct cli_command cli_cmd_scenario = {
 		"                     of each thread, so walks that can yield mmu_lock do and\n"
 		"                     restart (1: every step; 0: none; default: the\n"
 		"                     scenario's own, none for most)\n"
+		"  --counters C       where the VM's sequence counters start: zero, 2^31,\n"
+		"                     2^32, 2^63 (just below each) or mmio-wrap (the MMIO\n"
+		"                     generation just below its wrap); default: the\n"
+		"                     scenario's own, zero for most\n"
 		"  --json[=FILE]      write the JSON document to FILE, or to stdout\n"
 		"  --trace=FILE       write a trace of every schedule to FILE: Chrome\n"
 		"                     trace-event JSON (Perfetto, chrome://tracing), a track\n"
@@ -392,7 +402,7 @@ const struct cli_command cli_cmd_replay = {
 		"usage: kvmmu replay TOKEN [options]\n"
 		"\n"
 		"Re-run exactly the schedule a scenario reported (same scenario, mutants,\n"
-		"strategy, seed, forced yields and schedule), and print its result and\n"
+		"strategy, seed, modes and schedule), and print its result and\n"
 		"event hash, which match the original.  Tokens are tied to the build that\n"
 		"made them.\n"
 		"\n"

@@ -53,6 +53,11 @@ const struct kvmmu_mutant_info kvmmu_mutant_table[NR_KVMMU_MUTANTS] = {
 		"a TDP walk that yielded mmu_lock resumes after the entry it stopped at instead of "
 		"at it, skipping an entry it had not processed",
 	},
+	[MUT_SEQ_SNAPSHOT_INT] = {
+		"seq-snapshot-int", "-",
+		"a fault keeps its mmu_invalidate_seq snapshot in an int: once the sequence reaches "
+		"2^31 the snapshot never matches it again and the fault retries forever",
+	},
 };
 
 void kvmmu_mutant_set_mask(u64 mask)

@@ -116,6 +116,7 @@ static const char *const event_names[NR_KVMMU_EVENTS] = {
 	[KVMMU_EV_SPAN_END] = "span_end",
 	[KVMMU_EV_RANGE_BEGIN] = "range_begin",
 	[KVMMU_EV_RANGE_END] = "range_end",
+	[KVMMU_EV_FAULT_DONE] = "fault_done",
 	[KVMMU_EV_WARN] = "warn",
 };
 

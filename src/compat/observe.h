@@ -54,6 +54,7 @@ enum kvmmu_event_type {
 	KVMMU_EV_SPAN_END,           /* .span: it ends */
 	KVMMU_EV_RANGE_BEGIN,        /* .range: a walk over a gfn range of a root begins */
 	KVMMU_EV_RANGE_END,          /* .range: it is done */
+	KVMMU_EV_FAULT_DONE,         /* .fault: a vCPU's page fault returned */
 	KVMMU_EV_WARN,               /* .warn: a WARN fired */
 	NR_KVMMU_EVENTS
 };
@@ -218,6 +219,25 @@ struct kvmmu_ev_range {
 	bool done;         /* END: the walk ran to its end (a split may stop early) */
 };
 
+/* Why a fault returned RET_PF_RETRY (KVMMU_EV_FAULT_DONE). */
+enum kvmmu_fault_retry {
+	KVMMU_RETRY_NONE,         /* it did not retry */
+	KVMMU_RETRY_INVALIDATION, /* mmu_invalidate_seq moved, or an invalidation covers the gfn */
+	KVMMU_RETRY_SLOT_INVALID, /* the memslot is being deleted or moved */
+	KVMMU_RETRY_STALE_ROOT,   /* a fast zap made the vCPU's root obsolete */
+	KVMMU_RETRY_RACE,         /* another thread changed the SPTE first */
+};
+
+struct kvmmu_ev_fault {
+	int vcpu;
+	gpa_t gpa;
+	int result;       /* RET_PF_*, or -errno */
+	u8 retry;         /* enum kvmmu_fault_retry */
+	u64 mmu_seq;      /* the fault's mmu_invalidate_seq snapshot */
+	u64 seq_now;      /* mmu_invalidate_seq when it returned */
+	long in_progress; /* mmu_invalidate_in_progress when it returned */
+};
+
 struct kvmmu_ev_warn {
 	const char *file;
 	int line;
@@ -242,6 +262,7 @@ struct kvmmu_event {
 		struct kvmmu_ev_dirty_log dirty_log;
 		struct kvmmu_ev_span span;
 		struct kvmmu_ev_range range;
+		struct kvmmu_ev_fault fault;
 		struct kvmmu_ev_warn warn;
 	};
 };

@@ -452,7 +452,7 @@ void kvm_for_each_memslot_in_hva_range(struct kvm_memslots *slots,
 				       void (*fn)(struct kvm_memory_slot *slot, void *arg),
 				       void *arg);
 
-int kvm_memslots_init(struct kvm *kvm);
+int kvm_memslots_init(struct kvm *kvm, u64 generation);
 void kvm_memslots_destroy(struct kvm *kvm);
 int kvm_set_memory_region(struct kvm *kvm,
 			  const struct kvm_userspace_memory_region2 *mem);

@@ -469,7 +469,9 @@ int kvmmu_vm_create(const struct kvmmu_vm_config *cfg, struct kvm **out)
 	    (cfg->format != KVMMU_TDP_EPT && cfg->format != KVMMU_TDP_NPT) ||
 	    (cfg->tdp_level != 4 && cfg->tdp_level != 5) ||
 	    cfg->phys_bits < 36 || cfg->phys_bits > 52 ||
-	    (cfg->ad_disabled && cfg->format != KVMMU_TDP_EPT))
+	    (cfg->ad_disabled && cfg->format != KVMMU_TDP_EPT) ||
+	    cfg->memslot_generation_start % KVM_ADDRESS_SPACE_NUM ||
+	    (cfg->memslot_generation_start & KVM_MEMSLOT_GEN_UPDATE_IN_PROGRESS))
 		return -EINVAL;
 	kvm = calloc(1, sizeof(*kvm));
 	if (!kvm)
@@ -480,7 +482,8 @@ int kvmmu_vm_create(const struct kvmmu_vm_config *cfg, struct kvm **out)
 	kvm->hw_ctx = cfg->hw;
 	kvm_init_locks(kvm);
 
-	r = kvm_memslots_init(kvm);
+	kvm->mmu_invalidate_seq = cfg->mmu_invalidate_seq_start;
+	r = kvm_memslots_init(kvm, cfg->memslot_generation_start);
 	if (!r)
 		r = kvm_arch_init_vm(kvm, cfg);
 	if (!r) {

@@ -246,7 +246,7 @@ void kvm_for_each_memslot_in_hva_range(struct kvm_memslots *slots,
 
 /* ---- the sets of a VM ------------------------------------------------------------- */
 
-int kvm_memslots_init(struct kvm *kvm)
+int kvm_memslots_init(struct kvm *kvm, u64 generation)
 {
 	int as, i;
 
@@ -256,7 +256,7 @@ int kvm_memslots_init(struct kvm *kvm)
 
 			memset(s, 0, sizeof(*s));
 			/* Generations advance by the number of address spaces. */
-			s->generation = (u64)as;
+			s->generation = generation + (u64)as;
 			s->node_idx = i;
 			if (slots_reserve(s, 8))
 				return -ENOMEM;

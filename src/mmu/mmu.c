@@ -570,6 +570,9 @@ static int kvm_mmu_faultin_pfn(struct kvm_vcpu *vcpu, struct kvm_page_fault *fau
 	 * page tables (pairs with the release in kvm_mmu_invalidate_end()).
 	 */
 	fault->mmu_seq = __atomic_load_n(&kvm->mmu_invalidate_seq, __ATOMIC_ACQUIRE);
+	/* Mutant: the snapshot truncated to an int and sign-extended back. */
+	if (kvmmu_mutant(MUT_SEQ_SNAPSHOT_INT))
+		fault->mmu_seq = (u64)(s64)(int)fault->mmu_seq;
 
 	if (unlikely(!slot))
 		return kvm_handle_noslot_fault(vcpu, fault);
@@ -579,12 +582,16 @@ static int kvm_mmu_faultin_pfn(struct kvm_vcpu *vcpu, struct kvm_page_fault *fau
 	 * old SPTEs are zapped before an MMIO SPTE can appear for the gfn.
 	 * Pre-fault has no such forward progress guarantee: it gives up.
 	 */
-	if (kvm_is_slot_invalid(slot))
+	if (kvm_is_slot_invalid(slot)) {
+		fault->retry = KVMMU_RETRY_SLOT_INVALID;
 		return fault->prefetch ? -EAGAIN : RET_PF_RETRY;
+	}
 
 	/* An invalidation in flight: do not contend with it for mmu_lock. */
-	if (mmu_invalidate_retry_gfn_unsafe(kvm, fault->mmu_seq, fault->gfn))
+	if (mmu_invalidate_retry_gfn_unsafe(kvm, fault->mmu_seq, fault->gfn)) {
+		fault->retry = KVMMU_RETRY_INVALIDATION;
 		return RET_PF_RETRY;
+	}
 
 	/* No async page faults: wait for I/O right away. */
 	fault->pfn = __kvm_faultin_pfn(kvm, slot, fault->gfn, foll, &fault->map_writable,
@@ -596,6 +603,7 @@ static int kvm_mmu_faultin_pfn(struct kvm_vcpu *vcpu, struct kvm_page_fault *fau
 
 	/* Checked again before contending for the lock. */
 	if (mmu_invalidate_retry_gfn_unsafe(kvm, fault->mmu_seq, fault->gfn)) {
+		fault->retry = KVMMU_RETRY_INVALIDATION;
 		kvm_mmu_finish_page_fault(vcpu, fault, RET_PF_RETRY);
 		return RET_PF_RETRY;
 	}
@@ -608,12 +616,18 @@ static bool is_page_fault_stale(struct kvm_vcpu *vcpu, struct kvm_page_fault *fa
 	struct kvm_mmu_page *sp = root_to_sp(vcpu->kvm, vcpu->arch.mmu->root.hpa);
 
 	/* A fast zap invalidated the root: the vCPU must reload first. */
+	fault->retry = KVMMU_RETRY_STALE_ROOT;
 	if (sp && is_obsolete_sp(vcpu->kvm, sp))
 		return true;
 	if (!sp && kvm_test_request(KVM_REQ_MMU_FREE_OBSOLETE_ROOTS, vcpu))
 		return true;
 	/* An MMIO SPTE is guarded by the memslot generation, not by mmu_seq. */
-	return fault->slot && mmu_invalidate_retry_gfn(vcpu->kvm, fault->mmu_seq, fault->gfn);
+	fault->retry = KVMMU_RETRY_INVALIDATION;
+	if (fault->slot && mmu_invalidate_retry_gfn(vcpu->kvm, fault->mmu_seq, fault->gfn))
+		return true;
+	/* A retry past this point is a race lost to another thread. */
+	fault->retry = KVMMU_RETRY_NONE;
+	return false;
 }
 
 static int kvm_tdp_mmu_page_fault(struct kvm_vcpu *vcpu, struct kvm_page_fault *fault)
@@ -677,6 +691,12 @@ static int kvm_mmu_do_page_fault(struct kvm_vcpu *vcpu, gpa_t gpa, u64 err, bool
 	r = vcpu->arch.mmu->page_fault(vcpu, &fault);
 	if (level)
 		*level = fault.goal_level;
+	kvmmu_observe(KVMMU_EV_FAULT_DONE, fault, .vcpu = vcpu->vcpu_id, .gpa = gpa, .result = r,
+		      .retry = r == RET_PF_RETRY ? (fault.retry ?: KVMMU_RETRY_RACE) :
+						   KVMMU_RETRY_NONE,
+		      .mmu_seq = fault.mmu_seq,
+		      .seq_now = READ_ONCE(vcpu->kvm->mmu_invalidate_seq),
+		      .in_progress = READ_ONCE(vcpu->kvm->mmu_invalidate_in_progress));
 	return r;
 }
 

@@ -177,6 +177,9 @@ struct kvm_page_fault {
 	gfn_t gfn;
 	struct kvm_memory_slot *slot;
 
+	/* why it returned RET_PF_RETRY, if it did (enum kvmmu_fault_retry) */
+	u8 retry;
+
 	/* the pfn lookup: outputs */
 	u64 mmu_seq;
 	kvm_pfn_t pfn;

@@ -14,6 +14,7 @@
 #include "spte.h"
 
 #define SCN_MAX_STEPS 200000
+#define SCN_MAX_RUNS 1000000 /* KVM_RUN calls for one program */
 
 /* ---- driving a world ------------------------------------------------------------------- */
 
@@ -21,6 +22,7 @@ int scn_vcpu_run_list(struct scn_world *w, int vcpu, struct hw_access *list, u64
 {
 	struct hw_program p = { .list = list, .len = n };
 	struct kvm_vcpu *v = w->world.vcpus[vcpu];
+	u64 runs = 0;
 	int r;
 
 	r = hw_vcpu_load_program(v->hw, &p);
@@ -28,6 +30,13 @@ int scn_vcpu_run_list(struct scn_world *w, int vcpu, struct hw_access *list, u64
 	while (!r && !hw_vcpu_done(v->hw) && !atomic_load(&w->aborting)) {
 		struct kvmmu_run run;
 
+		/*
+		 * A program of a few accesses that never ends: in a setup, where
+		 * no checker watches yet and no step limit applies (a mutant that
+		 * livelocks faults, say), give up rather than hang.
+		 */
+		if (++runs > SCN_MAX_RUNS)
+			return -ELOOP;
 		r = kvmmu_vcpu_run(v, &run);
 		/* -EINTR: told to wind down. */
 		if (r == -EINTR)
@@ -78,17 +87,8 @@ int scn_thread(struct scn_world *w, const char *name, int (*fn)(struct scn_world
  */
 void scn_abort(struct scn_world *w)
 {
-	int i;
-
 	atomic_store(&w->aborting, true);
-	for (i = 0; i < w->world.nr_vcpus; i++) {
-		struct kvm_vcpu *v = w->world.vcpus[i];
-
-		atomic_store(&v->sigpending, true);
-		/* Out of guest mode at the next access. */
-		atomic_fetch_add(&v->kick_req, 1);
-		hw_vcpu_release_spin(v->hw);
-	}
+	world_stop_vcpus(&w->world);
 }
 
 static void abort_cb(void *arg)
@@ -213,12 +213,14 @@ struct one {
 	u64 steps;
 };
 
-/* The forced yields a run has: its own setting, or its scenario's. */
 unsigned int scn_yield_every(const struct scn_config *cfg)
 {
-	if (cfg->yield_every == SCN_YIELD_NEVER)
-		return 0;
-	return cfg->yield_every ? cfg->yield_every : cfg->scn->world.yield_every;
+	return cfg->set_yield_every ? cfg->yield_every : cfg->scn->world.yield_every;
+}
+
+enum world_counters scn_counters(const struct scn_config *cfg)
+{
+	return cfg->set_counters ? cfg->counters : cfg->scn->world.counters;
 }
 
 /*
@@ -236,6 +238,7 @@ static int build_world(struct scn_world *w, const struct scn_config *cfg, bool c
 	for (i = 0; i < (int)ARRAY_SIZE(w->done); i++)
 		init_completion(&w->done[i]);
 	wc.yield_every = scn_yield_every(cfg);
+	wc.counters = scn_counters(cfg);
 	wc.checks = calibrate ? 0 : cfg->checks;
 	wc.mutants = cfg->mutants;
 	wc.on_violation = abort_cb;
@@ -370,10 +373,10 @@ const char *scn_build_id(void)
 
 static void make_token(const struct scn_config *cfg, u64 index, u64 k, char *buf, size_t len)
 {
-	snprintf(buf, len, "kvmmu1.%s.%s.%llx.%s.%u.%llu.%llu.%llu.y%u", scn_build_id(),
+	snprintf(buf, len, "kvmmu1.%s.%s.%llx.%s.%u.%llu.%llu.%llu.y%u.c%u", scn_build_id(),
 		 cfg->scn->name, (unsigned long long)cfg->mutants, scn_strategy_name(cfg->strategy),
 		 cfg->depth, (unsigned long long)k, (unsigned long long)cfg->seed,
-		 (unsigned long long)index, scn_yield_every(cfg));
+		 (unsigned long long)index, scn_yield_every(cfg), (unsigned int)scn_counters(cfg));
 }
 
 int scn_run(const struct scn_config *cfg, struct scn_result *res)
@@ -416,12 +419,12 @@ static int parse_token(const char *token, u64 checks, struct scn_config *cfg, u6
 {
 	char build[32], name[64], strategy[16];
 	unsigned long long mutants, steps, seed, idx;
-	unsigned int depth, yield_every;
+	unsigned int depth, yield_every, counters;
 	int end = 0;
 
-	if (sscanf(token, "kvmmu1.%31[^.].%63[^.].%llx.%15[^.].%u.%llu.%llu.%llu.y%u%n", build,
-		   name, &mutants, strategy, &depth, &steps, &seed, &idx, &yield_every, &end) != 9 ||
-	    token[end])
+	if (sscanf(token, "kvmmu1.%31[^.].%63[^.].%llx.%15[^.].%u.%llu.%llu.%llu.y%u.c%u%n", build,
+		   name, &mutants, strategy, &depth, &steps, &seed, &idx, &yield_every, &counters,
+		   &end) != 10 || token[end] || counters >= NR_WORLD_COUNTERS)
 		return -EINVAL;
 	if (strcmp(build, scn_build_id()))
 		return -ESTALE;
@@ -437,7 +440,9 @@ static int parse_token(const char *token, u64 checks, struct scn_config *cfg, u6
 	cfg->depth = depth;
 	cfg->seed = seed;
 	cfg->schedules = 1;
-	cfg->yield_every = yield_every ? yield_every : SCN_YIELD_NEVER;
+	cfg->set_yield_every = cfg->set_counters = true;
+	cfg->yield_every = yield_every;
+	cfg->counters = (enum world_counters)counters;
 	*index = idx;
 	*k = steps;
 	return 0;

@@ -88,9 +88,6 @@ enum scn_strategy {
 const char *scn_strategy_name(enum scn_strategy s);
 int scn_strategy_parse(const char *s, enum scn_strategy *out);
 
-/* scn_config.yield_every: no forced yields, whatever the scenario says. */
-#define SCN_YIELD_NEVER (~0u)
-
 struct scn_config {
 	const struct scenario *scn;
 	u64 mutants;    /* mask of enum kvmmu_mutant_id */
@@ -99,8 +96,11 @@ struct scn_config {
 	unsigned int depth;
 	u64 seed;
 	u64 schedules;
-	/* Forced yields (world_config.yield_every); 0: the scenario's own. */
+	/* Modes (world_config's meanings): the scenario's own, unless set here. */
+	bool set_yield_every;
 	unsigned int yield_every;
+	bool set_counters;
+	enum world_counters counters;
 	/* Called after each schedule (may be NULL). */
 	void (*progress)(u64 done, u64 total, void *arg);
 	void *arg;
@@ -128,8 +128,9 @@ int scn_replay(const char *token, u64 checks, struct scn_config *cfg, struct scn
 /* Whether scn_replay() would take @token: 0, or its -EINVAL, -ESTALE, -ENOENT. */
 int scn_token_check(const char *token);
 
-/* The forced yields (world_config.yield_every) a run of @cfg has. */
+/* The forced yields and the counters a run of @cfg has. */
 unsigned int scn_yield_every(const struct scn_config *cfg);
+enum world_counters scn_counters(const struct scn_config *cfg);
 
 /* This build's identifier (tokens carry it). */
 const char *scn_build_id(void);

@@ -378,6 +378,45 @@ static const struct scenario logging_walks_yield = {
 	.start = yield_start,
 };
 
+/* ---- counters far from 0: faults after invalidations, the sequence at 2^31 ------------------ */
+
+static int seq_setup(struct scn_world *w)
+{
+	return vcpu_loop(w, 0, HW_STORE, 0, 4, PAGE_SIZE);
+}
+
+/* Two invalidations: the sequence crosses 2^31. */
+static int seq_host(struct scn_world *w)
+{
+	unsigned long hva = w->world.mem[0].hva, moved;
+	int r = host_migrate(w->world.mm, hva, PAGE_SIZE, &moved);
+
+	return r ?: host_madvise_dontneed(w->world.mm, hva + PAGE_SIZE, PAGE_SIZE);
+}
+
+static int seq_vcpu(struct scn_world *w)
+{
+	int r = vcpu_loop(w, 0, HW_LOAD, 0, 4, PAGE_SIZE);
+
+	return r ?: vcpu_loop(w, 0, HW_LOAD, 0, 4, PAGE_SIZE);
+}
+
+static int seq_start(struct scn_world *w)
+{
+	return scn_thread(w, "host", seq_host) ?: scn_thread(w, "vcpu", seq_vcpu);
+}
+
+static const struct scenario seq_vs_fault = {
+	.name = "seq-wrap-vs-fault",
+	.description = "the host migrates and drops pages a vCPU then faults on again, with "
+		       "mmu_invalidate_seq starting just below 2^31",
+	.mutants = { "seq-snapshot-int" },
+	.world = { .nr_vcpus = 1, .counters = WORLD_COUNTERS_2_31,
+		   .mem = { SLOT0(4 * PAGE_SIZE, ANON) } },
+	.setup = seq_setup,
+	.start = seq_start,
+};
+
 /* ---- dirty logging: a write after CLEAR, through fast page fault ------------------------------ */
 
 #define DL_PAGES 16
@@ -582,6 +621,7 @@ const struct scenario *const scenario_table[] = {
 	&memslot_move,
 	&dirty_log_harvest,
 	&logging_walks_yield,
+	&seq_vs_fault,
 };
 
 const int nr_scenarios = ARRAY_SIZE(scenario_table);
@@ -612,6 +652,7 @@ static const struct {
 	{ "fast-pf-no-dirty-log", CHK_DIRTY_LOG },
 	{ "split-child-pfn", CHK_COHERENCE },
 	{ "resume-past-yield", CHK_RANGE_COMPLETENESS },
+	{ "seq-snapshot-int", CHK_FAULT_LIVENESS },
 };
 
 const struct scenario *scn_for_mutant(const char *mutant, enum checker_id *checker)

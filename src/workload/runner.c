@@ -136,7 +136,7 @@ static int vcpu_pass(struct wl_vcpu *v)
 	int r;
 
 	r = hw_vcpu_load_program(hv, &prog);
-	while (!r && !hw_vcpu_done(hv)) {
+	while (!r && !hw_vcpu_done(hv) && !atomic_load(&c->aborted)) {
 		struct kvmmu_run run;
 
 		r = kvmmu_vcpu_run(vcpu, &run);
@@ -148,7 +148,7 @@ static int vcpu_pass(struct wl_vcpu *v)
 			r = 0;
 			continue;
 		}
-		if (r == -EINTR && atomic_load(&c->stop))
+		if (r == -EINTR && (atomic_load(&c->stop) || atomic_load(&c->aborted)))
 			return 0;
 		/* MMIO (a slot moved away) is tolerated: the access is retried. */
 		if (!r && run.exit_reason != KVM_EXIT_HLT && run.exit_reason != KVM_EXIT_MMIO &&
@@ -219,6 +219,18 @@ double wl_pass_all(struct wl_ctx *c, const struct wl_pass *p)
 
 /* ---- the world -------------------------------------------------------------------------------- */
 
+/*
+ * The first violation stops the run (a livelocked vCPU would never end it
+ * otherwise): flags only, from the checker's callback.
+ */
+static void wl_abort(void *arg)
+{
+	struct wl_ctx *c = arg;
+
+	atomic_store(&c->aborted, true);
+	world_stop_vcpus(&c->world);
+}
+
 /* The world of a run: memstress's layout, one region at WL_GPA_BASE. */
 static void world_config_of(const struct workload *wl, const struct wl_config *cfg,
 			    struct world_config *wc)
@@ -235,6 +247,7 @@ static void world_config_of(const struct workload *wl, const struct wl_config *c
 			.nr_slots = cfg->slots,
 		} },
 		.yield_every = cfg->yield_every,
+		.counters = cfg->counters,
 		.checks = cfg->checks,
 		.mutants = cfg->mutants,
 	};
@@ -355,6 +368,8 @@ int wl_run(const struct workload *wl, const struct wl_config *cfg, struct wl_res
 	fill_defaults(wl, &c->cfg);
 	res->config = c->cfg;
 	world_config_of(wl, &c->cfg, &wc);
+	wc.on_violation = wl_abort;
+	wc.violation_arg = c;
 
 	r = world_create(&c->world, &wc, why, why_len);
 	if (r) {

@@ -59,6 +59,8 @@ struct wl_ctx {
 	_Atomic u32 ro_released; /* 1: an expect_efault pass may resume */
 
 	_Atomic bool failed; /* set by any thread */
+	/* A violation stopped the run: passes end at once, vCPUs leave KVM_RUN. */
+	_Atomic bool aborted;
 };
 
 /* ---- helpers for the workloads (runner.c) -------------------------------- */

@@ -32,6 +32,7 @@ struct wl_config {
 	u64 seed;
 	bool tag_mode;      /* guest frames hold one word: huge guests */
 	unsigned int yield_every; /* forced yields (world_config.yield_every); 0: none */
+	enum world_counters counters; /* where the sequence counters start */
 	u64 checks;         /* CHECK_ALL, 0 or a subset */
 	u64 mutants;
 	FILE *out;          /* the selftest lines; NULL: none */

@@ -23,6 +23,9 @@ static double pages_of(struct wl_ctx *c, u64 bytes)
 
 static void fail(struct wl_ctx *c, const char *what)
 {
+	/* A run a violation stopped proves nothing more. */
+	if (atomic_load(&c->aborted))
+		return;
 	if (!c->res->failure[0])
 		snprintf(c->res->failure, sizeof(c->res->failure), "%s", what);
 }

@@ -13,6 +13,7 @@
 #include "host_mm.h"
 #include "host_phys.h"
 #include "hw_model.h"
+#include "kvm_host.h"
 #include "mutant.h"
 #include "rcu.h"
 #include "sched_point.h"
@@ -72,6 +73,55 @@ int world_mmu_parse(const char *s, enum world_mmu *out, char *why, size_t why_le
 	if (!strcmp(s, "shadow") || !strcmp(s, "tdp-legacy"))
 		return fail(why, why_len, "the shadow MMU ('%s') does not exist yet", s);
 	return fail(why, why_len, "unknown MMU '%s' (tdp)", s);
+}
+
+static const char *const counters_names[NR_WORLD_COUNTERS] = {
+	[WORLD_COUNTERS_ZERO] = "zero",
+	[WORLD_COUNTERS_2_31] = "2^31",
+	[WORLD_COUNTERS_2_32] = "2^32",
+	[WORLD_COUNTERS_2_63] = "2^63",
+	[WORLD_COUNTERS_MMIO_WRAP] = "mmio-wrap",
+};
+
+const char *world_counters_name(enum world_counters c)
+{
+	return c < NR_WORLD_COUNTERS ? counters_names[c] : "?";
+}
+
+int world_counters_parse(const char *s, enum world_counters *out)
+{
+	int i;
+
+	for (i = 0; i < NR_WORLD_COUNTERS; i++) {
+		if (!strcmp(s, counters_names[i])) {
+			*out = (enum world_counters)i;
+			return 0;
+		}
+	}
+	return -EINVAL;
+}
+
+/*
+ * The starting points.  The sequence moves by one per invalidation, the
+ * memslot generation by two (one per address space) per update; the MMIO
+ * generation is the generation's low 19 bits.
+ */
+#define MMIO_GEN_WRAP (1ULL << 19)
+
+static void counters_start(enum world_counters c, struct kvmmu_vm_config *vcfg)
+{
+	static const struct {
+		u64 seq, gen;
+	} start[NR_WORLD_COUNTERS] = {
+		[WORLD_COUNTERS_ZERO] = { 0, 0 },
+		[WORLD_COUNTERS_2_31] = { (1ULL << 31) - 1, (1ULL << 31) - 4 },
+		[WORLD_COUNTERS_2_32] = { (1ULL << 32) - 1, (1ULL << 32) - 4 },
+		[WORLD_COUNTERS_2_63] = { (1ULL << 63) - 1, (1ULL << 63) - MMIO_GEN_WRAP * 64 },
+		[WORLD_COUNTERS_MMIO_WRAP] = { 0, MMIO_GEN_WRAP - 4 },
+	};
+
+	vcfg->mmu_invalidate_seq_start = start[c].seq;
+	vcfg->memslot_generation_start = start[c].gen;
 }
 
 static const char *const backing_names[NR_WORLD_BACKINGS] = {
@@ -183,6 +233,8 @@ int world_config_check(const struct world_config *cfg, char *why, size_t why_len
 		return fail(why, why_len, "a VM takes 0..%d vCPUs", WORLD_MAX_VCPUS);
 	if (cfg->mmu >= NR_WORLD_MMUS)
 		return fail(why, why_len, "unknown MMU %d", cfg->mmu);
+	if (cfg->counters >= NR_WORLD_COUNTERS)
+		return fail(why, why_len, "unknown counters mode %d", cfg->counters);
 	if (cfg->vm_type != KVM_X86_DEFAULT_VM)
 		return fail(why, why_len, "VM type %lu is not supported", cfg->vm_type);
 	for (m = 0; m < n; m++) {
@@ -374,6 +426,7 @@ static int create_vm(struct world *w)
 	vcfg.ad_disabled = cfg->ad_disabled;
 	vcfg.nx_huge_pages = cfg->nx_huge_pages;
 	vcfg.eager_page_split = !cfg->no_eager_split;
+	counters_start(cfg->counters, &vcfg);
 	r = configure_mmu(cfg->mmu, &vcfg);
 	r = r ?: kvmmu_vm_create(&vcfg, &w->kvm);
 	/* Capabilities before vCPUs: the dirty ring must be. */
@@ -482,6 +535,21 @@ u64 world_destroy(struct world *w)
 		check_after_teardown(frames);
 	memset(w, 0, sizeof(*w));
 	return frames;
+}
+
+void world_stop_vcpus(struct world *w)
+{
+	int i;
+
+	for (i = 0; i < w->nr_vcpus; i++) {
+		struct kvm_vcpu *v = w->vcpus[i];
+
+		atomic_store(&v->sigpending, true);
+		/* Out of guest mode at the next access. */
+		atomic_fetch_add(&v->kick_req, 1);
+		if (w->machine)
+			hw_vcpu_release_spin(v->hw);
+	}
 }
 
 /* ---- memslots ---------------------------------------------------------------------------------- */

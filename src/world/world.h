@@ -81,6 +81,25 @@ enum world_backing {
 	NR_WORLD_BACKINGS
 };
 
+/*
+ * Where the VM's sequence counters start: mmu_invalidate_seq, and the
+ * memslot generation (whose low 19 bits are the MMIO generation).  Code
+ * that truncates or sign-extends them is wrong only far from 0: each mode
+ * starts them just below a boundary, so that a run crosses it.
+ */
+enum world_counters {
+	WORLD_COUNTERS_ZERO,      /* 0 and 0, as KVM starts them */
+	WORLD_COUNTERS_2_31,      /* just below 2^31 (and the MMIO generation's wrap) */
+	WORLD_COUNTERS_2_32,      /* just below 2^32 (and the MMIO generation's wrap) */
+	WORLD_COUNTERS_2_63,      /* the sequence just below 2^63; the generation
+				   * high, short of bit 63 (KVM's update flag) */
+	WORLD_COUNTERS_MMIO_WRAP, /* the MMIO generation just below its wrap */
+	NR_WORLD_COUNTERS
+};
+
+const char *world_counters_name(enum world_counters c);
+int world_counters_parse(const char *s, enum world_counters *out);
+
 const char *world_backing_name(enum world_backing b);
 int world_backing_parse(const char *s, enum world_backing *out);
 /* The size a region of @b must be a multiple of (PFNMAP: its default block). */
@@ -147,6 +166,7 @@ struct world_cpu {
  * @disabled_quirks:  KVM_CAP_DISABLE_QUIRKS2 (KVM_X86_QUIRK_SLOT_ZAP_ALL)
  * @nr_vcpus:         vCPUs, ids 0..nr_vcpus-1
  * @mem:              guest memory, up to the first region of size 0
+ * @counters:         where the VM's sequence counters start
  * @yield_every:      forced yields while the world lives: need_resched()
  *                    answers yes at every Nth call of each thread (1:
  *                    every call), so every walk that can yield mmu_lock
@@ -177,6 +197,7 @@ struct world_config {
 
 	struct world_mem_config mem[WORLD_MAX_MEM];
 
+	enum world_counters counters;
 	unsigned int yield_every;
 
 	u64 checks;
@@ -240,6 +261,13 @@ void world_check_end(struct world *w);
  * attached, has reported.
  */
 u64 world_destroy(struct world *w);
+
+/*
+ * Make every vCPU leave KVM_RUN (-EINTR) at its next entry or access, and
+ * end a spin of the simulated CPU.  Flags and counters only, no events and
+ * no blocking, so that a checker's on_violation callback may call it.
+ */
+void world_stop_vcpus(struct world *w);
 
 /* ---- memslots ------------------------------------------------------------------------------ */
 

@@ -126,6 +126,10 @@ def test_usage_errors():
         (['run', 'demand-paging', '--bogus'], 'unknown option'),
         (['run', 'demand-paging', '--trace='], 'needs a FILE'),
         (['run', 'demand-paging', '--mem-per-vcpu', '128G'], 'tag-mode'),
+        (['run', 'demand-paging', '--counters', '2^64'], 'unknown --counters'),
+        (['run', 'demand-paging', '--yield-every', '-1'], '--yield-every'),
+        (['scenario', 'fault-vs-host', '--counters', 'huge'], 'unknown --counters'),
+        (['scenario', 'fault-vs-host', '--yield-every', 'x'], '--yield-every'),
     ]
     for args, text in cases:
         p = kvmmu(*args)
@@ -178,8 +182,8 @@ def test_bad_output_paths():
 def test_help():
     p = kvmmu('run', '--help')
     opts = ['--vcpus', '--mem-per-vcpu', '--slots', '--backing', '--write-percent', '--random',
-            '--iterations', '--seed', '--mmu', '--tag-mode', '--check', '--inject', '--json',
-            '--trace', '--quiet']
+            '--iterations', '--seed', '--mmu', '--tag-mode', '--yield-every', '--counters',
+            '--check', '--inject', '--json', '--trace', '--quiet']
     missing = [o for o in opts if o not in p.stdout]
     check('run --help names every option', p.returncode == 0 and not missing, str(missing))
 

@@ -126,7 +126,7 @@ static void test_resume_past_yield_needs_forced_yields(void **state)
 	struct scn_config cfg = {
 		.scn = scn_find("logging-walks-yield"), .mutants = mutant_mask("resume-past-yield"),
 		.checks = CHECK_ALL, .strategy = SCN_PCT, .depth = 3,
-		.schedules = scaled(200, 2000, 2000), .yield_every = SCN_YIELD_NEVER,
+		.schedules = scaled(200, 2000, 2000), .set_yield_every = true, .yield_every = 0,
 	};
 	struct scn_result res;
 
@@ -138,6 +138,38 @@ static void test_resume_past_yield_needs_forced_yields(void **state)
 	}
 }
 
+static void test_seq_snapshot_int(void **state)
+{
+	catch_all_seeds("seq-snapshot-int");
+}
+
+/* Only counters far from 0 catch it: below 2^31 an int holds the sequence. */
+static void test_seq_snapshot_int_needs_counters(void **state)
+{
+	struct scn_config cfg = {
+		.scn = scn_find("seq-wrap-vs-fault"), .mutants = mutant_mask("seq-snapshot-int"),
+		.checks = CHECK_ALL, .strategy = SCN_PCT, .depth = 3,
+		.schedules = scaled(200, 2000, 2000), .set_counters = true,
+		.counters = WORLD_COUNTERS_ZERO,
+	};
+	struct scn_result res;
+
+	for (cfg.seed = 1; cfg.seed <= nr_seeds(); cfg.seed++) {
+		assert_int_equal(scn_run(&cfg, &res), 0);
+		if (res.violated)
+			fail_msg("caught with the counters at 0 (seed %llu): %s",
+				 (unsigned long long)cfg.seed, res.violation.description);
+	}
+	/* Any start from 2^31 on does, whichever boundary. */
+	cfg.seed = 1;
+	for (cfg.counters = WORLD_COUNTERS_2_31; cfg.counters <= WORLD_COUNTERS_2_63;
+	     cfg.counters++) {
+		assert_int_equal(scn_run(&cfg, &res), 0);
+		assert_true(res.violated);
+		assert_string_equal(res.violation.checker, "fault-liveness");
+	}
+}
+
 /* The random strategy finds the seed races too. */
 static void test_random_strategy_finds_seed_races(void **state)
 {
@@ -145,48 +177,81 @@ static void test_random_strategy_finds_seed_races(void **state)
 	catch_and_replay("notifier-skips-invalid-roots", SCN_RANDOM, 1);
 }
 
-static void run_clean(enum scn_strategy strategy, u64 schedules, unsigned int yield_every)
+/* Every scenario without mutants, in the modes of @modes (its own where unset). */
+static void run_clean_modes(enum scn_strategy strategy, u64 schedules,
+			    const struct scn_config *modes)
 {
 	int i;
 
 	for (i = 0; i < nr_scenarios; i++) {
-		struct scn_config cfg = {
-			.scn = scenario_table[i], .checks = CHECK_ALL, .strategy = strategy,
-			.depth = 3, .seed = 1, .schedules = schedules, .yield_every = yield_every,
-		};
+		struct scn_config cfg = *modes;
 		struct scn_result res;
 
+		cfg.scn = scenario_table[i];
+		cfg.checks = CHECK_ALL;
+		cfg.strategy = strategy;
+		cfg.depth = 3;
+		cfg.seed = 1;
+		cfg.schedules = schedules;
 		assert_int_equal(scn_run(&cfg, &res), 0);
 		if (res.violated)
-			fail_msg("%s without mutants (%s, yields every %u, schedule %llu): %s: %s",
-				 scenario_table[i]->name, scn_strategy_name(strategy),
-				 scn_yield_every(&cfg), (unsigned long long)res.schedule_index,
-				 res.violation.checker, res.violation.description);
+			fail_msg("%s without mutants (%s, yields every %u, counters %s, schedule "
+				 "%llu): %s: %s", scenario_table[i]->name,
+				 scn_strategy_name(strategy), scn_yield_every(&cfg),
+				 world_counters_name(scn_counters(&cfg)),
+				 (unsigned long long)res.schedule_index, res.violation.checker,
+				 res.violation.description);
 		assert_int_equal(res.schedules_run, schedules);
 	}
 }
 
+static void run_clean(enum scn_strategy strategy, u64 schedules)
+{
+	const struct scn_config own = { 0 };
+
+	run_clean_modes(strategy, schedules, &own);
+}
+
 static void test_clean_pct(void **state)
 {
-	run_clean(SCN_PCT, scaled(20, 300, 20000), 0);
+	run_clean(SCN_PCT, scaled(20, 300, 20000));
 }
 
 static void test_clean_random(void **state)
 {
-	run_clean(SCN_RANDOM, scaled(10, 100, 5000), 0);
+	run_clean(SCN_RANDOM, scaled(10, 100, 5000));
 }
 
 static void test_clean_free(void **state)
 {
-	run_clean(SCN_FREE, scaled(5, 50, 2000), 0);
+	run_clean(SCN_FREE, scaled(5, 50, 2000));
 }
 
 /* Every walk yields at every step (and at every third): still clean. */
 static void test_clean_forced_yields(void **state)
 {
-	run_clean(SCN_PCT, scaled(10, 100, 2000), 1);
-	run_clean(SCN_PCT, scaled(10, 100, 2000), 3);
-	run_clean(SCN_FREE, scaled(5, 20, 500), 1);
+	struct scn_config every = { .set_yield_every = true, .yield_every = 1 };
+	struct scn_config third = { .set_yield_every = true, .yield_every = 3 };
+
+	run_clean_modes(SCN_PCT, scaled(10, 100, 2000), &every);
+	run_clean_modes(SCN_PCT, scaled(10, 100, 2000), &third);
+	run_clean_modes(SCN_FREE, scaled(5, 20, 500), &every);
+}
+
+/* The counters start near every boundary (and the MMIO generation's wrap): clean. */
+static void test_clean_counters(void **state)
+{
+	struct scn_config modes = { .set_counters = true };
+
+	for (modes.counters = WORLD_COUNTERS_ZERO; modes.counters < NR_WORLD_COUNTERS;
+	     modes.counters++) {
+		run_clean_modes(SCN_PCT, scaled(5, 50, 2000), &modes);
+		/* And with forced yields on top. */
+		modes.set_yield_every = true;
+		modes.yield_every = 1;
+		run_clean_modes(SCN_PCT, scaled(3, 20, 500), &modes);
+		modes.set_yield_every = false;
+	}
 }
 
 /* A schedule without a violation replays with its hash too. */
@@ -214,15 +279,20 @@ static void test_bad_tokens(void **state)
 	char token[200];
 
 	assert_int_equal(scn_replay("nonsense", CHECK_ALL, &cfg, &res), -EINVAL);
-	snprintf(token, sizeof(token), "kvmmu1.%s.no-such-scenario.0.pct.3.10.1.0.y0",
+	snprintf(token, sizeof(token), "kvmmu1.%s.no-such-scenario.0.pct.3.10.1.0.y0.c0",
 		 scn_build_id());
 	assert_int_equal(scn_replay(token, CHECK_ALL, &cfg, &res), -ENOENT);
 	/* Cut short, or with more after it. */
 	snprintf(token, sizeof(token), "kvmmu1.%s.fault-vs-host.0.pct.3.10.1.0", scn_build_id());
 	assert_int_equal(scn_token_check(token), -EINVAL);
-	snprintf(token, sizeof(token), "kvmmu1.%s.fault-vs-host.0.pct.3.10.1.0.y0x", scn_build_id());
+	snprintf(token, sizeof(token), "kvmmu1.%s.fault-vs-host.0.pct.3.10.1.0.y0.c0x",
+		 scn_build_id());
 	assert_int_equal(scn_token_check(token), -EINVAL);
-	assert_int_equal(scn_replay("kvmmu1.00000000.fault-vs-host.0.pct.3.10.1.0.y0", CHECK_ALL,
+	/* A counters mode this build does not have. */
+	snprintf(token, sizeof(token), "kvmmu1.%s.fault-vs-host.0.pct.3.10.1.0.y0.c%d",
+		 scn_build_id(), NR_WORLD_COUNTERS);
+	assert_int_equal(scn_token_check(token), -EINVAL);
+	assert_int_equal(scn_replay("kvmmu1.00000000.fault-vs-host.0.pct.3.10.1.0.y0.c0", CHECK_ALL,
 				    &cfg, &res), strcmp(scn_build_id(), "00000000") ? -ESTALE : 0);
 }
 
@@ -238,11 +308,14 @@ static const struct CMUnitTest tests[] = {
 	KVMMU_TEST(test_split_child_pfn),
 	KVMMU_TEST(test_resume_past_yield),
 	KVMMU_TEST(test_resume_past_yield_needs_forced_yields),
+	KVMMU_TEST(test_seq_snapshot_int),
+	KVMMU_TEST(test_seq_snapshot_int_needs_counters),
 	KVMMU_TEST(test_random_strategy_finds_seed_races),
 	KVMMU_TEST(test_clean_pct),
 	KVMMU_TEST(test_clean_random),
 	KVMMU_TEST(test_clean_free),
 	KVMMU_TEST(test_clean_forced_yields),
+	KVMMU_TEST(test_clean_counters),
 	KVMMU_TEST(test_same_seed_same_hash),
 	KVMMU_TEST(test_bad_tokens),
 };

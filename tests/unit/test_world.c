@@ -18,6 +18,7 @@
 #include "kvm_host.h"
 #include "mutant.h"
 #include "observe.h"
+#include "sched_point.h"
 #include "test.h"
 #include "world.h"
 
@@ -90,6 +91,8 @@ static void test_every_option(void **state)
 		.dirty_ring_bytes = 4 * PAGE_SIZE,
 		.disabled_quirks = KVM_X86_QUIRK_SLOT_ZAP_ALL,
 		.nr_vcpus = 2,
+		.counters = WORLD_COUNTERS_2_63,
+		.yield_every = 1,
 		.mem = {
 			{ .size = 4 * MB, .backing = WORLD_BACKING_ANON, .hva = 8 * GB, .gpa = 0,
 			  .nr_slots = 2, .first_slot = 3, .slot_flags = KVM_MEM_LOG_DIRTY_PAGES },
@@ -134,6 +137,12 @@ static void test_every_option(void **state)
 	assert_int_equal(w.kvm->manual_dirty_log_protect, cfg.manual_protect);
 	assert_int_equal(w.kvm->dirty_ring_size, 4 * PAGE_SIZE);
 	assert_int_equal(w.kvm->arch.disabled_quirks, KVM_X86_QUIRK_SLOT_ZAP_ALL);
+	/* The counters just below 2^63 (the generation short of bit 63), yields forced. */
+	assert_true(w.kvm->mmu_invalidate_seq >= (1ULL << 63) - 16 &&
+		    w.kvm->mmu_invalidate_seq < (1ULL << 63));
+	assert_true(kvm_memslots(w.kvm)->generation > (1ULL << 62) &&
+		    !(kvm_memslots(w.kvm)->generation & KVM_MEMSLOT_GEN_UPDATE_IN_PROGRESS));
+	assert_int_equal(sched_forced_resched(), 1);
 	/* The memory: the given address, then the next 1 GiB boundaries. */
 	assert_int_equal(w.mem[0].hva, 8 * GB);
 	assert_int_equal(w.mem[1].hva, 9 * GB);
@@ -176,6 +185,7 @@ static void test_every_option(void **state)
 	assert_int_equal(kvmmu_mutant_get_mask(), 0);
 	assert_false(observing_anything());
 	assert_int_equal(world_destroy(&w), 0);
+	assert_int_equal(sched_forced_resched(), 0);
 	assert_null(w.kvm);
 	assert_null(w.phys);
 	assert_int_equal(check_violations(NULL, 0), 0);
@@ -284,6 +294,49 @@ static void test_mmu_selector(void **state)
 	assert_int_equal(world_mmu_parse("ept", &mmu, why, sizeof(why)), -EINVAL);
 	assert_non_null(strstr(why, "unknown MMU 'ept'"));
 	assert_int_equal(world_backing_parse("floppy", &(enum world_backing){ 0 }), -EINVAL);
+}
+
+/* Each counters mode starts the sequence and the generation just below its boundary. */
+static void test_counters(void **state)
+{
+	static const struct {
+		enum world_counters c;
+		u64 seq_below, gen_below, gen_margin;
+	} cases[] = {
+		{ WORLD_COUNTERS_ZERO, 0, 0, 0 },
+		{ WORLD_COUNTERS_2_31, 1ULL << 31, 1ULL << 31, 64 },
+		{ WORLD_COUNTERS_2_32, 1ULL << 32, 1ULL << 32, 64 },
+		/* The generation must never reach bit 63: it stays well short. */
+		{ WORLD_COUNTERS_2_63, 1ULL << 63, 1ULL << 63, 1ULL << 26 },
+		{ WORLD_COUNTERS_MMIO_WRAP, 0, 1ULL << 19, 64 },
+	};
+	size_t i;
+
+	for (i = 0; i < ARRAY_SIZE(cases); i++) {
+		const struct world_config cfg = {
+			.counters = cases[i].c, .mem = { { .size = MB, .nr_slots = 1 } },
+		};
+		enum world_counters parsed;
+		u64 seq, gen;
+
+		assert_int_equal(world_create(&w, &cfg, NULL, 0), 0);
+		seq = w.kvm->mmu_invalidate_seq;
+		gen = kvm_memslots(w.kvm)->generation;
+		if (cases[i].seq_below)
+			assert_true(seq < cases[i].seq_below && seq >= cases[i].seq_below - 16);
+		else
+			assert_int_equal(seq, 0);
+		/* One memslot update so far; a few more cross the boundary. */
+		if (cases[i].gen_below)
+			assert_true(gen < cases[i].gen_below &&
+				    gen + cases[i].gen_margin >= cases[i].gen_below);
+		else
+			assert_int_equal(gen, KVM_ADDRESS_SPACE_NUM);
+		assert_int_equal(world_counters_parse(world_counters_name(cases[i].c), &parsed), 0);
+		assert_int_equal(parsed, cases[i].c);
+		assert_int_equal(world_destroy(&w), 0);
+	}
+	assert_int_equal(world_counters_parse("2^64", &(enum world_counters){ 0 }), -EINVAL);
 }
 
 /* ---- bad configurations -------------------------------------------------------------------- */
@@ -399,6 +452,7 @@ static const struct CMUnitTest tests[] = {
 	KVMMU_TEST(test_every_backing),
 	KVMMU_TEST(test_defaults_and_layout),
 	KVMMU_TEST(test_mmu_selector),
+	KVMMU_TEST(test_counters),
 	KVMMU_TEST(test_bad_configurations),
 	KVMMU_TEST(test_failure_half_way),
 	KVMMU_TEST(test_one_checking_world_at_a_time),
