@@ -66,10 +66,18 @@ static void forget(u64 key, unsigned long hva)
 		chk_map_del(&pages, (hva & PAGE_MASK) | 1);
 }
 
+/* The host address of an access: the guest's through the memslots, the VMM's as it is. */
+static unsigned long access_hva(const struct kvmmu_event *ev)
+{
+	if (ev->type == KVMMU_EV_VMM_LOAD || ev->type == KVMMU_EV_VMM_STORE)
+		return ev->access.hva;
+	return chk_gpa_to_hva(ev->access.gpa, NULL);
+}
+
 static void data_store(const struct kvmmu_event *ev)
 {
 	const struct kvmmu_ev_access *a = &ev->access;
-	unsigned long hva = chk_gpa_to_hva(a->gpa, NULL);
+	unsigned long hva = access_hva(ev);
 	u64 key = word_key(hva);
 	struct word *w;
 
@@ -100,7 +108,7 @@ static void data_store(const struct kvmmu_event *ev)
 static void data_load(const struct kvmmu_event *ev)
 {
 	const struct kvmmu_ev_access *a = &ev->access;
-	unsigned long hva = chk_gpa_to_hva(a->gpa, NULL);
+	unsigned long hva = access_hva(ev);
 	struct word *w;
 	u64 own = 0, latest;
 	int i;
@@ -120,6 +128,13 @@ static void data_load(const struct kvmmu_event *ev)
 			return;
 	}
 	latest = w->vals[(w->next + RING - 1) % RING];
+	if (ev->type == KVMMU_EV_VMM_LOAD) {
+		chk_violation(CHK_DATA_INTEGRITY, ev, -1, (s64)a->pfn,
+			      "the VMM read %#llx at hva %#lx (pfn %#llx), but the last value "
+			      "stored there is %#llx", (unsigned long long)a->value, hva,
+			      (unsigned long long)a->pfn, (unsigned long long)latest);
+		return;
+	}
 	chk_violation(CHK_DATA_INTEGRITY, ev, (s64)gpa_to_gfn(a->gpa), (s64)a->pfn,
 		      "vCPU %d loaded %#llx from gpa %#llx (hva %#lx, pfn %#llx), but the last "
 		      "value stored there is %#llx", a->vcpu, (unsigned long long)a->value,
@@ -162,9 +177,11 @@ static void data_event(const struct kvmmu_event *ev)
 {
 	switch (ev->type) {
 	case KVMMU_EV_GUEST_STORE:
+	case KVMMU_EV_VMM_STORE:
 		data_store(ev);
 		break;
 	case KVMMU_EV_GUEST_LOAD:
+	case KVMMU_EV_VMM_LOAD:
 		data_load(ev);
 		break;
 	default:
@@ -175,6 +192,7 @@ static void data_event(const struct kvmmu_event *ev)
 
 const struct checker_ops chk_data_ops = {
 	.events = BIT_ULL(KVMMU_EV_GUEST_STORE) | BIT_ULL(KVMMU_EV_GUEST_LOAD) |
+		  BIT_ULL(KVMMU_EV_VMM_STORE) | BIT_ULL(KVMMU_EV_VMM_LOAD) |
 		  BIT_ULL(KVMMU_EV_FRAME_ZERO),
 	.begin = data_begin,
 	.event = data_event,
@@ -199,6 +217,30 @@ struct logged_page {
 static struct chk_map logged;      /* (slot << 40 | page) + 1 -> struct logged_page */
 static struct chk_map slot_base;   /* slot + 1 -> protected_from of every page */
 
+/*
+ * With a dirty ring, a write is harvested when the vCPU pushes its page: a
+ * write must push one if it comes after its page was protected (logging
+ * turned on for the slot, or a KVM_RESET_DIRTY_RINGS that collected the
+ * page returned) and nothing was pushed for the page since.  KVM pushes in
+ * the fault that makes the page writable, before the write completes, so
+ * the write itself is judged.
+ */
+struct ring_page {
+	u64 protected_from; /* a reset that collected it returned before this index */
+	u64 last_push;
+	bool protected;
+	bool pushed;
+};
+
+static struct chk_map ring_pages; /* page key -> struct ring_page */
+static struct chk_map ring_slots; /* slot + 1 -> protected_from: logging turned on */
+static struct chk_map harvested;  /* page keys a reset in progress collected */
+
+static bool ring_mode(void)
+{
+	return chk_kvm()->dirty_ring_size;
+}
+
 static u64 page_key(u32 slot, u64 page)
 {
 	return (((u64)slot << 40) | page) + 1;
@@ -214,6 +256,15 @@ static void dirty_begin(void)
 
 	chk_map_init(&logged, sizeof(struct logged_page));
 	chk_map_init(&slot_base, sizeof(u64));
+	chk_map_init(&ring_pages, sizeof(struct ring_page));
+	chk_map_init(&ring_slots, sizeof(u64));
+	chk_map_init(&harvested, sizeof(u8));
+	/*
+	 * A ring's pages written before now were pushed or are still
+	 * writable: only protections from now on count.
+	 */
+	if (ring_mode())
+		return;
 	/*
 	 * Slots already logging: whatever was written before now is either
 	 * still in the bitmap or was harvested; a write from now on must show.
@@ -232,11 +283,58 @@ static void dirty_end(void)
 {
 	chk_map_free(&logged);
 	chk_map_free(&slot_base);
+	chk_map_free(&ring_pages);
+	chk_map_free(&ring_slots);
+	chk_map_free(&harvested);
 }
 
 static u32 slot_code(const struct kvm_memory_slot *slot)
 {
 	return ((u32)slot->as_id << 16) | (u16)slot->id;
+}
+
+static void ring_store(const struct kvmmu_event *ev, u32 slot, u64 page)
+{
+	const struct ring_page *p = chk_map_find(&ring_pages, page_key(slot, page));
+	const u64 *base = chk_map_find(&ring_slots, (u64)slot + 1);
+	u64 from = max(p && p->protected ? p->protected_from : 0, base ? *base : 0);
+
+	if (!(p && p->protected) && !base)
+		return;
+	if (ev->index < from || (p && p->pushed && p->last_push >= from))
+		return;
+	chk_violation(CHK_DIRTY_LOG, ev, -1, -1,
+		      "slot %d page %#llx was written (event %llu) after it was protected (writes "
+		      "from event %llu on must show), but no dirty-ring entry was pushed for it",
+		      (int)slot, (unsigned long long)page, (unsigned long long)ev->index,
+		      (unsigned long long)from);
+}
+
+static void ring_push(const struct kvmmu_event *ev)
+{
+	struct ring_page *p = chk_map_get(&ring_pages, page_key((u32)ev->dirty_log.slot,
+								ev->dirty_log.first_page));
+
+	if (p) {
+		p->last_push = ev->index;
+		p->pushed = true;
+	}
+}
+
+/* KVM_RESET_DIRTY_RINGS returned: what it collected is protected from now on. */
+static void ring_reset(const struct kvmmu_event *ev)
+{
+	size_t i;
+
+	chk_map_for_each(&harvested, i) {
+		struct ring_page *p = chk_map_get(&ring_pages, harvested.keys[i]);
+
+		if (p) {
+			p->protected = true;
+			p->protected_from = ev->index + 1;
+		}
+	}
+	chk_map_clear(&harvested);
 }
 
 static void dirty_store(const struct kvmmu_event *ev)
@@ -246,6 +344,10 @@ static void dirty_store(const struct kvmmu_event *ev)
 
 	if (!chk_gpa_to_hva(ev->access.gpa, &slot) || !kvm_slot_dirty_track_enabled(slot))
 		return;
+	if (ring_mode()) {
+		ring_store(ev, slot_code(slot), gpa_to_gfn(ev->access.gpa) - slot->base_gfn);
+		return;
+	}
 	p = chk_map_get(&logged, page_key(slot_code(slot),
 					  gpa_to_gfn(ev->access.gpa) - slot->base_gfn));
 	if (p) {
@@ -325,13 +427,14 @@ static void protect_on_enable(u32 slot_code, u64 from)
 	u64 *base;
 	int idx;
 
-	if (kvm_dirty_log_manual_protect_and_init_set(kvm) ||
+	/* A ring write-protects on enable whatever the manual-protect flags say. */
+	if ((kvm_dirty_log_manual_protect_and_init_set(kvm) && !ring_mode()) ||
 	    (slot_code >> 16) >= KVM_ADDRESS_SPACE_NUM)
 		return;
 	idx = srcu_read_lock(&kvm->srcu);
 	slot = id_to_memslot(__kvm_memslots(kvm, slot_code >> 16), (u16)slot_code);
 	if (slot && kvm_slot_dirty_track_enabled(slot)) {
-		base = chk_map_get(&slot_base, (u64)slot_code + 1);
+		base = chk_map_get(ring_mode() ? &ring_slots : &slot_base, (u64)slot_code + 1);
 		if (base)
 			*base = from;
 	}
@@ -348,6 +451,7 @@ static void dirty_slot_update(const struct kvmmu_event *ev)
 	if (ev->span.kind != KVMMU_SPAN_MEMSLOT_UPDATE)
 		return;
 	chk_map_del(&slot_base, (u64)slot + 1);
+	chk_map_del(&ring_slots, (u64)slot + 1);
 	protect_on_enable(slot, ev->index + 1);
 	if (!logged.n)
 		return;
@@ -377,6 +481,19 @@ static void dirty_event(const struct kvmmu_event *ev)
 		if (ev->dirty_log.kvm == chk_kvm())
 			dirty_clear(ev);
 		break;
+	case KVMMU_EV_DIRTY_RING_PUSH:
+		if (ev->dirty_log.kvm == chk_kvm())
+			ring_push(ev);
+		break;
+	case KVMMU_EV_DIRTY_RING_HARVEST:
+		if (ev->dirty_log.kvm == chk_kvm())
+			chk_map_get(&harvested, page_key((u32)ev->dirty_log.slot,
+							 ev->dirty_log.first_page));
+		break;
+	case KVMMU_EV_DIRTY_RING_RESET:
+		if (ev->dirty_log.kvm == chk_kvm())
+			ring_reset(ev);
+		break;
 	default:
 		dirty_slot_update(ev);
 		break;
@@ -385,7 +502,9 @@ static void dirty_event(const struct kvmmu_event *ev)
 
 const struct checker_ops chk_dirty_ops = {
 	.events = BIT_ULL(KVMMU_EV_GUEST_STORE) | BIT_ULL(KVMMU_EV_DIRTY_LOG_GET) |
-		  BIT_ULL(KVMMU_EV_DIRTY_LOG_CLEAR) | BIT_ULL(KVMMU_EV_SPAN_END),
+		  BIT_ULL(KVMMU_EV_DIRTY_LOG_CLEAR) | BIT_ULL(KVMMU_EV_SPAN_END) |
+		  BIT_ULL(KVMMU_EV_DIRTY_RING_PUSH) | BIT_ULL(KVMMU_EV_DIRTY_RING_HARVEST) |
+		  BIT_ULL(KVMMU_EV_DIRTY_RING_RESET),
 	.begin = dirty_begin,
 	.event = dirty_event,
 	.end = dirty_end,

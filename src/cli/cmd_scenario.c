@@ -146,6 +146,18 @@ static void result_human(FILE *f, const struct scn_config *cfg, const struct scn
 		fprintf(f, "  replay: kvmmu replay %s\n", res->token);
 }
 
+/* What a failed run says (-ELOOP: a setup that never finished, see scn_vcpu_run_list()). */
+static const char *run_error(int r)
+{
+	static char buf[96];
+
+	if (r == -ELOOP)
+		return "the setup's vCPU made no progress in a million entries (a livelock "
+		       "before checking starts)";
+	snprintf(buf, sizeof(buf), "internal error: %s", strerror(-r));
+	return buf;
+}
+
 static u64 parse_u64(const char *cmd, const char *opt, const char *s, u64 min)
 {
 	char *end;
@@ -272,8 +284,7 @@ static int cmd_scenario(int argc, char **argv)
 	cli_outputs_begin("scenario", &out, &j, trace);
 	r = scn_run(&cfg, &res);
 	if (r) {
-		fprintf(stderr, "kvmmu: scenario %s: internal error: %s\n", cfg.scn->name,
-			strerror(-r));
+		fprintf(stderr, "kvmmu: scenario %s: %s\n", cfg.scn->name, run_error(r));
 		trace_finish("scenario", trace, NULL);
 		return CLI_EXIT_INTERNAL;
 	}
@@ -344,7 +355,7 @@ static int cmd_replay(int argc, char **argv)
 	cli_outputs_begin("replay", &out, &j, trace);
 	r = scn_replay(argv[optind], checks, &cfg, &res);
 	if (r) {
-		fprintf(stderr, "kvmmu: replay: internal error: %s\n", strerror(-r));
+		fprintf(stderr, "kvmmu: replay: %s\n", run_error(r));
 		trace_finish("replay", trace, NULL);
 		return CLI_EXIT_INTERNAL;
 	}

@@ -58,6 +58,17 @@ const struct kvmmu_mutant_info kvmmu_mutant_table[NR_KVMMU_MUTANTS] = {
 		"a fault keeps its mmu_invalidate_seq snapshot in an int: once the sequence reaches "
 		"2^31 the snapshot never matches it again and the fault retries forever",
 	},
+	[MUT_RING_RESET_NO_PROTECT] = {
+		"ring-reset-no-protect", "-",
+		"KVM_RESET_DIRTY_RINGS recycles the harvested entries without write-protecting "
+		"their pages again, so the next write to them pushes no entry",
+	},
+	[MUT_MAX_GFN_ROUND_DOWN] = {
+		"max-gfn-round-down", "-",
+		"the TDP MMU bounds its walks by MAXPHYADDR rounded down to whole top-level "
+		"entries: with a guest physical width short of one, zaps (teardown's included) "
+		"miss everything",
+	},
 };
 
 void kvmmu_mutant_set_mask(u64 mask)

@@ -47,9 +47,13 @@ enum kvmmu_event_type {
 	KVMMU_EV_NOTIFIER_END,       /* .notifier: invalidate_range_end */
 	KVMMU_EV_GUEST_LOAD,         /* .access: a guest load completed */
 	KVMMU_EV_GUEST_STORE,        /* .access: a guest store completed */
+	KVMMU_EV_VMM_LOAD,           /* .access: the VMM read guest memory (.hva, vcpu -1) */
+	KVMMU_EV_VMM_STORE,          /* .access: the VMM wrote guest memory (.hva, vcpu -1) */
 	KVMMU_EV_DIRTY_LOG_GET,      /* .dirty_log: KVM_GET_DIRTY_LOG returns */
 	KVMMU_EV_DIRTY_LOG_CLEAR,    /* .dirty_log: KVM_CLEAR_DIRTY_LOG returns */
 	KVMMU_EV_DIRTY_RING_RESET,   /* .dirty_log: KVM_RESET_DIRTY_RINGS returns */
+	KVMMU_EV_DIRTY_RING_PUSH,    /* .dirty_log: a vCPU pushed a page to its ring */
+	KVMMU_EV_DIRTY_RING_HARVEST, /* .dirty_log: a reset collected a harvested entry */
 	KVMMU_EV_SPAN_BEGIN,         /* .span: a traced operation begins */
 	KVMMU_EV_SPAN_END,           /* .span: it ends */
 	KVMMU_EV_RANGE_BEGIN,        /* .range: a walk over a gfn range of a root begins */
@@ -181,7 +185,7 @@ struct kvmmu_ev_access {
 struct kvmmu_ev_dirty_log {
 	const void *kvm;
 	int slot; /* as_id << 16 | id, as KVM encodes it */
-	u64 first_page;
+	u64 first_page; /* ring PUSH and HARVEST: the page */
 	u64 num_pages;
 	/*
 	 * GET: the pages reported, from page 0; CLEAR: the pages whose bits

@@ -309,9 +309,14 @@ int host_access(struct mm_struct *mm, unsigned long addr, bool write, u64 *val)
 				atomic_fetch_or(slot, HPTE_DIRTY | HPTE_ACCESSED);
 				if (!(e & HPTE_SPECIAL))
 					set_page_dirty(mm->phys, pfn_to_page(mm->phys, pfn));
+				/* Under ptl, as the write: no copy or drop between the two. */
+				kvmmu_observe(KVMMU_EV_VMM_STORE, access, .vcpu = -1, .size = 8,
+					      .hva = addr, .pfn = pfn, .value = *val);
 			} else {
 				*val = frame_read_word(mm->phys, pfn, addr & (PAGE_SIZE - 1));
 				atomic_fetch_or(slot, HPTE_ACCESSED);
+				kvmmu_observe(KVMMU_EV_VMM_LOAD, access, .vcpu = -1, .size = 8,
+					      .hva = addr, .pfn = pfn, .value = *val);
 			}
 			spin_unlock(&mm->ptl);
 			break;

@@ -229,6 +229,8 @@ void kvm_dirty_ring_push(struct kvm_vcpu *vcpu, u32 slot, u64 offset)
 	WRITE_ONCE(entry->slot, slot);
 	WRITE_ONCE(entry->offset, offset);
 	kvm_dirty_gfn_set_dirtied(entry);
+	kvmmu_observe(KVMMU_EV_DIRTY_RING_PUSH, dirty_log, .kvm = vcpu->kvm, .slot = (int)slot,
+		      .first_page = offset, .num_pages = 1);
 	WRITE_ONCE(ring->dirty_index, ring->dirty_index + 1);
 	if (kvm_dirty_ring_soft_full(ring))
 		kvm_make_request(KVM_REQ_DIRTY_RING_SOFT_FULL, vcpu);
@@ -244,6 +246,9 @@ static void kvm_reset_dirty_gfn(struct kvm *kvm, u32 slot, u64 offset, u64 mask)
 		return;
 	memslot = id_to_memslot(__kvm_memslots(kvm, as_id), id);
 	if (!memslot || (offset + (u64)(fls64(mask) - 1)) >= memslot->npages)
+		return;
+	/* Mutant: the harvested pages stay writable, so their next write goes unlogged. */
+	if (kvmmu_mutant(MUT_RING_RESET_NO_PROTECT))
 		return;
 	write_lock(&kvm->mmu_lock);
 	kvm_arch_mmu_enable_log_dirty_pt_masked(kvm, memslot, offset, mask);
@@ -264,6 +269,8 @@ int kvm_dirty_ring_reset(struct kvm *kvm, struct kvm_dirty_ring *ring)
 			break;
 		next_slot = READ_ONCE(entry->slot);
 		next_offset = READ_ONCE(entry->offset);
+		kvmmu_observe(KVMMU_EV_DIRTY_RING_HARVEST, dirty_log, .kvm = kvm,
+			      .slot = (int)next_slot, .first_page = next_offset, .num_pages = 1);
 		/* Recycle the entry: userspace may not reuse it before. */
 		__atomic_store_n(&entry->flags, 0, __ATOMIC_RELEASE);
 		WRITE_ONCE(ring->reset_index, ring->reset_index + 1);

@@ -536,8 +536,18 @@ static bool __must_check tdp_mmu_iter_cond_resched(struct kvm *kvm, struct tdp_i
 
 static gfn_t tdp_mmu_max_gfn_exclusive(struct kvm *kvm)
 {
+	gfn_t end = kvm_mmu_max_gfn_of(kvm) + 1;
+
+	/*
+	 * Mutant: the bound rounded down to whole top-level entries, which
+	 * only a guest physical width short of a top-level entry's span
+	 * (5-level paging below 48 bits, 4-level below 39) turns into a walk
+	 * that misses everything.
+	 */
+	if (kvmmu_mutant(MUT_MAX_GFN_ROUND_DOWN))
+		end = round_down(end, KVM_PAGES_PER_HPAGE(kvm->arch.tdp_root_level));
 	/* No memslot and no MMIO SPTE lies above host MAXPHYADDR. */
-	return kvm_mmu_max_gfn_of(kvm) + 1;
+	return end;
 }
 
 /* ---- zapping ------------------------------------------------------------------------------ */

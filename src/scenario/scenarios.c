@@ -417,6 +417,97 @@ static const struct scenario seq_vs_fault = {
 	.start = seq_start,
 };
 
+/* ---- the dirty ring: a write after a reset pushes again ------------------------------------------ */
+
+#define RING_PAGES 8
+
+static int ring_setup(struct scn_world *w)
+{
+	/* Logging is on from the start: the first write of each page pushes. */
+	return vcpu_loop(w, 0, HW_STORE, 0, RING_PAGES, PAGE_SIZE);
+}
+
+/* Userspace collects every dirty entry of vCPU 0's ring, marks it, resets. */
+static int ring_harvest(struct scn_world *w)
+{
+	u32 n, i;
+	struct kvm_dirty_gfn *ring = kvmmu_vcpu_dirty_ring(w->world.vcpus[0], &n);
+
+	for (i = 0; i < n; i++) {
+		struct kvm_dirty_gfn *e = &ring[(w->scratch[0] + i) % n];
+
+		if (!(__atomic_load_n(&e->flags, __ATOMIC_ACQUIRE) & KVM_DIRTY_GFN_F_DIRTY))
+			break;
+		__atomic_store_n(&e->flags, KVM_DIRTY_GFN_F_RESET, __ATOMIC_RELEASE);
+	}
+	w->scratch[0] += i;
+	return kvmmu_reset_dirty_rings(w->world.kvm) < 0 ? -EIO : 0;
+}
+
+static int ring_vcpu(struct scn_world *w)
+{
+	int r = vcpu_loop(w, 0, HW_STORE, 2 * PAGE_SIZE, 2, PAGE_SIZE);
+
+	complete(&w->done[0]);
+	wait_for_completion(&w->done[1]);
+	/* After the reset returned: these must push again. */
+	return r ?: vcpu_loop(w, 0, HW_STORE, 0, RING_PAGES, PAGE_SIZE);
+}
+
+static int ring_userspace(struct scn_world *w)
+{
+	int r;
+
+	wait_for_completion(&w->done[0]);
+	r = ring_harvest(w);
+	complete(&w->done[1]);
+	return r ?: ring_harvest(w);
+}
+
+static int ring_start(struct scn_world *w)
+{
+	return scn_thread(w, "vcpu", ring_vcpu) ?: scn_thread(w, "userspace", ring_userspace);
+}
+
+static const struct scenario dirty_ring_reset = {
+	.name = "dirty-ring-reset",
+	.description = "a vCPU writes pages of a logged slot whose dirty ring userspace "
+		       "harvests and resets, then writes them again",
+	.mutants = { "ring-reset-no-protect" },
+	.world = { .nr_vcpus = 1, .dirty_ring_bytes = 4 * PAGE_SIZE,
+		   .mem = { { .size = RING_PAGES * PAGE_SIZE, .nr_slots = 1,
+			      .slot_flags = KVM_MEM_LOG_DIRTY_PAGES } } },
+	.setup = ring_setup,
+	.start = ring_start,
+};
+
+/* ---- teardown with an odd guest physical width: memory at the top ---------------------------- */
+
+#define ODD_WIDTH 43
+#define ODD_TOP (1ULL << ODD_WIDTH)
+
+static int odd_vcpu(struct scn_world *w)
+{
+	return vcpu_loop(w, 0, HW_STORE, ODD_TOP - 16 * PAGE_SIZE, 16, PAGE_SIZE);
+}
+
+static int odd_start(struct scn_world *w)
+{
+	return scn_thread(w, "vcpu", odd_vcpu);
+}
+
+static const struct scenario odd_width_teardown = {
+	.name = "odd-width-teardown",
+	.description = "a vCPU maps the last pages below a 43-bit MAXPHYADDR with 5-level "
+		       "paging (a width short of one top-level entry), then the VM is torn "
+		       "down: every table and page reference must go",
+	.mutants = { "max-gfn-round-down" },
+	.world = { .nr_vcpus = 1, .phys_bits = ODD_WIDTH, .tdp_level = 5,
+		   .mem = { { .size = 16 * PAGE_SIZE, .gpa = ODD_TOP - 16 * PAGE_SIZE,
+			      .nr_slots = 1 } } },
+	.start = odd_start,
+};
+
 /* ---- dirty logging: a write after CLEAR, through fast page fault ------------------------------ */
 
 #define DL_PAGES 16
@@ -622,6 +713,8 @@ const struct scenario *const scenario_table[] = {
 	&dirty_log_harvest,
 	&logging_walks_yield,
 	&seq_vs_fault,
+	&dirty_ring_reset,
+	&odd_width_teardown,
 };
 
 const int nr_scenarios = ARRAY_SIZE(scenario_table);
@@ -653,6 +746,8 @@ static const struct {
 	{ "split-child-pfn", CHK_COHERENCE },
 	{ "resume-past-yield", CHK_RANGE_COMPLETENESS },
 	{ "seq-snapshot-int", CHK_FAULT_LIVENESS },
+	{ "ring-reset-no-protect", CHK_DIRTY_LOG },
+	{ "max-gfn-round-down", CHK_PAGE_REFERENCES },
 };
 
 const struct scenario *scn_for_mutant(const char *mutant, enum checker_id *checker)

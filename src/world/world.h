@@ -19,12 +19,12 @@
  *                        memslots, vCPUs
  *   world_check_begin()  checkers attached, mutants on (optional)
  *   ... the driver's threads, passes or timing loops ...
- *   world_check_end()    mutants off, queued RCU callbacks reported,
- *                        checkers detached (world_destroy() does it if the
- *                        driver has not)
- *   world_destroy()      VM, CPU, address space, files; then the frames
- *                        still allocated are counted (leaks) and the host
- *                        frames go
+ *   world_check_end()    queued RCU callbacks reported, checkers detached
+ *                        (world_destroy() does it if the driver has not)
+ *   world_destroy()      VM (the mutants still on: a bug in teardown shows
+ *                        as a leak), mutants off, CPU, address space,
+ *                        files; then the frames still allocated are
+ *                        counted (leaks) and the host frames go
  *
  * A zeroed struct world_config is the default world: 4-level EPT with A/D
  * bits, the TDP MMU, eager page splitting, no capabilities, no vCPUs, no
@@ -249,8 +249,9 @@ int world_create(struct world *w, const struct world_config *cfg, char *why, siz
 /* Attach the checkers of cfg.checks and switch cfg.mutants on.  0 or -EBUSY. */
 int world_check_begin(struct world *w);
 /*
- * Switch the mutants off, let queued RCU callbacks (table frees) report
- * while the checkers listen, run the checkers' end-of-run checks, detach.
+ * Let queued RCU callbacks (table frees) report while the checkers listen,
+ * run the checkers' end-of-run checks, detach.  The mutants stay on until
+ * world_destroy() has torn the VM down.
  */
 void world_check_end(struct world *w);
 

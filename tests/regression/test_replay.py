@@ -33,9 +33,15 @@ STRATEGIES = ['pct'] if SCALE == 'reduced' else ['pct', 'random']
 FIELDS = ('checker', 'invariant', 'description', 'thread', 'gfn', 'pfn', 'event_index')
 
 
-def kvmmu_json(*args):
+# Mutants whose teardown leaks by design (tables it never reaches): a
+# LeakSanitizer build must not turn that into a crash of the command.
+LEAKY = {'max-gfn-round-down'}
+
+
+def kvmmu_json(*args, leaky=False):
+    env = dict(os.environ, ASAN_OPTIONS='detect_leaks=0') if leaky else None
     p = subprocess.run([KVMMU, *args, '--quiet', '--json'], capture_output=True, text=True,
-                       check=False, timeout=900)
+                       check=False, timeout=900, env=env)
     return p.returncode, json.loads(p.stdout) if p.stdout.strip() else None, p.stderr
 
 
@@ -46,14 +52,15 @@ def main():
         for strategy in STRATEGIES:
             for seed in SEEDS:
                 name = f'{m["name"]} in {m["scenario"]}, {strategy}, seed {seed}'
+                leaky = m['name'] in LEAKY
                 rc, doc, err = kvmmu_json('scenario', m['scenario'], '--inject', m['name'],
                                           '--strategy', strategy, '--seed', str(seed),
-                                          '--schedules', '2000')
+                                          '--schedules', '2000', leaky=leaky)
                 found = doc and doc['violation']
                 if rc != 1 or not found:
                     results.append((name, False, f'not found: rc={rc} {err[-200:]}'))
                     continue
-                rc2, again, err2 = kvmmu_json('replay', found['replay'])
+                rc2, again, err2 = kvmmu_json('replay', found['replay'], leaky=leaky)
                 got = again and again['violation']
                 if not got:
                     results.append((name, False, f'replay found nothing: rc={rc2} '

@@ -170,6 +170,63 @@ static void test_seq_snapshot_int_needs_counters(void **state)
 	}
 }
 
+static void test_ring_reset_no_protect(void **state)
+{
+	catch_all_seeds("ring-reset-no-protect");
+}
+
+/*
+ * Every teardown under this mutant also WARNs, as KVM would, that TDP MMU
+ * pages are still accounted when the VM goes: the calibration schedule's,
+ * each schedule's until the violation, and the replay's.
+ */
+static void test_max_gfn_round_down(void **state)
+{
+	u64 seed;
+
+	/*
+	 * The mutant leaks by design: the headers of the tables its teardown
+	 * never reaches, which LeakSanitizer reports when the process exits.
+	 */
+	if (KVMMU_ASAN)
+		skip();
+
+	for (seed = 1; seed <= nr_seeds(); seed++) {
+		unsigned long warns = kvmmu_warn_count();
+		struct scn_config cfg = {
+			.scn = scn_find("odd-width-teardown"),
+			.mutants = mutant_mask("max-gfn-round-down"), .checks = CHECK_ALL,
+			.strategy = SCN_PCT, .depth = 3, .seed = seed, .schedules = 2000,
+		};
+		struct scn_config rcfg;
+		struct scn_result res, again;
+
+		assert_int_equal(scn_run(&cfg, &res), 0);
+		assert_true(res.violated);
+		assert_string_equal(res.violation.checker, "page-references");
+		assert_int_equal(scn_replay(res.token, CHECK_ALL, &rcfg, &again), 0);
+		assert_true(again.violated);
+		assert_int_equal(again.event_hash, res.event_hash);
+		assert_int_equal(kvmmu_warn_count() - warns, 1 + res.schedules_run + 1);
+		expect_warns(1 + res.schedules_run + 1);
+	}
+}
+
+/* Only an odd guest physical width catches it: 4-level paging at 46 bits is whole. */
+static void test_max_gfn_round_down_needs_odd_width(void **state)
+{
+	struct scn_config cfg = {
+		.scn = scn_find("fault-vs-host"), .mutants = mutant_mask("max-gfn-round-down"),
+		.checks = CHECK_ALL, .strategy = SCN_PCT, .depth = 3, .seed = 1,
+		.schedules = scaled(50, 500, 2000),
+	};
+	struct scn_result res;
+
+	assert_int_equal(scn_run(&cfg, &res), 0);
+	if (res.violated)
+		fail_msg("caught at 46 bits: %s", res.violation.description);
+}
+
 /* The random strategy finds the seed races too. */
 static void test_random_strategy_finds_seed_races(void **state)
 {
@@ -310,6 +367,9 @@ static const struct CMUnitTest tests[] = {
 	KVMMU_TEST(test_resume_past_yield_needs_forced_yields),
 	KVMMU_TEST(test_seq_snapshot_int),
 	KVMMU_TEST(test_seq_snapshot_int_needs_counters),
+	KVMMU_TEST(test_ring_reset_no_protect),
+	KVMMU_TEST(test_max_gfn_round_down),
+	KVMMU_TEST(test_max_gfn_round_down_needs_odd_width),
 	KVMMU_TEST(test_random_strategy_finds_seed_races),
 	KVMMU_TEST(test_clean_pct),
 	KVMMU_TEST(test_clean_random),

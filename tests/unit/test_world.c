@@ -182,9 +182,11 @@ static void test_every_option(void **state)
 	assert_int_equal(kvmmu_vm_stat(w.kvm, "pages_2m"), 0);
 
 	world_check_end(&w);
-	assert_int_equal(kvmmu_mutant_get_mask(), 0);
+	/* The mutants stay on through the VM's teardown. */
+	assert_int_equal(kvmmu_mutant_get_mask(), mutant);
 	assert_false(observing_anything());
 	assert_int_equal(world_destroy(&w), 0);
+	assert_int_equal(kvmmu_mutant_get_mask(), 0);
 	assert_int_equal(sched_forced_resched(), 0);
 	assert_null(w.kvm);
 	assert_null(w.phys);
@@ -427,6 +429,49 @@ static void test_failure_half_way(void **state)
 	assert_null(w.kvm);
 }
 
+/* ---- the VMM's own accesses ---------------------------------------------------------------- */
+
+/*
+ * Data integrity knows what the VMM writes through its own mapping: a
+ * guest load of it is no violation, and a value that neither the guest
+ * nor the VMM stored is.
+ */
+static void test_vmm_writes_are_seen(void **state)
+{
+	const struct world_config cfg = {
+		.nr_vcpus = 1, .mem = { { .size = MB, .nr_slots = 1 } }, .checks = CHECK_ALL,
+	};
+	unsigned long hva;
+	struct kvm_follow_pfn foll = { 0 };
+	struct check_violation v;
+	struct hw_access a;
+	u64 val, pfn;
+
+	assert_int_equal(world_create(&w, &cfg, NULL, 0), 0);
+	hva = w.mem[0].hva + 0x1000;
+	assert_int_equal(world_check_begin(&w), 0);
+	a = (struct hw_access){ .op = HW_STORE, .addr = 0x1000, .value = 0x1111 };
+	run_list(0, &a, 1);
+	val = 0x2222;
+	assert_int_equal(host_access(w.mm, hva, true, &val), 0);
+	a = (struct hw_access){ .op = HW_LOAD, .addr = 0x1000 };
+	run_list(0, &a, 1);
+	assert_int_equal(a.value, 0x2222);
+	assert_int_equal(host_access(w.mm, hva, false, &val), 0);
+	assert_int_equal(check_violations(&v, 1), 0);
+
+	/* The frame changes behind everyone's back (a write the host never saw). */
+	foll.hva = hva;
+	pfn = host_kvm_ops.follow_pfn(w.mm, &foll);
+	frame_write_word(w.phys, pfn, 0, 0x3333);
+	run_list(0, &a, 1);
+	assert_int_equal(a.value, 0x3333);
+	assert_int_equal(check_violations(&v, 1), 1);
+	assert_string_equal(v.checker, "data-integrity");
+	assert_non_null(strstr(v.description, "last value stored there is 0x2222"));
+	world_destroy(&w);
+}
+
 /* ---- checking ------------------------------------------------------------------------------ */
 
 static void test_one_checking_world_at_a_time(void **state)
@@ -455,6 +500,7 @@ static const struct CMUnitTest tests[] = {
 	KVMMU_TEST(test_counters),
 	KVMMU_TEST(test_bad_configurations),
 	KVMMU_TEST(test_failure_half_way),
+	KVMMU_TEST(test_vmm_writes_are_seen),
 	KVMMU_TEST(test_one_checking_world_at_a_time),
 };
 
