@@ -429,6 +429,44 @@ static void test_failure_half_way(void **state)
 	assert_null(w.kvm);
 }
 
+/* ---- guest physical widths short of a top-level entry ----------------------------------------- */
+
+/*
+ * Memory just below MAXPHYADDR, mapped and torn down, with widths a
+ * top-level entry's span does not divide (5-level paging at 39 and 43
+ * bits, 4-level at 36): every table and every page reference goes.
+ */
+static void test_odd_widths_tear_down(void **state)
+{
+	static const struct {
+		int level, bits;
+	} cases[] = { { 5, 39 }, { 5, 43 }, { 4, 36 }, { 5, 46 } };
+	size_t i;
+
+	for (i = 0; i < ARRAY_SIZE(cases); i++) {
+		gpa_t top = 1ULL << cases[i].bits;
+		const struct world_config cfg = {
+			.tdp_level = cases[i].level, .phys_bits = cases[i].bits, .nr_vcpus = 1,
+			.mem = { { .size = 4 * MB, .backing = WORLD_BACKING_THP,
+				   .gpa = top - 4 * MB, .nr_slots = 1 } },
+			.checks = CHECK_ALL,
+		};
+		struct hw_access a[3] = {
+			{ .op = HW_STORE, .addr = top - 4 * MB, .value = 1 },
+			{ .op = HW_STORE, .addr = top - MB, .value = 2 },
+			{ .op = HW_LOAD, .addr = top - PAGE_SIZE },
+		};
+
+		assert_int_equal(world_create(&w, &cfg, NULL, 0), 0);
+		assert_int_equal(w.kvm->arch.tdp_root_level, cases[i].level);
+		assert_int_equal(world_check_begin(&w), 0);
+		run_list(0, a, ARRAY_SIZE(a));
+		assert_true(kvmmu_vm_stat(w.kvm, "pages_2m") >= 1);
+		assert_int_equal(world_destroy(&w), 0);
+		assert_int_equal(check_violations(NULL, 0), 0);
+	}
+}
+
 /* ---- the VMM's own accesses ---------------------------------------------------------------- */
 
 /*
@@ -501,6 +539,7 @@ static const struct CMUnitTest tests[] = {
 	KVMMU_TEST(test_bad_configurations),
 	KVMMU_TEST(test_failure_half_way),
 	KVMMU_TEST(test_vmm_writes_are_seen),
+	KVMMU_TEST(test_odd_widths_tear_down),
 	KVMMU_TEST(test_one_checking_world_at_a_time),
 };
 
