@@ -50,6 +50,18 @@ static int __printf(3, 4) fail(char *why, size_t why_len, const char *fmt, ...)
 
 /* ---- names ---------------------------------------------------------------------------------- */
 
+/* The index of @s in @names, or -1. */
+static int name_index(const char *const *names, int n, const char *s)
+{
+	int i;
+
+	for (i = 0; i < n; i++) {
+		if (!strcmp(s, names[i]))
+			return i;
+	}
+	return -1;
+}
+
 static const char *const mmu_names[NR_WORLD_MMUS] = {
 	[WORLD_MMU_TDP] = "tdp",
 };
@@ -61,13 +73,11 @@ const char *world_mmu_name(enum world_mmu mmu)
 
 int world_mmu_parse(const char *s, enum world_mmu *out, char *why, size_t why_len)
 {
-	int i;
+	int i = name_index(mmu_names, NR_WORLD_MMUS, s);
 
-	for (i = 0; i < NR_WORLD_MMUS; i++) {
-		if (!strcmp(s, mmu_names[i])) {
-			*out = (enum world_mmu)i;
-			return 0;
-		}
+	if (i >= 0) {
+		*out = (enum world_mmu)i;
+		return 0;
 	}
 	/* KVM's other configurations: ept=0/npt=0, and tdp_mmu=0. */
 	if (!strcmp(s, "shadow") || !strcmp(s, "tdp-legacy"))
@@ -90,15 +100,12 @@ const char *world_counters_name(enum world_counters c)
 
 int world_counters_parse(const char *s, enum world_counters *out)
 {
-	int i;
+	int i = name_index(counters_names, NR_WORLD_COUNTERS, s);
 
-	for (i = 0; i < NR_WORLD_COUNTERS; i++) {
-		if (!strcmp(s, counters_names[i])) {
-			*out = (enum world_counters)i;
-			return 0;
-		}
-	}
-	return -EINVAL;
+	if (i < 0)
+		return -EINVAL;
+	*out = (enum world_counters)i;
+	return 0;
 }
 
 /*
@@ -141,15 +148,12 @@ const char *world_backing_name(enum world_backing b)
 
 int world_backing_parse(const char *s, enum world_backing *out)
 {
-	int i;
+	int i = name_index(backing_names, NR_WORLD_BACKINGS, s);
 
-	for (i = 0; i < NR_WORLD_BACKINGS; i++) {
-		if (!strcmp(s, backing_names[i])) {
-			*out = (enum world_backing)i;
-			return 0;
-		}
-	}
-	return -EINVAL;
+	if (i < 0)
+		return -EINVAL;
+	*out = (enum world_backing)i;
+	return 0;
 }
 
 u64 world_backing_page_size(enum world_backing b)
