@@ -51,7 +51,7 @@ static int s000_delete(struct scn_world *w)
 /* The host takes the last pages of slot 0 away. */
 static int s000_host(struct scn_world *w)
 {
-	return host_madvise_dontneed(w->world.mm, w->world.mem[0].hva + 12 * PAGE_SIZE,
+	return host_madvise_dontneed(w->world.mm, w->world.cfg.mem[0].hva + 12 * PAGE_SIZE,
 				     4 * PAGE_SIZE);
 }
 
@@ -213,7 +213,7 @@ static int s001t_setup(struct scn_world *w)
 	u64 v;
 
 	/* The VMM reads the file: a clean THP in the page cache. */
-	return host_access(w->world.mm, w->world.mem[0].hva, false, &v);
+	return host_access(w->world.mm, w->world.cfg.mem[0].hva, false, &v);
 }
 
 static int s001t_vcpu(struct scn_world *w)
@@ -232,8 +232,8 @@ static int s001t_host(struct scn_world *w)
 	int r;
 
 	wait_for_completion(&w->done[0]);
-	r = host_file_writeback(w->world.mem[0].file, 0, 512);
-	r = r ?: host_file_reclaim(w->world.mem[0].file, 0, 512, &dropped);
+	r = host_file_writeback(w->world.files[0], 0, 512);
+	r = r ?: host_file_reclaim(w->world.files[0], 0, 512, &dropped);
 	complete(&w->done[1]);
 	return r;
 }
@@ -265,7 +265,7 @@ static int tables_setup(struct scn_world *w)
 /* The host ages the memory: KVM walks its tables without mmu_lock. */
 static int tables_aging(struct scn_world *w)
 {
-	host_clear_young(w->world.mm, w->world.mem[0].hva, w->world.mem[0].hva + 2 * MB);
+	host_clear_young(w->world.mm, w->world.cfg.mem[0].hva, w->world.cfg.mem[0].hva + 2 * MB);
 	return 0;
 }
 
@@ -388,7 +388,7 @@ static int seq_setup(struct scn_world *w)
 /* Two invalidations: the sequence crosses 2^31. */
 static int seq_host(struct scn_world *w)
 {
-	unsigned long hva = w->world.mem[0].hva, moved;
+	unsigned long hva = w->world.cfg.mem[0].hva, moved;
 	int r = host_migrate(w->world.mm, hva, PAGE_SIZE, &moved);
 
 	return r ?: host_madvise_dontneed(w->world.mm, hva + PAGE_SIZE, PAGE_SIZE);
@@ -592,7 +592,7 @@ static int race_vcpu1(struct scn_world *w)
 static int race_host(struct scn_world *w)
 {
 	unsigned long moved;
-	unsigned long hva = w->world.mem[0].hva;
+	unsigned long hva = w->world.cfg.mem[0].hva;
 	int r = host_migrate(w->world.mm, hva, 2 * PAGE_SIZE, &moved);
 
 	return r ?: host_madvise_dontneed(w->world.mm, hva + 3 * PAGE_SIZE, PAGE_SIZE);
@@ -627,7 +627,7 @@ static int move_vcpu(struct scn_world *w)
 
 static int move_memslot(struct scn_world *w)
 {
-	unsigned long hva = w->world.mem[0].hva;
+	unsigned long hva = w->world.cfg.mem[0].hva;
 	int r = world_set_memslot(&w->world, 0, 0, GB, 4 * PAGE_SIZE, hva);
 
 	return r ?: world_set_memslot(&w->world, 0, 0, 0, 4 * PAGE_SIZE, hva);

@@ -46,7 +46,7 @@ struct wl_ctx {
 
 	/*
 	 * The VM, with one region of guest memory (vcpus * mem_per_vcpu) split
-	 * into the memslots: world.mem[0], which wl_mem() names.
+	 * into the memslots: world.cfg.mem[0], which wl_mem() names.
 	 */
 	struct world world;
 	struct wl_vcpu vcpus[WL_MAX_VCPUS];
@@ -73,9 +73,9 @@ void wl_pass_start(struct wl_ctx *c, const struct wl_pass *p);
 double wl_pass_wait(struct wl_ctx *c, void (*poll)(struct wl_ctx *c, void *arg), void *arg);
 
 /* The guest memory and its memslots. */
-static inline struct world_mem *wl_mem(struct wl_ctx *c)
+static inline const struct world_mem_config *wl_mem(struct wl_ctx *c)
 {
-	return &c->world.mem[0];
+	return &c->world.cfg.mem[0];
 }
 
 /* Set every slot's flags (KVM_MEM_LOG_DIRTY_PAGES); returns seconds or -1. */

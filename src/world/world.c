@@ -295,7 +295,6 @@ static void resolve(struct world_config *cfg)
 static int map_mem(struct world *w, int m)
 {
 	const struct world_mem_config *mc = &w->cfg.mem[m];
-	struct world_mem *wm = &w->mem[m];
 	struct host_mmap_args a = {
 		.len = mc->size, .vm_flags = VM_READ | VM_WRITE, .backing = HOST_BACKING_ANON,
 		.addr = mc->hva,
@@ -310,11 +309,11 @@ static int map_mem(struct world *w, int m)
 	case WORLD_BACKING_SHARED:
 	case WORLD_BACKING_SHARED_THP:
 		r = host_file_create(w->phys, mc->size >> PAGE_SHIFT,
-				     mc->backing == WORLD_BACKING_SHARED_THP, &wm->file);
+				     mc->backing == WORLD_BACKING_SHARED_THP, &w->files[m]);
 		if (r)
 			return r;
 		a.backing = HOST_BACKING_FILE;
-		a.file = wm->file;
+		a.file = w->files[m];
 		break;
 	case WORLD_BACKING_HUGETLB_2M:
 	case WORLD_BACKING_HUGETLB_1G:
@@ -326,29 +325,29 @@ static int map_mem(struct world *w, int m)
 		a.backing = HOST_BACKING_DRIVER;
 		a.order = (unsigned int)__builtin_ctzll(mc->pfnmap_block >> PAGE_SHIFT);
 		a.len = mc->pfnmap_block;
-		for (off = 0; off < mc->size; off += a.len) {
-			a.addr = mc->hva + off;
-			r = host_mmap(w->mm, &a, &addr);
-			if (r)
-				return r;
-		}
-		wm->hva = mc->hva;
-		return 0;
+		break;
 	default:
 		break;
 	}
-	return host_mmap(w->mm, &a, &wm->hva);
+	/* At the address resolve() gave it (the host would refuse another). */
+	for (off = 0; off < mc->size; off += a.len) {
+		a.addr = mc->hva + off;
+		r = host_mmap(w->mm, &a, &addr);
+		if (r)
+			return r;
+	}
+	return 0;
 }
 
 static int populate_mem(struct world *w, int m)
 {
-	const struct world_mem *wm = &w->mem[m];
+	const struct world_mem_config *mc = &w->cfg.mem[m];
 	u64 off;
 
 	/* Write faults, as MAP_POPULATE takes on a private writable mapping. */
-	for (off = 0; off < wm->size; off += PAGE_SIZE) {
+	for (off = 0; off < mc->size; off += PAGE_SIZE) {
 		u64 val = 0;
-		int r = host_access(w->mm, wm->hva + off, true, &val);
+		int r = host_access(w->mm, mc->hva + off, true, &val);
 
 		if (r)
 			return r;
@@ -358,15 +357,9 @@ static int populate_mem(struct world *w, int m)
 
 static int build_mem(struct world *w, int m)
 {
-	const struct world_mem_config *mc = &w->cfg.mem[m];
-	struct world_mem *wm = &w->mem[m];
+	struct world_mem_config *mc = &w->cfg.mem[m];
 	int r;
 
-	wm->gpa = mc->gpa;
-	wm->size = mc->size;
-	wm->nr_slots = mc->nr_slots;
-	wm->first_slot = mc->first_slot;
-	wm->slot_size = mc->nr_slots ? mc->size / (u64)mc->nr_slots : 0;
 	r = map_mem(w, m);
 	if (!r && mc->populate)
 		r = populate_mem(w, m);
@@ -536,8 +529,8 @@ u64 world_destroy(struct world *w)
 		host_mm_destroy(w->mm);
 	/* Every region's, a half-built one's included. */
 	for (m = 0; m < WORLD_MAX_MEM; m++) {
-		if (w->mem[m].file)
-			host_file_destroy(w->mem[m].file);
+		if (w->files[m])
+			host_file_destroy(w->files[m]);
 	}
 	/* Tables freed after a grace period are frames too. */
 	rcu_barrier();
@@ -586,40 +579,40 @@ int world_set_memslot(struct world *w, u32 slot, u32 flags, gpa_t gpa, u64 size,
 void world_mem_slot(const struct world *w, int m, int i, gpa_t *gpa, u64 *size,
 		    unsigned long *hva)
 {
-	const struct world_mem *wm = &w->mem[m];
-	u64 off = (u64)i * wm->slot_size;
+	const struct world_mem_config *mc = &w->cfg.mem[m];
+	u64 slot_size = mc->size / (u64)mc->nr_slots;
 
-	*gpa = wm->gpa + off;
-	*size = wm->slot_size;
-	*hva = wm->hva + off;
+	*gpa = mc->gpa + (u64)i * slot_size;
+	*size = slot_size;
+	*hva = mc->hva + (u64)i * slot_size;
 }
 
 int world_mem_set_flags(struct world *w, int m, u32 flags)
 {
-	struct world_mem *wm = &w->mem[m];
+	struct world_mem_config *mc = &w->cfg.mem[m];
 	int i, r;
 
-	for (i = 0; i < wm->nr_slots; i++) {
+	for (i = 0; i < mc->nr_slots; i++) {
 		unsigned long hva;
 		gpa_t gpa;
 		u64 size;
 
 		world_mem_slot(w, m, i, &gpa, &size, &hva);
-		r = world_set_memslot(w, wm->first_slot + (u32)i, flags, gpa, size, hva);
+		r = world_set_memslot(w, mc->first_slot + (u32)i, flags, gpa, size, hva);
 		if (r)
 			return r;
 	}
-	wm->slot_flags = flags;
+	mc->slot_flags = flags;
 	return 0;
 }
 
 int world_mem_delete_slots(struct world *w, int m)
 {
-	struct world_mem *wm = &w->mem[m];
+	const struct world_mem_config *mc = &w->cfg.mem[m];
 	int i, r, ret = 0;
 
-	for (i = 0; i < wm->nr_slots; i++) {
-		r = world_set_memslot(w, wm->first_slot + (u32)i, 0, 0, 0, 0);
+	for (i = 0; i < mc->nr_slots; i++) {
+		r = world_set_memslot(w, mc->first_slot + (u32)i, 0, 0, 0, 0);
 		if (r && !ret)
 			ret = r;
 	}

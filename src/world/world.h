@@ -206,20 +206,13 @@ struct world_config {
 	void *violation_arg;
 };
 
-/* A region as built. */
-struct world_mem {
-	unsigned long hva;
-	gpa_t gpa;
-	u64 size;
-	u64 slot_size;       /* bytes per memslot */
-	int nr_slots;
-	u32 first_slot;
-	u32 slot_flags;      /* the KVM_MEM_* flags its memslots have now */
-	struct host_file *file; /* SHARED backings */
-};
-
 struct world {
-	struct world_config cfg;    /* as built, defaults resolved */
+	/*
+	 * The configuration as built: defaults resolved, every region at its
+	 * address, and its memslots' slot_flags as world_mem_set_flags() left
+	 * them.  Drivers read a region's geometry here.
+	 */
+	struct world_config cfg;
 	struct host_phys *phys;
 	struct mm_struct *mm;
 	struct hw_machine *machine; /* the simulated CPU, or NULL (cfg.cpu) */
@@ -227,8 +220,8 @@ struct world {
 	struct kvm *kvm;
 	struct kvm_vcpu *vcpus[WORLD_MAX_VCPUS];
 	int nr_vcpus;
-	struct world_mem mem[WORLD_MAX_MEM];
-	int nr_mem;
+	struct host_file *files[WORLD_MAX_MEM]; /* SHARED backings' files */
+	int nr_mem;                             /* regions built */
 	u64 kept_frames;            /* frames the host keeps for good (hwpoison) */
 	bool checking;              /* the checkers are attached */
 	bool checked;               /* they were: teardown reports leaks */

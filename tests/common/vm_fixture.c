@@ -165,7 +165,7 @@ struct kvmmu_thread *fix_start_vcpu(struct vm_fixture *f, int vcpu)
 
 u64 fix_host_read(struct vm_fixture *f, gpa_t gpa)
 {
-	const struct world_mem *m = &f->w.mem[0];
+	const struct world_mem_config *m = &f->w.cfg.mem[0];
 	u64 val = 0;
 
 	assert_int_equal(host_access(f->w.mm, m->hva + (gpa - m->gpa), false, &val), 0);

@@ -42,7 +42,7 @@ struct vm_fixture_opts {
 };
 
 /*
- * A world (w.kvm, w.vcpus, w.mm, w.phys; the guest memory is w.mem[0]),
+ * A world (w.kvm, w.vcpus, w.mm, w.phys; the guest memory is w.cfg.mem[0]),
  * and the fake CPU it runs on unless real_hw.
  */
 struct vm_fixture {

@@ -46,9 +46,9 @@ static int set_logging(u32 slot, bool on)
 	struct kvm_userspace_memory_region2 m = {
 		.slot = slot,
 		.flags = on ? KVM_MEM_LOG_DIRTY_PAGES : 0,
-		.guest_phys_addr = fix.w.mem[0].gpa,
-		.memory_size = fix.w.mem[0].size,
-		.userspace_addr = fix.w.mem[0].hva,
+		.guest_phys_addr = fix.w.cfg.mem[0].gpa,
+		.memory_size = fix.w.cfg.mem[0].size,
+		.userspace_addr = fix.w.cfg.mem[0].hva,
 	};
 
 	return kvmmu_set_user_memory_region2(fix.w.kvm, &m);
@@ -184,7 +184,7 @@ static void test_clear_short_tail(void **state)
 	unsigned long mask[2] = { ~0UL, ~0UL };
 	struct kvm_userspace_memory_region2 m = {
 		.slot = 1, .flags = KVM_MEM_LOG_DIRTY_PAGES, .guest_phys_addr = 64 * MB,
-		.memory_size = 100 * PAGE_SIZE, .userspace_addr = fix.w.mem[0].hva,
+		.memory_size = 100 * PAGE_SIZE, .userspace_addr = fix.w.cfg.mem[0].hva,
 	};
 
 	create(KVM_DIRTY_LOG_MANUAL_PROTECT_ENABLE, 0);

@@ -50,7 +50,7 @@ static void run(u8 op, gpa_t first, u64 n, u64 stride)
 
 static struct page *host_page(gpa_t gpa)
 {
-	unsigned long addr = fix.w.mem[0].hva + (gpa - fix.w.mem[0].gpa);
+	unsigned long addr = fix.w.cfg.mem[0].hva + (gpa - fix.w.cfg.mem[0].gpa);
 	int level;
 	u64 e;
 
@@ -125,7 +125,7 @@ static void test_readonly_memslot(void **state)
 
 	create(&o);
 	hv = fix.hw.vcpus[0];
-	assert_int_equal(host_access(fix.w.mm, fix.w.mem[0].hva + 0x3000, true, &v), 0);
+	assert_int_equal(host_access(fix.w.mm, fix.w.cfg.mem[0].hva + 0x3000, true, &v), 0);
 	run(FAKE_READ, 0x3000, 1, 0);
 	assert_int_equal(hv->prog[0].value, 77);
 	spte = fix_leaf_spte(&fix, 0, 0x3000, NULL);
@@ -188,7 +188,7 @@ static bool tail_page_write_dirties(bool mutant)
 
 	create(&o);
 	/* Populate the file's page cache with a THP, clean, through a read. */
-	assert_int_equal(host_access(fix.w.mm, fix.w.mem[0].hva, false, &v), 0);
+	assert_int_equal(host_access(fix.w.mm, fix.w.cfg.mem[0].hva, false, &v), 0);
 	page = host_page(0x5000);
 	head = compound_head(fix.w.phys, page);
 	assert_ptr_not_equal(page, head);
@@ -246,7 +246,7 @@ static void test_memory_failure(void **state)
 
 	create(&o);
 	run(FAKE_WRITE, 0x4000, 1, 0);
-	assert_int_equal(host_memory_failure(fix.w.mm, fix.w.mem[0].hva + 0x4000), 0);
+	assert_int_equal(host_memory_failure(fix.w.mm, fix.w.cfg.mem[0].hva + 0x4000), 0);
 	fix.w.kept_frames = 1; /* the poisoned frame never goes back */
 	assert_false(is_shadow_present_pte(fix_leaf_spte(&fix, 0, 0x4000, NULL)));
 	fix.hw.vcpus[0]->pc = 0;

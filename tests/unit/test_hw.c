@@ -367,7 +367,7 @@ static void test_paging_structure_cache(void **state)
 
 static void guest_write(gpa_t gpa, u64 v)
 {
-	assert_int_equal(host_access(fix.w.mm, fix.w.mem[0].hva + gpa, true, &v), 0);
+	assert_int_equal(host_access(fix.w.mm, fix.w.cfg.mem[0].hva + gpa, true, &v), 0);
 }
 
 /*
@@ -405,7 +405,7 @@ static void test_guest_paging_two_dimensional(void **state)
 	assert_int_equal(fix_host_read(&fix, 0x203008), 123);
 	assert_int_equal(fix_host_read(&fix, 0x2ff000), 456);
 	/* The walk set A in the guest's entries, through the TDP tables. */
-	assert_int_equal(host_access(fix.w.mm, fix.w.mem[0].hva + 0x103000 + 3 * 8, false, &pte), 0);
+	assert_int_equal(host_access(fix.w.mm, fix.w.cfg.mem[0].hva + 0x103000 + 3 * 8, false, &pte), 0);
 	assert_true(pte & GPTE_A);
 	st = stats(0);
 	assert_true(st.guest_walks >= 2);
@@ -460,10 +460,10 @@ static void test_data_survives_host_operations(void **state)
 	create((struct vm_fixture_opts){ .mem_size = 8 * MB, .nr_vcpus = 1,
 					 .backing = WORLD_BACKING_THP });
 	assert_int_equal(write_then_verify(0, 0, 2048, 1, 1), 0);
-	assert_int_equal(host_migrate(fix.w.mm, fix.w.mem[0].hva, 2 * MB, &moved), 0);
+	assert_int_equal(host_migrate(fix.w.mm, fix.w.cfg.mem[0].hva, 2 * MB, &moved), 0);
 	assert_true(moved > 0);
-	assert_int_equal(host_thp_split(fix.w.mm, fix.w.mem[0].hva + 2 * MB), 0);
-	assert_int_equal(host_swap_out(fix.w.mm, fix.w.mem[0].hva + 2 * MB, MB, &moved), 0);
+	assert_int_equal(host_thp_split(fix.w.mm, fix.w.cfg.mem[0].hva + 2 * MB), 0);
+	assert_int_equal(host_swap_out(fix.w.mm, fix.w.cfg.mem[0].hva + 2 * MB, MB, &moved), 0);
 	assert_true(moved > 0);
 	/* The guest reads what it wrote everywhere (swapping in what went out). */
 	for (i = 0; i < 2048; i++) {
@@ -473,7 +473,7 @@ static void test_data_survives_host_operations(void **state)
 		assert_int_equal(v, (1ULL << 32) | (u64)i);
 	}
 	/* Collapse the split region again (everything is back), and read it. */
-	assert_int_equal(host_thp_collapse(fix.w.mm, fix.w.mem[0].hva + 2 * MB), 0);
+	assert_int_equal(host_thp_collapse(fix.w.mm, fix.w.cfg.mem[0].hva + 2 * MB), 0);
 	for (i = 512; i < 1024; i++) {
 		u64 v = 0;
 
@@ -484,7 +484,7 @@ static void test_data_survives_host_operations(void **state)
 	{
 		struct kvm_userspace_memory_region2 m = {
 			.slot = 0, .guest_phys_addr = 4 * GB, .memory_size = 8 * MB,
-			.userspace_addr = fix.w.mem[0].hva,
+			.userspace_addr = fix.w.cfg.mem[0].hva,
 		};
 		u64 v = 0;
 
@@ -503,7 +503,7 @@ static void test_data_survives_reclaim(void **state)
 	create((struct vm_fixture_opts){ .mem_size = 4 * MB, .nr_vcpus = 1,
 					 .backing = WORLD_BACKING_SHARED_THP });
 	assert_int_equal(write_then_verify(0, 0, 1024, 7, 1), 0);
-	assert_int_equal(host_file_reclaim(fix.w.mem[0].file, 0, 1024, &dropped), 0);
+	assert_int_equal(host_file_reclaim(fix.w.files[0], 0, 1024, &dropped), 0);
 	assert_true(dropped > 0);
 	for (i = 0; i < 1024; i += 13) {
 		u64 v = 0;
@@ -549,18 +549,18 @@ static int churn_fn(void *p)
 		off = ((seed >> 24) % 512) << PAGE_SHIFT;
 		switch ((seed >> 8) % 4) {
 		case 0:
-			if (host_migrate(fix.w.mm, fix.w.mem[0].hva + off, 4 * PAGE_SIZE, &n))
+			if (host_migrate(fix.w.mm, fix.w.cfg.mem[0].hva + off, 4 * PAGE_SIZE, &n))
 				return -1;
 			break;
 		case 1:
-			if (host_swap_out(fix.w.mm, fix.w.mem[0].hva + off, 2 * PAGE_SIZE, &n))
+			if (host_swap_out(fix.w.mm, fix.w.cfg.mem[0].hva + off, 2 * PAGE_SIZE, &n))
 				return -1;
 			break;
 		case 2:
-			host_thp_split(fix.w.mm, fix.w.mem[0].hva);
+			host_thp_split(fix.w.mm, fix.w.cfg.mem[0].hva);
 			break;
 		default:
-			host_thp_collapse(fix.w.mm, fix.w.mem[0].hva);
+			host_thp_collapse(fix.w.mm, fix.w.cfg.mem[0].hva);
 			break;
 		}
 	}
@@ -629,7 +629,7 @@ static void test_ad_survive_dirty_logging(void **state)
 	int v, i;
 
 	create((struct vm_fixture_opts){ .mem_size = 2 * MB, .nr_vcpus = 2 });
-	m.userspace_addr = fix.w.mem[0].hva;
+	m.userspace_addr = fix.w.cfg.mem[0].hva;
 	assert_int_equal(kvmmu_set_user_memory_region2(fix.w.kvm, &m), 0);
 	atomic_store(&writers_running, 2);
 	for (v = 0; v < 2; v++) {

@@ -171,14 +171,14 @@ static u64 host_pfn_of(gpa_t gpa)
 	u64 e;
 
 	rcu_read_lock();
-	e = host_pgtable_lookup(fix.w.mm, fix.w.mem[0].hva + gpa, &level);
+	e = host_pgtable_lookup(fix.w.mm, fix.w.cfg.mem[0].hva + gpa, &level);
 	rcu_read_unlock();
-	return hpte_present(e) ? hpte_subpage_pfn(e, level, fix.w.mem[0].hva + gpa) : 0;
+	return hpte_present(e) ? hpte_subpage_pfn(e, level, fix.w.cfg.mem[0].hva + gpa) : 0;
 }
 
 static void dontneed_page_1(void)
 {
-	assert_int_equal(host_madvise_dontneed(fix.w.mm, fix.w.mem[0].hva + PAGE_SIZE, PAGE_SIZE), 0);
+	assert_int_equal(host_madvise_dontneed(fix.w.mm, fix.w.cfg.mem[0].hva + PAGE_SIZE, PAGE_SIZE), 0);
 }
 
 /*
@@ -196,7 +196,7 @@ static void test_fault_racing_invalidation_retries(void **state)
 	{
 		u64 v = 7;
 
-		assert_int_equal(host_access(fix.w.mm, fix.w.mem[0].hva + PAGE_SIZE, true, &v), 0);
+		assert_int_equal(host_access(fix.w.mm, fix.w.cfg.mem[0].hva + PAGE_SIZE, true, &v), 0);
 	}
 	old_pfn = host_pfn_of(PAGE_SIZE);
 	assert_true(old_pfn != 0);
@@ -224,8 +224,11 @@ static void start_invalidation_of_page_1(void)
 	struct mmu_notifier *mn = &fix.w.kvm->mmu_notifier;
 
 	pending_range = (struct mmu_notifier_range){
-		.mm = fix.w.mm, .start = fix.w.mem[0].hva + PAGE_SIZE, .end = fix.w.mem[0].hva + 2 * PAGE_SIZE,
-		.flags = MMU_NOTIFIER_RANGE_BLOCKABLE, .event = MMU_NOTIFY_CLEAR,
+	    .mm = fix.w.mm,
+	    .start = fix.w.cfg.mem[0].hva + PAGE_SIZE,
+	    .end = fix.w.cfg.mem[0].hva + 2 * PAGE_SIZE,
+	    .flags = MMU_NOTIFIER_RANGE_BLOCKABLE,
+	    .event = MMU_NOTIFY_CLEAR,
 	};
 	assert_int_equal(mn->ops->invalidate_range_start(mn, &pending_range), 0);
 }
@@ -270,7 +273,7 @@ static void test_host_unmap_zaps(void **state)
 	assert_int_equal(fix_count_leaves(&fix, 0, 0, 2 * MB), 2);
 
 	seq = fix.w.kvm->mmu_invalidate_seq;
-	assert_int_equal(host_madvise_dontneed(fix.w.mm, fix.w.mem[0].hva + PAGE_SIZE, PAGE_SIZE), 0);
+	assert_int_equal(host_madvise_dontneed(fix.w.mm, fix.w.cfg.mem[0].hva + PAGE_SIZE, PAGE_SIZE), 0);
 	assert_int_equal(fix.w.kvm->mmu_invalidate_seq, seq + 1);
 	assert_int_equal(fix_count_leaves(&fix, 0, 0, 2 * MB), 1);
 	assert_false(is_shadow_present_pte(fix_leaf_spte(&fix, 0, PAGE_SIZE, NULL)));

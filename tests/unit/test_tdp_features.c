@@ -119,7 +119,7 @@ static void test_no_huge_when_misaligned(void **state)
 	assert_int_equal(world_set_memslot(&fix.w, 0, 0, 0, 0, 0), 0);
 	assert_int_equal(world_set_memslot(&fix.w, 1, 0, 0x1000,
 					   4 * MB - 2 * PAGE_SIZE,
-					   fix.w.mem[0].hva),
+					   fix.w.cfg.mem[0].hva),
 			 0);
 	run(0, FAKE_READ, 0x200000, 1, 0);
 	assert_int_equal(leaf_level(0x200000), PG_LEVEL_4K);
@@ -130,7 +130,7 @@ static void test_no_huge_across_slot_edge(void **state)
 {
 	create_thp(4 * MB, 0, false);
 	assert_int_equal(world_set_memslot(&fix.w, 0, 0, 0, 0, 0), 0);
-	assert_int_equal(world_set_memslot(&fix.w, 1, 0, 0, 3 * MB, fix.w.mem[0].hva), 0);
+	assert_int_equal(world_set_memslot(&fix.w, 1, 0, 0, 3 * MB, fix.w.cfg.mem[0].hva), 0);
 	run(0, FAKE_READ, 0x1000, 1, 0);
 	run(0, FAKE_READ, 2 * MB + 0x1000, 1, 0);
 	assert_int_equal(leaf_level(0x1000), PG_LEVEL_2M);
@@ -155,7 +155,7 @@ static void test_eager_split_on_logging(void **state)
 	huge = fix_leaf_spte(&fix, 0, 0, NULL);
 	assert_true(is_large_pte(huge) && is_writable_pte(huge));
 	assert_int_equal(world_set_memslot(&fix.w, 0, KVM_MEM_LOG_DIRTY_PAGES,
-					   0, 4 * MB, fix.w.mem[0].hva),
+					   0, 4 * MB, fix.w.cfg.mem[0].hva),
 			 0);
 	assert_int_equal(vm_stat("pages_2m"), 0);
 	assert_int_equal(vm_stat("pages_4k"), 512);
@@ -186,7 +186,7 @@ static void test_split_on_fault_when_not_eager(void **state)
 	create(&o);
 	run(0, FAKE_WRITE, 0x1000, 1, 0);
 	assert_int_equal(world_set_memslot(&fix.w, 0, KVM_MEM_LOG_DIRTY_PAGES,
-					   0, 4 * MB, fix.w.mem[0].hva),
+					   0, 4 * MB, fix.w.cfg.mem[0].hva),
 			 0);
 	assert_int_equal(vm_stat("pages_2m"), 1);
 	assert_false(is_writable_pte(fix_leaf_spte(&fix, 0, 0, NULL)));
@@ -211,10 +211,10 @@ static void test_recover_huge_pages_after_logging(void **state)
 	huge = fix_leaf_spte(&fix, 0, 0, NULL);
 	assert_int_equal(vm_stat("pages_2m"), 2);
 	assert_int_equal(world_set_memslot(&fix.w, 0, KVM_MEM_LOG_DIRTY_PAGES,
-					   0, 4 * MB, fix.w.mem[0].hva),
+					   0, 4 * MB, fix.w.cfg.mem[0].hva),
 			 0);
 	assert_int_equal(vm_stat("pages_4k"), 1024);
-	assert_int_equal(world_set_memslot(&fix.w, 0, 0, 0, 4 * MB, fix.w.mem[0].hva), 0);
+	assert_int_equal(world_set_memslot(&fix.w, 0, 0, 0, 4 * MB, fix.w.cfg.mem[0].hva), 0);
 	assert_int_equal(vm_stat("pages_4k"), 0);
 	assert_int_equal(vm_stat("pages_2m"), 2);
 	assert_int_equal(leaf_level(0x5000), PG_LEVEL_2M);
@@ -238,7 +238,7 @@ static void test_initially_set_clear_splits(void **state)
 	create(&o);
 	run(0, FAKE_WRITE, 0x1000, 1, 0);
 	assert_int_equal(world_set_memslot(&fix.w, 0, KVM_MEM_LOG_DIRTY_PAGES,
-					   0, 4 * MB, fix.w.mem[0].hva),
+					   0, 4 * MB, fix.w.cfg.mem[0].hva),
 			 0);
 	assert_int_equal(vm_stat("pages_2m"), 1);
 	assert_true(is_writable_pte(fix_leaf_spte(&fix, 0, 0, NULL)));
@@ -307,7 +307,7 @@ static void test_fast_pf_without_mmu_lock(void **state)
 	create(&o);
 	run(0, FAKE_WRITE, 0, 16, PAGE_SIZE);
 	assert_int_equal(world_set_memslot(&fix.w, 0, KVM_MEM_LOG_DIRTY_PAGES,
-					   0, 2 * MB, fix.w.mem[0].hva),
+					   0, 2 * MB, fix.w.cfg.mem[0].hva),
 			 0);
 	program(0, FAKE_WRITE, 0, 16, PAGE_SIZE);
 
@@ -335,7 +335,8 @@ static void test_fast_pf_restores_access_tracked(void **state)
 	create(&o);
 	mn = &fix.w.kvm->mmu_notifier;
 	run(0, FAKE_WRITE, 0, 1, 0);
-	assert_true(mn->ops->clear_young(mn, fix.w.mm, fix.w.mem[0].hva, fix.w.mem[0].hva + PAGE_SIZE));
+	assert_true(mn->ops->clear_young(mn, fix.w.mm, fix.w.cfg.mem[0].hva,
+					 fix.w.cfg.mem[0].hva + PAGE_SIZE));
 	spte = fix_leaf_spte(&fix, 0, 0, NULL);
 	assert_true(is_access_track_spte(&fix.w.kvm->arch.masks, spte));
 	run(0, FAKE_READ, 0, 1, 0);
@@ -361,8 +362,8 @@ static void aging_bursts(bool ad_disabled)
 
 	create(&o);
 	mn = &fix.w.kvm->mmu_notifier;
-	s = fix.w.mem[0].hva;
-	e = fix.w.mem[0].hva + 4 * PAGE_SIZE;
+	s = fix.w.cfg.mem[0].hva;
+	e = fix.w.cfg.mem[0].hva + 4 * PAGE_SIZE;
 	run(0, FAKE_READ, 0, 4, PAGE_SIZE);
 	for (burst = 0; burst < 3; burst++) {
 		assert_true(mn->ops->test_young(mn, fix.w.mm, s, e));
@@ -503,7 +504,7 @@ static void test_vcpus_write_while_harvesting(void **state)
 	create(&o);
 	run(0, FAKE_WRITE, 0, 1, 0);
 	assert_int_equal(world_set_memslot(&fix.w, 0, KVM_MEM_LOG_DIRTY_PAGES,
-					   0, 2 * MB, fix.w.mem[0].hva),
+					   0, 2 * MB, fix.w.cfg.mem[0].hva),
 			 0);
 	atomic_store(&writers_left, 2);
 	for (v = 0; v < 2; v++)

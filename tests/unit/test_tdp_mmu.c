@@ -410,7 +410,7 @@ static void test_mmio_generation_wrap(void **state)
 	/* Both sets of address space 0 just below the wrap. */
 	for (i = 0; i < 2; i++)
 		fix.w.kvm->__memslots[0][i].generation = MMIO_SPTE_GEN_MASK + 1 - 2;
-	assert_int_equal(world_set_memslot(&fix.w, 3, 0, GB, PAGE_SIZE, fix.w.mem[0].hva), 0);
+	assert_int_equal(world_set_memslot(&fix.w, 3, 0, GB, PAGE_SIZE, fix.w.cfg.mem[0].hva), 0);
 	assert_int_equal(kvm_memslots(fix.w.kvm)->generation & MMIO_SPTE_GEN_MASK, 0);
 	assert_true(sp_invalid(root));
 	assert_int_equal(root_leaves(root, 0, gpa_to_gfn(2 * MB)), 0);
@@ -483,7 +483,7 @@ static void test_move(void **state)
 
 	map_two_slots();
 	hv = fix.hw.vcpus[0];
-	assert_int_equal(world_set_memslot(&fix.w, 0, 0, 4 * GB, 2 * MB, fix.w.mem[0].hva), 0);
+	assert_int_equal(world_set_memslot(&fix.w, 0, 0, 4 * GB, 2 * MB, fix.w.cfg.mem[0].hva), 0);
 	assert_int_equal(vm_stat("pages_4k"), 0);
 	program(0, FAKE_READ, 4 * GB + 3 * PAGE_SIZE, 1, 0);
 	assert_int_equal(fix_run_to_hlt(&fix, 0), 0);
@@ -534,8 +534,8 @@ static u64 notifier_during_yielded_fast_zap(void)
 
 	range = (struct mmu_notifier_range){
 	    .mm = fix.w.mm,
-	    .start = fix.w.mem[0].hva + 400 * PAGE_SIZE,
-	    .end = fix.w.mem[0].hva + 410 * PAGE_SIZE,
+	    .start = fix.w.cfg.mem[0].hva + 400 * PAGE_SIZE,
+	    .end = fix.w.cfg.mem[0].hva + 410 * PAGE_SIZE,
 	    .flags = MMU_NOTIFIER_RANGE_BLOCKABLE,
 	    .event = MMU_NOTIFY_CLEAR,
 	};
@@ -702,10 +702,10 @@ static int stress_host(void *arg)
 		seed = seed * 6364136223846793005ULL + 1442695040888963407ULL;
 		off = ((seed >> 20) % (4 * MB)) & PAGE_MASK;
 		if (seed & 1) {
-			if (host_madvise_dontneed(fix.w.mm, fix.w.mem[0].hva + off, PAGE_SIZE))
+			if (host_madvise_dontneed(fix.w.mm, fix.w.cfg.mem[0].hva + off, PAGE_SIZE))
 				return -1;
 		} else {
-			if (host_migrate(fix.w.mm, fix.w.mem[0].hva + off, 4 * PAGE_SIZE, &moved))
+			if (host_migrate(fix.w.mm, fix.w.cfg.mem[0].hva + off, 4 * PAGE_SIZE, &moved))
 				return -1;
 		}
 	}
@@ -721,7 +721,7 @@ static int stress_memslots(void *arg)
 		/* Dirty logging on and off: protect, split, recover. */
 		if (world_set_memslot(&fix.w, 0,
 				      (n & 1) ? 0 : KVM_MEM_LOG_DIRTY_PAGES, 0,
-				      4 * MB, fix.w.mem[0].hva))
+				      4 * MB, fix.w.cfg.mem[0].hva))
 			return -1;
 		/* A slot created and deleted: a fast zap of every root. */
 		if (world_set_memslot(&fix.w, 1, 0, GB, MB, hva) || world_set_memslot(&fix.w, 1, 0, GB, 0, 0))
@@ -759,7 +759,7 @@ static void test_concurrent_fault_zap_invalidate(void **state)
 	assert_int_equal(fix_run_to_hlt(&fix, 0), 0);
 	rcu_read_lock();
 	for_each_tdp_pte(iter, fix.w.kvm, vcpu_root(0), 0, gpa_to_gfn(4 * MB)) {
-		unsigned long addr = fix.w.mem[0].hva + (iter.gfn << PAGE_SHIFT);
+		unsigned long addr = fix.w.cfg.mem[0].hva + (iter.gfn << PAGE_SHIFT);
 		int level;
 		u64 e;
 

@@ -54,7 +54,7 @@ static u64 host_word(int m, gpa_t gpa)
 {
 	u64 val = 0;
 
-	assert_int_equal(host_access(w.mm, w.mem[m].hva + (gpa - w.mem[m].gpa), false, &val), 0);
+	assert_int_equal(host_access(w.mm, w.cfg.mem[m].hva + (gpa - w.cfg.mem[m].gpa), false, &val), 0);
 	return val;
 }
 
@@ -144,12 +144,23 @@ static void test_every_option(void **state)
 		    !(kvm_memslots(w.kvm)->generation & KVM_MEMSLOT_GEN_UPDATE_IN_PROGRESS));
 	assert_int_equal(sched_forced_resched(), 1);
 	/* The memory: the given address, then the next 1 GiB boundaries. */
-	assert_int_equal(w.mem[0].hva, 8 * GB);
-	assert_int_equal(w.mem[1].hva, 9 * GB);
-	assert_int_equal(w.mem[2].hva, 10 * GB);
-	assert_int_equal(w.mem[3].hva, 11 * GB);
-	assert_int_equal(w.mem[0].slot_size, 2 * MB);
-	assert_int_equal(w.mem[0].slot_flags, KVM_MEM_LOG_DIRTY_PAGES);
+	assert_int_equal(w.cfg.mem[0].hva, 8 * GB);
+	assert_int_equal(w.cfg.mem[1].hva, 9 * GB);
+	assert_int_equal(w.cfg.mem[2].hva, 10 * GB);
+	assert_int_equal(w.cfg.mem[3].hva, 11 * GB);
+	{
+		unsigned long hva;
+		gpa_t gpa;
+		u64 size;
+
+		/* Two slots over 4M, ids 3 and 4. */
+		world_mem_slot(&w, 0, 1, &gpa, &size, &hva);
+		assert_int_equal(gpa, 2 * MB);
+		assert_int_equal(size, 2 * MB);
+		assert_int_equal(hva, 8 * GB + 2 * MB);
+		assert_non_null(id_to_memslot(kvm_memslots(w.kvm), 4));
+	}
+	assert_int_equal(w.cfg.mem[0].slot_flags, KVM_MEM_LOG_DIRTY_PAGES);
 	/* Populated: the THP region's pages are in the host already. */
 	assert_true(atomic64_read(&w.phys->nr_allocated) >= (s64)(4 * MB / PAGE_SIZE));
 
@@ -261,20 +272,20 @@ static void test_defaults_and_layout(void **state)
 	size = (64 * KB + 12 * PAGE_SIZE + GB) >> PAGE_SHIFT;
 	assert_int_equal(w.phys->nr_frames, size + size / 128 + 512 + 65536);
 	/* Regions at 1 GiB, then at each next 1 GiB boundary past a gap. */
-	assert_int_equal(w.mem[0].hva, GB);
-	assert_int_equal(w.mem[1].hva, 2 * GB);
-	assert_int_equal(w.mem[2].hva, 3 * GB);
+	assert_int_equal(w.cfg.mem[0].hva, GB);
+	assert_int_equal(w.cfg.mem[1].hva, 2 * GB);
+	assert_int_equal(w.cfg.mem[2].hva, 3 * GB);
 	/* Three slots over twelve pages: four pages each, side by side. */
 	world_mem_slot(&w, 1, 2, &gpa, &size, &hva);
 	assert_int_equal(gpa, GB + 8 * PAGE_SIZE);
 	assert_int_equal(size, 4 * PAGE_SIZE);
 	assert_int_equal(hva, 2 * GB + 8 * PAGE_SIZE);
 	/* A region without slots has none: slot 4 is free, 3 is not. */
-	assert_int_equal(world_set_memslot(&w, 4, 0, 8 * GB, GB, w.mem[2].hva), 0);
-	assert_int_equal(world_set_memslot(&w, 3, 0, 8 * GB, GB, w.mem[2].hva), -EINVAL);
+	assert_int_equal(world_set_memslot(&w, 4, 0, 8 * GB, GB, w.cfg.mem[2].hva), 0);
+	assert_int_equal(world_set_memslot(&w, 3, 0, 8 * GB, GB, w.cfg.mem[2].hva), -EINVAL);
 	/* Flags change in place; a deleted region's slots can be deleted only once. */
 	assert_int_equal(world_mem_set_flags(&w, 1, KVM_MEM_LOG_DIRTY_PAGES), 0);
-	assert_int_equal(w.mem[1].slot_flags, KVM_MEM_LOG_DIRTY_PAGES);
+	assert_int_equal(w.cfg.mem[1].slot_flags, KVM_MEM_LOG_DIRTY_PAGES);
 	assert_int_equal(world_mem_delete_slots(&w, 1), 0);
 	assert_int_equal(world_mem_delete_slots(&w, 1), -EINVAL);
 	assert_int_equal(world_destroy(&w), 0);
@@ -486,7 +497,7 @@ static void test_vmm_writes_are_seen(void **state)
 	u64 val, pfn;
 
 	assert_int_equal(world_create(&w, &cfg, NULL, 0), 0);
-	hva = w.mem[0].hva + 0x1000;
+	hva = w.cfg.mem[0].hva + 0x1000;
 	assert_int_equal(world_check_begin(&w), 0);
 	a = (struct hw_access){ .op = HW_STORE, .addr = 0x1000, .value = 0x1111 };
 	run_list(0, &a, 1);
