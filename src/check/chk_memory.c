@@ -202,22 +202,11 @@ const struct checker_ops chk_data_ops = {
 /* ---- dirty-log completeness ------------------------------------------------------------------ */
 
 /*
- * A protection point is where a harvest (GET, CLEAR, logging turned on, or
- * the start of checking) left a page write-protected: a write from event
- * index @from on must show in a later harvest.  Event indices start at 0,
- * so "none" is a flag of its own, never an index.
- */
-struct logged_page {
-	u64 last_write;     /* event index of the last write */
-	u64 protected_from; /* writes from this event index on must show */
-	bool written;
-	bool protected;
-};
-
-static struct chk_map logged;      /* (slot << 40 | page) + 1 -> struct logged_page */
-static struct chk_map slot_base;   /* slot + 1 -> protected_from of every page */
-
-/*
+ * A protection point is where a harvest (GET, CLEAR, logging turned on, a
+ * dirty-ring reset, or the start of checking) left a page write-protected:
+ * a write from event index @from on must show in a later harvest.  Event
+ * indices start at 0, so "none" is a flag of its own, never an index.
+ *
  * With a dirty ring, a write is harvested when the vCPU pushes its page: a
  * write must push one if it comes after its page was protected (logging
  * turned on for the slot, or a KVM_RESET_DIRTY_RINGS that collected the
@@ -225,16 +214,31 @@ static struct chk_map slot_base;   /* slot + 1 -> protected_from of every page *
  * the fault that makes the page writable, before the write completes, so
  * the write itself is judged.
  */
-struct ring_page {
-	u64 protected_from; /* a reset that collected it returned before this index */
-	u64 last_push;
-	bool protected;
+struct logged_page {
+	u64 last_write;     /* event index of the last write (bitmap) */
+	u64 last_push;      /* event index of the last push (ring) */
+	u64 protected_from; /* writes from this event index on must show */
+	bool written;
 	bool pushed;
+	bool protected;
 };
 
-static struct chk_map ring_pages; /* page key -> struct ring_page */
-static struct chk_map ring_slots; /* slot + 1 -> protected_from: logging turned on */
-static struct chk_map harvested;  /* page keys a reset in progress collected */
+static struct chk_map logged;    /* (slot << 40 | page) + 1 -> struct logged_page */
+static struct chk_map slot_base; /* slot + 1 -> protected_from of every page */
+static struct chk_map harvested; /* ring: page keys a reset in progress collected */
+
+/* A slot's protection point for all its pages, or NULL. */
+static const u64 *slot_protection(u32 slot)
+{
+	return chk_map_find(&slot_base, (u64)slot + 1);
+}
+
+/* When page @p of a slot (@base: its slot_protection()) was protected last, if ever. */
+static bool protection(const struct logged_page *p, const u64 *base, u64 *from)
+{
+	*from = max(p && p->protected ? p->protected_from : 0, base ? *base : 0);
+	return (p && p->protected) || base;
+}
 
 static bool ring_mode(void)
 {
@@ -256,8 +260,6 @@ static void dirty_begin(void)
 
 	chk_map_init(&logged, sizeof(struct logged_page));
 	chk_map_init(&slot_base, sizeof(u64));
-	chk_map_init(&ring_pages, sizeof(struct ring_page));
-	chk_map_init(&ring_slots, sizeof(u64));
 	chk_map_init(&harvested, sizeof(u8));
 	/*
 	 * A ring's pages written before now were pushed or are still
@@ -283,8 +285,6 @@ static void dirty_end(void)
 {
 	chk_map_free(&logged);
 	chk_map_free(&slot_base);
-	chk_map_free(&ring_pages);
-	chk_map_free(&ring_slots);
 	chk_map_free(&harvested);
 }
 
@@ -295,11 +295,10 @@ static u32 slot_code(const struct kvm_memory_slot *slot)
 
 static void ring_store(const struct kvmmu_event *ev, u32 slot, u64 page)
 {
-	const struct ring_page *p = chk_map_find(&ring_pages, page_key(slot, page));
-	const u64 *base = chk_map_find(&ring_slots, (u64)slot + 1);
-	u64 from = max(p && p->protected ? p->protected_from : 0, base ? *base : 0);
+	const struct logged_page *p = chk_map_find(&logged, page_key(slot, page));
+	u64 from;
 
-	if (!(p && p->protected) && !base)
+	if (!protection(p, slot_protection(slot), &from))
 		return;
 	if (ev->index < from || (p && p->pushed && p->last_push >= from))
 		return;
@@ -312,8 +311,8 @@ static void ring_store(const struct kvmmu_event *ev, u32 slot, u64 page)
 
 static void ring_push(const struct kvmmu_event *ev)
 {
-	struct ring_page *p = chk_map_get(&ring_pages, page_key((u32)ev->dirty_log.slot,
-								ev->dirty_log.first_page));
+	struct logged_page *p = chk_map_get(&logged, page_key((u32)ev->dirty_log.slot,
+							       ev->dirty_log.first_page));
 
 	if (p) {
 		p->last_push = ev->index;
@@ -327,7 +326,7 @@ static void ring_reset(const struct kvmmu_event *ev)
 	size_t i;
 
 	chk_map_for_each(&harvested, i) {
-		struct ring_page *p = chk_map_get(&ring_pages, harvested.keys[i]);
+		struct logged_page *p = chk_map_get(&logged, harvested.keys[i]);
 
 		if (p) {
 			p->protected = true;
@@ -360,20 +359,20 @@ static void dirty_get(const struct kvmmu_event *ev)
 {
 	const struct kvmmu_ev_dirty_log *d = &ev->dirty_log;
 	bool manual = chk_kvm()->manual_dirty_log_protect;
-	u64 *base = chk_map_find(&slot_base, (u64)(u32)d->slot + 1);
+	const u64 *base = slot_protection((u32)d->slot);
 	size_t i;
 
 	chk_map_for_each(&logged, i) {
 		u64 key = logged.keys[i] - 1, page = key & ((1ULL << 40) - 1);
 		struct logged_page *p = (struct logged_page *)(void *)(logged.vals + i * logged.vsize);
-		u64 from = max(p->protected ? p->protected_from : 0, base ? *base : 0);
 		bool reported;
+		u64 from;
 
 		if ((u32)(key >> 40) != (u32)d->slot || page >= d->num_pages)
 			continue;
 		reported = test_bit(page, d->bitmap);
 		/* Written since its last protection, and before this harvest began. */
-		if ((p->protected || base) && p->written && p->last_write >= from &&
+		if (protection(p, base, &from) && p->written && p->last_write >= from &&
 		    p->last_write < d->begin_index && !reported) {
 			chk_violation(CHK_DIRTY_LOG, ev, -1, -1,
 				      "slot %d page %#llx was written (event %llu) after the harvest "
@@ -434,7 +433,7 @@ static void protect_on_enable(u32 slot_code, u64 from)
 	idx = srcu_read_lock(&kvm->srcu);
 	slot = id_to_memslot(__kvm_memslots(kvm, slot_code >> 16), (u16)slot_code);
 	if (slot && kvm_slot_dirty_track_enabled(slot)) {
-		base = chk_map_get(ring_mode() ? &ring_slots : &slot_base, (u64)slot_code + 1);
+		base = chk_map_get(&slot_base, (u64)slot_code + 1);
 		if (base)
 			*base = from;
 	}
@@ -451,7 +450,6 @@ static void dirty_slot_update(const struct kvmmu_event *ev)
 	if (ev->span.kind != KVMMU_SPAN_MEMSLOT_UPDATE)
 		return;
 	chk_map_del(&slot_base, (u64)slot + 1);
-	chk_map_del(&ring_slots, (u64)slot + 1);
 	protect_on_enable(slot, ev->index + 1);
 	if (!logged.n)
 		return;
