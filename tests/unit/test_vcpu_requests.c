@@ -168,11 +168,14 @@ static void test_remote_flush_waits_for_every_vcpu(void **state)
 	assert_int_equal(stale, 0);
 	assert_int_equal(kvmmu_vm_stat(fix.w.kvm, "remote_tlb_flush"), rounds);
 	/*
-	 * Each vCPU was kicked out of guest mode and flushed (requests made
-	 * while it was outside coalesce into one flush at its next entry).
+	 * Each vCPU was kicked out of guest mode by the first round, and has
+	 * either flushed since or still holds the request: requests made while
+	 * it was outside coalesce into one flush at its next entry, and the
+	 * stop signal may reach it before that entry.
 	 */
 	for (v = 0; v < 3; v++) {
-		assert_true(kvmmu_vcpu_stat(fix.w.vcpus[v], "tlb_flush") >= 1);
+		assert_true(kvmmu_vcpu_stat(fix.w.vcpus[v], "tlb_flush") >= 1 ||
+			    kvm_test_request(KVM_REQ_TLB_FLUSH, fix.w.vcpus[v]));
 		assert_true(kvmmu_vcpu_stat(fix.w.vcpus[v], "irq_exits") >= 1);
 	}
 }
