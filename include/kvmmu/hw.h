@@ -27,6 +27,7 @@ enum kvmmu_exit_reason {
 	KVMMU_EXIT_EPT_VIOLATION,  /* a TDP fault at .gpa; .error_code as PFERR */
 	KVMMU_EXIT_EPT_MISCONFIG,  /* an MMIO or misconfigured SPTE at .gpa */
 	KVMMU_EXIT_HLT,            /* nothing left to run */
+	KVMMU_EXIT_PML_FULL,       /* a write would log to a full PML buffer */
 };
 
 struct kvmmu_exit {
@@ -44,7 +45,18 @@ struct kvmmu_entry {
 	bool ad_enabled;             /* the hardware sets A/D bits */
 	_Atomic uint32_t *kick_req;  /* leave guest mode once these differ */
 	_Atomic uint32_t *kick_ack;
+	/*
+	 * Page-modification logging (VMX PML; EPT with A/D only), NULL when
+	 * off.  A write that sets D in a leaf SPTE first stores its 4K-aligned
+	 * gpa at pml_buf[*pml_index] and decrements the index; with the index
+	 * out of 0..KVMMU_PML_ENTRIES-1 the write exits (KVMMU_EXIT_PML_FULL)
+	 * and sets nothing.  Both belong to the vCPU, as the VMCS fields do.
+	 */
+	uint64_t *pml_buf;
+	uint16_t *pml_index;
 };
+
+#define KVMMU_PML_ENTRIES 512
 
 /**
  * struct kvmmu_hw_ops - the CPU, as KVM's run loop sees it

@@ -37,6 +37,12 @@ struct kvmmu_vm_config {
 	bool nx_huge_pages;   /* the iTLB-multihit mitigation */
 	bool eager_page_split;
 	/*
+	 * Page-modification logging (VMX enable_pml): dirty logging clears D
+	 * instead of W, and the CPU logs the writes that set D.  EPT with A/D
+	 * only.
+	 */
+	bool pml;
+	/*
 	 * Where the sequence counters start (kvmmu's, for tests: a VM that
 	 * has lived long): mmu_invalidate_seq, and the memslot generation (a
 	 * multiple of the number of address spaces, below bit 63, KVM's

@@ -64,6 +64,11 @@ const struct checker_info checker_table[NR_CHECKERS] = {
 		"with no invalidation in progress, a fault completes within a bounded "
 		"number of retries",
 	},
+	[CHK_DIRTY_BIT] = {
+		"dirty-bit", "I35",
+		"a D bit the CPU set in an SPTE is never overwritten unseen by KVM, and the "
+		"page it dirties is already dirty in the host",
+	},
 };
 
 static const struct checker_ops *const checker_ops[NR_CHECKERS] = {
@@ -77,6 +82,7 @@ static const struct checker_ops *const checker_ops[NR_CHECKERS] = {
 	[CHK_DIRTY_LOG] = &chk_dirty_ops,
 	[CHK_RANGE_COMPLETENESS] = &chk_range_ops,
 	[CHK_FAULT_LIVENESS] = &chk_liveness_ops,
+	[CHK_DIRTY_BIT] = &chk_dirty_bit_ops,
 };
 
 int check_parse(const char *list, u64 *mask, char *bad, size_t bad_len)

@@ -38,6 +38,7 @@ enum checker_id {
 	CHK_DIRTY_LOG,             /* I32 */
 	CHK_RANGE_COMPLETENESS,    /* I33 */
 	CHK_FAULT_LIVENESS,        /* I34 */
+	CHK_DIRTY_BIT,             /* I35 */
 	NR_CHECKERS
 };
 

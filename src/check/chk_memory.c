@@ -213,15 +213,39 @@ const struct checker_ops chk_data_ops = {
  * page returned) and nothing was pushed for the page since.  KVM pushes in
  * the fault that makes the page writable, before the write completes, so
  * the write itself is judged.
+ *
+ * With PML a write is logged by the CPU when it sets D (KVMMU_EV_PML_LOG)
+ * and reaches the log when KVM drains the vCPU's buffer at its next exit
+ * (KVMMU_EV_PML_FLUSH).  A read of the log only kicks vCPUs, without
+ * waiting, so a write whose entry was still in a buffer when the read
+ * began may show in a later read instead: it is carried, and must show in
+ * the first read that begins after its entry was drained.  In a ring, a
+ * write with an entry logged since the protection is pushed at the drain,
+ * and the drain must push every entry of a page still logged.
  */
 struct logged_page {
 	u64 last_write;     /* event index of the last write (bitmap) */
 	u64 last_push;      /* event index of the last push (ring) */
 	u64 protected_from; /* writes from this event index on must show */
+	u64 pml_logged;     /* event index of the last PML entry of the page */
+	u64 pml_drained;    /* event index of the drain that took the last one */
+	u64 carried_write;  /* a write a read excused (carried) */
+	u32 pml_pending;    /* entries logged, not yet drained */
 	bool written;
 	bool pushed;
 	bool protected;
+	bool pml_seen;      /* pml_logged is valid */
+	bool carried;
 };
+
+/* A vCPU's PML buffer as the checker sees it: the pages logged, in order. */
+struct pml_entry {
+	u64 key;   /* page_key() */
+	u64 index; /* the PML_LOG event */
+};
+
+static struct pml_entry *pml_bufs[KVM_MAX_VCPUS];
+static u32 pml_nr[KVM_MAX_VCPUS];
 
 static struct chk_map logged;    /* (slot << 40 | page) + 1 -> struct logged_page */
 static struct chk_map slot_base; /* slot + 1 -> protected_from of every page */
@@ -283,6 +307,13 @@ static void dirty_begin(void)
 
 static void dirty_end(void)
 {
+	int v;
+
+	for (v = 0; v < KVM_MAX_VCPUS; v++) {
+		free(pml_bufs[v]);
+		pml_bufs[v] = NULL;
+		pml_nr[v] = 0;
+	}
 	chk_map_free(&logged);
 	chk_map_free(&slot_base);
 	chk_map_free(&harvested);
@@ -301,6 +332,9 @@ static void ring_store(const struct kvmmu_event *ev, u32 slot, u64 page)
 	if (!protection(p, slot_protection(slot), &from))
 		return;
 	if (ev->index < from || (p && p->pushed && p->last_push >= from))
+		return;
+	/* Logged by PML since: the drain pushes it. */
+	if (p && p->pml_seen && p->pml_logged >= from)
 		return;
 	chk_violation(CHK_DIRTY_LOG, ev, -1, -1,
 		      "slot %d page %#llx was written (event %llu) after it was protected (writes "
@@ -355,6 +389,41 @@ static void dirty_store(const struct kvmmu_event *ev)
 	}
 }
 
+/*
+ * Was a PML entry of @p, logged since @from, still on its way to the log
+ * when the read @d began (in a buffer, or drained only after)?
+ */
+static bool pml_in_flight(const struct logged_page *p, u64 from,
+			  const struct kvmmu_ev_dirty_log *d)
+{
+	return p->pml_seen && p->pml_logged >= from &&
+	       (p->pml_pending || p->pml_drained >= d->begin_index);
+}
+
+/*
+ * A write an earlier read excused must show once its entry was drained
+ * before a read began.  Returns false after a violation.
+ */
+static bool carry_check(const struct kvmmu_event *ev, struct logged_page *p, u64 page,
+			bool reported)
+{
+	const struct kvmmu_ev_dirty_log *d = &ev->dirty_log;
+
+	if (reported) {
+		p->carried = false;
+		return true;
+	}
+	if (p->pml_pending || p->pml_drained >= d->begin_index)
+		return true;
+	chk_violation(CHK_DIRTY_LOG, ev, -1, -1,
+		      "slot %d page %#llx was written (event %llu) and logged by PML (event %llu); "
+		      "its entry was drained (event %llu) before this KVM_GET_DIRTY_LOG began, "
+		      "which does not report it", d->slot, (unsigned long long)page,
+		      (unsigned long long)p->carried_write, (unsigned long long)p->pml_logged,
+		      (unsigned long long)p->pml_drained);
+	return false;
+}
+
 static void dirty_get(const struct kvmmu_event *ev)
 {
 	const struct kvmmu_ev_dirty_log *d = &ev->dirty_log;
@@ -371,9 +440,15 @@ static void dirty_get(const struct kvmmu_event *ev)
 		if ((u32)(key >> 40) != (u32)d->slot || page >= d->num_pages)
 			continue;
 		reported = test_bit(page, d->bitmap);
+		if (p->carried && !carry_check(ev, p, page, reported))
+			return;
 		/* Written since its last protection, and before this harvest began. */
 		if (protection(p, base, &from) && p->written && p->last_write >= from &&
-		    p->last_write < d->begin_index && !reported) {
+		    p->last_write < d->begin_index && !reported && pml_in_flight(p, from, d)) {
+			p->carried = true;
+			p->carried_write = p->last_write;
+		} else if (protection(p, base, &from) && p->written && p->last_write >= from &&
+			   p->last_write < d->begin_index && !reported) {
 			chk_violation(CHK_DIRTY_LOG, ev, -1, -1,
 				      "slot %d page %#llx was written (event %llu) after the harvest "
 				      "that protected it (writes from event %llu on must show), but "
@@ -411,6 +486,8 @@ static void dirty_clear(const struct kvmmu_event *ev)
 		if (p) {
 			p->protected = true;
 			p->protected_from = ev->index + 1;
+			/* Userspace took the bit: whatever was carried is harvested. */
+			p->carried = false;
 		}
 	}
 }
@@ -465,9 +542,76 @@ static void dirty_slot_update(const struct kvmmu_event *ev)
 	free(doomed);
 }
 
+/* The CPU logged a gpa in a vCPU's PML buffer. */
+static void pml_log(const struct kvmmu_event *ev)
+{
+	const struct kvm_memory_slot *slot = NULL;
+	int v = ev->pml.vcpu;
+	struct logged_page *p;
+	u64 key;
+
+	if (v < 0 || v >= KVM_MAX_VCPUS)
+		return;
+	if (!chk_gpa_to_hva(ev->pml.gpa, &slot) || !kvm_slot_dirty_track_enabled(slot))
+		return;
+	key = page_key(slot_code(slot), gpa_to_gfn(ev->pml.gpa) - slot->base_gfn);
+	p = chk_map_get(&logged, key);
+	if (!p)
+		return;
+	if (!pml_bufs[v]) {
+		pml_bufs[v] = calloc(KVMMU_PML_ENTRIES, sizeof(*pml_bufs[v]));
+		if (!pml_bufs[v])
+			return;
+	}
+	/* The CPU exits before it logs to a full buffer. */
+	if (pml_nr[v] >= KVMMU_PML_ENTRIES)
+		return;
+	pml_bufs[v][pml_nr[v]++] = (struct pml_entry){ .key = key, .index = ev->index };
+	p->pml_logged = ev->index;
+	p->pml_seen = true;
+	p->pml_pending++;
+}
+
+/* KVM drained a vCPU's PML buffer: each entry is in the log (pushed, with a ring). */
+static void pml_flush(const struct kvmmu_event *ev)
+{
+	int v = ev->pml.vcpu;
+	u32 i;
+
+	if (v < 0 || v >= KVM_MAX_VCPUS)
+		return;
+	for (i = 0; i < pml_nr[v]; i++) {
+		const struct pml_entry *e = &pml_bufs[v][i];
+		struct logged_page *p = chk_map_find(&logged, e->key);
+
+		/* The slot changed since: its log started over. */
+		if (!p || !p->pml_pending)
+			continue;
+		p->pml_pending--;
+		p->pml_drained = ev->index;
+		if (ring_mode() && !(p->pushed && p->last_push > e->index)) {
+			chk_violation(CHK_DIRTY_LOG, ev, -1, -1,
+				      "slot %d page %#llx was logged by PML (event %llu), but "
+				      "vCPU %d's drain of the buffer pushed no dirty-ring entry "
+				      "for it", (int)((e->key - 1) >> 40),
+				      (unsigned long long)((e->key - 1) & ((1ULL << 40) - 1)),
+				      (unsigned long long)e->index, v);
+			break;
+		}
+	}
+	pml_nr[v] = 0;
+}
+
 static void dirty_event(const struct kvmmu_event *ev)
 {
 	switch (ev->type) {
+	case KVMMU_EV_PML_LOG:
+		pml_log(ev);
+		break;
+	case KVMMU_EV_PML_FLUSH:
+		if (ev->pml.kvm == chk_kvm())
+			pml_flush(ev);
+		break;
 	case KVMMU_EV_GUEST_STORE:
 		dirty_store(ev);
 		break;
@@ -502,7 +646,8 @@ const struct checker_ops chk_dirty_ops = {
 	.events = BIT_ULL(KVMMU_EV_GUEST_STORE) | BIT_ULL(KVMMU_EV_DIRTY_LOG_GET) |
 		  BIT_ULL(KVMMU_EV_DIRTY_LOG_CLEAR) | BIT_ULL(KVMMU_EV_SPAN_END) |
 		  BIT_ULL(KVMMU_EV_DIRTY_RING_PUSH) | BIT_ULL(KVMMU_EV_DIRTY_RING_HARVEST) |
-		  BIT_ULL(KVMMU_EV_DIRTY_RING_RESET),
+		  BIT_ULL(KVMMU_EV_DIRTY_RING_RESET) | BIT_ULL(KVMMU_EV_PML_LOG) |
+		  BIT_ULL(KVMMU_EV_PML_FLUSH),
 	.begin = dirty_begin,
 	.event = dirty_event,
 	.end = dirty_end,

@@ -199,6 +199,8 @@ static void result_json(struct json *j, const struct workload *wl, const struct 
 	json_u64(j, cfg->seed);
 	json_key(j, "tag_mode");
 	json_bool(j, cfg->tag_mode);
+	json_key(j, "pml");
+	json_bool(j, cfg->pml);
 	json_key(j, "yield_every");
 	json_u64(j, cfg->yield_every);
 	json_key(j, "counters");
@@ -368,6 +370,7 @@ static int cmd_run(int argc, char **argv)
 		{ "seed", required_argument, NULL, 'r' },
 		{ "mmu", required_argument, NULL, 'm' },
 		{ "tag-mode", no_argument, NULL, 'T' },
+		{ "pml", no_argument, NULL, 'P' },
 		{ "yield-every", required_argument, NULL, 'Y' },
 		{ "counters", required_argument, NULL, 'C' },
 		{ "check", required_argument, NULL, 'c' },
@@ -424,6 +427,9 @@ static int cmd_run(int argc, char **argv)
 			break;
 		case 'T':
 			cfg.tag_mode = true;
+			break;
+		case 'P':
+			cfg.pml = true;
 			break;
 		case 'Y':
 			cfg.yield_every = (unsigned int)parse_int("yield-every", optarg, 0, 1000000);
@@ -522,6 +528,8 @@ const struct cli_command cli_cmd_run = {
 		"  --seed S           seed of the random access pattern (default 1)\n"
 		"  --mmu tdp          the MMU (only tdp exists yet)\n"
 		"  --tag-mode         guest frames hold one word: guests up to 1T\n"
+		"  --pml              page-modification logging: dirty logging clears D and\n"
+		"                     the CPU logs the writes that set it (VMX enable_pml)\n"
 		"  --yield-every N    forced yields: need_resched() says yes at every Nth call\n"
 		"                     of each thread, so walks that can yield mmu_lock do and\n"
 		"                     restart (1: every step; default 0: none)\n"

@@ -78,6 +78,8 @@ static void result_json(struct json *j, const struct scn_config *cfg,
 	json_u64(j, scn_yield_every(cfg));
 	json_key(j, "counters");
 	json_string(j, world_counters_name(scn_counters(cfg)));
+	json_key(j, "pml");
+	json_bool(j, scn_pml(cfg));
 	json_key(j, "schedules_run");
 	json_u64(j, res->schedules_run);
 	json_key(j, "violation");
@@ -205,6 +207,7 @@ static int cmd_scenario(int argc, char **argv)
 		{ "trace", required_argument, NULL, 't' },
 		{ "yield-every", required_argument, NULL, 'y' },
 		{ "counters", required_argument, NULL, 'C' },
+		{ "pml", no_argument, NULL, 'P' },
 		{ NULL, 0, NULL, 0 },
 	};
 	struct scn_config cfg = {
@@ -265,6 +268,9 @@ static int cmd_scenario(int argc, char **argv)
 			cfg.counters = cli_parse_counters("scenario", optarg);
 			cfg.set_counters = true;
 			break;
+		case 'P':
+			cfg.set_pml = cfg.pml = true;
+			break;
 		default:
 			cli_usage_error("scenario: unknown option '%s' (see kvmmu scenario --help)",
 					argv[optind - 1]);
@@ -277,6 +283,14 @@ static int cmd_scenario(int argc, char **argv)
 	cfg.scn = scn_find(argv[optind]);
 	if (!cfg.scn)
 		cli_usage_error("scenario: unknown scenario '%s' (see kvmmu list)", argv[optind]);
+	if (cfg.pml) {
+		struct world_config wc = cfg.scn->world;
+		char why[160];
+
+		wc.pml = true;
+		if (world_config_check(&wc, why, sizeof(why)))
+			cli_usage_error("scenario: --pml: %s: %s", cfg.scn->name, why);
+	}
 
 	prog.quiet = out.quiet;
 	cfg.progress = show_progress;
@@ -395,6 +409,9 @@ const struct cli_command cli_cmd_scenario = {
 		"                     2^32, 2^63 (just below each) or mmio-wrap (the MMIO\n"
 		"                     generation just below its wrap); default: the\n"
 		"                     scenario's own, zero for most\n"
+		"  --pml              page-modification logging on (VMX enable_pml): dirty\n"
+		"                     logging clears D and the CPU logs the writes that set\n"
+		"                     it; for scenarios on EPT with A/D\n"
 		"  --json[=FILE]      write the JSON document to FILE, or to stdout\n"
 		"  --trace=FILE       write a trace of every schedule to FILE: Chrome\n"
 		"                     trace-event JSON (Perfetto, chrome://tracing), a track\n"

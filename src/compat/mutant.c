@@ -69,6 +69,12 @@ const struct kvmmu_mutant_info kvmmu_mutant_table[NR_KVMMU_MUTANTS] = {
 		"entries: with a guest physical width short of one, zaps (teardown's included) "
 		"miss everything",
 	},
+	[MUT_ATOMIC_UPDATE_IGNORES_DIRTY] = {
+		"atomic-update-ignores-dirty", "-",
+		"spte_needs_atomic_update() forgets that the CPU may set D in a writable SPTE "
+		"whose D is clear: a write-lock update stores over it plainly and loses a D bit "
+		"the CPU set meanwhile",
+	},
 };
 
 void kvmmu_mutant_set_mask(u64 mask)

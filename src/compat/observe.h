@@ -59,6 +59,9 @@ enum kvmmu_event_type {
 	KVMMU_EV_RANGE_BEGIN,        /* .range: a walk over a gfn range of a root begins */
 	KVMMU_EV_RANGE_END,          /* .range: it is done */
 	KVMMU_EV_FAULT_DONE,         /* .fault: a vCPU's page fault returned */
+	KVMMU_EV_SPTE_HW_DIRTY,      /* .spte: the CPU set D in a leaf SPTE (kvm NULL) */
+	KVMMU_EV_PML_LOG,            /* .pml: the CPU logged a gpa in a vCPU's PML buffer */
+	KVMMU_EV_PML_FLUSH,          /* .pml: KVM drained a vCPU's PML buffer into the log */
 	KVMMU_EV_WARN,               /* .warn: a WARN fired */
 	NR_KVMMU_EVENTS
 };
@@ -102,6 +105,11 @@ struct kvmmu_ev_spte {
 	u8 as_id;
 	bool shared;    /* made under the read lock */
 	bool preserves; /* split/recovery: every gfn keeps its translation */
+	/*
+	 * A plain store under the write lock: @old_spte is the value KVM read
+	 * before, not one the store returned.
+	 */
+	bool plain;
 };
 
 struct kvmmu_ev_table {
@@ -196,6 +204,13 @@ struct kvmmu_ev_dirty_log {
 	u64 begin_index; /* kvmmu_observe_index() when the call began */
 };
 
+struct kvmmu_ev_pml {
+	const void *kvm; /* NULL when the CPU logs */
+	int vcpu;
+	gpa_t gpa;       /* LOG: the 4K-aligned gpa logged */
+	u16 nr;          /* FLUSH: how many entries were drained */
+};
+
 struct kvmmu_ev_span {
 	u8 kind; /* enum kvmmu_span */
 	u64 arg;
@@ -264,6 +279,7 @@ struct kvmmu_event {
 		struct kvmmu_ev_notifier notifier;
 		struct kvmmu_ev_access access;
 		struct kvmmu_ev_dirty_log dirty_log;
+		struct kvmmu_ev_pml pml;
 		struct kvmmu_ev_span span;
 		struct kvmmu_ev_range range;
 		struct kvmmu_ev_fault fault;

@@ -104,7 +104,8 @@ struct hw_vcpu_stats {
 	u64 walks;            /* TDP walks (each level read counts once per walk) */
 	u64 guest_walks;      /* guest page-table walks */
 	u64 ad_updates;       /* A/D bits set in SPTEs */
-	u64 exits_violation, exits_misconfig, exits_intr, exits_hlt;
+	u64 exits_violation, exits_misconfig, exits_intr, exits_hlt, exits_pml_full;
+	u64 pml_logs;         /* gpas logged to the PML buffer */
 	u64 guest_faults;     /* guest #PF: the access was skipped */
 	u64 flushes_all, flushes_current;
 	u64 freed_table_reads; /* walks that met a freed table (reported) */

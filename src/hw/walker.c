@@ -108,6 +108,40 @@ static bool set_ad(struct kvmmu_hw_vcpu *hv, _Atomic u64 *p, u64 *spte, u64 bits
 	return true;
 }
 
+enum walk_result { WALK_OK, WALK_EXIT, WALK_RESTART };
+
+/* A write found the PML buffer full: exit before anything is set. */
+static enum walk_result pml_full(struct walk *w)
+{
+	w->exit->reason = KVMMU_EXIT_PML_FULL;
+	w->exit->gpa = w->gpa;
+	w->exit->exit_qualification = 0;
+	w->exit->error_code = 0;
+	hw_stat_inc(w->hv, exits_pml_full);
+	return WALK_EXIT;
+}
+
+/*
+ * This walk set D in the leaf at @p (@before -> @after): tell the
+ * observers, and log the gpa if PML is on (room was checked before).
+ */
+static void dirtied(struct walk *w, _Atomic u64 *p, u64 before, u64 after, int level)
+{
+	const struct kvmmu_entry *e = w->hv->entry;
+	u64 gfn = w->gpa >> PAGE_SHIFT;
+
+	kvmmu_observe(KVMMU_EV_SPTE_HW_DIRTY, spte, .kvm = NULL, .sptep = (const void *)p,
+		      .old_spte = before, .new_spte = after,
+		      .gfn = gfn & ~(pages_per(level) - 1), .level = (u8)level);
+	if (!e->pml_buf)
+		return;
+	e->pml_buf[*e->pml_index] = w->gpa & PAGE_MASK;
+	(*e->pml_index)--;
+	hw_stat_inc(w->hv, pml_logs);
+	kvmmu_observe(KVMMU_EV_PML_LOG, pml, .kvm = NULL, .vcpu = w->hv->id,
+		      .gpa = w->gpa & PAGE_MASK);
+}
+
 /* Is @table still a table?  Report it if not. */
 static bool table_alive(struct walk *w, u64 table, int level)
 {
@@ -121,8 +155,6 @@ static bool table_alive(struct walk *w, u64 table, int level)
 	hw_stat_inc(w->hv, freed_table_reads);
 	return false;
 }
-
-enum walk_result { WALK_OK, WALK_EXIT, WALK_RESTART };
 
 /*
  * Check one entry of the walk for the format's rules.  Returns WALK_OK with
@@ -266,9 +298,18 @@ static enum walk_result walk_once(struct walk *w, u64 *pfn_out)
 			fault(w, true, false);
 			return WALK_EXIT;
 		}
-		if (e->ad_enabled &&
-		    !set_ad(hv, p, &spte, ad_a | (w->kind == HW_ACC_WRITE ? ad_d : 0)))
-			return WALK_RESTART;
+		if (e->ad_enabled) {
+			bool dirties = w->kind == HW_ACC_WRITE && !(spte & ad_d);
+			u64 before = spte;
+
+			/* PML: a full log stops the write before D is set. */
+			if (dirties && e->pml_buf && *e->pml_index >= KVMMU_PML_ENTRIES)
+				return pml_full(w);
+			if (!set_ad(hv, p, &spte, ad_a | (w->kind == HW_ACC_WRITE ? ad_d : 0)))
+				return WALK_RESTART;
+			if (dirties)
+				dirtied(w, p, before, spte, level);
+		}
 		{
 			u64 base = ((spte & PT64_PFN_MASK) >> PAGE_SHIFT) & ~(pages_per(level) - 1);
 			struct hw_fill f = {

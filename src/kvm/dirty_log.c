@@ -34,6 +34,12 @@ void mark_page_dirty_in_slot(struct kvm *kvm, const struct kvm_memory_slot *mems
 	}
 }
 
+/* From the vCPU's own address space (the one it runs in). */
+void kvm_vcpu_mark_page_dirty(struct kvm_vcpu *vcpu, gfn_t gfn)
+{
+	mark_page_dirty_in_slot(vcpu->kvm, kvm_vcpu_gfn_to_memslot(vcpu, gfn), gfn);
+}
+
 static int get_log_slot(struct kvm *kvm, u32 log_slot, struct kvm_memory_slot **out)
 {
 	int as_id = log_slot >> 16, id = (u16)log_slot;
@@ -63,6 +69,7 @@ static int kvm_get_dirty_log_protect(struct kvm *kvm, struct kvm_dirty_log *log)
 	if (r)
 		return r;
 	dirty_bitmap = memslot->dirty_bitmap;
+	kvm_arch_sync_dirty_log(kvm, memslot);
 	n = kvm_dirty_bitmap_bytes(memslot);
 
 	if (kvm->manual_dirty_log_protect) {
@@ -130,6 +137,8 @@ static int kvm_clear_dirty_log_protect(struct kvm *kvm, struct kvm_clear_dirty_l
 	    (log->num_pages < memslot->npages - log->first_page && (log->num_pages & 63)))
 		return -EINVAL;
 
+	kvm_arch_sync_dirty_log(kvm, memslot);
+
 	n = ALIGN((u64)log->num_pages, BITS_PER_LONG) / 8;
 	buffer = kvm_second_dirty_bitmap(memslot);
 	memcpy(buffer, log->dirty_bitmap, n);
@@ -173,9 +182,10 @@ int kvmmu_clear_dirty_log(struct kvm *kvm, struct kvm_clear_dirty_log *log)
 
 /* ---- the dirty ring ------------------------------------------------------------------ */
 
-u32 kvm_dirty_ring_get_rsvd_entries(void)
+/* Room for what a PML flush may push after the soft limit is reached. */
+u32 kvm_dirty_ring_get_rsvd_entries(struct kvm *kvm)
 {
-	return KVM_DIRTY_RING_RSVD_ENTRIES; /* no PML: nothing more to reserve */
+	return KVM_DIRTY_RING_RSVD_ENTRIES + (u32)kvm->arch.cpu_dirty_log_size;
 }
 
 int kvm_dirty_ring_alloc(struct kvm *kvm, struct kvm_dirty_ring *ring, int index,
@@ -185,7 +195,7 @@ int kvm_dirty_ring_alloc(struct kvm *kvm, struct kvm_dirty_ring *ring, int index
 	if (!ring->dirty_gfns)
 		return -ENOMEM;
 	ring->size = size / sizeof(struct kvm_dirty_gfn);
-	ring->soft_limit = ring->size - kvm_dirty_ring_get_rsvd_entries();
+	ring->soft_limit = ring->size - kvm_dirty_ring_get_rsvd_entries(kvm);
 	ring->dirty_index = 0;
 	ring->reset_index = 0;
 	ring->index = index;

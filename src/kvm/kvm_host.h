@@ -77,6 +77,7 @@ enum kvm_lock_rank {
 
 /* x86 */
 #define KVM_REQ_TLB_FLUSH_CURRENT KVM_ARCH_REQ(26)
+#define KVM_REQ_UPDATE_CPU_DIRTY_LOGGING KVM_ARCH_REQ(30)
 #define KVM_REQ_MMU_FREE_OBSOLETE_ROOTS \
 	KVM_ARCH_REQ_FLAGS(31, KVM_REQUEST_WAIT | KVM_REQUEST_NO_WAKEUP)
 
@@ -290,6 +291,8 @@ struct kvm_arch {
 	bool nx_huge_pages;
 	bool eager_page_split;
 	bool pre_fault_allowed;
+	/* PML: entries of a vCPU's log buffer (0: no PML), kvm_cpu_dirty_log_size() */
+	int cpu_dirty_log_size;
 
 	/* TDP MMU */
 	struct list_head tdp_mmu_roots; /* RCU; written under tdp_mmu_pages_lock */
@@ -306,6 +309,14 @@ struct kvm_vcpu_arch {
 	struct kvm_mmu_table_cache mmu_shadow_page_cache;
 	/* The exit being handled, for the fault path. */
 	struct kvmmu_exit exit;
+	/*
+	 * PML (VMX): the log page and the VMCS's index into it, written by
+	 * the CPU in guest mode and by this vCPU's thread outside it; whether
+	 * the VMCS has PML on (while any memslot logs dirty pages).
+	 */
+	u64 *pml_pg;
+	u16 pml_index;
+	bool pml_enabled;
 };
 
 /* ---- the VM and its vCPUs --------------------------------------------------- */
@@ -578,7 +589,13 @@ void kvm_dirty_ring_free(struct kvm_dirty_ring *ring);
 void kvm_dirty_ring_push(struct kvm_vcpu *vcpu, u32 slot, u64 offset);
 bool kvm_dirty_ring_soft_full(struct kvm_dirty_ring *ring);
 int kvm_dirty_ring_reset(struct kvm *kvm, struct kvm_dirty_ring *ring);
-u32 kvm_dirty_ring_get_rsvd_entries(void);
+u32 kvm_dirty_ring_get_rsvd_entries(struct kvm *kvm);
+void kvm_vcpu_mark_page_dirty(struct kvm_vcpu *vcpu, gfn_t gfn);
+
+/* PML (x86.c): the first entry the CPU fills; it counts down from here. */
+#define PML_HEAD_INDEX (KVMMU_PML_ENTRIES - 1)
+void kvm_mmu_update_cpu_dirty_logging(struct kvm *kvm, bool enable);
+void kvm_arch_sync_dirty_log(struct kvm *kvm, struct kvm_memory_slot *memslot);
 
 static inline bool kvm_use_dirty_bitmap(struct kvm *kvm)
 {

@@ -470,6 +470,7 @@ int kvmmu_vm_create(const struct kvmmu_vm_config *cfg, struct kvm **out)
 	    (cfg->tdp_level != 4 && cfg->tdp_level != 5) ||
 	    cfg->phys_bits < 36 || cfg->phys_bits > 52 ||
 	    (cfg->ad_disabled && cfg->format != KVMMU_TDP_EPT) ||
+	    (cfg->pml && (cfg->format != KVMMU_TDP_EPT || cfg->ad_disabled)) ||
 	    cfg->memslot_generation_start % KVM_ADDRESS_SPACE_NUM ||
 	    (cfg->memslot_generation_start & KVM_MEMSLOT_GEN_UPDATE_IN_PROGRESS))
 		return -EINVAL;
@@ -673,7 +674,7 @@ static int kvm_vm_ioctl_enable_dirty_log_ring(struct kvm *kvm, u32 size)
 
 	if (!size || (size & (size - 1)))
 		return -EINVAL;
-	if (size < kvm_dirty_ring_get_rsvd_entries() * sizeof(struct kvm_dirty_gfn) ||
+	if (size < kvm_dirty_ring_get_rsvd_entries(kvm) * sizeof(struct kvm_dirty_gfn) ||
 	    size < PAGE_SIZE)
 		return -EINVAL;
 	if (size > KVM_DIRTY_RING_MAX_ENTRIES * sizeof(struct kvm_dirty_gfn))

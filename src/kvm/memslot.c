@@ -409,10 +409,13 @@ static void kvm_commit_memory_region(struct kvm *kvm, struct kvm_memory_slot *ol
 	else if (change == KVM_MR_CREATE)
 		kvm->nr_memslot_pages += new->npages;
 	if ((old_flags ^ new_flags) & KVM_MEM_LOG_DIRTY_PAGES) {
+		/* Read by vCPUs that switch PML on or off. */
 		if (new_flags & KVM_MEM_LOG_DIRTY_PAGES)
-			kvm->nr_memslots_dirty_logging++;
+			WRITE_ONCE(kvm->nr_memslots_dirty_logging,
+				   kvm->nr_memslots_dirty_logging + 1);
 		else
-			kvm->nr_memslots_dirty_logging--;
+			WRITE_ONCE(kvm->nr_memslots_dirty_logging,
+				   kvm->nr_memslots_dirty_logging - 1);
 	}
 
 	kvm_arch_commit_memory_region(kvm, old, new, change);

@@ -22,6 +22,7 @@
 
 int kvm_arch_init_vm(struct kvm *kvm, const struct kvmmu_vm_config *cfg)
 {
+	kvm->arch.cpu_dirty_log_size = cfg->pml ? KVMMU_PML_ENTRIES : 0;
 	return kvm_mmu_init_vm(kvm, cfg);
 }
 
@@ -32,6 +33,16 @@ void kvm_arch_destroy_vm(struct kvm *kvm)
 
 int kvm_arch_vcpu_create(struct kvm_vcpu *vcpu)
 {
+	struct kvm *kvm = vcpu->kvm;
+
+	if (kvm->arch.cpu_dirty_log_size) {
+		vcpu->arch.pml_pg = calloc(KVMMU_PML_ENTRIES, sizeof(u64));
+		if (!vcpu->arch.pml_pg)
+			return -ENOMEM;
+		vcpu->arch.pml_index = PML_HEAD_INDEX;
+		/* On from the start if a memslot logs already. */
+		vcpu->arch.pml_enabled = READ_ONCE(kvm->nr_memslots_dirty_logging) > 0;
+	}
 	kvm_mmu_create(vcpu);
 	return 0;
 }
@@ -39,6 +50,73 @@ int kvm_arch_vcpu_create(struct kvm_vcpu *vcpu)
 void kvm_arch_vcpu_destroy(struct kvm_vcpu *vcpu)
 {
 	kvm_mmu_destroy(vcpu);
+	free(vcpu->arch.pml_pg);
+}
+
+/* ---- PML (VMX page-modification logging) ----------------------------------------------- */
+
+/*
+ * Move what the CPU logged into the dirty log (bitmap or this vCPU's
+ * ring), newest entry first, and rewind the index.  Runs at every exit, so
+ * a vCPU outside guest mode has nothing logged that the log lacks.
+ */
+static void vmx_flush_pml_buffer(struct kvm_vcpu *vcpu)
+{
+	u16 index = vcpu->arch.pml_index, i, nr;
+
+	/* The index is decremented after each entry: a full log wrapped it. */
+	if (index == PML_HEAD_INDEX)
+		return;
+	i = index >= KVMMU_PML_ENTRIES ? 0 : index + 1;
+	nr = (u16)(KVMMU_PML_ENTRIES - i);
+	for (; i < KVMMU_PML_ENTRIES; i++) {
+		gpa_t gpa = vcpu->arch.pml_pg[i];
+
+		kvm_vcpu_mark_page_dirty(vcpu, gpa >> PAGE_SHIFT);
+	}
+	vcpu->arch.pml_index = PML_HEAD_INDEX;
+	kvmmu_observe(KVMMU_EV_PML_FLUSH, pml, .kvm = vcpu->kvm, .vcpu = vcpu->vcpu_id,
+		      .nr = nr);
+}
+
+/* KVM_REQ_UPDATE_CPU_DIRTY_LOGGING: PML on while any memslot logs. */
+static void vmx_update_cpu_dirty_logging(struct kvm_vcpu *vcpu)
+{
+	if (WARN_ON_ONCE(!vcpu->kvm->arch.cpu_dirty_log_size))
+		return;
+	vcpu->arch.pml_enabled = READ_ONCE(vcpu->kvm->nr_memslots_dirty_logging) > 0;
+}
+
+/*
+ * Dirty logging was switched on or off for a memslot (of any change): the
+ * first slot to log turns PML on in every vCPU, the last one off.
+ */
+void kvm_mmu_update_cpu_dirty_logging(struct kvm *kvm, bool enable)
+{
+	u32 nr_slots;
+
+	if (!kvm->arch.cpu_dirty_log_size)
+		return;
+	nr_slots = READ_ONCE(kvm->nr_memslots_dirty_logging);
+	if ((enable && nr_slots == 1) || !nr_slots)
+		kvm_make_all_cpus_request(kvm, KVM_REQ_UPDATE_CPU_DIRTY_LOGGING);
+}
+
+/*
+ * Before the log is read: kick every vCPU out of guest mode, so that what
+ * its CPU logged reaches the log at the exit.  Kicks do not wait: a vCPU
+ * still on its way out may flush after the caller reads the log, and its
+ * writes show in the next read, as with KVM.
+ */
+void kvm_arch_sync_dirty_log(struct kvm *kvm, struct kvm_memory_slot *memslot)
+{
+	struct kvm_vcpu *vcpu;
+	int i;
+
+	if (!kvm->arch.cpu_dirty_log_size)
+		return;
+	kvm_for_each_vcpu(i, vcpu, kvm)
+		kvm_vcpu_kick(vcpu);
 }
 
 /* ---- the run loop ------------------------------------------------------------------ */
@@ -98,9 +176,15 @@ static int kvm_handle_exit(struct kvm_vcpu *vcpu, const struct kvmmu_exit *exit,
 	int r;
 
 	kvm_stat_inc(vcpu->stat.exits);
+	/* Every exit drains the PML log first (VMX does it for all exits). */
+	if (kvm->arch.cpu_dirty_log_size)
+		vmx_flush_pml_buffer(vcpu);
 	switch (exit->reason) {
 	case KVMMU_EXIT_INTR:
 		kvm_stat_inc(vcpu->stat.irq_exits);
+		return 1;
+	case KVMMU_EXIT_PML_FULL:
+		/* The log was drained above: the write runs again. */
 		return 1;
 	case KVMMU_EXIT_HLT:
 		kvm_stat_inc(vcpu->stat.halt_exits);
@@ -152,6 +236,8 @@ static int vcpu_enter_guest(struct kvm_vcpu *vcpu, struct kvmmu_run *run)
 			kvm_vcpu_flush_tlb_all(vcpu);
 		if (kvm_check_request(KVM_REQ_TLB_FLUSH_CURRENT, vcpu))
 			kvm_vcpu_flush_tlb_current(vcpu);
+		if (kvm_check_request(KVM_REQ_UPDATE_CPU_DIRTY_LOGGING, vcpu))
+			vmx_update_cpu_dirty_logging(vcpu);
 		/* Not runnable until userspace harvests and resets the ring. */
 		if (kvm_check_request(KVM_REQ_DIRTY_RING_SOFT_FULL, vcpu) &&
 		    kvm_dirty_ring_soft_full(&vcpu->dirty_ring)) {
@@ -172,6 +258,8 @@ static int vcpu_enter_guest(struct kvm_vcpu *vcpu, struct kvmmu_run *run)
 		.ad_enabled = kvm->arch.masks.ad_enabled,
 		.kick_req = &vcpu->kick_req,
 		.kick_ack = &vcpu->kick_ack,
+		.pml_buf = vcpu->arch.pml_enabled ? vcpu->arch.pml_pg : NULL,
+		.pml_index = &vcpu->arch.pml_index,
 	};
 
 	/* Kicks sent while outside guest mode found the request already set. */

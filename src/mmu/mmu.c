@@ -946,6 +946,14 @@ void kvm_mmu_slot_remove_write_access(struct kvm *kvm, const struct kvm_memory_s
 	read_unlock(&kvm->mmu_lock);
 }
 
+/* PML: clear D on the slot's leaves, so that every next write is logged. */
+static void kvm_mmu_slot_leaf_clear_dirty(struct kvm *kvm, const struct kvm_memory_slot *slot)
+{
+	read_lock(&kvm->mmu_lock);
+	kvm_tdp_mmu_clear_dirty_slot(kvm, slot);
+	read_unlock(&kvm->mmu_lock);
+}
+
 void kvm_mmu_slot_try_split_huge_pages(struct kvm *kvm, const struct kvm_memory_slot *slot,
 				       int target_level)
 {
@@ -991,8 +999,9 @@ void kvm_arch_mmu_enable_log_dirty_pt_masked(struct kvm *kvm, struct kvm_memory_
 		    ALIGN(end << PAGE_SHIFT, PG_LEVEL_SIZE(PG_LEVEL_2M)))
 			kvm_tdp_mmu_write_protect_gfn(kvm, slot, end, PG_LEVEL_2M);
 	}
-	/* No PML: protection means W. */
-	kvm_tdp_mmu_clear_dirty_pt_masked(kvm, slot, slot->base_gfn + gfn_offset, mask, true);
+	/* With PML, protection means D (the next write is logged), else W. */
+	kvm_tdp_mmu_clear_dirty_pt_masked(kvm, slot, slot->base_gfn + gfn_offset, mask,
+					  !kvm->arch.cpu_dirty_log_size);
 }
 
 void kvm_mmu_slot_apply_flags(struct kvm *kvm, struct kvm_memory_slot *old,
@@ -1001,6 +1010,10 @@ void kvm_mmu_slot_apply_flags(struct kvm *kvm, struct kvm_memory_slot *old,
 	u32 old_flags = old ? old->flags : 0;
 	u32 new_flags = new ? new->flags : 0;
 	bool log_dirty_pages = new_flags & KVM_MEM_LOG_DIRTY_PAGES;
+
+	/* PML follows logging for every kind of change, deletion included. */
+	if ((old_flags ^ new_flags) & KVM_MEM_LOG_DIRTY_PAGES)
+		kvm_mmu_update_cpu_dirty_logging(kvm, log_dirty_pages);
 
 	/* Only a flags change of a writable slot has work to do. */
 	if (change != KVM_MR_FLAGS_ONLY || (new_flags & KVM_MEM_READONLY))
@@ -1018,7 +1031,16 @@ void kvm_mmu_slot_apply_flags(struct kvm *kvm, struct kvm_memory_slot *old,
 		return;
 	if (kvm->arch.eager_page_split)
 		kvm_mmu_slot_try_split_huge_pages(kvm, new, PG_LEVEL_4K);
-	kvm_mmu_slot_remove_write_access(kvm, new, PG_LEVEL_4K);
+	if (kvm->arch.cpu_dirty_log_size) {
+		/*
+		 * PML logs 4K writes that set D: clear D on 4K leaves, and
+		 * write-protect huge ones so that writes fault and map 4K.
+		 */
+		kvm_mmu_slot_leaf_clear_dirty(kvm, new);
+		kvm_mmu_slot_remove_write_access(kvm, new, PG_LEVEL_2M);
+	} else {
+		kvm_mmu_slot_remove_write_access(kvm, new, PG_LEVEL_4K);
+	}
 	/*
 	 * Flush before userspace hears back: a stale writable TLB entry
 	 * would let writes go unlogged.

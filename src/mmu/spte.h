@@ -190,7 +190,9 @@ static inline bool spte_needs_atomic_update(const struct kvm_mmu_masks *m, u64 s
 		return true;
 	if (!spte_ad_enabled(spte))
 		return true;
-	return is_writable_pte(spte) && !(spte & m->dirty_mask);
+	/* The mutant forgets the hardware's D bit. */
+	return is_writable_pte(spte) && !(spte & m->dirty_mask) &&
+	       !kvmmu_mutant(MUT_ATOMIC_UPDATE_IGNORES_DIRTY);
 }
 
 /*

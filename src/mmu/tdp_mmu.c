@@ -22,12 +22,12 @@
 
 static void tdp_mmu_spte_event(struct kvm *kvm, int as_id, tdp_ptep_t sptep, gfn_t gfn,
 			       u64 old_spte, u64 new_spte, int level, bool shared,
-			       bool preserves)
+			       bool preserves, bool plain)
 {
 	kvmmu_observe(KVMMU_EV_SPTE_CHANGE, spte, .kvm = kvm, .sptep = (const void *)sptep,
 		      .old_spte = old_spte, .new_spte = new_spte, .gfn = gfn,
 		      .level = (u8)level, .as_id = (u8)as_id, .shared = shared,
-		      .preserves = preserves);
+		      .preserves = preserves, .plain = plain);
 }
 
 /*
@@ -295,6 +295,7 @@ static void handle_removed_pt(struct kvm *kvm, tdp_ptep_t pt, bool shared)
 		tdp_ptep_t sptep = pt + i;
 		gfn_t gfn = base_gfn + (u64)i * KVM_PAGES_PER_HPAGE(level);
 		u64 old_spte;
+		bool plain = false;
 
 		if (shared) {
 			/*
@@ -318,11 +319,12 @@ static void handle_removed_pt(struct kvm *kvm, tdp_ptep_t pt, bool shared)
 			old_spte = kvm_tdp_mmu_read_spte(sptep);
 			if (!is_shadow_present_pte(old_spte))
 				continue;
+			plain = !spte_needs_atomic_update(&kvm->arch.masks, old_spte);
 			old_spte = kvm_tdp_mmu_write_spte(&kvm->arch.masks, sptep, old_spte,
 							  FROZEN_SPTE, level);
 		}
 		tdp_mmu_spte_event(kvm, as_id, sptep, gfn, old_spte, FROZEN_SPTE, level,
-				   shared, false);
+				   shared, false, plain);
 		handle_changed_spte(kvm, as_id, gfn, old_spte, FROZEN_SPTE, level, shared);
 	}
 
@@ -398,7 +400,7 @@ static int __tdp_mmu_set_spte_atomic(struct kvm *kvm, struct tdp_iter *iter, u64
 	if (!kvm_tdp_mmu_cmpxchg_spte(iter->sptep, &iter->old_spte, new_spte))
 		return -EBUSY;
 	tdp_mmu_spte_event(kvm, iter->as_id, iter->sptep, iter->gfn, iter->old_spte,
-			   new_spte, iter->level, true, preserves);
+			   new_spte, iter->level, true, preserves, false);
 	return 0;
 }
 
@@ -450,7 +452,7 @@ int tdp_mmu_zap_spte_atomic(struct kvm *kvm, struct tdp_iter *iter)
 		/* Mutant: unfrozen first, leaving a window before the flush. */
 		__kvm_tdp_mmu_write_spte(iter->sptep, SHADOW_NONPRESENT_VALUE);
 		tdp_mmu_spte_event(kvm, iter->as_id, iter->sptep, iter->gfn, FROZEN_SPTE,
-				   SHADOW_NONPRESENT_VALUE, iter->level, true, false);
+				   SHADOW_NONPRESENT_VALUE, iter->level, true, false, false);
 		kvm_flush_remote_tlbs_gfn(kvm, iter->gfn, iter->level);
 		goto handle;
 	}
@@ -459,7 +461,7 @@ int tdp_mmu_zap_spte_atomic(struct kvm *kvm, struct tdp_iter *iter)
 	/* A plain store: nobody else modifies a frozen SPTE. */
 	__kvm_tdp_mmu_write_spte(iter->sptep, SHADOW_NONPRESENT_VALUE);
 	tdp_mmu_spte_event(kvm, iter->as_id, iter->sptep, iter->gfn, FROZEN_SPTE,
-			   SHADOW_NONPRESENT_VALUE, iter->level, true, false);
+			   SHADOW_NONPRESENT_VALUE, iter->level, true, false, false);
 handle:
 	/* Child tables go after the unfreeze, to keep the frozen window short. */
 	handle_changed_spte(kvm, iter->as_id, iter->gfn, iter->old_spte,
@@ -474,11 +476,14 @@ handle:
 static u64 tdp_mmu_set_spte(struct kvm *kvm, int as_id, tdp_ptep_t sptep, u64 old_spte,
 			    u64 new_spte, gfn_t gfn, int level)
 {
+	bool plain;
+
 	lockdep_assert_held_write(&kvm->mmu_lock);
 	/* Nobody can own a frozen SPTE while the write lock is held. */
 	WARN_ON_ONCE(is_frozen_spte(old_spte) || is_frozen_spte(new_spte));
+	plain = !spte_needs_atomic_update(&kvm->arch.masks, old_spte);
 	old_spte = kvm_tdp_mmu_write_spte(&kvm->arch.masks, sptep, old_spte, new_spte, level);
-	tdp_mmu_spte_event(kvm, as_id, sptep, gfn, old_spte, new_spte, level, false, false);
+	tdp_mmu_spte_event(kvm, as_id, sptep, gfn, old_spte, new_spte, level, false, false, plain);
 	handle_changed_spte(kvm, as_id, gfn, old_spte, new_spte, level, false);
 	return old_spte;
 }
@@ -761,12 +766,14 @@ static int tdp_mmu_link_sp(struct kvm *kvm, struct tdp_iter *iter, struct kvm_mm
 		if (ret)
 			return ret;
 	} else {
+		bool plain = !spte_needs_atomic_update(m, iter->old_spte);
+
 		WARN_ON_ONCE(iter->yielded);
 		lockdep_assert_held_write(&kvm->mmu_lock);
 		iter->old_spte = kvm_tdp_mmu_write_spte(m, iter->sptep, iter->old_spte, spte,
 							iter->level);
 		tdp_mmu_spte_event(kvm, iter->as_id, iter->sptep, iter->gfn, iter->old_spte,
-				   spte, iter->level, false, preserves);
+				   spte, iter->level, false, preserves, plain);
 		handle_changed_spte(kvm, iter->as_id, iter->gfn, iter->old_spte, spte,
 				    iter->level, false);
 	}
@@ -970,7 +977,7 @@ static void kvm_tdp_mmu_age_spte(struct kvm *kvm, struct tdp_iter *iter)
 			return;
 		new_spte = old_spte & ~m->accessed_mask;
 		tdp_mmu_spte_event(kvm, iter->as_id, iter->sptep, iter->gfn, old_spte, new_spte,
-				   iter->level, true, false);
+				   iter->level, true, false, false);
 	} else {
 		/*
 		 * Access-track it: non-present to hardware until fast page
@@ -1068,6 +1075,50 @@ bool kvm_tdp_mmu_wrprot_slot(struct kvm *kvm, const struct kvm_memory_slot *slot
 	return spte_set;
 }
 
+/*
+ * Clear D on every leaf of [start, end), read lock: with PML the next write
+ * to each page sets D again and is logged.  Leaves whose A/D bits are off
+ * would be write-protected instead; TDP SPTEs here all have A/D on.
+ */
+static bool clear_dirty_gfn_range(struct kvm *kvm, struct kvm_mmu_page *root, gfn_t start,
+				  gfn_t end)
+{
+	const u64 dbit = kvm->arch.masks.dirty_mask;
+	struct tdp_iter iter;
+	bool spte_set = false;
+
+	rcu_read_lock();
+	tdp_root_for_each_pte(iter, kvm, root, start, end) {
+retry:
+		if (tdp_mmu_iter_cond_resched(kvm, &iter, false, true))
+			continue;
+		if (!is_shadow_present_pte(iter.old_spte) ||
+		    !is_last_spte(iter.old_spte, iter.level))
+			continue;
+		WARN_ON_ONCE(spte_ad_need_write_protect(iter.old_spte));
+		if (!(iter.old_spte & dbit))
+			continue;
+		if (tdp_mmu_set_spte_atomic(kvm, &iter, iter.old_spte & ~dbit))
+			goto retry;
+		spte_set = true;
+	}
+	rcu_read_unlock();
+	return spte_set;
+}
+
+/* Clear D on a slot's leaves when PML logging begins.  The caller flushes. */
+bool kvm_tdp_mmu_clear_dirty_slot(struct kvm *kvm, const struct kvm_memory_slot *slot)
+{
+	struct kvm_mmu_page *root;
+	bool spte_set = false;
+
+	lockdep_assert_held_read(&kvm->mmu_lock);
+	for_each_valid_tdp_mmu_root_yield_safe(kvm, root, slot->as_id)
+		spte_set |= clear_dirty_gfn_range(kvm, root, slot->base_gfn,
+						  slot->base_gfn + slot->npages);
+	return spte_set;
+}
+
 static void clear_dirty_pt_masked(struct kvm *kvm, struct kvm_mmu_page *root, gfn_t gfn,
 				  unsigned long mask, bool wrprot)
 {
@@ -1084,6 +1135,7 @@ static void clear_dirty_pt_masked(struct kvm *kvm, struct kvm_mmu_page *root, gf
 	rcu_read_lock();
 	tdp_root_for_each_leaf_pte(iter, kvm, root, gfn + __ffs64(mask), gfn + BITS_PER_LONG) {
 		u64 old_spte;
+		bool plain;
 
 		if (!mask)
 			break;
@@ -1092,10 +1144,11 @@ static void clear_dirty_pt_masked(struct kvm *kvm, struct kvm_mmu_page *root, gf
 		mask &= ~(1UL << (iter.gfn - gfn));
 		if (!(iter.old_spte & dbit))
 			continue;
+		plain = !spte_needs_atomic_update(m, iter.old_spte);
 		old_spte = tdp_mmu_clear_spte_bits(m, iter.sptep, iter.old_spte, dbit, iter.level);
 		iter.old_spte = old_spte;
 		tdp_mmu_spte_event(kvm, iter.as_id, iter.sptep, iter.gfn, old_spte,
-				   old_spte & ~dbit, iter.level, false, false);
+				   old_spte & ~dbit, iter.level, false, false, plain);
 	}
 	rcu_read_unlock();
 	if (dbit == PT_WRITABLE_MASK)

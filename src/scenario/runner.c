@@ -158,6 +158,15 @@ static void hash_event(struct kvmmu_observer *obs, const struct kvmmu_event *ev)
 		hash_u64(ev->access.value);
 		hash_u64((u64)ev->access.vcpu | ((u64)ev->access.size << 16));
 		break;
+	case KVMMU_EV_SPTE_HW_DIRTY:
+		hash_u64(ev->spte.gfn);
+		hash_u64(ev->spte.new_spte & ~PT64_PFN_MASK);
+		break;
+	case KVMMU_EV_PML_LOG:
+	case KVMMU_EV_PML_FLUSH:
+		hash_u64((u64)ev->pml.vcpu | ((u64)ev->pml.nr << 16));
+		hash_u64(ev->pml.gpa);
+		break;
 	case KVMMU_EV_DIRTY_LOG_GET:
 	case KVMMU_EV_DIRTY_LOG_CLEAR:
 	case KVMMU_EV_DIRTY_RING_RESET:
@@ -223,6 +232,11 @@ enum world_counters scn_counters(const struct scn_config *cfg)
 	return cfg->set_counters ? cfg->counters : cfg->scn->world.counters;
 }
 
+bool scn_pml(const struct scn_config *cfg)
+{
+	return cfg->set_pml ? cfg->pml : cfg->scn->world.pml;
+}
+
 /*
  * Build the world of one schedule: the scenario's VM and memory, with the
  * checkers and mutants of the run (none when calibrating), set up.
@@ -239,6 +253,7 @@ static int build_world(struct scn_world *w, const struct scn_config *cfg, bool c
 		init_completion(&w->done[i]);
 	wc.yield_every = scn_yield_every(cfg);
 	wc.counters = scn_counters(cfg);
+	wc.pml = scn_pml(cfg);
 	wc.checks = calibrate ? 0 : cfg->checks;
 	wc.mutants = cfg->mutants;
 	wc.on_violation = abort_cb;
@@ -373,10 +388,11 @@ const char *scn_build_id(void)
 
 static void make_token(const struct scn_config *cfg, u64 index, u64 k, char *buf, size_t len)
 {
-	snprintf(buf, len, "kvmmu1.%s.%s.%llx.%s.%u.%llu.%llu.%llu.y%u.c%u", scn_build_id(),
+	snprintf(buf, len, "kvmmu1.%s.%s.%llx.%s.%u.%llu.%llu.%llu.y%u.c%u.p%u", scn_build_id(),
 		 cfg->scn->name, (unsigned long long)cfg->mutants, scn_strategy_name(cfg->strategy),
 		 cfg->depth, (unsigned long long)k, (unsigned long long)cfg->seed,
-		 (unsigned long long)index, scn_yield_every(cfg), (unsigned int)scn_counters(cfg));
+		 (unsigned long long)index, scn_yield_every(cfg), (unsigned int)scn_counters(cfg),
+		 (unsigned int)scn_pml(cfg));
 }
 
 int scn_run(const struct scn_config *cfg, struct scn_result *res)
@@ -419,12 +435,13 @@ static int parse_token(const char *token, u64 checks, struct scn_config *cfg, u6
 {
 	char build[32], name[64], strategy[16];
 	unsigned long long mutants, steps, seed, idx;
-	unsigned int depth, yield_every, counters;
+	unsigned int depth, yield_every, counters, pml;
 	int end = 0;
 
-	if (sscanf(token, "kvmmu1.%31[^.].%63[^.].%llx.%15[^.].%u.%llu.%llu.%llu.y%u.c%u%n", build,
-		   name, &mutants, strategy, &depth, &steps, &seed, &idx, &yield_every, &counters,
-		   &end) != 10 || token[end] || counters >= NR_WORLD_COUNTERS)
+	if (sscanf(token, "kvmmu1.%31[^.].%63[^.].%llx.%15[^.].%u.%llu.%llu.%llu.y%u.c%u.p%u%n",
+		   build, name, &mutants, strategy, &depth, &steps, &seed, &idx, &yield_every,
+		   &counters, &pml, &end) != 11 || token[end] || counters >= NR_WORLD_COUNTERS ||
+	    pml > 1)
 		return -EINVAL;
 	if (strcmp(build, scn_build_id()))
 		return -ESTALE;
@@ -443,6 +460,8 @@ static int parse_token(const char *token, u64 checks, struct scn_config *cfg, u6
 	cfg->set_yield_every = cfg->set_counters = true;
 	cfg->yield_every = yield_every;
 	cfg->counters = (enum world_counters)counters;
+	cfg->set_pml = true;
+	cfg->pml = pml;
 	*index = idx;
 	*k = steps;
 	return 0;

@@ -101,6 +101,8 @@ struct scn_config {
 	unsigned int yield_every;
 	bool set_counters;
 	enum world_counters counters;
+	bool set_pml;
+	bool pml;
 	/* Called after each schedule (may be NULL). */
 	void (*progress)(u64 done, u64 total, void *arg);
 	void *arg;
@@ -131,6 +133,7 @@ int scn_token_check(const char *token);
 /* The forced yields and the counters a run of @cfg has. */
 unsigned int scn_yield_every(const struct scn_config *cfg);
 enum world_counters scn_counters(const struct scn_config *cfg);
+bool scn_pml(const struct scn_config *cfg);
 
 /* This build's identifier (tokens carry it). */
 const char *scn_build_id(void);

@@ -697,6 +697,57 @@ static const struct scenario dirty_log_harvest = {
 	.start = harvest_start,
 };
 
+/* ---- PML: the CPU dirties SPTEs while the host zaps them under the write lock ---------------- */
+
+#define PML_PAGES 4
+
+/* Mapped writable (D set), then logging on: D is cleared, the next writes log. */
+static int pml_setup(struct scn_world *w)
+{
+	int r = vcpu_loop(w, 0, HW_STORE, 0, PML_PAGES, PAGE_SIZE);
+
+	return r ?: world_mem_set_flags(&w->world, 0, KVM_MEM_LOG_DIRTY_PAGES);
+}
+
+/* Each store sets D again in a writable SPTE, and logs its gpa. */
+static int pml_vcpu(struct scn_world *w)
+{
+	return vcpu_loop(w, 0, HW_STORE, 0, PML_PAGES, PAGE_SIZE);
+}
+
+/* The host drops the pages: KVM zaps their SPTEs with mmu_lock held for write. */
+static int pml_host(struct scn_world *w)
+{
+	return host_madvise_dontneed(w->world.mm, w->world.cfg.mem[0].hva,
+				     PML_PAGES * PAGE_SIZE);
+}
+
+/* Userspace reads the log meanwhile: it kicks the vCPU to drain its buffer. */
+static int pml_userspace(struct scn_world *w)
+{
+	unsigned long bm[1] = { 0 };
+	struct kvm_dirty_log get = { .slot = 0, .dirty_bitmap = bm };
+
+	return kvmmu_get_dirty_log(w->world.kvm, &get);
+}
+
+static int pml_start(struct scn_world *w)
+{
+	return scn_thread(w, "vcpu", pml_vcpu) ?: scn_thread(w, "host", pml_host) ?:
+	       scn_thread(w, "userspace", pml_userspace);
+}
+
+static const struct scenario pml_dirty_vs_zap = {
+	.name = "pml-dirty-vs-zap",
+	.description = "with PML, a vCPU writes pages whose D bits logging cleared while the "
+		       "host drops them (KVM zaps under the write lock) and userspace reads "
+		       "the log",
+	.mutants = { "atomic-update-ignores-dirty" },
+	.world = { .nr_vcpus = 1, .pml = true, .mem = { SLOT0(PML_PAGES * PAGE_SIZE, ANON) } },
+	.setup = pml_setup,
+	.start = pml_start,
+};
+
 /* ---- the table ------------------------------------------------------------------------------------- */
 
 const struct scenario *const scenario_table[] = {
@@ -715,6 +766,7 @@ const struct scenario *const scenario_table[] = {
 	&seq_vs_fault,
 	&dirty_ring_reset,
 	&odd_width_teardown,
+	&pml_dirty_vs_zap,
 };
 
 const int nr_scenarios = ARRAY_SIZE(scenario_table);
@@ -748,6 +800,7 @@ static const struct {
 	{ "seq-snapshot-int", CHK_FAULT_LIVENESS },
 	{ "ring-reset-no-protect", CHK_DIRTY_LOG },
 	{ "max-gfn-round-down", CHK_PAGE_REFERENCES },
+	{ "atomic-update-ignores-dirty", CHK_DIRTY_BIT },
 };
 
 const struct scenario *scn_for_mutant(const char *mutant, enum checker_id *checker)

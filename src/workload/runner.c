@@ -238,6 +238,7 @@ static void world_config_of(const struct workload *wl, const struct wl_config *c
 	*wc = (struct world_config){
 		.tag_mode = cfg->tag_mode,
 		.mmu = cfg->mmu,
+		.pml = cfg->pml,
 		.manual_protect = wl->manual_protect,
 		.nr_vcpus = cfg->vcpus,
 		.mem = { {

@@ -31,6 +31,7 @@ struct wl_config {
 	int iterations;     /* 0: the workload's default */
 	u64 seed;
 	bool tag_mode;      /* guest frames hold one word: huge guests */
+	bool pml;           /* page-modification logging (world_config.pml) */
 	unsigned int yield_every; /* forced yields (world_config.yield_every); 0: none */
 	enum world_counters counters; /* where the sequence counters start */
 	u64 checks;         /* CHECK_ALL, 0 or a subset */

@@ -241,6 +241,13 @@ int world_config_check(const struct world_config *cfg, char *why, size_t why_len
 		return fail(why, why_len, "unknown counters mode %d", cfg->counters);
 	if (cfg->vm_type != KVM_X86_DEFAULT_VM)
 		return fail(why, why_len, "VM type %lu is not supported", cfg->vm_type);
+	if (cfg->pml && (cfg->format != KVMMU_TDP_EPT || cfg->ad_disabled))
+		return fail(why, why_len, "PML needs EPT with A/D bits");
+	if (cfg->pml && cfg->dirty_ring_bytes &&
+	    cfg->dirty_ring_bytes < (KVMMU_PML_ENTRIES + 64) * sizeof(struct kvm_dirty_gfn))
+		return fail(why, why_len, "with PML a dirty ring needs room for a full PML "
+			    "flush (at least %zu bytes)",
+			    (KVMMU_PML_ENTRIES + 64) * sizeof(struct kvm_dirty_gfn));
 	for (m = 0; m < n; m++) {
 		r = check_mem(cfg, m, why, why_len);
 		if (r)
@@ -421,6 +428,7 @@ static int create_vm(struct world *w)
 	vcfg.tdp_level = cfg->tdp_level;
 	vcfg.phys_bits = cfg->phys_bits;
 	vcfg.ad_disabled = cfg->ad_disabled;
+	vcfg.pml = cfg->pml;
 	vcfg.nx_huge_pages = cfg->nx_huge_pages;
 	vcfg.eager_page_split = !cfg->no_eager_split;
 	counters_start(cfg->counters, &vcfg);

@@ -157,6 +157,8 @@ struct world_cpu {
  * @format:           EPT or NPT
  * @tdp_level:        4 or 5 (0: 4)
  * @ad_disabled:      EPT without A/D bits: access tracking by SPTE state
+ * @pml:              page-modification logging (VMX enable_pml; EPT with
+ *                    A/D): dirty logging clears D and the CPU logs writes
  * @nx_huge_pages:    the iTLB-multihit mitigation
  * @no_eager_split:   eager_page_split=N
  * @manual_protect:   KVM_CAP_MANUAL_DIRTY_LOG_PROTECT2's args[0]
@@ -188,6 +190,7 @@ struct world_config {
 	enum kvmmu_tdp_format format;
 	int tdp_level;
 	bool ad_disabled;
+	bool pml;
 	bool nx_huge_pages;
 	bool no_eager_split;
 	u64 manual_protect;

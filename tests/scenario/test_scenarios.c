@@ -178,6 +178,26 @@ static void test_ring_reset_no_protect(void **state)
 	catch_all_seeds("ring-reset-no-protect");
 }
 
+static void test_atomic_update_ignores_dirty(void **state)
+{
+	catch_all_seeds("atomic-update-ignores-dirty");
+}
+
+/*
+ * Only PML catches it: without PML, KVM makes every writable SPTE dirty
+ * already, so the CPU never sets D and there is no D to lose.
+ */
+static void test_atomic_update_ignores_dirty_needs_pml(void **state)
+{
+	struct scn_config cfg = {
+		.scn = scn_find("pml-dirty-vs-zap"),
+		.mutants = mutant_mask("atomic-update-ignores-dirty"),
+		.set_pml = true, .pml = false,
+	};
+
+	never_caught(&cfg, "without PML");
+}
+
 /*
  * Every teardown under this mutant also WARNs, as KVM would, that TDP MMU
  * pages are still accounted when the VM goes: the calibration schedule's,
@@ -251,11 +271,11 @@ static void run_clean_modes(enum scn_strategy strategy, u64 schedules,
 		assert_int_equal(scn_run(&cfg, &res), 0);
 		if (res.violated)
 			fail_msg("%s without mutants (%s, yields every %u, counters %s, schedule "
-				 "%llu): %s: %s", scenario_table[i]->name,
+				 "%llu, PML %d): %s: %s", scenario_table[i]->name,
 				 scn_strategy_name(strategy), scn_yield_every(&cfg),
 				 world_counters_name(scn_counters(&cfg)),
-				 (unsigned long long)res.schedule_index, res.violation.checker,
-				 res.violation.description);
+				 (unsigned long long)res.schedule_index, scn_pml(&cfg),
+				 res.violation.checker, res.violation.description);
 		assert_int_equal(res.schedules_run, schedules);
 	}
 }
@@ -291,6 +311,19 @@ static void test_clean_forced_yields(void **state)
 	run_clean_modes(SCN_PCT, scaled(10, 100, 2000), &every);
 	run_clean_modes(SCN_PCT, scaled(10, 100, 2000), &third);
 	run_clean_modes(SCN_FREE, scaled(5, 20, 500), &every);
+}
+
+/* PML on for every scenario on EPT with A/D (all of them): still clean. */
+static void test_clean_pml(void **state)
+{
+	struct scn_config pml = { .set_pml = true, .pml = true };
+	struct scn_config pml_yields = { .set_pml = true, .pml = true,
+					 .set_yield_every = true, .yield_every = 1 };
+
+	run_clean_modes(SCN_PCT, scaled(10, 100, 2000), &pml);
+	run_clean_modes(SCN_RANDOM, scaled(5, 50, 1000), &pml);
+	run_clean_modes(SCN_FREE, scaled(5, 20, 500), &pml);
+	run_clean_modes(SCN_PCT, scaled(3, 20, 500), &pml_yields);
 }
 
 /* The counters start near every boundary (and the MMIO generation's wrap): clean. */
@@ -334,20 +367,24 @@ static void test_bad_tokens(void **state)
 	char token[200];
 
 	assert_int_equal(scn_replay("nonsense", CHECK_ALL, &cfg, &res), -EINVAL);
-	snprintf(token, sizeof(token), "kvmmu1.%s.no-such-scenario.0.pct.3.10.1.0.y0.c0",
+	snprintf(token, sizeof(token), "kvmmu1.%s.no-such-scenario.0.pct.3.10.1.0.y0.c0.p0",
 		 scn_build_id());
 	assert_int_equal(scn_replay(token, CHECK_ALL, &cfg, &res), -ENOENT);
 	/* Cut short, or with more after it. */
 	snprintf(token, sizeof(token), "kvmmu1.%s.fault-vs-host.0.pct.3.10.1.0", scn_build_id());
 	assert_int_equal(scn_token_check(token), -EINVAL);
-	snprintf(token, sizeof(token), "kvmmu1.%s.fault-vs-host.0.pct.3.10.1.0.y0.c0x",
+	snprintf(token, sizeof(token), "kvmmu1.%s.fault-vs-host.0.pct.3.10.1.0.y0.c0.p0x",
 		 scn_build_id());
 	assert_int_equal(scn_token_check(token), -EINVAL);
 	/* A counters mode this build does not have. */
-	snprintf(token, sizeof(token), "kvmmu1.%s.fault-vs-host.0.pct.3.10.1.0.y0.c%d",
+	snprintf(token, sizeof(token), "kvmmu1.%s.fault-vs-host.0.pct.3.10.1.0.y0.c%d.p0",
 		 scn_build_id(), NR_WORLD_COUNTERS);
 	assert_int_equal(scn_token_check(token), -EINVAL);
-	assert_int_equal(scn_replay("kvmmu1.00000000.fault-vs-host.0.pct.3.10.1.0.y0.c0", CHECK_ALL,
+	/* PML is on or off. */
+	snprintf(token, sizeof(token), "kvmmu1.%s.fault-vs-host.0.pct.3.10.1.0.y0.c0.p2",
+		 scn_build_id());
+	assert_int_equal(scn_token_check(token), -EINVAL);
+	assert_int_equal(scn_replay("kvmmu1.00000000.fault-vs-host.0.pct.3.10.1.0.y0.c0.p0", CHECK_ALL,
 				    &cfg, &res), strcmp(scn_build_id(), "00000000") ? -ESTALE : 0);
 }
 
@@ -368,8 +405,11 @@ static const struct CMUnitTest tests[] = {
 	KVMMU_TEST(test_ring_reset_no_protect),
 	KVMMU_TEST(test_max_gfn_round_down),
 	KVMMU_TEST(test_max_gfn_round_down_needs_odd_width),
+	KVMMU_TEST(test_atomic_update_ignores_dirty),
+	KVMMU_TEST(test_atomic_update_ignores_dirty_needs_pml),
 	KVMMU_TEST(test_random_strategy_finds_seed_races),
 	KVMMU_TEST(test_clean_pct),
+	KVMMU_TEST(test_clean_pml),
 	KVMMU_TEST(test_clean_random),
 	KVMMU_TEST(test_clean_free),
 	KVMMU_TEST(test_clean_forced_yields),

@@ -169,6 +169,31 @@ static void test_mmu_stress_forced_yields(void **state)
 	run_ok("dirty-log", &cfg);
 }
 
+/*
+ * PML: logging clears D, the CPU logs what it dirties and KVM drains it at
+ * exits.  Every page is still dirty in every iteration, and no write after
+ * a CLEAR faults (nothing is write-protected); mmu-stress is clean too.
+ */
+static void test_pml(void **state)
+{
+	struct wl_config cfg = small(2, 4 * MB);
+
+	cfg.pml = true;
+	cfg.iterations = 3;
+	run_ok("dirty-log", &cfg);
+	assert_true(wl_metric(&res, "iteration_1_dirty_pages") == 2 * 4 * MB / 4096);
+	assert_true(wl_metric(&res, "iteration_3_dirty_pages") == 2 * 4 * MB / 4096);
+	assert_int_equal(wl_stat(&res, "pf_fast"), 0);
+	cfg.random = true;
+	cfg.write_percent = 30;
+	run_ok("dirty-log", &cfg);
+	cfg = small(2, 4 * MB);
+	cfg.pml = true;
+	run_ok("mmu-stress", &cfg);
+	cfg.yield_every = 1;
+	run_ok("mmu-stress", &cfg);
+}
+
 /* The sequence counters start near every boundary: still clean. */
 static void test_counters_near_wrap(void **state)
 {
@@ -253,6 +278,7 @@ int main(void)
 		KVMMU_TEST(test_mmu_stress),
 		KVMMU_TEST(test_mmu_stress_forced_yields),
 		KVMMU_TEST(test_counters_near_wrap),
+		KVMMU_TEST(test_pml),
 		KVMMU_TEST(test_bad_configurations),
 		KVMMU_TEST(test_mutant_caught_in_workload),
 	};
