@@ -69,6 +69,10 @@ const struct checker_info checker_table[NR_CHECKERS] = {
 		"a D bit the CPU set in an SPTE is never overwritten unseen by KVM, and the "
 		"page it dirties is already dirty in the host",
 	},
+	[CHK_MMIO_GENERATION] = {
+		"mmio-generation", "I19",
+		"when the MMIO generation wraps, no MMIO SPTE from before stays in a valid root",
+	},
 };
 
 static const struct checker_ops *const checker_ops[NR_CHECKERS] = {
@@ -83,6 +87,7 @@ static const struct checker_ops *const checker_ops[NR_CHECKERS] = {
 	[CHK_RANGE_COMPLETENESS] = &chk_range_ops,
 	[CHK_FAULT_LIVENESS] = &chk_liveness_ops,
 	[CHK_DIRTY_BIT] = &chk_dirty_bit_ops,
+	[CHK_MMIO_GENERATION] = &chk_mmio_ops,
 };
 
 int check_parse(const char *list, u64 *mask, char *bad, size_t bad_len)

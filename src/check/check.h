@@ -39,6 +39,7 @@ enum checker_id {
 	CHK_RANGE_COMPLETENESS,    /* I33 */
 	CHK_FAULT_LIVENESS,        /* I34 */
 	CHK_DIRTY_BIT,             /* I35 */
+	CHK_MMIO_GENERATION,       /* I19 */
 	NR_CHECKERS
 };
 

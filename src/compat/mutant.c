@@ -75,6 +75,12 @@ const struct kvmmu_mutant_info kvmmu_mutant_table[NR_KVMMU_MUTANTS] = {
 		"whose D is clear: a write-lock update stores over it plainly and loses a D bit "
 		"the CPU set meanwhile",
 	},
+	[MUT_MMIO_WRAP_NO_ZAP] = {
+		"mmio-wrap-no-zap", "-",
+		"a memslot update whose generation wraps the 19 bits an MMIO SPTE keeps does not "
+		"zap: MMIO SPTEs from before stay reachable, to be taken for current once the "
+		"generation comes round again",
+	},
 };
 
 void kvmmu_mutant_set_mask(u64 mask)

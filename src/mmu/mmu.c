@@ -932,7 +932,8 @@ void kvm_mmu_invalidate_mmio_sptes(struct kvm *kvm, u64 gen)
 	gen &= MMIO_SPTE_GEN_MASK;
 	/* Generations step by the number of address spaces: strip that. */
 	gen &= ~((u64)KVM_ADDRESS_SPACE_NUM - 1);
-	if (unlikely(gen == 0))
+	/* The mutant forgets the wrap. */
+	if (unlikely(gen == 0) && !kvmmu_mutant(MUT_MMIO_WRAP_NO_ZAP))
 		kvm_mmu_zap_all_fast(kvm);
 }
 

@@ -748,6 +748,47 @@ static const struct scenario pml_dirty_vs_zap = {
 	.start = pml_start,
 };
 
+/* ---- the MMIO generation wraps while a vCPU uses an MMIO SPTE -------------------------------------- */
+
+#define MMIO_GPA GB /* nothing is mapped there */
+
+/* An MMIO SPTE for MMIO_GPA, made at the generation just below the wrap. */
+static int mmio_setup(struct scn_world *w)
+{
+	return vcpu_loop(w, 0, HW_LOAD, MMIO_GPA, 2, PAGE_SIZE);
+}
+
+/* A memslot comes and goes: the generation steps over its 19-bit wrap. */
+static int mmio_memslots(struct scn_world *w)
+{
+	int r = world_set_memslot(&w->world, 1, 0, 2 * GB, PAGE_SIZE * 4,
+				  w->world.cfg.mem[0].hva);
+
+	return r ?: world_set_memslot(&w->world, 1, 0, 2 * GB, 0, 0);
+}
+
+/* The vCPU keeps loading from MMIO meanwhile. */
+static int mmio_vcpu(struct scn_world *w)
+{
+	return vcpu_loop(w, 0, HW_LOAD, MMIO_GPA, 2, PAGE_SIZE);
+}
+
+static int mmio_start(struct scn_world *w)
+{
+	return scn_thread(w, "memslots", mmio_memslots) ?: scn_thread(w, "vcpu", mmio_vcpu);
+}
+
+static const struct scenario mmio_gen_wrap = {
+	.name = "mmio-gen-wrap",
+	.description = "a memslot comes and goes while a vCPU loads from MMIO, with the memslot "
+		       "generation starting just below the wrap of the 19 bits MMIO SPTEs keep",
+	.mutants = { "mmio-wrap-no-zap" },
+	.world = { .nr_vcpus = 1, .counters = WORLD_COUNTERS_MMIO_WRAP,
+		   .mem = { SLOT0(4 * PAGE_SIZE, ANON) } },
+	.setup = mmio_setup,
+	.start = mmio_start,
+};
+
 /* ---- the table ------------------------------------------------------------------------------------- */
 
 const struct scenario *const scenario_table[] = {
@@ -767,6 +808,7 @@ const struct scenario *const scenario_table[] = {
 	&dirty_ring_reset,
 	&odd_width_teardown,
 	&pml_dirty_vs_zap,
+	&mmio_gen_wrap,
 };
 
 const int nr_scenarios = ARRAY_SIZE(scenario_table);
@@ -801,6 +843,7 @@ static const struct {
 	{ "ring-reset-no-protect", CHK_DIRTY_LOG },
 	{ "max-gfn-round-down", CHK_PAGE_REFERENCES },
 	{ "atomic-update-ignores-dirty", CHK_DIRTY_BIT },
+	{ "mmio-wrap-no-zap", CHK_MMIO_GENERATION },
 };
 
 const struct scenario *scn_for_mutant(const char *mutant, enum checker_id *checker)

@@ -198,6 +198,22 @@ static void test_atomic_update_ignores_dirty_needs_pml(void **state)
 	never_caught(&cfg, "without PML");
 }
 
+static void test_mmio_wrap_no_zap(void **state)
+{
+	catch_all_seeds("mmio-wrap-no-zap");
+}
+
+/* Only the mmio-wrap counters catch it: from 0 the 19 bits wrap after 2^18 updates. */
+static void test_mmio_wrap_no_zap_needs_counters(void **state)
+{
+	struct scn_config cfg = {
+		.scn = scn_find("mmio-gen-wrap"), .mutants = mutant_mask("mmio-wrap-no-zap"),
+		.set_counters = true, .counters = WORLD_COUNTERS_ZERO,
+	};
+
+	never_caught(&cfg, "with the counters at 0");
+}
+
 /*
  * Every teardown under this mutant also WARNs, as KVM would, that TDP MMU
  * pages are still accounted when the VM goes: the calibration schedule's,
@@ -407,6 +423,8 @@ static const struct CMUnitTest tests[] = {
 	KVMMU_TEST(test_max_gfn_round_down_needs_odd_width),
 	KVMMU_TEST(test_atomic_update_ignores_dirty),
 	KVMMU_TEST(test_atomic_update_ignores_dirty_needs_pml),
+	KVMMU_TEST(test_mmio_wrap_no_zap),
+	KVMMU_TEST(test_mmio_wrap_no_zap_needs_counters),
 	KVMMU_TEST(test_random_strategy_finds_seed_races),
 	KVMMU_TEST(test_clean_pct),
 	KVMMU_TEST(test_clean_pml),

@@ -1,0 +1,172 @@
+// SPDX-License-Identifier: GPL-2.0-only
+/*
+ * MMIO generations (I19): an MMIO SPTE is valid only for the memslot
+ * generation it carries, and it carries only 19 bits of it.  When those
+ * wrap, an MMIO SPTE from before could match a later generation and turn
+ * memory into MMIO (or the reverse), so the update that wraps them must
+ * take every existing MMIO SPTE out of reach (KVM fast-zaps: every root
+ * becomes invalid).
+ *
+ * The checker learns when each MMIO SPTE was made (KVMMU_EV_SPTE_CHANGE to
+ * an MMIO value) and, at the end of a memslot update whose generation
+ * wrapped, walks every valid root: an MMIO SPTE made before the update
+ * began is a violation.  One it has not seen made (its event is still on
+ * its way) is given the benefit of the doubt; so is one that changed since
+ * it was seen.  What is there when checking begins counts as made before.
+ *
+ * Runs start near the wrap with the counters option (mmio-wrap); from 0 it
+ * takes 2^18 updates to get there.
+ */
+#include <stdio.h>
+
+#include "check_internal.h"
+
+struct made {
+	u64 spte;  /* the MMIO value */
+	u64 index; /* the event that made it */
+};
+
+static struct chk_map made;    /* sptep -> struct made */
+static u64 update_begin;       /* event index of the memslot update under way */
+
+static void note_table(u64 table, int level);
+
+/* What is there when checking begins was made before any update it will see. */
+static void mmio_begin(void)
+{
+	struct kvm *kvm = chk_kvm();
+	struct kvm_mmu_page *root;
+
+	chk_map_init(&made, sizeof(struct made));
+	update_begin = 0;
+	rcu_read_lock();
+	list_for_each_entry_rcu(root, &kvm->arch.tdp_mmu_roots, link)
+		note_table(root->pfn, sp_level(root));
+	rcu_read_unlock();
+}
+
+static void note_table(u64 table, int level)
+{
+	struct kvm *kvm = chk_kvm();
+	_Atomic u64 *spt;
+	int i;
+
+	if (chk_frame_state(table) != KVMMU_FRAME_ALLOCATED)
+		return;
+	spt = kvm_table_virt(kvm, table);
+	for (i = 0; i < SPTE_ENT_PER_PAGE; i++) {
+		u64 spte = chk_read_spte(&spt[i]);
+
+		if (is_mmio_spte(&kvm->arch.masks, spte)) {
+			struct made *m = chk_map_get(&made, (u64)(uintptr_t)&spt[i]);
+
+			if (m)
+				*m = (struct made){ .spte = spte, .index = 0 };
+		} else if (is_shadow_present_pte(spte) && !is_last_spte(spte, level)) {
+			note_table(spte_to_pfn(spte), level - 1);
+		}
+	}
+}
+
+static void mmio_end(void)
+{
+	chk_map_free(&made);
+}
+
+struct mmio_scan {
+	const struct kvmmu_event *ev;
+	bool found;
+};
+
+static void scan_table(struct mmio_scan *s, u64 table, int level, gfn_t base)
+{
+	struct kvm *kvm = chk_kvm();
+	u64 span = KVM_PAGES_PER_HPAGE(level);
+	_Atomic u64 *spt;
+	int i;
+
+	if (chk_frame_state(table) != KVMMU_FRAME_ALLOCATED)
+		return;
+	spt = kvm_table_virt(kvm, table);
+	for (i = 0; i < SPTE_ENT_PER_PAGE && !s->found; i++) {
+		u64 spte = chk_read_spte(&spt[i]);
+		const struct made *m;
+		char when[48];
+
+		if (is_mmio_spte(&kvm->arch.masks, spte)) {
+			m = chk_map_find(&made, (u64)(uintptr_t)&spt[i]);
+			if (!m || m->spte != spte || (m->index && m->index >= update_begin))
+				continue;
+			s->found = true;
+			snprintf(when, sizeof(when), m->index ? "made at event %llu" :
+				 "there when checking began", (unsigned long long)m->index);
+			chk_violation(CHK_MMIO_GENERATION, s->ev, (s64)get_mmio_spte_gfn(spte), -1,
+				      "the MMIO generation wrapped in this memslot update, but the "
+				      "MMIO SPTE of gfn %#llx (generation %#llx, %s, before the "
+				      "update) is still in a valid root: once the generation comes "
+				      "round again it is taken for current",
+				      (unsigned long long)get_mmio_spte_gfn(spte),
+				      (unsigned long long)get_mmio_spte_generation(spte), when);
+			return;
+		}
+		if (is_shadow_present_pte(spte) && !is_last_spte(spte, level))
+			scan_table(s, spte_to_pfn(spte), level - 1, base + (u64)i * span);
+	}
+}
+
+/* A memslot update ended: if the 19 bits wrapped, nothing from before may remain. */
+static void update_end(const struct kvmmu_event *ev)
+{
+	struct kvm *kvm = chk_kvm();
+	struct mmio_scan s = { .ev = ev };
+	struct kvm_mmu_page *root;
+	u64 gen;
+
+	gen = READ_ONCE(kvm_memslots(kvm)->generation);
+	/* As KVM looks at it: no update flag, no address-space step. */
+	gen &= MMIO_SPTE_GEN_MASK & ~((u64)KVM_ADDRESS_SPACE_NUM - 1);
+	if (gen)
+		return;
+	rcu_read_lock();
+	list_for_each_entry_rcu(root, &kvm->arch.tdp_mmu_roots, link) {
+		if (sp_invalid(root))
+			continue;
+		scan_table(&s, root->pfn, sp_level(root), 0);
+		if (s.found)
+			break;
+	}
+	rcu_read_unlock();
+}
+
+static void mmio_event(const struct kvmmu_event *ev)
+{
+	const struct kvm_mmu_masks *m = &chk_kvm()->arch.masks;
+
+	if (ev->type == KVMMU_EV_SPAN_BEGIN || ev->type == KVMMU_EV_SPAN_END) {
+		if (ev->span.kind != KVMMU_SPAN_MEMSLOT_UPDATE)
+			return;
+		if (ev->type == KVMMU_EV_SPAN_BEGIN)
+			update_begin = ev->index;
+		else
+			update_end(ev);
+		return;
+	}
+	if (ev->spte.kvm != chk_kvm())
+		return;
+	if (is_mmio_spte(m, ev->spte.new_spte)) {
+		struct made *d = chk_map_get(&made, (u64)(uintptr_t)ev->spte.sptep);
+
+		if (d)
+			*d = (struct made){ .spte = ev->spte.new_spte, .index = ev->index };
+	} else if (is_mmio_spte(m, ev->spte.old_spte)) {
+		chk_map_del(&made, (u64)(uintptr_t)ev->spte.sptep);
+	}
+}
+
+const struct checker_ops chk_mmio_ops = {
+	.events = BIT_ULL(KVMMU_EV_SPTE_CHANGE) | BIT_ULL(KVMMU_EV_SPAN_BEGIN) |
+		  BIT_ULL(KVMMU_EV_SPAN_END),
+	.begin = mmio_begin,
+	.event = mmio_event,
+	.end = mmio_end,
+};
