@@ -80,6 +80,26 @@ enum pg_level {
 #define PT_GLOBAL_MASK BIT_ULL(8)
 #define PT64_NX_MASK BIT_ULL(63)
 
+/* Guest paging entries beyond the common bits. */
+#define PT32_ENT_PER_PAGE 1024
+#define PT_PAT_LARGE_MASK BIT_ULL(12)      /* PAT of a 2M/1G/4M page (bit 7 is PS there) */
+#define PT64_PKEY_SHIFT 59                 /* protection key, bits 62:59 of a 64-bit leaf */
+#define PT64_PKEY_MASK GENMASK_ULL(62, 59)
+
+/* Control registers, EFER and RFLAGS: the bits paging depends on. */
+#define X86_CR0_WP BIT_ULL(16)
+#define X86_CR0_PG BIT_ULL(31)
+#define X86_CR4_PSE BIT_ULL(4)
+#define X86_CR4_PAE BIT_ULL(5)
+#define X86_CR4_LA57 BIT_ULL(12)
+#define X86_CR4_SMEP BIT_ULL(20)
+#define X86_CR4_SMAP BIT_ULL(21)
+#define X86_CR4_PKE BIT_ULL(22)
+#define EFER_LME BIT_ULL(8)
+#define EFER_LMA BIT_ULL(10)
+#define EFER_NX BIT_ULL(11)
+#define X86_EFLAGS_AC BIT_ULL(18)
+
 /* Page-fault error code bits, as reported on an NPF exit. */
 #define PFERR_PRESENT_MASK BIT_ULL(0)
 #define PFERR_WRITE_MASK BIT_ULL(1)

@@ -16,14 +16,6 @@
 
 #define MEMSTRESS_VALUE 0x0123456789ABCDEFULL
 
-/* Guest page-table entry bits (x86-64 paging). */
-#define GPTE_P BIT_ULL(0)
-#define GPTE_W BIT_ULL(1)
-#define GPTE_A BIT_ULL(5)
-#define GPTE_D BIT_ULL(6)
-#define GPTE_PS BIT_ULL(7)
-#define GPTE_NX BIT_ULL(63)
-
 /* ---- the machine -------------------------------------------------------------------- */
 
 int hw_machine_create(const struct hw_config *cfg, struct hw_machine **out)
@@ -137,12 +129,28 @@ int hw_vcpu_load_program(struct kvmmu_hw_vcpu *hv, const struct hw_program *p)
 	if (p->paging && (hv->m->tag_map || (p->cr3 & (PAGE_SIZE - 1))))
 		return -EINVAL;
 	hv->prog = *p;
+	/*
+	 * A guest with paging runs as a 64-bit kernel: CPL 0, 4-level paging,
+	 * CR0.WP and EFER.NXE on.
+	 */
+	hv->cpu = (struct hw_cpu){ 0 };
+	if (p->paging)
+		hv->cpu = (struct hw_cpu){
+			.cr0 = X86_CR0_PG | X86_CR0_WP, .cr3 = p->cr3, .cr4 = X86_CR4_PAE,
+			.efer = EFER_LME | EFER_LMA | EFER_NX,
+		};
 	hv->npages = p->list ? 0 : p->size >> PAGE_SHIFT;
 	hv->pc = 0;
 	atomic_store(&hv->pass, 0);
 	atomic_store(&hv->release, false);
 	atomic_store(&hv->done, p->list ? p->len == 0 : false);
 	return 0;
+}
+
+void hw_vcpu_last_pf(struct kvmmu_hw_vcpu *hv, u64 *cr2, u64 *error_code)
+{
+	*cr2 = hv->cr2;
+	*error_code = hv->pf_error_code;
 }
 
 void hw_vcpu_release_spin(struct kvmmu_hw_vcpu *hv)
@@ -283,19 +291,70 @@ static void mem_store(struct hw_machine *m, u64 pfn, u64 off, u8 size, u64 v)
 
 enum { ACC_DONE, ACC_EXIT, ACC_GUEST_FAULT };
 
+/* Guest memory for the guest walk: each entry's gpa through the TDP tables. */
+struct gmem {
+	struct kvmmu_hw_vcpu *hv;
+	struct kvmmu_exit *exit;
+};
+
+static void *gmem_word(struct gmem *g, u64 gpa, bool write)
+{
+	u64 pfn = hw_translate_gpa(g->hv, gpa, write ? HW_ACC_WRITE : HW_ACC_READ, false, g->exit,
+				   NULL);
+
+	if (!pfn)
+		return NULL;
+	return g->hv->m->direct_map + (pfn << PAGE_SHIFT) + (gpa & (PAGE_SIZE - 1));
+}
+
+static int gmem_read(void *arg, u64 gpa, int size, u64 *val)
+{
+	void *p = gmem_word(arg, gpa, false);
+
+	if (!p)
+		return -1;
+	/* Acquire: the tables a guest entry links are read after it. */
+	*val = size == 4 ? atomic_load_explicit((_Atomic u32 *)p, memory_order_acquire) :
+			   atomic_load_explicit((_Atomic u64 *)p, memory_order_acquire);
+	return 0;
+}
+
+/* A/D in a guest table: a write through the TDP tables, atomic as the CPU's. */
+static int gmem_cmpxchg(void *arg, u64 gpa, int size, u64 *old, u64 new_val)
+{
+	void *p = gmem_word(arg, gpa, true);
+	bool done;
+
+	if (!p)
+		return -1;
+	if (size == 4) {
+		u32 o = (u32)*old;
+
+		done = atomic_compare_exchange_strong((_Atomic u32 *)p, &o, (u32)new_val);
+		*old = o;
+	} else {
+		done = atomic_compare_exchange_strong((_Atomic u64 *)p, old, new_val);
+	}
+	return done ? 0 : 1;
+}
+
+static const struct hw_gmem_ops gmem_ops = { .read = gmem_read, .cmpxchg_entry = gmem_cmpxchg };
+
 /*
- * Translate @gva through the guest's page tables.  Each guest table entry
- * is read, and its A/D bits set, through the TDP translation of its gpa,
- * which may itself exit.  The combined translation is cached.
+ * Translate @gva through the guest's page tables (guest_walk.c), each
+ * guest table access itself translated through the TDP tables, which may
+ * exit.  The combined translation is cached.  A #PF leaves CR2 and its
+ * error code for the guest; the access is skipped.
  */
 static int translate_gva(struct kvmmu_hw_vcpu *hv, u64 gva, enum hw_access_kind kind,
 			 struct kvmmu_exit *exit, u64 *pfn_out)
 {
-	struct hw_machine *m = hv->m;
 	struct hw_tlb_array *a = &hv->tlb[TLB_4K];
 	u64 page = gva >> PAGE_SHIFT, flags, pfn;
+	struct gmem g = { .hv = hv, .exit = exit };
 	struct hw_fill leaf, f;
-	int tries;
+	struct gw_walk w;
+	bool writable;
 
 	if (hw_tlb_lookup(hv, a, page, TLBF_LINEAR, &flags, &pfn)) {
 		if (hw_tlb_allows(flags, kind)) {
@@ -307,72 +366,35 @@ static int translate_gva(struct kvmmu_hw_vcpu *hv, u64 gva, enum hw_access_kind 
 	}
 	hw_stat_inc(hv, tlb_misses);
 
-	for (tries = 0; tries < 100; tries++) {
-		u64 table = hv->prog.cr3 >> PAGE_SHIFT << PAGE_SHIFT, gpa = 0;
-		bool w = true, nx = false, restart = false;
-		int level;
-
-		hw_stat_inc(hv, guest_walks);
-		for (level = 4; level >= 1; level--) {
-			u64 pte_gpa = table + PT64_INDEX(gva, level) * 8;
-			u64 ppfn, pte, want;
-			bool leaf_here;
-			_Atomic u64 *word;
-
-			ppfn = hw_translate_gpa(hv, pte_gpa, HW_ACC_READ, false, exit, NULL);
-			if (!ppfn)
-				return ACC_EXIT;
-			word = (_Atomic u64 *)(void *)(m->direct_map + (ppfn << PAGE_SHIFT) +
-						       (pte_gpa & (PAGE_SIZE - 1)));
-			pte = atomic_load_explicit(word, memory_order_acquire);
-			if (!(pte & GPTE_P))
-				return ACC_GUEST_FAULT;
-			w &= !!(pte & GPTE_W);
-			nx |= !!(pte & GPTE_NX);
-			leaf_here = level == 1 || (level <= 3 && (pte & GPTE_PS));
-			want = GPTE_A | ((leaf_here && kind == HW_ACC_WRITE && w) ? GPTE_D : 0);
-			if ((pte & want) != want) {
-				/* A/D in a guest table: a write through the TDP tables. */
-				ppfn = hw_translate_gpa(hv, pte_gpa, HW_ACC_WRITE, false, exit, NULL);
-				if (!ppfn)
-					return ACC_EXIT;
-				word = (_Atomic u64 *)(void *)(m->direct_map + (ppfn << PAGE_SHIFT) +
-							       (pte_gpa & (PAGE_SIZE - 1)));
-				if (!atomic_compare_exchange_strong(word, &pte, pte | want)) {
-					restart = true;
-					break;
-				}
-			}
-			if (leaf_here) {
-				u64 size = PG_LEVEL_SIZE(level);
-
-				gpa = ((pte & PT64_PFN_MASK) & ~(size - 1)) | (gva & (size - 1));
-				break;
-			}
-			table = pte & PT64_PFN_MASK;
-		}
-		if (restart)
-			continue;
-		if ((kind == HW_ACC_WRITE && !w) || (kind == HW_ACC_EXEC && nx))
-			return ACC_GUEST_FAULT;
-
-		memset(&leaf, 0, sizeof(leaf));
-		pfn = hw_translate_gpa(hv, gpa, kind, true, exit, &leaf);
-		if (!pfn)
-			return ACC_EXIT;
-		f = leaf;
-		f.page = page;
-		f.pfn = pfn;
-		f.gpa_page = gpa >> PAGE_SHIFT;
-		f.flags = TLBF_LINEAR | TLBF_R | (w ? (leaf.flags & TLBF_W) : 0) |
-			  (nx ? 0 : (leaf.flags & TLBF_X)) |
-			  (kind == HW_ACC_WRITE ? TLBF_D : 0);
-		hw_tlb_fill(hv, a, &f);
-		*pfn_out = pfn;
-		return ACC_DONE;
+	hw_stat_inc(hv, guest_walks);
+	switch (hw_guest_walk(&hv->cpu, hv->m->phys_bits, gva,
+			      kind == HW_ACC_WRITE ? GW_WRITE : kind == HW_ACC_EXEC ? GW_FETCH : 0,
+			      &gmem_ops, &g, &w)) {
+	case GW_EXIT:
+		return ACC_EXIT;
+	case GW_FAULT:
+		hv->cr2 = gva;
+		hv->pf_error_code = w.error_code;
+		return ACC_GUEST_FAULT;
+	case GW_OK:
+		break;
 	}
-	WARN_ONCE(1, "guest page walk restarted 100 times");
-	return ACC_GUEST_FAULT;
+
+	memset(&leaf, 0, sizeof(leaf));
+	pfn = hw_translate_gpa(hv, w.gpa, kind, true, exit, &leaf);
+	if (!pfn)
+		return ACC_EXIT;
+	/* A supervisor may write anything with CR0.WP clear. */
+	writable = w.writable || (hv->cpu.cpl < 3 && !(hv->cpu.cr0 & X86_CR0_WP));
+	f = leaf;
+	f.page = page;
+	f.pfn = pfn;
+	f.gpa_page = w.gpa >> PAGE_SHIFT;
+	f.flags = TLBF_LINEAR | TLBF_R | (writable ? (leaf.flags & TLBF_W) : 0) |
+		  (w.nx ? 0 : (leaf.flags & TLBF_X)) | (kind == HW_ACC_WRITE ? TLBF_D : 0);
+	hw_tlb_fill(hv, a, &f);
+	*pfn_out = pfn;
+	return ACC_DONE;
 }
 
 /* ---- running ------------------------------------------------------------------------------ */

@@ -22,6 +22,7 @@
 
 #include "atomic.h"
 #include "bitops.h"
+#include "guest_walk.h"
 #include "hw_model.h"
 #include "lock.h"
 #include "types.h"
@@ -94,6 +95,10 @@ struct kvmmu_hw_vcpu {
 
 	/* The entry of the current run. */
 	const struct kvmmu_entry *entry;
+
+	/* The architectural state guest paging depends on; CR2 and the last #PF's code. */
+	struct hw_cpu cpu;
+	u64 cr2, pf_error_code;
 
 	/* The program. */
 	struct hw_program prog;

@@ -13,8 +13,10 @@
  * tag mode: the frame's word), with relaxed atomics.
  *
  * With guest paging on, addresses are guest-virtual and translated through
- * 4-level guest page tables in guest memory, each guest table access
- * itself translated through the TDP tables: the two-dimensional walk.
+ * the guest's page tables in guest memory by the architectural walk of
+ * guest_walk.h (every x86 paging mode and permission rule; programs run as
+ * a 64-bit kernel for now), each guest table access itself translated
+ * through the TDP tables: the two-dimensional walk.
  *
  * The model reports TLB fills and flushes, table reads and guest loads and
  * stores to the observer hooks, and exposes every vCPU's TLB through a
@@ -88,6 +90,9 @@ struct hw_program {
 	bool paging;
 	u64 cr3;                /* gpa of the guest's PML4 table */
 };
+
+/* The last #PF the guest took: its address (CR2) and error code (PFERR_*). */
+void hw_vcpu_last_pf(struct kvmmu_hw_vcpu *hv, u64 *cr2, u64 *error_code);
 
 /* Load @p into @hv (not while it runs).  Returns 0 or -EINVAL. */
 int hw_vcpu_load_program(struct kvmmu_hw_vcpu *hv, const struct hw_program *p);

@@ -395,7 +395,7 @@ static void test_guest_paging_two_dimensional(void **state)
 	};
 	struct hw_program p = { .list = prog, .len = 3, .paging = true, .cr3 = 0x100000 };
 	struct hw_vcpu_stats st;
-	u64 pte = 0;
+	u64 pte = 0, cr2, error_code;
 
 	create((struct vm_fixture_opts){ .mem_size = 4 * MB, .nr_vcpus = 1 });
 	build_guest_tables();
@@ -418,6 +418,19 @@ static void test_guest_paging_two_dimensional(void **state)
 	assert_int_equal(hw_vcpu_load_program(fix_hwv(&fix, 0), &p), 0);
 	assert_int_equal(fix_run_to_hlt(&fix, 0), 0);
 	assert_int_equal(stats(0).guest_faults, 1);
+	hw_vcpu_last_pf(fix_hwv(&fix, 0), &cr2, &error_code);
+	assert_int_equal(cr2, 0x80000000);
+	assert_int_equal(error_code, 0);
+	/* A write through a read-only guest PTE: a protection fault, P|W. */
+	guest_write(0x103000 + 5 * 8, (0x200000 + 5 * PAGE_SIZE) | GPTE_P);
+	prog[0] = (struct hw_access){ .op = HW_STORE, .addr = 0x40005010, .value = 7 };
+	assert_int_equal(hw_vcpu_load_program(fix_hwv(&fix, 0), &p), 0);
+	assert_int_equal(fix_run_to_hlt(&fix, 0), 0);
+	assert_int_equal(stats(0).guest_faults, 2);
+	hw_vcpu_last_pf(fix_hwv(&fix, 0), &cr2, &error_code);
+	assert_int_equal(cr2, 0x40005010);
+	assert_int_equal(error_code, PFERR_PRESENT_MASK | PFERR_WRITE_MASK);
+	assert_int_equal(fix_host_read(&fix, 0x205010), 0);
 }
 
 /* ---- data under everything ---------------------------------------------------------- */
