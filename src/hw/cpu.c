@@ -117,8 +117,11 @@ int hw_vcpu_load_program(struct kvmmu_hw_vcpu *hv, const struct hw_program *p)
 		for (i = 0; i < p->len; i++) {
 			u8 size = p->list[i].size ? p->list[i].size : 8;
 
-			if (p->list[i].op > HW_SPIN || !is_power_of_2(size) || size > 8 ||
+			if (p->list[i].op >= NR_HW_OPS || !is_power_of_2(size) || size > 8 ||
 			    (p->list[i].addr & (size - 1)))
+				return -EINVAL;
+			/* Guest page tables live in bytes: not in tag mode. */
+			if (p->list[i].op == HW_MOV_CR0 && hv->m->tag_map)
 				return -EINVAL;
 		}
 	} else if (!p->size || (p->size & (PAGE_SIZE - 1)) || (p->base & (PAGE_SIZE - 1)) ||
@@ -130,10 +133,10 @@ int hw_vcpu_load_program(struct kvmmu_hw_vcpu *hv, const struct hw_program *p)
 		return -EINVAL;
 	hv->prog = *p;
 	/*
-	 * A guest with paging runs as a 64-bit kernel: CPL 0, 4-level paging,
-	 * CR0.WP and EFER.NXE on.
+	 * .paging starts the program as a 64-bit kernel: CPL 0, 4-level
+	 * paging from .cr3, CR0.WP and EFER.NXE on.  Otherwise the CPU state
+	 * is what the last program left (at first: paging off).
 	 */
-	hv->cpu = (struct hw_cpu){ 0 };
 	if (p->paging)
 		hv->cpu = (struct hw_cpu){
 			.cr0 = X86_CR0_PG | X86_CR0_WP, .cr3 = p->cr3, .cr4 = X86_CR4_PAE,
@@ -397,6 +400,117 @@ static int translate_gva(struct kvmmu_hw_vcpu *hv, u64 gva, enum hw_access_kind 
 	return ACC_DONE;
 }
 
+/* ---- the guest kernel's instructions -------------------------------------------------------- */
+
+/*
+ * MOV to CR3 (or a paging-mode change) under PAE reads the four PDPTEs
+ * through the TDP tables: 0, -EINVAL (a reserved bit: #GP), or -1 when
+ * the read exited, and the instruction runs again after the exit.
+ */
+static int load_pdptrs(struct kvmmu_hw_vcpu *hv, struct hw_cpu *cpu, struct kvmmu_exit *exit)
+{
+	struct gmem g = { .hv = hv, .exit = exit };
+
+	return hw_load_pdptrs(cpu, hv->m->phys_bits, &gmem_ops, &g);
+}
+
+/* Drop every linear (gva) translation, as a CR3 load or a paging-mode change does. */
+static void flush_linear(struct kvmmu_hw_vcpu *hv)
+{
+	struct hw_tlb_array *a = &hv->tlb[TLB_4K];
+	u64 i, flags, pfn;
+
+	if (!atomic_load_explicit(&hv->had_linear, memory_order_relaxed))
+		return;
+	for (i = 0; i <= a->mask; i++) {
+		u64 key = atomic_load_explicit(&a->slot[i].key, memory_order_relaxed);
+
+		if ((key & TLBF_LINEAR) &&
+		    hw_tlb_lookup(hv, a, key >> TLB_PAGE_SHIFT, TLBF_LINEAR, &flags, &pfn))
+			hw_tlb_drop(hv, a, key >> TLB_PAGE_SHIFT, TLBF_LINEAR);
+	}
+}
+
+/*
+ * Execute a control instruction.  Illegal writes take #GP and change
+ * nothing.  Linear translations are flushed whenever what they were
+ * computed from changes (a CPU may always flush more than it must): the
+ * CR3 load, PG, WP, the paging-mode and permission bits of CR4, EFER.NXE,
+ * the CPL, RFLAGS.AC and PKRU.
+ */
+static int cpu_op(struct kvmmu_hw_vcpu *hv, const struct hw_access *acc,
+		  struct kvmmu_exit *exit)
+{
+	struct hw_cpu cpu = hv->cpu;
+	u64 v = acc->value;
+	bool flush = true;
+	int r = 0;
+
+	switch (acc->op) {
+	case HW_MOV_CR0:
+		cpu.cr0 = v;
+		if ((v & X86_CR0_PG) && (cpu.efer & EFER_LME)) {
+			if (!(cpu.cr4 & X86_CR4_PAE))
+				goto gp;
+			cpu.efer |= EFER_LMA;
+		} else if (!(v & X86_CR0_PG)) {
+			cpu.efer &= ~EFER_LMA;
+		}
+		if (hw_paging_mode(&cpu) == 3 && !(hv->cpu.cr0 & X86_CR0_PG))
+			r = load_pdptrs(hv, &cpu, exit);
+		flush = (v ^ hv->cpu.cr0) & (X86_CR0_PG | X86_CR0_WP);
+		break;
+	case HW_MOV_CR3:
+		cpu.cr3 = v;
+		if (hw_paging_mode(&cpu) == 3)
+			r = load_pdptrs(hv, &cpu, exit);
+		break;
+	case HW_MOV_CR4:
+		/* Long mode needs PAE, and LA57 changes only outside it. */
+		if ((cpu.efer & EFER_LMA) &&
+		    (!(v & X86_CR4_PAE) || ((v ^ cpu.cr4) & X86_CR4_LA57)))
+			goto gp;
+		cpu.cr4 = v;
+		if (hw_paging_mode(&cpu) == 3 && ((v ^ hv->cpu.cr4) & X86_CR4_PAE))
+			r = load_pdptrs(hv, &cpu, exit);
+		break;
+	case HW_WRMSR_EFER:
+		/* LME changes only with paging off; LMA is the CPU's. */
+		if ((cpu.cr0 & X86_CR0_PG) && ((v ^ cpu.efer) & EFER_LME))
+			goto gp;
+		cpu.efer = (v & ~EFER_LMA) | (cpu.efer & EFER_LMA);
+		break;
+	case HW_INVLPG:
+		hw_tlb_drop(hv, &hv->tlb[TLB_4K], acc->addr >> PAGE_SHIFT, TLBF_LINEAR);
+		flush = false;
+		break;
+	case HW_FLUSH_TLB:
+		break;
+	case HW_SET_CPL:
+		if (v != 0 && v != 3)
+			goto gp;
+		cpu.cpl = (u8)v;
+		break;
+	case HW_SET_AC:
+		cpu.rflags = v ? (cpu.rflags | X86_EFLAGS_AC) : (cpu.rflags & ~X86_EFLAGS_AC);
+		break;
+	case HW_WRPKRU:
+		cpu.pkru = (u32)v;
+		break;
+	}
+	if (r == -1)
+		return ACC_EXIT;
+	if (r)
+		goto gp;
+	hv->cpu = cpu;
+	if (flush)
+		flush_linear(hv);
+	return ACC_DONE;
+gp:
+	hw_stat_inc(hv, guest_gps);
+	return ACC_DONE;
+}
+
 /* ---- running ------------------------------------------------------------------------------ */
 
 static enum hw_access_kind access_kind(u8 op)
@@ -413,7 +527,7 @@ static int do_access(struct kvmmu_hw_vcpu *hv, struct hw_access *acc, struct kvm
 	u64 pfn, flags;
 	int r = ACC_DONE;
 
-	if (hv->prog.paging) {
+	if (hw_paging_mode(&hv->cpu)) {
 		r = translate_gva(hv, acc->addr, kind, exit, &pfn);
 		if (r != ACC_DONE)
 			return r;
@@ -475,6 +589,13 @@ static int hw_run(struct kvmmu_hw_vcpu *hv, const struct kvmmu_entry *entry,
 			exit->reason = KVMMU_EXIT_HLT;
 			hw_stat_inc(hv, exits_hlt);
 			break;
+		}
+		if (acc.op > HW_SPIN) {
+			/* An exit (a PDPTE read faulted) runs the instruction again. */
+			if (cpu_op(hv, &acc, exit) == ACC_EXIT)
+				break;
+			advance(hv, &acc);
+			continue;
 		}
 		if (acc.op == HW_SPIN) {
 			if (atomic_exchange(&hv->release, false)) {

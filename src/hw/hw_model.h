@@ -54,6 +54,23 @@ enum hw_op {
 	HW_STORE,
 	HW_FETCH,
 	HW_SPIN,  /* stay in guest mode until kicked or released */
+	/*
+	 * What a guest kernel does to its paging (.value is the operand): the
+	 * control-register and EFER writes, INVLPG .addr, a flush of every
+	 * linear translation, a CPL switch (0 or 3), STAC/CLAC (.value: AC),
+	 * WRPKRU.  An illegal write takes #GP and changes nothing.  Without
+	 * EPT/NPT they would exit to KVM; with them the CPU does it all.
+	 */
+	HW_MOV_CR0,
+	HW_MOV_CR3,
+	HW_MOV_CR4,
+	HW_WRMSR_EFER,
+	HW_INVLPG,
+	HW_FLUSH_TLB,
+	HW_SET_CPL,
+	HW_SET_AC,
+	HW_WRPKRU,
+	NR_HW_OPS
 };
 
 struct hw_access {
@@ -86,7 +103,11 @@ struct hw_program {
 	u64 passes;             /* 0: forever */
 	enum hw_value value;
 
-	/* guest paging */
+	/*
+	 * Guest paging: start as a 64-bit kernel with 4-level tables at @cr3.
+	 * Without it the CPU state is what the last program left (paging off
+	 * at first); a program turns paging on itself with HW_MOV_CR*.
+	 */
 	bool paging;
 	u64 cr3;                /* gpa of the guest's PML4 table */
 };
@@ -112,6 +133,7 @@ struct hw_vcpu_stats {
 	u64 exits_violation, exits_misconfig, exits_intr, exits_hlt, exits_pml_full;
 	u64 pml_logs;         /* gpas logged to the PML buffer */
 	u64 guest_faults;     /* guest #PF: the access was skipped */
+	u64 guest_gps;        /* guest #GP (an illegal control-register write): skipped */
 	u64 flushes_all, flushes_current;
 	u64 freed_table_reads; /* walks that met a freed table (reported) */
 };

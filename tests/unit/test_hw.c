@@ -363,6 +363,7 @@ static void test_paging_structure_cache(void **state)
 
 #define GPTE_P BIT_ULL(0)
 #define GPTE_W BIT_ULL(1)
+#define GPTE_U BIT_ULL(2)
 #define GPTE_A BIT_ULL(5)
 
 static void guest_write(gpa_t gpa, u64 v)
@@ -431,6 +432,70 @@ static void test_guest_paging_two_dimensional(void **state)
 	assert_int_equal(cr2, 0x40005010);
 	assert_int_equal(error_code, PFERR_PRESENT_MASK | PFERR_WRITE_MASK);
 	assert_int_equal(fix_host_read(&fix, 0x205010), 0);
+}
+
+/*
+ * A guest that turns paging on itself, as a kernel boots: it writes its
+ * page tables with paging off, loads CR3, enables PAE and long mode, then
+ * paging; a bad order takes #GP.  Then it edits a PTE through a mapping of
+ * its own page table: the old translation stays until INVLPG.  At CPL 3 a
+ * supervisor page faults with P|U.
+ */
+static void test_guest_kernel_instructions(void **state)
+{
+	const u64 pml4 = 0x100000, pdpt = 0x101000, pd = 0x102000, pt = 0x103000;
+	struct hw_access prog[300];
+	struct hw_program p = { .list = prog };
+	u64 n = 0, i, cr2, error_code;
+
+#define OP(o, a, v) (prog[n++] = (struct hw_access){ .op = (o), .addr = (a), .value = (v) })
+	create((struct vm_fixture_opts){ .mem_size = 4 * MB, .nr_vcpus = 1 });
+	OP(HW_STORE, pml4, pdpt | GPTE_P | GPTE_W | GPTE_U);
+	OP(HW_STORE, pdpt + 8, pd | GPTE_P | GPTE_W | GPTE_U);
+	OP(HW_STORE, pd, pt | GPTE_P | GPTE_W | GPTE_U);
+	for (i = 0; i < 255; i++)
+		OP(HW_STORE, pt + i * 8,
+		   (0x200000 + i * PAGE_SIZE) | GPTE_P | GPTE_W | (i == 10 ? 0 : GPTE_U));
+	/* gva 0x400ff000 maps the page table itself. */
+	OP(HW_STORE, pt + 255 * 8, pt | GPTE_P | GPTE_W);
+	OP(HW_MOV_CR3, 0, pml4);
+	OP(HW_WRMSR_EFER, 0, EFER_LME | EFER_NX);
+	OP(HW_MOV_CR0, 0, X86_CR0_PG | X86_CR0_WP);         /* #GP: long mode needs PAE */
+	OP(HW_MOV_CR4, 0, X86_CR4_PAE);
+	OP(HW_MOV_CR0, 0, X86_CR0_PG | X86_CR0_WP);
+	OP(HW_STORE, 0x40003008, 77);
+	OP(HW_LOAD, 0x40003008, 0);
+	/* Point gva page 3 at gpa 0x204000: the old translation is still cached. */
+	OP(HW_STORE, 0x400ff000 + 3 * 8, 0x204000 | GPTE_P | GPTE_W | GPTE_U);
+	OP(HW_LOAD, 0x40003008, 0);
+	OP(HW_INVLPG, 0x40003000, 0);
+	OP(HW_LOAD, 0x40003008, 0);
+	OP(HW_WRMSR_EFER, 0, EFER_NX);                         /* #GP: LME with paging on */
+	OP(HW_SET_CPL, 0, 3);
+	OP(HW_LOAD, 0x4000a000, 0);                             /* supervisor page: #PF */
+#undef OP
+	p.len = n;
+	assert_true(n <= ARRAY_SIZE(prog));
+	assert_int_equal(fix_host_read(&fix, 0x204008), 0);
+	{
+		u64 v = 0x5555;
+
+		assert_int_equal(host_access(fix.w.mm, fix.w.cfg.mem[0].hva + 0x204008, true, &v),
+				 0);
+	}
+	assert_int_equal(hw_vcpu_load_program(fix_hwv(&fix, 0), &p), 0);
+	assert_int_equal(fix_run_to_hlt(&fix, 0), 0);
+	assert_int_equal(stats(0).guest_gps, 2);
+	assert_int_equal(fix_host_read(&fix, 0x203008), 77);
+	assert_int_equal(prog[n - 8].value, 77);     /* the load right after the store */
+	assert_int_equal(prog[n - 6].value, 77);     /* stale: no INVLPG yet */
+	assert_int_equal(prog[n - 4].value, 0x5555); /* after INVLPG: the new page */
+	assert_int_equal(stats(0).guest_faults, 1);
+	hw_vcpu_last_pf(fix_hwv(&fix, 0), &cr2, &error_code);
+	assert_int_equal(cr2, 0x4000a000);
+	assert_int_equal(error_code, PFERR_PRESENT_MASK | PFERR_USER_MASK);
+	/* The walks set A in the guest's own entries. */
+	assert_true(fix_host_read(&fix, pt + 3 * 8) & GPTE_A);
 }
 
 /* ---- data under everything ---------------------------------------------------------- */
@@ -688,6 +753,7 @@ static const struct CMUnitTest tests[] = {
 	FIX_TEST(test_tlb_keeps_stale_until_flush),
 	FIX_TEST(test_paging_structure_cache),
 	FIX_TEST(test_guest_paging_two_dimensional),
+	FIX_TEST(test_guest_kernel_instructions),
 	FIX_TEST(test_data_survives_host_operations),
 	FIX_TEST(test_data_survives_reclaim),
 	FIX_TEST(test_data_with_concurrent_churn),
