@@ -350,7 +350,7 @@ static const struct hw_gmem_ops gmem_ops = { .read = gmem_read, .cmpxchg_entry =
  * error code for the guest; the access is skipped.
  */
 static int translate_gva(struct kvmmu_hw_vcpu *hv, u64 gva, enum hw_access_kind kind,
-			 struct kvmmu_exit *exit, u64 *pfn_out)
+			 struct kvmmu_exit *exit, u64 *pfn_out, u64 *gpa_out)
 {
 	struct hw_tlb_array *a = &hv->tlb[TLB_4K];
 	u64 page = gva >> PAGE_SHIFT, flags, pfn;
@@ -361,8 +361,12 @@ static int translate_gva(struct kvmmu_hw_vcpu *hv, u64 gva, enum hw_access_kind 
 
 	if (hw_tlb_lookup(hv, a, page, TLBF_LINEAR, &flags, &pfn)) {
 		if (hw_tlb_allows(flags, kind)) {
+			const struct hw_tlb_meta *meta = &a->meta[hw_tlb_index(a, page)];
+
 			hw_stat_inc(hv, tlb_hits);
 			*pfn_out = pfn;
+			*gpa_out = (atomic_load_explicit(&meta->gpa_page, memory_order_relaxed)
+				    << PAGE_SHIFT) | (gva & (PAGE_SIZE - 1));
 			return ACC_DONE;
 		}
 		hw_tlb_drop(hv, a, page, TLBF_LINEAR);
@@ -397,6 +401,7 @@ static int translate_gva(struct kvmmu_hw_vcpu *hv, u64 gva, enum hw_access_kind 
 		  (w.nx ? 0 : (leaf.flags & TLBF_X)) | (kind == HW_ACC_WRITE ? TLBF_D : 0);
 	hw_tlb_fill(hv, a, &f);
 	*pfn_out = pfn;
+	*gpa_out = w.gpa;
 	return ACC_DONE;
 }
 
@@ -524,11 +529,12 @@ static int do_access(struct kvmmu_hw_vcpu *hv, struct hw_access *acc, struct kvm
 	struct hw_machine *m = hv->m;
 	enum hw_access_kind kind = access_kind(acc->op);
 	u8 size = acc->size ? acc->size : 8;
-	u64 pfn, flags;
+	u64 pfn, flags, gpa = acc->addr;
 	int r = ACC_DONE;
 
+	/* With guest paging the address is a gva; the observers hear the gpa. */
 	if (hw_paging_mode(&hv->cpu)) {
-		r = translate_gva(hv, acc->addr, kind, exit, &pfn);
+		r = translate_gva(hv, acc->addr, kind, exit, &pfn, &gpa);
 		if (r != ACC_DONE)
 			return r;
 	} else if (!hw_tlb_lookup(hv, &hv->tlb[TLB_4K], acc->addr >> PAGE_SHIFT, 0, &flags,
@@ -546,19 +552,19 @@ static int do_access(struct kvmmu_hw_vcpu *hv, struct hw_access *acc, struct kvm
 		mem_store(m, pfn, acc->addr & (PAGE_SIZE - 1), size, acc->value);
 		hw_stat_inc(hv, stores);
 		kvmmu_observe(KVMMU_EV_GUEST_STORE, access, .vcpu = hv->id, .size = size,
-			      .gpa = acc->addr, .pfn = pfn, .value = acc->value);
+			      .gpa = gpa, .pfn = pfn, .value = acc->value);
 		break;
 	case HW_FETCH:
 		acc->value = mem_load(m, pfn, acc->addr & (PAGE_SIZE - 1), size);
 		hw_stat_inc(hv, fetches);
 		kvmmu_observe(KVMMU_EV_GUEST_LOAD, access, .vcpu = hv->id, .size = size,
-			      .gpa = acc->addr, .pfn = pfn, .value = acc->value);
+			      .gpa = gpa, .pfn = pfn, .value = acc->value);
 		break;
 	default:
 		acc->value = mem_load(m, pfn, acc->addr & (PAGE_SIZE - 1), size);
 		hw_stat_inc(hv, loads);
 		kvmmu_observe(KVMMU_EV_GUEST_LOAD, access, .vcpu = hv->id, .size = size,
-			      .gpa = acc->addr, .pfn = pfn, .value = acc->value);
+			      .gpa = gpa, .pfn = pfn, .value = acc->value);
 		break;
 	}
 	return r;

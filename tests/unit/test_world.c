@@ -521,6 +521,59 @@ static void test_vmm_writes_are_seen(void **state)
 	world_destroy(&w);
 }
 
+/*
+ * With guest paging, accesses reach the checkers by gpa, not by the gva
+ * the guest used: data integrity sees a store through a gva and catches a
+ * frame changed behind everyone's back when the guest loads it again.
+ */
+static void test_guest_paging_is_checked(void **state)
+{
+	const struct world_config cfg = {
+		.nr_vcpus = 1, .mem = { { .size = 4 * MB, .nr_slots = 1 } }, .checks = CHECK_ALL,
+	};
+	const u64 P = BIT_ULL(0), W = BIT_ULL(1);
+	struct hw_access a[2];
+	struct hw_program p = { .list = a, .len = 1, .paging = true, .cr3 = 0x100000 };
+	struct kvm_follow_pfn foll = { 0 };
+	struct check_violation v;
+	u64 pfn, val, i;
+
+	assert_int_equal(world_create(&w, &cfg, NULL, 0), 0);
+	/* gva 0x40000000 + x -> gpa 0x200000 + x, as virt_map() would. */
+	val = 0x101000 | P | W;
+	assert_int_equal(host_access(w.mm, w.cfg.mem[0].hva + 0x100000, true, &val), 0);
+	val = 0x102000 | P | W;
+	assert_int_equal(host_access(w.mm, w.cfg.mem[0].hva + 0x101008, true, &val), 0);
+	val = 0x103000 | P | W;
+	assert_int_equal(host_access(w.mm, w.cfg.mem[0].hva + 0x102000, true, &val), 0);
+	for (i = 0; i < 16; i++) {
+		val = (0x200000 + i * PAGE_SIZE) | P | W;
+		assert_int_equal(host_access(w.mm, w.cfg.mem[0].hva + 0x103000 + i * 8, true, &val),
+				 0);
+	}
+	assert_int_equal(world_check_begin(&w), 0);
+	a[0] = (struct hw_access){ .op = HW_STORE, .addr = 0x40003008, .value = 0x1234 };
+	assert_int_equal(hw_vcpu_load_program(w.vcpus[0]->hw, &p), 0);
+	while (!hw_vcpu_done(w.vcpus[0]->hw)) {
+		struct kvmmu_run run;
+
+		assert_int_equal(kvmmu_vcpu_run(w.vcpus[0], &run), 0);
+	}
+	assert_int_equal(host_word(0, 0x203008), 0x1234);
+	assert_int_equal(check_violations(&v, 1), 0);
+	foll.hva = w.cfg.mem[0].hva + 0x203008;
+	pfn = host_kvm_ops.follow_pfn(w.mm, &foll);
+	frame_write_word(w.phys, pfn, 0x8, 0x9999);
+	a[0] = (struct hw_access){ .op = HW_LOAD, .addr = 0x40003008 };
+	p.paging = false; /* the CPU is still in the state the last program left */
+	run_list(0, a, 1);
+	assert_int_equal(a[0].value, 0x9999);
+	assert_int_equal(check_violations(&v, 1), 1);
+	assert_string_equal(v.checker, "data-integrity");
+	assert_non_null(strstr(v.description, "gpa 0x203008"));
+	world_destroy(&w);
+}
+
 /* ---- checking ------------------------------------------------------------------------------ */
 
 static void test_one_checking_world_at_a_time(void **state)
@@ -550,6 +603,7 @@ static const struct CMUnitTest tests[] = {
 	KVMMU_TEST(test_bad_configurations),
 	KVMMU_TEST(test_failure_half_way),
 	KVMMU_TEST(test_vmm_writes_are_seen),
+	KVMMU_TEST(test_guest_paging_is_checked),
 	KVMMU_TEST(test_odd_widths_tear_down),
 	KVMMU_TEST(test_one_checking_world_at_a_time),
 };
