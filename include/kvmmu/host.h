@@ -176,6 +176,11 @@ enum kvmmu_frame_state {
  *                      (the kernel's set_page_private()).
  * @table_owner:        and read it back.
  * @frame_state:        enum kvmmu_frame_state of @pfn.
+ * @read_user:          get_user() of the aligned 8 bytes at @hva of the mm
+ *                      (faulting in as needed): 0 or -EFAULT.
+ * @cmpxchg_user:       __try_cmpxchg_user() of the aligned @size (4 or 8)
+ *                      bytes at @hva: 0 stored, 1 they were not *@old (it
+ *                      now holds them), or -EFAULT.
  */
 struct kvmmu_host_ops {
 	kvmmu_pfn_t (*follow_pfn)(struct mm_struct *mm, struct kvm_follow_pfn *foll);
@@ -200,6 +205,9 @@ struct kvmmu_host_ops {
 	void (*set_table_owner)(struct mm_struct *mm, kvmmu_pfn_t pfn, void *owner);
 	void *(*table_owner)(struct mm_struct *mm, kvmmu_pfn_t pfn);
 	int (*frame_state)(struct mm_struct *mm, kvmmu_pfn_t pfn);
+	int (*read_user)(struct mm_struct *mm, unsigned long hva, uint64_t *val);
+	int (*cmpxchg_user)(struct mm_struct *mm, unsigned long hva, int size, uint64_t *old,
+			    uint64_t new_val);
 };
 
 #endif /* KVMMU_HOST_H */

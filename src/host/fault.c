@@ -276,7 +276,18 @@ int handle_mm_fault(struct vm_area_struct *vma, unsigned long addr,
 	return -EFAULT; /* a driver's PTEs are installed at mmap time */
 }
 
-int host_access(struct mm_struct *mm, unsigned long addr, bool write, u64 *val)
+/* What an access does with the word at @addr of frame @pfn, under ptl; returns 0 or > 0. */
+typedef int (*word_op_t)(struct mm_struct *mm, unsigned long addr, u64 pfn, bool special,
+			 void *arg);
+
+/*
+ * A CPU access by the VMM at @addr: find the frame through the host page
+ * tables, faulting in as needed, and run @op on it under ptl, which is what
+ * keeps it out of a migration's or reclaim's copy window (they change
+ * entries under ptl too): a CPU would fault on their entries.
+ */
+static int access_word(struct mm_struct *mm, unsigned long addr, bool write, word_op_t op,
+		       void *arg)
 {
 	struct vm_area_struct *vma;
 	int ret = 0;
@@ -292,11 +303,6 @@ int host_access(struct mm_struct *mm, unsigned long addr, bool write, u64 *val)
 		int level;
 		u64 e, pfn;
 
-		/*
-		 * The access itself happens under ptl, which is what keeps it
-		 * out of a migration's or reclaim's copy window (they change
-		 * entries under ptl too): a CPU would fault on their entries.
-		 */
 		spin_lock(&mm->ptl);
 		slot = host_pgtable_leaf(mm, addr, &level);
 		e = atomic_load(slot);
@@ -304,19 +310,10 @@ int host_access(struct mm_struct *mm, unsigned long addr, bool write, u64 *val)
 			pfn = hpte_subpage_pfn(e, level, addr);
 			if (!phys_check_access(mm->phys, pfn)) {
 				ret = -EFAULT;
-			} else if (write) {
-				frame_write_word(mm->phys, pfn, addr & (PAGE_SIZE - 1), *val);
-				atomic_fetch_or(slot, HPTE_DIRTY | HPTE_ACCESSED);
-				if (!(e & HPTE_SPECIAL))
-					set_page_dirty(mm->phys, pfn_to_page(mm->phys, pfn));
-				/* Under ptl, as the write: no copy or drop between the two. */
-				kvmmu_observe(KVMMU_EV_VMM_STORE, access, .vcpu = -1, .size = 8,
-					      .hva = addr, .pfn = pfn, .value = *val);
 			} else {
-				*val = frame_read_word(mm->phys, pfn, addr & (PAGE_SIZE - 1));
-				atomic_fetch_or(slot, HPTE_ACCESSED);
-				kvmmu_observe(KVMMU_EV_VMM_LOAD, access, .vcpu = -1, .size = 8,
-					      .hva = addr, .pfn = pfn, .value = *val);
+				ret = op(mm, addr, pfn, e & HPTE_SPECIAL, arg);
+				atomic_fetch_or(slot, write ? HPTE_DIRTY | HPTE_ACCESSED :
+							      HPTE_ACCESSED);
 			}
 			spin_unlock(&mm->ptl);
 			break;
@@ -329,4 +326,78 @@ int host_access(struct mm_struct *mm, unsigned long addr, bool write, u64 *val)
 out:
 	up_read(&mm->mmap_lock);
 	return ret;
+}
+
+/* A store of the word at @addr is done: the folio is dirty, the observers hear it. */
+static void stored(struct mm_struct *mm, unsigned long addr, u64 pfn, bool special, u64 val)
+{
+	if (!special)
+		set_page_dirty(mm->phys, pfn_to_page(mm->phys, pfn));
+	/* Under ptl, as the write: no copy or drop between the two. */
+	kvmmu_observe(KVMMU_EV_VMM_STORE, access, .vcpu = -1, .size = 8, .hva = addr & ~7UL,
+		      .pfn = pfn, .value = val);
+}
+
+static int load_op(struct mm_struct *mm, unsigned long addr, u64 pfn, bool special, void *arg)
+{
+	u64 *val = arg;
+
+	*val = frame_read_word(mm->phys, pfn, addr & (PAGE_SIZE - 1));
+	kvmmu_observe(KVMMU_EV_VMM_LOAD, access, .vcpu = -1, .size = 8, .hva = addr, .pfn = pfn,
+		      .value = *val);
+	return 0;
+}
+
+static int store_op(struct mm_struct *mm, unsigned long addr, u64 pfn, bool special, void *arg)
+{
+	u64 *val = arg;
+
+	frame_write_word(mm->phys, pfn, addr & (PAGE_SIZE - 1), *val);
+	stored(mm, addr, pfn, special, *val);
+	return 0;
+}
+
+int host_access(struct mm_struct *mm, unsigned long addr, bool write, u64 *val)
+{
+	return access_word(mm, addr, write, write ? store_op : load_op, val);
+}
+
+struct cmpxchg_args {
+	int size;
+	u64 *old;
+	u64 new_val;
+};
+
+/* Data mode only: a 4-byte exchange is on the bytes, as the CPU's lock cmpxchg. */
+static int cmpxchg_op(struct mm_struct *mm, unsigned long addr, u64 pfn, bool special,
+		      void *arg)
+{
+	struct cmpxchg_args *a = arg;
+	u8 *bytes = (u8 *)frame_words(mm->phys, pfn) + (addr & (PAGE_SIZE - 1));
+	bool done;
+
+	if (a->size == 4) {
+		u32 o = (u32)*a->old;
+
+		done = atomic_compare_exchange_strong((_Atomic u32 *)(void *)bytes, &o,
+						      (u32)a->new_val);
+		*a->old = o;
+	} else {
+		done = atomic_compare_exchange_strong((_Atomic u64 *)(void *)bytes, a->old,
+						      a->new_val);
+	}
+	if (!done)
+		return 1;
+	stored(mm, addr, pfn, special, frame_read_word(mm->phys, pfn, addr & (PAGE_SIZE - 1)));
+	return 0;
+}
+
+int host_access_cmpxchg(struct mm_struct *mm, unsigned long addr, int size, u64 *old,
+			u64 new_val)
+{
+	struct cmpxchg_args a = { .size = size, .old = old, .new_val = new_val };
+
+	if ((size != 4 && size != 8) || (addr & (size - 1)) || mm->phys->tag_mode)
+		return -EINVAL;
+	return access_word(mm, addr, true, cmpxchg_op, &a);
 }

@@ -291,6 +291,19 @@ static int ops_frame_state(struct mm_struct *mm, kvmmu_pfn_t pfn)
 		       KVMMU_FRAME_FREE;
 }
 
+static int ops_read_user(struct mm_struct *mm, unsigned long hva, u64 *val)
+{
+	return host_access(mm, hva & ~7UL, false, val) ? -EFAULT : 0;
+}
+
+static int ops_cmpxchg_user(struct mm_struct *mm, unsigned long hva, int size, u64 *old,
+			    u64 new_val)
+{
+	int r = host_access_cmpxchg(mm, hva, size, old, new_val);
+
+	return r < 0 ? -EFAULT : r;
+}
+
 const struct kvmmu_host_ops host_kvm_ops = {
 	.follow_pfn = ops_follow_pfn,
 	.host_mapping_level = host_mapping_level,
@@ -312,4 +325,6 @@ const struct kvmmu_host_ops host_kvm_ops = {
 	.set_table_owner = ops_set_table_owner,
 	.table_owner = ops_table_owner,
 	.frame_state = ops_frame_state,
+	.read_user = ops_read_user,
+	.cmpxchg_user = ops_cmpxchg_user,
 };

@@ -115,6 +115,35 @@ union kvm_mmu_page_role {
 
 static_assert(sizeof(union kvm_mmu_page_role) == sizeof(u32), "role is a word");
 
+/*
+ * What of the vCPU's paging state a guest walk depends on, beyond the
+ * base role (whose level is the guest's paging mode: 0 off, 2, 3, 4, 5).
+ */
+union kvm_mmu_extended_role {
+	u32 word;
+	struct {
+		unsigned valid : 1;
+		unsigned execonly : 1;
+		unsigned cr4_pse : 1;
+		unsigned cr4_pke : 1;
+		unsigned cr4_smap : 1;
+		unsigned cr4_smep : 1;
+		unsigned cr4_la57 : 1;
+		unsigned efer_lma : 1;
+	};
+};
+
+/* The CPU's paging mode as the MMU sees it, compared as one word. */
+union kvm_cpu_role {
+	u64 as_u64;
+	struct {
+		union kvm_mmu_page_role base;
+		union kvm_mmu_extended_role ext;
+	};
+};
+
+static_assert(sizeof(union kvm_cpu_role) == sizeof(u64), "cpu role is a word");
+
 #define ACC_EXEC_MASK 1
 #define ACC_WRITE_MASK PT_WRITABLE_MASK
 #define ACC_USER_MASK PT_USER_MASK
@@ -129,11 +158,41 @@ struct kvm_mmu_root_info {
 
 struct kvm_page_fault;
 
+/* A fault a guest walk reports: what the guest gets as #PF. */
+struct x86_exception {
+	u8 vector;
+	u64 error_code;
+	u64 address;
+};
+
+/* A KVM-internal error code bit: an implicit supervisor access (no AC override). */
+#define PFERR_IMPLICIT_ACCESS BIT_ULL(48)
+
+struct rsvd_bits_validate {
+	u64 rsvd_bits_mask[2][5]; /* [bit 7 of the entry][level - 1] */
+};
+
 struct kvm_mmu {
 	int (*page_fault)(struct kvm_vcpu *vcpu, struct kvm_page_fault *fault);
+	/* The guest walk of this MMU's paging mode (UNMAPPED_GVA on a fault). */
+	gpa_t (*gva_to_gpa)(struct kvm_vcpu *vcpu, struct kvm_mmu *mmu, gva_t gva, u64 access,
+			    struct x86_exception *exception);
 	struct kvm_mmu_root_info root;
+	union kvm_cpu_role cpu_role;
 	union kvm_mmu_page_role root_role;
+	/*
+	 * Bit a of permissions[pfec >> 1] says whether an access with that
+	 * error code faults on a page whose rights are a (ACC_* bits); PFERR's
+	 * RSVD position stands for "SMAP does not apply".  pkru_mask holds,
+	 * for each pfec (RSVD standing for "user page"), two bits: whether
+	 * PKRU's AD and WD apply.
+	 */
+	u8 permissions[16];
+	u32 pkru_mask;
+	struct rsvd_bits_validate guest_rsvd_check;
 };
+
+#define UNMAPPED_GVA (~(gpa_t)0)
 
 /*
  * The SPTE format of a VM: which bits mean what.  KVM keeps these in module
@@ -309,6 +368,16 @@ struct kvm_vcpu_arch {
 	struct kvm_mmu_table_cache mmu_shadow_page_cache;
 	/* The exit being handled, for the fault path. */
 	struct kvmmu_exit exit;
+	/*
+	 * The guest's paging registers as KVM knows them (the VMCS guest
+	 * state and KVM's caches): what kvm_init_mmu() computes the CPU role
+	 * from.
+	 */
+	u64 cr0, cr3, cr4, efer, rflags;
+	u64 pdptrs[4];
+	u32 pkru;
+	u8 cpl;
+	int maxphyaddr;
 	/*
 	 * PML (VMX): the log page and the VMCS's index into it, written by
 	 * the CPU in guest mode and by this vCPU's thread outside it; whether

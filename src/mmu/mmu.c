@@ -171,6 +171,8 @@ void kvm_mmu_create(struct kvm_vcpu *vcpu)
 	mmu->root.pgd = 0;
 	mmu->page_fault = kvm_tdp_page_fault;
 	vcpu->arch.mmu = mmu;
+	vcpu->arch.maxphyaddr = kvm->arch.masks.phys_bits;
+	kvm_init_mmu(vcpu);
 }
 
 void kvm_mmu_destroy(struct kvm_vcpu *vcpu)

@@ -11,6 +11,12 @@
 int kvm_mmu_init_vm(struct kvm *kvm, const struct kvmmu_vm_config *cfg);
 void kvm_mmu_uninit_vm(struct kvm *kvm);
 void kvm_mmu_create(struct kvm_vcpu *vcpu);
+/* paging.c: the guest's paging as the MMU sees it. */
+union kvm_cpu_role kvm_calc_cpu_role(struct kvm_vcpu *vcpu);
+void kvm_init_mmu(struct kvm_vcpu *vcpu);
+/* Walk the guest's tables for @gva with error-code bits @access (PFERR_*). */
+gpa_t kvm_mmu_gva_to_gpa(struct kvm_vcpu *vcpu, gva_t gva, u64 access,
+			 struct x86_exception *exception);
 void kvm_mmu_destroy(struct kvm_vcpu *vcpu);
 
 /* Roots: load one if the vCPU has none (flushing the TLB context). */

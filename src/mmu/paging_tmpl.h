@@ -1,0 +1,295 @@
+/* SPDX-License-Identifier: GPL-2.0-only */
+/*
+ * KVM's walk of a guest's page tables, instantiated per entry format
+ * (paging.c includes it with PTTYPE 64: 4-level, 5-level and PAE; and 32:
+ * 2-level with 4-byte entries).  It reads guest entries through the
+ * memslots and the VMM's own mapping (the host's get_user()), judges the
+ * access with the MMU's precomputed permission and PKRU bitmaps, checks
+ * reserved bits against the guest's masks, and sets accessed and dirty
+ * bits with a compare-exchange on guest memory, marking the table's page
+ * dirty in the log, as the CPU would have set them.
+ *
+ * Written apart from the simulated CPU's walker (src/hw/guest_walk.c): the
+ * two must agree, and the tests hold one against the other.
+ */
+
+#if PTTYPE == 64
+#define pt_element_t u64
+#define FNAME(name) paging64_##name
+#define PT_LEVEL_BITS 9
+#define PT_MAX_FULL_LEVELS 5
+#define PT_INDEX(addr, level) (((addr) >> (PAGE_SHIFT + ((level) - 1) * 9)) & 511)
+#elif PTTYPE == 32
+#define pt_element_t u32
+#define FNAME(name) paging32_##name
+#define PT_LEVEL_BITS 10
+#define PT_MAX_FULL_LEVELS 2
+#define PT_INDEX(addr, level) (((addr) >> (PAGE_SHIFT + ((level) - 1) * 10)) & 1023)
+#else
+#error "PTTYPE must be 64 or 32"
+#endif
+
+/**
+ * struct guest_walker - what a walk found
+ * @level:     the level it stopped at (the leaf's, or the faulting entry's)
+ * @max_level: the level it started at (below the PDPTE registers for PAE)
+ * @table_gfn: the gfn of each table read, by level - 1
+ * @ptes:      each entry as read
+ * @pte_gpa:   where each entry is
+ * @pt_access: the rights of the levels above the leaf
+ * @pte_access: the rights of the whole path
+ * @gfn:       the translation (the 4K frame within a large page)
+ * @fault:     the #PF, when the walk failed
+ */
+struct FNAME(guest_walker) {
+	int level;
+	int max_level;
+	gfn_t table_gfn[PT_MAX_FULL_LEVELS];
+	pt_element_t ptes[PT_MAX_FULL_LEVELS];
+	gpa_t pte_gpa[PT_MAX_FULL_LEVELS];
+	unsigned int pt_access;
+	unsigned int pte_access;
+	gfn_t gfn;
+	struct x86_exception fault;
+};
+
+/* The rights an entry grants, as ACC_* bits (NX turns ACC_EXEC_MASK off). */
+static unsigned int FNAME(gpte_access)(u64 gpte)
+{
+	unsigned int access = (unsigned int)(gpte & (PT_WRITABLE_MASK | PT_USER_MASK)) |
+			      ACC_EXEC_MASK;
+
+#if PTTYPE == 64
+	if (gpte & PT64_NX_MASK)
+		access &= ~ACC_EXEC_MASK;
+#endif
+	return access;
+}
+
+static bool FNAME(is_last_gpte)(struct kvm_mmu *mmu, int level, u64 gpte)
+{
+	if (level == PG_LEVEL_4K)
+		return true;
+	if (!(gpte & PT_PAGE_SIZE_MASK))
+		return false;
+#if PTTYPE == 32
+	/* PS means a 4 MiB page only with CR4.PSE. */
+	return level == PG_LEVEL_2M && mmu->cpu_role.ext.cr4_pse;
+#else
+	return level <= PG_LEVEL_1G;
+#endif
+}
+
+static bool FNAME(is_rsvd_bits_set)(struct kvm_mmu *mmu, u64 gpte, int level)
+{
+	return gpte & mmu->guest_rsvd_check.rsvd_bits_mask[(gpte >> 7) & 1][level - 1];
+}
+
+/* The first 4K frame a leaf at @level maps. */
+static gfn_t FNAME(gpte_to_gfn_lvl)(u64 gpte, int level)
+{
+#if PTTYPE == 32
+	if (level == PG_LEVEL_2M)
+		/* A 4 MiB page, PSE-36 putting bits 20:13 at physical bits 39:32. */
+		return ((gpte & GENMASK_ULL(31, 22)) >> PAGE_SHIFT) |
+		       (((gpte >> 13) & 0xff) << (32 - PAGE_SHIFT));
+	return (gpte & GENMASK_ULL(31, 12)) >> PAGE_SHIFT;
+#else
+	return (gpte & PT64_BASE_ADDR_MASK & ~(PG_LEVEL_SIZE(level) - 1)) >> PAGE_SHIFT;
+#endif
+}
+
+/* The 4K frames below a large page's first that @addr falls in. */
+static gfn_t FNAME(large_offset)(gva_t addr, int level)
+{
+#if PTTYPE == 32
+	if (level == PG_LEVEL_2M)
+		return (addr & ((4ULL << 20) - 1)) >> PAGE_SHIFT;
+#endif
+	return (addr & (PG_LEVEL_SIZE(level) - 1)) >> PAGE_SHIFT;
+}
+
+/* Read the guest entry at @gpa: 0, or -EFAULT (no memslot or no mapping). */
+static int FNAME(read_gpte)(struct kvm_vcpu *vcpu, gpa_t gpa, pt_element_t *pte)
+{
+	struct kvm *kvm = vcpu->kvm;
+	struct kvm_memory_slot *slot = kvm_vcpu_gfn_to_memslot(vcpu, gpa_to_gfn(gpa));
+	unsigned long hva;
+	u64 word;
+
+	if (!slot || kvm_is_slot_invalid(slot))
+		return -EFAULT;
+	hva = __gfn_to_hva_memslot(slot, gpa_to_gfn(gpa)) + (gpa & (PAGE_SIZE - 1));
+	if (kvm->host->read_user(kvm->mm, hva, &word))
+		return -EFAULT;
+	*pte = (pt_element_t)(word >> (8 * (hva & 7)));
+	return 0;
+}
+
+/*
+ * Set @bits in the entry at @gpa, which the walk read as @orig: 0, 1 when
+ * the entry changed since (the walk starts again), -EFAULT.  The write
+ * dirties the table's page in the log, as the CPU's would.
+ */
+static int FNAME(set_gpte_bits)(struct kvm_vcpu *vcpu, gpa_t gpa, pt_element_t orig,
+				pt_element_t bits)
+{
+	struct kvm *kvm = vcpu->kvm;
+	struct kvm_memory_slot *slot = kvm_vcpu_gfn_to_memslot(vcpu, gpa_to_gfn(gpa));
+	u64 old = orig;
+	int r;
+
+	if (!slot || kvm_is_slot_invalid(slot) || (slot->flags & KVM_MEM_READONLY))
+		return -EFAULT;
+	r = kvm->host->cmpxchg_user(kvm->mm, __gfn_to_hva_memslot(slot, gpa_to_gfn(gpa)) +
+					     (gpa & (PAGE_SIZE - 1)),
+				    sizeof(pt_element_t), &old, orig | bits);
+	if (r)
+		return r;
+	mark_page_dirty_in_slot(kvm, slot, gpa_to_gfn(gpa));
+	return 0;
+}
+
+/* A on every entry of the path, D in the leaf for a write. */
+static int FNAME(update_accessed_dirty_bits)(struct kvm_vcpu *vcpu,
+					     struct FNAME(guest_walker) *walker, bool write)
+{
+	int level, r;
+
+	for (level = walker->max_level; level >= walker->level; level--) {
+		pt_element_t pte = walker->ptes[level - 1], bits = PT_ACCESSED_MASK;
+
+		if (level == walker->level && write)
+			bits |= PT_DIRTY_MASK;
+		if ((pte & bits) == bits)
+			continue;
+		r = FNAME(set_gpte_bits)(vcpu, walker->pte_gpa[level - 1], pte, bits);
+		if (r)
+			return r;
+	}
+	return 0;
+}
+
+/*
+ * Walk for @addr with the error-code bits @access (PFERR_WRITE, _USER,
+ * _FETCH, and KVM's _IMPLICIT_ACCESS).  Returns true with @walker's gfn
+ * and rights, or false with its fault.
+ */
+static bool FNAME(walk_addr_generic)(struct FNAME(guest_walker) *walker,
+				     struct kvm_vcpu *vcpu, struct kvm_mmu *mmu, gva_t addr,
+				     u64 access)
+{
+	const bool write = access & PFERR_WRITE_MASK;
+	u64 errcode;
+	pt_element_t pte;
+	unsigned int pte_access, pt_access;
+	int tries = 0, r;
+	gfn_t table_gfn;
+
+retry_walk:
+	memset(walker, 0, sizeof(*walker));
+	errcode = 0;
+	walker->level = mmu->cpu_role.base.level;
+	pte = (pt_element_t)vcpu->arch.cr3;
+#if PTTYPE == 64
+	if (walker->level == 3) {
+		/* PAE: the PDPTE registers, loaded at the last CR3 write. */
+		pte = (pt_element_t)vcpu->arch.pdptrs[(addr >> 30) & 3];
+		if (!(pte & PT_PRESENT_MASK))
+			goto error;
+		--walker->level;
+	}
+#endif
+	walker->max_level = walker->level;
+	pte_access = ACC_ALL;
+
+	for (;;) {
+		gpa_t pte_gpa;
+
+		pt_access = pte_access;
+#if PTTYPE == 32
+		table_gfn = (pte & GENMASK_ULL(31, 12)) >> PAGE_SHIFT;
+#else
+		table_gfn = (pte & PT64_BASE_ADDR_MASK) >> PAGE_SHIFT;
+#endif
+		pte_gpa = gfn_to_gpa(table_gfn) + PT_INDEX(addr, walker->level) * sizeof(pt_element_t);
+		walker->table_gfn[walker->level - 1] = table_gfn;
+		walker->pte_gpa[walker->level - 1] = pte_gpa;
+		/* A table outside guest memory reads as not present. */
+		if (FNAME(read_gpte)(vcpu, pte_gpa, &pte))
+			goto error;
+		walker->ptes[walker->level - 1] = pte;
+		pte_access = pt_access & FNAME(gpte_access)(pte);
+
+		if (!(pte & PT_PRESENT_MASK))
+			goto error;
+		if (FNAME(is_rsvd_bits_set)(mmu, pte, walker->level)) {
+			errcode = PFERR_RSVD_MASK | PFERR_PRESENT_MASK;
+			goto error;
+		}
+		if (FNAME(is_last_gpte)(mmu, walker->level, pte))
+			break;
+		--walker->level;
+	}
+
+	walker->pt_access = pt_access;
+	walker->pte_access = pte_access;
+	errcode = permission_fault(vcpu, mmu, pte_access,
+#if PTTYPE == 64
+				   (unsigned int)((pte & PT64_PKEY_MASK) >> PT64_PKEY_SHIFT),
+#else
+				   0,
+#endif
+				   access);
+	if (errcode)
+		goto error;
+
+	walker->gfn = FNAME(gpte_to_gfn_lvl)(pte, walker->level) +
+		      FNAME(large_offset)(addr, walker->level);
+
+	r = FNAME(update_accessed_dirty_bits)(vcpu, walker, write);
+	if (r == 1) {
+		if (WARN_ON_ONCE(++tries > 100))
+			goto error;
+		goto retry_walk;
+	}
+	if (r)
+		goto error;
+	return true;
+
+error:
+	errcode |= access & (PFERR_WRITE_MASK | PFERR_USER_MASK);
+	/* I/D is reported only when NX or SMEP make fetches matter. */
+	if ((access & PFERR_FETCH_MASK) &&
+	    (mmu->cpu_role.base.efer_nx || mmu->cpu_role.ext.cr4_smep))
+		errcode |= PFERR_FETCH_MASK;
+	walker->fault.vector = PF_VECTOR;
+	walker->fault.error_code = errcode;
+	walker->fault.address = addr;
+	return false;
+}
+
+static gpa_t FNAME(gva_to_gpa)(struct kvm_vcpu *vcpu, struct kvm_mmu *mmu, gva_t addr,
+			       u64 access, struct x86_exception *exception)
+{
+	struct FNAME(guest_walker) walker;
+
+#if PTTYPE == 32
+	addr &= GENMASK_ULL(31, 0);
+#else
+	if (mmu->cpu_role.base.level == 3)
+		addr &= GENMASK_ULL(31, 0);
+#endif
+	if (!FNAME(walk_addr_generic)(&walker, vcpu, mmu, addr, access)) {
+		if (exception)
+			*exception = walker.fault;
+		return UNMAPPED_GVA;
+	}
+	return gfn_to_gpa(walker.gfn) | (addr & (PAGE_SIZE - 1));
+}
+
+#undef pt_element_t
+#undef FNAME
+#undef PT_LEVEL_BITS
+#undef PT_MAX_FULL_LEVELS
+#undef PT_INDEX
