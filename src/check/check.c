@@ -437,8 +437,9 @@ struct kvm_mmu_page *chk_vcpu_root(struct kvm_vcpu *vcpu)
 	return root_to_sp(chk_kvm(), root);
 }
 
+/* Call @fn for the present leaves (or, with @mmio, the MMIO SPTEs) of a table. */
 static void walk_table(struct kvm *kvm, u64 table, int level, gfn_t base, gfn_t start, gfn_t end,
-		       void (*fn)(gfn_t, int, const void *, u64, void *), void *arg)
+		       bool mmio, void (*fn)(gfn_t, int, const void *, u64, void *), void *arg)
 {
 	u64 span = KVM_PAGES_PER_HPAGE(level);
 	_Atomic u64 *spt;
@@ -454,12 +455,14 @@ static void walk_table(struct kvm *kvm, u64 table, int level, gfn_t base, gfn_t 
 		if (gfn + span <= start || gfn >= end)
 			continue;
 		spte = chk_read_spte(&spt[i]);
+		if (mmio && is_mmio_spte(&kvm->arch.masks, spte))
+			fn(gfn, level, &spt[i], spte, arg);
 		if (!is_shadow_present_pte(spte))
 			continue;
-		if (is_last_spte(spte, level))
+		if (!is_last_spte(spte, level))
+			walk_table(kvm, spte_to_pfn(spte), level - 1, gfn, start, end, mmio, fn, arg);
+		else if (!mmio)
 			fn(gfn, level, &spt[i], spte, arg);
-		else
-			walk_table(kvm, spte_to_pfn(spte), level - 1, gfn, start, end, fn, arg);
 	}
 }
 
@@ -468,7 +471,16 @@ void chk_walk_leaves(struct kvm_mmu_page *root, gfn_t start, gfn_t end,
 		     void *arg)
 {
 	rcu_read_lock();
-	walk_table(chk_kvm(), root->pfn, sp_level(root), 0, start, end, fn, arg);
+	walk_table(chk_kvm(), root->pfn, sp_level(root), 0, start, end, false, fn, arg);
+	rcu_read_unlock();
+}
+
+void chk_walk_mmio(struct kvm_mmu_page *root,
+		   void (*fn)(gfn_t gfn, int level, const void *sptep, u64 spte, void *arg),
+		   void *arg)
+{
+	rcu_read_lock();
+	walk_table(chk_kvm(), root->pfn, sp_level(root), 0, 0, ~0ULL, true, fn, arg);
 	rcu_read_unlock();
 }
 

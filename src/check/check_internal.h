@@ -76,6 +76,11 @@ void chk_walk_leaves(struct kvm_mmu_page *root, gfn_t start, gfn_t end,
 		     void (*fn)(gfn_t gfn, int level, const void *sptep, u64 spte, void *arg),
 		     void *arg);
 
+/* Call @fn for every MMIO SPTE of @root, reading raw. */
+void chk_walk_mmio(struct kvm_mmu_page *root,
+		   void (*fn)(gfn_t gfn, int level, const void *sptep, u64 spte, void *arg),
+		   void *arg);
+
 /* The pfn the root @root maps @gfn to now, or 0. */
 u64 chk_current_pfn(struct kvm_mmu_page *root, gfn_t gfn);
 

@@ -29,7 +29,13 @@ struct made {
 static struct chk_map made;    /* sptep -> struct made */
 static u64 update_begin;       /* event index of the memslot update under way */
 
-static void note_table(u64 table, int level);
+static void note(gfn_t gfn, int level, const void *sptep, u64 spte, void *arg)
+{
+	struct made *m = chk_map_get(&made, (u64)(uintptr_t)sptep);
+
+	if (m)
+		*m = (struct made){ .spte = spte, .index = 0 };
+}
 
 /* What is there when checking begins was made before any update it will see. */
 static void mmio_begin(void)
@@ -41,31 +47,8 @@ static void mmio_begin(void)
 	update_begin = 0;
 	rcu_read_lock();
 	list_for_each_entry_rcu(root, &kvm->arch.tdp_mmu_roots, link)
-		note_table(root->pfn, sp_level(root));
+		chk_walk_mmio(root, note, NULL);
 	rcu_read_unlock();
-}
-
-static void note_table(u64 table, int level)
-{
-	struct kvm *kvm = chk_kvm();
-	_Atomic u64 *spt;
-	int i;
-
-	if (chk_frame_state(table) != KVMMU_FRAME_ALLOCATED)
-		return;
-	spt = kvm_table_virt(kvm, table);
-	for (i = 0; i < SPTE_ENT_PER_PAGE; i++) {
-		u64 spte = chk_read_spte(&spt[i]);
-
-		if (is_mmio_spte(&kvm->arch.masks, spte)) {
-			struct made *m = chk_map_get(&made, (u64)(uintptr_t)&spt[i]);
-
-			if (m)
-				*m = (struct made){ .spte = spte, .index = 0 };
-		} else if (is_shadow_present_pte(spte) && !is_last_spte(spte, level)) {
-			note_table(spte_to_pfn(spte), level - 1);
-		}
-	}
 }
 
 static void mmio_end(void)
@@ -78,40 +61,23 @@ struct mmio_scan {
 	bool found;
 };
 
-static void scan_table(struct mmio_scan *s, u64 table, int level, gfn_t base)
+static void scan(gfn_t gfn, int level, const void *sptep, u64 spte, void *arg)
 {
-	struct kvm *kvm = chk_kvm();
-	u64 span = KVM_PAGES_PER_HPAGE(level);
-	_Atomic u64 *spt;
-	int i;
+	struct mmio_scan *s = arg;
+	const struct made *m = chk_map_find(&made, (u64)(uintptr_t)sptep);
+	char when[48];
 
-	if (chk_frame_state(table) != KVMMU_FRAME_ALLOCATED)
+	if (s->found || !m || m->spte != spte || (m->index && m->index >= update_begin))
 		return;
-	spt = kvm_table_virt(kvm, table);
-	for (i = 0; i < SPTE_ENT_PER_PAGE && !s->found; i++) {
-		u64 spte = chk_read_spte(&spt[i]);
-		const struct made *m;
-		char when[48];
-
-		if (is_mmio_spte(&kvm->arch.masks, spte)) {
-			m = chk_map_find(&made, (u64)(uintptr_t)&spt[i]);
-			if (!m || m->spte != spte || (m->index && m->index >= update_begin))
-				continue;
-			s->found = true;
-			snprintf(when, sizeof(when), m->index ? "made at event %llu" :
-				 "there when checking began", (unsigned long long)m->index);
-			chk_violation(CHK_MMIO_GENERATION, s->ev, (s64)get_mmio_spte_gfn(spte), -1,
-				      "the MMIO generation wrapped in this memslot update, but the "
-				      "MMIO SPTE of gfn %#llx (generation %#llx, %s, before the "
-				      "update) is still in a valid root: once the generation comes "
-				      "round again it is taken for current",
-				      (unsigned long long)get_mmio_spte_gfn(spte),
-				      (unsigned long long)get_mmio_spte_generation(spte), when);
-			return;
-		}
-		if (is_shadow_present_pte(spte) && !is_last_spte(spte, level))
-			scan_table(s, spte_to_pfn(spte), level - 1, base + (u64)i * span);
-	}
+	s->found = true;
+	snprintf(when, sizeof(when), m->index ? "made at event %llu" :
+		 "there when checking began", (unsigned long long)m->index);
+	chk_violation(CHK_MMIO_GENERATION, s->ev, (s64)get_mmio_spte_gfn(spte), -1,
+		      "the MMIO generation wrapped in this memslot update, but the MMIO SPTE of "
+		      "gfn %#llx (generation %#llx, %s, before the update) is still in a valid "
+		      "root: once the generation comes round again it is taken for current",
+		      (unsigned long long)get_mmio_spte_gfn(spte),
+		      (unsigned long long)get_mmio_spte_generation(spte), when);
 }
 
 /* A memslot update ended: if the 19 bits wrapped, nothing from before may remain. */
@@ -131,7 +97,7 @@ static void update_end(const struct kvmmu_event *ev)
 	list_for_each_entry_rcu(root, &kvm->arch.tdp_mmu_roots, link) {
 		if (sp_invalid(root))
 			continue;
-		scan_table(&s, root->pfn, sp_level(root), 0);
+		chk_walk_mmio(root, scan, &s);
 		if (s.found)
 			break;
 	}
