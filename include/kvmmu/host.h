@@ -48,6 +48,11 @@ static inline bool is_error_noslot_pfn(kvmmu_pfn_t pfn)
 	return !!(pfn & KVM_PFN_ERR_NOSLOT_MASK);
 }
 
+static inline bool is_noslot_pfn(kvmmu_pfn_t pfn)
+{
+	return pfn == KVM_PFN_NOSLOT;
+}
+
 /* ---- mmu_notifier ---------------------------------------------------------- */
 
 enum mmu_notifier_event {

@@ -34,6 +34,11 @@ struct kvmmu_vm_config {
 	int tdp_level;        /* 4 or 5 */
 	int phys_bits;        /* host MAXPHYADDR; 46 by default */
 	bool ad_disabled;     /* EPT without A/D bits: access tracking */
+	/*
+	 * KVM's tdp_mmu parameter: the TDP MMU (true, the default), or TDP
+	 * through the shadow MMU's direct pages, as with tdp_mmu=0.
+	 */
+	bool tdp_mmu;
 	bool nx_huge_pages;   /* the iTLB-multihit mitigation */
 	bool eager_page_split;
 	/*
@@ -53,7 +58,7 @@ struct kvmmu_vm_config {
 	uint64_t memslot_generation_start;
 };
 
-/* Defaults: EPT, 4 levels, A/D on, no NX mitigation, eager splitting. */
+/* Defaults: EPT, 4 levels, A/D on, the TDP MMU, no NX mitigation, eager splitting. */
 void kvmmu_vm_config_init(struct kvmmu_vm_config *cfg);
 
 /*

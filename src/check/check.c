@@ -437,6 +437,21 @@ struct kvm_mmu_page *chk_vcpu_root(struct kvm_vcpu *vcpu)
 	return root_to_sp(chk_kvm(), root);
 }
 
+void chk_for_each_root(bool (*fn)(struct kvm_mmu_page *root, void *arg), void *arg)
+{
+	struct kvm *kvm = chk_kvm();
+	struct kvm_mmu_page *root;
+
+	list_for_each_entry_rcu(root, &kvm->arch.tdp_mmu_roots, link) {
+		if (fn(root, arg))
+			return;
+	}
+	list_for_each_entry_rcu(root, &kvm->arch.shadow_root_pages, root_link) {
+		if (sp_role(root).direct && fn(root, arg))
+			return;
+	}
+}
+
 /* Call @fn for the present leaves (or, with @mmio, the MMIO SPTEs) of a table. */
 static void walk_table(struct kvm *kvm, u64 table, int level, gfn_t base, gfn_t start, gfn_t end,
 		       bool mmio, void (*fn)(gfn_t, int, const void *, u64, void *), void *arg)

@@ -81,6 +81,13 @@ void chk_walk_mmio(struct kvm_mmu_page *root,
 		   void (*fn)(gfn_t gfn, int level, const void *sptep, u64 spte, void *arg),
 		   void *arg);
 
+/*
+ * Call @fn for every root of the VM: the TDP MMU's and the shadow MMU's
+ * (direct roots only: their tables are indexed by gfn).  The caller holds
+ * rcu_read_lock(); @fn returns true to stop.
+ */
+void chk_for_each_root(bool (*fn)(struct kvm_mmu_page *root, void *arg), void *arg);
+
 /* The pfn the root @root maps @gfn to now, or 0. */
 u64 chk_current_pfn(struct kvm_mmu_page *root, gfn_t gfn);
 

@@ -37,17 +37,19 @@ static void note(gfn_t gfn, int level, const void *sptep, u64 spte, void *arg)
 		*m = (struct made){ .spte = spte, .index = 0 };
 }
 
+static bool note_root(struct kvm_mmu_page *root, void *arg)
+{
+	chk_walk_mmio(root, note, NULL);
+	return false;
+}
+
 /* What is there when checking begins was made before any update it will see. */
 static void mmio_begin(void)
 {
-	struct kvm *kvm = chk_kvm();
-	struct kvm_mmu_page *root;
-
 	chk_map_init(&made, sizeof(struct made));
 	update_begin = 0;
 	rcu_read_lock();
-	list_for_each_entry_rcu(root, &kvm->arch.tdp_mmu_roots, link)
-		chk_walk_mmio(root, note, NULL);
+	chk_for_each_root(note_root, NULL);
 	rcu_read_unlock();
 }
 
@@ -80,12 +82,22 @@ static void scan(gfn_t gfn, int level, const void *sptep, u64 spte, void *arg)
 		      (unsigned long long)get_mmio_spte_generation(spte), when);
 }
 
+static bool scan_root(struct kvm_mmu_page *root, void *arg)
+{
+	struct mmio_scan *s = arg;
+
+	/* Obsolete roots are never used again, whatever they hold. */
+	if (is_obsolete_sp(chk_kvm(), root))
+		return false;
+	chk_walk_mmio(root, scan, s);
+	return s->found;
+}
+
 /* A memslot update ended: if the 19 bits wrapped, nothing from before may remain. */
 static void update_end(const struct kvmmu_event *ev)
 {
 	struct kvm *kvm = chk_kvm();
 	struct mmio_scan s = { .ev = ev };
-	struct kvm_mmu_page *root;
 	u64 gen;
 
 	gen = READ_ONCE(kvm_memslots(kvm)->generation);
@@ -94,13 +106,7 @@ static void update_end(const struct kvmmu_event *ev)
 	if (gen)
 		return;
 	rcu_read_lock();
-	list_for_each_entry_rcu(root, &kvm->arch.tdp_mmu_roots, link) {
-		if (sp_invalid(root))
-			continue;
-		chk_walk_mmio(root, scan, &s);
-		if (s.found)
-			break;
-	}
+	chk_for_each_root(scan_root, &s);
 	rcu_read_unlock();
 }
 

@@ -38,6 +38,9 @@ struct slot_walk {
 	int nr_tlb;
 	struct kvm_vcpu *vcpu;
 	bool found;
+	/* check_slot_sptes(): the slot and its gfns in the range */
+	struct kvm_memory_slot *slot;
+	gfn_t start, end;
 };
 
 /* The gfns of @slot that the notifier's hva range covers. */
@@ -51,29 +54,32 @@ static void slot_range(const struct kvm_memory_slot *slot, const struct kvmmu_ev
 	*end = hva_to_gfn_memslot(e + PAGE_SIZE - 1, slot);
 }
 
+static bool root_maps_range(struct kvm_mmu_page *root, void *arg)
+{
+	struct slot_walk *w = arg;
+	struct notifier_scan scan = { .ev = w->ev, .slot = w->slot, .root = root };
+
+	if (kvm_mmu_page_as_id(root) != w->slot->as_id)
+		return false;
+	chk_walk_leaves(root, w->start, w->end, leaf_in_range, &scan);
+	w->found = scan.found;
+	return w->found;
+}
+
 /* No SPTE of any root of the slot's address space maps the range. */
 static void check_slot_sptes(struct kvm_memory_slot *slot, void *arg)
 {
 	struct slot_walk *w = arg;
-	struct kvm *kvm = chk_kvm();
-	struct kvm_mmu_page *root;
 	gfn_t start, end;
 
 	if (w->found)
 		return;
 	slot_range(slot, &w->ev->notifier, &start, &end);
+	w->slot = slot;
+	w->start = start;
+	w->end = end;
 	rcu_read_lock();
-	list_for_each_entry_rcu(root, &kvm->arch.tdp_mmu_roots, link) {
-		struct notifier_scan scan = { .ev = w->ev, .slot = slot, .root = root };
-
-		if (kvm_mmu_page_as_id(root) != slot->as_id)
-			continue;
-		chk_walk_leaves(root, start, end, leaf_in_range, &scan);
-		if (scan.found) {
-			w->found = true;
-			break;
-		}
-	}
+	chk_for_each_root(root_maps_range, w);
 	rcu_read_unlock();
 }
 

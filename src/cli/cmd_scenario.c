@@ -80,6 +80,8 @@ static void result_json(struct json *j, const struct scn_config *cfg,
 	json_string(j, world_counters_name(scn_counters(cfg)));
 	json_key(j, "pml");
 	json_bool(j, scn_pml(cfg));
+	json_key(j, "mmu");
+	json_string(j, world_mmu_name(scn_mmu(cfg)));
 	json_key(j, "schedules_run");
 	json_u64(j, res->schedules_run);
 	json_key(j, "violation");
@@ -208,6 +210,7 @@ static int cmd_scenario(int argc, char **argv)
 		{ "yield-every", required_argument, NULL, 'y' },
 		{ "counters", required_argument, NULL, 'C' },
 		{ "pml", no_argument, NULL, 'P' },
+		{ "mmu", required_argument, NULL, 'M' },
 		{ NULL, 0, NULL, 0 },
 	};
 	struct scn_config cfg = {
@@ -271,6 +274,14 @@ static int cmd_scenario(int argc, char **argv)
 		case 'P':
 			cfg.set_pml = cfg.pml = true;
 			break;
+		case 'M': {
+			char why[128];
+
+			if (world_mmu_parse(optarg, &cfg.mmu, why, sizeof(why)))
+				cli_usage_error("scenario: %s", why);
+			cfg.set_mmu = true;
+			break;
+		}
 		default:
 			cli_usage_error("scenario: unknown option '%s' (see kvmmu scenario --help)",
 					argv[optind - 1]);
@@ -412,6 +423,9 @@ const struct cli_command cli_cmd_scenario = {
 		"  --pml              page-modification logging on (VMX enable_pml): dirty\n"
 		"                     logging clears D and the CPU logs the writes that set\n"
 		"                     it; for scenarios on EPT with A/D\n"
+		"  --mmu MMU          tdp (the TDP MMU) or tdp-legacy (the shadow MMU's\n"
+		"                     direct pages, as tdp_mmu=0); default: the scenario's\n"
+		"                     own, tdp for all\n"
 		"  --json[=FILE]      write the JSON document to FILE, or to stdout\n"
 		"  --trace=FILE       write a trace of every schedule to FILE: Chrome\n"
 		"                     trace-event JSON (Perfetto, chrome://tracing), a track\n"

@@ -140,6 +140,13 @@ static inline void list_splice_init(struct list_head *list,
 	     &(pos)->member != (head);                                        \
 	     (pos) = (n), (n) = list_next_entry(n, member))
 
+/* The same, from the tail. */
+#define list_for_each_entry_safe_reverse(pos, n, head, member)                \
+	for ((pos) = list_last_entry(head, __typeof__(*(pos)), member),       \
+	    (n) = list_prev_entry(pos, member);                               \
+	     &(pos)->member != (head);                                        \
+	     (pos) = (n), (n) = list_prev_entry(n, member))
+
 /* ---- RCU lists ----------------------------------------------------------
  *
  * Writers serialise among themselves (a lock); readers walk with

@@ -81,6 +81,12 @@ const struct kvmmu_mutant_info kvmmu_mutant_table[NR_KVMMU_MUTANTS] = {
 		"zap: MMIO SPTEs from before stay reachable, to be taken for current once the "
 		"generation comes round again",
 	},
+	[MUT_COMMIT_ZAP_WITHOUT_FLUSH] = {
+		"commit-zap-without-flush", "-",
+		"the shadow MMU's kvm_mmu_commit_zap_page() frees the pages a zap unlinked without "
+		"the remote TLB flush first: vCPUs keep translating through tables and leaves "
+		"that are gone, while faults install new values in their place",
+	},
 };
 
 void kvmmu_mutant_set_mask(u64 mask)

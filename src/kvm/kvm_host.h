@@ -239,9 +239,19 @@ struct kvm_lpage_info {
 	int disallow_lpage;
 };
 
+struct kvm_rmap_head;
+
 struct kvm_arch_memory_slot {
+	/*
+	 * The shadow MMU's reverse maps, indexed by level - 1: one head per
+	 * gfn (4K) or per huge-page unit.  NULL while the VM has no shadow
+	 * pages (TDP MMU only); see kvm_memslots_have_rmaps().
+	 */
+	struct kvm_rmap_head *rmap[KVM_NR_PAGE_SIZES];
 	/* Indexed by level - 2: 2M, 1G. */
 	struct kvm_lpage_info *lpage_info[KVM_NR_PAGE_SIZES - 1];
+	/* Write-tracking counts per 4K gfn (shadowed guest page tables). */
+	u16 *gfn_write_track;
 };
 
 struct kvm_memory_slot {
@@ -353,6 +363,29 @@ struct kvm_arch {
 	/* PML: entries of a vCPU's log buffer (0: no PML), kvm_cpu_dirty_log_size() */
 	int cpu_dirty_log_size;
 
+	/*
+	 * Which MMU (KVM's tdp_mmu module parameter): the TDP MMU, or the
+	 * shadow MMU's direct pages for TDP (tdp_mmu=0).
+	 */
+	bool tdp_mmu_enabled;
+
+	/* Shadow MMU (mmu_lock for write unless said otherwise) */
+	u8 mmu_valid_gen;                 /* 0 or 1; toggled by a fast zap */
+	struct hlist_head *mmu_page_hash; /* KVM_NUM_MMU_PAGES buckets by gfn */
+	struct list_head active_mmu_pages; /* newest first */
+	unsigned long n_used_mmu_pages;
+	unsigned long n_requested_mmu_pages;
+	unsigned long n_max_mmu_pages;
+	unsigned int indirect_shadow_pages;
+	/*
+	 * Shadow root pages for observers (RCU; written under mmu_lock):
+	 * KVM has no such list, but kvmmu's checkers walk every root the way
+	 * they walk tdp_mmu_roots.  Shadow pages are freed after a grace
+	 * period for the same reason.
+	 */
+	struct list_head shadow_root_pages;
+	atomic64_t nr_pte_list_descs;     /* live rmap descriptors */
+
 	/* TDP MMU */
 	struct list_head tdp_mmu_roots; /* RCU; written under tdp_mmu_pages_lock */
 	spinlock_t tdp_mmu_pages_lock;
@@ -366,6 +399,7 @@ struct kvm_vcpu_arch {
 	struct kvm_mmu *mmu;
 	struct kvm_mmu_memory_cache mmu_page_header_cache;
 	struct kvm_mmu_table_cache mmu_shadow_page_cache;
+	struct kvm_mmu_memory_cache mmu_pte_list_desc_cache;
 	/* The exit being handled, for the fault path. */
 	struct kvmmu_exit exit;
 	/*
@@ -532,6 +566,10 @@ void kvm_for_each_memslot_in_hva_range(struct kvm_memslots *slots,
 				       void (*fn)(struct kvm_memory_slot *slot, void *arg),
 				       void *arg);
 
+/* Every slot of @slots, by gfn (INVALID slots included). */
+#define kvm_for_each_memslot(_slot, _i, _slots)                               \
+	for ((_i) = 0; (_i) < (_slots)->nr && (((_slot) = (_slots)->by_gfn[(_i)]), 1); (_i)++)
+
 int kvm_memslots_init(struct kvm *kvm, u64 generation);
 void kvm_memslots_destroy(struct kvm *kvm);
 int kvm_set_memory_region(struct kvm *kvm,
@@ -689,6 +727,7 @@ static inline bool kvm_check_has_quirk(struct kvm *kvm, u64 quirk)
 
 int kvm_arch_init_vm(struct kvm *kvm, const struct kvmmu_vm_config *cfg);
 void kvm_arch_destroy_vm(struct kvm *kvm);
+void kvm_unload_vcpu_mmus(struct kvm *kvm);
 int kvm_arch_vcpu_create(struct kvm_vcpu *vcpu);
 void kvm_arch_vcpu_destroy(struct kvm_vcpu *vcpu);
 int kvm_arch_vcpu_ioctl_run(struct kvm_vcpu *vcpu, struct kvmmu_run *run);

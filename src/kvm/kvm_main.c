@@ -441,6 +441,7 @@ void kvmmu_vm_config_init(struct kvmmu_vm_config *cfg)
 	cfg->format = KVMMU_TDP_EPT;
 	cfg->tdp_level = 4;
 	cfg->phys_bits = 46;
+	cfg->tdp_mmu = true;
 	cfg->eager_page_split = true;
 }
 
@@ -517,6 +518,7 @@ void kvmmu_vm_destroy(struct kvm *kvm)
 
 	/* release(): the MMU drops every mapping of the mm. */
 	kvm->host->mmu_notifier_unregister(&kvm->mmu_notifier, kvm->mm);
+	kvm_unload_vcpu_mmus(kvm);
 	for (i = 0; i < atomic_load(&kvm->online_vcpus); i++)
 		kvm_vcpu_destroy(kvm->vcpus[i]);
 	kvm_arch_destroy_vm(kvm);

@@ -31,6 +31,19 @@ void kvm_arch_destroy_vm(struct kvm *kvm)
 	kvm_mmu_uninit_vm(kvm);
 }
 
+/*
+ * Before any vCPU goes: drop every vCPU's root.  Dropping a shadow root may
+ * zap it, and the zap's flush visits every vCPU, so none may be gone yet.
+ */
+void kvm_unload_vcpu_mmus(struct kvm *kvm)
+{
+	struct kvm_vcpu *vcpu;
+	int i;
+
+	kvm_for_each_vcpu(i, vcpu, kvm)
+		kvm_mmu_unload(vcpu);
+}
+
 int kvm_arch_vcpu_create(struct kvm_vcpu *vcpu)
 {
 	struct kvm *kvm = vcpu->kvm;
@@ -344,6 +357,10 @@ int kvm_arch_prepare_memory_region(struct kvm *kvm, const struct kvm_memory_slot
 void kvm_arch_commit_memory_region(struct kvm *kvm, struct kvm_memory_slot *old,
 				   const struct kvm_memory_slot *new, enum kvm_mr_change change)
 {
+	/* The shadow page budget follows guest memory, unless userspace set one. */
+	if (!kvm->arch.n_requested_mmu_pages &&
+	    (change == KVM_MR_CREATE || change == KVM_MR_DELETE))
+		kvm_mmu_change_mmu_pages(kvm, kvm_mmu_calculate_default_mmu_pages(kvm));
 	kvm_mmu_slot_apply_flags(kvm, old, new, change);
 	/* A moved slot got new metadata; the old arrays go. */
 	if (change == KVM_MR_MOVE)
@@ -352,12 +369,7 @@ void kvm_arch_commit_memory_region(struct kvm *kvm, struct kvm_memory_slot *old,
 
 void kvm_arch_free_memslot(struct kvm *kvm, struct kvm_memory_slot *slot)
 {
-	int i;
-
-	for (i = 0; i < KVM_NR_PAGE_SIZES - 1; i++) {
-		free(slot->arch.lpage_info[i]);
-		slot->arch.lpage_info[i] = NULL;
-	}
+	kvm_mmu_free_memslot_metadata(kvm, slot);
 }
 
 void kvm_arch_memslots_updated(struct kvm *kvm, u64 gen)

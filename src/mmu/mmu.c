@@ -6,8 +6,8 @@
  * memslots and notifiers use, dirty-logging hooks, NX huge page recovery
  * and KVM_PRE_FAULT_MEMORY.
  *
- * Only the TDP MMU exists so far; the shadow MMU will slot in beside it
- * where KVM dispatches on tdp_mmu_enabled.
+ * Where KVM dispatches on tdp_mmu_enabled, so does this file: the TDP MMU
+ * (tdp_mmu.c) or the shadow MMU (shadow_mmu.c).
  */
 #include <errno.h>
 #include <stdlib.h>
@@ -15,6 +15,7 @@
 
 #include "mmu.h"
 #include "mmu_internal.h"
+#include "shadow_mmu.h"
 #include "tdp_iter.h"
 #include "tdp_mmu.h"
 
@@ -55,6 +56,18 @@ int mmu_topup_memory_caches(struct kvm_vcpu *vcpu)
 			hc->objects[hc->nobjs++] = p;
 		}
 	}
+	/* rmap descriptors: one per level of a walk, plus prefetches. */
+	if (kvm_memslots_have_rmaps(kvm)) {
+		struct kvm_mmu_memory_cache *dc = &vcpu->arch.mmu_pte_list_desc_cache;
+
+		while (dc->nobjs < 1 + PT64_ROOT_MAX_LEVEL + PTE_PREFETCH_NUM) {
+			void *p = malloc(sizeof(struct pte_list_desc));
+
+			if (!p)
+				return -ENOMEM;
+			dc->objects[dc->nobjs++] = p;
+		}
+	}
 	if (tc->nobjs < PT64_ROOT_MAX_LEVEL) {
 		while (tc->nobjs < KVM_ARCH_NR_OBJS_PER_MEMORY_CACHE) {
 			kvm_pfn_t pfn = kvm_mmu_alloc_table(kvm);
@@ -72,8 +85,12 @@ void mmu_free_memory_caches(struct kvm_vcpu *vcpu)
 	struct kvm_mmu_memory_cache *hc = &vcpu->arch.mmu_page_header_cache;
 	struct kvm_mmu_table_cache *tc = &vcpu->arch.mmu_shadow_page_cache;
 
+	struct kvm_mmu_memory_cache *dc = &vcpu->arch.mmu_pte_list_desc_cache;
+
 	while (hc->nobjs)
 		free(hc->objects[--hc->nobjs]);
+	while (dc->nobjs)
+		free(dc->objects[--dc->nobjs]);
 	while (tc->nobjs)
 		vcpu->kvm->host->free_table(vcpu->kvm->mm, tc->pfns[--tc->nobjs]);
 }
@@ -141,12 +158,14 @@ int kvm_mmu_init_vm(struct kvm *kvm, const struct kvmmu_vm_config *cfg)
 	kvm->arch.nx_huge_pages = cfg->nx_huge_pages;
 	kvm->arch.eager_page_split = cfg->eager_page_split;
 	kvm->arch.pre_fault_allowed = true;
+	kvm->arch.tdp_mmu_enabled = cfg->tdp_mmu;
 	kvm_mmu_init_tdp_mmu(kvm);
-	return 0;
+	return kvm_mmu_init_shadow_mmu(kvm);
 }
 
 void kvm_mmu_uninit_vm(struct kvm *kvm)
 {
+	kvm_mmu_uninit_shadow_mmu(kvm);
 	kvm_mmu_uninit_tdp_mmu(kvm);
 }
 
@@ -186,13 +205,22 @@ void kvm_mmu_destroy(struct kvm_vcpu *vcpu)
 static void kvm_mmu_free_roots(struct kvm *kvm, struct kvm_mmu *mmu)
 {
 	struct kvm_mmu_page *sp;
+	LIST_HEAD(invalid_list);
 
 	if (mmu->root.hpa == INVALID_PAGE)
 		return;
+	sp = root_to_sp(kvm, mmu->root.hpa);
+	if (sp && !is_tdp_mmu_page(sp)) {
+		/* Dropping a shadow root may zap it: the write lock. */
+		write_lock(&kvm->mmu_lock);
+		mmu_free_root_page(kvm, &mmu->root.hpa, &invalid_list);
+		kvm_mmu_commit_zap_page(kvm, &invalid_list);
+		write_unlock(&kvm->mmu_lock);
+		return;
+	}
 	/* Putting a TDP root needs only the read lock; a put never zaps. */
 	read_lock(&kvm->mmu_lock);
-	sp = root_to_sp(kvm, mmu->root.hpa);
-	if (!WARN_ON_ONCE(!sp || !is_tdp_mmu_page(sp)))
+	if (!WARN_ON_ONCE(!sp))
 		kvm_tdp_mmu_put_root(kvm, sp);
 	/* WRITE_ONCE: observers read other vCPUs' roots (chk_vcpu_root()). */
 	WRITE_ONCE(mmu->root.hpa, INVALID_PAGE);
@@ -207,7 +235,8 @@ int kvm_mmu_load(struct kvm_vcpu *vcpu)
 	kvmmu_span_begin(KVMMU_SPAN_ROOT_LOAD, (u64)vcpu->vcpu_id);
 	r = mmu_topup_memory_caches(vcpu);
 	if (!r)
-		r = kvm_tdp_mmu_alloc_root(vcpu);
+		r = tdp_mmu_enabled(kvm) ? kvm_tdp_mmu_alloc_root(vcpu) :
+					   mmu_alloc_direct_roots(vcpu);
 	/*
 	 * A new root: flush the TLB context it tags, whatever an earlier root
 	 * at the same address left there.  This flush is why zapping an
@@ -344,6 +373,48 @@ void untrack_possible_nx_huge_page(struct kvm *kvm, struct kvm_mmu_page *sp)
 	list_del_init(&sp->possible_nx_huge_page_link);
 }
 
+/* NX recovery for shadow pages: prepare under the write lock, commit before yielding. */
+static int kvm_shadow_recover_nx_huge_pages(struct kvm *kvm, unsigned int ratio)
+{
+	unsigned long to_zap;
+	LIST_HEAD(invalid_list);
+	int zapped = 0, idx;
+
+	idx = srcu_read_lock(&kvm->srcu);
+	write_lock(&kvm->mmu_lock);
+	to_zap = DIV_ROUND_UP(kvm->arch.nr_possible_nx_huge_pages, ratio);
+	for (; to_zap; --to_zap) {
+		struct kvm_memory_slot *slot;
+		struct kvm_mmu_page *sp;
+
+		sp = list_first_entry_or_null(&kvm->arch.possible_nx_huge_pages,
+					      struct kvm_mmu_page, possible_nx_huge_page_link);
+		if (!sp)
+			break;
+		WARN_ON_ONCE(!sp->nx_huge_page_disallowed);
+		slot = __gfn_to_memslot(__kvm_memslots(kvm, kvm_mmu_page_as_id(sp)), sp->gfn);
+		if (slot && kvm_slot_dirty_track_enabled(slot)) {
+			/* A logged slot would only map it back at 4K: stop tracking it. */
+			spin_lock(&kvm->arch.tdp_mmu_pages_lock);
+			WRITE_ONCE(sp->nx_huge_page_disallowed, false);
+			untrack_possible_nx_huge_page(kvm, sp);
+			spin_unlock(&kvm->arch.tdp_mmu_pages_lock);
+			continue;
+		}
+		/* The zap untracks it. */
+		kvm_mmu_prepare_zap_page(kvm, sp, &invalid_list);
+		zapped++;
+		if (need_resched() || rwlock_needbreak(&kvm->mmu_lock)) {
+			kvm_mmu_commit_zap_page(kvm, &invalid_list);
+			cond_resched_rwlock_write(&kvm->mmu_lock);
+		}
+	}
+	kvm_mmu_commit_zap_page(kvm, &invalid_list);
+	write_unlock(&kvm->mmu_lock);
+	srcu_read_unlock(&kvm->srcu, idx);
+	return zapped;
+}
+
 int kvm_recover_nx_huge_pages(struct kvm *kvm, unsigned int ratio)
 {
 	unsigned long to_zap;
@@ -351,6 +422,8 @@ int kvm_recover_nx_huge_pages(struct kvm *kvm, unsigned int ratio)
 
 	if (!ratio)
 		return 0;
+	if (!tdp_mmu_enabled(kvm))
+		return kvm_shadow_recover_nx_huge_pages(kvm, ratio);
 	idx = srcu_read_lock(&kvm->srcu);
 	read_lock(&kvm->mmu_lock);
 	/* Zapped tables are freed by RCU callbacks: hold RCU across the flushes. */
@@ -454,13 +527,22 @@ static int fast_page_fault(struct kvm_vcpu *vcpu, struct kvm_page_fault *fault)
 	if (!page_fault_can_be_fast(kvm, fault))
 		return ret;
 
-	/* RCU keeps every table on the walk allocated. */
-	rcu_read_lock();
+	/*
+	 * TDP MMU: RCU keeps every table on the walk allocated.  Shadow MMU:
+	 * the walk holds off the flush that comes before a free.
+	 */
+	if (tdp_mmu_enabled(kvm))
+		rcu_read_lock();
+	else
+		walk_shadow_page_lockless_begin(vcpu);
 	for (;;) {
 		u64 new_spte;
 		int level;
 
-		sptep = kvm_tdp_mmu_fast_pf_get_last_sptep(vcpu, fault->gfn, &spte, &level);
+		if (tdp_mmu_enabled(kvm))
+			sptep = kvm_tdp_mmu_fast_pf_get_last_sptep(vcpu, fault->gfn, &spte, &level);
+		else
+			sptep = shadow_fast_pf_get_last_sptep(vcpu, fault->addr, &spte, &level);
 		/* The vCPU's reference keeps its root; the rest may be gone. */
 		if (WARN_ON_ONCE(!sptep))
 			spte = FROZEN_SPTE;
@@ -506,7 +588,10 @@ static int fast_page_fault(struct kvm_vcpu *vcpu, struct kvm_page_fault *fault)
 			break;
 		}
 	}
-	rcu_read_unlock();
+	if (tdp_mmu_enabled(kvm))
+		rcu_read_unlock();
+	else
+		walk_shadow_page_lockless_end(vcpu);
 
 	if (ret != RET_PF_INVALID)
 		kvm_stat_inc(vcpu->stat.pf_fast);
@@ -632,20 +717,28 @@ static bool is_page_fault_stale(struct kvm_vcpu *vcpu, struct kvm_page_fault *fa
 	return false;
 }
 
+/*
+ * What both MMUs do before mmu_lock: fast page fault, the caches, the pfn
+ * lookup.  RET_PF_CONTINUE to go on under the lock.
+ */
+static int kvm_mmu_fault_begin(struct kvm_vcpu *vcpu, struct kvm_page_fault *fault)
+{
+	int r = fast_page_fault(vcpu, fault);
+
+	if (r != RET_PF_INVALID)
+		return r;
+	r = mmu_topup_memory_caches(vcpu);
+	if (r)
+		return r;
+	return kvm_mmu_faultin_pfn(vcpu, fault);
+}
+
 static int kvm_tdp_mmu_page_fault(struct kvm_vcpu *vcpu, struct kvm_page_fault *fault)
 {
 	struct kvm *kvm = vcpu->kvm;
 	int r;
 
-	r = fast_page_fault(vcpu, fault);
-	if (r != RET_PF_INVALID)
-		return r;
-
-	r = mmu_topup_memory_caches(vcpu);
-	if (r)
-		return r;
-
-	r = kvm_mmu_faultin_pfn(vcpu, fault);
+	r = kvm_mmu_fault_begin(vcpu, fault);
 	if (r != RET_PF_CONTINUE)
 		return r;
 
@@ -659,9 +752,35 @@ static int kvm_tdp_mmu_page_fault(struct kvm_vcpu *vcpu, struct kvm_page_fault *
 	return r;
 }
 
+/* The shadow MMU's fault for a direct root (tdp_mmu=0): under the write lock. */
+static int direct_page_fault(struct kvm_vcpu *vcpu, struct kvm_page_fault *fault)
+{
+	struct kvm *kvm = vcpu->kvm;
+	int r;
+
+	r = kvm_mmu_fault_begin(vcpu, fault);
+	if (r != RET_PF_CONTINUE)
+		return r;
+
+	r = RET_PF_RETRY;
+	write_lock(&kvm->mmu_lock);
+	if (is_page_fault_stale(vcpu, fault))
+		goto out_unlock;
+	r = make_mmu_pages_available(vcpu);
+	if (r)
+		goto out_unlock;
+	r = direct_map(vcpu, fault);
+out_unlock:
+	kvm_mmu_finish_page_fault(vcpu, fault, r);
+	write_unlock(&kvm->mmu_lock);
+	return r;
+}
+
 static int kvm_tdp_page_fault(struct kvm_vcpu *vcpu, struct kvm_page_fault *fault)
 {
-	return kvm_tdp_mmu_page_fault(vcpu, fault);
+	if (tdp_mmu_enabled(vcpu->kvm))
+		return kvm_tdp_mmu_page_fault(vcpu, fault);
+	return direct_page_fault(vcpu, fault);
 }
 
 static int kvm_mmu_do_page_fault(struct kvm_vcpu *vcpu, gpa_t gpa, u64 err, bool prefetch,
@@ -710,9 +829,15 @@ static int handle_mmio_page_fault(struct kvm_vcpu *vcpu, u64 addr)
 	int root_level, leaf;
 	u64 spte;
 
-	rcu_read_lock();
-	leaf = kvm_tdp_mmu_get_walk(vcpu, addr, sptes, &root_level);
-	rcu_read_unlock();
+	if (tdp_mmu_enabled(kvm)) {
+		rcu_read_lock();
+		leaf = kvm_tdp_mmu_get_walk(vcpu, addr, sptes, &root_level);
+		rcu_read_unlock();
+	} else {
+		walk_shadow_page_lockless_begin(vcpu);
+		leaf = shadow_mmu_get_walk(vcpu, addr, sptes, &root_level);
+		walk_shadow_page_lockless_end(vcpu);
+	}
 	if (leaf < 0)
 		return RET_PF_RETRY;
 	spte = sptes[leaf];
@@ -838,21 +963,38 @@ static void kvm_mmu_zap_all_fast(struct kvm *kvm)
 	lockdep_assert_held(&kvm->slots_lock);
 	kvmmu_span_begin(KVMMU_SPAN_ZAP, 0);
 	write_lock(&kvm->mmu_lock);
-	kvm_tdp_mmu_invalidate_all_roots(kvm);
+	/*
+	 * Every shadow page becomes obsolete at once.  slots_lock is held,
+	 * so only one obsolete generation exists at any time.
+	 */
+	WRITE_ONCE(kvm->arch.mmu_valid_gen, kvm->arch.mmu_valid_gen ? 0 : 1);
+	if (tdp_mmu_enabled(kvm))
+		kvm_tdp_mmu_invalidate_all_roots(kvm);
+	/*
+	 * vCPUs drop their obsolete roots.  Made under the write lock, after
+	 * the toggle: a fault that sees the request also sees the new
+	 * generation, and a root without a page (PAE) counts as obsolete.
+	 */
 	kvm_make_all_cpus_request(kvm, KVM_REQ_MMU_FREE_OBSOLETE_ROOTS);
+	if (kvm_memslots_have_rmaps(kvm))
+		kvm_zap_obsolete_pages(kvm);
 	write_unlock(&kvm->mmu_lock);
 	/*
 	 * Every SPTE must be gone before the caller goes on: once a deleted
 	 * slot is gone, notifiers cannot find its gfns any more.
 	 */
-	kvm_tdp_mmu_zap_invalidated_roots(kvm);
+	if (tdp_mmu_enabled(kvm))
+		kvm_tdp_mmu_zap_invalidated_roots(kvm);
 	kvmmu_span_end(KVMMU_SPAN_ZAP, 0);
 }
 
 static void kvm_mmu_zap_all(struct kvm *kvm)
 {
 	write_lock(&kvm->mmu_lock);
-	kvm_tdp_mmu_zap_all(kvm);
+	if (kvm_memslots_have_rmaps(kvm))
+		kvm_shadow_mmu_zap_all(kvm);
+	if (tdp_mmu_enabled(kvm))
+		kvm_tdp_mmu_zap_all(kvm);
 	write_unlock(&kvm->mmu_lock);
 }
 
@@ -889,23 +1031,51 @@ void kvm_arch_flush_shadow_memslot(struct kvm *kvm, struct kvm_memory_slot *slot
 
 bool kvm_unmap_gfn_range(struct kvm *kvm, struct kvm_gfn_range *range)
 {
+	bool flush = false;
+
 	/*
 	 * Zaps race with faults unless mmu_invalidate_in_progress covers
 	 * them, except memslot deletion, where SRCU does.
 	 */
 	WARN_ON_ONCE(!READ_ONCE(kvm->mmu_invalidate_in_progress) &&
 		     !lock_is_held_type(&kvm->slots_lock.dep_map, LD_HELD_ANY));
-	return kvm_tdp_mmu_unmap_gfn_range(kvm, range, false);
+	if (kvm_memslots_have_rmaps(kvm))
+		flush = kvm_rmap_unmap_gfn_range(kvm, range);
+	if (tdp_mmu_enabled(kvm))
+		flush = kvm_tdp_mmu_unmap_gfn_range(kvm, range, flush);
+	return flush;
 }
 
+/*
+ * Aging runs without mmu_lock (KVM_MMU_LOCKLESS_AGING).  The TDP MMU ages
+ * locklessly; rmaps are walked under the write lock (no rmap lock bit yet).
+ */
 bool kvm_age_gfn(struct kvm *kvm, struct kvm_gfn_range *range)
 {
-	return kvm_tdp_mmu_age_gfn_range(kvm, range);
+	bool young = false;
+
+	if (kvm_memslots_have_rmaps(kvm)) {
+		write_lock(&kvm->mmu_lock);
+		young = kvm_rmap_age_gfn_range(kvm, range, false);
+		write_unlock(&kvm->mmu_lock);
+	}
+	if (tdp_mmu_enabled(kvm))
+		young |= kvm_tdp_mmu_age_gfn_range(kvm, range);
+	return young;
 }
 
 bool kvm_test_age_gfn(struct kvm *kvm, struct kvm_gfn_range *range)
 {
-	return kvm_tdp_mmu_test_age_gfn(kvm, range);
+	bool young = false;
+
+	if (kvm_memslots_have_rmaps(kvm)) {
+		write_lock(&kvm->mmu_lock);
+		young = kvm_rmap_age_gfn_range(kvm, range, true);
+		write_unlock(&kvm->mmu_lock);
+	}
+	if (tdp_mmu_enabled(kvm))
+		young |= kvm_tdp_mmu_test_age_gfn(kvm, range);
+	return young;
 }
 
 void kvm_zap_gfn_range(struct kvm *kvm, gfn_t gfn_start, gfn_t gfn_end)
@@ -917,7 +1087,11 @@ void kvm_zap_gfn_range(struct kvm *kvm, gfn_t gfn_start, gfn_t gfn_end)
 	write_lock(&kvm->mmu_lock);
 	kvm_mmu_invalidate_begin(kvm);
 	kvm_mmu_invalidate_range_add(kvm, gfn_start, gfn_end);
-	flush = kvm_tdp_mmu_zap_leafs(kvm, gfn_start, gfn_end, false);
+	flush = false;
+	if (kvm_memslots_have_rmaps(kvm))
+		flush = kvm_rmap_zap_gfn_range(kvm, gfn_start, gfn_end);
+	if (tdp_mmu_enabled(kvm))
+		flush = kvm_tdp_mmu_zap_leafs(kvm, gfn_start, gfn_end, flush);
 	if (flush)
 		kvm_flush_remote_tlbs_range(kvm, gfn_start, gfn_end - gfn_start);
 	kvm_mmu_invalidate_end(kvm);
@@ -944,22 +1118,42 @@ void kvm_mmu_invalidate_mmio_sptes(struct kvm *kvm, u64 gen)
 void kvm_mmu_slot_remove_write_access(struct kvm *kvm, const struct kvm_memory_slot *slot,
 				      int start_level)
 {
-	read_lock(&kvm->mmu_lock);
-	kvm_tdp_mmu_wrprot_slot(kvm, slot, start_level);
-	read_unlock(&kvm->mmu_lock);
+	if (kvm_memslots_have_rmaps(kvm)) {
+		write_lock(&kvm->mmu_lock);
+		kvm_rmap_write_protect_slot(kvm, slot, start_level);
+		write_unlock(&kvm->mmu_lock);
+	}
+	if (tdp_mmu_enabled(kvm)) {
+		read_lock(&kvm->mmu_lock);
+		kvm_tdp_mmu_wrprot_slot(kvm, slot, start_level);
+		read_unlock(&kvm->mmu_lock);
+	}
 }
 
 /* PML: clear D on the slot's leaves, so that every next write is logged. */
 static void kvm_mmu_slot_leaf_clear_dirty(struct kvm *kvm, const struct kvm_memory_slot *slot)
 {
-	read_lock(&kvm->mmu_lock);
-	kvm_tdp_mmu_clear_dirty_slot(kvm, slot);
-	read_unlock(&kvm->mmu_lock);
+	if (kvm_memslots_have_rmaps(kvm)) {
+		write_lock(&kvm->mmu_lock);
+		kvm_rmap_clear_dirty_slot(kvm, slot);
+		write_unlock(&kvm->mmu_lock);
+	}
+	if (tdp_mmu_enabled(kvm)) {
+		read_lock(&kvm->mmu_lock);
+		kvm_tdp_mmu_clear_dirty_slot(kvm, slot);
+		read_unlock(&kvm->mmu_lock);
+	}
 }
 
 void kvm_mmu_slot_try_split_huge_pages(struct kvm *kvm, const struct kvm_memory_slot *slot,
 				       int target_level)
 {
+	/*
+	 * The shadow MMU does not split eagerly yet: its huge pages are
+	 * write-protected instead, and split by the write faults.
+	 */
+	if (!tdp_mmu_enabled(kvm))
+		return;
 	read_lock(&kvm->mmu_lock);
 	kvm_tdp_mmu_try_split_huge_pages(kvm, slot, slot->base_gfn,
 					 slot->base_gfn + slot->npages, target_level, true);
@@ -968,6 +1162,12 @@ void kvm_mmu_slot_try_split_huge_pages(struct kvm *kvm, const struct kvm_memory_
 
 void kvm_mmu_recover_huge_pages(struct kvm *kvm, const struct kvm_memory_slot *slot)
 {
+	/*
+	 * The shadow MMU has no collapsible-SPTE zap yet: 4K mappings stay
+	 * until something else zaps them.
+	 */
+	if (!tdp_mmu_enabled(kvm))
+		return;
 	read_lock(&kvm->mmu_lock);
 	kvm_tdp_mmu_recover_huge_pages(kvm, slot);
 	read_unlock(&kvm->mmu_lock);
@@ -993,6 +1193,14 @@ void kvm_arch_mmu_enable_log_dirty_pt_masked(struct kvm *kvm, struct kvm_memory_
 		gfn_t start = slot->base_gfn + gfn_offset + __ffs64(mask);
 		gfn_t end = slot->base_gfn + gfn_offset + (u64)(fls64(mask) - 1);
 
+		if (kvm_memslots_have_rmaps(kvm)) {
+			kvm_rmap_write_protect_gfn(kvm, slot, start, PG_LEVEL_2M);
+			if (ALIGN(start << PAGE_SHIFT, PG_LEVEL_SIZE(PG_LEVEL_2M)) !=
+			    ALIGN(end << PAGE_SHIFT, PG_LEVEL_SIZE(PG_LEVEL_2M)))
+				kvm_rmap_write_protect_gfn(kvm, slot, end, PG_LEVEL_2M);
+		}
+		if (!tdp_mmu_enabled(kvm))
+			goto protect;
 		if (kvm->arch.eager_page_split)
 			kvm_tdp_mmu_try_split_huge_pages(kvm, slot, start, end + 1,
 							 PG_LEVEL_4K, false);
@@ -1002,9 +1210,14 @@ void kvm_arch_mmu_enable_log_dirty_pt_masked(struct kvm *kvm, struct kvm_memory_
 		    ALIGN(end << PAGE_SHIFT, PG_LEVEL_SIZE(PG_LEVEL_2M)))
 			kvm_tdp_mmu_write_protect_gfn(kvm, slot, end, PG_LEVEL_2M);
 	}
+protect:
 	/* With PML, protection means D (the next write is logged), else W. */
-	kvm_tdp_mmu_clear_dirty_pt_masked(kvm, slot, slot->base_gfn + gfn_offset, mask,
-					  !kvm->arch.cpu_dirty_log_size);
+	if (kvm_memslots_have_rmaps(kvm))
+		kvm_rmap_clear_dirty_pt_masked(kvm, slot, gfn_offset, mask,
+					       !kvm->arch.cpu_dirty_log_size);
+	if (tdp_mmu_enabled(kvm))
+		kvm_tdp_mmu_clear_dirty_pt_masked(kvm, slot, slot->base_gfn + gfn_offset, mask,
+						  !kvm->arch.cpu_dirty_log_size);
 }
 
 void kvm_mmu_slot_apply_flags(struct kvm *kvm, struct kvm_memory_slot *old,
@@ -1060,6 +1273,8 @@ int kvm_mmu_alloc_memslot_metadata(struct kvm *kvm, struct kvm_memory_slot *slot
 	int i;
 
 	memset(&slot->arch, 0, sizeof(slot->arch));
+	if (kvm_memslots_have_rmaps(kvm) && memslot_rmap_alloc(slot, npages))
+		goto out_free;
 	for (i = 1; i < KVM_NR_PAGE_SIZES; i++) {
 		int level = i + 1;
 		unsigned int shift = (level - 1) * SPTE_LEVEL_BITS;
@@ -1085,9 +1300,21 @@ int kvm_mmu_alloc_memslot_metadata(struct kvm *kvm, struct kvm_memory_slot *slot
 	return 0;
 
 out_free:
+	memslot_rmap_free(kvm, slot);
 	for (i = 0; i < KVM_NR_PAGE_SIZES - 1; i++) {
 		free(slot->arch.lpage_info[i]);
 		slot->arch.lpage_info[i] = NULL;
 	}
 	return -ENOMEM;
+}
+
+void kvm_mmu_free_memslot_metadata(struct kvm *kvm, struct kvm_memory_slot *slot)
+{
+	int i;
+
+	memslot_rmap_free(kvm, slot);
+	for (i = 0; i < KVM_NR_PAGE_SIZES - 1; i++) {
+		free(slot->arch.lpage_info[i]);
+		slot->arch.lpage_info[i] = NULL;
+	}
 }

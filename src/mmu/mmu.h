@@ -47,6 +47,10 @@ int kvm_mmu_page_fault(struct kvm_vcpu *vcpu, gpa_t gpa, u64 error_code);
 
 /* Memslots. */
 int kvm_mmu_alloc_memslot_metadata(struct kvm *kvm, struct kvm_memory_slot *slot);
+void kvm_mmu_free_memslot_metadata(struct kvm *kvm, struct kvm_memory_slot *slot);
+/* The shadow page budget (KVM_SET_NR_MMU_PAGES, or the default for the memslots). */
+void kvm_mmu_change_mmu_pages(struct kvm *kvm, unsigned long goal_nr_mmu_pages);
+unsigned long kvm_mmu_calculate_default_mmu_pages(struct kvm *kvm);
 void kvm_mmu_slot_apply_flags(struct kvm *kvm, struct kvm_memory_slot *old,
 			      const struct kvm_memory_slot *new, enum kvm_mr_change change);
 void kvm_mmu_invalidate_mmio_sptes(struct kvm *kvm, u64 gen);

@@ -14,26 +14,43 @@
 #define KVMMU_MMU_MMU_INTERNAL_H
 
 #include "kvm_host.h"
+#include "rmap.h"
 #include "spte.h"
 
 /**
  * struct kvm_mmu_page - one page table, and the root of a tree if a root
- * @link:             the roots list (kvm->arch.tdp_mmu_roots), roots only
+ * @link:             TDP MMU roots: kvm->arch.tdp_mmu_roots; shadow pages:
+ *                    kvm->arch.active_mmu_pages (or a zap's invalid list)
  * @possible_nx_huge_page_link: the NX recovery list, when tracked
  * @role:             what the table maps and how; read with sp_role()
  *                    once published, since a root's invalid bit changes
- * @tdp_mmu_page:     a TDP MMU table (the shadow MMU's come later)
+ * @tdp_mmu_page:     a TDP MMU table (else the shadow MMU's)
  * @nx_huge_page_disallowed: created under an exec fault that the NX
  *                    mitigation kept from being huge
  * @tdp_mmu_scheduled_root_to_zap: invalidated by a fast zap that owes its
  *                    zap (and the MMU's reference); slots_lock protects it
- * @tdp_mmu_root_count: references on a root (refcount semantics)
- * @gfn:              the first gfn the table maps
+ * @tdp_mmu_root_count: references on a TDP root (refcount semantics)
+ * @root_count:       vCPUs using a shadow page as a root (mmu_lock)
+ * @gfn:              the first gfn the table maps (direct), or the gfn of
+ *                    the guest table it shadows
  * @pfn:              the table's frame
  * @spt:              its 512 entries
- * @ptep:             the parent's entry that points here; NULL for a root
+ * @ptep:             TDP MMU: the parent's entry that points here; NULL
+ *                    for a root
  * @kvm:              the VM (the RCU callback frees the frame through it)
  * @rcu_head:         frees the page after a grace period
+ *
+ * The shadow MMU's own fields (mmu_lock for write):
+ * @hash_link:        kvm->arch.mmu_page_hash[hash(gfn)]
+ * @root_link:        kvm->arch.shadow_root_pages, for observers (RCU)
+ * @parent_ptes:      the SPTEs that point at this table (an rmap list)
+ * @shadowed_translation: per entry, (gfn << PAGE_SHIFT) | access, for
+ *                    indirect pages; direct pages compute both
+ * @mmu_valid_gen:    kvm->arch.mmu_valid_gen when made; another value
+ *                    means obsolete
+ * @unsync:           a 4K guest table the guest may write unseen
+ * @unsync_children:  how many entries lead to unsync pages
+ * @write_flooding_count: emulated writes since the page was last used
  */
 struct kvm_mmu_page {
 	struct list_head link;
@@ -42,17 +59,29 @@ struct kvm_mmu_page {
 	bool tdp_mmu_page;
 	bool nx_huge_page_disallowed;
 	bool tdp_mmu_scheduled_root_to_zap;
-	atomic_t tdp_mmu_root_count;
+	u8 mmu_valid_gen;
+	bool unsync;
+	union {
+		atomic_t tdp_mmu_root_count;
+		int root_count;
+	};
 	gfn_t gfn;
 	kvm_pfn_t pfn;
 	_Atomic u64 *spt;
 	tdp_ptep_t ptep;
 	struct kvm *kvm;
 	struct rcu_head rcu_head;
+
+	struct hlist_node hash_link;
+	struct list_head root_link;
+	struct kvm_rmap_head parent_ptes;
+	u64 *shadowed_translation;
+	unsigned int unsync_children;
+	atomic_t write_flooding_count;
 };
 
 /* The metadata budget: a header per 512 SPTEs stays small. */
-static_assert(sizeof(struct kvm_mmu_page) <= 104, "struct kvm_mmu_page grew");
+static_assert(sizeof(struct kvm_mmu_page) <= 160, "struct kvm_mmu_page grew");
 
 /* The role of a published page: a root's invalid bit may change under us. */
 static inline union kvm_mmu_page_role sp_role(const struct kvm_mmu_page *sp)
@@ -127,8 +156,28 @@ static inline struct kvm_mmu_page *root_to_sp(struct kvm *kvm, hpa_t root)
 
 static inline bool is_obsolete_sp(struct kvm *kvm, const struct kvm_mmu_page *sp)
 {
+	if (sp_invalid(sp))
+		return true;
 	/* TDP MMU pages use no generation: invalid is all there is. */
-	return sp_invalid(sp);
+	return !is_tdp_mmu_page(sp) &&
+	       unlikely(sp->mmu_valid_gen != READ_ONCE(kvm->arch.mmu_valid_gen));
+}
+
+static inline bool tdp_mmu_enabled(const struct kvm *kvm)
+{
+	return kvm->arch.tdp_mmu_enabled;
+}
+
+/* Do memslots carry rmaps?  With the TDP MMU only once a shadow root exists. */
+static inline bool kvm_memslots_have_rmaps(const struct kvm *kvm)
+{
+	return !tdp_mmu_enabled(kvm);
+}
+
+/* Does @sp shadow a guest page table (so its gfn is write-tracked)? */
+static inline bool sp_has_gptes(const struct kvm_mmu_page *sp)
+{
+	return !sp->role.direct && !sp->role.passthrough;
 }
 
 /* ---- page faults ------------------------------------------------------------------ */

@@ -237,6 +237,11 @@ bool scn_pml(const struct scn_config *cfg)
 	return cfg->set_pml ? cfg->pml : cfg->scn->world.pml;
 }
 
+enum world_mmu scn_mmu(const struct scn_config *cfg)
+{
+	return cfg->set_mmu ? cfg->mmu : cfg->scn->world.mmu;
+}
+
 /*
  * Build the world of one schedule: the scenario's VM and memory, with the
  * checkers and mutants of the run (none when calibrating), set up.
@@ -254,6 +259,7 @@ static int build_world(struct scn_world *w, const struct scn_config *cfg, bool c
 	wc.yield_every = scn_yield_every(cfg);
 	wc.counters = scn_counters(cfg);
 	wc.pml = scn_pml(cfg);
+	wc.mmu = scn_mmu(cfg);
 	wc.checks = calibrate ? 0 : cfg->checks;
 	wc.mutants = cfg->mutants;
 	wc.on_violation = abort_cb;
@@ -388,11 +394,12 @@ const char *scn_build_id(void)
 
 static void make_token(const struct scn_config *cfg, u64 index, u64 k, char *buf, size_t len)
 {
-	snprintf(buf, len, "kvmmu1.%s.%s.%llx.%s.%u.%llu.%llu.%llu.y%u.c%u.p%u", scn_build_id(),
-		 cfg->scn->name, (unsigned long long)cfg->mutants, scn_strategy_name(cfg->strategy),
-		 cfg->depth, (unsigned long long)k, (unsigned long long)cfg->seed,
-		 (unsigned long long)index, scn_yield_every(cfg), (unsigned int)scn_counters(cfg),
-		 (unsigned int)scn_pml(cfg));
+	snprintf(buf, len, "kvmmu1.%s.%s.%llx.%s.%u.%llu.%llu.%llu.y%u.c%u.p%u.m%u",
+		 scn_build_id(), cfg->scn->name, (unsigned long long)cfg->mutants,
+		 scn_strategy_name(cfg->strategy), cfg->depth, (unsigned long long)k,
+		 (unsigned long long)cfg->seed, (unsigned long long)index, scn_yield_every(cfg),
+		 (unsigned int)scn_counters(cfg), (unsigned int)scn_pml(cfg),
+		 (unsigned int)scn_mmu(cfg));
 }
 
 int scn_run(const struct scn_config *cfg, struct scn_result *res)
@@ -435,13 +442,13 @@ static int parse_token(const char *token, u64 checks, struct scn_config *cfg, u6
 {
 	char build[32], name[64], strategy[16];
 	unsigned long long mutants, steps, seed, idx;
-	unsigned int depth, yield_every, counters, pml;
+	unsigned int depth, yield_every, counters, pml, mmu;
 	int end = 0;
 
-	if (sscanf(token, "kvmmu1.%31[^.].%63[^.].%llx.%15[^.].%u.%llu.%llu.%llu.y%u.c%u.p%u%n",
+	if (sscanf(token, "kvmmu1.%31[^.].%63[^.].%llx.%15[^.].%u.%llu.%llu.%llu.y%u.c%u.p%u.m%u%n",
 		   build, name, &mutants, strategy, &depth, &steps, &seed, &idx, &yield_every,
-		   &counters, &pml, &end) != 11 || token[end] || counters >= NR_WORLD_COUNTERS ||
-	    pml > 1)
+		   &counters, &pml, &mmu, &end) != 12 || token[end] || counters >= NR_WORLD_COUNTERS ||
+	    pml > 1 || mmu >= NR_WORLD_MMUS)
 		return -EINVAL;
 	if (strcmp(build, scn_build_id()))
 		return -ESTALE;
@@ -462,6 +469,8 @@ static int parse_token(const char *token, u64 checks, struct scn_config *cfg, u6
 	cfg->counters = (enum world_counters)counters;
 	cfg->set_pml = true;
 	cfg->pml = pml;
+	cfg->set_mmu = true;
+	cfg->mmu = (enum world_mmu)mmu;
 	*index = idx;
 	*k = steps;
 	return 0;

@@ -103,6 +103,8 @@ struct scn_config {
 	enum world_counters counters;
 	bool set_pml;
 	bool pml;
+	bool set_mmu;
+	enum world_mmu mmu;
 	/* Called after each schedule (may be NULL). */
 	void (*progress)(u64 done, u64 total, void *arg);
 	void *arg;
@@ -134,6 +136,7 @@ int scn_token_check(const char *token);
 unsigned int scn_yield_every(const struct scn_config *cfg);
 enum world_counters scn_counters(const struct scn_config *cfg);
 bool scn_pml(const struct scn_config *cfg);
+enum world_mmu scn_mmu(const struct scn_config *cfg);
 
 /* This build's identifier (tokens carry it). */
 const char *scn_build_id(void);

@@ -182,6 +182,24 @@ static const struct scenario s004_nx_recovery = {
 	.start = s004_start,
 };
 
+/*
+ * The same race on the shadow MMU's direct pages (tdp_mmu=0): NX recovery
+ * zaps the table's page under the write lock in two phases, and the flush
+ * between them is all that keeps vCPU 0 from translating through it.
+ */
+static const struct scenario shadow_nx_recovery = {
+	.name = "shadow-zap-vs-fault",
+	.description = "tdp_mmu=0: NX recovery zaps a shadow page (prepare, flush, free) while "
+		       "one vCPU still translates through it and another faults there",
+	.mutants = { "commit-zap-without-flush" },
+	.point_mask = BIT_ULL(SP_SPTE_CMPXCHG) | BIT_ULL(SP_SPTE_XCHG) | BIT_ULL(SP_KICK) |
+		      BIT_ULL(SP_SPIN),
+	.world = { .nr_vcpus = 2, .nx_huge_pages = true, .mmu = WORLD_MMU_TDP_LEGACY,
+		   .mem = { SLOT0(2 * MB, THP) } },
+	.setup = s004_setup,
+	.start = s004_start,
+};
+
 /* ---- seed 001: a driver's non-compound pages ------------------------------------------------- */
 
 static int s001p_vcpu(struct scn_world *w)
@@ -809,6 +827,7 @@ const struct scenario *const scenario_table[] = {
 	&odd_width_teardown,
 	&pml_dirty_vs_zap,
 	&mmio_gen_wrap,
+	&shadow_nx_recovery,
 };
 
 const int nr_scenarios = ARRAY_SIZE(scenario_table);
@@ -844,6 +863,7 @@ static const struct {
 	{ "max-gfn-round-down", CHK_PAGE_REFERENCES },
 	{ "atomic-update-ignores-dirty", CHK_DIRTY_BIT },
 	{ "mmio-wrap-no-zap", CHK_MMIO_GENERATION },
+	{ "commit-zap-without-flush", CHK_BREAK_BEFORE_MAKE },
 };
 
 const struct scenario *scn_for_mutant(const char *mutant, enum checker_id *checker)

@@ -64,6 +64,7 @@ static int name_index(const char *const *names, int n, const char *s)
 
 static const char *const mmu_names[NR_WORLD_MMUS] = {
 	[WORLD_MMU_TDP] = "tdp",
+	[WORLD_MMU_TDP_LEGACY] = "tdp-legacy",
 };
 
 const char *world_mmu_name(enum world_mmu mmu)
@@ -79,10 +80,10 @@ int world_mmu_parse(const char *s, enum world_mmu *out, char *why, size_t why_le
 		*out = (enum world_mmu)i;
 		return 0;
 	}
-	/* KVM's other configurations: ept=0/npt=0, and tdp_mmu=0. */
-	if (!strcmp(s, "shadow") || !strcmp(s, "tdp-legacy"))
-		return fail(why, why_len, "the shadow MMU ('%s') does not exist yet", s);
-	return fail(why, why_len, "unknown MMU '%s' (tdp)", s);
+	/* KVM's other configuration: ept=0/npt=0. */
+	if (!strcmp(s, "shadow"))
+		return fail(why, why_len, "shadow paging ('%s') does not exist yet", s);
+	return fail(why, why_len, "unknown MMU '%s' (tdp, tdp-legacy)", s);
 }
 
 static const char *const counters_names[NR_WORLD_COUNTERS] = {
@@ -383,14 +384,17 @@ static int enable_cap(struct world *w, u32 cap, u64 arg)
 }
 
 /*
- * The MMU selector: what each mode asks of the VM.  The TDP MMU is what
- * kvmmu_vm_config_init() sets up; the shadow MMU's modes will set
- * tdp_enabled / tdp_mmu_enabled here.
+ * The MMU selector: what each mode asks of the VM, as KVM's tdp_mmu (and,
+ * for shadow paging, ept/npt) module parameters would.
  */
 static int configure_mmu(enum world_mmu mmu, struct kvmmu_vm_config *vcfg)
 {
 	switch (mmu) {
 	case WORLD_MMU_TDP:
+		vcfg->tdp_mmu = true;
+		return 0;
+	case WORLD_MMU_TDP_LEGACY:
+		vcfg->tdp_mmu = false;
 		return 0;
 	default:
 		return -EINVAL;

@@ -58,13 +58,15 @@ struct world;
  * nowhere else.  The shadow MMU's modes plug in here.
  */
 enum world_mmu {
-	WORLD_MMU_TDP, /* two-dimensional paging on the TDP MMU */
+	WORLD_MMU_TDP,        /* two-dimensional paging on the TDP MMU */
+	WORLD_MMU_TDP_LEGACY, /* two-dimensional paging on the shadow MMU's
+			       * direct pages (tdp_mmu=0) */
 	NR_WORLD_MMUS
 };
 
 const char *world_mmu_name(enum world_mmu mmu);
 /*
- * "tdp" -> WORLD_MMU_TDP.  An MMU kvmmu does not have yet, or an unknown
+ * "tdp", "tdp-legacy" -> enum world_mmu.  An MMU kvmmu does not have yet, or an unknown
  * name: -EINVAL with a one-line reason in @why.
  */
 int world_mmu_parse(const char *s, enum world_mmu *out, char *why, size_t why_len);

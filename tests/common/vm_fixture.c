@@ -31,6 +31,7 @@ int vm_fixture_create(struct vm_fixture *f, const struct vm_fixture_opts *o)
 		.tag_mode = o->tag_mode,
 		.host_ops = o->host_ops,
 		.cpu = o->real_hw ? NULL : &fake,
+		.mmu = o->mmu,
 		.format = o->format,
 		.tdp_level = o->tdp_level,
 		.ad_disabled = o->ad_disabled,

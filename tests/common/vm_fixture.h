@@ -39,6 +39,7 @@ struct vm_fixture_opts {
 	u32 dirty_ring_bytes; /* enable KVM_CAP_DIRTY_LOG_RING before vCPUs */
 	bool real_hw;         /* src/hw's CPU (TLB, walker) instead of the fake one */
 	u64 manual_protect;   /* KVM_CAP_MANUAL_DIRTY_LOG_PROTECT2 args[0] */
+	enum world_mmu mmu;   /* 0: the TDP MMU; WORLD_MMU_TDP_LEGACY: the shadow MMU */
 };
 
 /*

@@ -43,27 +43,32 @@ def small(workload):
     return SMALL.get(workload, ['--vcpus', '2', '--mem-per-vcpu', '4M'])
 
 
-def test_json_of_every_workload():
+def test_json_of_every_workload(mmu='tdp'):
     for w in WORKLOADS:
-        p = kvmmu('run', w, *small(w), '--json', '--quiet')
+        p = kvmmu('run', w, *small(w), '--mmu', mmu, '--json', '--quiet')
         try:
             doc = json.loads(p.stdout)
         except json.JSONDecodeError as e:
-            check(f'{w}: --json parses', False, f'{e}; stdout={p.stdout[:200]!r}')
+            check(f'{w} ({mmu}): --json parses', False, f'{e}; stdout={p.stdout[:200]!r}')
             continue
         missing = [k for k in ('workload', 'mmu', 'config', 'metrics', 'stats', 'violations',
                                'warnings') if k not in doc]
-        check(f'{w}: exit 0', p.returncode == 0, p.stderr[-300:])
-        check(f'{w}: every field present', not missing, f'missing {missing}')
-        check(f'{w}: names itself', doc.get('workload') == w and doc.get('mmu') == 'tdp')
-        check(f'{w}: clean', doc.get('violations') == [] and doc.get('warnings') == 0,
+        check(f'{w} ({mmu}): exit 0', p.returncode == 0, p.stderr[-300:])
+        check(f'{w} ({mmu}): every field present', not missing, f'missing {missing}')
+        check(f'{w} ({mmu}): names itself', doc.get('workload') == w and doc.get('mmu') == mmu)
+        check(f'{w} ({mmu}): clean', doc.get('violations') == [] and doc.get('warnings') == 0,
               str(doc.get('violations'))[:300])
-        check(f'{w}: KVM stats by name', isinstance(doc['stats'].get('pf_fixed'), int)
+        check(f'{w} ({mmu}): KVM stats by name', isinstance(doc['stats'].get('pf_fixed'), int)
               and doc['stats']['pf_fixed'] > 0)
         nums = all(isinstance(v, (int, float)) for v in doc['metrics'].values())
-        check(f'{w}: metrics are numbers', nums and len(doc['metrics']) > 1)
+        check(f'{w} ({mmu}): metrics are numbers', nums and len(doc['metrics']) > 1)
         # With --json on stdout, the selftest lines go to stderr.
-        check(f'{w}: human lines on stderr', '---' in p.stderr)
+        check(f'{w} ({mmu}): human lines on stderr', '---' in p.stderr)
+
+
+def test_every_workload_on_tdp_legacy():
+    """tdp_mmu=0: the shadow MMU's direct pages run every workload, clean."""
+    test_json_of_every_workload('tdp-legacy')
 
 
 def test_selftest_lines():
@@ -118,7 +123,9 @@ def test_usage_errors():
         (['run', 'demand-paging', '--mem-per-vcpu', '12Q'], 'bad size'),
         (['run', 'demand-paging', '--mem-per-vcpu', '3M', '--backing', 'hugetlb-2m'],
          'multiple of 2M'),
-        (['run', 'demand-paging', '--mmu', 'shadow'], 'shadow MMU'),
+        (['run', 'demand-paging', '--mmu', 'shadow'], 'shadow paging'),
+        (['run', 'demand-paging', '--mmu', 'ept'], 'unknown MMU'),
+        (['scenario', 'fault-vs-host', '--mmu', 'shadow'], 'shadow paging'),
         (['run', 'dirty-log', '--iterations', '1'], 'iterations >= 2'),
         (['run', 'demand-paging', '--vcpus', '0'], '--vcpus'),
         (['run', 'demand-paging', '--backing', 'floppy'], 'unknown backing'),
@@ -196,7 +203,7 @@ def test_list_names_workloads():
 
 
 def main():
-    for t in (test_json_of_every_workload, test_selftest_lines, test_trace_of_mmu_stress,
+    for t in (test_json_of_every_workload, test_every_workload_on_tdp_legacy, test_selftest_lines, test_trace_of_mmu_stress,
               test_usage_errors, test_bad_output_paths, test_help, test_list_names_workloads):
         try:
             t()

@@ -214,6 +214,11 @@ static void test_mmio_wrap_no_zap_needs_counters(void **state)
 	never_caught(&cfg, "with the counters at 0");
 }
 
+static void test_commit_zap_without_flush(void **state)
+{
+	catch_all_seeds("commit-zap-without-flush");
+}
+
 /*
  * Every teardown under this mutant also WARNs, as KVM would, that TDP MMU
  * pages are still accounted when the VM goes: the calibration schedule's,
@@ -287,11 +292,12 @@ static void run_clean_modes(enum scn_strategy strategy, u64 schedules,
 		assert_int_equal(scn_run(&cfg, &res), 0);
 		if (res.violated)
 			fail_msg("%s without mutants (%s, yields every %u, counters %s, schedule "
-				 "%llu, PML %d): %s: %s", scenario_table[i]->name,
+				 "%llu, PML %d, MMU %s): %s: %s", scenario_table[i]->name,
 				 scn_strategy_name(strategy), scn_yield_every(&cfg),
 				 world_counters_name(scn_counters(&cfg)),
 				 (unsigned long long)res.schedule_index, scn_pml(&cfg),
-				 res.violation.checker, res.violation.description);
+				 world_mmu_name(scn_mmu(&cfg)), res.violation.checker,
+				 res.violation.description);
 		assert_int_equal(res.schedules_run, schedules);
 	}
 }
@@ -316,6 +322,15 @@ static void test_clean_random(void **state)
 static void test_clean_free(void **state)
 {
 	run_clean(SCN_FREE, scaled(5, 50, 2000));
+}
+
+/* Every scenario on the shadow MMU's direct pages (tdp_mmu=0): clean. */
+static void test_clean_tdp_legacy(void **state)
+{
+	struct scn_config legacy = { .set_mmu = true, .mmu = WORLD_MMU_TDP_LEGACY };
+
+	run_clean_modes(SCN_PCT, scaled(10, 200, 5000), &legacy);
+	run_clean_modes(SCN_FREE, scaled(5, 20, 500), &legacy);
 }
 
 /* Every walk yields at every step (and at every third): still clean. */
@@ -383,24 +398,28 @@ static void test_bad_tokens(void **state)
 	char token[200];
 
 	assert_int_equal(scn_replay("nonsense", CHECK_ALL, &cfg, &res), -EINVAL);
-	snprintf(token, sizeof(token), "kvmmu1.%s.no-such-scenario.0.pct.3.10.1.0.y0.c0.p0",
+	snprintf(token, sizeof(token), "kvmmu1.%s.no-such-scenario.0.pct.3.10.1.0.y0.c0.p0.m0",
 		 scn_build_id());
 	assert_int_equal(scn_replay(token, CHECK_ALL, &cfg, &res), -ENOENT);
 	/* Cut short, or with more after it. */
 	snprintf(token, sizeof(token), "kvmmu1.%s.fault-vs-host.0.pct.3.10.1.0", scn_build_id());
 	assert_int_equal(scn_token_check(token), -EINVAL);
-	snprintf(token, sizeof(token), "kvmmu1.%s.fault-vs-host.0.pct.3.10.1.0.y0.c0.p0x",
+	snprintf(token, sizeof(token), "kvmmu1.%s.fault-vs-host.0.pct.3.10.1.0.y0.c0.p0.m0x",
 		 scn_build_id());
 	assert_int_equal(scn_token_check(token), -EINVAL);
 	/* A counters mode this build does not have. */
-	snprintf(token, sizeof(token), "kvmmu1.%s.fault-vs-host.0.pct.3.10.1.0.y0.c%d.p0",
+	snprintf(token, sizeof(token), "kvmmu1.%s.fault-vs-host.0.pct.3.10.1.0.y0.c%d.p0.m0",
 		 scn_build_id(), NR_WORLD_COUNTERS);
 	assert_int_equal(scn_token_check(token), -EINVAL);
 	/* PML is on or off. */
-	snprintf(token, sizeof(token), "kvmmu1.%s.fault-vs-host.0.pct.3.10.1.0.y0.c0.p2",
+	snprintf(token, sizeof(token), "kvmmu1.%s.fault-vs-host.0.pct.3.10.1.0.y0.c0.p2.m0",
 		 scn_build_id());
 	assert_int_equal(scn_token_check(token), -EINVAL);
-	assert_int_equal(scn_replay("kvmmu1.00000000.fault-vs-host.0.pct.3.10.1.0.y0.c0.p0", CHECK_ALL,
+	/* An MMU this build does not have. */
+	snprintf(token, sizeof(token), "kvmmu1.%s.fault-vs-host.0.pct.3.10.1.0.y0.c0.p0.m%d",
+		 scn_build_id(), NR_WORLD_MMUS);
+	assert_int_equal(scn_token_check(token), -EINVAL);
+	assert_int_equal(scn_replay("kvmmu1.00000000.fault-vs-host.0.pct.3.10.1.0.y0.c0.p0.m0", CHECK_ALL,
 				    &cfg, &res), strcmp(scn_build_id(), "00000000") ? -ESTALE : 0);
 }
 
@@ -425,9 +444,11 @@ static const struct CMUnitTest tests[] = {
 	KVMMU_TEST(test_atomic_update_ignores_dirty_needs_pml),
 	KVMMU_TEST(test_mmio_wrap_no_zap),
 	KVMMU_TEST(test_mmio_wrap_no_zap_needs_counters),
+	KVMMU_TEST(test_commit_zap_without_flush),
 	KVMMU_TEST(test_random_strategy_finds_seed_races),
 	KVMMU_TEST(test_clean_pct),
 	KVMMU_TEST(test_clean_pml),
+	KVMMU_TEST(test_clean_tdp_legacy),
 	KVMMU_TEST(test_clean_random),
 	KVMMU_TEST(test_clean_free),
 	KVMMU_TEST(test_clean_forced_yields),

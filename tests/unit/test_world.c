@@ -302,8 +302,10 @@ static void test_mmu_selector(void **state)
 	assert_int_equal(mmu, WORLD_MMU_TDP);
 	assert_string_equal(world_mmu_name(WORLD_MMU_TDP), "tdp");
 	assert_int_equal(world_mmu_parse("shadow", &mmu, why, sizeof(why)), -EINVAL);
-	assert_non_null(strstr(why, "the shadow MMU ('shadow') does not exist yet"));
-	assert_int_equal(world_mmu_parse("tdp-legacy", &mmu, why, sizeof(why)), -EINVAL);
+	assert_non_null(strstr(why, "shadow paging ('shadow') does not exist yet"));
+	assert_int_equal(world_mmu_parse("tdp-legacy", &mmu, why, sizeof(why)), 0);
+	assert_int_equal(mmu, WORLD_MMU_TDP_LEGACY);
+	assert_string_equal(world_mmu_name(WORLD_MMU_TDP_LEGACY), "tdp-legacy");
 	assert_int_equal(world_mmu_parse("ept", &mmu, why, sizeof(why)), -EINVAL);
 	assert_non_null(strstr(why, "unknown MMU 'ept'"));
 	assert_int_equal(world_backing_parse("floppy", &(enum world_backing){ 0 }), -EINVAL);

@@ -1,0 +1,1306 @@
+// SPDX-License-Identifier: GPL-2.0-only
+/*
+ * The shadow MMU (see shadow_mmu.h): shadow pages found by gfn and role in
+ * a hash, reverse maps from gfns to the SPTEs that map them, the two-phase
+ * zap that stands in for RCU, and obsolete pages after a fast zap.
+ *
+ * Rules kept here, with the invariants of docs/invariants.md they serve:
+ *  - every present leaf SPTE is in exactly one rmap (of its gfn, level and
+ *    memslot), and every non-leaf SPTE in its child's parent_ptes;
+ *  - every change of a shared SPTE is made under mmu_lock for write, with
+ *    an exchange where the CPU or a lockless fast page fault may change it
+ *    too (the D bit, W), so that nothing they set is lost;
+ *  - a page leaves the hash and its tables are unlinked (prepare) before
+ *    the remote TLB flush, and is freed only after it (commit); a page in
+ *    use as a root stays until its last vCPU drops it;
+ *  - a fast zap makes every page obsolete at once (mmu_valid_gen), and a
+ *    fault against an obsolete root retries.
+ *
+ * kvmmu frees a committed page's table after an RCU grace period rather
+ * than at once: KVM's lockless walkers are waited out by the flush (they
+ * run in READING_SHADOW_PAGE_TABLES mode, which the flush waits for), but
+ * kvmmu's checkers walk tables too, under rcu_read_lock() only.
+ */
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "mmu.h"
+#include "shadow_mmu.h"
+
+/* ---- events ------------------------------------------------------------------------- */
+
+/* The gfn entry @index of @sp maps. */
+static gfn_t kvm_mmu_page_get_gfn(const struct kvm_mmu_page *sp, int index)
+{
+	if (sp->shadowed_translation)
+		return sp->shadowed_translation[index] >> PAGE_SHIFT;
+	return sp->gfn + ((gfn_t)index << ((sp->role.level - 1) * SPTE_LEVEL_BITS));
+}
+
+static unsigned int kvm_mmu_page_get_access(const struct kvm_mmu_page *sp, int index)
+{
+	if (sp->shadowed_translation)
+		return sp->shadowed_translation[index] & ACC_ALL;
+	return sp->role.access;
+}
+
+static void kvm_mmu_page_set_translation(struct kvm_mmu_page *sp, int index, gfn_t gfn,
+					 unsigned int access)
+{
+	if (sp->shadowed_translation) {
+		sp->shadowed_translation[index] = (gfn << PAGE_SHIFT) | access;
+		return;
+	}
+	WARN_ONCE(access != kvm_mmu_page_get_access(sp, index),
+		  "access mismatch under %s page %llx (expected %u, got %u)",
+		  sp->role.passthrough ? "passthrough" : "direct",
+		  (unsigned long long)sp->gfn, kvm_mmu_page_get_access(sp, index), access);
+	WARN_ONCE(gfn != kvm_mmu_page_get_gfn(sp, index),
+		  "gfn mismatch under %s page %llx (expected %llx, got %llx)",
+		  sp->role.passthrough ? "passthrough" : "direct",
+		  (unsigned long long)sp->gfn,
+		  (unsigned long long)kvm_mmu_page_get_gfn(sp, index), (unsigned long long)gfn);
+}
+
+static int spte_index(const _Atomic u64 *sptep)
+{
+	return (int)(((uintptr_t)sptep & (PAGE_SIZE - 1)) / sizeof(u64));
+}
+
+/*
+ * Report an SPTE change as the TDP MMU does (KVMMU_EV_SPTE_CHANGE), with
+ * the gfn and level the entry maps.  Under the write lock always.
+ */
+static void shadow_spte_event(struct kvm *kvm, _Atomic u64 *sptep, u64 old_spte, u64 new_spte,
+			      bool plain)
+{
+	struct kvm_mmu_page *sp = sptep_to_sp(kvm, sptep);
+	int level = sp->role.level;
+	gfn_t gfn = kvm_mmu_page_get_gfn(sp, spte_index(sptep));
+
+	gfn &= ~(KVM_PAGES_PER_HPAGE(level) - 1);
+	kvmmu_observe(KVMMU_EV_SPTE_CHANGE, spte, .kvm = kvm, .sptep = (const void *)sptep,
+		      .old_spte = old_spte, .new_spte = new_spte, .gfn = gfn,
+		      .level = (u8)level, .as_id = (u8)kvm_mmu_role_as_id(sp->role),
+		      .shared = false, .preserves = false, .plain = plain);
+}
+
+/* ---- shared SPTE access ---------------------------------------------------------------- */
+
+static u64 mmu_spte_read(_Atomic u64 *sptep)
+{
+	/*
+	 * Acquire: a child table is complete before the SPTE that links it
+	 * is seen (pairs with the release in __mmu_spte_store()).
+	 */
+	u64 spte = atomic_load_explicit(sptep, memory_order_acquire);
+
+	if (is_shadow_present_pte(spte))
+		sched_point(SP_SPTE_READ, (const void *)sptep);
+	return spte;
+}
+
+static void __mmu_spte_store(_Atomic u64 *sptep, u64 new_spte)
+{
+	sched_point(SP_SPTE_XCHG, (const void *)sptep);
+	/* Release: a child table is fully built before it is linked. */
+	atomic_store_explicit(sptep, new_spte, memory_order_release);
+}
+
+/*
+ * Replace a present SPTE: exchange it if the CPU (D, A) or a lockless
+ * fast page fault (W) may change it meanwhile, else store.  Returns the
+ * value replaced.
+ */
+static u64 mmu_spte_update_no_track(struct kvm *kvm, _Atomic u64 *sptep, u64 old_spte,
+				    u64 new_spte)
+{
+	bool plain = !spte_needs_atomic_update(&kvm->arch.masks, old_spte);
+
+	if (plain) {
+		__mmu_spte_store(sptep, new_spte);
+	} else {
+		sched_point(SP_SPTE_XCHG, (const void *)sptep);
+		old_spte = atomic_exchange(sptep, new_spte);
+	}
+	shadow_spte_event(kvm, sptep, old_spte, new_spte, plain);
+	return old_spte;
+}
+
+/* Make a non-present SPTE present (or another non-present value). */
+static void mmu_spte_set(struct kvm *kvm, _Atomic u64 *sptep, u64 new_spte)
+{
+	u64 old_spte = mmu_spte_read(sptep);
+
+	WARN_ON_ONCE(is_shadow_present_pte(old_spte));
+	__mmu_spte_store(sptep, new_spte);
+	shadow_spte_event(kvm, sptep, old_spte, new_spte, true);
+}
+
+/*
+ * Update a leaf in place (same pfn).  Returns whether the TLB must be
+ * flushed: MMU-writable went away, so a stale writable entry must die.
+ */
+static bool mmu_spte_update(struct kvm *kvm, _Atomic u64 *sptep, u64 new_spte)
+{
+	u64 old_spte = mmu_spte_read(sptep);
+
+	if (!is_shadow_present_pte(old_spte)) {
+		mmu_spte_set(kvm, sptep, new_spte);
+		return false;
+	}
+	old_spte = mmu_spte_update_no_track(kvm, sptep, old_spte, new_spte);
+	WARN_ON_ONCE(spte_to_pfn(old_spte) != spte_to_pfn(new_spte));
+	return leaf_spte_change_needs_tlb_flush(&kvm->arch.masks, old_spte, new_spte);
+}
+
+/* Zap an SPTE; returns what was there (A/D included, by exchange where needed). */
+static u64 mmu_spte_clear_track_bits(struct kvm *kvm, _Atomic u64 *sptep)
+{
+	u64 old_spte = mmu_spte_read(sptep);
+
+	if (!is_shadow_present_pte(old_spte))
+		return old_spte;
+	return mmu_spte_update_no_track(kvm, sptep, old_spte, SHADOW_NONPRESENT_VALUE);
+}
+
+/* Clear an SPTE whose value nobody needs (a non-leaf, an MMIO SPTE). */
+static void mmu_spte_clear_no_track(struct kvm *kvm, _Atomic u64 *sptep)
+{
+	u64 old_spte = mmu_spte_read(sptep);
+
+	if (old_spte == SHADOW_NONPRESENT_VALUE)
+		return;
+	if (is_shadow_present_pte(old_spte)) {
+		mmu_spte_update_no_track(kvm, sptep, old_spte, SHADOW_NONPRESENT_VALUE);
+		return;
+	}
+	__mmu_spte_store(sptep, SHADOW_NONPRESENT_VALUE);
+	shadow_spte_event(kvm, sptep, old_spte, SHADOW_NONPRESENT_VALUE, true);
+}
+
+bool mmu_spte_cmpxchg_lockless(struct kvm *kvm, _Atomic u64 *sptep, u64 *old, u64 new_spte)
+{
+	sched_point(SP_SPTE_CMPXCHG, (const void *)sptep);
+	return try_cmpxchg64(sptep, old, new_spte);
+}
+
+/* ---- rmaps ---------------------------------------------------------------------------- */
+
+static struct kvm_memslots *kvm_memslots_for_spte_role(struct kvm *kvm,
+						       union kvm_mmu_page_role role)
+{
+	return __kvm_memslots(kvm, kvm_mmu_role_as_id(role));
+}
+
+static unsigned long gfn_to_index(gfn_t gfn, gfn_t base_gfn, int level)
+{
+	return (unsigned long)((gfn >> ((level - 1) * SPTE_LEVEL_BITS)) -
+			       (base_gfn >> ((level - 1) * SPTE_LEVEL_BITS)));
+}
+
+static struct kvm_rmap_head *gfn_to_rmap(gfn_t gfn, int level,
+					 const struct kvm_memory_slot *slot)
+{
+	return &slot->arch.rmap[level - PG_LEVEL_4K][gfn_to_index(gfn, slot->base_gfn, level)];
+}
+
+static void rmap_add(struct kvm_vcpu *vcpu, const struct kvm_memory_slot *slot,
+		     _Atomic u64 *spte, gfn_t gfn, unsigned int access)
+{
+	struct kvm *kvm = vcpu->kvm;
+	struct kvm_mmu_page *sp = sptep_to_sp(kvm, spte);
+	struct kvm_rmap_head *rmap_head;
+	int rmap_count;
+
+	kvm_mmu_page_set_translation(sp, spte_index(spte), gfn, access);
+	kvm_update_page_stats(kvm, sp->role.level, 1);
+
+	rmap_head = gfn_to_rmap(gfn, sp->role.level, slot);
+	rmap_count = pte_list_add(kvm, &vcpu->arch.mmu_pte_list_desc_cache, spte, rmap_head);
+	kvm_stat_max(kvm->stat.max_mmu_rmap_size, (u64)rmap_count + 1);
+
+	/* An over-long chain is dropped whole: the gfn is mapped too often. */
+	if (rmap_count > RMAP_RECYCLE_THRESHOLD) {
+		struct rmap_iterator iter;
+		_Atomic u64 *sptep;
+
+		while ((sptep = rmap_get_first(rmap_head, &iter))) {
+			u64 old = mmu_spte_clear_track_bits(kvm, sptep);
+
+			WARN_ON_ONCE(!is_shadow_present_pte(old));
+			kvm_update_page_stats(kvm, sptep_to_sp(kvm, sptep)->role.level, -1);
+			pte_list_remove(kvm, sptep, rmap_head);
+		}
+		kvm_flush_remote_tlbs_gfn(kvm, gfn, sp->role.level);
+	}
+}
+
+static void rmap_remove(struct kvm *kvm, _Atomic u64 *spte)
+{
+	struct kvm_mmu_page *sp = sptep_to_sp(kvm, spte);
+	gfn_t gfn = kvm_mmu_page_get_gfn(sp, spte_index(spte));
+	const struct kvm_memory_slot *slot;
+
+	/*
+	 * The memslot is still there: deleting one zaps its SPTEs while its
+	 * INVALID copy (sharing its rmaps) is in the active set.
+	 */
+	slot = __gfn_to_memslot(kvm_memslots_for_spte_role(kvm, sp->role), gfn);
+	if (KVM_BUG_ON(!slot, kvm))
+		return;
+	pte_list_remove(kvm, spte, gfn_to_rmap(gfn, sp->role.level, slot));
+}
+
+/* Zap a present leaf and forget it in its rmap.  Returns the old value. */
+static u64 drop_spte(struct kvm *kvm, _Atomic u64 *sptep)
+{
+	u64 old_spte = mmu_spte_clear_track_bits(kvm, sptep);
+
+	if (is_shadow_present_pte(old_spte)) {
+		kvm_update_page_stats(kvm, sptep_to_sp(kvm, sptep)->role.level, -1);
+		rmap_remove(kvm, sptep);
+	}
+	return old_spte;
+}
+
+int memslot_rmap_alloc(struct kvm_memory_slot *slot, unsigned long npages)
+{
+	int i;
+
+	for (i = 0; i < KVM_NR_PAGE_SIZES; i++) {
+		int level = i + PG_LEVEL_4K;
+		unsigned long lpages = gfn_to_index(slot->base_gfn + npages - 1,
+						    slot->base_gfn, level) + 1;
+
+		if (slot->arch.rmap[i])
+			continue;
+		slot->arch.rmap[i] = calloc(lpages, sizeof(*slot->arch.rmap[i]));
+		if (!slot->arch.rmap[i])
+			return -ENOMEM;
+	}
+	return 0;
+}
+
+void memslot_rmap_free(struct kvm *kvm, struct kvm_memory_slot *slot)
+{
+	int i;
+
+	for (i = 0; i < KVM_NR_PAGE_SIZES; i++) {
+		struct kvm_rmap_head *rmap = slot->arch.rmap[i];
+		unsigned long j, lpages;
+
+		if (!rmap)
+			continue;
+		/* Every SPTE of a slot is zapped before it is freed. */
+		lpages = gfn_to_index(slot->base_gfn + slot->npages - 1, slot->base_gfn,
+				      i + PG_LEVEL_4K) + 1;
+		for (j = 0; j < lpages; j++) {
+			if (WARN_ON_ONCE(rmap[j].val))
+				pte_list_destroy(kvm, &rmap[j]);
+		}
+		free(rmap);
+		slot->arch.rmap[i] = NULL;
+	}
+}
+
+/* ---- shadow pages ------------------------------------------------------------------------ */
+
+static unsigned int kvm_page_table_hashfn(gfn_t gfn)
+{
+	/* hash_64(): the golden-ratio multiply, top bits. */
+	return (unsigned int)((gfn * 0x61C8864680B583EBULL) >> (64 - KVM_MMU_HASH_SHIFT));
+}
+
+int kvm_mmu_init_shadow_mmu(struct kvm *kvm)
+{
+	INIT_LIST_HEAD(&kvm->arch.active_mmu_pages);
+	INIT_LIST_HEAD(&kvm->arch.shadow_root_pages);
+	kvm->arch.n_max_mmu_pages = KVM_MIN_ALLOC_MMU_PAGES;
+	if (tdp_mmu_enabled(kvm))
+		return 0;
+	kvm->arch.mmu_page_hash = calloc(KVM_NUM_MMU_PAGES, sizeof(struct hlist_head));
+	return kvm->arch.mmu_page_hash ? 0 : -ENOMEM;
+}
+
+void kvm_mmu_uninit_shadow_mmu(struct kvm *kvm)
+{
+	WARN_ON_ONCE(!list_empty(&kvm->arch.active_mmu_pages));
+	WARN_ON_ONCE(kvm->arch.n_used_mmu_pages);
+	WARN_ON_ONCE(atomic64_read(&kvm->arch.nr_pte_list_descs));
+	free(kvm->arch.mmu_page_hash);
+	kvm->arch.mmu_page_hash = NULL;
+}
+
+static void kvm_account_mmu_page(struct kvm *kvm, struct kvm_mmu_page *sp)
+{
+	kvm->arch.n_used_mmu_pages++;
+}
+
+static void kvm_unaccount_mmu_page(struct kvm *kvm, struct kvm_mmu_page *sp)
+{
+	kvm->arch.n_used_mmu_pages--;
+}
+
+static void kvm_mmu_free_shadow_page_rcu(struct rcu_head *head)
+{
+	struct kvm_mmu_page *sp = container_of(head, struct kvm_mmu_page, rcu_head);
+
+	free(sp->shadowed_translation);
+	kvm_mmu_free_page(sp->kvm, sp);
+}
+
+/* After the commit's flush: out of every list, and freed after a grace period. */
+static void kvm_mmu_free_shadow_page(struct kvm *kvm, struct kvm_mmu_page *sp)
+{
+	WARN_ON_ONCE(sp->parent_ptes.val);
+	hlist_del_init(&sp->hash_link);
+	list_del(&sp->link);
+	kvmmu_observe(KVMMU_EV_TABLE_FREE, table, .kvm = kvm, .pfn = sp->pfn, .gfn = sp->gfn,
+		      .level = (u8)sp->role.level);
+	call_rcu(&sp->rcu_head, kvm_mmu_free_shadow_page_rcu);
+}
+
+/*
+ * Is @sp valid for a new use?  A page a fast zap left behind (another
+ * generation) or one being zapped (invalid) is not.
+ */
+#define for_each_valid_sp(_kvm, _sp, _list)                                    \
+	hlist_for_each_entry(_sp, _list, hash_link)                           \
+		if (is_obsolete_sp((_kvm), (_sp))) {                          \
+		} else
+
+static struct kvm_mmu_page *kvm_mmu_find_shadow_page(struct kvm *kvm, struct kvm_vcpu *vcpu,
+						     gfn_t gfn, struct hlist_head *sp_list,
+						     union kvm_mmu_page_role role)
+{
+	struct kvm_mmu_page *sp, *found = NULL;
+	int collisions = 0;
+
+	(void)vcpu;
+	for_each_valid_sp(kvm, sp, sp_list) {
+		if (sp->gfn != gfn) {
+			collisions++;
+			continue;
+		}
+		if (sp->role.word != role.word)
+			continue;
+		found = sp;
+		atomic_set(&sp->write_flooding_count, 0);
+		break;
+	}
+	if (!found)
+		kvm_stat_inc(kvm->stat.mmu_cache_miss);
+	kvm_stat_max(kvm->stat.max_mmu_page_hash_collisions, (u64)collisions);
+	return found;
+}
+
+static struct kvm_mmu_page *kvm_mmu_alloc_shadow_page(struct kvm_vcpu *vcpu, gfn_t gfn,
+						      struct hlist_head *sp_list,
+						      union kvm_mmu_page_role role)
+{
+	struct kvm *kvm = vcpu->kvm;
+	struct kvm_mmu_page *sp = kvm_mmu_alloc_page_from_cache(vcpu);
+
+	INIT_LIST_HEAD(&sp->possible_nx_huge_page_link);
+	/* Not on the root list (list_del_rcu() leaves prev NULL too). */
+	sp->root_link.prev = NULL;
+	INIT_HLIST_NODE(&sp->hash_link);
+	sp->kvm = kvm;
+	sp->gfn = gfn;
+	sp->role = role;
+	/* Indirect pages remember what each entry maps; direct ones compute it. */
+	if (!role.direct && !role.passthrough) {
+		sp->shadowed_translation = calloc(SPTE_ENT_PER_PAGE, sizeof(u64));
+		if (!sp->shadowed_translation)
+			abort();
+	}
+	kvm->host->set_table_owner(kvm->mm, sp->pfn, sp);
+	kvmmu_observe(KVMMU_EV_TABLE_ALLOC, table, .kvm = kvm, .pfn = sp->pfn, .gfn = gfn,
+		      .level = (u8)role.level);
+
+	/*
+	 * A fast zap toggles mmu_valid_gen under the write lock, which is
+	 * held here: the page is either made before it (and zapped as
+	 * obsolete) or after it, and current.
+	 */
+	sp->mmu_valid_gen = kvm->arch.mmu_valid_gen;
+	list_add(&sp->link, &kvm->arch.active_mmu_pages);
+	kvm_account_mmu_page(kvm, sp);
+	hlist_add_head(&sp->hash_link, sp_list);
+	return sp;
+}
+
+/* Find or make the page for @gfn and @role. */
+struct kvm_mmu_page *kvm_mmu_get_shadow_page(struct kvm_vcpu *vcpu, gfn_t gfn,
+						    union kvm_mmu_page_role role)
+{
+	struct kvm *kvm = vcpu->kvm;
+	struct hlist_head *sp_list = &kvm->arch.mmu_page_hash[kvm_page_table_hashfn(gfn)];
+	struct kvm_mmu_page *sp;
+
+	lockdep_assert_held_write(&kvm->mmu_lock);
+	sp = kvm_mmu_find_shadow_page(kvm, vcpu, gfn, sp_list, role);
+	if (!sp)
+		sp = kvm_mmu_alloc_shadow_page(vcpu, gfn, sp_list, role);
+	return sp;
+}
+
+static union kvm_mmu_page_role kvm_mmu_child_role(struct kvm *kvm, _Atomic u64 *sptep,
+						  bool direct, unsigned int access)
+{
+	struct kvm_mmu_page *parent_sp = sptep_to_sp(kvm, sptep);
+	union kvm_mmu_page_role role = parent_sp->role;
+
+	role.level--;
+	role.access = access;
+	role.direct = direct;
+	role.passthrough = 0;
+	/*
+	 * A 32-bit guest's 1024-entry table is shadowed by two (PT) or four
+	 * (PD, via the PAE root) 512-entry tables: the quadrant says which
+	 * half the child shadows, from the parent entry's index.
+	 */
+	if (role.has_4_byte_gpte) {
+		WARN_ON_ONCE(role.level != PG_LEVEL_4K);
+		role.quadrant = spte_index(sptep) & 1;
+	}
+	return role;
+}
+
+/* The child table for @sptep: NULL if one is linked there already. */
+static struct kvm_mmu_page *kvm_mmu_get_child_sp(struct kvm_vcpu *vcpu, _Atomic u64 *sptep,
+						 gfn_t gfn, bool direct, unsigned int access)
+{
+	u64 spte = mmu_spte_read(sptep);
+
+	if (is_shadow_present_pte(spte) && !is_large_pte(spte))
+		return NULL;
+	return kvm_mmu_get_shadow_page(vcpu, gfn,
+				       kvm_mmu_child_role(vcpu->kvm, sptep, direct, access));
+}
+
+static void mmu_page_add_parent_pte(struct kvm_vcpu *vcpu, struct kvm_mmu_page *sp,
+				    _Atomic u64 *parent_pte)
+{
+	if (!parent_pte)
+		return;
+	pte_list_add(vcpu->kvm, &vcpu->arch.mmu_pte_list_desc_cache, parent_pte,
+		     &sp->parent_ptes);
+}
+
+static void mmu_page_remove_parent_pte(struct kvm *kvm, struct kvm_mmu_page *sp,
+				       _Atomic u64 *parent_pte)
+{
+	pte_list_remove(kvm, parent_pte, &sp->parent_ptes);
+}
+
+static void drop_parent_pte(struct kvm *kvm, struct kvm_mmu_page *sp, _Atomic u64 *parent_pte)
+{
+	mmu_page_remove_parent_pte(kvm, sp, parent_pte);
+	mmu_spte_clear_no_track(kvm, parent_pte);
+}
+
+/* A huge leaf in the way of a table: zap it (and flush) first. */
+static void drop_large_spte(struct kvm *kvm, _Atomic u64 *sptep, bool flush)
+{
+	struct kvm_mmu_page *sp = sptep_to_sp(kvm, sptep);
+	gfn_t gfn = kvm_mmu_page_get_gfn(sp, spte_index(sptep));
+
+	drop_spte(kvm, sptep);
+	if (flush)
+		kvm_flush_remote_tlbs_gfn(kvm, gfn, sp->role.level);
+}
+
+static void link_shadow_page(struct kvm_vcpu *vcpu, _Atomic u64 *sptep, struct kvm_mmu_page *sp)
+{
+	struct kvm *kvm = vcpu->kvm;
+	u64 spte = mmu_spte_read(sptep);
+
+	if (is_shadow_present_pte(spte))
+		drop_large_spte(kvm, sptep, true);
+	mmu_spte_set(kvm, sptep, make_nonleaf_spte(&kvm->arch.masks, sp->pfn, sp->role.ad_disabled));
+	mmu_page_add_parent_pte(vcpu, sp, sptep);
+}
+
+/* ---- the direct-map fault ------------------------------------------------------------------ */
+
+/*
+ * Walking a vCPU's shadow root, from the root to a level: the shadow
+ * MMU's iterator.  Indexes by the address the root translates (a gpa for
+ * direct roots).
+ */
+struct kvm_shadow_walk_iterator {
+	u64 addr;
+	hpa_t shadow_addr;
+	_Atomic u64 *sptep;
+	int level;
+	unsigned int index;
+};
+
+static void shadow_walk_init(struct kvm_shadow_walk_iterator *it, struct kvm_vcpu *vcpu,
+			     u64 addr)
+{
+	it->addr = addr;
+	it->sptep = NULL;
+	it->index = 0;
+	it->shadow_addr = vcpu->arch.mmu->root.hpa;
+	it->level = vcpu->arch.mmu->root_role.level;
+}
+
+static bool shadow_walk_okay(struct kvm_vcpu *vcpu, struct kvm_shadow_walk_iterator *it)
+{
+	if (it->level < PG_LEVEL_4K || it->shadow_addr == INVALID_PAGE)
+		return false;
+	it->index = (unsigned int)SPTE_INDEX(it->addr, it->level);
+	it->sptep = kvm_table_virt(vcpu->kvm, it->shadow_addr >> PAGE_SHIFT) + it->index;
+	return true;
+}
+
+static void __shadow_walk_next(struct kvm_shadow_walk_iterator *it, u64 spte)
+{
+	if (!is_shadow_present_pte(spte) || is_last_spte(spte, it->level)) {
+		it->level = 0;
+		return;
+	}
+	it->shadow_addr = spte_to_pfn(spte) << PAGE_SHIFT;
+	--it->level;
+}
+
+#define for_each_shadow_entry(_vcpu, _addr, _walker)                          \
+	for (shadow_walk_init(&(_walker), _vcpu, _addr);                      \
+	     shadow_walk_okay(_vcpu, &(_walker));                             \
+	     __shadow_walk_next(&(_walker), mmu_spte_read((_walker).sptep)))
+
+static int mmu_set_spte(struct kvm_vcpu *vcpu, struct kvm_memory_slot *slot,
+			_Atomic u64 *sptep, unsigned int pte_access, gfn_t gfn, kvm_pfn_t pfn,
+			struct kvm_page_fault *fault)
+{
+	struct kvm *kvm = vcpu->kvm;
+	struct kvm_mmu_page *sp = sptep_to_sp(kvm, sptep);
+	int level = sp->role.level;
+	bool host_writable = !fault || fault->map_writable;
+	bool prefetch = !fault || fault->prefetch;
+	bool write_fault = fault && fault->write;
+	u64 old_spte = mmu_spte_read(sptep), spte;
+	bool was_rmapped = false, flush = false, wrprot;
+	int ret = RET_PF_FIXED;
+
+	if (unlikely(is_noslot_pfn(pfn))) {
+		kvm_stat_inc(vcpu->stat.pf_mmio_spte_created);
+		if (is_shadow_present_pte(old_spte))
+			drop_spte(kvm, sptep);
+		mmu_spte_clear_no_track(kvm, sptep);
+		mmu_spte_set(kvm, sptep, make_mmio_spte(vcpu, gfn, pte_access));
+		return RET_PF_EMULATE;
+	}
+
+	if (is_shadow_present_pte(old_spte)) {
+		if (level > PG_LEVEL_4K && !is_large_pte(old_spte)) {
+			/* A table where a huge page goes: unlink the table. */
+			drop_parent_pte(kvm, spte_to_child_sp(kvm, old_spte), sptep);
+			flush = true;
+		} else if (pfn != spte_to_pfn(old_spte)) {
+			drop_spte(kvm, sptep);
+			flush = true;
+		} else {
+			was_rmapped = true;
+		}
+		old_spte = mmu_spte_read(sptep);
+	} else if (is_mmio_spte(&kvm->arch.masks, old_spte)) {
+		mmu_spte_clear_no_track(kvm, sptep);
+		old_spte = SHADOW_NONPRESENT_VALUE;
+	}
+
+	wrprot = make_spte(vcpu, sp, slot, pte_access, gfn, pfn, old_spte, prefetch, false,
+			   host_writable, &spte);
+	if (old_spte == spte)
+		ret = RET_PF_SPURIOUS;
+	else
+		flush |= mmu_spte_update(kvm, sptep, spte);
+
+	if (wrprot && write_fault)
+		ret = RET_PF_WRITE_PROTECTED;
+	if (flush)
+		kvm_flush_remote_tlbs_gfn(kvm, gfn, level);
+
+	if (!was_rmapped) {
+		WARN_ON_ONCE(ret == RET_PF_SPURIOUS);
+		rmap_add(vcpu, slot, sptep, gfn, pte_access);
+	} else {
+		kvm_mmu_page_set_translation(sp, spte_index(sptep), gfn, pte_access);
+	}
+	return ret;
+}
+
+static void account_nx_huge_page(struct kvm *kvm, struct kvm_mmu_page *sp,
+				 bool nx_huge_page_possible)
+{
+	if (sp->nx_huge_page_disallowed)
+		return;
+	WRITE_ONCE(sp->nx_huge_page_disallowed, true);
+	if (!nx_huge_page_possible)
+		return;
+	/* The list is shared with the TDP MMU, under its lock. */
+	spin_lock(&kvm->arch.tdp_mmu_pages_lock);
+	track_possible_nx_huge_page(kvm, sp);
+	spin_unlock(&kvm->arch.tdp_mmu_pages_lock);
+}
+
+static void unaccount_nx_huge_page(struct kvm *kvm, struct kvm_mmu_page *sp)
+{
+	WRITE_ONCE(sp->nx_huge_page_disallowed, false);
+	spin_lock(&kvm->arch.tdp_mmu_pages_lock);
+	untrack_possible_nx_huge_page(kvm, sp);
+	spin_unlock(&kvm->arch.tdp_mmu_pages_lock);
+}
+
+int direct_map(struct kvm_vcpu *vcpu, struct kvm_page_fault *fault)
+{
+	struct kvm_shadow_walk_iterator it;
+	struct kvm_mmu_page *sp;
+	gfn_t base_gfn = fault->gfn;
+
+	lockdep_assert_held_write(&vcpu->kvm->mmu_lock);
+	kvm_mmu_hugepage_adjust(vcpu, fault);
+
+	for_each_shadow_entry(vcpu, fault->addr, it) {
+		/* No executable huge page over a table: the leaf could be executable. */
+		if (fault->nx_huge_page_workaround_enabled)
+			disallowed_hugepage_adjust(vcpu->kvm, fault, mmu_spte_read(it.sptep),
+						   it.level);
+
+		base_gfn = fault->gfn & ~(KVM_PAGES_PER_HPAGE(it.level) - 1);
+		if (it.level == fault->goal_level)
+			break;
+
+		sp = kvm_mmu_get_child_sp(vcpu, it.sptep, base_gfn, true, ACC_ALL);
+		if (!sp)
+			continue;
+		link_shadow_page(vcpu, it.sptep, sp);
+		if (fault->huge_page_disallowed)
+			account_nx_huge_page(vcpu->kvm, sp, fault->req_level >= it.level);
+	}
+
+	if (WARN_ON_ONCE(it.level != fault->goal_level))
+		return -EFAULT;
+	return mmu_set_spte(vcpu, fault->slot, it.sptep, ACC_ALL, base_gfn, fault->pfn, fault);
+}
+
+/* ---- lockless walks ----------------------------------------------------------------------- */
+
+/*
+ * A lockless walk announces itself in vcpu->mode, so that a remote flush
+ * (whose KVM_REQUEST_WAIT covers READING_SHADOW_PAGE_TABLES) waits until
+ * the walk is over before a zapped page is freed.  seq_cst: the mode is
+ * visible before the first table read (pairs with the mode read in
+ * kvm_request_needs_ipi()).  RCU keeps kvmmu's own frames for observers.
+ */
+void walk_shadow_page_lockless_begin(struct kvm_vcpu *vcpu)
+{
+	rcu_read_lock();
+	atomic_store(&vcpu->mode, READING_SHADOW_PAGE_TABLES);
+}
+
+void walk_shadow_page_lockless_end(struct kvm_vcpu *vcpu)
+{
+	/*
+	 * seq_cst, not just release: the reads are done before a flusher sees
+	 * the walk end, and the mode is stored before the kicks are read
+	 * (kvm_vcpu_ack_kicks()).  A flusher bumps kick_req and then reads the
+	 * mode; with a release store the two loads could both see the old
+	 * values, and the flusher would wait for an acknowledgement that never
+	 * comes.  (KVM's IPI is delivered once interrupts are on again;
+	 * kvmmu's vCPU acknowledges by polling, so the order must be explicit.)
+	 */
+	atomic_store(&vcpu->mode, OUTSIDE_GUEST_MODE);
+	kvm_vcpu_ack_kicks(vcpu);
+	rcu_read_unlock();
+}
+
+_Atomic u64 *shadow_fast_pf_get_last_sptep(struct kvm_vcpu *vcpu, gpa_t gpa, u64 *spte,
+					   int *level)
+{
+	struct kvm_shadow_walk_iterator it;
+	_Atomic u64 *sptep = NULL;
+	u64 old_spte;
+
+	for (shadow_walk_init(&it, vcpu, gpa); shadow_walk_okay(vcpu, &it);
+	     __shadow_walk_next(&it, old_spte)) {
+		if (!kvm_mmu_table_alive(vcpu->kvm, it.shadow_addr >> PAGE_SHIFT,
+					 gpa_to_gfn(gpa), it.level, KVMMU_READER_FAST_PF)) {
+			old_spte = SHADOW_NONPRESENT_VALUE;
+			sptep = NULL;
+			break;
+		}
+		old_spte = mmu_spte_read(it.sptep);
+		sptep = it.sptep;
+		*spte = old_spte;
+		*level = it.level;
+	}
+	return sptep;
+}
+
+int shadow_mmu_get_walk(struct kvm_vcpu *vcpu, u64 addr, u64 *sptes, int *root_level)
+{
+	struct kvm_shadow_walk_iterator it;
+	int leaf = -1;
+	u64 spte;
+
+	*root_level = vcpu->arch.mmu->root_role.level;
+	for (shadow_walk_init(&it, vcpu, addr); shadow_walk_okay(vcpu, &it);
+	     __shadow_walk_next(&it, spte)) {
+		if (!kvm_mmu_table_alive(vcpu->kvm, it.shadow_addr >> PAGE_SHIFT,
+					 gpa_to_gfn(addr), it.level, KVMMU_READER_FAST_PF))
+			return -1;
+		spte = mmu_spte_read(it.sptep);
+		leaf = it.level;
+		sptes[leaf] = spte;
+	}
+	return leaf;
+}
+
+/* ---- zapping ------------------------------------------------------------------------------ */
+
+static bool kvm_mmu_prepare_zap_page_rec(struct kvm *kvm, struct kvm_mmu_page *sp,
+					 struct list_head *invalid_list, int *nr_zapped);
+
+/* Unlink what entry @spte of @sp points to.  Returns pages zapped with it. */
+static int mmu_page_zap_pte(struct kvm *kvm, struct kvm_mmu_page *sp, _Atomic u64 *spte,
+			    struct list_head *invalid_list)
+{
+	u64 pte = mmu_spte_read(spte);
+
+	if (is_shadow_present_pte(pte)) {
+		if (is_last_spte(pte, sp->role.level)) {
+			drop_spte(kvm, spte);
+		} else {
+			struct kvm_mmu_page *child = spte_to_child_sp(kvm, pte);
+
+			drop_parent_pte(kvm, child, spte);
+			/*
+			 * A nested TDP child left without parents is unlikely
+			 * to be used again: zap it too.  (Direct children
+			 * stay in the hash, to be found again.)
+			 */
+			if (invalid_list && child->role.guest_mode && !child->parent_ptes.val) {
+				int n = 0;
+
+				kvm_mmu_prepare_zap_page_rec(kvm, child, invalid_list, &n);
+				return n;
+			}
+		}
+	} else if (is_mmio_spte(&kvm->arch.masks, pte)) {
+		mmu_spte_clear_no_track(kvm, spte);
+	}
+	return 0;
+}
+
+static int kvm_mmu_page_unlink_children(struct kvm *kvm, struct kvm_mmu_page *sp,
+					struct list_head *invalid_list)
+{
+	int zapped = 0, i;
+
+	for (i = 0; i < SPTE_ENT_PER_PAGE; ++i)
+		zapped += mmu_page_zap_pte(kvm, sp, sp->spt + i, invalid_list);
+	return zapped;
+}
+
+static void kvm_mmu_unlink_parents(struct kvm *kvm, struct kvm_mmu_page *sp)
+{
+	struct rmap_iterator iter;
+	_Atomic u64 *sptep;
+
+	while ((sptep = rmap_get_first(&sp->parent_ptes, &iter)))
+		drop_parent_pte(kvm, sp, sptep);
+}
+
+/*
+ * Phase one: take @sp out of use.  Its children and parents are unlinked
+ * and it leaves the active list for @invalid_list (a root still in use
+ * stays until its last vCPU drops it).  Returns true if other pages were
+ * zapped with it, so that a walk of active_mmu_pages must restart;
+ * @nr_zapped counts them and the page itself.
+ */
+static bool kvm_mmu_prepare_zap_page_rec(struct kvm *kvm, struct kvm_mmu_page *sp,
+					 struct list_head *invalid_list, int *nr_zapped)
+{
+	bool list_unstable, zapped_root = false;
+
+	lockdep_assert_held_write(&kvm->mmu_lock);
+	kvm_stat_inc(kvm->stat.mmu_shadow_zapped);
+	*nr_zapped += kvm_mmu_page_unlink_children(kvm, sp, invalid_list);
+	kvm_mmu_unlink_parents(kvm, sp);
+	list_unstable = *nr_zapped;
+
+	/*
+	 * Off the observers' root list; one walking it may still stand on
+	 * the page, which is why it is freed after a grace period.
+	 */
+	if (sp->root_link.prev)
+		list_del_rcu(&sp->root_link);
+
+	if (!sp->root_count) {
+		(*nr_zapped)++;
+		/* An invalid page is on no list: its root use ended off the active list. */
+		if (sp->role.invalid)
+			list_add(&sp->link, invalid_list);
+		else
+			list_move(&sp->link, invalid_list);
+		kvm_unaccount_mmu_page(kvm, sp);
+	} else {
+		/* A root in use: off the active list, freed when the last vCPU drops it. */
+		list_del(&sp->link);
+		zapped_root = !is_obsolete_sp(kvm, sp);
+	}
+
+	if (sp->nx_huge_page_disallowed)
+		unaccount_nx_huge_page(kvm, sp);
+
+	/* The page is now invalid: lookups and faults skip it. */
+	__atomic_store_n(&sp->role.word, sp->role.word | (union kvm_mmu_page_role){ .invalid = 1 }.word,
+			 __ATOMIC_RELAXED);
+	/*
+	 * Only after the root is invalid may vCPUs hear to drop it: one that
+	 * took the request early would keep a root that still looked valid.
+	 */
+	if (zapped_root)
+		kvm_make_all_cpus_request(kvm, KVM_REQ_MMU_FREE_OBSOLETE_ROOTS);
+	return list_unstable;
+}
+
+bool kvm_mmu_prepare_zap_page(struct kvm *kvm, struct kvm_mmu_page *sp,
+			      struct list_head *invalid_list)
+{
+	int nr_zapped = 0;
+
+	return kvm_mmu_prepare_zap_page_rec(kvm, sp, invalid_list, &nr_zapped);
+}
+
+/*
+ * Phase two: flush every vCPU's TLB, which also waits out lockless walkers
+ * (READING_SHADOW_PAGE_TABLES), then free what phase one unlinked.
+ */
+void kvm_mmu_commit_zap_page(struct kvm *kvm, struct list_head *invalid_list)
+{
+	struct kvm_mmu_page *sp, *nsp;
+
+	if (list_empty(invalid_list))
+		return;
+	/* The mutant frees at once: live translations outlast what they came from. */
+	if (!kvmmu_mutant(MUT_COMMIT_ZAP_WITHOUT_FLUSH))
+		kvm_flush_remote_tlbs(kvm);
+	list_for_each_entry_safe(sp, nsp, invalid_list, link) {
+		WARN_ON_ONCE(!sp->role.invalid || sp->root_count);
+		kvm_mmu_free_shadow_page(kvm, sp);
+	}
+}
+
+#define BATCH_ZAP_PAGES 10
+
+/*
+ * After a fast zap: zap the pages of the old generation, oldest first.
+ * FIFO order means none lies beyond the first current one.  The lock is
+ * dropped every BATCH_ZAP_PAGES zapped pages (after committing them).
+ */
+void kvm_zap_obsolete_pages(struct kvm *kvm)
+{
+	struct kvm_mmu_page *sp, *node;
+	int nr_zapped, batch = 0;
+	LIST_HEAD(invalid_list);
+	bool unstable;
+
+	lockdep_assert_held_write(&kvm->mmu_lock);
+restart:
+	list_for_each_entry_safe_reverse(sp, node, &kvm->arch.active_mmu_pages, link) {
+		if (!is_obsolete_sp(kvm, sp))
+			break;
+		/* Invalid roots in use are off this list: nothing here is invalid. */
+		if (WARN_ON_ONCE(sp->role.invalid))
+			continue;
+		if (batch >= BATCH_ZAP_PAGES && rwlock_needbreak(&kvm->mmu_lock)) {
+			batch = 0;
+			kvm_mmu_commit_zap_page(kvm, &invalid_list);
+			cond_resched_rwlock_write(&kvm->mmu_lock);
+			goto restart;
+		}
+		nr_zapped = 0;
+		unstable = kvm_mmu_prepare_zap_page_rec(kvm, sp, &invalid_list, &nr_zapped);
+		batch += nr_zapped;
+		if (unstable)
+			goto restart;
+	}
+	/* The flush kicks lockless walkers; vCPUs reload their roots anyway. */
+	kvm_mmu_commit_zap_page(kvm, &invalid_list);
+}
+
+/* Zap every shadow page (teardown, notifier release). */
+void kvm_shadow_mmu_zap_all(struct kvm *kvm)
+{
+	struct kvm_mmu_page *sp, *node;
+	LIST_HEAD(invalid_list);
+
+	lockdep_assert_held_write(&kvm->mmu_lock);
+restart:
+	list_for_each_entry_safe(sp, node, &kvm->arch.active_mmu_pages, link) {
+		if (WARN_ON_ONCE(sp->role.invalid))
+			continue;
+		if (kvm_mmu_prepare_zap_page(kvm, sp, &invalid_list))
+			goto restart;
+		if (cond_resched_rwlock_write(&kvm->mmu_lock))
+			goto restart;
+	}
+	kvm_mmu_commit_zap_page(kvm, &invalid_list);
+}
+
+static unsigned long kvm_mmu_available_pages(struct kvm *kvm)
+{
+	if (kvm->arch.n_max_mmu_pages > kvm->arch.n_used_mmu_pages)
+		return kvm->arch.n_max_mmu_pages - kvm->arch.n_used_mmu_pages;
+	return 0;
+}
+
+/* Zap up to @nr_to_zap of the oldest pages that no vCPU uses as a root. */
+static unsigned long kvm_mmu_zap_oldest_mmu_pages(struct kvm *kvm, unsigned long nr_to_zap)
+{
+	unsigned long total_zapped = 0;
+	struct kvm_mmu_page *sp, *tmp;
+	LIST_HEAD(invalid_list);
+	bool unstable;
+	int nr_zapped;
+
+	if (list_empty(&kvm->arch.active_mmu_pages))
+		return 0;
+restart:
+	list_for_each_entry_safe_reverse(sp, tmp, &kvm->arch.active_mmu_pages, link) {
+		/* Roots in use cannot go; zapping one would only make it obsolete. */
+		if (sp->root_count)
+			continue;
+		nr_zapped = 0;
+		unstable = kvm_mmu_prepare_zap_page_rec(kvm, sp, &invalid_list, &nr_zapped);
+		total_zapped += (unsigned long)nr_zapped;
+		if (total_zapped >= nr_to_zap)
+			break;
+		if (unstable)
+			goto restart;
+	}
+	kvm_mmu_commit_zap_page(kvm, &invalid_list);
+	kvm_stat_add(kvm->stat.mmu_recycled, total_zapped);
+	return total_zapped;
+}
+
+int make_mmu_pages_available(struct kvm_vcpu *vcpu)
+{
+	unsigned long avail = kvm_mmu_available_pages(vcpu->kvm);
+
+	if (likely(avail >= KVM_MIN_FREE_MMU_PAGES))
+		return 0;
+	kvm_mmu_zap_oldest_mmu_pages(vcpu->kvm, KVM_REFILL_PAGES - avail);
+	/* A page for the fault at least, even if the budget is exceeded. */
+	if (!kvm_mmu_available_pages(vcpu->kvm))
+		return -ENOSPC;
+	return 0;
+}
+
+void kvm_mmu_change_mmu_pages(struct kvm *kvm, unsigned long goal_nr_mmu_pages)
+{
+	write_lock(&kvm->mmu_lock);
+	if (kvm->arch.n_used_mmu_pages > goal_nr_mmu_pages) {
+		kvm_mmu_zap_oldest_mmu_pages(kvm, kvm->arch.n_used_mmu_pages - goal_nr_mmu_pages);
+		goal_nr_mmu_pages = kvm->arch.n_used_mmu_pages;
+	}
+	kvm->arch.n_max_mmu_pages = goal_nr_mmu_pages;
+	write_unlock(&kvm->mmu_lock);
+}
+
+unsigned long kvm_mmu_calculate_default_mmu_pages(struct kvm *kvm)
+{
+	struct kvm_memory_slot *slot;
+	u64 nr_pages = 0, nr_mmu_pages;
+	int i, j;
+
+	for (i = 0; i < KVM_ADDRESS_SPACE_NUM; i++)
+		kvm_for_each_memslot(slot, j, __kvm_memslots(kvm, i))
+			nr_pages += slot->npages;
+	nr_mmu_pages = nr_pages * KVM_PERMILLE_MMU_PAGES / 1000;
+	return (unsigned long)max(nr_mmu_pages, (u64)KVM_MIN_ALLOC_MMU_PAGES);
+}
+
+/* ---- roots ------------------------------------------------------------------------------- */
+
+static hpa_t mmu_alloc_root(struct kvm_vcpu *vcpu, gfn_t gfn, int quadrant, u8 level)
+{
+	union kvm_mmu_page_role role = vcpu->arch.mmu->root_role;
+	struct kvm *kvm = vcpu->kvm;
+	struct kvm_mmu_page *sp;
+
+	role.level = level;
+	role.quadrant = quadrant;
+	WARN_ON_ONCE(quadrant && !role.has_4_byte_gpte);
+	WARN_ON_ONCE(role.direct && role.has_4_byte_gpte);
+
+	sp = kvm_mmu_get_shadow_page(vcpu, gfn, role);
+	++sp->root_count;
+	if (!sp->root_link.prev)
+		list_add_rcu(&sp->root_link, &kvm->arch.shadow_root_pages);
+	kvmmu_observe(KVMMU_EV_ROOT_GET, root, .kvm = kvm, .root = sp, .pfn = sp->pfn,
+		      .refcount = sp->root_count, .long_lived = true,
+		      .invalid = is_obsolete_sp(kvm, sp));
+	return sp->pfn << PAGE_SHIFT;
+}
+
+int mmu_alloc_direct_roots(struct kvm_vcpu *vcpu)
+{
+	struct kvm_mmu *mmu = vcpu->arch.mmu;
+	struct kvm *kvm = vcpu->kvm;
+	hpa_t root;
+	int r;
+
+	write_lock(&kvm->mmu_lock);
+	r = make_mmu_pages_available(vcpu);
+	if (r < 0)
+		goto out_unlock;
+	root = mmu_alloc_root(vcpu, 0, 0, (u8)mmu->root_role.level);
+	/* WRITE_ONCE: observers read other vCPUs' roots (chk_vcpu_root()). */
+	WRITE_ONCE(mmu->root.hpa, root);
+	mmu->root.pgd = 0;
+out_unlock:
+	write_unlock(&kvm->mmu_lock);
+	return r;
+}
+
+void mmu_free_root_page(struct kvm *kvm, hpa_t *root_hpa, struct list_head *invalid_list)
+{
+	struct kvm_mmu_page *sp = root_to_sp(kvm, *root_hpa);
+
+	lockdep_assert_held_write(&kvm->mmu_lock);
+	if (!WARN_ON_ONCE(!sp || is_tdp_mmu_page(sp))) {
+		if (!--sp->root_count && sp->role.invalid)
+			kvm_mmu_prepare_zap_page(kvm, sp, invalid_list);
+	}
+	WRITE_ONCE(*root_hpa, INVALID_PAGE);
+}
+
+/* ---- rmap walks -------------------------------------------------------------------------- */
+
+/*
+ * Zap every SPTE in @rmap_head.  Each removal changes the list, so the
+ * walk starts over after each one.
+ */
+static bool kvm_zap_rmap(struct kvm *kvm, struct kvm_rmap_head *rmap_head)
+{
+	struct rmap_iterator iter;
+	_Atomic u64 *sptep;
+	bool flush = false;
+
+	while ((sptep = rmap_get_first(rmap_head, &iter))) {
+		drop_spte(kvm, sptep);
+		flush = true;
+	}
+	return flush;
+}
+
+/* Call @fn on the rmap of every gfn of [@start, @end) in @slot, at every level. */
+static bool walk_slot_rmaps_range(struct kvm *kvm, const struct kvm_memory_slot *slot,
+				  gfn_t start, gfn_t end, int min_level, int max_level,
+				  bool (*fn)(struct kvm *kvm, struct kvm_rmap_head *rmap_head,
+					     const struct kvm_memory_slot *slot, gfn_t gfn,
+					     int level, void *arg),
+				  void *arg)
+{
+	bool flush = false;
+	int level;
+
+	if (!slot->arch.rmap[0])
+		return false;
+	for (level = min_level; level <= max_level; level++) {
+		gfn_t gfn = start & ~(KVM_PAGES_PER_HPAGE(level) - 1);
+
+		for (; gfn < end; gfn += KVM_PAGES_PER_HPAGE(level)) {
+			gfn_t g = max(gfn, slot->base_gfn);
+
+			if (g >= slot->base_gfn + slot->npages)
+				break;
+			flush |= fn(kvm, gfn_to_rmap(g, level, slot), slot, g, level, arg);
+		}
+	}
+	return flush;
+}
+
+static bool zap_rmap_fn(struct kvm *kvm, struct kvm_rmap_head *rmap_head,
+			const struct kvm_memory_slot *slot, gfn_t gfn, int level, void *arg)
+{
+	return kvm_zap_rmap(kvm, rmap_head);
+}
+
+bool kvm_rmap_unmap_gfn_range(struct kvm *kvm, struct kvm_gfn_range *range)
+{
+	lockdep_assert_held_write(&kvm->mmu_lock);
+	return walk_slot_rmaps_range(kvm, range->slot, range->start, range->end, PG_LEVEL_4K,
+				     KVM_MAX_HUGEPAGE_LEVEL, zap_rmap_fn, NULL);
+}
+
+bool kvm_rmap_zap_gfn_range(struct kvm *kvm, gfn_t gfn_start, gfn_t gfn_end)
+{
+	struct kvm_memory_slot *slot;
+	bool flush = false;
+	int i, j;
+
+	lockdep_assert_held_write(&kvm->mmu_lock);
+	for (i = 0; i < KVM_ADDRESS_SPACE_NUM; i++) {
+		kvm_for_each_memslot(slot, j, __kvm_memslots(kvm, i)) {
+			gfn_t start = max(gfn_start, slot->base_gfn);
+			gfn_t end = min(gfn_end, slot->base_gfn + slot->npages);
+
+			if (start >= end)
+				continue;
+			flush |= walk_slot_rmaps_range(kvm, slot, start, end, PG_LEVEL_4K,
+						       KVM_MAX_HUGEPAGE_LEVEL, zap_rmap_fn, NULL);
+		}
+	}
+	return flush;
+}
+
+/* Aging: clear A (or, without A/D, make the SPTE access-tracked). */
+static bool age_rmap_fn(struct kvm *kvm, struct kvm_rmap_head *rmap_head,
+			const struct kvm_memory_slot *slot, gfn_t gfn, int level, void *arg)
+{
+	const struct kvm_mmu_masks *m = &kvm->arch.masks;
+	bool test_only = *(bool *)arg, young = false;
+	struct rmap_iterator iter;
+	_Atomic u64 *sptep;
+
+	for_each_rmap_spte(rmap_head, &iter, sptep) {
+		u64 spte = mmu_spte_read(sptep);
+
+		if (!is_accessed_spte(m, spte))
+			continue;
+		young = true;
+		if (test_only)
+			break;
+		if (spte_ad_enabled(spte)) {
+			/* The CPU may set D meanwhile: clear A by an atomic and. */
+			sched_point(SP_SPTE_XCHG, (const void *)sptep);
+			spte = atomic_fetch_and(sptep, ~m->accessed_mask);
+			shadow_spte_event(kvm, sptep, spte, spte & ~m->accessed_mask, false);
+		} else {
+			mmu_spte_update_no_track(kvm, sptep, spte,
+						 mark_spte_for_access_track(m, spte));
+		}
+	}
+	return young;
+}
+
+bool kvm_rmap_age_gfn_range(struct kvm *kvm, struct kvm_gfn_range *range, bool test_only)
+{
+	return walk_slot_rmaps_range(kvm, range->slot, range->start, range->end, PG_LEVEL_4K,
+				     KVM_MAX_HUGEPAGE_LEVEL, age_rmap_fn, &test_only);
+}
+
+/* Clear W (and, with @pt_protect, MMU-writable) in every SPTE of the rmap. */
+static bool rmap_write_protect(struct kvm *kvm, struct kvm_rmap_head *rmap_head,
+			       bool pt_protect)
+{
+	const struct kvm_mmu_masks *m = &kvm->arch.masks;
+	struct rmap_iterator iter;
+	_Atomic u64 *sptep;
+	bool flush = false;
+
+	for_each_rmap_spte(rmap_head, &iter, sptep) {
+		u64 spte = mmu_spte_read(sptep), new_spte = spte;
+
+		if (!is_writable_pte(spte) && !(pt_protect && is_mmu_writable_spte(m, spte)))
+			continue;
+		if (pt_protect)
+			new_spte &= ~m->mmu_writable_mask;
+		new_spte &= ~PT_WRITABLE_MASK;
+		mmu_spte_update_no_track(kvm, sptep, spte, new_spte);
+		flush = true;
+	}
+	return flush;
+}
+
+static bool slot_rmap_write_protect(struct kvm *kvm, struct kvm_rmap_head *rmap_head,
+				    const struct kvm_memory_slot *slot, gfn_t gfn, int level,
+				    void *arg)
+{
+	return rmap_write_protect(kvm, rmap_head, false);
+}
+
+bool kvm_rmap_write_protect_slot(struct kvm *kvm, const struct kvm_memory_slot *slot,
+				 int start_level)
+{
+	lockdep_assert_held_write(&kvm->mmu_lock);
+	return walk_slot_rmaps_range(kvm, slot, slot->base_gfn, slot->base_gfn + slot->npages,
+				     start_level, KVM_MAX_HUGEPAGE_LEVEL,
+				     slot_rmap_write_protect, NULL);
+}
+
+bool kvm_rmap_write_protect_gfn(struct kvm *kvm, const struct kvm_memory_slot *slot, gfn_t gfn,
+				int min_level)
+{
+	bool flush = false;
+	int level;
+
+	lockdep_assert_held_write(&kvm->mmu_lock);
+	if (!slot->arch.rmap[0])
+		return false;
+	for (level = min_level; level <= KVM_MAX_HUGEPAGE_LEVEL; level++)
+		flush |= rmap_write_protect(kvm, gfn_to_rmap(gfn, level, slot), true);
+	return flush;
+}
+
+/* Clear D in every SPTE of the rmap (PML: the next write is logged). */
+static bool __rmap_clear_dirty(struct kvm *kvm, struct kvm_rmap_head *rmap_head,
+			       const struct kvm_memory_slot *slot, gfn_t gfn, int level, void *arg)
+{
+	const struct kvm_mmu_masks *m = &kvm->arch.masks;
+	struct rmap_iterator iter;
+	_Atomic u64 *sptep;
+	bool flush = false;
+
+	for_each_rmap_spte(rmap_head, &iter, sptep) {
+		u64 spte = mmu_spte_read(sptep);
+
+		/* Without A/D bits, "clean" means write-protected (W off, MMU-writable kept). */
+		if (spte_ad_need_write_protect(spte)) {
+			if (!is_writable_pte(spte))
+				continue;
+			mmu_spte_update_no_track(kvm, sptep, spte, spte & ~PT_WRITABLE_MASK);
+			flush = true;
+			continue;
+		}
+		if (!(spte & m->dirty_mask))
+			continue;
+		/* Exchanged if the CPU may set D again at once (W set). */
+		mmu_spte_update_no_track(kvm, sptep, spte, spte & ~m->dirty_mask);
+		flush = true;
+	}
+	return flush;
+}
+
+bool kvm_rmap_clear_dirty_slot(struct kvm *kvm, const struct kvm_memory_slot *slot)
+{
+	lockdep_assert_held_write(&kvm->mmu_lock);
+	return walk_slot_rmaps_range(kvm, slot, slot->base_gfn, slot->base_gfn + slot->npages,
+				     PG_LEVEL_4K, PG_LEVEL_4K, __rmap_clear_dirty, NULL);
+}
+
+void kvm_rmap_clear_dirty_pt_masked(struct kvm *kvm, struct kvm_memory_slot *slot,
+				    gfn_t gfn_offset, unsigned long mask, bool wrprot)
+{
+	lockdep_assert_held_write(&kvm->mmu_lock);
+	if (!slot->arch.rmap[0])
+		return;
+	while (mask) {
+		gfn_t gfn = slot->base_gfn + gfn_offset + __ffs64(mask);
+		struct kvm_rmap_head *rmap_head = gfn_to_rmap(gfn, PG_LEVEL_4K, slot);
+
+		if (wrprot)
+			rmap_write_protect(kvm, rmap_head, false);
+		else
+			__rmap_clear_dirty(kvm, rmap_head, slot, gfn, PG_LEVEL_4K, NULL);
+		mask &= mask - 1;
+	}
+}

@@ -1,0 +1,80 @@
+/* SPDX-License-Identifier: GPL-2.0-only */
+/*
+ * The shadow MMU, as mmu.c calls it: hashed shadow pages, rmaps, the
+ * two-phase zap and obsolete pages.  Today it serves TDP through direct
+ * shadow pages (tdp_mmu=0); shadow paging and nested TDP come on the same
+ * pages (struct kvm_mmu_page with role.direct clear).
+ *
+ * Every function here wants mmu_lock held for write unless it says
+ * otherwise; shadow pages are never changed under the read lock.
+ */
+#ifndef KVMMU_MMU_SHADOW_MMU_H
+#define KVMMU_MMU_SHADOW_MMU_H
+
+#include "mmu_internal.h"
+
+#define KVM_MMU_HASH_SHIFT 12
+#define KVM_NUM_MMU_PAGES (1 << KVM_MMU_HASH_SHIFT)
+/* The page budget: keep this many free, refill to that many, never below the floor. */
+#define KVM_MIN_FREE_MMU_PAGES 5
+#define KVM_REFILL_PAGES 25
+#define KVM_MIN_ALLOC_MMU_PAGES 64
+#define KVM_PERMILLE_MMU_PAGES 20
+
+int kvm_mmu_init_shadow_mmu(struct kvm *kvm);
+void kvm_mmu_uninit_shadow_mmu(struct kvm *kvm);
+
+/*
+ * The valid page for @gfn and @role, from the hash, or a new one from the
+ * vCPU's caches (topped up by the caller).
+ */
+struct kvm_mmu_page *kvm_mmu_get_shadow_page(struct kvm_vcpu *vcpu, gfn_t gfn,
+					     union kvm_mmu_page_role role);
+
+/* Roots. */
+int mmu_alloc_direct_roots(struct kvm_vcpu *vcpu);
+/* Drop a vCPU's reference on a shadow root; zap it if it was the last of an invalid one. */
+void mmu_free_root_page(struct kvm *kvm, hpa_t *root_hpa, struct list_head *invalid_list);
+
+/* The direct-map fault (tdp_mmu=0): with mmu_lock held for write. */
+int direct_map(struct kvm_vcpu *vcpu, struct kvm_page_fault *fault);
+int make_mmu_pages_available(struct kvm_vcpu *vcpu);
+
+/* Lockless walks of a vCPU's shadow root (fast page fault, MMIO faults). */
+void walk_shadow_page_lockless_begin(struct kvm_vcpu *vcpu);
+void walk_shadow_page_lockless_end(struct kvm_vcpu *vcpu);
+_Atomic u64 *shadow_fast_pf_get_last_sptep(struct kvm_vcpu *vcpu, gpa_t gpa, u64 *spte,
+					   int *level);
+int shadow_mmu_get_walk(struct kvm_vcpu *vcpu, u64 addr, u64 *sptes, int *root_level);
+/* A lockless W restore by fast page fault: cmpxchg, reported as the TDP MMU does. */
+bool mmu_spte_cmpxchg_lockless(struct kvm *kvm, _Atomic u64 *sptep, u64 *old, u64 new_spte);
+
+/*
+ * Zapping, in two phases: prepare unlinks @sp (true: other pages went with
+ * it, so a walk of active_mmu_pages must restart), commit flushes every
+ * vCPU and then frees what was prepared.
+ */
+bool kvm_mmu_prepare_zap_page(struct kvm *kvm, struct kvm_mmu_page *sp,
+			      struct list_head *invalid_list);
+void kvm_mmu_commit_zap_page(struct kvm *kvm, struct list_head *invalid_list);
+void kvm_zap_obsolete_pages(struct kvm *kvm);
+void kvm_shadow_mmu_zap_all(struct kvm *kvm);
+
+/* rmap users: each returns whether a TLB flush is needed. */
+bool kvm_rmap_unmap_gfn_range(struct kvm *kvm, struct kvm_gfn_range *range);
+bool kvm_rmap_zap_gfn_range(struct kvm *kvm, gfn_t gfn_start, gfn_t gfn_end);
+bool kvm_rmap_age_gfn_range(struct kvm *kvm, struct kvm_gfn_range *range, bool test_only);
+bool kvm_rmap_write_protect_slot(struct kvm *kvm, const struct kvm_memory_slot *slot,
+				 int start_level);
+bool kvm_rmap_clear_dirty_slot(struct kvm *kvm, const struct kvm_memory_slot *slot);
+/* Clear W (or D, @wrprot false) on the 4K gfns of @mask; write-protect huge ones. */
+void kvm_rmap_clear_dirty_pt_masked(struct kvm *kvm, struct kvm_memory_slot *slot,
+				    gfn_t gfn_offset, unsigned long mask, bool wrprot);
+bool kvm_rmap_write_protect_gfn(struct kvm *kvm, const struct kvm_memory_slot *slot, gfn_t gfn,
+				int min_level);
+
+/* Memslot metadata: rmaps per level. */
+int memslot_rmap_alloc(struct kvm_memory_slot *slot, unsigned long npages);
+void memslot_rmap_free(struct kvm *kvm, struct kvm_memory_slot *slot);
+
+#endif /* KVMMU_MMU_SHADOW_MMU_H */
