@@ -28,6 +28,25 @@ enum kvmmu_exit_reason {
 	KVMMU_EXIT_EPT_MISCONFIG,  /* an MMIO or misconfigured SPTE at .gpa */
 	KVMMU_EXIT_HLT,            /* nothing left to run */
 	KVMMU_EXIT_PML_FULL,       /* a write would log to a full PML buffer */
+	/* Shadow paging only (kvmmu_entry.shadow_paging): */
+	KVMMU_EXIT_PAGE_FAULT,     /* a #PF at .gva, .error_code as the CPU reports it */
+	KVMMU_EXIT_CR_ACCESS,      /* MOV to CR0/CR3/CR4 or WRMSR EFER (.cr) of .value */
+	KVMMU_EXIT_INVLPG,         /* INVLPG .gva */
+};
+
+/* kvmmu_exit.cr for a WRMSR to EFER. */
+#define KVMMU_CR_EFER 0xc0000080
+
+/*
+ * The access an exit interrupted, as KVM's emulator would decode it from
+ * the instruction: what it does, how wide, and a store's value.
+ */
+enum kvmmu_insn_op { KVMMU_INSN_LOAD, KVMMU_INSN_STORE, KVMMU_INSN_FETCH };
+
+struct kvmmu_insn {
+	enum kvmmu_insn_op op;
+	uint8_t size;                /* 1, 2, 4 or 8 */
+	uint64_t value;              /* a store's */
 };
 
 struct kvmmu_exit {
@@ -35,6 +54,25 @@ struct kvmmu_exit {
 	uint64_t gpa;
 	uint64_t error_code;         /* PFERR_* bits (arch/x86_pgtable.h) */
 	uint64_t exit_qualification; /* EPT violations: the SDM's encoding */
+	/* Shadow paging: */
+	uint64_t gva;                /* PAGE_FAULT (CR2), INVLPG */
+	uint32_t cr;                 /* CR_ACCESS: 0, 3, 4 or KVMMU_CR_EFER */
+	uint64_t value;              /* CR_ACCESS: the value written */
+	struct kvmmu_insn insn;      /* PAGE_FAULT: the access that faulted */
+};
+
+/*
+ * The guest's register state (the VMCS guest-state area) that paging
+ * depends on.  Under shadow paging the CPU runs with these: the guest's
+ * CPL, RFLAGS.AC, PKRU, CR0.WP is forced on (as KVM does), EFER.NXE on,
+ * and CR4's SMEP, SMAP and PKE apply to the shadow tables.  The PDPTRs
+ * are what a PAE guest loaded.
+ */
+struct kvmmu_guest_regs {
+	uint64_t cr0, cr3, cr4, efer, rflags;
+	uint32_t pkru;
+	uint8_t cpl;
+	uint64_t pdptrs[4];
 };
 
 /* What VM entry loads. */
@@ -54,6 +92,15 @@ struct kvmmu_entry {
 	 */
 	uint64_t *pml_buf;
 	uint16_t *pml_index;
+	/*
+	 * Shadow paging (ept=0 / npt=0): root_pfn is KVM's shadow table of
+	 * the guest's linear addresses, in the 64-bit x86 format (npt is
+	 * set), walked with the gva at root_level (4 or 5), A/D set in it,
+	 * the permissions checked as with the guest's registers (above).
+	 * Every #PF exits (KVM intercepts #PF), and so do the guest's CR0,
+	 * CR3, CR4 and EFER writes and INVLPG, which KVM emulates.
+	 */
+	bool shadow_paging;
 };
 
 #define KVMMU_PML_ENTRIES 512
@@ -67,7 +114,8 @@ struct kvmmu_entry {
  * @flush_tlb_all:     drop every cached translation of the vCPU.
  * @flush_tlb_current: drop the cached translations of the context of
  *                     @root_pfn, the root the vCPU runs (or is about to).
- * @skip_instruction:  the access that exited was emulated (MMIO): go on
+ * @skip_instruction:  the access that exited was emulated (MMIO, a
+ *                     store KVM wrote itself, a CR write, INVLPG): go on
  *                     after it when the vCPU next runs.
  */
 struct kvmmu_hw_ops {
@@ -78,6 +126,17 @@ struct kvmmu_hw_ops {
 	void (*flush_tlb_all)(struct kvmmu_hw_vcpu *hv);
 	void (*flush_tlb_current)(struct kvmmu_hw_vcpu *hv, uint64_t root_pfn);
 	void (*skip_instruction)(struct kvmmu_hw_vcpu *hv);
+	/* Read and write the guest register state (VMREAD/VMWRITE). */
+	void (*get_regs)(struct kvmmu_hw_vcpu *hv, struct kvmmu_guest_regs *regs);
+	void (*set_regs)(struct kvmmu_hw_vcpu *hv, const struct kvmmu_guest_regs *regs);
+	/*
+	 * Deliver a #PF to the guest at the next entry: the access that exited
+	 * takes it (CR2 = @gva, @error_code) and is skipped, as the guest's
+	 * handler would.
+	 */
+	void (*inject_page_fault)(struct kvmmu_hw_vcpu *hv, uint64_t gva, uint64_t error_code);
+	/* Drop the cached translations of @gva (INVLPG, emulated by KVM). */
+	void (*flush_tlb_gva)(struct kvmmu_hw_vcpu *hv, uint64_t gva);
 };
 
 #endif /* KVMMU_HW_H */

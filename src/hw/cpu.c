@@ -2,7 +2,9 @@
 /*
  * The simulated CPU: the hardware ops KVM's run loop calls, and the
  * execution of guest programs (lists of accesses, memstress passes), with
- * guest paging walked two-dimensionally.
+ * guest paging walked two-dimensionally, or, under shadow paging, every
+ * linear address walked through KVM's shadow table and the paging
+ * instructions KVM intercepts exiting to it.
  */
 #include <errno.h>
 #include <stdlib.h>
@@ -15,6 +17,9 @@
 #include "sched_point.h"
 
 #define MEMSTRESS_VALUE 0x0123456789ABCDEFULL
+
+/* CR0.PE, which paging needs (the shadow walk's CR0 has it, as the CPU KVM runs). */
+#define CR0_PE BIT_ULL(0)
 
 /* ---- the machine -------------------------------------------------------------------- */
 
@@ -405,6 +410,229 @@ static int translate_gva(struct kvmmu_hw_vcpu *hv, u64 gva, enum hw_access_kind 
 	return ACC_DONE;
 }
 
+/* ---- shadow paging -------------------------------------------------------------------------- */
+
+/*
+ * KVM's shadow table, as the shadow walk reaches it: the walk's "gpa" is a
+ * host physical address, read and compare-exchanged in the direct map, no
+ * TDP translation in between.  Each table frame's state is checked before
+ * it is read, as the TDP walker does: a freed table is reported and not
+ * read.  A/D are set as the TDP walker sets them in SPTEs, and D in the
+ * leaf is reported the same way.
+ */
+struct smem {
+	struct kvmmu_hw_vcpu *hv;
+	int depth;  /* entries read since the walk (re)started: the level is root_level - depth */
+	bool freed; /* a table frame was not allocated: the walk stopped there */
+};
+
+static _Atomic u64 *smem_entry(const struct smem *s, u64 hpa)
+{
+	return (_Atomic u64 *)(void *)(s->hv->m->direct_map + hpa);
+}
+
+static int smem_read(void *arg, u64 hpa, int size, u64 *val)
+{
+	struct smem *s = arg;
+	struct kvmmu_hw_vcpu *hv = s->hv;
+	struct hw_machine *m = hv->m;
+	u64 table = hpa >> PAGE_SHIFT;
+	int level = hv->entry->root_level - s->depth++;
+
+	/* 4- and 5-level paging: 8-byte entries only. */
+	kvmmu_observe(KVMMU_EV_TABLE_READ, table, .kvm = NULL, .pfn = table,
+		      .gfn = HW_GFN_UNKNOWN, .level = (u8)level, .reader = KVMMU_READER_WALKER);
+	if (unlikely(m->host->frame_state(m->mm, table) != KVMMU_FRAME_ALLOCATED)) {
+		hw_stat_inc(hv, freed_table_reads);
+		s->freed = true;
+		return -1;
+	}
+	/* Acquire: a table is complete before the entry linking it is seen. */
+	*val = atomic_load_explicit(smem_entry(s, hpa), memory_order_acquire);
+	return 0;
+}
+
+static int smem_cmpxchg(void *arg, u64 hpa, int size, u64 *old, u64 new_val)
+{
+	struct smem *s = arg;
+	struct kvmmu_hw_vcpu *hv = s->hv;
+	_Atomic u64 *p = smem_entry(s, hpa);
+	u64 before = *old;
+
+	sched_point(SP_HW_AD_UPDATE, (const void *)p);
+	if (!atomic_compare_exchange_strong(p, old, new_val)) {
+		/* The entry changed: the walk starts again from the root. */
+		s->depth = 0;
+		return 1;
+	}
+	hw_stat_inc(hv, ad_updates);
+	/* The walk sets D in the leaf only, the last entry it read. */
+	if (new_val & ~before & PT_DIRTY_MASK)
+		kvmmu_observe(KVMMU_EV_SPTE_HW_DIRTY, spte, .kvm = NULL, .sptep = (const void *)p,
+			      .old_spte = before, .new_spte = new_val, .gfn = HW_GFN_UNKNOWN,
+			      .level = (u8)(hv->entry->root_level - s->depth + 1));
+	return 0;
+}
+
+static const struct hw_gmem_ops smem_ops = { .read = smem_read, .cmpxchg_entry = smem_cmpxchg };
+
+/*
+ * The CPU the shadow walk runs as: 64-bit paging from KVM's root, CR0.WP
+ * and EFER.NXE forced on, the guest's CPL, RFLAGS and PKRU, and CR4's
+ * SMEP, SMAP and PKE while the guest pages (KVM clears them in the CR4 it
+ * runs an unpaged guest with, where they would do nothing).
+ */
+static void shadow_cpu(const struct kvmmu_hw_vcpu *hv, struct hw_cpu *c)
+{
+	const struct kvmmu_entry *e = hv->entry;
+	u64 cr4 = X86_CR4_PAE | (e->root_level == 5 ? X86_CR4_LA57 : 0);
+
+	if (hv->cpu.cr0 & X86_CR0_PG)
+		cr4 |= hv->cpu.cr4 & (X86_CR4_SMEP | X86_CR4_SMAP | X86_CR4_PKE);
+	*c = (struct hw_cpu){
+		.cr0 = X86_CR0_PG | CR0_PE | X86_CR0_WP,
+		.cr3 = e->root_pfn << PAGE_SHIFT,
+		.cr4 = cr4,
+		.efer = EFER_LME | EFER_LMA | EFER_NX,
+		.rflags = hv->cpu.rflags,
+		.pkru = hv->cpu.pkru,
+		.cpl = hv->cpu.cpl,
+	};
+}
+
+static unsigned int gw_access(enum hw_access_kind kind)
+{
+	return kind == HW_ACC_WRITE ? GW_WRITE : kind == HW_ACC_EXEC ? GW_FETCH : 0;
+}
+
+/* A #PF exits to KVM, which intercepts them all: the access runs again unless KVM skips it. */
+static void page_fault_exit(struct kvmmu_hw_vcpu *hv, const struct hw_access *acc, u8 size,
+			    u64 error_code, struct kvmmu_exit *exit)
+{
+	exit->reason = KVMMU_EXIT_PAGE_FAULT;
+	exit->gva = acc->addr;
+	exit->gpa = 0;
+	exit->error_code = error_code;
+	exit->exit_qualification = 0;
+	exit->insn = (struct kvmmu_insn){
+		.op = acc->op == HW_STORE ? KVMMU_INSN_STORE :
+		      acc->op == HW_FETCH ? KVMMU_INSN_FETCH : KVMMU_INSN_LOAD,
+		.size = size,
+		.value = acc->op != HW_STORE ? 0 :
+			 size == 8 ? acc->value : acc->value & (BIT_ULL(8 * size) - 1),
+	};
+	hw_stat_inc(hv, exits_page_fault);
+}
+
+/*
+ * Is the shadow entry that @page's lookup found @page's own?  The key holds
+ * 40 bits of the page number; 5-level gvas have 45.
+ */
+static bool shadow_entry_is(const struct hw_tlb_array *a, u64 page)
+{
+	return atomic_load_explicit(&a->meta[hw_tlb_index(a, page)].gpa_page,
+				    memory_order_relaxed) == page;
+}
+
+/*
+ * Translate the linear address of @acc through KVM's shadow table: the TLB
+ * (a hit judged against the CPU state of the moment), else the walk, whose
+ * result is cached by gva, 4K at a time.  Returns ACC_DONE with the pfn,
+ * or ACC_EXIT after a #PF exit.  The entry's npt and ad_enabled do not
+ * matter here (the format is 64-bit paging's, whose A/D the CPU always
+ * sets), nor does PML, which needs EPT.
+ */
+static int translate_shadow(struct kvmmu_hw_vcpu *hv, const struct hw_access *acc,
+			    enum hw_access_kind kind, u8 size, struct kvmmu_exit *exit,
+			    u64 *pfn_out)
+{
+	struct hw_tlb_array *a = &hv->tlb[TLB_4K];
+	unsigned int access = gw_access(kind);
+	u64 page = acc->addr >> PAGE_SHIFT, flags, pfn;
+	struct smem s = { .hv = hv };
+	struct hw_cpu cpu;
+	struct hw_fill f;
+	struct gw_walk w;
+	enum gw_result r;
+	int i;
+
+	shadow_cpu(hv, &cpu);
+	if (hw_tlb_lookup(hv, a, page, TLBF_SHADOW_SPACE, &flags, &pfn) &&
+	    shadow_entry_is(a, page)) {
+		const struct hw_tlb_meta *meta = &a->meta[hw_tlb_index(a, page)];
+		u64 leaf = atomic_load_explicit(&meta->spte, memory_order_relaxed);
+
+		if (hw_tlb_allows(flags, kind) &&
+		    !hw_guest_access_fault(&cpu, access, flags & TLBF_U, flags & TLBF_W,
+					   !(flags & TLBF_X), leaf)) {
+			hw_stat_inc(hv, tlb_hits);
+			*pfn_out = pfn;
+			return ACC_DONE;
+		}
+		/* Not allowed now: walk, for D or for the fault the tables say. */
+		hw_tlb_drop(hv, a, page, TLBF_SHADOW_SPACE);
+	}
+	hw_stat_inc(hv, tlb_misses);
+
+	hw_stat_inc(hv, walks);
+	rcu_read_lock();
+	r = hw_guest_walk(&cpu, hv->m->phys_bits, acc->addr, access, &smem_ops, &s, &w);
+	rcu_read_unlock();
+	if (r == GW_EXIT) {
+		/* A freed table: nothing sane to read, as if not present. */
+		WARN_ON_ONCE(!s.freed);
+		page_fault_exit(hv, acc, size,
+				(kind == HW_ACC_WRITE ? PFERR_WRITE_MASK : 0) |
+				(cpu.cpl == 3 ? PFERR_USER_MASK : 0) |
+				(kind == HW_ACC_EXEC ? PFERR_FETCH_MASK : 0), exit);
+		return ACC_EXIT;
+	}
+	if (r == GW_FAULT) {
+		page_fault_exit(hv, acc, size, w.error_code, exit);
+		return ACC_EXIT;
+	}
+
+	/*
+	 * Cached by gva, whatever the leaf's size: the 4K page of the leaf's
+	 * frame.  The gfn is unknown: the record keeps the whole gva page
+	 * instead (hw_internal.h).  The tables are the shadow walk's.
+	 */
+	memset(&f, 0, sizeof(f));
+	f.page = page;
+	f.pfn = w.gpa >> PAGE_SHIFT;
+	f.flags = TLBF_SHADOW_SPACE | TLBF_R | (w.writable ? TLBF_W : 0) | (w.nx ? 0 : TLBF_X) |
+		  (w.user ? TLBF_U : 0) | (w.dirty ? TLBF_D : 0);
+	f.sptep = (const void *)smem_entry(&s, w.pte_gpa[w.levels - 1]);
+	f.spte = w.pte[w.levels - 1] | PT_ACCESSED_MASK |
+		 (kind == HW_ACC_WRITE ? PT_DIRTY_MASK : 0);
+	f.gpa_page = page;
+	for (i = 0; i < w.levels; i++)
+		f.tables[hv->entry->root_level - 1 - i] = w.pte_gpa[i] >> PAGE_SHIFT;
+	if (w.level > PG_LEVEL_4K)
+		hv->had_shadow_huge = true;
+	hw_tlb_fill(hv, a, &f);
+	*pfn_out = f.pfn;
+	return ACC_DONE;
+}
+
+/* An instruction KVM intercepts under shadow paging: exit without executing it. */
+static int intercept(struct kvmmu_hw_vcpu *hv, struct kvmmu_exit *exit,
+		     enum kvmmu_exit_reason reason, u32 cr, u64 value, u64 gva)
+{
+	exit->reason = reason;
+	exit->gpa = 0;
+	exit->error_code = 0;
+	exit->exit_qualification = 0;
+	exit->cr = cr;
+	exit->value = value;
+	exit->gva = gva;
+	if (reason == KVMMU_EXIT_INVLPG)
+		hw_stat_inc(hv, exits_invlpg);
+	else
+		hw_stat_inc(hv, exits_cr_access);
+	return ACC_EXIT;
+}
+
 /* ---- the guest kernel's instructions -------------------------------------------------------- */
 
 /*
@@ -442,6 +670,11 @@ static void flush_linear(struct kvmmu_hw_vcpu *hv)
  * computed from changes (a CPU may always flush more than it must): the
  * CR3 load, PG, WP, the paging-mode and permission bits of CR4, EFER.NXE,
  * the CPL, RFLAGS.AC and PKRU.
+ *
+ * Under shadow paging, the control-register and EFER writes that pass the
+ * #GP checks, INVLPG and HW_FLUSH_TLB exit to KVM without executing (KVM
+ * loads a PAE CR3's PDPTEs itself); the CPL, AC and PKRU change here and
+ * flush nothing, since shadow TLB hits are judged against them.
  */
 static int cpu_op(struct kvmmu_hw_vcpu *hv, const struct hw_access *acc,
 		  struct kvmmu_exit *exit)
@@ -451,6 +684,13 @@ static int cpu_op(struct kvmmu_hw_vcpu *hv, const struct hw_access *acc,
 	bool flush = true;
 	int r = 0;
 
+	if (hv->shadow) {
+		if (acc->op == HW_INVLPG)
+			return intercept(hv, exit, KVMMU_EXIT_INVLPG, 0, 0, acc->addr);
+		/* A full flush of the guest's TLB is a MOV to CR3 of CR3. */
+		if (acc->op == HW_FLUSH_TLB)
+			return intercept(hv, exit, KVMMU_EXIT_CR_ACCESS, 3, hv->cpu.cr3, 0);
+	}
 	switch (acc->op) {
 	case HW_MOV_CR0:
 		cpu.cr0 = v;
@@ -461,13 +701,13 @@ static int cpu_op(struct kvmmu_hw_vcpu *hv, const struct hw_access *acc,
 		} else if (!(v & X86_CR0_PG)) {
 			cpu.efer &= ~EFER_LMA;
 		}
-		if (hw_paging_mode(&cpu) == 3 && !(hv->cpu.cr0 & X86_CR0_PG))
+		if (!hv->shadow && hw_paging_mode(&cpu) == 3 && !(hv->cpu.cr0 & X86_CR0_PG))
 			r = load_pdptrs(hv, &cpu, exit);
 		flush = (v ^ hv->cpu.cr0) & (X86_CR0_PG | X86_CR0_WP);
 		break;
 	case HW_MOV_CR3:
 		cpu.cr3 = v;
-		if (hw_paging_mode(&cpu) == 3)
+		if (!hv->shadow && hw_paging_mode(&cpu) == 3)
 			r = load_pdptrs(hv, &cpu, exit);
 		break;
 	case HW_MOV_CR4:
@@ -476,7 +716,7 @@ static int cpu_op(struct kvmmu_hw_vcpu *hv, const struct hw_access *acc,
 		    (!(v & X86_CR4_PAE) || ((v ^ cpu.cr4) & X86_CR4_LA57)))
 			goto gp;
 		cpu.cr4 = v;
-		if (hw_paging_mode(&cpu) == 3 && ((v ^ hv->cpu.cr4) & X86_CR4_PAE))
+		if (!hv->shadow && hw_paging_mode(&cpu) == 3 && ((v ^ hv->cpu.cr4) & X86_CR4_PAE))
 			r = load_pdptrs(hv, &cpu, exit);
 		break;
 	case HW_WRMSR_EFER:
@@ -507,6 +747,21 @@ static int cpu_op(struct kvmmu_hw_vcpu *hv, const struct hw_access *acc,
 		return ACC_EXIT;
 	if (r)
 		goto gp;
+	if (hv->shadow) {
+		switch (acc->op) {
+		case HW_MOV_CR0:
+			return intercept(hv, exit, KVMMU_EXIT_CR_ACCESS, 0, v, 0);
+		case HW_MOV_CR3:
+			return intercept(hv, exit, KVMMU_EXIT_CR_ACCESS, 3, v, 0);
+		case HW_MOV_CR4:
+			return intercept(hv, exit, KVMMU_EXIT_CR_ACCESS, 4, v, 0);
+		case HW_WRMSR_EFER:
+			return intercept(hv, exit, KVMMU_EXIT_CR_ACCESS, KVMMU_CR_EFER, v, 0);
+		default:
+			hv->cpu = cpu;
+			return ACC_DONE;
+		}
+	}
 	hv->cpu = cpu;
 	if (flush)
 		flush_linear(hv);
@@ -532,8 +787,16 @@ static int do_access(struct kvmmu_hw_vcpu *hv, struct hw_access *acc, struct kvm
 	u64 pfn, flags, gpa = acc->addr;
 	int r = ACC_DONE;
 
-	/* With guest paging the address is a gva; the observers hear the gpa. */
-	if (hw_paging_mode(&hv->cpu)) {
+	/*
+	 * With guest paging the address is a gva; the observers hear the gpa.
+	 * Under shadow paging it is always linear, and the gpa unknown.
+	 */
+	if (unlikely(hv->shadow)) {
+		r = translate_shadow(hv, acc, kind, size, exit, &pfn);
+		if (r != ACC_DONE)
+			return r;
+		gpa = (HW_GFN_UNKNOWN << PAGE_SHIFT) | (acc->addr & (PAGE_SIZE - 1));
+	} else if (hw_paging_mode(&hv->cpu)) {
 		r = translate_gva(hv, acc->addr, kind, exit, &pfn, &gpa);
 		if (r != ACC_DONE)
 			return r;
@@ -580,6 +843,7 @@ static int hw_run(struct kvmmu_hw_vcpu *hv, const struct kvmmu_entry *entry,
 		  struct kvmmu_exit *exit)
 {
 	hv->entry = entry;
+	hv->shadow = entry->shadow_paging;
 	hw_tlb_set_root(hv, entry->root_pfn);
 	for (;;) {
 		struct hw_access acc;
@@ -648,6 +912,10 @@ static void hw_flush_tlb_current(struct kvmmu_hw_vcpu *hv, u64 root_pfn)
 	}
 }
 
+/*
+ * Go on after the access or instruction that exited.  A control
+ * instruction's operand is not written back, so it needs nothing more.
+ */
 static void hw_skip_instruction(struct kvmmu_hw_vcpu *hv)
 {
 	struct hw_access acc;
@@ -661,6 +929,94 @@ static void hw_skip_instruction(struct kvmmu_hw_vcpu *hv)
 		end_pass(hv);
 }
 
+static void hw_get_regs(struct kvmmu_hw_vcpu *hv, struct kvmmu_guest_regs *regs)
+{
+	const struct hw_cpu *c = &hv->cpu;
+	int i;
+
+	*regs = (struct kvmmu_guest_regs){
+		.cr0 = c->cr0, .cr3 = c->cr3, .cr4 = c->cr4, .efer = c->efer,
+		.rflags = c->rflags, .pkru = c->pkru, .cpl = c->cpl,
+	};
+	for (i = 0; i < 4; i++)
+		regs->pdptrs[i] = c->pdptr[i];
+}
+
+/* VMWRITEs: nothing is flushed (KVM flushes what its emulation needs). */
+static void hw_set_regs(struct kvmmu_hw_vcpu *hv, const struct kvmmu_guest_regs *regs)
+{
+	struct hw_cpu *c = &hv->cpu;
+	int i;
+
+	c->cr0 = regs->cr0;
+	c->cr3 = regs->cr3;
+	c->cr4 = regs->cr4;
+	c->efer = regs->efer;
+	c->rflags = regs->rflags;
+	c->pkru = regs->pkru;
+	c->cpl = regs->cpl;
+	for (i = 0; i < 4; i++)
+		c->pdptr[i] = regs->pdptrs[i];
+}
+
+/*
+ * The guest takes the #PF: its handler runs, and the access that exited
+ * is skipped, as a guest #PF under TDP is (guest_faults, CR2, the code).
+ */
+static void hw_inject_page_fault(struct kvmmu_hw_vcpu *hv, u64 gva, u64 error_code)
+{
+	struct hw_access acc;
+
+	hv->cr2 = gva;
+	hv->pf_error_code = error_code;
+	hw_stat_inc(hv, guest_faults);
+	if (!next_access(hv, &acc))
+		return;
+	advance(hv, &acc);
+	if (!hv->prog.list && hv->pc == hv->npages)
+		end_pass(hv);
+}
+
+/* The leaf level of a shadow entry: its walk read no table below the leaf's. */
+static int shadow_leaf_level(const struct hw_tlb_meta *meta)
+{
+	int t;
+
+	for (t = 0; t < 5; t++)
+		if (atomic_load_explicit(&meta->tables[t], memory_order_relaxed))
+			return t + 1;
+	return PG_LEVEL_4K;
+}
+
+/*
+ * INVLPG's flush, in the current context: the gva's entry, and, since a
+ * 2M or 1G translation is cached 4K at a time, every entry of the large
+ * page the gva is in.
+ */
+static void hw_flush_tlb_gva(struct kvmmu_hw_vcpu *hv, u64 gva)
+{
+	struct hw_tlb_array *a = &hv->tlb[TLB_4K];
+	u64 page = gva >> PAGE_SHIFT, i;
+
+	hw_stat_inc(hv, flushes_gva);
+	if (shadow_entry_is(a, page))
+		hw_tlb_drop(hv, a, page, TLBF_SHADOW_SPACE);
+	if (!hv->had_shadow_huge)
+		return;
+	for (i = 0; i <= a->mask; i++) {
+		u64 key = atomic_load_explicit(&a->slot[i].key, memory_order_relaxed);
+		u64 other;
+		int level;
+
+		if ((key & TLBF_SHADOW_SPACE) != TLBF_SHADOW_SPACE)
+			continue;
+		other = atomic_load_explicit(&a->meta[i].gpa_page, memory_order_relaxed);
+		level = shadow_leaf_level(&a->meta[i]);
+		if (level > PG_LEVEL_4K && !((other ^ page) >> (9 * (level - 1))))
+			hw_tlb_drop(hv, a, other, TLBF_SHADOW_SPACE);
+	}
+}
+
 const struct kvmmu_hw_ops hw_ops = {
 	.vcpu_create = hw_vcpu_create,
 	.vcpu_destroy = hw_vcpu_destroy,
@@ -668,4 +1024,8 @@ const struct kvmmu_hw_ops hw_ops = {
 	.flush_tlb_all = hw_flush_tlb_all,
 	.flush_tlb_current = hw_flush_tlb_current,
 	.skip_instruction = hw_skip_instruction,
+	.get_regs = hw_get_regs,
+	.set_regs = hw_set_regs,
+	.inject_page_fault = hw_inject_page_fault,
+	.flush_tlb_gva = hw_flush_tlb_gva,
 };

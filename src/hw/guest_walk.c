@@ -170,6 +170,14 @@ static u64 permission_fault(const struct hw_cpu *cpu, int mode, unsigned int acc
 	return PFERR_PRESENT_MASK | pk;
 }
 
+u64 hw_guest_access_fault(const struct hw_cpu *cpu, unsigned int access, bool user,
+			  bool writable, bool nx, u64 leaf)
+{
+	const struct gw_walk w = { .user = user, .writable = writable, .nx = nx };
+
+	return permission_fault(cpu, hw_paging_mode(cpu), access, &w, leaf);
+}
+
 /* One pass from the top; GW_OK with @restart set means an A/D update lost a race. */
 static enum gw_result walk_once(const struct hw_cpu *cpu, int mode, int maxphyaddr, u64 gva,
 				unsigned int access, const struct hw_gmem_ops *ops, void *arg,

@@ -81,6 +81,16 @@ int hw_paging_mode(const struct hw_cpu *cpu);
 int hw_load_pdptrs(struct hw_cpu *cpu, int maxphyaddr, const struct hw_gmem_ops *ops,
 		   void *arg);
 
+/*
+ * Would an access (GW_*) fault under @cpu on a page a walk found @user,
+ * @writable and @nx, with @leaf its leaf entry (for the protection key)?
+ * Returns the #PF error code's P and PK bits that make it fault, or 0:
+ * what a TLB hit is judged by when the CPL, SMAP's AC or PKRU changed
+ * since the fill.
+ */
+u64 hw_guest_access_fault(const struct hw_cpu *cpu, unsigned int access, bool user,
+			  bool writable, bool nx, u64 leaf);
+
 /* Walk the guest's tables for @gva. */
 enum gw_result hw_guest_walk(const struct hw_cpu *cpu, int maxphyaddr, u64 gva,
 			     unsigned int access, const struct hw_gmem_ops *ops, void *arg,

@@ -16,6 +16,14 @@
  * once; when a generation would wrap, the arrays are cleared for real.
  * Only the vCPU's own thread writes its TLB; snapshots for checkers read it
  * under a seqlock.
+ *
+ * Under shadow paging (kvmmu_entry.shadow_paging) the 4K array holds
+ * gva-keyed entries of KVM's shadow table (LINEAR | SHADOW), one per 4K
+ * gva page whatever the leaf's size; they keep U/S (TLBF_U) and the leaf
+ * SPTE, so that a hit is judged against the CPL, SMEP, SMAP, AC and PKRU
+ * of the moment, as a CPU judges its TLB entries, and the whole gva page
+ * in the cold record, which a hit checks.  The paging-structure caches
+ * are not used in that mode.
  */
 #ifndef KVMMU_HW_HW_INTERNAL_H
 #define KVMMU_HW_HW_INTERNAL_H
@@ -38,7 +46,10 @@
 #define TLBF_X BIT_ULL(3)
 #define TLBF_D BIT_ULL(4)      /* the leaf's D was set when filled (or A/D off) */
 #define TLBF_LINEAR BIT_ULL(5) /* a combined gva translation, not a gpa one */
-#define TLBF_PERMS (TLBF_R | TLBF_W | TLBF_X | TLBF_D)
+#define TLBF_U BIT_ULL(6)      /* shadow paging: a user page (U/S at every level) */
+#define TLBF_SHADOW BIT_ULL(7) /* with LINEAR: a gva translation of KVM's shadow table */
+#define TLBF_PERMS (TLBF_R | TLBF_W | TLBF_X | TLBF_D | TLBF_U)
+#define TLBF_SHADOW_SPACE (TLBF_LINEAR | TLBF_SHADOW)
 #define TLB_CTX_SHIFT 22
 #define TLB_GEN_SHIFT 8
 #define TLB_PAGE_SHIFT 24
@@ -51,7 +62,12 @@ struct hw_tlb_slot {
 struct hw_tlb_meta {
 	_Atomic u64 sptep;
 	_Atomic u64 spte;
-	_Atomic u64 gpa_page; /* LINEAR entries: the gfn the gva mapped to */
+	/*
+	 * LINEAR entries: the gfn the gva mapped to.  Shadow entries, whose
+	 * gfn is unknown (HW_GFN_UNKNOWN to checkers): the whole gva page,
+	 * which the key's 40 page bits cannot hold for 5-level paging.
+	 */
+	_Atomic u64 gpa_page;
 	_Atomic u64 tables[5];
 };
 
@@ -92,9 +108,11 @@ struct kvmmu_hw_vcpu {
 	u64 key_tag;                      /* ctx and generation bits of cur_ctx | VALID */
 	_Atomic u32 seq;                  /* snapshot seqlock: odd while changing */
 	_Atomic bool had_linear;          /* a gva-keyed entry was ever filled */
+	bool had_shadow_huge;             /* a shadow entry of a 2M/1G SPTE was ever filled */
 
-	/* The entry of the current run. */
+	/* The entry of the current run; shadow: its shadow_paging, for the hot path. */
 	const struct kvmmu_entry *entry;
+	bool shadow;
 
 	/* The architectural state guest paging depends on; CR2 and the last #PF's code. */
 	struct hw_cpu cpu;

@@ -18,6 +18,15 @@
  * a 64-bit kernel for now), each guest table access itself translated
  * through the TDP tables: the two-dimensional walk.
  *
+ * Under shadow paging (kvmmu_entry.shadow_paging: KVM with ept=0) every
+ * address is linear, paging on or off in the guest, and is walked by the
+ * same architectural walk directly through KVM's shadow table in host
+ * memory (4- or 5-level, the guest's CPL, RFLAGS.AC, PKRU and CR4's SMEP,
+ * SMAP and PKE, CR0.WP and EFER.NXE forced on); the CPU sets A/D in the
+ * SPTEs.  A #PF exits to KVM with the access that took it; so do the
+ * guest's control-register and EFER writes and INVLPG.  The gpa behind a
+ * gva is the guest's business and unknown to the CPU: HW_GFN_UNKNOWN.
+ *
  * The model reports TLB fills and flushes, table reads and guest loads and
  * stores to the observer hooks, and exposes every vCPU's TLB through a
  * seqlock-consistent snapshot for the checkers.
@@ -31,6 +40,14 @@
 #include "types.h"
 
 struct hw_machine;
+
+/*
+ * The gfn of a shadow-paging translation, which the CPU does not know (it
+ * walks KVM's table of gvas): in TLB entries and their views, in the
+ * events of guest accesses (a gpa of HW_GFN_UNKNOWN << PAGE_SHIFT plus the
+ * offset) and in those of the shadow walk.  No memslot holds it.
+ */
+#define HW_GFN_UNKNOWN (~0ULL >> PAGE_SHIFT)
 
 struct hw_config {
 	struct mm_struct *mm;                 /* the host whose frames hold memory */
@@ -58,8 +75,12 @@ enum hw_op {
 	 * What a guest kernel does to its paging (.value is the operand): the
 	 * control-register and EFER writes, INVLPG .addr, a flush of every
 	 * linear translation, a CPL switch (0 or 3), STAC/CLAC (.value: AC),
-	 * WRPKRU.  An illegal write takes #GP and changes nothing.  Without
-	 * EPT/NPT they would exit to KVM; with them the CPU does it all.
+	 * WRPKRU.  An illegal write takes #GP and changes nothing.  With
+	 * EPT/NPT the CPU does it all.  Under shadow paging the CR0, CR3,
+	 * CR4 and EFER writes that pass the CPU's #GP checks, INVLPG and
+	 * HW_FLUSH_TLB (a MOV to CR3 of CR3) exit to KVM, which emulates
+	 * them (a PAE CR3's PDPTEs are KVM's to load); the others still run
+	 * in the CPU.
 	 */
 	HW_MOV_CR0,
 	HW_MOV_CR3,
@@ -76,7 +97,7 @@ enum hw_op {
 struct hw_access {
 	u8 op;     /* enum hw_op */
 	u8 size;   /* 1, 2, 4 or 8 (naturally aligned); 0 means 8 */
-	u64 addr;  /* gpa, or gva with guest paging */
+	u64 addr;  /* gpa, or gva with guest paging or under shadow paging */
 	u64 value; /* HW_STORE: stored; HW_LOAD: receives what was loaded */
 };
 
@@ -127,7 +148,7 @@ bool hw_vcpu_done(struct kvmmu_hw_vcpu *hv);
 struct hw_vcpu_stats {
 	u64 loads, stores, fetches;
 	u64 tlb_hits, tlb_misses;
-	u64 walks;            /* TDP walks (each level read counts once per walk) */
+	u64 walks;            /* TDP or shadow walks (each level read counts once per walk) */
 	u64 guest_walks;      /* guest page-table walks */
 	u64 ad_updates;       /* A/D bits set in SPTEs */
 	u64 exits_violation, exits_misconfig, exits_intr, exits_hlt, exits_pml_full;
@@ -136,6 +157,9 @@ struct hw_vcpu_stats {
 	u64 guest_gps;        /* guest #GP (an illegal control-register write): skipped */
 	u64 flushes_all, flushes_current;
 	u64 freed_table_reads; /* walks that met a freed table (reported) */
+	/* Shadow paging (its walks count in walks): */
+	u64 exits_page_fault, exits_cr_access, exits_invlpg;
+	u64 flushes_gva;
 };
 
 void hw_vcpu_get_stats(struct kvmmu_hw_vcpu *hv, struct hw_vcpu_stats *st);
@@ -153,11 +177,11 @@ enum hw_tlb_kind {
  * @level:    the level of the SPTE it came from (1: 4K leaf, 2: 2M, ...)
  * @page:     gfn (or gva >> 12 with guest paging) of the first page covered
  * @gfn:      the first gfn covered (for a guest-paging entry, the gfn its
- *            gva page translated to)
+ *            gva page translated to; HW_GFN_UNKNOWN under shadow paging)
  * @linear:   a combined gva translation
  * @pfn:      the target: the page's pfn (leaf) or the next table's (PSC)
  * @root_pfn: the root (EPTP / nCR3) it was filled under
- * @sptep:    the SPTE it was filled from ...
+ * @sptep:    the SPTE it was filled from (shadow paging: the shadow leaf) ...
  * @spte:     ... and that SPTE's value then
  * @tables:   the tables the walk read, by level - 1 (0 where not read)
  */

@@ -173,7 +173,8 @@ void hw_tlb_fill(struct kvmmu_hw_vcpu *hv, struct hw_tlb_array *a, const struct 
 			      memory_order_relaxed);
 	tlb_write_end(hv);
 	kvmmu_observe(KVMMU_EV_TLB_FILL, tlb, .vcpu = hv->id,
-		      .gfn = (f->flags & TLBF_LINEAR) ? f->gpa_page :
+		      .gfn = (f->flags & TLBF_SHADOW) ? HW_GFN_UNKNOWN :
+			     (f->flags & TLBF_LINEAR) ? f->gpa_page :
 			     f->page << (9 * (a->level - 1)),
 		      .level = (u8)a->level, .pfn = f->pfn, .sptep = f->sptep, .spte = f->spte);
 }
@@ -209,6 +210,9 @@ static bool wanted(const struct hw_tlb_array *a, u64 j, u64 key, const struct sn
 
 	if (!f->end)
 		return true;
+	/* A shadow entry's gfn is unknown: it covers none. */
+	if (key & TLBF_SHADOW)
+		return false;
 	if (key & TLBF_LINEAR) {
 		first = atomic_load_explicit(&a->meta[j].gpa_page, memory_order_relaxed);
 		pages = 1;
@@ -232,6 +236,11 @@ static void copy_entry(struct hw_tlb_array *a, u64 j, u64 key, u8 kind, u64 root
 		v->page <<= 9 * (a->level - 1);
 	v->gfn = v->linear ? atomic_load_explicit(&a->meta[j].gpa_page, memory_order_relaxed) :
 			     v->page;
+	if (key & TLBF_SHADOW) {
+		/* The cold record holds the whole gva page; the gfn is unknown. */
+		v->page = v->gfn;
+		v->gfn = HW_GFN_UNKNOWN;
+	}
 	v->pfn = atomic_load_explicit(&a->slot[j].pfn, memory_order_relaxed);
 	v->root_pfn = roots[(key >> TLB_CTX_SHIFT) & 3];
 	v->sptep = (const void *)(uintptr_t)atomic_load_explicit(&a->meta[j].sptep,

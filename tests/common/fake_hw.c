@@ -1,16 +1,38 @@
 // SPDX-License-Identifier: GPL-2.0-only
 /*
  * A fake CPU for tests (see fake_hw.h).  It reads only architectural bits.
+ *
+ * It runs no shadow paging of its own, but it keeps what KVM gives it
+ * under shadow paging: the guest's registers (get_regs/set_regs), the #PF
+ * KVM injects (the step that exited is skipped) and the gvas KVM flushes
+ * (there is no TLB to drop them from; they are not TLB flushes in the
+ * sense of the flush counts).
  */
 #include <sched.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "bug.h"
+#include "compiler.h"
 #include "fake_hw.h"
 #include "rcu.h"
 #include "sched_point.h"
 #include "x86_pgtable.h"
+
+/* A vCPU of the fake, with the state fake_hw.h's part of it has no room for. */
+struct fake_vcpu {
+	struct kvmmu_hw_vcpu hv;
+	struct kvmmu_guest_regs regs; /* the guest's, as KVM last wrote them */
+	u64 cr2, pf_error_code;       /* the last #PF injected ... */
+	u64 injected;                 /* ... and how many were */
+	u64 last_gva_flushed;         /* the last flush_tlb_gva() ... */
+	u64 gva_flushes;              /* ... and how many there were */
+};
+
+static struct fake_vcpu *to_fake(struct kvmmu_hw_vcpu *hv)
+{
+	return container_of(hv, struct fake_vcpu, hv);
+}
 
 void fake_hw_init(struct fake_hw *hw, u8 *direct_map, int phys_bits)
 {
@@ -36,10 +58,12 @@ void fake_hw_push(struct kvmmu_hw_vcpu *hv, u8 op, gpa_t gpa, u64 value)
 static struct kvmmu_hw_vcpu *fake_vcpu_create(void *ctx, int id)
 {
 	struct fake_hw *hw = ctx;
-	struct kvmmu_hw_vcpu *hv = calloc(1, sizeof(*hv));
+	struct fake_vcpu *fv = calloc(1, sizeof(*fv));
+	struct kvmmu_hw_vcpu *hv;
 
-	if (!hv)
+	if (!fv)
 		return NULL;
+	hv = &fv->hv;
 	hv->hw = hw;
 	hv->id = id;
 	atomic_store(&hv->entry_flushes, -1);
@@ -52,7 +76,7 @@ static void fake_vcpu_destroy(struct kvmmu_hw_vcpu *hv)
 {
 	if (hv->id < (int)ARRAY_SIZE(hv->hw->vcpus))
 		hv->hw->vcpus[hv->id] = NULL;
-	free(hv);
+	free(to_fake(hv));
 }
 
 static _Atomic u64 *entry_ptr(struct fake_hw *hw, u64 table, gpa_t gpa, int level)
@@ -231,6 +255,36 @@ static void fake_skip_instruction(struct kvmmu_hw_vcpu *hv)
 		hv->pc++;
 }
 
+static void fake_get_regs(struct kvmmu_hw_vcpu *hv, struct kvmmu_guest_regs *regs)
+{
+	*regs = to_fake(hv)->regs;
+}
+
+static void fake_set_regs(struct kvmmu_hw_vcpu *hv, const struct kvmmu_guest_regs *regs)
+{
+	to_fake(hv)->regs = *regs;
+}
+
+/* The guest takes the #PF: the step that exited is skipped, as its handler would. */
+static void fake_inject_page_fault(struct kvmmu_hw_vcpu *hv, u64 gva, u64 error_code)
+{
+	struct fake_vcpu *fv = to_fake(hv);
+
+	fv->cr2 = gva;
+	fv->pf_error_code = error_code;
+	fv->injected++;
+	fake_skip_instruction(hv);
+}
+
+/* No TLB: every step sees the tables as they are.  Only recorded. */
+static void fake_flush_tlb_gva(struct kvmmu_hw_vcpu *hv, u64 gva)
+{
+	struct fake_vcpu *fv = to_fake(hv);
+
+	fv->last_gva_flushed = gva;
+	fv->gva_flushes++;
+}
+
 const struct kvmmu_hw_ops fake_hw_ops = {
 	.vcpu_create = fake_vcpu_create,
 	.vcpu_destroy = fake_vcpu_destroy,
@@ -238,4 +292,8 @@ const struct kvmmu_hw_ops fake_hw_ops = {
 	.flush_tlb_all = fake_flush,
 	.flush_tlb_current = fake_flush_current,
 	.skip_instruction = fake_skip_instruction,
+	.get_regs = fake_get_regs,
+	.set_regs = fake_set_regs,
+	.inject_page_fault = fake_inject_page_fault,
+	.flush_tlb_gva = fake_flush_tlb_gva,
 };
