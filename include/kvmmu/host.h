@@ -183,6 +183,9 @@ enum kvmmu_frame_state {
  * @frame_state:        enum kvmmu_frame_state of @pfn.
  * @read_user:          get_user() of the aligned 8 bytes at @hva of the mm
  *                      (faulting in as needed): 0 or -EFAULT.
+ * @read_user_nofault:  the same without faulting in or sleeping (the
+ *                      kernel's __copy_from_user_inatomic()): -EFAULT if
+ *                      the word is not mapped at the moment.
  * @cmpxchg_user:       __try_cmpxchg_user() of the aligned @size (4 or 8)
  *                      bytes at @hva: 0 stored, 1 they were not *@old (it
  *                      now holds them), or -EFAULT.
@@ -211,6 +214,7 @@ struct kvmmu_host_ops {
 	void *(*table_owner)(struct mm_struct *mm, kvmmu_pfn_t pfn);
 	int (*frame_state)(struct mm_struct *mm, kvmmu_pfn_t pfn);
 	int (*read_user)(struct mm_struct *mm, unsigned long hva, uint64_t *val);
+	int (*read_user_nofault)(struct mm_struct *mm, unsigned long hva, uint64_t *val);
 	int (*cmpxchg_user)(struct mm_struct *mm, unsigned long hva, int size, uint64_t *old,
 			    uint64_t new_val);
 };

@@ -39,6 +39,13 @@ struct kvmmu_vm_config {
 	 * through the shadow MMU's direct pages, as with tdp_mmu=0.
 	 */
 	bool tdp_mmu;
+	/*
+	 * KVM's ept/npt parameter: two-dimensional paging (true, the
+	 * default), or shadow paging: KVM shadows the guest's own page tables
+	 * in tables of the 64-bit x86 format that the CPU walks by linear
+	 * address (tdp_mmu is then ignored: the shadow MMU does it all).
+	 */
+	bool tdp_enabled;
 	bool nx_huge_pages;   /* the iTLB-multihit mitigation */
 	bool eager_page_split;
 	/*

@@ -362,6 +362,30 @@ int host_access(struct mm_struct *mm, unsigned long addr, bool write, u64 *val)
 	return access_word(mm, addr, write, write ? store_op : load_op, val);
 }
 
+/*
+ * A load that does not fault in and does not sleep (the kernel's
+ * __copy_from_user_inatomic() with page faults disabled): only ptl, which
+ * keeps the host page tables and the entry in place.  -EFAULT if the word
+ * is not mapped right now.
+ */
+int host_access_nofault(struct mm_struct *mm, unsigned long addr, u64 *val)
+{
+	_Atomic u64 *slot;
+	int level, ret = -EFAULT;
+	u64 e, pfn;
+
+	spin_lock(&mm->ptl);
+	slot = host_pgtable_leaf(mm, addr, &level);
+	e = atomic_load(slot);
+	if (hpte_present(e)) {
+		pfn = hpte_subpage_pfn(e, level, addr);
+		if (phys_check_access(mm->phys, pfn))
+			ret = load_op(mm, addr, pfn, e & HPTE_SPECIAL, val);
+	}
+	spin_unlock(&mm->ptl);
+	return ret;
+}
+
 struct cmpxchg_args {
 	int size;
 	u64 *old;

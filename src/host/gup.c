@@ -296,6 +296,11 @@ static int ops_read_user(struct mm_struct *mm, unsigned long hva, u64 *val)
 	return host_access(mm, hva & ~7UL, false, val) ? -EFAULT : 0;
 }
 
+static int ops_read_user_nofault(struct mm_struct *mm, unsigned long hva, u64 *val)
+{
+	return host_access_nofault(mm, hva & ~7UL, val);
+}
+
 static int ops_cmpxchg_user(struct mm_struct *mm, unsigned long hva, int size, u64 *old,
 			    u64 new_val)
 {
@@ -326,5 +331,6 @@ const struct kvmmu_host_ops host_kvm_ops = {
 	.table_owner = ops_table_owner,
 	.frame_state = ops_frame_state,
 	.read_user = ops_read_user,
+	.read_user_nofault = ops_read_user_nofault,
 	.cmpxchg_user = ops_cmpxchg_user,
 };

@@ -236,6 +236,8 @@ u64 host_file_stored_word(struct host_file *file, u64 index, unsigned int offset
  * Return: 0, -EFAULT (no mapping or no permission), -EHWPOISON, -ENOMEM.
  */
 int host_access(struct mm_struct *mm, unsigned long addr, bool write, u64 *val);
+/* The aligned word at @addr, if mapped now: no fault, no sleep (ptl only). */
+int host_access_nofault(struct mm_struct *mm, unsigned long addr, u64 *val);
 /*
  * The same as a locked compare-exchange of the @size (4 or 8) bytes at
  * @addr, aligned, data mode only: 0 stored, 1 they were not *@old (it now

@@ -368,6 +368,8 @@ struct kvm_arch {
 	 * shadow MMU's direct pages for TDP (tdp_mmu=0).
 	 */
 	bool tdp_mmu_enabled;
+	/* ept/npt: two-dimensional paging, else shadow paging of the guest's tables */
+	bool tdp_enabled;
 
 	/* Shadow MMU (mmu_lock for write unless said otherwise) */
 	u8 mmu_valid_gen;                 /* 0 or 1; toggled by a fast zap */
@@ -409,6 +411,8 @@ struct kvm_vcpu_arch {
 	 */
 	u64 cr0, cr3, cr4, efer, rflags;
 	u64 pdptrs[4];
+	/* Shadow paging: the gpa a fault being emulated as MMIO reported. */
+	gpa_t mmio_gpa;
 	u32 pkru;
 	u8 cpl;
 	int maxphyaddr;
@@ -728,6 +732,8 @@ static inline bool kvm_check_has_quirk(struct kvm *kvm, u64 quirk)
 int kvm_arch_init_vm(struct kvm *kvm, const struct kvmmu_vm_config *cfg);
 void kvm_arch_destroy_vm(struct kvm *kvm);
 void kvm_unload_vcpu_mmus(struct kvm *kvm);
+/* The guest takes @fault (a #PF its own tables cause) at the next entry. */
+void kvm_inject_emulated_page_fault(struct kvm_vcpu *vcpu, const struct x86_exception *fault);
 int kvm_arch_vcpu_create(struct kvm_vcpu *vcpu);
 void kvm_arch_vcpu_destroy(struct kvm_vcpu *vcpu);
 int kvm_arch_vcpu_ioctl_run(struct kvm_vcpu *vcpu, struct kvmmu_run *run);

@@ -442,6 +442,7 @@ void kvmmu_vm_config_init(struct kvmmu_vm_config *cfg)
 	cfg->tdp_level = 4;
 	cfg->phys_bits = 46;
 	cfg->tdp_mmu = true;
+	cfg->tdp_enabled = true;
 	cfg->eager_page_split = true;
 }
 

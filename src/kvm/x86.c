@@ -180,6 +180,99 @@ static u64 ept_violation_error_code(u64 q)
 	return error_code;
 }
 
+/* ---- shadow paging: the guest's registers and the instructions KVM intercepts ---------- */
+
+void kvm_inject_emulated_page_fault(struct kvm_vcpu *vcpu, const struct x86_exception *fault)
+{
+	kvm_stat_inc(vcpu->stat.pf_guest);
+	vcpu->kvm->hw->inject_page_fault(vcpu->hw, fault->address, fault->error_code);
+}
+
+static void kvm_regs_to_hw(struct kvm_vcpu *vcpu)
+{
+	const struct kvm_vcpu_arch *a = &vcpu->arch;
+	struct kvmmu_guest_regs regs = {
+		.cr0 = a->cr0, .cr3 = a->cr3, .cr4 = a->cr4, .efer = a->efer,
+		.rflags = a->rflags, .pkru = a->pkru, .cpl = a->cpl,
+	};
+
+	memcpy(regs.pdptrs, a->pdptrs, sizeof(regs.pdptrs));
+	vcpu->kvm->hw->set_regs(vcpu->hw, &regs);
+}
+
+/*
+ * Take the registers the CPU has into KVM's cache (the VMREADs KVM does
+ * on an exit, and what KVM_SET_SREGS would have told it: a program loaded
+ * into the CPU brings its own).  A paging-mode change resets the MMU
+ * context; a new CR3 only asks for its root.
+ */
+static void kvm_regs_from_hw(struct kvm_vcpu *vcpu)
+{
+	struct kvm_vcpu_arch *a = &vcpu->arch;
+	struct kvmmu_guest_regs regs;
+	bool mode_changed, cr3_changed;
+
+	vcpu->kvm->hw->get_regs(vcpu->hw, &regs);
+	mode_changed = regs.cr0 != a->cr0 || regs.cr4 != a->cr4 || regs.efer != a->efer;
+	cr3_changed = regs.cr3 != a->cr3;
+	a->cr0 = regs.cr0;
+	a->cr3 = regs.cr3;
+	a->cr4 = regs.cr4;
+	a->efer = regs.efer;
+	a->rflags = regs.rflags;
+	a->pkru = regs.pkru;
+	a->cpl = regs.cpl;
+	memcpy(a->pdptrs, regs.pdptrs, sizeof(a->pdptrs));
+	if (mode_changed)
+		kvm_mmu_reset_context(vcpu);
+	else if (cr3_changed)
+		kvm_mmu_new_pgd(vcpu, regs.cr3);
+}
+
+/*
+ * MOV to CR0/CR3/CR4 and WRMSR EFER, intercepted: KVM's cache takes the
+ * value, the MMU follows, the CPU gets the registers back and goes on
+ * after the instruction.  (The architectural #GP checks are the CPU's own
+ * in kvmmu: a write that reaches KVM is a legal one.)
+ */
+static int kvm_handle_cr_access(struct kvm_vcpu *vcpu, const struct kvmmu_exit *exit)
+{
+	struct kvm_vcpu_arch *a = &vcpu->arch;
+
+	switch (exit->cr) {
+	case 0:
+		a->cr0 = exit->value;
+		/* Long mode is active while paging is on with LME. */
+		if ((a->efer & EFER_LME) && (a->cr0 & X86_CR0_PG))
+			a->efer |= EFER_LMA;
+		else
+			a->efer &= ~EFER_LMA;
+		kvm_mmu_reset_context(vcpu);
+		break;
+	case 3:
+		a->cr3 = exit->value;
+		kvm_mmu_new_pgd(vcpu, exit->value);
+		break;
+	case 4:
+		a->cr4 = exit->value;
+		kvm_mmu_reset_context(vcpu);
+		break;
+	case KVMMU_CR_EFER:
+		/* LMA is the CPU's to say: it follows LME and PG. */
+		a->efer = exit->value & ~EFER_LMA;
+		if ((a->efer & EFER_LME) && (a->cr0 & X86_CR0_PG))
+			a->efer |= EFER_LMA;
+		kvm_mmu_reset_context(vcpu);
+		break;
+	default:
+		WARN_ONCE(1, "unknown control register %u", exit->cr);
+		return -EIO;
+	}
+	kvm_regs_to_hw(vcpu);
+	vcpu->kvm->hw->skip_instruction(vcpu->hw);
+	return 1;
+}
+
 /* Returns 1 to enter the guest again, 0 to return to userspace, or -errno. */
 static int kvm_handle_exit(struct kvm_vcpu *vcpu, const struct kvmmu_exit *exit,
 			   struct kvmmu_run *run)
@@ -213,6 +306,17 @@ static int kvm_handle_exit(struct kvm_vcpu *vcpu, const struct kvmmu_exit *exit,
 		/* An MMIO SPTE: the reserved-bit fault of the 64-bit format. */
 		r = kvm_mmu_page_fault(vcpu, exit->gpa, PFERR_RSVD_MASK);
 		break;
+	case KVMMU_EXIT_PAGE_FAULT:
+		/* Shadow paging: a #PF, the guest's own or a missing SPTE. */
+		vcpu->arch.exit = *exit;
+		r = kvm_mmu_page_fault(vcpu, exit->gva, exit->error_code);
+		break;
+	case KVMMU_EXIT_CR_ACCESS:
+		return kvm_handle_cr_access(vcpu, exit);
+	case KVMMU_EXIT_INVLPG:
+		kvm_mmu_invlpg(vcpu, exit->gva);
+		kvm->hw->skip_instruction(vcpu->hw);
+		return 1;
 	default:
 		WARN_ONCE(1, "unknown exit reason %d", exit->reason);
 		return -EIO;
@@ -226,7 +330,7 @@ static int kvm_handle_exit(struct kvm_vcpu *vcpu, const struct kvmmu_exit *exit,
 		kvm->hw->skip_instruction(vcpu->hw);
 		kvm_stat_inc(vcpu->stat.mmio_exits);
 		run->exit_reason = KVM_EXIT_MMIO;
-		run->gpa = exit->gpa;
+		run->gpa = kvm->arch.tdp_enabled ? exit->gpa : vcpu->arch.mmio_gpa;
 	}
 	return r;
 }
@@ -260,6 +364,8 @@ static int vcpu_enter_guest(struct kvm_vcpu *vcpu, struct kvmmu_run *run)
 		}
 	}
 
+	if (!kvm->arch.tdp_enabled)
+		kvm_regs_from_hw(vcpu);
 	r = kvm_mmu_reload(vcpu);
 	if (unlikely(r))
 		return r;
@@ -273,6 +379,7 @@ static int vcpu_enter_guest(struct kvm_vcpu *vcpu, struct kvmmu_run *run)
 		.kick_ack = &vcpu->kick_ack,
 		.pml_buf = vcpu->arch.pml_enabled ? vcpu->arch.pml_pg : NULL,
 		.pml_index = &vcpu->arch.pml_index,
+		.shadow_paging = !kvm->arch.tdp_enabled,
 	};
 
 	/* Kicks sent while outside guest mode found the request already set. */

@@ -15,6 +15,7 @@
 
 #include "mmu.h"
 #include "mmu_internal.h"
+#include "page_track.h"
 #include "shadow_mmu.h"
 #include "tdp_iter.h"
 #include "tdp_mmu.h"
@@ -149,7 +150,8 @@ void kvm_mmu_free_page(struct kvm *kvm, struct kvm_mmu_page *sp)
 
 int kvm_mmu_init_vm(struct kvm *kvm, const struct kvmmu_vm_config *cfg)
 {
-	if (cfg->format == KVMMU_TDP_EPT)
+	/* Shadow paging's SPTEs are the CPU's own 64-bit format. */
+	if (cfg->format == KVMMU_TDP_EPT && cfg->tdp_enabled)
 		kvm_mmu_set_ept_masks(&kvm->arch.masks, !cfg->ad_disabled, cfg->phys_bits);
 	else
 		kvm_mmu_reset_all_pte_masks(&kvm->arch.masks, cfg->phys_bits);
@@ -158,7 +160,9 @@ int kvm_mmu_init_vm(struct kvm *kvm, const struct kvmmu_vm_config *cfg)
 	kvm->arch.nx_huge_pages = cfg->nx_huge_pages;
 	kvm->arch.eager_page_split = cfg->eager_page_split;
 	kvm->arch.pre_fault_allowed = true;
-	kvm->arch.tdp_mmu_enabled = cfg->tdp_mmu;
+	kvm->arch.tdp_enabled = cfg->tdp_enabled;
+	/* As KVM: the TDP MMU serves two-dimensional paging only. */
+	kvm->arch.tdp_mmu_enabled = cfg->tdp_mmu && cfg->tdp_enabled;
 	kvm_mmu_init_tdp_mmu(kvm);
 	return kvm_mmu_init_shadow_mmu(kvm);
 }
@@ -188,7 +192,8 @@ void kvm_mmu_create(struct kvm_vcpu *vcpu)
 	mmu->root_role = role;
 	mmu->root.hpa = INVALID_PAGE;
 	mmu->root.pgd = 0;
-	mmu->page_fault = kvm_tdp_page_fault;
+	/* Shadow paging picks its fault handler and root role in kvm_init_mmu(). */
+	mmu->page_fault = kvm->arch.tdp_enabled ? kvm_tdp_page_fault : NULL;
 	vcpu->arch.mmu = mmu;
 	vcpu->arch.maxphyaddr = kvm->arch.masks.phys_bits;
 	kvm_init_mmu(vcpu);
@@ -232,11 +237,15 @@ int kvm_mmu_load(struct kvm_vcpu *vcpu)
 	struct kvm *kvm = vcpu->kvm;
 	int r;
 
+	/* Shadow paging of 32-bit, PAE and unpaged guests needs the PAE root: not built. */
+	if (!kvm->arch.tdp_enabled && vcpu->arch.mmu->root_role.level < 4)
+		return -EOPNOTSUPP;
 	kvmmu_span_begin(KVMMU_SPAN_ROOT_LOAD, (u64)vcpu->vcpu_id);
 	r = mmu_topup_memory_caches(vcpu);
 	if (!r)
 		r = tdp_mmu_enabled(kvm) ? kvm_tdp_mmu_alloc_root(vcpu) :
-					   mmu_alloc_direct_roots(vcpu);
+		    vcpu->arch.mmu->root_role.direct ? mmu_alloc_direct_roots(vcpu) :
+						       mmu_alloc_shadow_roots(vcpu);
 	/*
 	 * A new root: flush the TLB context it tags, whatever an earlier root
 	 * at the same address left there.  This flush is why zapping an
@@ -270,6 +279,80 @@ void kvm_mmu_free_obsolete_roots(struct kvm_vcpu *vcpu)
 
 	if (is_obsolete_root(vcpu->kvm, mmu->root.hpa))
 		kvm_mmu_free_roots(vcpu->kvm, mmu);
+}
+
+void kvm_mmu_reset_context(struct kvm_vcpu *vcpu)
+{
+	kvm_mmu_unload(vcpu);
+	kvm_init_mmu(vcpu);
+}
+
+/*
+ * kvmmu keeps no previous roots yet (prev_roots): a new CR3 drops the root,
+ * and the next entry loads the one for the new guest table.  The new root
+ * comes with a flush of its context (kvm_mmu_load()).
+ */
+void kvm_mmu_new_pgd(struct kvm_vcpu *vcpu, gpa_t new_pgd)
+{
+	kvm_mmu_unload(vcpu);
+	vcpu->arch.mmu->root.pgd = new_pgd & PT64_BASE_ADDR_MASK;
+}
+
+/*
+ * INVLPG: without unsync pages there is nothing to sync (every shadowed
+ * table is write-protected, so its SPTEs are current): only the CPU's
+ * cached translation of @gva goes.
+ */
+void kvm_mmu_invlpg(struct kvm_vcpu *vcpu, gva_t gva)
+{
+	kvm_stat_inc(vcpu->stat.invlpg);
+	vcpu->kvm->hw->flush_tlb_gva(vcpu->hw, gva);
+}
+
+/*
+ * A guest store to a write-protected guest table, done by KVM: translated
+ * by KVM's walk, written to guest memory through the VMM's mapping (a
+ * compare-exchange of the aligned word, so that the CPU's A/D updates of
+ * the other entries in it are not lost), logged dirty, and then the shadow
+ * pages of the table hear of it.  Returns 1 to re-enter (the store is done
+ * and skipped, or the guest got a #PF), 0 for MMIO at vcpu->arch.mmio_gpa.
+ */
+int kvm_mmu_emulate_store(struct kvm_vcpu *vcpu, gva_t gva, const struct kvmmu_insn *insn)
+{
+	struct kvm *kvm = vcpu->kvm;
+	u64 access = PFERR_WRITE_MASK | (vcpu->arch.cpl == 3 ? PFERR_USER_MASK : 0);
+	unsigned int shift = 8 * (gva & 7), size = insn->size ? insn->size : 8;
+	u64 mask = size == 8 ? ~0ULL : ((1ULL << (8 * size)) - 1) << shift;
+	struct kvm_memory_slot *slot;
+	struct x86_exception e;
+	unsigned long hva;
+	u64 old, new_val;
+	gpa_t gpa;
+	int r;
+
+	gpa = kvm_mmu_gva_to_gpa(vcpu, gva, access, &e);
+	if (gpa == UNMAPPED_GVA) {
+		kvm_inject_emulated_page_fault(vcpu, &e);
+		return 1;
+	}
+	slot = kvm_vcpu_gfn_to_memslot(vcpu, gpa_to_gfn(gpa));
+	if (!slot || kvm_is_slot_invalid(slot) || (slot->flags & KVM_MEM_READONLY)) {
+		vcpu->arch.mmio_gpa = gpa;
+		return 0;
+	}
+	hva = __gfn_to_hva_memslot(slot, gpa_to_gfn(gpa)) + (gpa & (PAGE_SIZE - 1) & ~7UL);
+	if (kvm->host->read_user(kvm->mm, hva, &old))
+		return -EFAULT;
+	do {
+		new_val = (old & ~mask) | ((insn->value << shift) & mask);
+		r = kvm->host->cmpxchg_user(kvm->mm, hva, 8, &old, new_val);
+	} while (r == 1);
+	if (r)
+		return -EFAULT;
+	mark_page_dirty_in_slot(kvm, slot, gpa_to_gfn(gpa));
+	kvm_mmu_track_write(vcpu, gpa, insn->value, (int)size);
+	kvm->hw->skip_instruction(vcpu->hw);
+	return 1;
 }
 
 /* ---- huge pages ------------------------------------------------------------------------------ */
@@ -633,8 +716,7 @@ static int kvm_handle_error_pfn(struct kvm_vcpu *vcpu, struct kvm_page_fault *fa
 	return -EFAULT;
 }
 
-static void kvm_mmu_finish_page_fault(struct kvm_vcpu *vcpu, struct kvm_page_fault *fault,
-				      int r)
+void kvm_mmu_finish_page_fault(struct kvm_vcpu *vcpu, struct kvm_page_fault *fault, int r)
 {
 	kvm_release_faultin_page(vcpu->kvm, fault->refcounted_page, r == RET_PF_RETRY,
 				 fault->map_writable);
@@ -698,7 +780,7 @@ static int kvm_mmu_faultin_pfn(struct kvm_vcpu *vcpu, struct kvm_page_fault *fau
 }
 
 /* Under mmu_lock: has the world moved since the lookup? */
-static bool is_page_fault_stale(struct kvm_vcpu *vcpu, struct kvm_page_fault *fault)
+bool is_page_fault_stale(struct kvm_vcpu *vcpu, struct kvm_page_fault *fault)
 {
 	struct kvm_mmu_page *sp = root_to_sp(vcpu->kvm, vcpu->arch.mmu->root.hpa);
 
@@ -721,7 +803,7 @@ static bool is_page_fault_stale(struct kvm_vcpu *vcpu, struct kvm_page_fault *fa
  * What both MMUs do before mmu_lock: fast page fault, the caches, the pfn
  * lookup.  RET_PF_CONTINUE to go on under the lock.
  */
-static int kvm_mmu_fault_begin(struct kvm_vcpu *vcpu, struct kvm_page_fault *fault)
+int kvm_mmu_fault_begin(struct kvm_vcpu *vcpu, struct kvm_page_fault *fault)
 {
 	int r = fast_page_fault(vcpu, fault);
 
@@ -795,7 +877,7 @@ static int kvm_mmu_do_page_fault(struct kvm_vcpu *vcpu, gpa_t gpa, u64 err, bool
 		.rsvd = err & PFERR_RSVD_MASK,
 		.user = err & PFERR_USER_MASK,
 		.prefetch = prefetch,
-		.is_tdp = true,
+		.is_tdp = vcpu->arch.mmu->page_fault == kvm_tdp_page_fault,
 		.nx_huge_page_workaround_enabled = is_nx_huge_page_enabled(vcpu->kvm),
 		.max_level = KVM_MAX_HUGEPAGE_LEVEL,
 		.req_level = PG_LEVEL_4K,
@@ -804,8 +886,11 @@ static int kvm_mmu_do_page_fault(struct kvm_vcpu *vcpu, gpa_t gpa, u64 err, bool
 	};
 	int r;
 
-	fault.gfn = gpa_to_gfn(gpa);
-	fault.slot = kvm_vcpu_gfn_to_memslot(vcpu, fault.gfn);
+	/* Shadow paging finds the gfn by walking the guest's tables. */
+	if (fault.is_tdp) {
+		fault.gfn = gpa_to_gfn(gpa);
+		fault.slot = kvm_vcpu_gfn_to_memslot(vcpu, fault.gfn);
+	}
 	/* Pre-faults are not faults the guest took. */
 	if (!prefetch)
 		kvm_stat_inc(vcpu->stat.pf_taken);
@@ -845,6 +930,8 @@ static int handle_mmio_page_fault(struct kvm_vcpu *vcpu, u64 addr)
 		/* A generation ago the gfn had no slot; maybe it has one now. */
 		if (!check_mmio_spte(READ_ONCE(kvm_memslots(kvm)->generation), spte))
 			return RET_PF_INVALID;
+		/* Shadow paging: the SPTE knows the gpa the guest's walk found. */
+		vcpu->arch.mmio_gpa = gfn_to_gpa(get_mmio_spte_gfn(spte)) | (addr & (PAGE_SIZE - 1));
 		return RET_PF_EMULATE;
 	}
 	/* Zapped meanwhile: let the vCPU fault again. */
@@ -857,6 +944,8 @@ int kvm_mmu_page_fault(struct kvm_vcpu *vcpu, gpa_t gpa, u64 error_code)
 
 	if (WARN_ON_ONCE(vcpu->arch.mmu->root.hpa == INVALID_PAGE))
 		return 1;
+	if (unlikely(!vcpu->arch.mmu->page_fault))
+		return -EOPNOTSUPP;
 
 	kvmmu_span_begin(KVMMU_SPAN_FAULT, gpa);
 	if (unlikely(error_code & PFERR_RSVD_MASK))
@@ -871,11 +960,17 @@ int kvm_mmu_page_fault(struct kvm_vcpu *vcpu, gpa_t gpa, u64 error_code)
 		return r;
 
 	/*
-	 * Only shadowed guest page tables are write-protected this way, and
-	 * a TDP-only VM has none: unprotecting means retrying.
+	 * A write to a guest table the shadow MMU shadows: KVM does the store
+	 * itself (x86_emulate_instruction()).  With TDP no table is shadowed:
+	 * retrying is all there is to do.
 	 */
-	if (r == RET_PF_WRITE_PROTECTED)
+	if (r == RET_PF_WRITE_PROTECTED) {
+		kvm_stat_inc(vcpu->stat.pf_emulate);
+		if (!vcpu->kvm->arch.tdp_enabled &&
+		    vcpu->arch.exit.insn.op == KVMMU_INSN_STORE)
+			return kvm_mmu_emulate_store(vcpu, gpa, &vcpu->arch.exit.insn);
 		r = RET_PF_RETRY;
+	}
 
 	/*
 	 * A retried fault lost a race with another thread (a frozen SPTE, an
@@ -1275,6 +1370,9 @@ int kvm_mmu_alloc_memslot_metadata(struct kvm *kvm, struct kvm_memory_slot *slot
 	memset(&slot->arch, 0, sizeof(slot->arch));
 	if (kvm_memslots_have_rmaps(kvm) && memslot_rmap_alloc(slot, npages))
 		goto out_free;
+	if (kvm_page_track_write_tracking_enabled(kvm) &&
+	    kvm_page_track_write_tracking_alloc(slot))
+		goto out_free;
 	for (i = 1; i < KVM_NR_PAGE_SIZES; i++) {
 		int level = i + 1;
 		unsigned int shift = (level - 1) * SPTE_LEVEL_BITS;
@@ -1301,6 +1399,7 @@ int kvm_mmu_alloc_memslot_metadata(struct kvm *kvm, struct kvm_memory_slot *slot
 
 out_free:
 	memslot_rmap_free(kvm, slot);
+	kvm_page_track_free_memslot(slot);
 	for (i = 0; i < KVM_NR_PAGE_SIZES - 1; i++) {
 		free(slot->arch.lpage_info[i]);
 		slot->arch.lpage_info[i] = NULL;
@@ -1313,6 +1412,7 @@ void kvm_mmu_free_memslot_metadata(struct kvm *kvm, struct kvm_memory_slot *slot
 	int i;
 
 	memslot_rmap_free(kvm, slot);
+	kvm_page_track_free_memslot(slot);
 	for (i = 0; i < KVM_NR_PAGE_SIZES - 1; i++) {
 		free(slot->arch.lpage_info[i]);
 		slot->arch.lpage_info[i] = NULL;

@@ -18,6 +18,14 @@ void kvm_init_mmu(struct kvm_vcpu *vcpu);
 gpa_t kvm_mmu_gva_to_gpa(struct kvm_vcpu *vcpu, gva_t gva, u64 access,
 			 struct x86_exception *exception);
 void kvm_mmu_destroy(struct kvm_vcpu *vcpu);
+/* The paging registers changed (CR0, CR4, EFER): drop the root, recompute the role. */
+void kvm_mmu_reset_context(struct kvm_vcpu *vcpu);
+/* Shadow paging: the guest loaded CR3 (a new root at the next entry). */
+void kvm_mmu_new_pgd(struct kvm_vcpu *vcpu, gpa_t new_pgd);
+/* Shadow paging: INVLPG @gva. */
+void kvm_mmu_invlpg(struct kvm_vcpu *vcpu, gva_t gva);
+/* Shadow paging: a guest store KVM performs itself (a write-protected table). */
+int kvm_mmu_emulate_store(struct kvm_vcpu *vcpu, gva_t gva, const struct kvmmu_insn *insn);
 
 /* Roots: load one if the vCPU has none (flushing the TLB context). */
 int kvm_mmu_load(struct kvm_vcpu *vcpu);

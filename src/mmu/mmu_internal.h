@@ -229,6 +229,9 @@ struct kvm_page_fault {
 	/* why it returned RET_PF_RETRY, if it did (enum kvmmu_fault_retry) */
 	u8 retry;
 
+	/* shadow paging: a write to a gfn on the walk (a table it shadows) */
+	bool write_fault_to_shadow_pgtable;
+
 	/* the pfn lookup: outputs */
 	u64 mmu_seq;
 	kvm_pfn_t pfn;
@@ -249,6 +252,20 @@ static inline bool is_access_allowed(const struct kvm_page_fault *fault,
 }
 
 /* ---- the MMU's internal interfaces ----------------------------------------------- */
+
+/*
+ * May a writable SPTE map @gfn?  True if it must stay read-only: the gfn
+ * holds a guest page table the shadow MMU shadows (shadow_mmu.c).
+ */
+bool mmu_try_to_unsync_pages(struct kvm *kvm, const struct kvm_memory_slot *slot, gfn_t gfn,
+			     bool synchronizing, bool prefetch);
+
+/* The fault path's steps that both MMUs and the guest-paging faults share. */
+int kvm_mmu_fault_begin(struct kvm_vcpu *vcpu, struct kvm_page_fault *fault);
+bool is_page_fault_stale(struct kvm_vcpu *vcpu, struct kvm_page_fault *fault);
+void kvm_mmu_finish_page_fault(struct kvm_vcpu *vcpu, struct kvm_page_fault *fault, int r);
+/* paging.c: shadow paging's faults, by guest entry format. */
+int paging64_page_fault(struct kvm_vcpu *vcpu, struct kvm_page_fault *fault);
 
 /* Memory caches, topped up before mmu_lock is taken. */
 int mmu_topup_memory_caches(struct kvm_vcpu *vcpu);

@@ -12,6 +12,8 @@
 #include "kvm_host.h"
 #include "mmu.h"
 #include "mmu_internal.h"
+#include "page_track.h"
+#include "shadow_mmu.h"
 
 #define PF_VECTOR 14
 
@@ -198,9 +200,27 @@ static void reset_guest_paging(struct kvm_vcpu *vcpu, struct kvm_mmu *mmu)
 }
 
 /*
+ * Shadow paging: the root's role is the guest's paging mode (KVM always
+ * uses NX in its SPTEs, whatever the guest's EFER.NXE), and the fault
+ * handler the guest's entry format.  Only 64-bit guests so far: 32-bit,
+ * PAE and unpaged guests need the PAE root, and fault with -EOPNOTSUPP.
+ */
+static void kvm_init_shadow_mmu(struct kvm_vcpu *vcpu, struct kvm_mmu *mmu,
+				union kvm_cpu_role role)
+{
+	union kvm_mmu_page_role root_role = role.base;
+
+	if (root_role.level < 3)
+		root_role.level = 3;
+	root_role.efer_nx = 1;
+	mmu->root_role = root_role;
+	mmu->page_fault = root_role.level >= 4 ? paging64_page_fault : NULL;
+}
+
+/*
  * The guest's registers changed (CR0, CR4, EFER, or a new vCPU): compute
  * the CPU role and what the guest walk uses.  The TDP root does not depend
- * on it.
+ * on it; a shadow root does (the caller has dropped it).
  */
 void kvm_init_mmu(struct kvm_vcpu *vcpu)
 {
@@ -208,6 +228,10 @@ void kvm_init_mmu(struct kvm_vcpu *vcpu)
 	union kvm_cpu_role role = kvm_calc_cpu_role(vcpu);
 
 	mmu->cpu_role = role;
+	if (!vcpu->kvm->arch.tdp_enabled) {
+		kvm_init_shadow_mmu(vcpu, mmu, role);
+		mmu->root.pgd = vcpu->arch.cr3 & PT64_BASE_ADDR_MASK;
+	}
 	if (role.base.direct)
 		mmu->gva_to_gpa = nonpaging_gva_to_gpa;
 	else if (role.base.level == 2)

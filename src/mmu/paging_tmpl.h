@@ -37,7 +37,9 @@
  * @ptes:      each entry as read
  * @pte_gpa:   where each entry is
  * @pt_access: the rights of the levels above the leaf
- * @pte_access: the rights of the whole path
+ * @pt_access_lvl: per level - 1, the rights of the entries above that level's
+ * @pte_access: the rights of the whole path (W off for a clean leaf read:
+ *             protect_clean_gpte, so that the first write faults and sets D)
  * @gfn:       the translation (the 4K frame within a large page)
  * @fault:     the #PF, when the walk failed
  */
@@ -48,6 +50,7 @@ struct FNAME(guest_walker) {
 	pt_element_t ptes[PT_MAX_FULL_LEVELS];
 	gpa_t pte_gpa[PT_MAX_FULL_LEVELS];
 	unsigned int pt_access;
+	unsigned int pt_access_lvl[PT_MAX_FULL_LEVELS];
 	unsigned int pte_access;
 	gfn_t gfn;
 	struct x86_exception fault;
@@ -215,6 +218,7 @@ retry_walk:
 		pte_gpa = gfn_to_gpa(table_gfn) + PT_INDEX(addr, walker->level) * sizeof(pt_element_t);
 		walker->table_gfn[walker->level - 1] = table_gfn;
 		walker->pte_gpa[walker->level - 1] = pte_gpa;
+		walker->pt_access_lvl[walker->level - 1] = pt_access;
 		/* A table outside guest memory reads as not present. */
 		if (FNAME(read_gpte)(vcpu, pte_gpa, &pte))
 			goto error;
@@ -255,6 +259,9 @@ retry_walk:
 	}
 	if (r)
 		goto error;
+	/* A read maps a clean page read-only: the first write faults and sets D. */
+	if (!write && !(pte & PT_DIRTY_MASK))
+		walker->pte_access &= ~ACC_WRITE_MASK;
 	return true;
 
 error:
@@ -287,6 +294,160 @@ static gpa_t FNAME(gva_to_gpa)(struct kvm_vcpu *vcpu, struct kvm_mmu *mmu, gva_t
 	}
 	return gfn_to_gpa(walker.gfn) | (addr & (PAGE_SIZE - 1));
 }
+
+#if PTTYPE == 64
+/*
+ * Shadow paging (ept=0): the page fault of a 64-bit guest (4- or 5-level).
+ * 32-bit and PAE guests need the PAE root, which is not built yet.
+ */
+
+/*
+ * Has the guest changed the entry of @level since the walk read it?  Under
+ * mmu_lock: an atomic read (kvm_vcpu_read_guest_atomic()), which may not
+ * fault in; a word not mapped right now counts as changed (retry).
+ */
+static bool FNAME(gpte_changed)(struct kvm_vcpu *vcpu, struct FNAME(guest_walker) *gw, int level)
+{
+	struct kvm *kvm = vcpu->kvm;
+	gpa_t gpa = gw->pte_gpa[level - 1];
+	struct kvm_memory_slot *slot = kvm_vcpu_gfn_to_memslot(vcpu, gpa_to_gfn(gpa));
+	unsigned long hva;
+	u64 word;
+
+	if (!slot || kvm_is_slot_invalid(slot))
+		return true;
+	hva = __gfn_to_hva_memslot(slot, gpa_to_gfn(gpa)) + (gpa & (PAGE_SIZE - 1));
+	if (kvm->host->read_user_nofault(kvm->mm, hva, &word))
+		return true;
+	return (pt_element_t)(word >> (8 * (hva & 7))) != gw->ptes[level - 1];
+}
+
+/*
+ * Build the shadow path for the walk @gw: a shadow page per guest table
+ * (made write-protected before the guest entry that led to it is read
+ * again: a change in between retries), direct pages below a guest huge
+ * page, and the leaf.
+ */
+static int FNAME(fetch)(struct kvm_vcpu *vcpu, struct kvm_page_fault *fault,
+			struct FNAME(guest_walker) *gw)
+{
+	struct kvm *kvm = vcpu->kvm;
+	struct kvm_shadow_walk_iterator it;
+	unsigned int direct_access = gw->pte_access;
+	struct kvm_mmu_page *sp;
+	gfn_t base_gfn;
+
+	/* The top entry may have changed while the walk ran without the lock. */
+	if (FNAME(gpte_changed)(vcpu, gw, gw->max_level))
+		return RET_PF_RETRY;
+	if (WARN_ON_ONCE(vcpu->arch.mmu->root.hpa == INVALID_PAGE))
+		return RET_PF_RETRY;
+
+	for (shadow_walk_init(&it, vcpu, fault->addr);
+	     shadow_walk_okay(vcpu, &it) && it.level > gw->level;
+	     __shadow_walk_next(&it, mmu_spte_read(it.sptep))) {
+		gfn_t table_gfn = gw->table_gfn[it.level - 2];
+		unsigned int access = gw->pt_access_lvl[it.level - 2];
+
+		clear_sp_write_flooding_count(kvm, it.sptep);
+		sp = kvm_mmu_get_child_sp(vcpu, it.sptep, table_gfn, false, access);
+		/*
+		 * The table is write-protected now: if the guest entry that
+		 * points to it changed since the walk, the walk was stale.
+		 */
+		if (FNAME(gpte_changed)(vcpu, gw, it.level - 1))
+			return RET_PF_RETRY;
+		if (sp)
+			link_shadow_page(vcpu, it.sptep, sp);
+		if (fault->write && table_gfn == fault->gfn)
+			fault->write_fault_to_shadow_pgtable = true;
+	}
+
+	/* Sized after the pfn is known: the host mapping and memslot bound it too. */
+	kvm_mmu_hugepage_adjust(vcpu, fault);
+
+	base_gfn = fault->gfn;
+	for (; shadow_walk_okay(vcpu, &it); __shadow_walk_next(&it, mmu_spte_read(it.sptep))) {
+		if (fault->nx_huge_page_workaround_enabled)
+			disallowed_hugepage_adjust(kvm, fault, mmu_spte_read(it.sptep), it.level);
+		base_gfn = fault->gfn & ~(KVM_PAGES_PER_HPAGE(it.level) - 1);
+		if (it.level == fault->goal_level)
+			break;
+		sp = kvm_mmu_get_child_sp(vcpu, it.sptep, base_gfn, true, direct_access);
+		if (!sp)
+			continue;
+		link_shadow_page(vcpu, it.sptep, sp);
+		if (fault->huge_page_disallowed)
+			account_nx_huge_page(kvm, sp, fault->req_level >= it.level);
+	}
+	if (WARN_ON_ONCE(it.level != fault->goal_level))
+		return -EFAULT;
+	return mmu_set_spte(vcpu, fault->slot, it.sptep, gw->pte_access, base_gfn, fault->pfn,
+			    fault);
+}
+
+/* A write to a gfn that holds a shadowed table is emulated, not mapped. */
+static bool FNAME(page_fault_handle_page_track)(struct kvm_vcpu *vcpu,
+						struct kvm_page_fault *fault)
+{
+	if (fault->rsvd || !fault->present || !fault->write)
+		return false;
+	return kvm_gfn_is_write_tracked(vcpu->kvm, fault->slot, fault->gfn);
+}
+
+int FNAME(page_fault)(struct kvm_vcpu *vcpu, struct kvm_page_fault *fault)
+{
+	struct kvm *kvm = vcpu->kvm;
+	struct FNAME(guest_walker) walker;
+	u64 access = fault->error_code & (PFERR_WRITE_MASK | PFERR_USER_MASK | PFERR_FETCH_MASK);
+	int r;
+
+	if (!FNAME(walk_addr_generic)(&walker, vcpu, vcpu->arch.mmu, fault->addr, access)) {
+		/* The guest's own fault: it gets the #PF. */
+		if (!fault->prefetch)
+			kvm_inject_emulated_page_fault(vcpu, &walker.fault);
+		return RET_PF_RETRY;
+	}
+
+	fault->gfn = walker.gfn;
+	fault->max_level = (u8)walker.level;
+	fault->slot = kvm_vcpu_gfn_to_memslot(vcpu, fault->gfn);
+	vcpu->arch.mmio_gpa = gfn_to_gpa(walker.gfn) | (fault->addr & (PAGE_SIZE - 1));
+
+	if (FNAME(page_fault_handle_page_track)(vcpu, fault))
+		return RET_PF_WRITE_PROTECTED;
+
+	r = kvm_mmu_fault_begin(vcpu, fault);
+	if (r != RET_PF_CONTINUE)
+		return r;
+
+	/*
+	 * CR0.WP=0: a supervisor write to a read-only user page is allowed.
+	 * The SPTE becomes writable and supervisor-only (and not executable
+	 * under SMEP), so user accesses and fetches fault and are rebuilt.
+	 */
+	if (fault->write && !(walker.pte_access & ACC_WRITE_MASK) &&
+	    !vcpu->arch.mmu->cpu_role.base.cr0_wp && !fault->user && fault->slot) {
+		walker.pte_access |= ACC_WRITE_MASK;
+		walker.pte_access &= ~ACC_USER_MASK;
+		if (vcpu->arch.mmu->cpu_role.ext.cr4_smep)
+			walker.pte_access &= ~ACC_EXEC_MASK;
+	}
+
+	r = RET_PF_RETRY;
+	write_lock(&kvm->mmu_lock);
+	if (is_page_fault_stale(vcpu, fault))
+		goto out_unlock;
+	r = make_mmu_pages_available(vcpu);
+	if (r)
+		goto out_unlock;
+	r = FNAME(fetch)(vcpu, fault, &walker);
+out_unlock:
+	kvm_mmu_finish_page_fault(vcpu, fault, r);
+	write_unlock(&kvm->mmu_lock);
+	return r;
+}
+#endif
 
 #undef pt_element_t
 #undef FNAME

@@ -26,6 +26,7 @@
 #include <string.h>
 
 #include "mmu.h"
+#include "page_track.h"
 #include "shadow_mmu.h"
 
 /* ---- events ------------------------------------------------------------------------- */
@@ -88,7 +89,7 @@ static void shadow_spte_event(struct kvm *kvm, _Atomic u64 *sptep, u64 old_spte,
 
 /* ---- shared SPTE access ---------------------------------------------------------------- */
 
-static u64 mmu_spte_read(_Atomic u64 *sptep)
+u64 mmu_spte_read(_Atomic u64 *sptep)
 {
 	/*
 	 * Acquire: a child table is complete before the SPTE that links it
@@ -396,6 +397,94 @@ static struct kvm_mmu_page *kvm_mmu_find_shadow_page(struct kvm *kvm, struct kvm
 	return found;
 }
 
+/* ---- shadowed guest tables -------------------------------------------------------------- */
+
+/* Write-protect every SPTE mapping @gfn at @min_level or above; true if a flush is owed. */
+static bool kvm_mmu_slot_gfn_write_protect(struct kvm *kvm, const struct kvm_memory_slot *slot,
+					   gfn_t gfn, int min_level)
+{
+	return kvm_rmap_write_protect_gfn(kvm, slot, gfn, min_level);
+}
+
+/*
+ * A page that shadows the guest table at sp->gfn: the table may no longer
+ * be written by the guest unseen.  Above 4K the gfn is write-tracked (its
+ * writes are always emulated); a 4K table only loses huge pages and W.
+ */
+static void account_shadowed(struct kvm *kvm, struct kvm_mmu_page *sp)
+{
+	struct kvm_memory_slot *slot;
+	gfn_t gfn = sp->gfn;
+
+	kvm->arch.indirect_shadow_pages++;
+	/*
+	 * Full barrier: the count is up before fetch re-reads the guest's
+	 * entries (FNAME(gpte_changed)), pairing with the one in
+	 * kvm_mmu_track_write() after an emulated write: either the write
+	 * is seen by the re-read, or the writer sees the count.
+	 */
+	smp_mb();
+	slot = __gfn_to_memslot(kvm_memslots_for_spte_role(kvm, sp->role), gfn);
+	if (WARN_ON_ONCE(!slot))
+		return;
+	if (sp->role.level > PG_LEVEL_4K)
+		__kvm_write_track_add_gfn(kvm, slot, gfn);
+	else
+		kvm_mmu_gfn_disallow_lpage(slot, gfn);
+	if (kvm_mmu_slot_gfn_write_protect(kvm, slot, gfn, PG_LEVEL_4K))
+		kvm_flush_remote_tlbs_gfn(kvm, gfn, PG_LEVEL_4K);
+}
+
+static void unaccount_shadowed(struct kvm *kvm, struct kvm_mmu_page *sp)
+{
+	struct kvm_memory_slot *slot;
+	gfn_t gfn = sp->gfn;
+
+	kvm->arch.indirect_shadow_pages--;
+	slot = __gfn_to_memslot(kvm_memslots_for_spte_role(kvm, sp->role), gfn);
+	if (WARN_ON_ONCE(!slot))
+		return;
+	if (sp->role.level > PG_LEVEL_4K)
+		__kvm_write_track_remove_gfn(kvm, slot, gfn);
+	else
+		kvm_mmu_gfn_allow_lpage(slot, gfn);
+}
+
+/* The valid pages that shadow a guest table stored at @gfn. */
+#define for_each_gfn_valid_sp_with_gptes(_kvm, _sp, _gfn)                      \
+	hlist_for_each_entry(_sp, &(_kvm)->arch.mmu_page_hash[kvm_page_table_hashfn(_gfn)], \
+			     hash_link)                                               \
+		if ((_sp)->gfn != (_gfn) || !sp_has_gptes(_sp) ||                     \
+		    is_obsolete_sp((_kvm), (_sp))) {                                  \
+		} else
+
+/*
+ * May @gfn be mapped writable?  Not while it is write-tracked, nor while a
+ * 4K page shadows a guest table there: kvmmu has no unsync pages yet, so
+ * such a table stays write-protected and the guest's writes to it are
+ * emulated.  Under mmu_lock for write (the TDP MMU has no shadow pages and
+ * never gets here with any).
+ */
+bool mmu_try_to_unsync_pages(struct kvm *kvm, const struct kvm_memory_slot *slot, gfn_t gfn,
+			     bool synchronizing, bool prefetch)
+{
+	struct kvm_mmu_page *sp;
+
+	if (kvm_gfn_is_write_tracked(kvm, slot, gfn))
+		return true;
+	if (!kvm->arch.mmu_page_hash || !READ_ONCE(kvm->arch.indirect_shadow_pages))
+		return false;
+	lockdep_assert_held_write(&kvm->mmu_lock);
+	for_each_gfn_valid_sp_with_gptes(kvm, sp, gfn)
+		return true;
+	return false;
+}
+
+void clear_sp_write_flooding_count(struct kvm *kvm, _Atomic u64 *sptep)
+{
+	atomic_set(&sptep_to_sp(kvm, sptep)->write_flooding_count, 0);
+}
+
 static struct kvm_mmu_page *kvm_mmu_alloc_shadow_page(struct kvm_vcpu *vcpu, gfn_t gfn,
 						      struct hlist_head *sp_list,
 						      union kvm_mmu_page_role role)
@@ -429,6 +518,8 @@ static struct kvm_mmu_page *kvm_mmu_alloc_shadow_page(struct kvm_vcpu *vcpu, gfn
 	list_add(&sp->link, &kvm->arch.active_mmu_pages);
 	kvm_account_mmu_page(kvm, sp);
 	hlist_add_head(&sp->hash_link, sp_list);
+	if (sp_has_gptes(sp))
+		account_shadowed(kvm, sp);
 	return sp;
 }
 
@@ -470,8 +561,8 @@ static union kvm_mmu_page_role kvm_mmu_child_role(struct kvm *kvm, _Atomic u64 *
 }
 
 /* The child table for @sptep: NULL if one is linked there already. */
-static struct kvm_mmu_page *kvm_mmu_get_child_sp(struct kvm_vcpu *vcpu, _Atomic u64 *sptep,
-						 gfn_t gfn, bool direct, unsigned int access)
+struct kvm_mmu_page *kvm_mmu_get_child_sp(struct kvm_vcpu *vcpu, _Atomic u64 *sptep,
+					  gfn_t gfn, bool direct, unsigned int access)
 {
 	u64 spte = mmu_spte_read(sptep);
 
@@ -513,7 +604,7 @@ static void drop_large_spte(struct kvm *kvm, _Atomic u64 *sptep, bool flush)
 		kvm_flush_remote_tlbs_gfn(kvm, gfn, sp->role.level);
 }
 
-static void link_shadow_page(struct kvm_vcpu *vcpu, _Atomic u64 *sptep, struct kvm_mmu_page *sp)
+void link_shadow_page(struct kvm_vcpu *vcpu, _Atomic u64 *sptep, struct kvm_mmu_page *sp)
 {
 	struct kvm *kvm = vcpu->kvm;
 	u64 spte = mmu_spte_read(sptep);
@@ -526,54 +617,7 @@ static void link_shadow_page(struct kvm_vcpu *vcpu, _Atomic u64 *sptep, struct k
 
 /* ---- the direct-map fault ------------------------------------------------------------------ */
 
-/*
- * Walking a vCPU's shadow root, from the root to a level: the shadow
- * MMU's iterator.  Indexes by the address the root translates (a gpa for
- * direct roots).
- */
-struct kvm_shadow_walk_iterator {
-	u64 addr;
-	hpa_t shadow_addr;
-	_Atomic u64 *sptep;
-	int level;
-	unsigned int index;
-};
-
-static void shadow_walk_init(struct kvm_shadow_walk_iterator *it, struct kvm_vcpu *vcpu,
-			     u64 addr)
-{
-	it->addr = addr;
-	it->sptep = NULL;
-	it->index = 0;
-	it->shadow_addr = vcpu->arch.mmu->root.hpa;
-	it->level = vcpu->arch.mmu->root_role.level;
-}
-
-static bool shadow_walk_okay(struct kvm_vcpu *vcpu, struct kvm_shadow_walk_iterator *it)
-{
-	if (it->level < PG_LEVEL_4K || it->shadow_addr == INVALID_PAGE)
-		return false;
-	it->index = (unsigned int)SPTE_INDEX(it->addr, it->level);
-	it->sptep = kvm_table_virt(vcpu->kvm, it->shadow_addr >> PAGE_SHIFT) + it->index;
-	return true;
-}
-
-static void __shadow_walk_next(struct kvm_shadow_walk_iterator *it, u64 spte)
-{
-	if (!is_shadow_present_pte(spte) || is_last_spte(spte, it->level)) {
-		it->level = 0;
-		return;
-	}
-	it->shadow_addr = spte_to_pfn(spte) << PAGE_SHIFT;
-	--it->level;
-}
-
-#define for_each_shadow_entry(_vcpu, _addr, _walker)                          \
-	for (shadow_walk_init(&(_walker), _vcpu, _addr);                      \
-	     shadow_walk_okay(_vcpu, &(_walker));                             \
-	     __shadow_walk_next(&(_walker), mmu_spte_read((_walker).sptep)))
-
-static int mmu_set_spte(struct kvm_vcpu *vcpu, struct kvm_memory_slot *slot,
+int mmu_set_spte(struct kvm_vcpu *vcpu, struct kvm_memory_slot *slot,
 			_Atomic u64 *sptep, unsigned int pte_access, gfn_t gfn, kvm_pfn_t pfn,
 			struct kvm_page_fault *fault)
 {
@@ -634,7 +678,7 @@ static int mmu_set_spte(struct kvm_vcpu *vcpu, struct kvm_memory_slot *slot,
 	return ret;
 }
 
-static void account_nx_huge_page(struct kvm *kvm, struct kvm_mmu_page *sp,
+void account_nx_huge_page(struct kvm *kvm, struct kvm_mmu_page *sp,
 				 bool nx_huge_page_possible)
 {
 	if (sp->nx_huge_page_disallowed)
@@ -767,8 +811,8 @@ static bool kvm_mmu_prepare_zap_page_rec(struct kvm *kvm, struct kvm_mmu_page *s
 					 struct list_head *invalid_list, int *nr_zapped);
 
 /* Unlink what entry @spte of @sp points to.  Returns pages zapped with it. */
-static int mmu_page_zap_pte(struct kvm *kvm, struct kvm_mmu_page *sp, _Atomic u64 *spte,
-			    struct list_head *invalid_list)
+int mmu_page_zap_pte(struct kvm *kvm, struct kvm_mmu_page *sp, _Atomic u64 *spte,
+		     struct list_head *invalid_list)
 {
 	u64 pte = mmu_spte_read(spte);
 
@@ -834,6 +878,10 @@ static bool kvm_mmu_prepare_zap_page_rec(struct kvm *kvm, struct kvm_mmu_page *s
 	kvm_mmu_unlink_parents(kvm, sp);
 	list_unstable = *nr_zapped;
 
+	/* Once: an invalid page was unaccounted when it became invalid. */
+	if (!sp->role.invalid && sp_has_gptes(sp))
+		unaccount_shadowed(kvm, sp);
+
 	/*
 	 * Off the observers' root list; one walking it may still stand on
 	 * the page, which is why it is freed after a grace period.
@@ -895,6 +943,130 @@ void kvm_mmu_commit_zap_page(struct kvm *kvm, struct list_head *invalid_list)
 		WARN_ON_ONCE(!sp->role.invalid || sp->root_count);
 		kvm_mmu_free_shadow_page(kvm, sp);
 	}
+}
+
+/* ---- emulated writes to shadowed tables ---------------------------------------------------- */
+
+/* A write that is not one whole gPTE (nor one byte of one, as clear_bit() does) zaps the page. */
+static bool detect_write_misaligned(const struct kvm_mmu_page *sp, gpa_t gpa, int bytes)
+{
+	unsigned int offset = gpa & (PAGE_SIZE - 1), pte_size = sp->role.has_4_byte_gpte ? 4 : 8;
+
+	if (!(offset & (pte_size - 1)) && bytes == 1)
+		return false;
+	return ((offset ^ (offset + bytes - 1)) & ~(pte_size - 1)) || bytes < 4;
+}
+
+/* Three emulated writes to an upper-level table, unused in between: the guest reuses it. */
+static bool detect_write_flooding(struct kvm_mmu_page *sp)
+{
+	if (sp->role.level == PG_LEVEL_4K)
+		return false;
+	atomic_inc(&sp->write_flooding_count);
+	return atomic_read(&sp->write_flooding_count) >= 3;
+}
+
+/* The SPTEs of @sp that shadow the gPTE written at @gpa (two for a 32-bit PD). */
+static _Atomic u64 *get_written_sptes(struct kvm_mmu_page *sp, gpa_t gpa, int *nspte)
+{
+	unsigned int page_offset = gpa & (PAGE_SIZE - 1);
+
+	*nspte = 1;
+	if (sp->role.has_4_byte_gpte) {
+		unsigned int quadrant;
+
+		page_offset <<= 1;
+		if (sp->role.level == 2) {
+			page_offset &= ~7u;
+			page_offset <<= 1;
+			*nspte = 2;
+		}
+		quadrant = page_offset >> PAGE_SHIFT;
+		page_offset &= PAGE_SIZE - 1;
+		if (quadrant != sp->role.quadrant)
+			return NULL;
+	}
+	return &sp->spt[page_offset / sizeof(u64)];
+}
+
+void kvm_mmu_track_write(struct kvm_vcpu *vcpu, gpa_t gpa, u64 new_val, int bytes)
+{
+	struct kvm *kvm = vcpu->kvm;
+	gfn_t gfn = gpa_to_gfn(gpa);
+	struct kvm_mmu_page *sp;
+	struct hlist_node *tmp;
+	LIST_HEAD(invalid_list);
+	bool flush = false;
+
+	/*
+	 * Full barrier, pairing with account_shadowed(): the write is in
+	 * guest memory before the count is read.  A page made after this
+	 * read sees the new gPTE when it re-reads it.
+	 */
+	smp_mb();
+	if (!READ_ONCE(kvm->arch.indirect_shadow_pages))
+		return;
+
+	write_lock(&kvm->mmu_lock);
+	kvm_stat_inc(kvm->stat.mmu_pte_write);
+	hlist_for_each_entry_safe(sp, tmp, &kvm->arch.mmu_page_hash[kvm_page_table_hashfn(gfn)],
+				  hash_link) {
+		_Atomic u64 *spte;
+		int npte;
+
+		if (sp->gfn != gfn || !sp_has_gptes(sp) || is_obsolete_sp(kvm, sp))
+			continue;
+		if (detect_write_misaligned(sp, gpa, bytes) || detect_write_flooding(sp)) {
+			kvm_mmu_prepare_zap_page(kvm, sp, &invalid_list);
+			kvm_stat_inc(kvm->stat.mmu_flooded);
+			continue;
+		}
+		spte = get_written_sptes(sp, gpa, &npte);
+		if (!spte)
+			continue;
+		while (npte--) {
+			u64 entry = mmu_spte_read(spte);
+
+			/* The SPTE goes; the next access rebuilds it from the new gPTE. */
+			mmu_page_zap_pte(kvm, sp, spte, NULL);
+			if (new_val && sp->role.level != PG_LEVEL_4K)
+				kvm_stat_inc(kvm->stat.mmu_pde_zapped);
+			if (is_shadow_present_pte(entry))
+				flush = true;
+			++spte;
+		}
+	}
+	if (!list_empty(&invalid_list))
+		kvm_mmu_commit_zap_page(kvm, &invalid_list);
+	else if (flush)
+		kvm_flush_remote_tlbs(kvm);
+	write_unlock(&kvm->mmu_lock);
+}
+
+/*
+ * Zap every page that shadows a guest table at @gfn, so that it may be
+ * mapped writable again (an unprotect-and-retry).  True if any went.
+ */
+bool kvm_mmu_unprotect_gfn(struct kvm *kvm, gfn_t gfn)
+{
+	struct kvm_mmu_page *sp;
+	struct hlist_node *tmp;
+	LIST_HEAD(invalid_list);
+	bool r = false;
+
+	if (!READ_ONCE(kvm->arch.indirect_shadow_pages))
+		return false;
+	write_lock(&kvm->mmu_lock);
+	hlist_for_each_entry_safe(sp, tmp, &kvm->arch.mmu_page_hash[kvm_page_table_hashfn(gfn)],
+				  hash_link) {
+		if (sp->gfn != gfn || !sp_has_gptes(sp) || is_obsolete_sp(kvm, sp))
+			continue;
+		kvm_mmu_prepare_zap_page(kvm, sp, &invalid_list);
+		r = true;
+	}
+	kvm_mmu_commit_zap_page(kvm, &invalid_list);
+	write_unlock(&kvm->mmu_lock);
+	return r;
 }
 
 #define BATCH_ZAP_PAGES 10
@@ -1065,6 +1237,36 @@ int mmu_alloc_direct_roots(struct kvm_vcpu *vcpu)
 	/* WRITE_ONCE: observers read other vCPUs' roots (chk_vcpu_root()). */
 	WRITE_ONCE(mmu->root.hpa, root);
 	mmu->root.pgd = 0;
+out_unlock:
+	write_unlock(&kvm->mmu_lock);
+	return r;
+}
+
+/*
+ * The roots of a paging guest (ept=0): the shadow page of the guest's top
+ * table.  64-bit guests only: 32-bit and PAE guests need the PAE root
+ * (mmu->pae_root), not built yet.
+ */
+int mmu_alloc_shadow_roots(struct kvm_vcpu *vcpu)
+{
+	struct kvm_mmu *mmu = vcpu->arch.mmu;
+	struct kvm *kvm = vcpu->kvm;
+	gfn_t root_gfn = mmu->root.pgd >> PAGE_SHIFT;
+	hpa_t root;
+	int r;
+
+	if (mmu->cpu_role.base.level < 4)
+		return -EOPNOTSUPP;
+	/* A CR3 outside every memslot: KVM's dummy root is not built yet. */
+	if (!kvm_is_visible_gfn(kvm, root_gfn))
+		return -EFAULT;
+	write_lock(&kvm->mmu_lock);
+	r = make_mmu_pages_available(vcpu);
+	if (r < 0)
+		goto out_unlock;
+	root = mmu_alloc_root(vcpu, root_gfn, 0, (u8)mmu->root_role.level);
+	/* WRITE_ONCE: observers read other vCPUs' roots (chk_vcpu_root()). */
+	WRITE_ONCE(mmu->root.hpa, root);
 out_unlock:
 	write_unlock(&kvm->mmu_lock);
 	return r;

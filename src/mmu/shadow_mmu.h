@@ -21,6 +21,55 @@
 #define KVM_MIN_ALLOC_MMU_PAGES 64
 #define KVM_PERMILLE_MMU_PAGES 20
 
+u64 mmu_spte_read(_Atomic u64 *sptep);
+
+/*
+ * Walking a vCPU's shadow root, from the root to a level: the shadow
+ * MMU's iterator.  Indexes by the address the root translates (a gpa for
+ * direct roots).
+ */
+struct kvm_shadow_walk_iterator {
+	u64 addr;
+	hpa_t shadow_addr;
+	_Atomic u64 *sptep;
+	int level;
+	unsigned int index;
+};
+
+static inline void shadow_walk_init(struct kvm_shadow_walk_iterator *it, struct kvm_vcpu *vcpu,
+				    u64 addr)
+{
+	it->addr = addr;
+	it->sptep = NULL;
+	it->index = 0;
+	it->shadow_addr = vcpu->arch.mmu->root.hpa;
+	it->level = vcpu->arch.mmu->root_role.level;
+}
+
+static inline bool shadow_walk_okay(struct kvm_vcpu *vcpu, struct kvm_shadow_walk_iterator *it)
+{
+	if (it->level < PG_LEVEL_4K || it->shadow_addr == INVALID_PAGE)
+		return false;
+	it->index = (unsigned int)SPTE_INDEX(it->addr, it->level);
+	it->sptep = kvm_table_virt(vcpu->kvm, it->shadow_addr >> PAGE_SHIFT) + it->index;
+	return true;
+}
+
+static inline void __shadow_walk_next(struct kvm_shadow_walk_iterator *it, u64 spte)
+{
+	if (!is_shadow_present_pte(spte) || is_last_spte(spte, it->level)) {
+		it->level = 0;
+		return;
+	}
+	it->shadow_addr = spte_to_pfn(spte) << PAGE_SHIFT;
+	--it->level;
+}
+
+#define for_each_shadow_entry(_vcpu, _addr, _walker)                          \
+	for (shadow_walk_init(&(_walker), _vcpu, _addr);                      \
+	     shadow_walk_okay(_vcpu, &(_walker));                             \
+	     __shadow_walk_next(&(_walker), mmu_spte_read((_walker).sptep)))
+
 int kvm_mmu_init_shadow_mmu(struct kvm *kvm);
 void kvm_mmu_uninit_shadow_mmu(struct kvm *kvm);
 
@@ -31,8 +80,27 @@ void kvm_mmu_uninit_shadow_mmu(struct kvm *kvm);
 struct kvm_mmu_page *kvm_mmu_get_shadow_page(struct kvm_vcpu *vcpu, gfn_t gfn,
 					     union kvm_mmu_page_role role);
 
+/* The child table for @sptep: NULL if one is linked there already. */
+struct kvm_mmu_page *kvm_mmu_get_child_sp(struct kvm_vcpu *vcpu, _Atomic u64 *sptep,
+					  gfn_t gfn, bool direct, unsigned int access);
+void link_shadow_page(struct kvm_vcpu *vcpu, _Atomic u64 *sptep, struct kvm_mmu_page *sp);
+/* Install a leaf: RET_PF_FIXED, _SPURIOUS, _EMULATE (MMIO) or _WRITE_PROTECTED. */
+int mmu_set_spte(struct kvm_vcpu *vcpu, struct kvm_memory_slot *slot, _Atomic u64 *sptep,
+		 unsigned int pte_access, gfn_t gfn, kvm_pfn_t pfn, struct kvm_page_fault *fault);
+void account_nx_huge_page(struct kvm *kvm, struct kvm_mmu_page *sp, bool nx_huge_page_possible);
+/* The page of @sptep was used by a walk: its emulated writes start counting again. */
+void clear_sp_write_flooding_count(struct kvm *kvm, _Atomic u64 *sptep);
+/* Unlink what @spte of @sp points to (@invalid_list NULL: never a child page). */
+int mmu_page_zap_pte(struct kvm *kvm, struct kvm_mmu_page *sp, _Atomic u64 *spte,
+		     struct list_head *invalid_list);
+
+/* Shadowed guest tables: writes, and taking a gfn's shadow pages away. */
+void kvm_mmu_track_write(struct kvm_vcpu *vcpu, gpa_t gpa, u64 new_val, int bytes);
+bool kvm_mmu_unprotect_gfn(struct kvm *kvm, gfn_t gfn);
+
 /* Roots. */
 int mmu_alloc_direct_roots(struct kvm_vcpu *vcpu);
+int mmu_alloc_shadow_roots(struct kvm_vcpu *vcpu);
 /* Drop a vCPU's reference on a shadow root; zap it if it was the last of an invalid one. */
 void mmu_free_root_page(struct kvm *kvm, hpa_t *root_hpa, struct list_head *invalid_list);
 

@@ -83,17 +83,6 @@ static bool kvm_is_mmio_pfn(struct kvm *kvm, kvm_pfn_t pfn)
 	return !page || kvm->host->page_is_reserved(kvm->mm, page);
 }
 
-/*
- * Shadow paging's write tracking and unsync would refuse a writable SPTE
- * for a gfn that holds a shadowed guest page table.  A VM with only TDP
- * roots has no shadowed guest page tables, so every write is allowed.
- */
-static bool mmu_try_to_unsync_pages(struct kvm *kvm, const struct kvm_memory_slot *slot,
-				    gfn_t gfn, bool synchronizing, bool prefetch)
-{
-	return false;
-}
-
 static void check_spte_writable_invariants(const struct kvm_mmu_masks *m, u64 spte)
 {
 	WARN_ONCE(!spte_writable_invariants_hold(m, spte),

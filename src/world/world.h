@@ -61,6 +61,9 @@ enum world_mmu {
 	WORLD_MMU_TDP,        /* two-dimensional paging on the TDP MMU */
 	WORLD_MMU_TDP_LEGACY, /* two-dimensional paging on the shadow MMU's
 			       * direct pages (tdp_mmu=0) */
+	WORLD_MMU_SHADOW,     /* shadow paging (ept=0): the guest's own tables,
+			       * shadowed; 64-bit guests only so far, and not
+			       * yet offered by the CLI (world_mmu_parse()) */
 	NR_WORLD_MMUS
 };
 

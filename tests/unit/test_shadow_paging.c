@@ -1,0 +1,283 @@
+// SPDX-License-Identifier: GPL-2.0-only
+/*
+ * Shadow paging (ept=0) on the simulated CPU: a 64-bit guest's own page
+ * tables, built in guest memory as a selftest's virt_map() does, shadowed
+ * by KVM.  The CPU walks KVM's shadow tables by linear address and every
+ * #PF exits: a missing SPTE is filled by FNAME(page_fault), the guest's
+ * own fault is injected; the guest's tables are write-tracked (above 4K)
+ * or write-protected, so its stores to them are emulated and zap what
+ * they change; CR3 loads and INVLPG exit to KVM.  Teardown leaves no page,
+ * rmap or write-track count behind.
+ */
+#include <errno.h>
+#include <string.h>
+
+#include "mmu.h"
+#include "mmu_internal.h"
+#include "page_track.h"
+#include "test.h"
+#include "vm_fixture.h"
+
+#define MB (1UL << 20)
+
+#define GPTE_P BIT_ULL(0)
+#define GPTE_W BIT_ULL(1)
+#define GPTE_U BIT_ULL(2)
+#define GPTE_A BIT_ULL(5)
+#define GPTE_D BIT_ULL(6)
+
+/* The guest's tables: gva 0x40000000 + x -> gpa 0x200000 + x, x < 1 MiB. */
+#define PML4 0x100000ULL
+#define PDPT 0x101000ULL
+#define PD 0x102000ULL
+#define PT 0x103000ULL
+#define GVA 0x40000000ULL
+#define DATA 0x200000ULL
+
+static struct vm_fixture fix;
+
+static int teardown_fix(void **state)
+{
+	if (vm_fixture_destroy(&fix))
+		return -1;
+	return kvmmu_test_teardown(state);
+}
+
+#define FIX_TEST(fn) cmocka_unit_test_setup_teardown(fn, kvmmu_test_setup, teardown_fix)
+
+static struct kvm *kvm(void)
+{
+	return fix.w.kvm;
+}
+
+static void create(void)
+{
+	struct vm_fixture_opts o = {
+		.mem_size = 4 * MB, .nr_vcpus = 1, .real_hw = true, .mmu = WORLD_MMU_SHADOW,
+	};
+
+	assert_int_equal(vm_fixture_create(&fix, &o), 0);
+	assert_false(kvm()->arch.tdp_enabled);
+	assert_false(kvm()->arch.tdp_mmu_enabled);
+}
+
+static void guest_write(gpa_t gpa, u64 v)
+{
+	assert_int_equal(host_access(fix.w.mm, fix.w.cfg.mem[0].hva + gpa, true, &v), 0);
+}
+
+static u64 guest_read(gpa_t gpa)
+{
+	u64 v = 0;
+
+	assert_int_equal(host_access(fix.w.mm, fix.w.cfg.mem[0].hva + gpa, false, &v), 0);
+	return v;
+}
+
+static void build_guest_tables(void)
+{
+	u64 i;
+
+	guest_write(PML4 + 0 * 8, PDPT | GPTE_P | GPTE_W);
+	guest_write(PDPT + 1 * 8, PD | GPTE_P | GPTE_W);
+	guest_write(PD + 0 * 8, PT | GPTE_P | GPTE_W);
+	for (i = 0; i < 256; i++)
+		guest_write(PT + i * 8, (DATA + i * PAGE_SIZE) | GPTE_P | GPTE_W);
+}
+
+/* Run @n accesses as a 64-bit kernel on the guest's tables, to the end. */
+static void run(struct hw_access *list, u64 n, bool paging)
+{
+	struct hw_program p = { .list = list, .len = n, .paging = paging, .cr3 = PML4 };
+
+	assert_int_equal(hw_vcpu_load_program(fix_hwv(&fix, 0), &p), 0);
+	assert_int_equal(fix_run_to_hlt(&fix, 0), 0);
+	assert_true(hw_vcpu_done(fix_hwv(&fix, 0)));
+}
+
+static u64 stat(const char *name)
+{
+	return kvmmu_vcpu_stat(fix.w.vcpus[0], name);
+}
+
+static u16 write_track(gfn_t gfn)
+{
+	const struct kvm_memory_slot *slot = gfn_to_memslot(kvm(), gfn);
+
+	assert_non_null(slot);
+	assert_non_null(slot->arch.gfn_write_track);
+	return slot->arch.gfn_write_track[gfn - slot->base_gfn];
+}
+
+/* Loads and stores go through shadow pages of the guest's tables. */
+static void test_guest_tables_are_shadowed(void **state)
+{
+	struct hw_access prog[] = {
+		{ .op = HW_STORE, .addr = GVA + 0x3008, .value = 123 },
+		{ .op = HW_LOAD, .addr = GVA + 0x3008 },
+		{ .op = HW_STORE, .addr = GVA + 0xff000, .value = 456 },
+		{ .op = HW_LOAD, .addr = GVA + 0xff000 },
+	};
+	struct kvm_mmu_page *sp;
+	int indirect = 0;
+
+	create();
+	build_guest_tables();
+	run(prog, 4, true);
+	assert_int_equal(prog[1].value, 123);
+	assert_int_equal(prog[3].value, 456);
+	assert_int_equal(guest_read(DATA + 0x3008), 123);
+	assert_int_equal(guest_read(DATA + 0xff000), 456);
+	/* Two pages, each faulted in once (a store: W with D). */
+	assert_int_equal(stat("pf_fixed"), 2);
+	assert_int_equal(stat("pf_guest"), 0);
+
+	/* One shadow page per guest table: the root shadows the PML4. */
+	write_lock(&kvm()->mmu_lock);
+	list_for_each_entry(sp, &kvm()->arch.active_mmu_pages, link) {
+		assert_false(sp->role.direct);
+		assert_true(sp->gfn == PML4 >> PAGE_SHIFT || sp->gfn == PDPT >> PAGE_SHIFT ||
+			    sp->gfn == PD >> PAGE_SHIFT || sp->gfn == PT >> PAGE_SHIFT);
+		indirect++;
+	}
+	write_unlock(&kvm()->mmu_lock);
+	assert_int_equal(indirect, 4);
+	assert_int_equal(kvm()->arch.indirect_shadow_pages, 4);
+	assert_int_equal(root_to_sp(kvm(), fix.w.vcpus[0]->arch.mmu->root.hpa)->gfn,
+			 PML4 >> PAGE_SHIFT);
+	/* Upper-level tables are write-tracked; the 4K table is only write-protected. */
+	assert_int_equal(write_track(PML4 >> PAGE_SHIFT), 1);
+	assert_int_equal(write_track(PDPT >> PAGE_SHIFT), 1);
+	assert_int_equal(write_track(PD >> PAGE_SHIFT), 1);
+	assert_int_equal(write_track(PT >> PAGE_SHIFT), 0);
+	/* The walk set A (and D for the stores) in the guest's own entries. */
+	assert_true(guest_read(PT + 3 * 8) & GPTE_A);
+	assert_true(guest_read(PT + 3 * 8) & GPTE_D);
+	assert_true(guest_read(PML4) & GPTE_A);
+}
+
+/* A gva the guest does not map: the guest gets the #PF, with its error code. */
+static void test_guest_fault_is_injected(void **state)
+{
+	struct hw_access prog[] = {
+		{ .op = HW_STORE, .addr = GVA + 0x200000, .value = 1 },
+		{ .op = HW_LOAD, .addr = GVA + 0x1000 },
+	};
+	u64 cr2, error_code;
+
+	create();
+	build_guest_tables();
+	run(prog, 2, true);
+	hw_vcpu_last_pf(fix_hwv(&fix, 0), &cr2, &error_code);
+	assert_int_equal(cr2, GVA + 0x200000);
+	/* Not present, a write, by the kernel. */
+	assert_int_equal(error_code, PFERR_WRITE_MASK);
+	assert_int_equal(stat("pf_guest"), 1);
+	/* The program went on after the faulting store. */
+	assert_int_equal(stat("pf_fixed"), 1);
+}
+
+/*
+ * The guest re-points a PTE and flushes it with INVLPG: the store to its
+ * table is emulated by KVM (the table is write-protected), zaps the SPTE,
+ * and the next access uses the new frame.
+ */
+static void test_gpte_write_is_emulated(void **state)
+{
+	struct hw_access prog[] = {
+		{ .op = HW_LOAD, .addr = GVA + 0x5000 },
+		/* PTE 5, through the guest's own mapping of its PT (PTE 254). */
+		{ .op = HW_STORE, .addr = GVA + 0xfe000 + 5 * 8,
+		  .value = (DATA + 0x7000) | GPTE_P | GPTE_W },
+		{ .op = HW_INVLPG, .addr = GVA + 0x5000 },
+		{ .op = HW_LOAD, .addr = GVA + 0x5000 },
+	};
+	u64 emulated;
+
+	create();
+	build_guest_tables();
+	/* PTE 254 maps the guest's PT itself, so the guest can write it. */
+	guest_write(PT + 254 * 8, PT | GPTE_P | GPTE_W);
+	guest_write(DATA + 0x5000, 0x5555);
+	guest_write(DATA + 0x7000, 0x7777);
+	emulated = stat("pf_emulate");
+	run(prog, 4, true);
+	assert_int_equal(prog[0].value, 0x5555);
+	assert_int_equal(prog[3].value, 0x7777);
+	assert_int_equal((guest_read(PT + 5 * 8) & ~(GPTE_A | GPTE_D)),
+			 (DATA + 0x7000) | GPTE_P | GPTE_W);
+	assert_int_equal(stat("pf_emulate"), emulated + 1);
+	assert_int_equal(stat("invlpg"), 1);
+	assert_true(kvm()->stat.mmu_pte_write >= 1);
+}
+
+/* A new CR3 gets its own root; the old one stays in the hash for later. */
+static void test_cr3_load_exits(void **state)
+{
+	struct hw_access prog[] = {
+		{ .op = HW_LOAD, .addr = GVA },
+		{ .op = HW_MOV_CR3, .addr = 0, .value = 0x104000 },
+		{ .op = HW_LOAD, .addr = GVA + 0x1000 },
+	};
+	hpa_t root;
+
+	create();
+	build_guest_tables();
+	/* A second PML4 at 0x104000 with the same lower tables. */
+	guest_write(0x104000, PDPT | GPTE_P | GPTE_W);
+	run(prog, 1, true);
+	root = fix.w.vcpus[0]->arch.mmu->root.hpa;
+	assert_int_equal(root_to_sp(kvm(), root)->gfn, PML4 >> PAGE_SHIFT);
+	run(prog + 1, 2, false);
+	assert_int_equal(fix.w.vcpus[0]->arch.cr3, 0x104000);
+	assert_int_not_equal(fix.w.vcpus[0]->arch.mmu->root.hpa, root);
+	assert_int_equal(root_to_sp(kvm(), fix.w.vcpus[0]->arch.mmu->root.hpa)->gfn, 0x104);
+	/* Both PML4s are shadowed and write-tracked. */
+	assert_int_equal(write_track(PML4 >> PAGE_SHIFT), 1);
+	assert_int_equal(write_track(0x104), 1);
+}
+
+/* A fast zap (memslot delete) and teardown leave nothing behind. */
+static void test_teardown_counts(void **state)
+{
+	struct hw_access prog[] = {
+		{ .op = HW_STORE, .addr = GVA + 0x9000, .value = 9 },
+	};
+
+	create();
+	build_guest_tables();
+	run(prog, 1, true);
+	assert_int_equal(kvm()->arch.n_used_mmu_pages, 4);
+	kvm_arch_flush_shadow_all(kvm());
+	assert_true(list_empty(&kvm()->arch.active_mmu_pages));
+	assert_int_equal(kvm()->arch.indirect_shadow_pages, 0);
+	assert_int_equal(write_track(PML4 >> PAGE_SHIFT), 0);
+	assert_int_equal(write_track(PD >> PAGE_SHIFT), 0);
+	assert_int_equal(atomic64_read(&kvm()->arch.nr_pte_list_descs), 0);
+	assert_int_equal(atomic64_read(&kvm()->stat.pages[0]), 0);
+}
+
+/* Unpaged and 32-bit guests need the PAE root: KVM_RUN says so. */
+static void test_unpaged_guest_not_supported(void **state)
+{
+	struct hw_access prog[] = { { .op = HW_LOAD, .addr = 0x1000 } };
+	struct hw_program p = { .list = prog, .len = 1 };
+
+	create();
+	assert_int_equal(hw_vcpu_load_program(fix_hwv(&fix, 0), &p), 0);
+	assert_int_equal(fix_run_until_hlt(&fix, 0), -EOPNOTSUPP);
+}
+
+static const struct CMUnitTest tests[] = {
+	FIX_TEST(test_guest_tables_are_shadowed),
+	FIX_TEST(test_guest_fault_is_injected),
+	FIX_TEST(test_gpte_write_is_emulated),
+	FIX_TEST(test_cr3_load_exits),
+	FIX_TEST(test_teardown_counts),
+	FIX_TEST(test_unpaged_guest_not_supported),
+};
+
+int main(void)
+{
+	return kvmmu_run_tests(tests);
+}
