@@ -95,7 +95,8 @@ struct kvmmu_entry {
 	/*
 	 * Shadow paging (ept=0 / npt=0): root_pfn is KVM's shadow table of
 	 * the guest's linear addresses, in the 64-bit x86 format (npt is
-	 * set), walked with the gva at root_level (4 or 5), A/D set in it,
+	 * set), walked with the gva at root_level (4 or 5; 3 is a PAE root,
+	 * whose four PDPTEs the CPU loads at entry), A/D set in it,
 	 * the permissions checked as with the guest's registers (above).
 	 * Every #PF exits (KVM intercepts #PF), and so do the guest's CR0,
 	 * CR3, CR4 and EFER writes and INVLPG, which KVM emulates.

@@ -73,6 +73,12 @@ const struct checker_info checker_table[NR_CHECKERS] = {
 		"mmio-generation", "I19",
 		"when the MMIO generation wraps, no MMIO SPTE from before stays in a valid root",
 	},
+	[CHK_OBSOLETE_INSTALL] = {
+		"obsolete-install", "I36",
+		"no present SPTE is installed in an obsolete page table (a fault against an "
+		"obsolete root retries, a root without a page counting as obsolete while a "
+		"reload is pending)",
+	},
 };
 
 static const struct checker_ops *const checker_ops[NR_CHECKERS] = {
@@ -88,6 +94,7 @@ static const struct checker_ops *const checker_ops[NR_CHECKERS] = {
 	[CHK_FAULT_LIVENESS] = &chk_liveness_ops,
 	[CHK_DIRTY_BIT] = &chk_dirty_bit_ops,
 	[CHK_MMIO_GENERATION] = &chk_mmio_ops,
+	[CHK_OBSOLETE_INSTALL] = &chk_obsolete_ops,
 };
 
 int check_parse(const char *list, u64 *mask, char *bad, size_t bad_len)

@@ -40,6 +40,7 @@ enum checker_id {
 	CHK_FAULT_LIVENESS,        /* I34 */
 	CHK_DIRTY_BIT,             /* I35 */
 	CHK_MMIO_GENERATION,       /* I19 */
+	CHK_OBSOLETE_INSTALL,      /* I36 */
 	NR_CHECKERS
 };
 

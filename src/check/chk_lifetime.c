@@ -86,6 +86,39 @@ const struct checker_ops chk_root_ops = {
 	.event = root_event,
 };
 
+/*
+ * I36: a page table that a fast zap made obsolete (another mmu_valid_gen,
+ * or invalid) is on its way out: nothing may be installed in it.  A fault
+ * that took mmu_lock after the zap must see its root as stale and retry;
+ * for a root without a page (the PAE root) KVM can only tell from the
+ * pending KVM_REQ_MMU_FREE_OBSOLETE_ROOTS (seed 003).  An SPTE installed
+ * there is mapped by a root that no zap will visit again.
+ */
+static void obsolete_event(const struct kvmmu_event *ev)
+{
+	const struct kvmmu_ev_spte *c = &ev->spte;
+	struct kvm *kvm = chk_kvm();
+	struct kvm_mmu_page *sp;
+
+	if (c->kvm != kvm || !is_shadow_present_pte(c->new_spte) ||
+	    is_shadow_present_pte(c->old_spte))
+		return;
+	sp = sptep_to_sp(kvm, c->sptep);
+	if (!sp || !is_obsolete_sp(kvm, sp))
+		return;
+	chk_violation(CHK_OBSOLETE_INSTALL, ev, (s64)c->gfn, (s64)sp->pfn,
+		      "SPTE %#llx installed at gfn %#llx level %d in table %#llx, which is obsolete "
+		      "(%s): its root is stale and the fault should have retried",
+		      (unsigned long long)c->new_spte, (unsigned long long)c->gfn, c->level,
+		      (unsigned long long)sp->pfn,
+		      sp_invalid(sp) ? "invalid" : "an old mmu_valid_gen");
+}
+
+const struct checker_ops chk_obsolete_ops = {
+	.events = BIT_ULL(KVMMU_EV_SPTE_CHANGE),
+	.event = obsolete_event,
+};
+
 static const char *const misuse_says[] = {
 	[KVMMU_MISUSE_REF_FROM_ZERO] = "a reference was raised from 0 on",
 	[KVMMU_MISUSE_REF_NONCOUNTED] = "a reference was taken on non-refcounted",

@@ -87,6 +87,12 @@ const struct kvmmu_mutant_info kvmmu_mutant_table[NR_KVMMU_MUTANTS] = {
 		"the remote TLB flush first: vCPUs keep translating through tables and leaves "
 		"that are gone, while faults install new values in their place",
 	},
+	[MUT_NO_RETRY_SPECIAL_ROOT] = {
+		"no-retry-special-root", "003",
+		"is_page_fault_stale() ignores a pending KVM_REQ_MMU_FREE_OBSOLETE_ROOTS for a root "
+		"without a shadow page (the PAE root): a fault that took mmu_lock after a fast zap "
+		"installs SPTEs under the obsolete pages it points to",
+	},
 };
 
 void kvmmu_mutant_set_mask(u64 mask)

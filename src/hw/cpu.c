@@ -426,6 +426,12 @@ struct smem {
 	bool freed; /* a table frame was not allocated: the walk stopped there */
 };
 
+/* The level of the first table a shadow walk reads: a PAE root's PDPTEs are registers. */
+static int shadow_top_level(const struct kvmmu_hw_vcpu *hv)
+{
+	return hv->entry->root_level == 3 ? 2 : hv->entry->root_level;
+}
+
 static _Atomic u64 *smem_entry(const struct smem *s, u64 hpa)
 {
 	return (_Atomic u64 *)(void *)(s->hv->m->direct_map + hpa);
@@ -437,7 +443,7 @@ static int smem_read(void *arg, u64 hpa, int size, u64 *val)
 	struct kvmmu_hw_vcpu *hv = s->hv;
 	struct hw_machine *m = hv->m;
 	u64 table = hpa >> PAGE_SHIFT;
-	int level = hv->entry->root_level - s->depth++;
+	int level = shadow_top_level(hv) - s->depth++;
 
 	/* 4- and 5-level paging: 8-byte entries only. */
 	kvmmu_observe(KVMMU_EV_TABLE_READ, table, .kvm = NULL, .pfn = table,
@@ -470,7 +476,7 @@ static int smem_cmpxchg(void *arg, u64 hpa, int size, u64 *old, u64 new_val)
 	if (new_val & ~before & PT_DIRTY_MASK)
 		kvmmu_observe(KVMMU_EV_SPTE_HW_DIRTY, spte, .kvm = NULL, .sptep = (const void *)p,
 			      .old_spte = before, .new_spte = new_val, .gfn = HW_GFN_UNKNOWN,
-			      .level = (u8)(hv->entry->root_level - s->depth + 1));
+			      .level = (u8)(shadow_top_level(hv) - s->depth + 1));
 	return 0;
 }
 
@@ -493,11 +499,14 @@ static void shadow_cpu(const struct kvmmu_hw_vcpu *hv, struct hw_cpu *c)
 		.cr0 = X86_CR0_PG | CR0_PE | X86_CR0_WP,
 		.cr3 = e->root_pfn << PAGE_SHIFT,
 		.cr4 = cr4,
-		.efer = EFER_LME | EFER_LMA | EFER_NX,
+		/* Root level 3: PAE paging from the PDPTEs loaded at entry. */
+		.efer = (e->root_level == 3 ? 0 : EFER_LME | EFER_LMA) | EFER_NX,
 		.rflags = hv->cpu.rflags,
 		.pkru = hv->cpu.pkru,
 		.cpl = hv->cpu.cpl,
 	};
+	if (e->root_level == 3)
+		memcpy(c->pdptr, hv->shadow_pdptr, sizeof(c->pdptr));
 }
 
 static unsigned int gw_access(enum hw_access_kind kind)
@@ -607,7 +616,7 @@ static int translate_shadow(struct kvmmu_hw_vcpu *hv, const struct hw_access *ac
 		 (kind == HW_ACC_WRITE ? PT_DIRTY_MASK : 0);
 	f.gpa_page = page;
 	for (i = 0; i < w.levels; i++)
-		f.tables[hv->entry->root_level - 1 - i] = w.pte_gpa[i] >> PAGE_SHIFT;
+		f.tables[shadow_top_level(hv) - 1 - i] = w.pte_gpa[i] >> PAGE_SHIFT;
 	if (w.level > PG_LEVEL_4K)
 		hv->had_shadow_huge = true;
 	hw_tlb_fill(hv, a, &f);
@@ -844,6 +853,20 @@ static int hw_run(struct kvmmu_hw_vcpu *hv, const struct kvmmu_entry *entry,
 {
 	hv->entry = entry;
 	hv->shadow = entry->shadow_paging;
+	/*
+	 * A PAE shadow root (KVM's pae_root, for an unpaged or PAE guest):
+	 * the CPU loads its four PDPTEs at entry, as a CR3 load in PAE mode
+	 * does, and walks from them until the next entry.
+	 */
+	if (entry->shadow_paging && entry->root_level == 3) {
+		int i;
+
+		for (i = 0; i < 4; i++)
+			hv->shadow_pdptr[i] = atomic_load_explicit(
+				(_Atomic u64 *)(void *)(hv->m->direct_map +
+							(entry->root_pfn << PAGE_SHIFT)) + i,
+				memory_order_acquire);
+	}
 	hw_tlb_set_root(hv, entry->root_pfn);
 	for (;;) {
 		struct hw_access acc;

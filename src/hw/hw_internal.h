@@ -109,6 +109,7 @@ struct kvmmu_hw_vcpu {
 	_Atomic u32 seq;                  /* snapshot seqlock: odd while changing */
 	_Atomic bool had_linear;          /* a gva-keyed entry was ever filled */
 	bool had_shadow_huge;             /* a shadow entry of a 2M/1G SPTE was ever filled */
+	u64 shadow_pdptr[4];              /* PAE shadow root: the PDPTEs loaded at entry */
 
 	/* The entry of the current run; shadow: its shadow_paging, for the hot path. */
 	const struct kvmmu_entry *entry;

@@ -178,6 +178,14 @@ struct kvm_mmu {
 	gpa_t (*gva_to_gpa)(struct kvm_vcpu *vcpu, struct kvm_mmu *mmu, gva_t gva, u64 access,
 			    struct x86_exception *exception);
 	struct kvm_mmu_root_info root;
+	/*
+	 * Shadow paging of unpaged and PAE guests: a page of four PDPTEs,
+	 * each pointing at a level-2 shadow page (0 when none: a non-present
+	 * PDPTE, not INVALID_PAGE, which would have reserved bits set).  It
+	 * has no struct kvm_mmu_page: root_to_sp() finds none.
+	 */
+	_Atomic u64 *pae_root;
+	u64 pae_root_pfn;
 	union kvm_cpu_role cpu_role;
 	union kvm_mmu_page_role root_role;
 	/*

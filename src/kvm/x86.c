@@ -47,6 +47,7 @@ void kvm_unload_vcpu_mmus(struct kvm *kvm)
 int kvm_arch_vcpu_create(struct kvm_vcpu *vcpu)
 {
 	struct kvm *kvm = vcpu->kvm;
+	int r;
 
 	if (kvm->arch.cpu_dirty_log_size) {
 		vcpu->arch.pml_pg = calloc(KVMMU_PML_ENTRIES, sizeof(u64));
@@ -56,8 +57,12 @@ int kvm_arch_vcpu_create(struct kvm_vcpu *vcpu)
 		/* On from the start if a memslot logs already. */
 		vcpu->arch.pml_enabled = READ_ONCE(kvm->nr_memslots_dirty_logging) > 0;
 	}
-	kvm_mmu_create(vcpu);
-	return 0;
+	r = kvm_mmu_create(vcpu);
+	if (r) {
+		free(vcpu->arch.pml_pg);
+		vcpu->arch.pml_pg = NULL;
+	}
+	return r;
 }
 
 void kvm_arch_vcpu_destroy(struct kvm_vcpu *vcpu)
@@ -229,6 +234,36 @@ static void kvm_regs_from_hw(struct kvm_vcpu *vcpu)
 		kvm_mmu_new_pgd(vcpu, regs.cr3);
 }
 
+static bool is_pae_paging(const struct kvm_vcpu_arch *a)
+{
+	return (a->cr0 & X86_CR0_PG) && (a->cr4 & X86_CR4_PAE) && !(a->efer & EFER_LMA);
+}
+
+/*
+ * PAE paging reads its four PDPTEs when CR3 is loaded (or paging turns
+ * on): KVM does it for the CPU under shadow paging (load_pdptrs()), from
+ * guest memory through the VMM's mapping.  A PDPTE KVM cannot read is
+ * taken as not present.
+ */
+static void load_pdptrs(struct kvm_vcpu *vcpu)
+{
+	struct kvm *kvm = vcpu->kvm;
+	gpa_t base = vcpu->arch.cr3 & GENMASK_ULL(31, 5);
+	int i;
+
+	for (i = 0; i < 4; i++) {
+		gpa_t gpa = base + (u64)i * 8;
+		struct kvm_memory_slot *slot = kvm_vcpu_gfn_to_memslot(vcpu, gpa_to_gfn(gpa));
+		u64 v = 0;
+
+		if (slot && !kvm_is_slot_invalid(slot) &&
+		    kvm->host->read_user(kvm->mm, __gfn_to_hva_memslot(slot, gpa_to_gfn(gpa)) +
+						  (gpa & (PAGE_SIZE - 1)), &v))
+			v = 0;
+		vcpu->arch.pdptrs[i] = v;
+	}
+}
+
 /*
  * MOV to CR0/CR3/CR4 and WRMSR EFER, intercepted: KVM's cache takes the
  * value, the MMU follows, the CPU gets the registers back and goes on
@@ -267,6 +302,11 @@ static int kvm_handle_cr_access(struct kvm_vcpu *vcpu, const struct kvmmu_exit *
 	default:
 		WARN_ONCE(1, "unknown control register %u", exit->cr);
 		return -EIO;
+	}
+	if (is_pae_paging(a)) {
+		load_pdptrs(vcpu);
+		/* The PAE root follows the PDPTEs: a new one at the next entry. */
+		kvm_mmu_unload(vcpu);
 	}
 	kvm_regs_to_hw(vcpu);
 	vcpu->kvm->hw->skip_instruction(vcpu->hw);

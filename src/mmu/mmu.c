@@ -175,7 +175,7 @@ void kvm_mmu_uninit_vm(struct kvm *kvm)
 
 static int kvm_tdp_page_fault(struct kvm_vcpu *vcpu, struct kvm_page_fault *fault);
 
-void kvm_mmu_create(struct kvm_vcpu *vcpu)
+int kvm_mmu_create(struct kvm_vcpu *vcpu)
 {
 	struct kvm *kvm = vcpu->kvm;
 	struct kvm_mmu *mmu = &vcpu->arch.root_mmu;
@@ -197,11 +197,13 @@ void kvm_mmu_create(struct kvm_vcpu *vcpu)
 	vcpu->arch.mmu = mmu;
 	vcpu->arch.maxphyaddr = kvm->arch.masks.phys_bits;
 	kvm_init_mmu(vcpu);
+	return kvm->arch.tdp_enabled ? 0 : mmu_alloc_special_roots(vcpu);
 }
 
 void kvm_mmu_destroy(struct kvm_vcpu *vcpu)
 {
 	kvm_mmu_unload(vcpu);
+	mmu_free_special_roots(vcpu);
 	mmu_free_memory_caches(vcpu);
 }
 
@@ -215,6 +217,14 @@ static void kvm_mmu_free_roots(struct kvm *kvm, struct kvm_mmu *mmu)
 	if (mmu->root.hpa == INVALID_PAGE)
 		return;
 	sp = root_to_sp(kvm, mmu->root.hpa);
+	/* The PAE root has no page: what it points to are shadow roots. */
+	if (!sp && mmu->pae_root && mmu->root.hpa == mmu->pae_root_pfn << PAGE_SHIFT) {
+		write_lock(&kvm->mmu_lock);
+		mmu_free_pae_roots(kvm, mmu, &invalid_list);
+		kvm_mmu_commit_zap_page(kvm, &invalid_list);
+		write_unlock(&kvm->mmu_lock);
+		return;
+	}
 	if (sp && !is_tdp_mmu_page(sp)) {
 		/* Dropping a shadow root may zap it: the write lock. */
 		write_lock(&kvm->mmu_lock);
@@ -237,9 +247,6 @@ int kvm_mmu_load(struct kvm_vcpu *vcpu)
 	struct kvm *kvm = vcpu->kvm;
 	int r;
 
-	/* Shadow paging of 32-bit, PAE and unpaged guests needs the PAE root: not built. */
-	if (!kvm->arch.tdp_enabled && vcpu->arch.mmu->root_role.level < 4)
-		return -EOPNOTSUPP;
 	kvmmu_span_begin(KVMMU_SPAN_ROOT_LOAD, (u64)vcpu->vcpu_id);
 	r = mmu_topup_memory_caches(vcpu);
 	if (!r)
@@ -788,7 +795,12 @@ bool is_page_fault_stale(struct kvm_vcpu *vcpu, struct kvm_page_fault *fault)
 	fault->retry = KVMMU_RETRY_STALE_ROOT;
 	if (sp && is_obsolete_sp(vcpu->kvm, sp))
 		return true;
-	if (!sp && kvm_test_request(KVM_REQ_MMU_FREE_OBSOLETE_ROOTS, vcpu))
+	/*
+	 * A root without a page (the PAE root) cannot say whether it is
+	 * obsolete: a pending reload says so (seed 003).  The mutant forgets.
+	 */
+	if (!sp && kvm_test_request(KVM_REQ_MMU_FREE_OBSOLETE_ROOTS, vcpu) &&
+	    !kvmmu_mutant(MUT_NO_RETRY_SPECIAL_ROOT))
 		return true;
 	/* An MMIO SPTE is guarded by the memslot generation, not by mmu_seq. */
 	fault->retry = KVMMU_RETRY_INVALIDATION;
@@ -858,6 +870,14 @@ out_unlock:
 	return r;
 }
 
+/* Shadow paging of an unpaged guest: gva = gpa, through the PAE root (2M at most). */
+int nonpaging_page_fault(struct kvm_vcpu *vcpu, struct kvm_page_fault *fault)
+{
+	fault->max_level = PG_LEVEL_2M;
+	vcpu->arch.mmio_gpa = fault->addr;
+	return direct_page_fault(vcpu, fault);
+}
+
 static int kvm_tdp_page_fault(struct kvm_vcpu *vcpu, struct kvm_page_fault *fault)
 {
 	if (tdp_mmu_enabled(vcpu->kvm))
@@ -886,8 +906,8 @@ static int kvm_mmu_do_page_fault(struct kvm_vcpu *vcpu, gpa_t gpa, u64 err, bool
 	};
 	int r;
 
-	/* Shadow paging finds the gfn by walking the guest's tables. */
-	if (fault.is_tdp) {
+	/* A direct root maps the address itself; shadow paging walks the guest's tables. */
+	if (vcpu->arch.mmu->root_role.direct) {
 		fault.gfn = gpa_to_gfn(gpa);
 		fault.slot = kvm_vcpu_gfn_to_memslot(vcpu, fault.gfn);
 	}

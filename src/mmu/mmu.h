@@ -10,7 +10,7 @@
 
 int kvm_mmu_init_vm(struct kvm *kvm, const struct kvmmu_vm_config *cfg);
 void kvm_mmu_uninit_vm(struct kvm *kvm);
-void kvm_mmu_create(struct kvm_vcpu *vcpu);
+int kvm_mmu_create(struct kvm_vcpu *vcpu);
 /* paging.c: the guest's paging as the MMU sees it. */
 union kvm_cpu_role kvm_calc_cpu_role(struct kvm_vcpu *vcpu);
 void kvm_init_mmu(struct kvm_vcpu *vcpu);

@@ -200,10 +200,11 @@ static void reset_guest_paging(struct kvm_vcpu *vcpu, struct kvm_mmu *mmu)
 }
 
 /*
- * Shadow paging: the root's role is the guest's paging mode (KVM always
- * uses NX in its SPTEs, whatever the guest's EFER.NXE), and the fault
- * handler the guest's entry format.  Only 64-bit guests so far: 32-bit,
- * PAE and unpaged guests need the PAE root, and fault with -EOPNOTSUPP.
+ * Shadow paging: the root's role is the guest's paging mode, at least PAE
+ * (unpaged and PAE guests go through the PAE root; KVM always uses NX in
+ * its SPTEs, whatever the guest's EFER.NXE), and the fault handler the
+ * guest's entry format.  32-bit guests (4-byte entries) are not built yet:
+ * no fault handler, and their root load fails with -EOPNOTSUPP.
  */
 static void kvm_init_shadow_mmu(struct kvm_vcpu *vcpu, struct kvm_mmu *mmu,
 				union kvm_cpu_role role)
@@ -214,7 +215,10 @@ static void kvm_init_shadow_mmu(struct kvm_vcpu *vcpu, struct kvm_mmu *mmu,
 		root_role.level = 3;
 	root_role.efer_nx = 1;
 	mmu->root_role = root_role;
-	mmu->page_fault = root_role.level >= 4 ? paging64_page_fault : NULL;
+	if (role.base.direct)
+		mmu->page_fault = nonpaging_page_fault;
+	else
+		mmu->page_fault = role.base.level >= 3 ? paging64_page_fault : NULL;
 }
 
 /*

@@ -169,6 +169,8 @@ static int FNAME(update_accessed_dirty_bits)(struct kvm_vcpu *vcpu,
 		r = FNAME(set_gpte_bits)(vcpu, walker->pte_gpa[level - 1], pte, bits);
 		if (r)
 			return r;
+		/* What the guest's memory holds now: fetch re-reads and compares it. */
+		walker->ptes[level - 1] = pte | bits;
 	}
 	return 0;
 }

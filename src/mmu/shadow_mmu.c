@@ -1227,15 +1227,26 @@ int mmu_alloc_direct_roots(struct kvm_vcpu *vcpu)
 	struct kvm_mmu *mmu = vcpu->arch.mmu;
 	struct kvm *kvm = vcpu->kvm;
 	hpa_t root;
-	int r;
+	int r, i;
 
 	write_lock(&kvm->mmu_lock);
 	r = make_mmu_pages_available(vcpu);
 	if (r < 0)
 		goto out_unlock;
-	root = mmu_alloc_root(vcpu, 0, 0, (u8)mmu->root_role.level);
-	/* WRITE_ONCE: observers read other vCPUs' roots (chk_vcpu_root()). */
-	WRITE_ONCE(mmu->root.hpa, root);
+	if (mmu->root_role.level >= 4) {
+		root = mmu_alloc_root(vcpu, 0, 0, (u8)mmu->root_role.level);
+		/* WRITE_ONCE: observers read other vCPUs' roots (chk_vcpu_root()). */
+		WRITE_ONCE(mmu->root.hpa, root);
+	} else {
+		/* An unpaged guest: 4 GiB through the PAE root, a level-2 page per GiB. */
+		for (i = 0; i < 4; i++) {
+			WARN_ON_ONCE(atomic_load(&mmu->pae_root[i]));
+			root = mmu_alloc_root(vcpu, (gfn_t)i << (30 - PAGE_SHIFT), 0, 2);
+			atomic_store_explicit(&mmu->pae_root[i], root | PT_PRESENT_MASK,
+					      memory_order_release);
+		}
+		WRITE_ONCE(mmu->root.hpa, mmu->pae_root_pfn << PAGE_SHIFT);
+	}
 	mmu->root.pgd = 0;
 out_unlock:
 	write_unlock(&kvm->mmu_lock);
@@ -1244,32 +1255,101 @@ out_unlock:
 
 /*
  * The roots of a paging guest (ept=0): the shadow page of the guest's top
- * table.  64-bit guests only: 32-bit and PAE guests need the PAE root
- * (mmu->pae_root), not built yet.
+ * table (64-bit guests), or the PAE root with a level-2 page per present
+ * PDPTE, shadowing the PD it points to (PAE guests).  32-bit guests (a
+ * quadrant of their PD per PDPTE) are not built yet.
  */
 int mmu_alloc_shadow_roots(struct kvm_vcpu *vcpu)
 {
 	struct kvm_mmu *mmu = vcpu->arch.mmu;
 	struct kvm *kvm = vcpu->kvm;
 	gfn_t root_gfn = mmu->root.pgd >> PAGE_SHIFT;
+	u64 pdptrs[4];
 	hpa_t root;
-	int r;
+	int r, i;
 
-	if (mmu->cpu_role.base.level < 4)
+	if (mmu->cpu_role.base.level == 2)
 		return -EOPNOTSUPP;
-	/* A CR3 outside every memslot: KVM's dummy root is not built yet. */
-	if (!kvm_is_visible_gfn(kvm, root_gfn))
+	if (mmu->cpu_role.base.level == 3) {
+		memcpy(pdptrs, vcpu->arch.pdptrs, sizeof(pdptrs));
+		for (i = 0; i < 4; i++) {
+			if ((pdptrs[i] & PT_PRESENT_MASK) &&
+			    !kvm_is_visible_gfn(kvm, (pdptrs[i] & PT64_BASE_ADDR_MASK) >> PAGE_SHIFT))
+				return -EFAULT;
+		}
+	} else if (!kvm_is_visible_gfn(kvm, root_gfn)) {
+		/* A CR3 outside every memslot: KVM's dummy root is not built yet. */
 		return -EFAULT;
+	}
 	write_lock(&kvm->mmu_lock);
 	r = make_mmu_pages_available(vcpu);
 	if (r < 0)
 		goto out_unlock;
-	root = mmu_alloc_root(vcpu, root_gfn, 0, (u8)mmu->root_role.level);
-	/* WRITE_ONCE: observers read other vCPUs' roots (chk_vcpu_root()). */
-	WRITE_ONCE(mmu->root.hpa, root);
+	if (mmu->cpu_role.base.level >= 4) {
+		root = mmu_alloc_root(vcpu, root_gfn, 0, (u8)mmu->root_role.level);
+		/* WRITE_ONCE: observers read other vCPUs' roots (chk_vcpu_root()). */
+		WRITE_ONCE(mmu->root.hpa, root);
+		goto out_unlock;
+	}
+	for (i = 0; i < 4; i++) {
+		u64 pdpte = 0;
+
+		WARN_ON_ONCE(atomic_load(&mmu->pae_root[i]));
+		if (pdptrs[i] & PT_PRESENT_MASK) {
+			root = mmu_alloc_root(vcpu, (pdptrs[i] & PT64_BASE_ADDR_MASK) >> PAGE_SHIFT,
+					      0, 2);
+			pdpte = root | PT_PRESENT_MASK;
+		}
+		atomic_store_explicit(&mmu->pae_root[i], pdpte, memory_order_release);
+	}
+	WRITE_ONCE(mmu->root.hpa, mmu->pae_root_pfn << PAGE_SHIFT);
 out_unlock:
 	write_unlock(&kvm->mmu_lock);
 	return r;
+}
+
+/* A vCPU under shadow paging gets its PAE root page when it is created. */
+int mmu_alloc_special_roots(struct kvm_vcpu *vcpu)
+{
+	struct kvm_mmu *mmu = vcpu->arch.mmu;
+	struct kvm *kvm = vcpu->kvm;
+	kvm_pfn_t pfn = kvm->host->alloc_table(kvm->mm);
+
+	if (!pfn)
+		return -ENOMEM;
+	mmu->pae_root_pfn = pfn;
+	mmu->pae_root = kvm_table_virt(kvm, pfn);
+	for (int i = 0; i < 4; i++)
+		atomic_store(&mmu->pae_root[i], 0);
+	return 0;
+}
+
+void mmu_free_special_roots(struct kvm_vcpu *vcpu)
+{
+	struct kvm_mmu *mmu = vcpu->arch.mmu;
+
+	if (!mmu->pae_root)
+		return;
+	vcpu->kvm->host->free_table(vcpu->kvm->mm, mmu->pae_root_pfn);
+	mmu->pae_root = NULL;
+	mmu->pae_root_pfn = 0;
+}
+
+/* Drop the level-2 roots the PAE root points to (under the write lock). */
+void mmu_free_pae_roots(struct kvm *kvm, struct kvm_mmu *mmu, struct list_head *invalid_list)
+{
+	int i;
+
+	lockdep_assert_held_write(&kvm->mmu_lock);
+	for (i = 0; i < 4; i++) {
+		hpa_t root = atomic_load(&mmu->pae_root[i]) & PT64_BASE_ADDR_MASK;
+
+		if (!root)
+			continue;
+		mmu_free_root_page(kvm, &root, invalid_list);
+		atomic_store(&mmu->pae_root[i], 0);
+	}
+	WRITE_ONCE(mmu->root.hpa, INVALID_PAGE);
 }
 
 void mmu_free_root_page(struct kvm *kvm, hpa_t *root_hpa, struct list_head *invalid_list)

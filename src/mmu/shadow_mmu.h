@@ -44,6 +44,16 @@ static inline void shadow_walk_init(struct kvm_shadow_walk_iterator *it, struct 
 	it->index = 0;
 	it->shadow_addr = vcpu->arch.mmu->root.hpa;
 	it->level = vcpu->arch.mmu->root_role.level;
+	/* A PAE root: the PDPTE for the address leads to a level-2 page, or nowhere. */
+	if (it->level == 3 && it->shadow_addr != INVALID_PAGE) {
+		u64 pdpte = atomic_load_explicit(&vcpu->arch.mmu->pae_root[(addr >> 30) & 3],
+						 memory_order_acquire);
+
+		it->shadow_addr = pdpte & PT64_BASE_ADDR_MASK;
+		--it->level;
+		if (!it->shadow_addr)
+			it->level = 0;
+	}
 }
 
 static inline bool shadow_walk_okay(struct kvm_vcpu *vcpu, struct kvm_shadow_walk_iterator *it)
@@ -101,6 +111,10 @@ bool kvm_mmu_unprotect_gfn(struct kvm *kvm, gfn_t gfn);
 /* Roots. */
 int mmu_alloc_direct_roots(struct kvm_vcpu *vcpu);
 int mmu_alloc_shadow_roots(struct kvm_vcpu *vcpu);
+/* The PAE root page of a vCPU (shadow paging), and dropping what it points to. */
+int mmu_alloc_special_roots(struct kvm_vcpu *vcpu);
+void mmu_free_special_roots(struct kvm_vcpu *vcpu);
+void mmu_free_pae_roots(struct kvm *kvm, struct kvm_mmu *mmu, struct list_head *invalid_list);
 /* Drop a vCPU's reference on a shadow root; zap it if it was the last of an invalid one. */
 void mmu_free_root_page(struct kvm *kvm, hpa_t *root_hpa, struct list_head *invalid_list);
 

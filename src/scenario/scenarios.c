@@ -200,6 +200,59 @@ static const struct scenario shadow_nx_recovery = {
 	.start = s004_start,
 };
 
+/* ---- seed 003: a fault under the PAE root while a fast zap obsoletes everything ---------- */
+
+/* The PAE guest's tables, in guest memory: gva 0x8000.. -> gpa 0x8000.. */
+#define S003_PDPT 0x1000ULL
+#define S003_PD 0x2000ULL
+#define S003_PT 0x3000ULL
+
+static int s003_put(struct scn_world *w, gpa_t gpa, u64 v)
+{
+	return host_access(w->world.mm, w->world.cfg.mem[0].hva + gpa, true, &v);
+}
+
+static int s003_setup(struct scn_world *w)
+{
+	/* The guest turns PAE paging on itself: the CR writes exit to KVM. */
+	struct hw_access on[] = {
+		{ .op = HW_MOV_CR4, .value = X86_CR4_PAE },
+		{ .op = HW_MOV_CR3, .value = S003_PDPT },
+		{ .op = HW_MOV_CR0, .value = X86_CR0_PG | 1 /* PE */ | X86_CR0_WP },
+		{ .op = HW_LOAD, .addr = 0x8000 },
+	};
+	int r = s003_put(w, S003_PDPT, S003_PD | PT_PRESENT_MASK) ?:
+		s003_put(w, S003_PD, S003_PT | PT_PRESENT_MASK | PT_WRITABLE_MASK);
+	u64 i;
+
+	for (i = 8; i < 16 && !r; i++)
+		r = s003_put(w, S003_PT + i * 8,
+			     (i * PAGE_SIZE) | PT_PRESENT_MASK | PT_WRITABLE_MASK);
+	return r ?: scn_vcpu_run_list(w, 0, on, ARRAY_SIZE(on));
+}
+
+/* The vCPU faults on the pages it has not touched yet. */
+static int s003_vcpu(struct scn_world *w)
+{
+	return vcpu_loop(w, 0, HW_LOAD, 0x9000, 6, PAGE_SIZE);
+}
+
+static int s003_start(struct scn_world *w)
+{
+	return scn_thread(w, "memslot", s000_delete) ?: scn_thread(w, "vcpu", s003_vcpu);
+}
+
+static const struct scenario s003_pae_root = {
+	.name = "pae-root-vs-fast-zap",
+	.description = "seed 003: a PAE guest faults under the PAE root (no shadow page) while a "
+		       "memslot delete's fast zap makes every shadow page obsolete",
+	.mutants = { "no-retry-special-root" },
+	.world = { .nr_vcpus = 1, .mmu = WORLD_MMU_SHADOW,
+		   .mem = { SLOT0(64 * 1024, ANON), SLOT1_AT_1G } },
+	.setup = s003_setup,
+	.start = s003_start,
+};
+
 /* ---- seed 001: a driver's non-compound pages ------------------------------------------------- */
 
 static int s001p_vcpu(struct scn_world *w)
@@ -828,6 +881,7 @@ const struct scenario *const scenario_table[] = {
 	&pml_dirty_vs_zap,
 	&mmio_gen_wrap,
 	&shadow_nx_recovery,
+	&s003_pae_root,
 };
 
 const int nr_scenarios = ARRAY_SIZE(scenario_table);
@@ -864,6 +918,7 @@ static const struct {
 	{ "atomic-update-ignores-dirty", CHK_DIRTY_BIT },
 	{ "mmio-wrap-no-zap", CHK_MMIO_GENERATION },
 	{ "commit-zap-without-flush", CHK_BREAK_BEFORE_MAKE },
+	{ "no-retry-special-root", CHK_OBSOLETE_INSTALL },
 };
 
 const struct scenario *scn_for_mutant(const char *mutant, enum checker_id *checker)

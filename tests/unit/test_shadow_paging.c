@@ -6,8 +6,9 @@
  * #PF exits: a missing SPTE is filled by FNAME(page_fault), the guest's
  * own fault is injected; the guest's tables are write-tracked (above 4K)
  * or write-protected, so its stores to them are emulated and zap what
- * they change; CR3 loads and INVLPG exit to KVM.  Teardown leaves no page,
- * rmap or write-track count behind.
+ * they change; CR3 loads and INVLPG exit to KVM.  Unpaged and PAE guests
+ * go through the PAE root.  Teardown leaves no page, rmap or write-track
+ * count behind.
  */
 #include <errno.h>
 #include <string.h>
@@ -257,11 +258,91 @@ static void test_teardown_counts(void **state)
 	assert_int_equal(atomic64_read(&kvm()->stat.pages[0]), 0);
 }
 
-/* Unpaged and 32-bit guests need the PAE root: KVM_RUN says so. */
-static void test_unpaged_guest_not_supported(void **state)
+/* An unpaged guest: gva = gpa, through the PAE root and direct level-2 pages. */
+static void test_unpaged_guest(void **state)
 {
-	struct hw_access prog[] = { { .op = HW_LOAD, .addr = 0x1000 } };
-	struct hw_program p = { .list = prog, .len = 1 };
+	struct hw_access prog[] = {
+		{ .op = HW_STORE, .addr = 0x1000, .value = 11 },
+		{ .op = HW_STORE, .addr = 0x301000, .value = 33 },
+		{ .op = HW_LOAD, .addr = 0x1000 },
+	};
+	struct kvm_mmu *mmu;
+	int i, present = 0;
+
+	create();
+	run(prog, 3, false);
+	assert_int_equal(prog[2].value, 11);
+	assert_int_equal(guest_read(0x301000), 33);
+	mmu = fix.w.vcpus[0]->arch.mmu;
+	/* The PAE root has no page of its own; its PDPTEs lead to direct level-2 pages. */
+	assert_int_equal(mmu->root.hpa, mmu->pae_root_pfn << PAGE_SHIFT);
+	assert_null(root_to_sp(kvm(), mmu->root.hpa));
+	for (i = 0; i < 4; i++) {
+		u64 pdpte = atomic_load(&mmu->pae_root[i]);
+		struct kvm_mmu_page *sp = root_to_sp(kvm(), pdpte & PT64_BASE_ADDR_MASK);
+
+		assert_true(pdpte & PT_PRESENT_MASK);
+		assert_non_null(sp);
+		assert_true(sp->role.direct);
+		assert_int_equal(sp->role.level, 2);
+		assert_int_equal(sp->gfn, (gfn_t)i << (30 - PAGE_SHIFT));
+		assert_int_equal(sp->root_count, 1);
+		present++;
+	}
+	assert_int_equal(present, 4);
+	assert_int_equal(kvm()->arch.indirect_shadow_pages, 0);
+}
+
+/*
+ * A PAE guest turns paging on itself: MOV CR4 (PAE), MOV CR3, MOV CR0
+ * (PG) exit to KVM, which loads the PDPTEs and shadows the PDs they point
+ * to under the PAE root.
+ */
+static void test_pae_guest(void **state)
+{
+	struct hw_access prog[] = {
+		{ .op = HW_MOV_CR4, .value = X86_CR4_PAE },
+		{ .op = HW_MOV_CR3, .value = 0x100000 },
+		{ .op = HW_MOV_CR0, .value = X86_CR0_PG | 1 /* PE */ | X86_CR0_WP },
+		{ .op = HW_STORE, .addr = 0x40003000, .value = 77 },
+		{ .op = HW_LOAD, .addr = 0x40003000 },
+	};
+	struct kvm_mmu *mmu;
+	struct kvm_mmu_page *sp;
+	u64 i;
+
+	create();
+	/* PDPTE 1 -> PD at 0x102000 -> PT at 0x103000 -> 0x200000..: gva 0x40000000. */
+	guest_write(0x100000 + 1 * 8, PD | GPTE_P);
+	guest_write(PD + 0 * 8, PT | GPTE_P | GPTE_W);
+	for (i = 0; i < 16; i++)
+		guest_write(PT + i * 8, (DATA + i * PAGE_SIZE) | GPTE_P | GPTE_W);
+	run(prog, 5, false);
+	assert_int_equal(prog[4].value, 77);
+	assert_int_equal(guest_read(DATA + 0x3000), 77);
+	mmu = fix.w.vcpus[0]->arch.mmu;
+	assert_int_equal(mmu->cpu_role.base.level, 3);
+	assert_int_equal(fix.w.vcpus[0]->arch.pdptrs[1], PD | GPTE_P);
+	assert_int_equal(mmu->root.hpa, mmu->pae_root_pfn << PAGE_SHIFT);
+	/* Only PDPTE 1 is present: one level-2 page, shadowing the guest's PD. */
+	assert_int_equal(atomic_load(&mmu->pae_root[0]), 0);
+	sp = root_to_sp(kvm(), atomic_load(&mmu->pae_root[1]) & PT64_BASE_ADDR_MASK);
+	assert_non_null(sp);
+	assert_false(sp->role.direct);
+	assert_int_equal(sp->gfn, PD >> PAGE_SHIFT);
+	assert_int_equal(write_track(PD >> PAGE_SHIFT), 1);
+	assert_int_equal(stat("pf_guest"), 0);
+}
+
+/* 32-bit guests (4-byte entries) are not built yet: KVM_RUN says so. */
+static void test_32bit_guest_not_supported(void **state)
+{
+	struct hw_access prog[] = {
+		{ .op = HW_MOV_CR3, .value = 0x100000 },
+		{ .op = HW_MOV_CR0, .value = X86_CR0_PG | 1 /* PE */ },
+		{ .op = HW_LOAD, .addr = 0x1000 },
+	};
+	struct hw_program p = { .list = prog, .len = 3 };
 
 	create();
 	assert_int_equal(hw_vcpu_load_program(fix_hwv(&fix, 0), &p), 0);
@@ -274,7 +355,9 @@ static const struct CMUnitTest tests[] = {
 	FIX_TEST(test_gpte_write_is_emulated),
 	FIX_TEST(test_cr3_load_exits),
 	FIX_TEST(test_teardown_counts),
-	FIX_TEST(test_unpaged_guest_not_supported),
+	FIX_TEST(test_unpaged_guest),
+	FIX_TEST(test_pae_guest),
+	FIX_TEST(test_32bit_guest_not_supported),
 };
 
 int main(void)
