@@ -17,6 +17,7 @@
 #include "mmu_internal.h"
 #include "page_track.h"
 #include "test.h"
+#include "thread.h"
 #include "vm_fixture.h"
 
 #define MB (1UL << 20)
@@ -349,6 +350,84 @@ static void test_32bit_guest_not_supported(void **state)
 	assert_int_equal(fix_run_until_hlt(&fix, 0), -EOPNOTSUPP);
 }
 
+/* ---- concurrency: two vCPUs, their own tables changing, the host and logging -------------- */
+
+#define ROUNDS 40
+
+/*
+ * vCPU 0 re-points one of its PTEs back and forth (emulated stores to its
+ * PT, INVLPG) and writes through it; vCPU 1 writes its own pages under the
+ * same tables.  Meanwhile the host drops vCPU 1's pages (the notifier zaps
+ * through rmaps) and dirty logging goes on and off (write protection
+ * through rmaps).  The sanitizer builds run this too.
+ */
+static int host_churn(void *arg)
+{
+	unsigned long hva = fix.w.cfg.mem[0].hva;
+	int i, r = 0;
+
+	for (i = 0; i < ROUNDS && !r; i++) {
+		r = host_madvise_dontneed(fix.w.mm, hva + DATA + 0x40000, 4 * PAGE_SIZE);
+		if (!r)
+			r = world_mem_set_flags(&fix.w, 0, (i & 1) ? 0 : KVM_MEM_LOG_DIRTY_PAGES);
+	}
+	return r ?: world_mem_set_flags(&fix.w, 0, 0);
+}
+
+static void test_two_vcpus_concurrent(void **state)
+{
+	struct hw_access prog0[ROUNDS * 4], prog1[ROUNDS * 2];
+	struct hw_program p0 = { .list = prog0, .len = ARRAY_SIZE(prog0), .paging = true,
+				 .cr3 = PML4 };
+	struct hw_program p1 = { .list = prog1, .len = ARRAY_SIZE(prog1), .paging = true,
+				 .cr3 = PML4 };
+	struct kvm_vcpu *v0;
+	struct kvmmu_thread *t[3];
+	struct vm_fixture_opts o = {
+		.mem_size = 4 * MB, .nr_vcpus = 2, .real_hw = true, .mmu = WORLD_MMU_SHADOW,
+	};
+	int i;
+
+	assert_int_equal(vm_fixture_create(&fix, &o), 0);
+	build_guest_tables();
+	/* PTE 254 maps the guest's PT, so that vCPU 0 can rewrite PTE 5. */
+	guest_write(PT + 254 * 8, PT | GPTE_P | GPTE_W);
+	for (i = 0; i < ROUNDS; i++) {
+		u64 frame = DATA + ((i & 1) ? 0x7000 : 0x5000);
+
+		prog0[4 * i] = (struct hw_access){ .op = HW_STORE, .addr = GVA + 0xfe000 + 5 * 8,
+						   .value = frame | GPTE_P | GPTE_W };
+		prog0[4 * i + 1] = (struct hw_access){ .op = HW_INVLPG, .addr = GVA + 0x5000 };
+		prog0[4 * i + 2] = (struct hw_access){ .op = HW_STORE, .addr = GVA + 0x5000,
+						       .value = 0x1000 + (u64)i };
+		prog0[4 * i + 3] = (struct hw_access){ .op = HW_LOAD, .addr = GVA + 0x5000 };
+		prog1[2 * i] = (struct hw_access){ .op = HW_STORE,
+						   .addr = GVA + 0x40000 + (u64)(i & 3) * PAGE_SIZE,
+						   .value = 0x2000 + (u64)i };
+		prog1[2 * i + 1] = (struct hw_access){ .op = HW_LOAD,
+						       .addr = GVA + 0x40000 + (u64)(i & 3) * PAGE_SIZE };
+	}
+	assert_int_equal(hw_vcpu_load_program(fix_hwv(&fix, 0), &p0), 0);
+	assert_int_equal(hw_vcpu_load_program(fix_hwv(&fix, 1), &p1), 0);
+	t[0] = fix_start_vcpu(&fix, 0);
+	t[1] = fix_start_vcpu(&fix, 1);
+	assert_int_equal(kvmmu_thread_create(&t[2], "host", 0, host_churn, NULL), 0);
+	for (i = 0; i < 3; i++)
+		assert_int_equal(kvmmu_thread_join(t[i]), 0);
+
+	/* Each of vCPU 0's loads saw its own store, through whichever frame. */
+	for (i = 0; i < ROUNDS; i++)
+		assert_int_equal(prog0[4 * i + 3].value, 0x1000 + (u64)i);
+	for (i = 0; i < ROUNDS; i++)
+		assert_int_equal(prog1[2 * i + 1].value, 0x2000 + (u64)i);
+	/* The last round pointed PTE 5 at the frame of its parity. */
+	assert_int_equal(guest_read(DATA + (((ROUNDS - 1) & 1) ? 0x7000 : 0x5000)),
+			 0x1000 + ROUNDS - 1);
+	v0 = fix.w.vcpus[0];
+	assert_int_equal(kvmmu_vcpu_stat(v0, "invlpg"), ROUNDS);
+	assert_true(kvm()->stat.mmu_pte_write >= ROUNDS);
+}
+
 static const struct CMUnitTest tests[] = {
 	FIX_TEST(test_guest_tables_are_shadowed),
 	FIX_TEST(test_guest_fault_is_injected),
@@ -358,6 +437,7 @@ static const struct CMUnitTest tests[] = {
 	FIX_TEST(test_unpaged_guest),
 	FIX_TEST(test_pae_guest),
 	FIX_TEST(test_32bit_guest_not_supported),
+	FIX_TEST(test_two_vcpus_concurrent),
 };
 
 int main(void)
