@@ -266,6 +266,7 @@ bool is_page_fault_stale(struct kvm_vcpu *vcpu, struct kvm_page_fault *fault);
 void kvm_mmu_finish_page_fault(struct kvm_vcpu *vcpu, struct kvm_page_fault *fault, int r);
 /* paging.c: shadow paging's faults, by guest entry format. */
 int paging64_page_fault(struct kvm_vcpu *vcpu, struct kvm_page_fault *fault);
+int paging32_page_fault(struct kvm_vcpu *vcpu, struct kvm_page_fault *fault);
 int nonpaging_page_fault(struct kvm_vcpu *vcpu, struct kvm_page_fault *fault);
 
 /* Memory caches, topped up before mmu_lock is taken. */

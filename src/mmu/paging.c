@@ -201,10 +201,9 @@ static void reset_guest_paging(struct kvm_vcpu *vcpu, struct kvm_mmu *mmu)
 
 /*
  * Shadow paging: the root's role is the guest's paging mode, at least PAE
- * (unpaged and PAE guests go through the PAE root; KVM always uses NX in
- * its SPTEs, whatever the guest's EFER.NXE), and the fault handler the
- * guest's entry format.  32-bit guests (4-byte entries) are not built yet:
- * no fault handler, and their root load fails with -EOPNOTSUPP.
+ * (unpaged, 32-bit and PAE guests go through the PAE root; KVM always uses
+ * NX in its SPTEs, whatever the guest's EFER.NXE), and the fault handler
+ * the guest's entry format.
  */
 static void kvm_init_shadow_mmu(struct kvm_vcpu *vcpu, struct kvm_mmu *mmu,
 				union kvm_cpu_role role)
@@ -217,8 +216,10 @@ static void kvm_init_shadow_mmu(struct kvm_vcpu *vcpu, struct kvm_mmu *mmu,
 	mmu->root_role = root_role;
 	if (role.base.direct)
 		mmu->page_fault = nonpaging_page_fault;
+	else if (role.base.level == 2)
+		mmu->page_fault = paging32_page_fault;
 	else
-		mmu->page_fault = role.base.level >= 3 ? paging64_page_fault : NULL;
+		mmu->page_fault = paging64_page_fault;
 }
 
 /*

@@ -297,10 +297,10 @@ static gpa_t FNAME(gva_to_gpa)(struct kvm_vcpu *vcpu, struct kvm_mmu *mmu, gva_t
 	return gfn_to_gpa(walker.gfn) | (addr & (PAGE_SIZE - 1));
 }
 
-#if PTTYPE == 64
 /*
- * Shadow paging (ept=0): the page fault of a 64-bit guest (4- or 5-level).
- * 32-bit and PAE guests need the PAE root, which is not built yet.
+ * Shadow paging (ept=0): the page fault, for 64-bit entries (4-level,
+ * 5-level and PAE guests) and for 32-bit ones (whose 1024-entry tables two
+ * or four 512-entry shadow pages cover, by quadrant).
  */
 
 /*
@@ -449,7 +449,6 @@ out_unlock:
 	write_unlock(&kvm->mmu_lock);
 	return r;
 }
-#endif
 
 #undef pt_element_t
 #undef FNAME

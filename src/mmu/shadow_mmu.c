@@ -1256,8 +1256,8 @@ out_unlock:
 /*
  * The roots of a paging guest (ept=0): the shadow page of the guest's top
  * table (64-bit guests), or the PAE root with a level-2 page per present
- * PDPTE, shadowing the PD it points to (PAE guests).  32-bit guests (a
- * quadrant of their PD per PDPTE) are not built yet.
+ * PDPTE, shadowing the PD it points to (PAE guests), or per quadrant of
+ * the guest's 1024-entry PD (32-bit guests).
  */
 int mmu_alloc_shadow_roots(struct kvm_vcpu *vcpu)
 {
@@ -1268,9 +1268,10 @@ int mmu_alloc_shadow_roots(struct kvm_vcpu *vcpu)
 	hpa_t root;
 	int r, i;
 
-	if (mmu->cpu_role.base.level == 2)
-		return -EOPNOTSUPP;
-	if (mmu->cpu_role.base.level == 3) {
+	if (mmu->cpu_role.base.level == 2) {
+		if (!kvm_is_visible_gfn(kvm, root_gfn))
+			return -EFAULT;
+	} else if (mmu->cpu_role.base.level == 3) {
 		memcpy(pdptrs, vcpu->arch.pdptrs, sizeof(pdptrs));
 		for (i = 0; i < 4; i++) {
 			if ((pdptrs[i] & PT_PRESENT_MASK) &&
@@ -1295,7 +1296,11 @@ int mmu_alloc_shadow_roots(struct kvm_vcpu *vcpu)
 		u64 pdpte = 0;
 
 		WARN_ON_ONCE(atomic_load(&mmu->pae_root[i]));
-		if (pdptrs[i] & PT_PRESENT_MASK) {
+		if (mmu->cpu_role.base.level == 2) {
+			/* A 32-bit PD of 1024 entries: quadrant i is entries 256i..256i+255. */
+			root = mmu_alloc_root(vcpu, root_gfn, i, 2);
+			pdpte = root | PT_PRESENT_MASK;
+		} else if (pdptrs[i] & PT_PRESENT_MASK) {
 			root = mmu_alloc_root(vcpu, (pdptrs[i] & PT64_BASE_ADDR_MASK) >> PAGE_SHIFT,
 					      0, 2);
 			pdpte = root | PT_PRESENT_MASK;

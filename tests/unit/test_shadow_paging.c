@@ -6,8 +6,8 @@
  * #PF exits: a missing SPTE is filled by FNAME(page_fault), the guest's
  * own fault is injected; the guest's tables are write-tracked (above 4K)
  * or write-protected, so its stores to them are emulated and zap what
- * they change; CR3 loads and INVLPG exit to KVM.  Unpaged and PAE guests
- * go through the PAE root.  Teardown leaves no page, rmap or write-track
+ * they change; CR3 loads and INVLPG exit to KVM.  Unpaged, 32-bit and PAE
+ * guests go through the PAE root.  Teardown leaves no page, rmap or write-track
  * count behind.
  */
 #include <errno.h>
@@ -335,19 +335,73 @@ static void test_pae_guest(void **state)
 	assert_int_equal(stat("pf_guest"), 0);
 }
 
-/* 32-bit guests (4-byte entries) are not built yet: KVM_RUN says so. */
-static void test_32bit_guest_not_supported(void **state)
+static void guest_write32(gpa_t gpa, u32 v)
 {
-	struct hw_access prog[] = {
-		{ .op = HW_MOV_CR3, .value = 0x100000 },
-		{ .op = HW_MOV_CR0, .value = X86_CR0_PG | 1 /* PE */ },
-		{ .op = HW_LOAD, .addr = 0x1000 },
-	};
-	struct hw_program p = { .list = prog, .len = 3 };
+	u64 word = guest_read(gpa & ~7ULL);
 
-	create();
-	assert_int_equal(hw_vcpu_load_program(fix_hwv(&fix, 0), &p), 0);
-	assert_int_equal(fix_run_until_hlt(&fix, 0), -EOPNOTSUPP);
+	word &= ~(0xffffffffULL << (8 * (gpa & 7)));
+	word |= (u64)v << (8 * (gpa & 7));
+	guest_write(gpa & ~7ULL, word);
+}
+
+/*
+ * A 32-bit guest (4-byte entries, CR4.PSE): its 1024-entry PD is shadowed
+ * by four level-2 pages under the PAE root (quadrants), each PT by two
+ * level-1 pages, and a 4 MiB page by direct pages.  A store to a gPTE is
+ * emulated with the 4-byte geometry.
+ */
+static void test_32bit_guest(void **state)
+{
+	/* PD at 0x100000, PT at 0x101000; PDE 256 -> PT (gva 0x40000000), PDE 300 -> 4M at 4M. */
+	struct hw_access prog[] = {
+		{ .op = HW_MOV_CR4, .value = X86_CR4_PSE },
+		{ .op = HW_MOV_CR3, .value = 0x100000 },
+		{ .op = HW_MOV_CR0, .value = X86_CR0_PG | 1 /* PE */ | X86_CR0_WP },
+		{ .op = HW_STORE, .addr = 0x40003000, .value = 31 },
+		{ .op = HW_STORE, .addr = 0x40203000, .value = 32 },
+		{ .op = HW_STORE, .addr = 0x4b0091a0, .value = 44 },
+		/* The guest maps its PT at gva 0x400fe000 (PTE 254) and re-points PTE 3. */
+		{ .op = HW_STORE, .addr = 0x400fe000 + 3 * 4, .size = 4,
+		  .value = (DATA + 0x9000) | GPTE_P | GPTE_W },
+		{ .op = HW_INVLPG, .addr = 0x40003000 },
+		{ .op = HW_LOAD, .addr = 0x40003000 },
+	};
+	struct kvm_mmu *mmu;
+	int i;
+
+	struct vm_fixture_opts o = {
+		.mem_size = 16 * MB, .nr_vcpus = 1, .real_hw = true, .mmu = WORLD_MMU_SHADOW,
+	};
+
+	assert_int_equal(vm_fixture_create(&fix, &o), 0);
+	guest_write32(0x100000 + 256 * 4, 0x101000 | GPTE_P | GPTE_W);
+	guest_write32(0x100000 + 300 * 4, 0x400000 | GPTE_P | GPTE_W | PT_PAGE_SIZE_MASK);
+	for (i = 0; i < 1024; i++)
+		guest_write32(0x101000 + (u64)i * 4, (u32)(DATA + (u64)i * PAGE_SIZE) | GPTE_P | GPTE_W);
+	guest_write32(0x101000 + 254 * 4, 0x101000 | GPTE_P | GPTE_W);
+	guest_write(DATA + 0x9000, 0x9999);
+	run(prog, ARRAY_SIZE(prog), false);
+	assert_int_equal(guest_read(DATA + 0x3000), 31);
+	assert_int_equal(guest_read(DATA + 0x203000), 32);
+	assert_int_equal(guest_read(0x400000 + 0x91a0), 44);
+	assert_int_equal(prog[8].value, 0x9999);
+	assert_int_equal(stat("pf_guest"), 0);
+	assert_int_equal(stat("pf_emulate"), 1);
+
+	mmu = fix.w.vcpus[0]->arch.mmu;
+	assert_int_equal(mmu->cpu_role.base.level, 2);
+	assert_true(mmu->root_role.has_4_byte_gpte);
+	/* Four quadrants of the one PD, each a level-2 root. */
+	for (i = 0; i < 4; i++) {
+		struct kvm_mmu_page *sp = root_to_sp(kvm(), atomic_load(&mmu->pae_root[i]) &
+							      PT64_BASE_ADDR_MASK);
+
+		assert_non_null(sp);
+		assert_int_equal(sp->gfn, 0x100);
+		assert_int_equal(sp->role.quadrant, i);
+		assert_true(sp->role.has_4_byte_gpte);
+	}
+	assert_int_equal(write_track(0x100), 4);
 }
 
 /* ---- concurrency: two vCPUs, their own tables changing, the host and logging -------------- */
@@ -436,7 +490,7 @@ static const struct CMUnitTest tests[] = {
 	FIX_TEST(test_teardown_counts),
 	FIX_TEST(test_unpaged_guest),
 	FIX_TEST(test_pae_guest),
-	FIX_TEST(test_32bit_guest_not_supported),
+	FIX_TEST(test_32bit_guest),
 	FIX_TEST(test_two_vcpus_concurrent),
 };
 
