@@ -102,6 +102,11 @@ struct kvmmu_entry {
 	 * CR3, CR4 and EFER writes and INVLPG, which KVM emulates.
 	 */
 	bool shadow_paging;
+	/*
+	 * The guest's CPUID has no PKU: CR4.PKE is a reserved bit (#GP).  KVM
+	 * offers protection keys only with TDP (its SPTEs carry no keys).
+	 */
+	bool no_pku;
 };
 
 #define KVMMU_PML_ENTRIES 512

@@ -398,6 +398,13 @@ static int translate_gva(struct kvmmu_hw_vcpu *hv, u64 gva, enum hw_access_kind 
 		return ACC_EXIT;
 	/* A supervisor may write anything with CR0.WP clear. */
 	writable = w.writable || (hv->cpu.cpl < 3 && !(hv->cpu.cr0 & X86_CR0_WP));
+	/*
+	 * SMEP: a supervisor never executes from a user page, however the
+	 * entry was filled (a read is allowed there).  The entry keeps no U
+	 * bit, so it is filled without X; a CPL or CR4 change flushes it.
+	 */
+	if (w.user && hv->cpu.cpl < 3 && (hv->cpu.cr4 & X86_CR4_SMEP))
+		w.nx = true;
 	f = leaf;
 	f.page = page;
 	f.pfn = pfn;
@@ -723,6 +730,9 @@ static int cpu_op(struct kvmmu_hw_vcpu *hv, const struct hw_access *acc,
 		/* Long mode needs PAE, and LA57 changes only outside it. */
 		if ((cpu.efer & EFER_LMA) &&
 		    (!(v & X86_CR4_PAE) || ((v ^ cpu.cr4) & X86_CR4_LA57)))
+			goto gp;
+		/* Without PKU in the guest's CPUID, PKE is reserved. */
+		if ((v & X86_CR4_PKE) && hv->entry->no_pku)
 			goto gp;
 		cpu.cr4 = v;
 		if (!hv->shadow && hw_paging_mode(&cpu) == 3 && ((v ^ hv->cpu.cr4) & X86_CR4_PAE))

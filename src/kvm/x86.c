@@ -322,6 +322,13 @@ static int kvm_handle_exit(struct kvm_vcpu *vcpu, const struct kvmmu_exit *exit,
 	int r;
 
 	kvm_stat_inc(vcpu->stat.exits);
+	/*
+	 * Shadow paging: the registers the exit handlers use (CPL, RFLAGS,
+	 * PKRU) are read at each exit, as KVM reads them from the VMCS; the
+	 * CPU cannot change CR0/CR3/CR4/EFER itself in this mode.
+	 */
+	if (!kvm->arch.tdp_enabled)
+		kvm_regs_from_hw(vcpu);
 	/* Every exit drains the PML log first (VMX does it for all exits). */
 	if (kvm->arch.cpu_dirty_log_size)
 		vmx_flush_pml_buffer(vcpu);
@@ -420,6 +427,8 @@ static int vcpu_enter_guest(struct kvm_vcpu *vcpu, struct kvmmu_run *run)
 		.pml_buf = vcpu->arch.pml_enabled ? vcpu->arch.pml_pg : NULL,
 		.pml_index = &vcpu->arch.pml_index,
 		.shadow_paging = !kvm->arch.tdp_enabled,
+		/* As KVM: no protection keys for the guest without TDP. */
+		.no_pku = !kvm->arch.tdp_enabled,
 	};
 
 	/* Kicks sent while outside guest mode found the request already set. */

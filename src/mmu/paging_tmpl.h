@@ -375,6 +375,7 @@ static int FNAME(fetch)(struct kvm_vcpu *vcpu, struct kvm_page_fault *fault,
 		base_gfn = fault->gfn & ~(KVM_PAGES_PER_HPAGE(it.level) - 1);
 		if (it.level == fault->goal_level)
 			break;
+		validate_direct_spte(vcpu, it.sptep, direct_access);
 		sp = kvm_mmu_get_child_sp(vcpu, it.sptep, base_gfn, true, direct_access);
 		if (!sp)
 			continue;

@@ -593,6 +593,26 @@ static void drop_parent_pte(struct kvm *kvm, struct kvm_mmu_page *sp, _Atomic u6
 	mmu_spte_clear_no_track(kvm, parent_pte);
 }
 
+/*
+ * Below a guest huge page, a direct page made for other rights (the guest
+ * entry's W or D changed since) must not be reused: drop it, so that the
+ * fault makes one with the rights the guest entry gives now.
+ */
+void validate_direct_spte(struct kvm_vcpu *vcpu, _Atomic u64 *sptep, unsigned int direct_access)
+{
+	struct kvm *kvm = vcpu->kvm;
+	u64 spte = mmu_spte_read(sptep);
+	struct kvm_mmu_page *child;
+
+	if (!is_shadow_present_pte(spte) || is_large_pte(spte))
+		return;
+	child = spte_to_child_sp(kvm, spte);
+	if (child->role.access == direct_access)
+		return;
+	drop_parent_pte(kvm, child, sptep);
+	kvm_flush_remote_tlbs(kvm);
+}
+
 /* A huge leaf in the way of a table: zap it (and flush) first. */
 static void drop_large_spte(struct kvm *kvm, _Atomic u64 *sptep, bool flush)
 {

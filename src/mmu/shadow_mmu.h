@@ -98,6 +98,8 @@ void link_shadow_page(struct kvm_vcpu *vcpu, _Atomic u64 *sptep, struct kvm_mmu_
 int mmu_set_spte(struct kvm_vcpu *vcpu, struct kvm_memory_slot *slot, _Atomic u64 *sptep,
 		 unsigned int pte_access, gfn_t gfn, kvm_pfn_t pfn, struct kvm_page_fault *fault);
 void account_nx_huge_page(struct kvm *kvm, struct kvm_mmu_page *sp, bool nx_huge_page_possible);
+/* A direct page below a guest huge page with other rights than @direct_access goes. */
+void validate_direct_spte(struct kvm_vcpu *vcpu, _Atomic u64 *sptep, unsigned int direct_access);
 /* The page of @sptep was used by a walk: its emulated writes start counting again. */
 void clear_sp_write_flooding_count(struct kvm *kvm, _Atomic u64 *sptep);
 /* Unlink what @spte of @sp points to (@invalid_list NULL: never a child page). */
