@@ -9,7 +9,7 @@
 
 static const struct cli_command *const commands[] = {
 	&cli_cmd_run, &cli_cmd_scenario, &cli_cmd_replay,
-	&cli_cmd_list, &cli_cmd_bench,
+	&cli_cmd_list, &cli_cmd_bench, &cli_cmd_access,
 };
 
 static void usage(FILE *f)
