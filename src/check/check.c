@@ -11,6 +11,7 @@
 #include <string.h>
 
 #include "check_internal.h"
+#include "shadow_mmu.h"
 #include "rcu.h"
 #include "sched_point.h"
 #include "srcu.h"
@@ -444,6 +445,23 @@ struct kvm_mmu_page *chk_vcpu_root(struct kvm_vcpu *vcpu)
 	return root_to_sp(chk_kvm(), root);
 }
 
+gpa_t chk_access_gpa(const struct kvmmu_event *ev)
+{
+	const struct kvmmu_ev_access *a = &ev->access;
+	gfn_t gfn;
+	int level;
+
+	if ((a->gpa >> PAGE_SHIFT) != HW_GFN_UNKNOWN || !a->sptep)
+		return a->gpa;
+	rcu_read_lock();
+	gfn = kvm_mmu_sptep_gfn(chk_kvm(), a->sptep, &level);
+	rcu_read_unlock();
+	if (gfn == ~(gfn_t)0)
+		return ~(gpa_t)0;
+	gfn += (a->gva >> PAGE_SHIFT) & (KVM_PAGES_PER_HPAGE(level) - 1);
+	return gfn_to_gpa(gfn) | (a->gva & (PAGE_SIZE - 1));
+}
+
 void chk_for_each_root(bool (*fn)(struct kvm_mmu_page *root, void *arg), void *arg)
 {
 	struct kvm *kvm = chk_kvm();
@@ -492,8 +510,9 @@ void chk_walk_leaves(struct kvm_mmu_page *root, gfn_t start, gfn_t end,
 		     void (*fn)(gfn_t gfn, int level, const void *sptep, u64 spte, void *arg),
 		     void *arg)
 {
+	/* A direct root maps from its gfn on (a PAE root's level-2 pages start higher). */
 	rcu_read_lock();
-	walk_table(chk_kvm(), root->pfn, sp_level(root), 0, start, end, false, fn, arg);
+	walk_table(chk_kvm(), root->pfn, sp_level(root), root->gfn, start, end, false, fn, arg);
 	rcu_read_unlock();
 }
 
@@ -502,7 +521,7 @@ void chk_walk_mmio(struct kvm_mmu_page *root,
 		   void *arg)
 {
 	rcu_read_lock();
-	walk_table(chk_kvm(), root->pfn, sp_level(root), 0, 0, ~0ULL, true, fn, arg);
+	walk_table(chk_kvm(), root->pfn, sp_level(root), root->gfn, 0, ~0ULL, true, fn, arg);
 	rcu_read_unlock();
 }
 

@@ -88,6 +88,14 @@ void chk_walk_mmio(struct kvm_mmu_page *root,
  */
 void chk_for_each_root(bool (*fn)(struct kvm_mmu_page *root, void *arg), void *arg);
 
+/*
+ * The gpa of a guest access (GUEST_LOAD/STORE): as the CPU reported it, or
+ * under shadow paging with the guest's paging on, from the gfn the leaf
+ * SPTE's shadow page maps plus the gva's offset in the leaf.  All ones
+ * when it cannot be told.
+ */
+gpa_t chk_access_gpa(const struct kvmmu_event *ev);
+
 /* The pfn the root @root maps @gfn to now, or 0. */
 u64 chk_current_pfn(struct kvm_mmu_page *root, gfn_t gfn);
 

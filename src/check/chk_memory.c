@@ -71,7 +71,7 @@ static unsigned long access_hva(const struct kvmmu_event *ev)
 {
 	if (ev->type == KVMMU_EV_VMM_LOAD || ev->type == KVMMU_EV_VMM_STORE)
 		return ev->access.hva;
-	return chk_gpa_to_hva(ev->access.gpa, NULL);
+	return chk_gpa_to_hva(chk_access_gpa(ev), NULL);
 }
 
 static void data_store(const struct kvmmu_event *ev)
@@ -373,16 +373,16 @@ static void ring_reset(const struct kvmmu_event *ev)
 static void dirty_store(const struct kvmmu_event *ev)
 {
 	const struct kvm_memory_slot *slot = NULL;
+	gpa_t gpa = chk_access_gpa(ev);
 	struct logged_page *p;
 
-	if (!chk_gpa_to_hva(ev->access.gpa, &slot) || !kvm_slot_dirty_track_enabled(slot))
+	if (!chk_gpa_to_hva(gpa, &slot) || !kvm_slot_dirty_track_enabled(slot))
 		return;
 	if (ring_mode()) {
-		ring_store(ev, slot_code(slot), gpa_to_gfn(ev->access.gpa) - slot->base_gfn);
+		ring_store(ev, slot_code(slot), gpa_to_gfn(gpa) - slot->base_gfn);
 		return;
 	}
-	p = chk_map_get(&logged, page_key(slot_code(slot),
-					  gpa_to_gfn(ev->access.gpa) - slot->base_gfn));
+	p = chk_map_get(&logged, page_key(slot_code(slot), gpa_to_gfn(gpa) - slot->base_gfn));
 	if (p) {
 		p->last_write = ev->index;
 		p->written = true;

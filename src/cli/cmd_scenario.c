@@ -294,13 +294,14 @@ static int cmd_scenario(int argc, char **argv)
 	cfg.scn = scn_find(argv[optind]);
 	if (!cfg.scn)
 		cli_usage_error("scenario: unknown scenario '%s' (see kvmmu list)", argv[optind]);
-	if (cfg.pml) {
+	if (cfg.pml || cfg.set_mmu) {
 		struct world_config wc = cfg.scn->world;
 		char why[160];
 
-		wc.pml = true;
+		wc.pml = scn_pml(&cfg);
+		wc.mmu = scn_mmu(&cfg);
 		if (world_config_check(&wc, why, sizeof(why)))
-			cli_usage_error("scenario: --pml: %s: %s", cfg.scn->name, why);
+			cli_usage_error("scenario: %s: %s", cfg.scn->name, why);
 	}
 
 	prog.quiet = out.quiet;
@@ -423,9 +424,10 @@ const struct cli_command cli_cmd_scenario = {
 		"  --pml              page-modification logging on (VMX enable_pml): dirty\n"
 		"                     logging clears D and the CPU logs the writes that set\n"
 		"                     it; for scenarios on EPT with A/D\n"
-		"  --mmu MMU          tdp (the TDP MMU) or tdp-legacy (the shadow MMU's\n"
-		"                     direct pages, as tdp_mmu=0); default: the scenario's\n"
-		"                     own, tdp for all\n"
+		"  --mmu MMU          tdp (the TDP MMU), tdp-legacy (the shadow MMU's\n"
+		"                     direct pages, as tdp_mmu=0) or shadow (shadow paging,\n"
+		"                     ept=0; the scenarios' guests are unpaged); default:\n"
+		"                     the scenario's own\n"
 		"  --json[=FILE]      write the JSON document to FILE, or to stdout\n"
 		"  --trace=FILE       write a trace of every schedule to FILE: Chrome\n"
 		"                     trace-event JSON (Perfetto, chrome://tracing), a track\n"

@@ -188,6 +188,13 @@ struct kvmmu_ev_access {
 	hva_t hva;
 	hfn_t pfn;
 	u64 value;
+	/*
+	 * Shadow paging with guest paging on: the CPU does not know the gpa
+	 * (its page is all ones); it reports the gva and the leaf SPTE the
+	 * translation came from, whose shadow page knows the gfn.
+	 */
+	u64 gva;
+	const void *sptep;
 };
 
 struct kvmmu_ev_dirty_log {

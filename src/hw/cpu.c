@@ -560,7 +560,7 @@ static bool shadow_entry_is(const struct hw_tlb_array *a, u64 page)
  */
 static int translate_shadow(struct kvmmu_hw_vcpu *hv, const struct hw_access *acc,
 			    enum hw_access_kind kind, u8 size, struct kvmmu_exit *exit,
-			    u64 *pfn_out)
+			    u64 *pfn_out, const void **sptep_out)
 {
 	struct hw_tlb_array *a = &hv->tlb[TLB_4K];
 	unsigned int access = gw_access(kind);
@@ -583,6 +583,8 @@ static int translate_shadow(struct kvmmu_hw_vcpu *hv, const struct hw_access *ac
 					   !(flags & TLBF_X), leaf)) {
 			hw_stat_inc(hv, tlb_hits);
 			*pfn_out = pfn;
+			*sptep_out = (const void *)(uintptr_t)atomic_load_explicit(
+				&meta->sptep, memory_order_relaxed);
 			return ACC_DONE;
 		}
 		/* Not allowed now: walk, for D or for the fault the tables say. */
@@ -628,6 +630,7 @@ static int translate_shadow(struct kvmmu_hw_vcpu *hv, const struct hw_access *ac
 		hv->had_shadow_huge = true;
 	hw_tlb_fill(hv, a, &f);
 	*pfn_out = f.pfn;
+	*sptep_out = f.sptep;
 	return ACC_DONE;
 }
 
@@ -804,17 +807,21 @@ static int do_access(struct kvmmu_hw_vcpu *hv, struct hw_access *acc, struct kvm
 	enum hw_access_kind kind = access_kind(acc->op);
 	u8 size = acc->size ? acc->size : 8;
 	u64 pfn, flags, gpa = acc->addr;
+	const void *sptep = NULL;
 	int r = ACC_DONE;
 
 	/*
 	 * With guest paging the address is a gva; the observers hear the gpa.
-	 * Under shadow paging it is always linear, and the gpa unknown.
+	 * Under shadow paging it is always linear: with the guest's paging
+	 * off it is the gpa; with it on the gpa is unknown, and the observers
+	 * hear the gva and the leaf SPTE instead.
 	 */
 	if (unlikely(hv->shadow)) {
-		r = translate_shadow(hv, acc, kind, size, exit, &pfn);
+		r = translate_shadow(hv, acc, kind, size, exit, &pfn, &sptep);
 		if (r != ACC_DONE)
 			return r;
-		gpa = (HW_GFN_UNKNOWN << PAGE_SHIFT) | (acc->addr & (PAGE_SIZE - 1));
+		if (hv->cpu.cr0 & X86_CR0_PG)
+			gpa = (HW_GFN_UNKNOWN << PAGE_SHIFT) | (acc->addr & (PAGE_SIZE - 1));
 	} else if (hw_paging_mode(&hv->cpu)) {
 		r = translate_gva(hv, acc->addr, kind, exit, &pfn, &gpa);
 		if (r != ACC_DONE)
@@ -834,19 +841,22 @@ static int do_access(struct kvmmu_hw_vcpu *hv, struct hw_access *acc, struct kvm
 		mem_store(m, pfn, acc->addr & (PAGE_SIZE - 1), size, acc->value);
 		hw_stat_inc(hv, stores);
 		kvmmu_observe(KVMMU_EV_GUEST_STORE, access, .vcpu = hv->id, .size = size,
-			      .gpa = gpa, .pfn = pfn, .value = acc->value);
+			      .gpa = gpa, .pfn = pfn, .value = acc->value,
+			      .gva = acc->addr, .sptep = sptep);
 		break;
 	case HW_FETCH:
 		acc->value = mem_load(m, pfn, acc->addr & (PAGE_SIZE - 1), size);
 		hw_stat_inc(hv, fetches);
 		kvmmu_observe(KVMMU_EV_GUEST_LOAD, access, .vcpu = hv->id, .size = size,
-			      .gpa = gpa, .pfn = pfn, .value = acc->value);
+			      .gpa = gpa, .pfn = pfn, .value = acc->value,
+			      .gva = acc->addr, .sptep = sptep);
 		break;
 	default:
 		acc->value = mem_load(m, pfn, acc->addr & (PAGE_SIZE - 1), size);
 		hw_stat_inc(hv, loads);
 		kvmmu_observe(KVMMU_EV_GUEST_LOAD, access, .vcpu = hv->id, .size = size,
-			      .gpa = gpa, .pfn = pfn, .value = acc->value);
+			      .gpa = gpa, .pfn = pfn, .value = acc->value,
+			      .gva = acc->addr, .sptep = sptep);
 		break;
 	}
 	return r;

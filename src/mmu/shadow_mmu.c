@@ -39,6 +39,21 @@ static gfn_t kvm_mmu_page_get_gfn(const struct kvm_mmu_page *sp, int index)
 	return sp->gfn + ((gfn_t)index << ((sp->role.level - 1) * SPTE_LEVEL_BITS));
 }
 
+static int spte_index(const _Atomic u64 *sptep)
+{
+	return (int)(((uintptr_t)sptep & (PAGE_SIZE - 1)) / sizeof(u64));
+}
+
+gfn_t kvm_mmu_sptep_gfn(struct kvm *kvm, const void *sptep, int *level)
+{
+	struct kvm_mmu_page *sp = sptep_to_sp(kvm, sptep);
+
+	if (!sp || sp->tdp_mmu_page)
+		return ~(gfn_t)0;
+	*level = sp->role.level;
+	return kvm_mmu_page_get_gfn(sp, spte_index(sptep));
+}
+
 static unsigned int kvm_mmu_page_get_access(const struct kvm_mmu_page *sp, int index)
 {
 	if (sp->shadowed_translation)
@@ -64,10 +79,6 @@ static void kvm_mmu_page_set_translation(struct kvm_mmu_page *sp, int index, gfn
 		  (unsigned long long)kvm_mmu_page_get_gfn(sp, index), (unsigned long long)gfn);
 }
 
-static int spte_index(const _Atomic u64 *sptep)
-{
-	return (int)(((uintptr_t)sptep & (PAGE_SIZE - 1)) / sizeof(u64));
-}
 
 /*
  * Report an SPTE change as the TDP MMU does (KVMMU_EV_SPTE_CHANGE), with

@@ -22,6 +22,12 @@
 #define KVM_PERMILLE_MMU_PAGES 20
 
 u64 mmu_spte_read(_Atomic u64 *sptep);
+/*
+ * The gfn a shadow page's entry @sptep maps, and the page's level; ~0 if
+ * @sptep is in no shadow page.  For observers: no lock, the page is held
+ * by RCU (and, for a live translation, by the flush owed before a free).
+ */
+gfn_t kvm_mmu_sptep_gfn(struct kvm *kvm, const void *sptep, int *level);
 
 /*
  * Walking a vCPU's shadow root, from the root to a level: the shadow

@@ -130,6 +130,9 @@ static int vcpu_pass(struct wl_vcpu *v)
 		.seed = c->cfg.seed ^ ((u64)v->idx << 40) ^ (v->passes * 0x9e3779b97f4a7c15ULL),
 		.passes = 1,
 		.value = HW_VALUE_PATTERN,
+		/* With the guest's own tables: a 64-bit kernel, gva = gpa. */
+		.paging = c->world.cfg.guest_paging != 0,
+		.cr3 = c->world.guest_cr3,
 	};
 	struct kvm_vcpu *vcpu = c->world.vcpus[v->idx];
 	struct kvmmu_hw_vcpu *hv = vcpu->hw;
@@ -238,6 +241,8 @@ static void world_config_of(const struct workload *wl, const struct wl_config *c
 	*wc = (struct world_config){
 		.tag_mode = cfg->tag_mode,
 		.mmu = cfg->mmu,
+		/* Shadow paging shadows the guest's own tables: the guest has some. */
+		.guest_paging = cfg->mmu == WORLD_MMU_SHADOW ? 4 : 0,
 		.pml = cfg->pml,
 		.manual_protect = wl->manual_protect,
 		.nr_vcpus = cfg->vcpus,

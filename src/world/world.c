@@ -77,22 +77,11 @@ int world_mmu_parse(const char *s, enum world_mmu *out, char *why, size_t why_le
 {
 	int i = name_index(mmu_names, NR_WORLD_MMUS, s);
 
-	/*
-	 * Shadow paging runs 64-bit guests whose tables a test builds; the
-	 * workloads and scenarios do not build guest tables yet, and the
-	 * checkers do not follow gva-keyed translations yet.
-	 */
-	if (i == WORLD_MMU_SHADOW)
-		return fail(why, why_len, "shadow paging ('%s') does not exist yet for workloads "
-			    "and scenarios", s);
 	if (i >= 0) {
 		*out = (enum world_mmu)i;
 		return 0;
 	}
-	/* KVM's other configuration: ept=0/npt=0. */
-	if (!strcmp(s, "shadow"))
-		return fail(why, why_len, "shadow paging ('%s') does not exist yet", s);
-	return fail(why, why_len, "unknown MMU '%s' (tdp, tdp-legacy)", s);
+	return fail(why, why_len, "unknown MMU '%s' (tdp, tdp-legacy, shadow)", s);
 }
 
 static const char *const counters_names[NR_WORLD_COUNTERS] = {
@@ -250,6 +239,11 @@ int world_config_check(const struct world_config *cfg, char *why, size_t why_len
 	/* The guest's own tables live in bytes; PML logs gpas of TDP tables. */
 	if (cfg->mmu == WORLD_MMU_SHADOW && cfg->tag_mode)
 		return fail(why, why_len, "shadow paging needs guest memory in bytes (no tag mode)");
+	if (cfg->guest_paging && cfg->guest_paging != 4)
+		return fail(why, why_len, "guest paging is 4-level (or none), not %d",
+			    cfg->guest_paging);
+	if (cfg->guest_paging && cfg->tag_mode)
+		return fail(why, why_len, "guest page tables need guest memory in bytes (no tag mode)");
 	if (cfg->mmu == WORLD_MMU_SHADOW && cfg->pml)
 		return fail(why, why_len, "PML is for two-dimensional paging, not shadow paging");
 	if (cfg->counters >= NR_WORLD_COUNTERS)
@@ -462,6 +456,127 @@ static int create_vm(struct world *w)
 	return r ?: enable_cap(w, KVM_CAP_DISABLE_QUIRKS2, cfg->disabled_quirks);
 }
 
+/* ---- the guest's own page tables --------------------------------------------------------- */
+
+/* The memslot of the guest's tables: the last user slot id. */
+#define WORLD_GUEST_TABLE_SLOT (KVM_USER_MEM_SLOTS - 1)
+
+#define GPT_P BIT_ULL(0)
+#define GPT_W BIT_ULL(1)
+#define GPT_PS BIT_ULL(7)
+
+/* Tables an identity map of [gpa, gpa + size) may need, at most. */
+static u64 guest_table_pages(const struct world_mem_config *mc)
+{
+	u64 span = mc->size + SZ_2M * 2;
+
+	return (span >> 30) + 2 +          /* page directories */
+	       (span >> 39) + 2 +          /* page-directory pointer tables */
+	       2 * 2;                      /* page tables at the unaligned ends */
+}
+
+/*
+ * Add the region that will hold the guest's tables, after the others and
+ * in a memslot of its own.  Returns -ENOSPC if no region is left.
+ */
+static int add_guest_table_region(struct world_config *cfg)
+{
+	int n = nr_mem(cfg), m;
+	u64 pages = 1, end = 0;
+
+	if (n == WORLD_MAX_MEM)
+		return -ENOSPC;
+	for (m = 0; m < n; m++) {
+		const struct world_mem_config *mc = &cfg->mem[m];
+
+		pages += guest_table_pages(mc);
+		end = max(end, mc->gpa + mc->size);
+	}
+	/* The last user slot id: drivers count their slots up from 0. */
+	cfg->mem[n] = (struct world_mem_config){
+		.size = ALIGN((pages + 1) << PAGE_SHIFT, SZ_2M),
+		.backing = WORLD_BACKING_ANON,
+		.gpa = ALIGN(end, SZ_2M),
+		.nr_slots = 1,
+		.first_slot = WORLD_GUEST_TABLE_SLOT,
+	};
+	return 0;
+}
+
+struct gpt_builder {
+	struct world *w;
+	const struct world_mem_config *tables;
+	u64 next; /* the next free table page, as a gpa */
+};
+
+static int gpt_write(struct gpt_builder *b, gpa_t gpa, u64 v)
+{
+	return host_access(b->w->mm, b->tables->hva + (gpa - b->tables->gpa), true, &v);
+}
+
+static int gpt_read(struct gpt_builder *b, gpa_t gpa, u64 *v)
+{
+	return host_access(b->w->mm, b->tables->hva + (gpa - b->tables->gpa), false, v);
+}
+
+/* The table the entry at @entry_gpa points to, made (zeroed) if none yet. */
+static int gpt_child(struct gpt_builder *b, gpa_t entry_gpa, gpa_t *child)
+{
+	u64 e;
+	int r = gpt_read(b, entry_gpa, &e);
+
+	if (r)
+		return r;
+	if (e & GPT_P) {
+		*child = e & PT64_BASE_ADDR_MASK;
+		return 0;
+	}
+	if (b->next + PAGE_SIZE > b->tables->gpa + b->tables->size)
+		return -ENOSPC;
+	*child = b->next;
+	b->next += PAGE_SIZE;
+	/* The region is fresh anonymous memory: its pages read as zeroes. */
+	return gpt_write(b, entry_gpa, *child | GPT_P | GPT_W);
+}
+
+/* Map @gpa to itself at 4K, or at 2M when @huge. */
+static int gpt_map(struct gpt_builder *b, gpa_t gpa, bool huge)
+{
+	gpa_t pdpt, pd, pt;
+	int r;
+
+	r = gpt_child(b, b->w->guest_cr3 + PT64_INDEX(gpa, 4) * 8, &pdpt);
+	r = r ?: gpt_child(b, pdpt + PT64_INDEX(gpa, 3) * 8, &pd);
+	if (r)
+		return r;
+	if (huge)
+		return gpt_write(b, pd + PT64_INDEX(gpa, 2) * 8, gpa | GPT_P | GPT_W | GPT_PS);
+	r = gpt_child(b, pd + PT64_INDEX(gpa, 2) * 8, &pt);
+	return r ?: gpt_write(b, pt + PT64_INDEX(gpa, 1) * 8, gpa | GPT_P | GPT_W);
+}
+
+/* Write the identity map of every region (the tables' own included) into the last region. */
+static int build_guest_tables(struct world *w)
+{
+	int n = nr_mem(&w->cfg), m, r = 0;
+	struct gpt_builder b = { .w = w, .tables = &w->cfg.mem[n - 1] };
+
+	w->guest_cr3 = b.tables->gpa;
+	b.next = b.tables->gpa + PAGE_SIZE;
+	for (m = 0; m < n && !r; m++) {
+		const struct world_mem_config *mc = &w->cfg.mem[m];
+		gpa_t gpa = mc->gpa, end = mc->gpa + mc->size;
+
+		while (gpa < end && !r) {
+			bool huge = !(gpa & (SZ_2M - 1)) && gpa + SZ_2M <= end;
+
+			r = gpt_map(&b, gpa, huge);
+			gpa += huge ? SZ_2M : PAGE_SIZE;
+		}
+	}
+	return r;
+}
+
 int world_create(struct world *w, const struct world_config *cfg, char *why, size_t why_len)
 {
 	struct host_phys_config pcfg;
@@ -473,6 +588,9 @@ int world_create(struct world *w, const struct world_config *cfg, char *why, siz
 	if (r)
 		return r;
 	w->cfg = *cfg;
+	if (w->cfg.guest_paging && add_guest_table_region(&w->cfg))
+		return fail(why, why_len, "guest page tables need a region of their own: "
+			    "at most %d regions", WORLD_MAX_MEM - 1);
 	resolve(&w->cfg);
 	pcfg = (struct host_phys_config){ .nr_frames = w->cfg.nr_frames,
 					  .tag_mode = w->cfg.tag_mode };
@@ -488,6 +606,10 @@ int world_create(struct world *w, const struct world_config *cfg, char *why, siz
 		step = "guest memory";
 		r = build_mem(w, i);
 		w->nr_mem += !r;
+	}
+	if (!r && w->cfg.guest_paging) {
+		step = "the guest's page tables";
+		r = build_guest_tables(w);
 	}
 	for (i = 0; !r && i < w->cfg.nr_vcpus; i++) {
 		step = "a vCPU";

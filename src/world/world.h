@@ -172,6 +172,12 @@ struct world_cpu {
  * @dirty_ring_bytes: KVM_CAP_DIRTY_LOG_RING_ACQ_REL's size (0: off)
  * @disabled_quirks:  KVM_CAP_DISABLE_QUIRKS2 (KVM_X86_QUIRK_SLOT_ZAP_ALL)
  * @nr_vcpus:         vCPUs, ids 0..nr_vcpus-1
+ * @guest_paging:     the guest's own page tables (0: none; 4: 4-level),
+ *                    built by the world as a selftest's virt_map() does:
+ *                    an identity map (gva = gpa) of every region, 2M pages
+ *                    where a region covers them, in a region of their own
+ *                    after the others (w->guest_cr3); programs then run as
+ *                    a 64-bit kernel on them (hw_program.paging)
  * @mem:              guest memory, up to the first region of size 0
  * @counters:         where the VM's sequence counters start
  * @yield_every:      forced yields while the world lives: need_resched()
@@ -202,6 +208,7 @@ struct world_config {
 	u32 dirty_ring_bytes;
 	u64 disabled_quirks;
 	int nr_vcpus;
+	int guest_paging;
 
 	struct world_mem_config mem[WORLD_MAX_MEM];
 
@@ -231,6 +238,7 @@ struct world {
 	struct host_file *files[WORLD_MAX_MEM]; /* SHARED backings' files */
 	int nr_mem;                             /* regions built */
 	u64 kept_frames;            /* frames the host keeps for good (hwpoison) */
+	gpa_t guest_cr3;            /* cfg.guest_paging: the guest's top table */
 	bool checking;              /* the checkers are attached */
 	bool checked;               /* they were: teardown reports leaks */
 };

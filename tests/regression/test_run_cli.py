@@ -71,6 +71,11 @@ def test_every_workload_on_tdp_legacy():
     test_json_of_every_workload('tdp-legacy')
 
 
+def test_every_workload_on_shadow():
+    """ept=0: shadow paging of the guests' own tables runs every workload, clean."""
+    test_json_of_every_workload('shadow')
+
+
 def test_selftest_lines():
     p = kvmmu('run', 'dirty-log', '--mem-per-vcpu', '4M', '--quiet')
     want = ['Populate memory time: ', 'Enabling dirty logging time: ',
@@ -123,9 +128,9 @@ def test_usage_errors():
         (['run', 'demand-paging', '--mem-per-vcpu', '12Q'], 'bad size'),
         (['run', 'demand-paging', '--mem-per-vcpu', '3M', '--backing', 'hugetlb-2m'],
          'multiple of 2M'),
-        (['run', 'demand-paging', '--mmu', 'shadow'], 'shadow paging'),
         (['run', 'demand-paging', '--mmu', 'ept'], 'unknown MMU'),
-        (['scenario', 'fault-vs-host', '--mmu', 'shadow'], 'shadow paging'),
+        (['scenario', 'fault-vs-host', '--mmu', 'ept'], 'unknown MMU'),
+        (['scenario', 'pml-dirty-vs-zap', '--mmu', 'shadow'], 'PML'),
         (['run', 'dirty-log', '--iterations', '1'], 'iterations >= 2'),
         (['run', 'demand-paging', '--vcpus', '0'], '--vcpus'),
         (['run', 'demand-paging', '--backing', 'floppy'], 'unknown backing'),
@@ -203,7 +208,8 @@ def test_list_names_workloads():
 
 
 def main():
-    for t in (test_json_of_every_workload, test_every_workload_on_tdp_legacy, test_selftest_lines, test_trace_of_mmu_stress,
+    for t in (test_json_of_every_workload, test_every_workload_on_tdp_legacy,
+              test_every_workload_on_shadow, test_selftest_lines, test_trace_of_mmu_stress,
               test_usage_errors, test_bad_output_paths, test_help, test_list_names_workloads):
         try:
             t()

@@ -361,6 +361,15 @@ static void test_clean_tdp_legacy(void **state)
 	run_clean_modes(SCN_FREE, scaled(5, 20, 500), &legacy);
 }
 
+/* Every scenario under shadow paging (ept=0; their guests are unpaged): clean. */
+static void test_clean_shadow(void **state)
+{
+	struct scn_config shadow = { .set_mmu = true, .mmu = WORLD_MMU_SHADOW };
+
+	run_clean_modes(SCN_PCT, scaled(10, 100, 5000), &shadow);
+	run_clean_modes(SCN_FREE, scaled(5, 20, 500), &shadow);
+}
+
 /* Every walk yields at every step (and at every third): still clean. */
 static void test_clean_forced_yields(void **state)
 {
@@ -478,6 +487,7 @@ static const struct CMUnitTest tests[] = {
 	KVMMU_TEST(test_clean_pct),
 	KVMMU_TEST(test_clean_pml),
 	KVMMU_TEST(test_clean_tdp_legacy),
+	KVMMU_TEST(test_clean_shadow),
 	KVMMU_TEST(test_clean_random),
 	KVMMU_TEST(test_clean_free),
 	KVMMU_TEST(test_clean_forced_yields),

@@ -301,8 +301,9 @@ static void test_mmu_selector(void **state)
 	assert_int_equal(world_mmu_parse("tdp", &mmu, why, sizeof(why)), 0);
 	assert_int_equal(mmu, WORLD_MMU_TDP);
 	assert_string_equal(world_mmu_name(WORLD_MMU_TDP), "tdp");
-	assert_int_equal(world_mmu_parse("shadow", &mmu, why, sizeof(why)), -EINVAL);
-	assert_non_null(strstr(why, "shadow paging ('shadow') does not exist yet"));
+	assert_int_equal(world_mmu_parse("shadow", &mmu, why, sizeof(why)), 0);
+	assert_int_equal(mmu, WORLD_MMU_SHADOW);
+	assert_string_equal(world_mmu_name(WORLD_MMU_SHADOW), "shadow");
 	assert_int_equal(world_mmu_parse("tdp-legacy", &mmu, why, sizeof(why)), 0);
 	assert_int_equal(mmu, WORLD_MMU_TDP_LEGACY);
 	assert_string_equal(world_mmu_name(WORLD_MMU_TDP_LEGACY), "tdp-legacy");
@@ -576,6 +577,53 @@ static void test_guest_paging_is_checked(void **state)
 	world_destroy(&w);
 }
 
+/*
+ * Shadow paging on the world's own guest tables (an identity map at 4
+ * GiB, as the workloads have it): the checkers see the guest's accesses by
+ * gpa although the CPU knows only gvas, so a change behind the guest's
+ * back is reported as under TDP.
+ */
+static void test_shadow_guest_tables_are_checked(void **state)
+{
+	const struct world_config cfg = {
+		.nr_vcpus = 1, .mmu = WORLD_MMU_SHADOW, .guest_paging = 4, .checks = CHECK_ALL,
+		.mem = { { .size = 4 * MB, .gpa = 4 * GB, .nr_slots = 1 } },
+	};
+	const gpa_t gpa = 4 * GB + 0x3008;
+	struct hw_access a[1];
+	struct hw_program p = { .list = a, .len = 1, .paging = true };
+	struct kvm_follow_pfn foll = { 0 };
+	struct check_violation v;
+	u64 pfn;
+
+	assert_int_equal(world_create(&w, &cfg, NULL, 0), 0);
+	/* The tables' region comes after the others, 2M-aligned. */
+	assert_int_equal(w.cfg.mem[1].gpa, 4 * GB + 4 * MB);
+	assert_int_equal(w.guest_cr3, w.cfg.mem[1].gpa);
+	p.cr3 = w.guest_cr3;
+	assert_int_equal(world_check_begin(&w), 0);
+	a[0] = (struct hw_access){ .op = HW_STORE, .addr = gpa, .value = 0x1234 };
+	assert_int_equal(hw_vcpu_load_program(w.vcpus[0]->hw, &p), 0);
+	while (!hw_vcpu_done(w.vcpus[0]->hw)) {
+		struct kvmmu_run run;
+
+		assert_int_equal(kvmmu_vcpu_run(w.vcpus[0], &run), 0);
+	}
+	assert_int_equal(w.vcpus[0]->arch.mmu->cpu_role.base.level, 4);
+	assert_false(w.vcpus[0]->arch.mmu->root_role.direct);
+	assert_int_equal(check_violations(&v, 1), 0);
+	foll.hva = w.cfg.mem[0].hva + 0x3008;
+	pfn = host_kvm_ops.follow_pfn(w.mm, &foll);
+	frame_write_word(w.phys, pfn, 0x8, 0x9999);
+	a[0] = (struct hw_access){ .op = HW_LOAD, .addr = gpa };
+	p.paging = false; /* the CPU is still in the state the last program left */
+	run_list(0, a, 1);
+	assert_int_equal(a[0].value, 0x9999);
+	assert_int_equal(check_violations(&v, 1), 1);
+	assert_string_equal(v.checker, "data-integrity");
+	world_destroy(&w);
+}
+
 /* ---- checking ------------------------------------------------------------------------------ */
 
 static void test_one_checking_world_at_a_time(void **state)
@@ -606,6 +654,7 @@ static const struct CMUnitTest tests[] = {
 	KVMMU_TEST(test_failure_half_way),
 	KVMMU_TEST(test_vmm_writes_are_seen),
 	KVMMU_TEST(test_guest_paging_is_checked),
+	KVMMU_TEST(test_shadow_guest_tables_are_checked),
 	KVMMU_TEST(test_odd_widths_tear_down),
 	KVMMU_TEST(test_one_checking_world_at_a_time),
 };
