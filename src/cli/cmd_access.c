@@ -1387,7 +1387,6 @@ static int cmd_access(int argc, char **argv)
 	struct json j;
 	char why[160];
 	double t0;
-	size_t k;
 
 	cli_output_init(&out);
 	opterr = 0;
@@ -1395,14 +1394,8 @@ static int cmd_access(int argc, char **argv)
 	while ((c = getopt_long(argc, argv, "", opts, NULL)) != -1) {
 		switch (c) {
 		case 'M':
-			for (k = 0; k < NR_WORLD_MMUS; k++) {
-				if (!strcmp(optarg, world_mmu_name((enum world_mmu)k)))
-					break;
-			}
-			if (k == NR_WORLD_MMUS)
-				cli_usage_error("access: unknown --mmu '%s' (tdp, tdp-legacy or shadow)",
-						optarg);
-			mmu = (enum world_mmu)k;
+			if (world_mmu_parse(optarg, &mmu, why, sizeof(why)))
+				cli_usage_error("access: %s", why);
 			ac_no_pku = mmu == WORLD_MMU_SHADOW;
 			break;
 		case 'p':

@@ -278,7 +278,7 @@ def test_usage_errors():
         (['--case', 'pde.p pte.p write fetch'], 'pick one'),
         (['--case', 'pde.p pde.bit13'], 'needs'),
         (['--case', 'corrupt_hugepage_trigger pte.p'], 'without flags'),
-        (['--mmu', 'ept'], "unknown --mmu 'ept'"),
+        (['--mmu', 'ept'], "unknown MMU 'ept'"),
         (['--paging', '3'], '--paging is 4 or 5'),
         (['--sample', '0'], '--sample'),
         (['--sample', 'many'], '--sample'),
