@@ -159,6 +159,11 @@ static struct {
 	 * flushed since (see chk_vcpu_live()).
 	 */
 	bool owes_flush[KVM_MAX_VCPUS];
+	/*
+	 * Per vCPU: it passed the entry checks and runs guest code (until its
+	 * mode is OUTSIDE_GUEST_MODE again).
+	 */
+	bool in_guest[KVM_MAX_VCPUS];
 } chk;
 
 /* The events every checker that judges TLBs relies on. */
@@ -204,6 +209,12 @@ static void track_vcpus(const struct kvmmu_event *ev)
 			chk.owes_flush[ev->tlb.vcpu] = false;
 		break;
 	case KVMMU_EV_VCPU_MODE:
+		if (id >= 0 && id < KVM_MAX_VCPUS) {
+			if (ev->vcpu.entered)
+				chk.in_guest[id] = true;
+			else if (ev->vcpu.new_mode == OUTSIDE_GUEST_MODE)
+				chk.in_guest[id] = false;
+		}
 		/*
 		 * Entering the guest with nothing requested: whatever was owed
 		 * (a root reload has no flush of its own) has been dealt with.
@@ -315,6 +326,7 @@ int check_begin(const struct check_world *w, u64 mask, void (*on_violation)(void
 	chk.nr = 0;
 	chk.events = 0;
 	memset(chk.owes_flush, 0, sizeof(chk.owes_flush));
+	memset(chk.in_guest, 0, sizeof(chk.in_guest));
 	for (i = 0; i < NR_CHECKERS; i++) {
 		if (!(chk.mask & (1ULL << i)))
 			continue;
@@ -386,16 +398,27 @@ u64 check_events_seen(void)
 /* ---- helpers -------------------------------------------------------------------------------- */
 
 /*
- * A vCPU's translations are live unless it is outside guest mode and owes a
- * flush: a flush or root-reload request is pending, or was taken by the
+ * A vCPU's translations are live while it runs guest code (it passed the
+ * entry checks and has not left guest mode since); otherwise unless it owes
+ * a flush: a flush or root-reload request is pending, or was taken by the
  * vCPU and the flush that answers it has not happened yet (the vCPU clears
  * the request before it flushes, and will not re-enter before it has).
+ *
+ * Guest mode alone is not enough: between setting IN_GUEST_MODE and its
+ * last look at the requests a vCPU runs no guest code, and a sender that
+ * saw it outside guest mode does not wait for it; it leaves again if a
+ * request is pending.  Nor is the tracked state alone: a vCPU that left
+ * guest mode but has not posted that yet owes what was requested since.
  */
 bool chk_vcpu_live(struct kvm_vcpu *vcpu)
 {
-	if (atomic_load(&vcpu->mode) != OUTSIDE_GUEST_MODE)
+	int id = vcpu->vcpu_id;
+
+	if (id >= KVM_MAX_VCPUS)
+		return atomic_load(&vcpu->mode) != OUTSIDE_GUEST_MODE || !flush_requested(vcpu);
+	if (chk.in_guest[id] && atomic_load(&vcpu->mode) != OUTSIDE_GUEST_MODE)
 		return true;
-	if (vcpu->vcpu_id < KVM_MAX_VCPUS && chk.owes_flush[vcpu->vcpu_id])
+	if (chk.owes_flush[id])
 		return false;
 	return !flush_requested(vcpu);
 }

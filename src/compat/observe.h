@@ -144,6 +144,12 @@ struct kvmmu_ev_vcpu {
 	int old_mode;
 	int new_mode;
 	int request;
+	/*
+	 * MODE: the entry checks passed with the mode IN_GUEST_MODE (old and
+	 * new are the mode found): the CPU runs guest code from here until
+	 * the mode is OUTSIDE_GUEST_MODE again.
+	 */
+	bool entered;
 };
 
 struct kvmmu_ev_page {

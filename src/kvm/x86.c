@@ -447,6 +447,9 @@ static int vcpu_enter_guest(struct kvm_vcpu *vcpu, struct kvmmu_run *run)
 		vcpu->srcu_idx = srcu_read_lock(&kvm->srcu);
 		return 1;
 	}
+	kvmmu_observe(KVMMU_EV_VCPU_MODE, vcpu, .vcpu = vcpu->vcpu_id,
+		      .old_mode = atomic_load(&vcpu->mode), .new_mode = atomic_load(&vcpu->mode),
+		      .entered = true);
 
 	r = kvm->hw->run(vcpu->hw, &entry, &exit);
 

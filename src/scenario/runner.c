@@ -144,7 +144,8 @@ static void hash_event(struct kvmmu_observer *obs, const struct kvmmu_event *ev)
 	case KVMMU_EV_VCPU_MODE:
 	case KVMMU_EV_VCPU_REQUEST:
 		hash_u64((u64)ev->vcpu.vcpu | ((u64)ev->vcpu.old_mode << 16) |
-			 ((u64)ev->vcpu.new_mode << 24) | ((u64)ev->vcpu.request << 32));
+			 ((u64)ev->vcpu.new_mode << 24) | ((u64)ev->vcpu.request << 32) |
+			 ((u64)ev->vcpu.entered << 40));
 		break;
 	case KVMMU_EV_NOTIFIER_START:
 	case KVMMU_EV_NOTIFIER_END:
