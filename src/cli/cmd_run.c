@@ -181,6 +181,8 @@ static void result_json(struct json *j, const struct workload *wl, const struct 
 	json_string(j, world_mmu_name(cfg->mmu));
 	json_key(j, "config");
 	json_object_begin(j);
+	json_key(j, "guest_paging");
+	json_u64(j, (u64)cfg->guest_paging);
 	json_key(j, "vcpus");
 	json_u64(j, (u64)cfg->vcpus);
 	json_key(j, "mem_per_vcpu");
@@ -369,6 +371,7 @@ static int cmd_run(int argc, char **argv)
 		{ "iterations", required_argument, NULL, 'i' },
 		{ "seed", required_argument, NULL, 'r' },
 		{ "mmu", required_argument, NULL, 'm' },
+		{ "guest-paging", required_argument, NULL, 'G' },
 		{ "tag-mode", no_argument, NULL, 'T' },
 		{ "pml", no_argument, NULL, 'P' },
 		{ "yield-every", required_argument, NULL, 'Y' },
@@ -424,6 +427,9 @@ static int cmd_run(int argc, char **argv)
 		case 'm':
 			if (world_mmu_parse(optarg, &cfg.mmu, why, sizeof(why)))
 				cli_usage_error("run: --mmu: %s", why);
+			break;
+		case 'G':
+			cfg.guest_paging = (int)parse_int("guest-paging", optarg, 2, 5);
 			break;
 		case 'T':
 			cfg.tag_mode = true;
@@ -529,8 +535,11 @@ const struct cli_command cli_cmd_run = {
 		"  --mmu MMU          the MMU: tdp (the TDP MMU, default), tdp-legacy (TDP\n"
 		"                     through the shadow MMU's direct pages, as tdp_mmu=0)\n"
 		"                     or shadow (shadow paging, ept=0: the guests run on\n"
-		"                     their own 4-level tables, an identity map the VMM\n"
-		"                     builds, which KVM shadows)\n"
+		"                     their own tables, an identity map the VMM builds,\n"
+		"                     which KVM shadows)\n"
+		"  --guest-paging N   the guests' own tables: 2 (32-bit, 4M pages), 3 (PAE),\n"
+		"                     4 or 5 levels (default: 4 with --mmu shadow, none\n"
+		"                     otherwise); 2 and 3 put guest memory below 4G\n"
 		"  --tag-mode         guest frames hold one word: guests up to 1T\n"
 		"  --pml              page-modification logging: dirty logging clears D and\n"
 		"                     the CPU logs the writes that set it (VMX enable_pml)\n"

@@ -134,19 +134,31 @@ int hw_vcpu_load_program(struct kvmmu_hw_vcpu *hv, const struct hw_program *p)
 		return -EINVAL;
 	}
 	/* Guest page tables live in bytes: not in tag mode. */
-	if (p->paging && (hv->m->tag_map || (p->cr3 & (PAGE_SIZE - 1))))
+	if (p->paging && (p->paging < 2 || p->paging > 5 || hv->m->tag_map ||
+			  (p->cr3 & (PAGE_SIZE - 1)) || (p->paging < 4 && p->cr3 >> 32)))
 		return -EINVAL;
 	hv->prog = *p;
 	/*
-	 * .paging starts the program as a 64-bit kernel: CPL 0, 4-level
-	 * paging from .cr3, CR0.WP and EFER.NXE on.  Otherwise the CPU state
-	 * is what the last program left (at first: paging off).
+	 * .paging starts the program as a kernel in that paging mode: CPL 0,
+	 * from .cr3, CR0.WP and (where it exists) EFER.NXE on.  Otherwise the
+	 * CPU state is what the last program left (at first: paging off).
 	 */
-	if (p->paging)
-		hv->cpu = (struct hw_cpu){
-			.cr0 = X86_CR0_PG | X86_CR0_WP, .cr3 = p->cr3, .cr4 = X86_CR4_PAE,
-			.efer = EFER_LME | EFER_LMA | EFER_NX,
+	if (p->paging) {
+		static const struct hw_cpu start[] = {
+			[2] = { .cr0 = X86_CR0_PG | X86_CR0_WP, .cr4 = X86_CR4_PSE },
+			[3] = { .cr0 = X86_CR0_PG | X86_CR0_WP, .cr4 = X86_CR4_PAE,
+				.efer = EFER_NX },
+			[4] = { .cr0 = X86_CR0_PG | X86_CR0_WP, .cr4 = X86_CR4_PAE,
+				.efer = EFER_LME | EFER_LMA | EFER_NX },
+			[5] = { .cr0 = X86_CR0_PG | X86_CR0_WP, .cr4 = X86_CR4_PAE | X86_CR4_LA57,
+				.efer = EFER_LME | EFER_LMA | EFER_NX },
 		};
+
+		hv->cpu = start[p->paging];
+		hv->cpu.cr3 = p->cr3;
+		/* PAE: the PDPTEs are read at the next entry, through the TDP tables. */
+		hv->pdptrs_pending = p->paging == 3;
+	}
 	hv->npages = p->list ? 0 : p->size >> PAGE_SHIFT;
 	hv->pc = 0;
 	atomic_store(&hv->pass, 0);
@@ -305,19 +317,21 @@ struct gmem {
 	struct kvmmu_exit *exit;
 };
 
-static void *gmem_word(struct gmem *g, u64 gpa, bool write)
+static void *gmem_word(struct gmem *g, u64 gpa, bool write, u64 *pfn_out)
 {
 	u64 pfn = hw_translate_gpa(g->hv, gpa, write ? HW_ACC_WRITE : HW_ACC_READ, false, g->exit,
 				   NULL);
 
 	if (!pfn)
 		return NULL;
+	if (pfn_out)
+		*pfn_out = pfn;
 	return g->hv->m->direct_map + (pfn << PAGE_SHIFT) + (gpa & (PAGE_SIZE - 1));
 }
 
 static int gmem_read(void *arg, u64 gpa, int size, u64 *val)
 {
-	void *p = gmem_word(arg, gpa, false);
+	void *p = gmem_word(arg, gpa, false, NULL);
 
 	if (!p)
 		return -1;
@@ -330,7 +344,9 @@ static int gmem_read(void *arg, u64 gpa, int size, u64 *val)
 /* A/D in a guest table: a write through the TDP tables, atomic as the CPU's. */
 static int gmem_cmpxchg(void *arg, u64 gpa, int size, u64 *old, u64 new_val)
 {
-	void *p = gmem_word(arg, gpa, true);
+	struct gmem *g = arg;
+	u64 pfn = 0, off = gpa & (PAGE_SIZE - 1) & ~7ULL;
+	void *p = gmem_word(g, gpa, true, &pfn);
 	bool done;
 
 	if (!p)
@@ -343,7 +359,13 @@ static int gmem_cmpxchg(void *arg, u64 gpa, int size, u64 *old, u64 new_val)
 	} else {
 		done = atomic_compare_exchange_strong((_Atomic u64 *)p, old, new_val);
 	}
-	return done ? 0 : 1;
+	if (!done)
+		return 1;
+	/* A store of the CPU's to guest memory: observers see the word it left. */
+	kvmmu_observe(KVMMU_EV_GUEST_STORE, access, .vcpu = g->hv->id, .size = 8,
+		      .gpa = gpa & ~7ULL, .pfn = pfn,
+		      .value = mem_load(g->hv->m, pfn, off, 8));
+	return 0;
 }
 
 static const struct hw_gmem_ops gmem_ops = { .read = gmem_read, .cmpxchg_entry = gmem_cmpxchg };
@@ -888,6 +910,21 @@ static int hw_run(struct kvmmu_hw_vcpu *hv, const struct kvmmu_entry *entry,
 				memory_order_acquire);
 	}
 	hw_tlb_set_root(hv, entry->root_pfn);
+	/*
+	 * A program that started under PAE paging loads its PDPTEs now (KVM
+	 * did it under shadow paging, from its own view of guest memory).  A
+	 * read that exits is done again at the next entry; a reserved bit
+	 * leaves the PDPTEs not present.
+	 */
+	if (hv->pdptrs_pending) {
+		if (!hv->shadow && hw_paging_mode(&hv->cpu) == 3) {
+			if (load_pdptrs(hv, &hv->cpu, exit) == -1) {
+				hv->entry = NULL;
+				return 0;
+			}
+		}
+		hv->pdptrs_pending = false;
+	}
 	for (;;) {
 		struct hw_access acc;
 		int r;

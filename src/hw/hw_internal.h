@@ -110,6 +110,7 @@ struct kvmmu_hw_vcpu {
 	_Atomic bool had_linear;          /* a gva-keyed entry was ever filled */
 	bool had_shadow_huge;             /* a shadow entry of a 2M/1G SPTE was ever filled */
 	u64 shadow_pdptr[4];              /* PAE shadow root: the PDPTEs loaded at entry */
+	bool pdptrs_pending;              /* a program started under PAE: load the PDPTEs */
 
 	/* The entry of the current run; shadow: its shadow_paging, for the hot path. */
 	const struct kvmmu_entry *entry;

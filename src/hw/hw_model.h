@@ -125,12 +125,15 @@ struct hw_program {
 	enum hw_value value;
 
 	/*
-	 * Guest paging: start as a 64-bit kernel with 4-level tables at @cr3.
-	 * Without it the CPU state is what the last program left (paging off
-	 * at first); a program turns paging on itself with HW_MOV_CR*.
+	 * Guest paging: start as a kernel in paging mode @paging (2: 32-bit
+	 * with CR4.PSE, 3: PAE, 4: 4-level, 5: 5-level; NX on where it
+	 * exists, CR0.WP on, CPL 0) with its top table at @cr3, as userspace's
+	 * KVM_SET_SREGS leaves a vCPU (under PAE the PDPTEs are loaded at the
+	 * next entry).  0: the CPU state is what the last program left
+	 * (paging off at first); a program changes it itself with HW_MOV_CR*.
 	 */
-	bool paging;
-	u64 cr3;                /* gpa of the guest's PML4 table */
+	int paging;
+	u64 cr3;                /* gpa of the guest's top table */
 };
 
 /* The last #PF the guest took: its address (CR2) and error code (PFERR_*). */

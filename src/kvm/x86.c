@@ -211,29 +211,6 @@ static void kvm_regs_to_hw(struct kvm_vcpu *vcpu)
  * into the CPU brings its own).  A paging-mode change resets the MMU
  * context; a new CR3 only asks for its root.
  */
-static void kvm_regs_from_hw(struct kvm_vcpu *vcpu)
-{
-	struct kvm_vcpu_arch *a = &vcpu->arch;
-	struct kvmmu_guest_regs regs;
-	bool mode_changed, cr3_changed;
-
-	vcpu->kvm->hw->get_regs(vcpu->hw, &regs);
-	mode_changed = regs.cr0 != a->cr0 || regs.cr4 != a->cr4 || regs.efer != a->efer;
-	cr3_changed = regs.cr3 != a->cr3;
-	a->cr0 = regs.cr0;
-	a->cr3 = regs.cr3;
-	a->cr4 = regs.cr4;
-	a->efer = regs.efer;
-	a->rflags = regs.rflags;
-	a->pkru = regs.pkru;
-	a->cpl = regs.cpl;
-	memcpy(a->pdptrs, regs.pdptrs, sizeof(a->pdptrs));
-	if (mode_changed)
-		kvm_mmu_reset_context(vcpu);
-	else if (cr3_changed)
-		kvm_mmu_new_pgd(vcpu, regs.cr3);
-}
-
 static bool is_pae_paging(const struct kvm_vcpu_arch *a)
 {
 	return (a->cr0 & X86_CR0_PG) && (a->cr4 & X86_CR4_PAE) && !(a->efer & EFER_LMA);
@@ -261,6 +238,43 @@ static void load_pdptrs(struct kvm_vcpu *vcpu)
 						  (gpa & (PAGE_SIZE - 1)), &v))
 			v = 0;
 		vcpu->arch.pdptrs[i] = v;
+	}
+}
+
+static void kvm_regs_from_hw(struct kvm_vcpu *vcpu)
+{
+	struct kvm_vcpu_arch *a = &vcpu->arch;
+	struct kvmmu_guest_regs regs;
+	bool mode_changed, cr3_changed;
+
+	vcpu->kvm->hw->get_regs(vcpu->hw, &regs);
+	mode_changed = regs.cr0 != a->cr0 || regs.cr4 != a->cr4 || regs.efer != a->efer;
+	cr3_changed = regs.cr3 != a->cr3;
+	a->cr0 = regs.cr0;
+	a->cr3 = regs.cr3;
+	a->cr4 = regs.cr4;
+	a->efer = regs.efer;
+	a->rflags = regs.rflags;
+	a->pkru = regs.pkru;
+	a->cpl = regs.cpl;
+	/*
+	 * Not the PDPTEs: under shadow paging they are KVM's, loaded at CR3
+	 * writes (load_pdptrs()) and handed to the CPU; its copy says nothing
+	 * new.
+	 */
+	if (mode_changed)
+		kvm_mmu_reset_context(vcpu);
+	else if (cr3_changed)
+		kvm_mmu_new_pgd(vcpu, regs.cr3);
+	/*
+	 * The registers changed behind KVM's back only as userspace's
+	 * KVM_SET_SREGS changes them (a program loaded): under PAE that loads
+	 * the PDPTEs, and the PAE root follows them.
+	 */
+	if ((mode_changed || cr3_changed) && is_pae_paging(a)) {
+		load_pdptrs(vcpu);
+		kvm_mmu_unload(vcpu);
+		kvm_regs_to_hw(vcpu);
 	}
 }
 

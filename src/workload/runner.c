@@ -116,29 +116,16 @@ double wl_set_slot_flags(struct wl_ctx *c, u32 flags)
 
 /* ---- the vCPU threads ----------------------------------------------------------------------- */
 
-/* One pass of @v as c->pass says; 0, or the error that ended it. */
-static int vcpu_pass(struct wl_vcpu *v)
+/* Run @prog on @v's vCPU to its end; 0, or the error that ended it. */
+static int vcpu_run_program(struct wl_vcpu *v, const struct hw_program *prog)
 {
 	struct wl_ctx *c = v->c;
 	const struct wl_pass *p = &c->pass;
-	u64 slice = wl_mem(c)->size / (u64)c->cfg.vcpus;
-	struct hw_program prog = {
-		.base = p->size ? p->base : wl_mem(c)->gpa + (u64)v->idx * slice,
-		.size = p->size ? p->size : slice,
-		.write_percent = p->write_percent,
-		.random = p->random,
-		.seed = c->cfg.seed ^ ((u64)v->idx << 40) ^ (v->passes * 0x9e3779b97f4a7c15ULL),
-		.passes = 1,
-		.value = HW_VALUE_PATTERN,
-		/* With the guest's own tables: a 64-bit kernel, gva = gpa. */
-		.paging = c->world.cfg.guest_paging != 0,
-		.cr3 = c->world.guest_cr3,
-	};
 	struct kvm_vcpu *vcpu = c->world.vcpus[v->idx];
 	struct kvmmu_hw_vcpu *hv = vcpu->hw;
 	int r;
 
-	r = hw_vcpu_load_program(hv, &prog);
+	r = hw_vcpu_load_program(hv, prog);
 	while (!r && !hw_vcpu_done(hv) && !atomic_load(&c->aborted)) {
 		struct kvmmu_run run;
 
@@ -158,6 +145,81 @@ static int vcpu_pass(struct wl_vcpu *v)
 		    run.exit_reason != KVM_EXIT_INTR)
 			r = -EIO;
 	}
+	return r;
+}
+
+/*
+ * The guest kernel remaps [@base, @base + @size): each large page there
+ * goes from its large mapping to its page table on odd passes and back on
+ * even ones, a store into the page directory each (which KVM, shadowing
+ * that directory, write-protects), then a full TLB flush.
+ */
+static int vcpu_remap(struct wl_vcpu *v, u64 base, u64 size)
+{
+	struct wl_ctx *c = v->c;
+	struct world_guest_pde pde;
+	struct hw_access *list;
+	u64 small_large = 2ULL << 20; /* the smallest large page */
+	u64 gva, n = 0, max = size / small_large + 2;
+	int r = 0;
+
+	list = calloc(max, sizeof(*list));
+	if (!list)
+		return -ENOMEM;
+	for (gva = base; gva < base + size && n + 1 < max;) {
+		if (world_guest_pde(&c->world, gva, &pde)) {
+			gva = ALIGN(gva + 1, small_large);
+			continue;
+		}
+		if (gva & (pde.page_size - 1)) {
+			gva = ALIGN(gva, pde.page_size);
+			continue;
+		}
+		if (gva + pde.page_size > base + size)
+			break;
+		gva += pde.page_size;
+		list[n++] = (struct hw_access){
+			.op = HW_STORE, .size = (u8)pde.size, .addr = pde.gpa,
+			.value = (v->passes & 1) ? pde.table : pde.large,
+		};
+	}
+	if (n) {
+		struct hw_program prog = {
+			.list = list, .len = n + 1,
+			.paging = c->world.cfg.guest_paging, .cr3 = c->world.guest_cr3,
+		};
+
+		list[n] = (struct hw_access){ .op = HW_FLUSH_TLB };
+		r = vcpu_run_program(v, &prog);
+		v->pde_writes += n;
+	}
+	free(list);
+	return r;
+}
+
+/* One pass of @v as c->pass says; 0, or the error that ended it. */
+static int vcpu_pass(struct wl_vcpu *v)
+{
+	struct wl_ctx *c = v->c;
+	const struct wl_pass *p = &c->pass;
+	u64 slice = wl_mem(c)->size / (u64)c->cfg.vcpus;
+	struct hw_program prog = {
+		.base = p->size ? p->base : wl_mem(c)->gpa + (u64)v->idx * slice,
+		.size = p->size ? p->size : slice,
+		.write_percent = p->write_percent,
+		.random = p->random,
+		.seed = c->cfg.seed ^ ((u64)v->idx << 40) ^ (v->passes * 0x9e3779b97f4a7c15ULL),
+		.passes = 1,
+		.value = HW_VALUE_PATTERN,
+		/* With the guest's own tables: a kernel, gva = gpa. */
+		.paging = c->world.cfg.guest_paging,
+		.cr3 = c->world.guest_cr3,
+	};
+	int r = 0;
+
+	if (p->remap && c->world.cfg.guest_paging)
+		r = vcpu_remap(v, prog.base, prog.size);
+	r = r ?: vcpu_run_program(v, &prog);
 	v->passes++;
 	return r;
 }
@@ -238,18 +300,19 @@ static void wl_abort(void *arg)
 static void world_config_of(const struct workload *wl, const struct wl_config *cfg,
 			    struct world_config *wc)
 {
+	int paging = cfg->guest_paging;
+
 	*wc = (struct world_config){
 		.tag_mode = cfg->tag_mode,
 		.mmu = cfg->mmu,
-		/* Shadow paging shadows the guest's own tables: the guest has some. */
-		.guest_paging = cfg->mmu == WORLD_MMU_SHADOW ? 4 : 0,
+		.guest_paging = paging,
 		.pml = cfg->pml,
 		.manual_protect = wl->manual_protect,
 		.nr_vcpus = cfg->vcpus,
 		.mem = { {
 			.size = cfg->mem_per_vcpu * (u64)cfg->vcpus,
 			.backing = cfg->backing,
-			.gpa = WL_GPA_BASE,
+			.gpa = paging && paging < 4 ? WL_GPA_BASE_32 : WL_GPA_BASE,
 			.nr_slots = cfg->slots,
 		} },
 		.yield_every = cfg->yield_every,
@@ -268,6 +331,9 @@ static void fill_defaults(const struct workload *wl, struct wl_config *cfg)
 		cfg->slots = wl->default_slots;
 	if (!cfg->iterations)
 		cfg->iterations = wl->default_iterations;
+	/* Shadow paging shadows the guest's own tables: the guest has some. */
+	if (!cfg->guest_paging && cfg->mmu == WORLD_MMU_SHADOW)
+		cfg->guest_paging = 4;
 }
 
 int wl_validate(const struct workload *wl, const struct wl_config *cfg, char *why,

@@ -18,8 +18,12 @@
 #define WL_MAX_VCPUS WORLD_MAX_VCPUS
 #define WL_MAX_SLOTS WORLD_MAX_SLOTS
 
-/* Guest memory starts here (memstress puts it high; any aligned base does). */
+/*
+ * Guest memory starts here (memstress puts it high; any aligned base does),
+ * below 4G for 32-bit and PAE guests, whose identity map must fit in 4G.
+ */
 #define WL_GPA_BASE (1ULL << 32)
+#define WL_GPA_BASE_32 (1ULL << 30)
 
 /* How the vCPUs of one pass behave. */
 struct wl_pass {
@@ -27,6 +31,13 @@ struct wl_pass {
 	bool random;
 	u64 base, size;      /* 0 size: each vCPU's own slice */
 	bool expect_efault;  /* a write to read-only memory may fail: park, don't fail */
+	/*
+	 * With the guest's own tables: first each vCPU, as a guest kernel,
+	 * remaps its slice (world_guest_pde(): every large page it covers
+	 * whole switches between the large mapping and a page table of the
+	 * same translation), then flushes its TLB.
+	 */
+	bool remap;
 };
 
 struct wl_vcpu {
@@ -37,6 +48,7 @@ struct wl_vcpu {
 	u64 pages_written;   /* pages written in the last pass (writes only) */
 	int error;           /* the first unexpected KVM_RUN error */
 	_Atomic u32 efaults; /* KVM_RUN returned -EFAULT (expect_efault passes) */
+	u64 pde_writes;      /* stores into its page directory (remap passes) */
 };
 
 struct wl_ctx {

@@ -26,6 +26,11 @@ struct wl_config {
 	int slots;          /* 0: the workload's default */
 	enum world_backing backing;
 	enum world_mmu mmu;
+	/*
+	 * The guest's own page tables (world_config.guest_paging): 2, 3, 4
+	 * or 5; 0: 4 under shadow paging, none otherwise.
+	 */
+	int guest_paging;
 	u32 write_percent;  /* 0..100 */
 	bool random;
 	int iterations;     /* 0: the workload's default */

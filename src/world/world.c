@@ -227,6 +227,8 @@ static int check_mem(const struct world_config *cfg, int m, char *why, size_t wh
 	return 0;
 }
 
+static int guest_table_region(const struct world_config *cfg, struct world_mem_config *out);
+
 int world_config_check(const struct world_config *cfg, char *why, size_t why_len)
 {
 	u64 total = 0;
@@ -239,9 +241,9 @@ int world_config_check(const struct world_config *cfg, char *why, size_t why_len
 	/* The guest's own tables live in bytes; PML logs gpas of TDP tables. */
 	if (cfg->mmu == WORLD_MMU_SHADOW && cfg->tag_mode)
 		return fail(why, why_len, "shadow paging needs guest memory in bytes (no tag mode)");
-	if (cfg->guest_paging && cfg->guest_paging != 4)
-		return fail(why, why_len, "guest paging is 4-level (or none), not %d",
-			    cfg->guest_paging);
+	if (cfg->guest_paging && (cfg->guest_paging < 2 || cfg->guest_paging > 5))
+		return fail(why, why_len, "guest paging is 2 (32-bit), 3 (PAE), 4 or 5 levels "
+			    "(or none), not %d", cfg->guest_paging);
 	if (cfg->guest_paging && cfg->tag_mode)
 		return fail(why, why_len, "guest page tables need guest memory in bytes (no tag mode)");
 	if (cfg->mmu == WORLD_MMU_SHADOW && cfg->pml)
@@ -265,6 +267,19 @@ int world_config_check(const struct world_config *cfg, char *why, size_t why_len
 	}
 	if (total > WORLD_MAX_GUEST)
 		return fail(why, why_len, "guest memory above 1T is not supported");
+	if (cfg->guest_paging) {
+		struct world_mem_config tables;
+
+		if (guest_table_region(cfg, &tables))
+			return fail(why, why_len, "guest page tables need a region of their own: "
+				    "at most %d regions", WORLD_MAX_MEM - 1);
+		/* The map is an identity map, and these guests see 4G. */
+		if (cfg->guest_paging < 4 && tables.gpa + tables.size > (4ULL << 30))
+			return fail(why, why_len, "a %s guest addresses 4G: its memory and page "
+				    "tables must lie below 4G (they would end at %#llx)",
+				    cfg->guest_paging == 2 ? "32-bit" : "PAE",
+				    (unsigned long long)(tables.gpa + tables.size));
+	}
 	if (!cfg->tag_mode && total > WORLD_MAX_DATA_GUEST)
 		return fail(why, why_len, "guest memory above 64G needs tag mode (--tag-mode)");
 	return 0;
@@ -465,38 +480,80 @@ static int create_vm(struct world *w)
 #define GPT_W BIT_ULL(1)
 #define GPT_PS BIT_ULL(7)
 
-/* Tables an identity map of [gpa, gpa + size) may need, at most. */
-static u64 guest_table_pages(const struct world_mem_config *mc)
-{
-	u64 span = mc->size + SZ_2M * 2;
+/* The guest's table format for cfg.guest_paging (2, 3, 4 or 5). */
+struct gpt_format {
+	int levels;
+	int entry_size; /* bytes */
+	int bits;       /* index bits per level */
+};
 
-	return (span >> 30) + 2 +          /* page directories */
-	       (span >> 39) + 2 +          /* page-directory pointer tables */
-	       2 * 2;                      /* page tables at the unaligned ends */
+static struct gpt_format gpt_format(int paging)
+{
+	if (paging == 2)
+		return (struct gpt_format){ .levels = 2, .entry_size = 4, .bits = 10 };
+	return (struct gpt_format){ .levels = paging, .entry_size = 8, .bits = 9 };
+}
+
+/* The bytes one entry at @level maps. */
+static u64 gpt_span(const struct gpt_format *f, int level)
+{
+	return 1ULL << (PAGE_SHIFT + f->bits * (level - 1));
+}
+
+static u64 gpt_index(const struct gpt_format *f, u64 gva, int level)
+{
+	return (gva >> (PAGE_SHIFT + f->bits * (level - 1))) & ((1ULL << f->bits) - 1);
 }
 
 /*
- * Add the region that will hold the guest's tables, after the others and
- * in a memslot of its own.  Returns -ENOSPC if no region is left.
+ * Table pages an identity map of [@gpa, @gpa + @size) takes: a page table
+ * for every large page it touches (so that a guest kernel may map any of
+ * them at 4K) and the tables above, the top one apart.
  */
-static int add_guest_table_region(struct world_config *cfg)
+static u64 gpt_pages_for(const struct gpt_format *f, gpa_t gpa, u64 size)
 {
+	u64 pages = 0;
+	int level;
+
+	for (level = 1; level < f->levels; level++) {
+		u64 cover = gpt_span(f, level + 1);
+
+		pages += (ALIGN(gpa + size, cover) - ALIGN_DOWN(gpa, cover)) / cover;
+	}
+	return pages;
+}
+
+/*
+ * The region that holds the guest's tables, after the others and in a
+ * memslot of its own, large enough to map them and itself.  Returns
+ * -ENOSPC if no region is left.
+ */
+static int guest_table_region(const struct world_config *cfg, struct world_mem_config *out)
+{
+	struct gpt_format f = gpt_format(cfg->guest_paging);
+	u64 large = gpt_span(&f, 2), others = 1, size = 0, prev;
 	int n = nr_mem(cfg), m;
-	u64 pages = 1, end = 0;
+	gpa_t end = 0;
 
 	if (n == WORLD_MAX_MEM)
 		return -ENOSPC;
 	for (m = 0; m < n; m++) {
 		const struct world_mem_config *mc = &cfg->mem[m];
 
-		pages += guest_table_pages(mc);
+		others += gpt_pages_for(&f, mc->gpa, mc->size);
 		end = max(end, mc->gpa + mc->size);
 	}
+	end = ALIGN(end, large);
+	/* The region maps itself too: grow it until it fits (a few rounds). */
+	do {
+		prev = size;
+		size = ALIGN((others + gpt_pages_for(&f, end, max(prev, large))) << PAGE_SHIFT, large);
+	} while (size != prev);
 	/* The last user slot id: drivers count their slots up from 0. */
-	cfg->mem[n] = (struct world_mem_config){
-		.size = ALIGN((pages + 1) << PAGE_SHIFT, SZ_2M),
+	*out = (struct world_mem_config){
+		.size = size,
 		.backing = WORLD_BACKING_ANON,
-		.gpa = ALIGN(end, SZ_2M),
+		.gpa = end,
 		.nr_slots = 1,
 		.first_slot = WORLD_GUEST_TABLE_SLOT,
 	};
@@ -505,76 +562,164 @@ static int add_guest_table_region(struct world_config *cfg)
 
 struct gpt_builder {
 	struct world *w;
+	struct gpt_format f;
 	const struct world_mem_config *tables;
 	u64 next; /* the next free table page, as a gpa */
 };
 
-static int gpt_write(struct gpt_builder *b, gpa_t gpa, u64 v)
+/* An entry of @size bytes at @gpa of the tables region (gva = gpa). */
+static int gpt_access(struct world *w, gpa_t gpa, int size, bool write, u64 *v)
 {
-	return host_access(b->w->mm, b->tables->hva + (gpa - b->tables->gpa), true, &v);
-}
-
-static int gpt_read(struct gpt_builder *b, gpa_t gpa, u64 *v)
-{
-	return host_access(b->w->mm, b->tables->hva + (gpa - b->tables->gpa), false, v);
-}
-
-/* The table the entry at @entry_gpa points to, made (zeroed) if none yet. */
-static int gpt_child(struct gpt_builder *b, gpa_t entry_gpa, gpa_t *child)
-{
-	u64 e;
-	int r = gpt_read(b, entry_gpa, &e);
-
-	if (r)
-		return r;
-	if (e & GPT_P) {
-		*child = e & PT64_BASE_ADDR_MASK;
-		return 0;
-	}
-	if (b->next + PAGE_SIZE > b->tables->gpa + b->tables->size)
-		return -ENOSPC;
-	*child = b->next;
-	b->next += PAGE_SIZE;
-	/* The region is fresh anonymous memory: its pages read as zeroes. */
-	return gpt_write(b, entry_gpa, *child | GPT_P | GPT_W);
-}
-
-/* Map @gpa to itself at 4K, or at 2M when @huge. */
-static int gpt_map(struct gpt_builder *b, gpa_t gpa, bool huge)
-{
-	gpa_t pdpt, pd, pt;
+	const struct world_mem_config *tables = &w->cfg.mem[nr_mem(&w->cfg) - 1];
+	unsigned long hva = tables->hva + (ALIGN_DOWN(gpa, 8) - tables->gpa);
+	unsigned int shift = (gpa & 7) * 8;
+	u64 word, mask = size == 8 ? ~0ULL : (1ULL << (size * 8)) - 1;
 	int r;
 
-	r = gpt_child(b, b->w->guest_cr3 + PT64_INDEX(gpa, 4) * 8, &pdpt);
-	r = r ?: gpt_child(b, pdpt + PT64_INDEX(gpa, 3) * 8, &pd);
-	if (r)
+	if (gpa < tables->gpa || gpa + size > tables->gpa + tables->size)
+		return -EFAULT;
+	r = host_access(w->mm, hva, false, &word);
+	if (r || !write) {
+		*v = (word >> shift) & mask;
 		return r;
-	if (huge)
-		return gpt_write(b, pd + PT64_INDEX(gpa, 2) * 8, gpa | GPT_P | GPT_W | GPT_PS);
-	r = gpt_child(b, pd + PT64_INDEX(gpa, 2) * 8, &pt);
-	return r ?: gpt_write(b, pt + PT64_INDEX(gpa, 1) * 8, gpa | GPT_P | GPT_W);
+	}
+	word = (word & ~(mask << shift)) | ((*v & mask) << shift);
+	return host_access(w->mm, hva, true, &word);
 }
 
-/* Write the identity map of every region (the tables' own included) into the last region. */
+static int gpt_write(struct gpt_builder *b, gpa_t gpa, u64 v)
+{
+	return gpt_access(b->w, gpa, b->f.entry_size, true, &v);
+}
+
+/* A new table page (the region is fresh anonymous memory: it reads as zeroes). */
+static int gpt_alloc(struct gpt_builder *b, gpa_t *table)
+{
+	if (b->next + PAGE_SIZE > b->tables->gpa + b->tables->size)
+		return -ENOSPC;
+	*table = b->next;
+	b->next += PAGE_SIZE;
+	return 0;
+}
+
+/* The value of an entry at @level that points to the table at @table. */
+static u64 gpt_table_entry(const struct gpt_format *f, int level, gpa_t table)
+{
+	/* A PAE PDPTE has no R/W (bits 2:1 are reserved). */
+	if (f->levels == 3 && level == 3)
+		return table | GPT_P;
+	return table | GPT_P | GPT_W;
+}
+
+/* The entry at @level that maps @gpa (the table path made, zeroed, where missing). */
+static int gpt_entry(struct gpt_builder *b, gpa_t gpa, int level, gpa_t *entry)
+{
+	gpa_t table = b->w->guest_cr3;
+	int l, r;
+
+	for (l = b->f.levels; l > level; l--) {
+		gpa_t e = table + gpt_index(&b->f, gpa, l) * b->f.entry_size;
+		u64 v;
+
+		r = gpt_access(b->w, e, b->f.entry_size, false, &v);
+		if (r)
+			return r;
+		if (v & GPT_P) {
+			table = v & PT64_BASE_ADDR_MASK & ~(u64)(PAGE_SIZE - 1);
+			continue;
+		}
+		r = gpt_alloc(b, &table);
+		r = r ?: gpt_write(b, e, gpt_table_entry(&b->f, l, table));
+		if (r)
+			return r;
+	}
+	*entry = table + gpt_index(&b->f, gpa, level) * b->f.entry_size;
+	return 0;
+}
+
+/*
+ * Write the identity map of every region (the tables' own included) into
+ * the last region: large pages where a region covers them whole, 4K pages
+ * at the ends.  Each whole large page has a page table of the same
+ * translation made ready beside it, a region's in a row from
+ * w->guest_pt[m], for world_guest_pde().
+ */
 static int build_guest_tables(struct world *w)
 {
 	int n = nr_mem(&w->cfg), m, r = 0;
-	struct gpt_builder b = { .w = w, .tables = &w->cfg.mem[n - 1] };
+	struct gpt_builder b = { .w = w, .f = gpt_format(w->cfg.guest_paging),
+				 .tables = &w->cfg.mem[n - 1] };
+	u64 large = gpt_span(&b.f, 2);
 
 	w->guest_cr3 = b.tables->gpa;
 	b.next = b.tables->gpa + PAGE_SIZE;
 	for (m = 0; m < n && !r; m++) {
 		const struct world_mem_config *mc = &w->cfg.mem[m];
-		gpa_t gpa = mc->gpa, end = mc->gpa + mc->size;
+		gpa_t first = ALIGN(mc->gpa, large), gpa, entry;
+		gpa_t end = mc->gpa + mc->size, last = ALIGN_DOWN(end, large);
+		u64 i;
 
-		while (gpa < end && !r) {
-			bool huge = !(gpa & (SZ_2M - 1)) && gpa + SZ_2M <= end;
+		/* The page tables of the whole large pages, in a row. */
+		w->guest_pt[m] = b.next;
+		for (gpa = first; gpa < last && !r; gpa += large) {
+			gpa_t pt;
 
-			r = gpt_map(&b, gpa, huge);
-			gpa += huge ? SZ_2M : PAGE_SIZE;
+			r = gpt_alloc(&b, &pt);
+			for (i = 0; !r && i < large / PAGE_SIZE; i++)
+				r = gpt_write(&b, pt + i * b.f.entry_size,
+					      (gpa + i * PAGE_SIZE) | GPT_P | GPT_W);
+		}
+		for (gpa = mc->gpa; gpa < end && !r;) {
+			if (gpa >= first && gpa < last) {
+				r = gpt_entry(&b, gpa, 2, &entry);
+				r = r ?: gpt_write(&b, entry, gpa | GPT_P | GPT_W | GPT_PS);
+				gpa += large;
+				continue;
+			}
+			r = gpt_entry(&b, gpa, 1, &entry);
+			r = r ?: gpt_write(&b, entry, gpa | GPT_P | GPT_W);
+			gpa += PAGE_SIZE;
 		}
 	}
 	return r;
+}
+
+int world_guest_pde(struct world *w, u64 gva, struct world_guest_pde *out)
+{
+	struct gpt_format f;
+	u64 large;
+	int m, l, r;
+
+	if (!w->cfg.guest_paging)
+		return -ENOENT;
+	f = gpt_format(w->cfg.guest_paging);
+	large = gpt_span(&f, 2);
+	for (m = 0; m < nr_mem(&w->cfg); m++) {
+		const struct world_mem_config *mc = &w->cfg.mem[m];
+		gpa_t first = ALIGN(mc->gpa, large), last = ALIGN_DOWN(mc->gpa + mc->size, large);
+		gpa_t table = w->guest_cr3, e;
+		u64 v = 0;
+
+		if (gva < first || gva >= last)
+			continue;
+		/* The tables above the PDE only: those the guest never writes. */
+		for (l = f.levels; l > 2; l--) {
+			e = table + gpt_index(&f, gva, l) * f.entry_size;
+			r = gpt_access(w, e, f.entry_size, false, &v);
+			if (r)
+				return r;
+			table = v & PT64_BASE_ADDR_MASK & ~(u64)(PAGE_SIZE - 1);
+		}
+		e = table + gpt_index(&f, gva, 2) * f.entry_size;
+		*out = (struct world_guest_pde){
+			.gpa = e, .size = f.entry_size, .page_size = large,
+			.large = ALIGN_DOWN(gva, large) | GPT_P | GPT_W | GPT_PS,
+			.table = (w->guest_pt[m] + (ALIGN_DOWN(gva, large) - first) / large *
+						   PAGE_SIZE) | GPT_P | GPT_W,
+		};
+		return 0;
+	}
+	return -ENOENT;
 }
 
 int world_create(struct world *w, const struct world_config *cfg, char *why, size_t why_len)
@@ -588,9 +733,8 @@ int world_create(struct world *w, const struct world_config *cfg, char *why, siz
 	if (r)
 		return r;
 	w->cfg = *cfg;
-	if (w->cfg.guest_paging && add_guest_table_region(&w->cfg))
-		return fail(why, why_len, "guest page tables need a region of their own: "
-			    "at most %d regions", WORLD_MAX_MEM - 1);
+	if (w->cfg.guest_paging)
+		guest_table_region(&w->cfg, &w->cfg.mem[nr_mem(&w->cfg)]);
 	resolve(&w->cfg);
 	pcfg = (struct host_phys_config){ .nr_frames = w->cfg.nr_frames,
 					  .tag_mode = w->cfg.tag_mode };

@@ -172,12 +172,14 @@ struct world_cpu {
  * @dirty_ring_bytes: KVM_CAP_DIRTY_LOG_RING_ACQ_REL's size (0: off)
  * @disabled_quirks:  KVM_CAP_DISABLE_QUIRKS2 (KVM_X86_QUIRK_SLOT_ZAP_ALL)
  * @nr_vcpus:         vCPUs, ids 0..nr_vcpus-1
- * @guest_paging:     the guest's own page tables (0: none; 4: 4-level),
- *                    built by the world as a selftest's virt_map() does:
- *                    an identity map (gva = gpa) of every region, 2M pages
- *                    where a region covers them, in a region of their own
- *                    after the others (w->guest_cr3); programs then run as
- *                    a 64-bit kernel on them (hw_program.paging)
+ * @guest_paging:     the guest's own page tables (0: none; 2: 32-bit with
+ *                    4M pages, 3: PAE, 4: 4-level, 5: 5-level), built by
+ *                    the world as a selftest's virt_map() does: an
+ *                    identity map (gva = gpa) of every region, large
+ *                    pages (4M/2M) where a region covers them, in a region
+ *                    of their own after the others (w->guest_cr3); 32-bit
+ *                    and PAE guests need it all below 4G.  Programs then
+ *                    run as a kernel on them (hw_program.paging)
  * @mem:              guest memory, up to the first region of size 0
  * @counters:         where the VM's sequence counters start
  * @yield_every:      forced yields while the world lives: need_resched()
@@ -239,6 +241,7 @@ struct world {
 	int nr_mem;                             /* regions built */
 	u64 kept_frames;            /* frames the host keeps for good (hwpoison) */
 	gpa_t guest_cr3;            /* cfg.guest_paging: the guest's top table */
+	gpa_t guest_pt[WORLD_MAX_MEM]; /* and each region's spare page tables (world_guest_pde()) */
 	bool checking;              /* the checkers are attached */
 	bool checked;               /* they were: teardown reports leaks */
 };
@@ -254,6 +257,23 @@ int world_config_check(const struct world_config *cfg, char *why, size_t why_len
  * one-line reason in @why; on failure whatever was built is torn down.
  */
 int world_create(struct world *w, const struct world_config *cfg, char *why, size_t why_len);
+
+/*
+ * cfg.guest_paging: the guest's page-directory entry that maps @gva as a
+ * large page, and the two values a guest kernel may keep there for the
+ * same translation: the large page, or a page table of 4K pages the world
+ * made for it.  Read and written as guest memory at gva = gpa.
+ */
+struct world_guest_pde {
+	gpa_t gpa;     /* the entry */
+	int size;      /* its bytes: 4 (32-bit paging) or 8 */
+	u64 page_size; /* the large page: 4M or 2M */
+	u64 large;     /* the entry as a large page */
+	u64 table;     /* the entry pointing to the page table */
+};
+
+/* 0, or -ENOENT if no large page of a region covers @gva. */
+int world_guest_pde(struct world *w, u64 gva, struct world_guest_pde *out);
 
 /* Attach the checkers of cfg.checks and switch cfg.mutants on.  0 or -EBUSY. */
 int world_check_begin(struct world *w);

@@ -76,6 +76,34 @@ def test_every_workload_on_shadow():
     test_json_of_every_workload('shadow')
 
 
+def test_guest_paging_modes():
+    """--guest-paging 2..5: mmu-stress remaps the guest's own tables under every MMU, clean."""
+    for mmu in ('shadow', 'tdp', 'tdp-legacy'):
+        for gp in ('2', '3', '4', '5'):
+            p = kvmmu('run', 'mmu-stress', '--vcpus', '2', '--mem-per-vcpu', '8M', '--mmu', mmu,
+                      '--guest-paging', gp, '--json', '--quiet')
+            name = f'mmu-stress --mmu {mmu} --guest-paging {gp}'
+            try:
+                doc = json.loads(p.stdout)
+            except json.JSONDecodeError as e:
+                check(f'{name}: --json parses', False, f'{e}; stderr={p.stderr[-300:]!r}')
+                continue
+            check(f'{name}: clean', p.returncode == 0 and doc.get('violations') == []
+                  and doc.get('warnings') == 0 and not doc.get('failure'), p.stderr[-300:])
+            check(f'{name}: the config says so', doc['config'].get('guest_paging') == int(gp))
+            # 2 vCPUs x 8M: 2 (4M) or 4 (2M) large pages each, remapped in each of 3 passes.
+            want = 2 * 3 * (2 if gp == '2' else 4)
+            check(f'{name}: the guest rewrote its page directory',
+                  doc['metrics'].get('guest_pde_writes') == want,
+                  str(doc['metrics'].get('guest_pde_writes')))
+    p = kvmmu('run', 'demand-paging', '--mmu', 'shadow', '--guest-paging', '2', '--mem-per-vcpu',
+              '4G', '--quiet')
+    check('--guest-paging 2 above 4G: usage error', p.returncode == 2 and '4G' in p.stderr,
+          p.stderr[-300:])
+    p = kvmmu('run', '--guest-paging', '6')
+    check('--guest-paging 6: usage error', p.returncode == 2, p.stderr[-300:])
+
+
 def test_selftest_lines():
     p = kvmmu('run', 'dirty-log', '--mem-per-vcpu', '4M', '--quiet')
     want = ['Populate memory time: ', 'Enabling dirty logging time: ',
@@ -194,7 +222,7 @@ def test_bad_output_paths():
 def test_help():
     p = kvmmu('run', '--help')
     opts = ['--vcpus', '--mem-per-vcpu', '--slots', '--backing', '--write-percent', '--random',
-            '--iterations', '--seed', '--mmu', '--tag-mode', '--yield-every', '--counters',
+            '--iterations', '--seed', '--mmu', '--guest-paging', '--tag-mode', '--yield-every', '--counters',
             '--check', '--inject', '--json', '--trace', '--quiet']
     missing = [o for o in opts if o not in p.stdout]
     check('run --help names every option', p.returncode == 0 and not missing, str(missing))
@@ -209,7 +237,7 @@ def test_list_names_workloads():
 
 def main():
     for t in (test_json_of_every_workload, test_every_workload_on_tdp_legacy,
-              test_every_workload_on_shadow, test_selftest_lines, test_trace_of_mmu_stress,
+              test_every_workload_on_shadow, test_guest_paging_modes, test_selftest_lines, test_trace_of_mmu_stress,
               test_usage_errors, test_bad_output_paths, test_help, test_list_names_workloads):
         try:
             t()

@@ -396,7 +396,7 @@ static void test_guest_paging_two_dimensional(void **state)
 		{ .op = HW_LOAD, .addr = 0x40003008 },
 		{ .op = HW_STORE, .addr = 0x400ff000, .value = 456 },
 	};
-	struct hw_program p = { .list = prog, .len = 3, .paging = true, .cr3 = 0x100000 };
+	struct hw_program p = { .list = prog, .len = 3, .paging = 4, .cr3 = 0x100000 };
 	struct hw_vcpu_stats st;
 	u64 pte = 0, cr2, error_code;
 

@@ -90,7 +90,7 @@ static void build_guest_tables(void)
 /* Run @n accesses as a 64-bit kernel on the guest's tables, to the end. */
 static void run(struct hw_access *list, u64 n, bool paging)
 {
-	struct hw_program p = { .list = list, .len = n, .paging = paging, .cr3 = PML4 };
+	struct hw_program p = { .list = list, .len = n, .paging = paging ? 4 : 0, .cr3 = PML4 };
 
 	assert_int_equal(hw_vcpu_load_program(fix_hwv(&fix, 0), &p), 0);
 	assert_int_equal(fix_run_to_hlt(&fix, 0), 0);
@@ -431,9 +431,9 @@ static int host_churn(void *arg)
 static void test_two_vcpus_concurrent(void **state)
 {
 	struct hw_access prog0[ROUNDS * 4], prog1[ROUNDS * 2];
-	struct hw_program p0 = { .list = prog0, .len = ARRAY_SIZE(prog0), .paging = true,
+	struct hw_program p0 = { .list = prog0, .len = ARRAY_SIZE(prog0), .paging = 4,
 				 .cr3 = PML4 };
-	struct hw_program p1 = { .list = prog1, .len = ARRAY_SIZE(prog1), .paging = true,
+	struct hw_program p1 = { .list = prog1, .len = ARRAY_SIZE(prog1), .paging = 4,
 				 .cr3 = PML4 };
 	struct kvm_vcpu *v0;
 	struct kvmmu_thread *t[3];

@@ -536,7 +536,7 @@ static void test_guest_paging_is_checked(void **state)
 	};
 	const u64 P = BIT_ULL(0), W = BIT_ULL(1);
 	struct hw_access a[2];
-	struct hw_program p = { .list = a, .len = 1, .paging = true, .cr3 = 0x100000 };
+	struct hw_program p = { .list = a, .len = 1, .paging = 4, .cr3 = 0x100000 };
 	struct kvm_follow_pfn foll = { 0 };
 	struct check_violation v;
 	u64 pfn, val, i;
@@ -568,7 +568,7 @@ static void test_guest_paging_is_checked(void **state)
 	pfn = host_kvm_ops.follow_pfn(w.mm, &foll);
 	frame_write_word(w.phys, pfn, 0x8, 0x9999);
 	a[0] = (struct hw_access){ .op = HW_LOAD, .addr = 0x40003008 };
-	p.paging = false; /* the CPU is still in the state the last program left */
+	p.paging = 0; /* the CPU is still in the state the last program left */
 	run_list(0, a, 1);
 	assert_int_equal(a[0].value, 0x9999);
 	assert_int_equal(check_violations(&v, 1), 1);
@@ -591,7 +591,7 @@ static void test_shadow_guest_tables_are_checked(void **state)
 	};
 	const gpa_t gpa = 4 * GB + 0x3008;
 	struct hw_access a[1];
-	struct hw_program p = { .list = a, .len = 1, .paging = true };
+	struct hw_program p = { .list = a, .len = 1, .paging = 4 };
 	struct kvm_follow_pfn foll = { 0 };
 	struct check_violation v;
 	u64 pfn;
@@ -616,12 +616,120 @@ static void test_shadow_guest_tables_are_checked(void **state)
 	pfn = host_kvm_ops.follow_pfn(w.mm, &foll);
 	frame_write_word(w.phys, pfn, 0x8, 0x9999);
 	a[0] = (struct hw_access){ .op = HW_LOAD, .addr = gpa };
-	p.paging = false; /* the CPU is still in the state the last program left */
+	p.paging = 0; /* the CPU is still in the state the last program left */
 	run_list(0, a, 1);
 	assert_int_equal(a[0].value, 0x9999);
 	assert_int_equal(check_violations(&v, 1), 1);
 	assert_string_equal(v.checker, "data-integrity");
 	world_destroy(&w);
+}
+
+/*
+ * Every guest paging mode the world builds, under every MMU: a store and a
+ * load through a large page, then the guest kernel's remap of that page at
+ * 4K (world_guest_pde()) and back, with a TLB flush after each; the data
+ * stays, the 4K walk went through the page table (its entry has A), and no
+ * checker objects.
+ */
+static void test_guest_paging_modes(void **state)
+{
+	static const enum world_mmu mmus[] = { WORLD_MMU_TDP, WORLD_MMU_TDP_LEGACY,
+					       WORLD_MMU_SHADOW };
+	int paging, i;
+
+	for (paging = 2; paging <= 5; paging++) {
+		for (i = 0; i < (int)ARRAY_SIZE(mmus); i++) {
+			gpa_t base = paging < 4 ? 1 * GB : 4 * GB, gpa = base + 0x3008;
+			const struct world_config cfg = {
+				.nr_vcpus = 1, .mmu = mmus[i], .guest_paging = paging,
+				.checks = CHECK_ALL,
+				.mem = { { .size = 8 * MB, .gpa = base, .nr_slots = 1 } },
+			};
+			struct world_guest_pde pde;
+			struct hw_access a[4];
+			struct hw_program p = { .list = a, .len = 2, .paging = paging };
+			struct check_violation v;
+			char why[160];
+			u64 pte;
+
+			assert_int_equal(world_create(&w, &cfg, why, sizeof(why)), 0);
+			p.cr3 = w.guest_cr3;
+			assert_int_equal(world_guest_pde(&w, gpa, &pde), 0);
+			assert_int_equal(pde.size, paging == 2 ? 4 : 8);
+			assert_int_equal(pde.page_size, paging == 2 ? 4 * MB : 2 * MB);
+			assert_int_equal(pde.large & ~0xfffULL, base);
+			assert_int_equal(world_check_begin(&w), 0);
+
+			a[0] = (struct hw_access){ .op = HW_STORE, .addr = gpa, .value = 0x1234 };
+			a[1] = (struct hw_access){ .op = HW_LOAD, .addr = gpa };
+			assert_int_equal(hw_vcpu_load_program(w.vcpus[0]->hw, &p), 0);
+			while (!hw_vcpu_done(w.vcpus[0]->hw)) {
+				struct kvmmu_run run;
+
+				assert_int_equal(kvmmu_vcpu_run(w.vcpus[0], &run), 0);
+			}
+			assert_int_equal(a[1].value, 0x1234);
+			assert_int_equal(host_word(0, gpa), 0x1234);
+			if (mmus[i] == WORLD_MMU_SHADOW) {
+				const struct kvm_mmu *mmu = w.vcpus[0]->arch.mmu;
+
+				assert_int_equal(mmu->cpu_role.base.level, paging);
+				assert_int_equal(mmu->cpu_role.base.has_4_byte_gpte, paging == 2);
+			}
+
+			/* At 4K: the page table's entry for the page gets A. */
+			a[0] = (struct hw_access){ .op = HW_STORE, .size = (u8)pde.size,
+						   .addr = pde.gpa, .value = pde.table };
+			a[1] = (struct hw_access){ .op = HW_FLUSH_TLB };
+			a[2] = (struct hw_access){ .op = HW_LOAD, .addr = gpa };
+			a[3] = (struct hw_access){ .op = HW_STORE, .addr = gpa, .value = 0x5678 };
+			run_list(0, a, 4);
+			assert_int_equal(a[2].value, 0x1234);
+			pte = host_word(1, (pde.table & ~0xfffULL) +
+					   ((gpa - base) >> PAGE_SHIFT) * (u64)pde.size);
+			if (paging == 2)
+				pte = (u32)(pte >> (((gpa - base) >> PAGE_SHIFT) & 1 ? 32 : 0));
+			assert_int_equal(pte & ~0xfffULL, gpa & ~0xfffULL);
+			assert_true(pte & BIT_ULL(5));
+			assert_int_equal(host_word(0, gpa), 0x5678);
+
+			/* And back. */
+			a[0].value = pde.large;
+			a[3].value = 0x9abc;
+			run_list(0, a, 4);
+			assert_int_equal(a[2].value, 0x5678);
+			assert_int_equal(host_word(0, gpa), 0x9abc);
+			assert_int_equal(check_violations(&v, 1), 0);
+			assert_int_equal(world_destroy(&w), 0);
+		}
+	}
+}
+
+/* Guest paging modes the world does not build, and 32-bit guests above 4G. */
+static void test_guest_paging_limits(void **state)
+{
+	struct world_config cfg = {
+		.nr_vcpus = 1, .guest_paging = 1,
+		.mem = { { .size = 8 * MB, .gpa = 4 * GB, .nr_slots = 1 } },
+	};
+	char why[160];
+
+	assert_int_equal(world_config_check(&cfg, why, sizeof(why)), -EINVAL);
+	cfg.guest_paging = 6;
+	assert_int_equal(world_config_check(&cfg, why, sizeof(why)), -EINVAL);
+	cfg.guest_paging = 2;
+	assert_int_equal(world_config_check(&cfg, why, sizeof(why)), -EINVAL);
+	assert_non_null(strstr(why, "below 4G"));
+	cfg.guest_paging = 3;
+	assert_int_equal(world_config_check(&cfg, why, sizeof(why)), -EINVAL);
+	/* The tables' region must fit below 4G too. */
+	cfg.mem[0].gpa = 4 * GB - 8 * MB;
+	assert_int_equal(world_config_check(&cfg, why, sizeof(why)), -EINVAL);
+	cfg.mem[0].gpa = 1 * GB;
+	assert_int_equal(world_config_check(&cfg, why, sizeof(why)), 0);
+	cfg.guest_paging = 5;
+	cfg.mem[0].gpa = 4 * GB;
+	assert_int_equal(world_config_check(&cfg, why, sizeof(why)), 0);
 }
 
 /* ---- checking ------------------------------------------------------------------------------ */
@@ -655,6 +763,8 @@ static const struct CMUnitTest tests[] = {
 	KVMMU_TEST(test_vmm_writes_are_seen),
 	KVMMU_TEST(test_guest_paging_is_checked),
 	KVMMU_TEST(test_shadow_guest_tables_are_checked),
+	KVMMU_TEST(test_guest_paging_modes),
+	KVMMU_TEST(test_guest_paging_limits),
 	KVMMU_TEST(test_odd_widths_tear_down),
 	KVMMU_TEST(test_one_checking_world_at_a_time),
 };
