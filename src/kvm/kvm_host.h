@@ -382,6 +382,11 @@ struct kvm_arch {
 	/* Shadow MMU (mmu_lock for write unless said otherwise) */
 	u8 mmu_valid_gen;                 /* 0 or 1; toggled by a fast zap */
 	struct hlist_head *mmu_page_hash; /* KVM_NUM_MMU_PAGES buckets by gfn */
+	/*
+	 * Shadow paging: the dummy root, a table of zeroes (KVM's zero page)
+	 * for a guest CR3 outside every visible memslot; no shadow page.
+	 */
+	u64 dummy_root_pfn;
 	struct list_head active_mmu_pages; /* newest first */
 	unsigned long n_used_mmu_pages;
 	unsigned long n_requested_mmu_pages;

@@ -164,6 +164,12 @@ int kvm_mmu_init_vm(struct kvm *kvm, const struct kvmmu_vm_config *cfg)
 	/* As KVM: the TDP MMU serves two-dimensional paging only. */
 	kvm->arch.tdp_mmu_enabled = cfg->tdp_mmu && cfg->tdp_enabled;
 	kvm_mmu_init_tdp_mmu(kvm);
+	if (!kvm->arch.tdp_enabled) {
+		kvm->arch.dummy_root_pfn = kvm->host->alloc_table(kvm->mm);
+		if (!kvm->arch.dummy_root_pfn)
+			return -ENOMEM;
+		memset((void *)kvm_table_virt(kvm, kvm->arch.dummy_root_pfn), 0, PAGE_SIZE);
+	}
 	return kvm_mmu_init_shadow_mmu(kvm);
 }
 
@@ -171,6 +177,9 @@ void kvm_mmu_uninit_vm(struct kvm *kvm)
 {
 	kvm_mmu_uninit_shadow_mmu(kvm);
 	kvm_mmu_uninit_tdp_mmu(kvm);
+	if (kvm->arch.dummy_root_pfn)
+		kvm->host->free_table(kvm->mm, kvm->arch.dummy_root_pfn);
+	kvm->arch.dummy_root_pfn = 0;
 }
 
 static int kvm_tdp_page_fault(struct kvm_vcpu *vcpu, struct kvm_page_fault *fault);
@@ -216,6 +225,11 @@ static void kvm_mmu_free_roots(struct kvm *kvm, struct kvm_mmu *mmu)
 
 	if (mmu->root.hpa == INVALID_PAGE)
 		return;
+	/* The dummy root holds nothing: there is nothing to put. */
+	if (kvm_mmu_is_dummy_root(kvm, mmu->root.hpa)) {
+		WRITE_ONCE(mmu->root.hpa, INVALID_PAGE);
+		return;
+	}
 	sp = root_to_sp(kvm, mmu->root.hpa);
 	/* The PAE root has no page: what it points to are shadow roots. */
 	if (!sp && mmu->pae_root && mmu->root.hpa == mmu->pae_root_pfn << PAGE_SHIFT) {

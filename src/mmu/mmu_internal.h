@@ -146,10 +146,20 @@ static inline struct kvm_mmu_page *spte_to_child_sp(struct kvm *kvm, u64 spte)
 	return kvm_pfn_to_sp(kvm, spte_to_pfn(spte));
 }
 
-/* The root page behind a root hpa, or NULL. */
+static inline hpa_t kvm_mmu_get_dummy_root(struct kvm *kvm)
+{
+	return kvm->arch.dummy_root_pfn << PAGE_SHIFT;
+}
+
+static inline bool kvm_mmu_is_dummy_root(struct kvm *kvm, hpa_t root)
+{
+	return kvm->arch.dummy_root_pfn && root == kvm_mmu_get_dummy_root(kvm);
+}
+
+/* The root page behind a root hpa, or NULL (special roots have none). */
 static inline struct kvm_mmu_page *root_to_sp(struct kvm *kvm, hpa_t root)
 {
-	if (root == INVALID_PAGE)
+	if (root == INVALID_PAGE || kvm_mmu_is_dummy_root(kvm, root))
 		return NULL;
 	return kvm_pfn_to_sp(kvm, root >> PAGE_SHIFT);
 }

@@ -344,6 +344,15 @@ static int FNAME(fetch)(struct kvm_vcpu *vcpu, struct kvm_page_fault *fault,
 		return RET_PF_RETRY;
 	if (WARN_ON_ONCE(vcpu->arch.mmu->root.hpa == INVALID_PAGE))
 		return RET_PF_RETRY;
+	/*
+	 * The guest's walk succeeded on the dummy root: its CR3 is in a
+	 * memslot now.  A dummy root is obsolete once a memslot exists where
+	 * it pointed: reload.
+	 */
+	if (unlikely(kvm_mmu_is_dummy_root(kvm, vcpu->arch.mmu->root.hpa))) {
+		kvm_make_request(KVM_REQ_MMU_FREE_OBSOLETE_ROOTS, vcpu);
+		return RET_PF_RETRY;
+	}
 
 	for (shadow_walk_init(&it, vcpu, fault->addr);
 	     shadow_walk_okay(vcpu, &it) && it.level > gw->level;

@@ -1299,19 +1299,24 @@ int mmu_alloc_shadow_roots(struct kvm_vcpu *vcpu)
 	hpa_t root;
 	int r, i;
 
-	if (mmu->cpu_role.base.level == 2) {
-		if (!kvm_is_visible_gfn(kvm, root_gfn))
-			return -EFAULT;
-	} else if (mmu->cpu_role.base.level == 3) {
+	/*
+	 * A CR3 outside every visible memslot: the dummy root, where every
+	 * access faults.  The fault's guest walk fails, and the guest gets
+	 * its #PF, until a memslot appears there: then FNAME(fetch) sees the
+	 * walk succeed on the dummy root and asks for a reload.
+	 */
+	if (!kvm_is_visible_gfn(kvm, root_gfn)) {
+		WRITE_ONCE(mmu->root.hpa, kvm_mmu_get_dummy_root(kvm));
+		return 0;
+	}
+	/* A PDPTE that points outside the memslots is taken as not present. */
+	if (mmu->cpu_role.base.level == 3) {
 		memcpy(pdptrs, vcpu->arch.pdptrs, sizeof(pdptrs));
 		for (i = 0; i < 4; i++) {
 			if ((pdptrs[i] & PT_PRESENT_MASK) &&
 			    !kvm_is_visible_gfn(kvm, (pdptrs[i] & PT64_BASE_ADDR_MASK) >> PAGE_SHIFT))
-				return -EFAULT;
+				pdptrs[i] = 0;
 		}
-	} else if (!kvm_is_visible_gfn(kvm, root_gfn)) {
-		/* A CR3 outside every memslot: KVM's dummy root is not built yet. */
-		return -EFAULT;
 	}
 	write_lock(&kvm->mmu_lock);
 	r = make_mmu_pages_available(vcpu);

@@ -180,6 +180,52 @@ static void test_guest_fault_is_injected(void **state)
 }
 
 /*
+ * A CR3 outside every memslot: KVM loads the dummy root (no shadow page),
+ * every access faults there and the guest's own walk fails, so the guest
+ * gets the #PF.  Once a memslot shows the table, the fault's walk succeeds
+ * on the dummy root: KVM reloads, and the store lands.
+ */
+static void test_dummy_root(void **state)
+{
+	const gpa_t cr3 = 0x900000; /* slot 1's, which does not exist yet */
+	struct hw_access prog[] = { { .op = HW_STORE, .addr = GVA + 0x3008, .value = 77 } };
+	struct hw_program p = { .list = prog, .len = 1, .paging = 4, .cr3 = cr3 };
+	struct kvm_mmu_page *sp;
+	u64 cr2, error_code;
+
+	create();
+	build_guest_tables();
+	/* A copy of the PML4 at gpa 3M, which slot 1 will show at 9M. */
+	guest_write(0x300000, PDPT | GPTE_P | GPTE_W);
+	assert_int_equal(hw_vcpu_load_program(fix_hwv(&fix, 0), &p), 0);
+	assert_int_equal(fix_run_to_hlt(&fix, 0), 0);
+	assert_true(kvm_mmu_is_dummy_root(kvm(), fix.w.vcpus[0]->arch.mmu->root.hpa));
+	assert_null(root_to_sp(kvm(), fix.w.vcpus[0]->arch.mmu->root.hpa));
+	hw_vcpu_last_pf(fix_hwv(&fix, 0), &cr2, &error_code);
+	assert_int_equal(cr2, GVA + 0x3008);
+	assert_int_equal(error_code, PFERR_WRITE_MASK);
+	assert_int_equal(stat("pf_guest"), 1);
+	assert_int_equal(guest_read(DATA + 0x3008), 0);
+
+	{
+		const struct kvm_userspace_memory_region slot1 = {
+			.slot = 1, .guest_phys_addr = 0x800000, .memory_size = 2 * MB,
+			.userspace_addr = fix.w.cfg.mem[0].hva + 2 * MB,
+		};
+
+		assert_int_equal(kvmmu_set_user_memory_region(kvm(), &slot1), 0);
+	}
+	p.paging = 0; /* the same CPU state: KVM keeps the dummy root until a fault */
+	assert_int_equal(hw_vcpu_load_program(fix_hwv(&fix, 0), &p), 0);
+	assert_int_equal(fix_run_to_hlt(&fix, 0), 0);
+	assert_int_equal(guest_read(DATA + 0x3008), 77);
+	assert_int_equal(stat("pf_guest"), 1);
+	sp = root_to_sp(kvm(), fix.w.vcpus[0]->arch.mmu->root.hpa);
+	assert_non_null(sp);
+	assert_int_equal(sp->gfn, cr3 >> PAGE_SHIFT);
+}
+
+/*
  * The guest re-points a PTE and flushes it with INVLPG: the store to its
  * table is emulated by KVM (the table is write-protected), zaps the SPTE,
  * and the next access uses the new frame.
@@ -485,6 +531,7 @@ static void test_two_vcpus_concurrent(void **state)
 static const struct CMUnitTest tests[] = {
 	FIX_TEST(test_guest_tables_are_shadowed),
 	FIX_TEST(test_guest_fault_is_injected),
+	FIX_TEST(test_dummy_root),
 	FIX_TEST(test_gpte_write_is_emulated),
 	FIX_TEST(test_cr3_load_exits),
 	FIX_TEST(test_teardown_counts),
