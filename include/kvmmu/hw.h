@@ -41,7 +41,8 @@ enum kvmmu_exit_reason {
  * The access an exit interrupted, as KVM's emulator would decode it from
  * the instruction: what it does, how wide, and a store's value.
  */
-enum kvmmu_insn_op { KVMMU_INSN_LOAD, KVMMU_INSN_STORE, KVMMU_INSN_FETCH };
+/* STOS: a store by a string instruction, one the emulator does not take for a page-table write. */
+enum kvmmu_insn_op { KVMMU_INSN_LOAD, KVMMU_INSN_STORE, KVMMU_INSN_FETCH, KVMMU_INSN_STOS };
 
 struct kvmmu_insn {
 	enum kvmmu_insn_op op;
@@ -70,6 +71,7 @@ struct kvmmu_exit {
  */
 struct kvmmu_guest_regs {
 	uint64_t cr0, cr3, cr4, efer, rflags;
+	uint64_t rip; /* the next instruction's address (read only) */
 	uint32_t pkru;
 	uint8_t cpl;
 	uint64_t pdptrs[4];

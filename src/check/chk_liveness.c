@@ -16,6 +16,14 @@
  * Retries for other reasons (a slot being deleted, an obsolete root, a
  * race lost to another thread) end when another thread makes progress
  * and are not counted.
+ *
+ * Shadow paging adds another way to loop: a write-protection fault that
+ * unprotects the gfn and lets the CPU redo the store (KVMMU_EV_WP_FAULT).
+ * If the gfn is a table of the store's own walk, the redo shadows it
+ * again and faults again: only KVM's last_retry_* guard, which emulates
+ * the second time, ends that.  So the same instruction unprotecting the
+ * same address UNPROTECT_BOUND times in a row, with the store neither
+ * emulated nor done by the CPU in between, is a violation.
  */
 #include "check_internal.h"
 
@@ -26,11 +34,53 @@ struct retry_run {
 	int count; /* retries in a row on the sequence check */
 };
 
+#define UNPROTECT_BOUND 3
+
+struct unprotect_run {
+	u64 rip, gva; /* the instruction and address unprotected */
+	int count;    /* unprotect-and-retries in a row for them */
+};
+
 static struct retry_run runs[KVM_MAX_VCPUS];
+static struct unprotect_run unprotects[KVM_MAX_VCPUS];
 
 static void liveness_begin(void)
 {
 	memset(runs, 0, sizeof(runs));
+	memset(unprotects, 0, sizeof(unprotects));
+}
+
+static void unprotect_event(const struct kvmmu_event *ev)
+{
+	const struct kvmmu_ev_fault *f = &ev->fault;
+	struct unprotect_run *u;
+
+	if (ev->type == KVMMU_EV_GUEST_STORE) {
+		/* The CPU did a store: the run for that address is over. */
+		if (ev->access.vcpu >= 0 && ev->access.vcpu < KVM_MAX_VCPUS &&
+		    unprotects[ev->access.vcpu].gva == ev->access.gva)
+			unprotects[ev->access.vcpu].count = 0;
+		return;
+	}
+	if (f->vcpu < 0 || f->vcpu >= KVM_MAX_VCPUS)
+		return;
+	u = &unprotects[f->vcpu];
+	if (!f->unprotected) {
+		/* Emulated: the instruction completed. */
+		u->count = 0;
+		return;
+	}
+	if (!u->count || u->rip != f->rip || u->gva != f->gpa) {
+		*u = (struct unprotect_run){ .rip = f->rip, .gva = f->gpa, .count = 1 };
+		return;
+	}
+	if (++u->count != UNPROTECT_BOUND)
+		return;
+	chk_violation(CHK_FAULT_LIVENESS, ev, -1, -1,
+		      "vCPU %d's store at rip %#llx to gva %#llx faulted on a write-protected "
+		      "gfn, which KVM unprotected and retried %d times in a row: the store "
+		      "never completes (the gfn is shadowed again by the store's own walk)",
+		      f->vcpu, (unsigned long long)f->rip, (unsigned long long)f->gpa, u->count);
 }
 
 static void liveness_event(const struct kvmmu_event *ev)
@@ -38,6 +88,10 @@ static void liveness_event(const struct kvmmu_event *ev)
 	const struct kvmmu_ev_fault *f = &ev->fault;
 	struct retry_run *run;
 
+	if (ev->type != KVMMU_EV_FAULT_DONE) {
+		unprotect_event(ev);
+		return;
+	}
 	if (f->vcpu < 0 || f->vcpu >= KVM_MAX_VCPUS)
 		return;
 	run = &runs[f->vcpu];
@@ -62,7 +116,8 @@ static void liveness_event(const struct kvmmu_event *ev)
 }
 
 const struct checker_ops chk_liveness_ops = {
-	.events = BIT_ULL(KVMMU_EV_FAULT_DONE),
+	.events = BIT_ULL(KVMMU_EV_FAULT_DONE) | BIT_ULL(KVMMU_EV_WP_FAULT) |
+		  BIT_ULL(KVMMU_EV_GUEST_STORE),
 	.begin = liveness_begin,
 	.event = liveness_event,
 };

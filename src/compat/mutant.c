@@ -93,6 +93,12 @@ const struct kvmmu_mutant_info kvmmu_mutant_table[NR_KVMMU_MUTANTS] = {
 		"without a shadow page (the PAE root): a fault that took mmu_lock after a fast zap "
 		"installs SPTEs under the obsolete pages it points to",
 	},
+	[MUT_NO_UNPROTECT_GUARD] = {
+		"no-unprotect-guard", "-",
+		"kvm_mmu_write_protect_fault() forgets last_retry_eip/last_retry_addr: a string "
+		"store into a table of its own walk unprotects the gfn, re-faults when the walk "
+		"shadows the table again, and unprotects it again, for ever",
+	},
 };
 
 void kvmmu_mutant_set_mask(u64 mask)

@@ -59,6 +59,7 @@ enum kvmmu_event_type {
 	KVMMU_EV_RANGE_BEGIN,        /* .range: a walk over a gfn range of a root begins */
 	KVMMU_EV_RANGE_END,          /* .range: it is done */
 	KVMMU_EV_FAULT_DONE,         /* .fault: a vCPU's page fault returned */
+	KVMMU_EV_WP_FAULT,           /* .fault: a write-protection fault emulated, or unprotected */
 	KVMMU_EV_SPTE_HW_DIRTY,      /* .spte: the CPU set D in a leaf SPTE (kvm NULL) */
 	KVMMU_EV_PML_LOG,            /* .pml: the CPU logged a gpa in a vCPU's PML buffer */
 	KVMMU_EV_PML_FLUSH,          /* .pml: KVM drained a vCPU's PML buffer into the log */
@@ -262,7 +263,9 @@ enum kvmmu_fault_retry {
 
 struct kvmmu_ev_fault {
 	int vcpu;
-	gpa_t gpa;
+	gpa_t gpa;        /* WP_FAULT: the gva (cr2) */
+	u64 rip;          /* WP_FAULT: the faulting instruction */
+	bool unprotected; /* WP_FAULT: the gfn was unprotected and the instruction is retried */
 	int result;       /* RET_PF_*, or -errno */
 	u8 retry;         /* enum kvmmu_fault_retry */
 	u64 mmu_seq;      /* the fault's mmu_invalidate_seq snapshot */

@@ -554,9 +554,10 @@ static void page_fault_exit(struct kvmmu_hw_vcpu *hv, const struct hw_access *ac
 	exit->exit_qualification = 0;
 	exit->insn = (struct kvmmu_insn){
 		.op = acc->op == HW_STORE ? KVMMU_INSN_STORE :
+		      acc->op == HW_STOS ? KVMMU_INSN_STOS :
 		      acc->op == HW_FETCH ? KVMMU_INSN_FETCH : KVMMU_INSN_LOAD,
 		.size = size,
-		.value = acc->op != HW_STORE ? 0 :
+		.value = acc->op != HW_STORE && acc->op != HW_STOS ? 0 :
 			 size == 8 ? acc->value : acc->value & (BIT_ULL(8 * size) - 1),
 	};
 	hw_stat_inc(hv, exits_page_fault);
@@ -819,7 +820,8 @@ gp:
 
 static enum hw_access_kind access_kind(u8 op)
 {
-	return op == HW_STORE ? HW_ACC_WRITE : op == HW_FETCH ? HW_ACC_EXEC : HW_ACC_READ;
+	return op == HW_STORE || op == HW_STOS ? HW_ACC_WRITE :
+	       op == HW_FETCH ? HW_ACC_EXEC : HW_ACC_READ;
 }
 
 /* Do one access; returns ACC_DONE, ACC_EXIT or ACC_GUEST_FAULT. */
@@ -860,6 +862,7 @@ static int do_access(struct kvmmu_hw_vcpu *hv, struct hw_access *acc, struct kvm
 
 	switch (acc->op) {
 	case HW_STORE:
+	case HW_STOS:
 		mem_store(m, pfn, acc->addr & (PAGE_SIZE - 1), size, acc->value);
 		hw_stat_inc(hv, stores);
 		kvmmu_observe(KVMMU_EV_GUEST_STORE, access, .vcpu = hv->id, .size = size,
@@ -1015,6 +1018,8 @@ static void hw_get_regs(struct kvmmu_hw_vcpu *hv, struct kvmmu_guest_regs *regs)
 	int i;
 
 	*regs = (struct kvmmu_guest_regs){
+		/* A program's access i is the instruction at HW_TEXT_BASE + 16 * i. */
+		.rip = HW_TEXT_BASE + hv->pc * 16,
 		.cr0 = c->cr0, .cr3 = c->cr3, .cr4 = c->cr4, .efer = c->efer,
 		.rflags = c->rflags, .pkru = c->pkru, .cpl = c->cpl,
 	};

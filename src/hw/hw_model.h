@@ -66,10 +66,20 @@ extern const struct kvmmu_hw_ops hw_ops;
 
 /* ---- guest programs --------------------------------------------------------- */
 
+/* Where a program's code is: its access i is the instruction at + 16 * i (RIP). */
+#define HW_TEXT_BASE 0xffffffff81000000ULL
+
 enum hw_op {
 	HW_LOAD,
 	HW_STORE,
 	HW_FETCH,
+	/*
+	 * A store by a string instruction (one element of REP STOSQ): to the
+	 * CPU a store like any other; to KVM's emulator an instruction unlikely
+	 * to write page tables, so a write-protection fault on it may
+	 * unprotect the gfn and re-execute instead of emulating.
+	 */
+	HW_STOS,
 	HW_SPIN,  /* stay in guest mode until kicked or released */
 	/*
 	 * What a guest kernel does to its paging (.value is the operand): the
@@ -98,7 +108,7 @@ struct hw_access {
 	u8 op;     /* enum hw_op */
 	u8 size;   /* 1, 2, 4 or 8 (naturally aligned); 0 means 8 */
 	u64 addr;  /* gpa, or gva with guest paging or under shadow paging */
-	u64 value; /* HW_STORE: stored; HW_LOAD: receives what was loaded */
+	u64 value; /* HW_STORE, HW_STOS: stored; HW_LOAD: receives what was loaded */
 };
 
 enum hw_value {

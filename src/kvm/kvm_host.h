@@ -423,7 +423,14 @@ struct kvm_vcpu_arch {
 	 * from.
 	 */
 	u64 cr0, cr3, cr4, efer, rflags;
+	u64 rip;
 	u64 pdptrs[4];
+	/*
+	 * The last instruction and address a write-protection fault
+	 * unprotected and retried (0: none): the same pair faulting again is
+	 * emulated instead, or the vCPU could loop for ever.
+	 */
+	u64 last_retry_eip, last_retry_addr;
 	/* Shadow paging: the gpa a fault being emulated as MMIO reported. */
 	gpa_t mmio_gpa;
 	u32 pkru;

@@ -255,6 +255,7 @@ static void kvm_regs_from_hw(struct kvm_vcpu *vcpu)
 	a->cr4 = regs.cr4;
 	a->efer = regs.efer;
 	a->rflags = regs.rflags;
+	a->rip = regs.rip;
 	a->pkru = regs.pkru;
 	a->cpl = regs.cpl;
 	/*

@@ -376,6 +376,57 @@ int kvm_mmu_emulate_store(struct kvm_vcpu *vcpu, gva_t gva, const struct kvmmu_i
 	return 1;
 }
 
+/*
+ * Zap the shadow pages of the gfn a store to @gva writes (the guest's walk
+ * with write access, as KVM does), so that the CPU may redo the store; true
+ * if any went, and then the instruction and address are remembered.
+ */
+static bool kvm_mmu_unprotect_gfn_and_retry(struct kvm_vcpu *vcpu, gva_t gva)
+{
+	u64 access = PFERR_WRITE_MASK | (vcpu->arch.cpl == 3 ? PFERR_USER_MASK : 0);
+	struct x86_exception e;
+	gpa_t gpa;
+
+	gpa = kvm_mmu_gva_to_gpa(vcpu, gva, access, &e);
+	if (gpa == UNMAPPED_GVA || !kvm_mmu_unprotect_gfn(vcpu->kvm, gpa_to_gfn(gpa)))
+		return false;
+	vcpu->arch.last_retry_eip = vcpu->arch.rip;
+	vcpu->arch.last_retry_addr = gva;
+	return true;
+}
+
+/*
+ * A store hit a gfn the shadow MMU write-protects (a guest table): KVM
+ * emulates it, unless the instruction is one that does not write page
+ * tables (a string store).  Then the guest most likely stopped using the
+ * gfn as a table, and unprotecting it (zapping its shadow pages) lets the
+ * CPU redo the store itself.  The same instruction faulting on the same
+ * address right after an unprotect is emulated: the unprotect did not help
+ * (the table is one of the instruction's own walk, shadowed again as the
+ * CPU walked), and unprotecting again would loop for ever.
+ */
+static int kvm_mmu_write_protect_fault(struct kvm_vcpu *vcpu, gva_t gva,
+				       const struct kvmmu_insn *insn)
+{
+	struct kvm_vcpu_arch *a = &vcpu->arch;
+	bool allow_retry = true;
+
+	if (a->last_retry_eip == a->rip && a->last_retry_addr == gva &&
+	    !kvmmu_mutant(MUT_NO_UNPROTECT_GUARD))
+		allow_retry = false;
+	a->last_retry_eip = 0;
+	a->last_retry_addr = 0;
+	if (allow_retry && insn->op == KVMMU_INSN_STOS &&
+	    kvm_mmu_unprotect_gfn_and_retry(vcpu, gva)) {
+		kvmmu_observe(KVMMU_EV_WP_FAULT, fault, .vcpu = vcpu->vcpu_id, .gpa = gva,
+			      .rip = a->rip, .unprotected = true);
+		return 1;
+	}
+	kvmmu_observe(KVMMU_EV_WP_FAULT, fault, .vcpu = vcpu->vcpu_id, .gpa = gva, .rip = a->rip);
+	kvm_stat_inc(vcpu->stat.pf_emulate);
+	return kvm_mmu_emulate_store(vcpu, gva, insn);
+}
+
 /* ---- huge pages ------------------------------------------------------------------------------ */
 
 static struct kvm_lpage_info *lpage_info_slot(gfn_t gfn, const struct kvm_memory_slot *slot,
@@ -995,14 +1046,17 @@ int kvm_mmu_page_fault(struct kvm_vcpu *vcpu, gpa_t gpa, u64 error_code)
 
 	/*
 	 * A write to a guest table the shadow MMU shadows: KVM does the store
-	 * itself (x86_emulate_instruction()).  With TDP no table is shadowed:
-	 * retrying is all there is to do.
+	 * itself (x86_emulate_instruction()), or unprotects the gfn and lets
+	 * the CPU redo it.  With TDP no table is shadowed: retrying is all
+	 * there is to do.
 	 */
 	if (r == RET_PF_WRITE_PROTECTED) {
-		kvm_stat_inc(vcpu->stat.pf_emulate);
+		const struct kvmmu_insn *insn = &vcpu->arch.exit.insn;
+
 		if (!vcpu->kvm->arch.tdp_enabled &&
-		    vcpu->arch.exit.insn.op == KVMMU_INSN_STORE)
-			return kvm_mmu_emulate_store(vcpu, gpa, &vcpu->arch.exit.insn);
+		    (insn->op == KVMMU_INSN_STORE || insn->op == KVMMU_INSN_STOS))
+			return kvm_mmu_write_protect_fault(vcpu, gpa, insn);
+		kvm_stat_inc(vcpu->stat.pf_emulate);
 		r = RET_PF_RETRY;
 	}
 

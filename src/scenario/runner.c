@@ -20,7 +20,9 @@
 
 int scn_vcpu_run_list(struct scn_world *w, int vcpu, struct hw_access *list, u64 n)
 {
-	struct hw_program p = { .list = list, .len = n };
+	/* With the guest's own tables: a kernel on them, gva = gpa. */
+	struct hw_program p = { .list = list, .len = n, .paging = w->world.cfg.guest_paging,
+				.cr3 = w->world.guest_cr3 };
 	struct kvm_vcpu *v = w->world.vcpus[vcpu];
 	u64 runs = 0;
 	int r;

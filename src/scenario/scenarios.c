@@ -253,6 +253,61 @@ static const struct scenario s003_pae_root = {
 	.start = s003_start,
 };
 
+/* ---- shadow paging: a string store into a table of its own walk ------------------------------- */
+
+#define UNPROTECT_PAGES 8
+
+/* Both vCPUs walk the guest's tables: KVM shadows them and write-protects them. */
+static int unprotect_setup(struct scn_world *w)
+{
+	return vcpu_loop(w, 0, HW_STORE, 0, UNPROTECT_PAGES, PAGE_SIZE) ?:
+	       vcpu_loop(w, 1, HW_LOAD, 0, UNPROTECT_PAGES, PAGE_SIZE);
+}
+
+/*
+ * vCPU 0 rewrites the first entry of its PML4 with a string store (the
+ * value it has: the tables stay as they are), then loads.  Every walk goes
+ * through the PML4, so unprotecting it cannot let the store through.
+ */
+static int unprotect_vcpu0(struct scn_world *w)
+{
+	const struct world_mem_config *tables = &w->world.cfg.mem[1];
+	struct hw_access a[2];
+	u64 pml4e;
+	int r;
+
+	r = host_access(w->world.mm, tables->hva + (w->world.guest_cr3 - tables->gpa), false,
+			&pml4e);
+	if (r)
+		return r;
+	a[0] = (struct hw_access){ .op = HW_STOS, .addr = w->world.guest_cr3, .value = pml4e };
+	a[1] = (struct hw_access){ .op = HW_LOAD, .addr = PAGE_SIZE };
+	return scn_vcpu_run_list(w, 0, a, ARRAY_SIZE(a));
+}
+
+/* vCPU 1 keeps walking through the same tables meanwhile. */
+static int unprotect_vcpu1(struct scn_world *w)
+{
+	return vcpu_loop(w, 1, HW_LOAD, 0, UNPROTECT_PAGES, PAGE_SIZE);
+}
+
+static int unprotect_start(struct scn_world *w)
+{
+	return scn_thread(w, "vcpu0", unprotect_vcpu0) ?: scn_thread(w, "vcpu1", unprotect_vcpu1);
+}
+
+static const struct scenario unprotect_own_walk = {
+	.name = "unprotect-own-walk",
+	.description = "shadow paging: a vCPU's string store writes its own PML4, which KVM "
+		       "unprotects (zapping the root both vCPUs use) and retries, while the other "
+		       "vCPU walks the same tables; the retry faults again and must be emulated",
+	.mutants = { "no-unprotect-guard" },
+	.world = { .nr_vcpus = 2, .mmu = WORLD_MMU_SHADOW, .guest_paging = 4,
+		   .mem = { SLOT0(UNPROTECT_PAGES * PAGE_SIZE, ANON) } },
+	.setup = unprotect_setup,
+	.start = unprotect_start,
+};
+
 /* ---- seed 001: a driver's non-compound pages ------------------------------------------------- */
 
 static int s001p_vcpu(struct scn_world *w)
@@ -882,6 +937,7 @@ const struct scenario *const scenario_table[] = {
 	&mmio_gen_wrap,
 	&shadow_nx_recovery,
 	&s003_pae_root,
+	&unprotect_own_walk,
 };
 
 const int nr_scenarios = ARRAY_SIZE(scenario_table);
@@ -919,6 +975,7 @@ static const struct {
 	{ "mmio-wrap-no-zap", CHK_MMIO_GENERATION },
 	{ "commit-zap-without-flush", CHK_BREAK_BEFORE_MAKE },
 	{ "no-retry-special-root", CHK_OBSOLETE_INSTALL },
+	{ "no-unprotect-guard", CHK_FAULT_LIVENESS },
 };
 
 const struct scenario *scn_for_mutant(const char *mutant, enum checker_id *checker)

@@ -287,6 +287,12 @@ static void test_max_gfn_round_down_needs_odd_width(void **state)
 }
 
 /* The random strategy finds the seed races too. */
+/* Unprotect-and-retry without its guard loops for ever on a table of the store's own walk. */
+static void test_no_unprotect_guard(void **state)
+{
+	catch_all_seeds("no-unprotect-guard");
+}
+
 static void test_random_strategy_finds_seed_races(void **state)
 {
 	catch_and_replay("zap-without-freeze", SCN_RANDOM, 1);
@@ -483,6 +489,7 @@ static const struct CMUnitTest tests[] = {
 	KVMMU_TEST(test_mmio_wrap_no_zap_needs_counters),
 	KVMMU_TEST(test_commit_zap_without_flush),
 	KVMMU_TEST(test_no_retry_special_root),
+	KVMMU_TEST(test_no_unprotect_guard),
 	KVMMU_TEST(test_random_strategy_finds_seed_races),
 	KVMMU_TEST(test_clean_pct),
 	KVMMU_TEST(test_clean_pml),

@@ -225,6 +225,90 @@ static void test_dummy_root(void **state)
 	assert_int_equal(sp->gfn, cr3 >> PAGE_SHIFT);
 }
 
+/* A valid shadow page of @gfn with gPTEs, or NULL. */
+static struct kvm_mmu_page *shadow_page_of(gfn_t gfn)
+{
+	struct kvm_mmu_page *sp;
+
+	list_for_each_entry(sp, &kvm()->arch.active_mmu_pages, link) {
+		if (sp->gfn == gfn && !sp->role.direct && !sp->role.invalid)
+			return sp;
+	}
+	return NULL;
+}
+
+/*
+ * A string store to a page the guest used as a table elsewhere (not in
+ * the store's own walk): KVM unprotects the gfn, zapping its shadow page,
+ * and the CPU redoes the store itself; nothing is emulated.  A MOV there,
+ * once the page is a shadowed table again, is emulated.
+ */
+static void test_unprotect_and_retry(void **state)
+{
+	const gpa_t pt2 = 0x104000;
+	struct hw_access prog[] = {
+		{ .op = HW_LOAD, .addr = GVA + 0x200000 },
+		{ .op = HW_STOS, .addr = GVA + 200 * PAGE_SIZE + 0x10, .value = 0x5151 },
+	};
+	struct hw_access again[] = {
+		{ .op = HW_LOAD, .addr = GVA + 0x200000 },
+		{ .op = HW_STORE, .addr = GVA + 200 * PAGE_SIZE + 0x18, .value = 0x6262 },
+	};
+	u64 emulated;
+
+	create();
+	build_guest_tables();
+	/* gva GVA + 2M goes through a second page table, which gva GVA + 800K maps as data. */
+	guest_write(PD + 1 * 8, pt2 | GPTE_P | GPTE_W);
+	guest_write(pt2, DATA | GPTE_P | GPTE_W);
+	guest_write(PT + 200 * 8, pt2 | GPTE_P | GPTE_W);
+	run(prog, 1, true);
+	assert_non_null(shadow_page_of(pt2 >> PAGE_SHIFT));
+	emulated = stat("pf_emulate");
+	run(prog + 1, 1, false);
+	assert_int_equal(guest_read(pt2 + 0x10), 0x5151);
+	assert_int_equal(stat("pf_emulate"), emulated);
+	assert_null(shadow_page_of(pt2 >> PAGE_SHIFT));
+
+	run(again, 2, false);
+	assert_non_null(shadow_page_of(pt2 >> PAGE_SHIFT));
+	assert_int_equal(guest_read(pt2 + 0x18), 0x6262);
+	assert_int_equal(stat("pf_emulate"), emulated + 1);
+}
+
+/*
+ * A string store to the guest's own PML4: every walk goes through it, so
+ * the unprotect cannot help (the retry shadows the PML4 again and faults
+ * again); KVM's last_retry guard emulates the second fault, and the store
+ * completes.
+ */
+static void test_unprotect_guard(void **state)
+{
+	struct hw_access prog[] = {
+		{ .op = HW_LOAD, .addr = GVA },
+		{ .op = HW_STOS, .addr = GVA + 201 * PAGE_SIZE, .value = 0 },
+		{ .op = HW_LOAD, .addr = GVA + 0x3000 },
+	};
+	u64 emulated, zapped;
+
+	create();
+	build_guest_tables();
+	guest_write(PT + 201 * 8, PML4 | GPTE_P | GPTE_W);
+	run(prog, 1, true);
+	assert_non_null(shadow_page_of(PML4 >> PAGE_SHIFT));
+	/* The store writes the entry as it is (A set by the first walk). */
+	prog[1].value = guest_read(PML4);
+	emulated = stat("pf_emulate");
+	zapped = kvm()->stat.mmu_shadow_zapped;
+	run(prog + 1, 2, false);
+	assert_int_equal(guest_read(PML4), prog[1].value);
+	/* Unprotected once (the root and what hangs below it went), then emulated. */
+	assert_true(kvm()->stat.mmu_shadow_zapped > zapped);
+	assert_int_equal(stat("pf_emulate"), emulated + 1);
+	assert_non_null(shadow_page_of(PML4 >> PAGE_SHIFT));
+	assert_int_equal(fix.w.vcpus[0]->arch.last_retry_eip, 0);
+}
+
 /*
  * The guest re-points a PTE and flushes it with INVLPG: the store to its
  * table is emulated by KVM (the table is write-protected), zaps the SPTE,
@@ -532,6 +616,8 @@ static const struct CMUnitTest tests[] = {
 	FIX_TEST(test_guest_tables_are_shadowed),
 	FIX_TEST(test_guest_fault_is_injected),
 	FIX_TEST(test_dummy_root),
+	FIX_TEST(test_unprotect_and_retry),
+	FIX_TEST(test_unprotect_guard),
 	FIX_TEST(test_gpte_write_is_emulated),
 	FIX_TEST(test_cr3_load_exits),
 	FIX_TEST(test_teardown_counts),
