@@ -427,7 +427,8 @@ static void account_shadowed(struct kvm *kvm, struct kvm_mmu_page *sp)
 	struct kvm_memory_slot *slot;
 	gfn_t gfn = sp->gfn;
 
-	kvm->arch.indirect_shadow_pages++;
+	/* WRITE_ONCE: read without mmu_lock by kvm_mmu_track_write() and the unprotect. */
+	WRITE_ONCE(kvm->arch.indirect_shadow_pages, kvm->arch.indirect_shadow_pages + 1);
 	/*
 	 * Full barrier: the count is up before fetch re-reads the guest's
 	 * entries (FNAME(gpte_changed)), pairing with the one in
@@ -451,7 +452,7 @@ static void unaccount_shadowed(struct kvm *kvm, struct kvm_mmu_page *sp)
 	struct kvm_memory_slot *slot;
 	gfn_t gfn = sp->gfn;
 
-	kvm->arch.indirect_shadow_pages--;
+	WRITE_ONCE(kvm->arch.indirect_shadow_pages, kvm->arch.indirect_shadow_pages - 1);
 	slot = __gfn_to_memslot(kvm_memslots_for_spte_role(kvm, sp->role), gfn);
 	if (WARN_ON_ONCE(!slot))
 		return;
