@@ -8,6 +8,7 @@
 #define KVMMU_BENCH_BENCH_H
 
 #include "types.h"
+#include "world.h"
 
 struct bench_result {
 	const char *name;
@@ -24,11 +25,17 @@ struct bench_result {
 
 typedef void (*bench_progress_fn)(const char *name);
 
-/* Run every benchmark; returns the number of results written to @out. */
-int bench_run_all(struct bench_result *out, int max, bench_progress_fn progress);
+/*
+ * Run every benchmark, the MMU's on @mmu (those that do not apply to it are
+ * left out, with a line on stderr); returns the number of results written
+ * to @out.
+ */
+int bench_run_all(struct bench_result *out, int max, bench_progress_fn progress,
+		  enum world_mmu mmu);
 
 /* The two groups: the substrate (substrate.c) and the MMU (mmu.c). */
 int bench_run_substrate(struct bench_result *out, int max, bench_progress_fn progress);
-int bench_run_mmu(struct bench_result *out, int max, bench_progress_fn progress);
+int bench_run_mmu(struct bench_result *out, int max, bench_progress_fn progress,
+		  enum world_mmu mmu);
 
 #endif /* KVMMU_BENCH_BENCH_H */

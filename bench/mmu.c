@@ -26,6 +26,7 @@
 #include "kvm_host.h"
 #include "mmu_internal.h"
 #include "procinfo.h"
+#include "rmap.h"
 #include "rcu.h"
 #include "thread.h"
 #include "world.h"
@@ -98,6 +99,30 @@ static void finish(struct bench_result *r, const struct figure *f, int err)
 
 /* ---- a VM ---------------------------------------------------------------------------------- */
 
+/*
+ * The MMU the figures run on (kvmmu bench --mmu).  Under shadow paging the
+ * guest runs on its own 4-level tables (the world's identity map), and its
+ * programs start as a kernel on them.
+ */
+static enum world_mmu bench_mmu;
+static int bench_paging;
+static u64 bench_cr3;
+
+/* world_create() for a figure, on the MMU of the run. */
+static int bench_world_create(struct world *v, const struct world_config *o)
+{
+	struct world_config c = *o;
+	int r;
+
+	c.mmu = bench_mmu;
+	if (bench_mmu == WORLD_MMU_SHADOW)
+		c.guest_paging = 4;
+	r = world_create(v, &c, NULL, 0);
+	bench_paging = r ? 0 : v->cfg.guest_paging;
+	bench_cr3 = r ? 0 : v->guest_cr3;
+	return r;
+}
+
 /* Guest memory for a figure: anonymous 4K pages at gpa 0, under memslot 0. */
 #define BENCH_MEM(size_, ...) { .size = (size_), .nr_slots = 1, __VA_ARGS__ }
 
@@ -130,7 +155,7 @@ static int load_memstress(struct kvm_vcpu *vcpu, u64 base, u64 size, u64 passes,
 {
 	struct hw_program p = {
 		.base = base, .size = size, .passes = passes, .write_percent = write,
-		.value = HW_VALUE_CONSTANT,
+		.value = HW_VALUE_CONSTANT, .paging = bench_paging, .cr3 = bench_cr3,
 	};
 
 	return hw_vcpu_load_program(vcpu->hw, &p);
@@ -402,12 +427,40 @@ static int bench_fault_scaling(struct world *v, struct bench_result *r)
 
 /* ---- zap_1g, clear_dirty_1g, metadata_bytes_per_4k --------------------------------------- */
 
+/*
+ * The shadow MMU's: its pages and their headers, the rmap arrays of every
+ * memslot at every level, and the rmap descriptors, per mapped 4K page.
+ */
+static double shadow_metadata_per_4k(struct kvm *kvm, u64 mapped)
+{
+	u64 bytes = kvm->arch.n_used_mmu_pages * (PAGE_SIZE + sizeof(struct kvm_mmu_page)) +
+		    (u64)atomic64_read(&kvm->arch.nr_pte_list_descs) *
+			    sizeof(struct pte_list_desc);
+	struct kvm_memory_slot *slot;
+	int bkt, i;
+
+	kvm_for_each_memslot(slot, bkt, kvm_memslots(kvm)) {
+		for (i = 0; i < KVM_NR_PAGE_SIZES; i++) {
+			unsigned int shift = i * SPTE_LEVEL_BITS;
+
+			if (slot->arch.rmap[i])
+				bytes += (((slot->base_gfn + slot->npages - 1) >> shift) -
+					  (slot->base_gfn >> shift) + 1) *
+					 sizeof(struct kvm_rmap_head);
+		}
+	}
+	return (double)bytes / (double)mapped;
+}
+
 /* Table pages (roots included) and their headers, per mapped 4K page. */
 static double metadata_per_4k(struct kvm *kvm)
 {
 	struct kvm_mmu_page *root;
 	u64 tables = (u64)atomic64_read(&kvm->arch.tdp_mmu_pages), roots = 0;
 	u64 mapped = kvmmu_vm_stat(kvm, "pages_4k");
+
+	if (!tdp_mmu_enabled(kvm))
+		return shadow_metadata_per_4k(kvm, mapped);
 
 	rcu_read_lock();
 	list_for_each_entry_rcu(root, &kvm->arch.tdp_mmu_roots, link)
@@ -431,7 +484,7 @@ static int bench_zap_1g(struct bench_result *zap, struct bench_result *meta)
 
 	zap->value = zap->baseline = INFINITY;
 	meta->value = NAN;
-	ret = world_create(&v, &o, NULL, 0);
+	ret = bench_world_create(&v, &o);
 	if (ret)
 		return ret;
 	ret = radix_create(&rd, pages);
@@ -483,7 +536,7 @@ static int bench_clear_dirty_1g(struct bench_result *r)
 	int rep, ret;
 
 	r->value = r->baseline = INFINITY;
-	ret = world_create(&v, &o, NULL, 0);
+	ret = bench_world_create(&v, &o);
 	if (ret)
 		return ret;
 	bitmap = calloc(words, sizeof(*bitmap));
@@ -556,7 +609,7 @@ static int bench_tlb_hit(struct bench_result *r)
 	u64 pass;
 
 	r->value = r->baseline = INFINITY;
-	ret = world_create(&v, &o, NULL, 0);
+	ret = bench_world_create(&v, &o);
 	if (ret)
 		return ret;
 	vcpu = v.vcpus[0];
@@ -732,6 +785,11 @@ static const struct figure fig_meta = {
 	"(SPTE tables + roots) x (4096 + sizeof(struct kvm_mmu_page)) per mapped 4K page, "
 	"1 GiB guest populated at 4K",
 };
+static const struct figure fig_meta_shadow = {
+	"metadata_bytes_per_4k", "B", 16.4, "<=", false,
+	"the shadow MMU's: pages x (4096 + sizeof(struct kvm_mmu_page)) + rmap arrays + "
+	"rmap descriptors per mapped 4K page, 1 GiB guest populated at 4K (KVM: about 16.4 B)",
+};
 static const struct figure fig_clear = {
 	"clear_dirty_1g", "ms", 8, "<=", true,
 	"KVM_CLEAR_DIRTY_LOG of a fully dirty 1 GiB slot at 4K (manual protect: every SPTE "
@@ -748,51 +806,78 @@ static const struct figure fig_tag = {
 	"with 2 vCPUs",
 };
 
-int bench_run_mmu(struct bench_result *out, int max, bench_progress_fn progress)
+/* A figure that does not apply to the MMU of the run: say so, and leave it out. */
+static void not_run(const struct figure *f, const char *why)
+{
+	fprintf(stderr, "bench: %s: not run with --mmu %s: %s\n", f->name,
+		world_mmu_name(bench_mmu), why);
+}
+
+int bench_run_mmu(struct bench_result *out, int max, bench_progress_fn progress,
+		  enum world_mmu mmu)
 {
 	const struct world_config fo = {
 		.nr_vcpus = 2, .mem = { BENCH_MEM(FAULT_BYTES, .populate = true) },
 	};
+	const char *tagged = "its guest is in tag mode, and shadow paging shadows guest tables "
+			     "that live in bytes";
 	double tag_seconds = 0;
+	struct bench_result meta;
+	int ret, n = 0;
 	char msg[64];
 	struct world v;
-	int ret;
 
 	if (max < 7)
 		return 0;
+	bench_mmu = mmu;
 
 	/* One VM, its host memory faulted in once, for both fault figures. */
 	begin(&fig_fault, progress);
-	ret = world_create(&v, &fo, NULL, 0);
+	ret = bench_world_create(&v, &fo);
 	if (!ret)
-		ret = bench_fault_4k(&v, &out[0]);
-	finish(&out[0], &fig_fault, ret);
+		ret = bench_fault_4k(&v, &out[n]);
+	finish(&out[n++], &fig_fault, ret);
 
 	begin(&fig_scaling, progress);
 	if (v.kvm)
-		ret = bench_fault_scaling(&v, &out[1]);
-	finish(&out[1], &fig_scaling, ret);
+		ret = bench_fault_scaling(&v, &out[n]);
+	finish(&out[n++], &fig_scaling, ret);
 	if (v.kvm)
 		world_destroy(&v);
 
 	/* zap_1g's guest, once populated, gives metadata_bytes_per_4k. */
-	begin(&fig_zap, progress);
-	ret = bench_zap_1g(&out[2], &out[4]);
-	finish(&out[2], &fig_zap, ret);
-	finish(&out[4], &fig_meta, ret);
+	if (mmu != WORLD_MMU_SHADOW) {
+		const struct figure *fm = mmu == WORLD_MMU_TDP ? &fig_meta : &fig_meta_shadow;
 
-	begin(&fig_clear, progress);
-	finish(&out[3], &fig_clear, bench_clear_dirty_1g(&out[3]));
+		begin(&fig_zap, progress);
+		ret = bench_zap_1g(&out[n], &meta);
+		finish(&out[n], &fig_zap, ret);
+		out[n + 2] = meta;
+		finish(&out[n + 2], fm, ret);
+
+		begin(&fig_clear, progress);
+		finish(&out[n + 1], &fig_clear, bench_clear_dirty_1g(&out[n + 1]));
+		n += 3;
+	} else {
+		not_run(&fig_zap, tagged);
+		not_run(&fig_clear, tagged);
+		not_run(&fig_meta, tagged);
+	}
 
 	begin(&fig_tlb, progress);
-	finish(&out[5], &fig_tlb, bench_tlb_hit(&out[5]));
+	finish(&out[n], &fig_tlb, bench_tlb_hit(&out[n]));
+	n++;
 
+	if (mmu != WORLD_MMU_TDP) {
+		not_run(&fig_tag, "the figure is the TDP MMU's memory at 256 GiB");
+		return n;
+	}
 	begin(&fig_tag, progress);
-	ret = bench_tag_mode(&out[6], progress, &tag_seconds);
-	finish(&out[6], &fig_tag, ret);
+	ret = bench_tag_mode(&out[n], progress, &tag_seconds);
+	finish(&out[n++], &fig_tag, ret);
 	if (!ret) {
 		snprintf(msg, sizeof(msg), "%s: populated in %.0f s", fig_tag.name, tag_seconds);
 		progress(msg);
 	}
-	return 7;
+	return n;
 }

@@ -185,9 +185,10 @@ int bench_run_substrate(struct bench_result *out, int max, bench_progress_fn pro
 	return n;
 }
 
-int bench_run_all(struct bench_result *out, int max, bench_progress_fn progress)
+int bench_run_all(struct bench_result *out, int max, bench_progress_fn progress,
+		  enum world_mmu mmu)
 {
 	int n = bench_run_substrate(out, max, progress);
 
-	return n + bench_run_mmu(out + n, max - n, progress);
+	return n + bench_run_mmu(out + n, max - n, progress, mmu);
 }

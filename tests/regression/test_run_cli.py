@@ -228,6 +228,14 @@ def test_help():
     check('run --help names every option', p.returncode == 0 and not missing, str(missing))
 
 
+def test_bench_options():
+    """kvmmu bench --mmu: the help names it, a bad MMU is a usage error (the run is make bench's)."""
+    p = kvmmu('bench', '--help')
+    check('bench --help names --mmu', p.returncode == 0 and '--mmu' in p.stdout, p.stdout[-300:])
+    p = kvmmu('bench', '--mmu', 'ept')
+    check('bench --mmu ept: usage error', p.returncode == 2 and 'mmu' in p.stderr, p.stderr[-300:])
+
+
 def test_list_names_workloads():
     p = kvmmu('list', '--json')
     doc = json.loads(p.stdout)
@@ -238,7 +246,8 @@ def test_list_names_workloads():
 def main():
     for t in (test_json_of_every_workload, test_every_workload_on_tdp_legacy,
               test_every_workload_on_shadow, test_guest_paging_modes, test_selftest_lines, test_trace_of_mmu_stress,
-              test_usage_errors, test_bad_output_paths, test_help, test_list_names_workloads):
+              test_usage_errors, test_bad_output_paths, test_help, test_bench_options,
+              test_list_names_workloads):
         try:
             t()
         except Exception as e:  # a crash of the test is a failure, not a skip
