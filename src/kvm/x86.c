@@ -516,7 +516,7 @@ int kvm_arch_prepare_memory_region(struct kvm *kvm, const struct kvm_memory_slot
 				   struct kvm_memory_slot *new, enum kvm_mr_change change)
 {
 	if (change == KVM_MR_CREATE || change == KVM_MR_MOVE) {
-		/* Nothing can be mapped above host MAXPHYADDR. */
+		/* Nothing can be mapped above kvm_mmu_max_gfn() (MAXPHYADDR with TDP). */
 		if (new->base_gfn + new->npages - 1 > kvm_mmu_max_gfn(kvm))
 			return -EINVAL;
 		return kvm_mmu_alloc_memslot_metadata(kvm, new);

@@ -310,9 +310,16 @@ static inline void kvm_update_page_stats(struct kvm *kvm, int level, int count)
 }
 
 /* The largest gfn an SPTE may map: host MAXPHYADDR bounds every walk. */
+/*
+ * The highest gfn anything may map: with TDP the host MAXPHYADDR bounds
+ * what EPT/NPT can translate; with shadow paging it is 52 bits, what a
+ * gPTE's frame number can hold.
+ */
 static inline gfn_t kvm_mmu_max_gfn_of(struct kvm *kvm)
 {
-	return (1ULL << (kvm->arch.masks.phys_bits - PAGE_SHIFT)) - 1;
+	int bits = kvm->arch.tdp_enabled ? kvm->arch.masks.phys_bits : 52;
+
+	return (1ULL << (bits - PAGE_SHIFT)) - 1;
 }
 
 static inline void kvm_flush_remote_tlbs_gfn(struct kvm *kvm, gfn_t gfn, int level)

@@ -130,6 +130,32 @@ static void test_region_errnos(void **state)
 }
 
 /* Lookups by gfn and hva, and the last-used cache. */
+/*
+ * kvm_mmu_max_gfn(): with TDP the host MAXPHYADDR (46 here) bounds a slot;
+ * under shadow paging 52 bits do, what a gPTE's frame number holds.
+ */
+static void test_max_gfn_follows_the_mmu(void **state)
+{
+	struct vm_fixture shadow;
+	struct vm_fixture_opts o = { .nr_vcpus = 0, .mmu = WORLD_MMU_SHADOW };
+	struct kvm_userspace_memory_region2 m = {
+		.slot = 5, .guest_phys_addr = 1ULL << 46, .memory_size = MB,
+		.userspace_addr = 0x10000000,
+	};
+
+	assert_int_equal(kvmmu_set_user_memory_region2(fix.w.kvm, &m), -EINVAL);
+	assert_int_equal(vm_fixture_create(&shadow, &o), 0);
+	assert_int_equal(kvmmu_set_user_memory_region2(shadow.w.kvm, &m), 0);
+	m.slot = 6;
+	m.guest_phys_addr = (1ULL << 52) - MB;
+	m.userspace_addr = 0x20000000;
+	assert_int_equal(kvmmu_set_user_memory_region2(shadow.w.kvm, &m), 0);
+	m.slot = 7;
+	m.guest_phys_addr = 1ULL << 52;
+	assert_int_equal(kvmmu_set_user_memory_region2(shadow.w.kvm, &m), -EINVAL);
+	assert_int_equal(vm_fixture_destroy(&shadow), 0);
+}
+
 static void test_lookups(void **state)
 {
 	struct kvm_memslots *slots;
@@ -416,6 +442,7 @@ static void test_dirty_ring_cap(void **state)
 
 static const struct CMUnitTest tests[] = {
 	VM_TEST(test_region_errnos),
+	VM_TEST(test_max_gfn_follows_the_mmu),
 	VM_TEST(test_lookups),
 	VM_TEST(test_hva_lookup),
 	VM_TEST(test_sequences_under_readers),
