@@ -80,6 +80,11 @@ const struct checker_info checker_table[NR_CHECKERS] = {
 		"obsolete root retries, a root without a page counting as obsolete while a "
 		"reload is pending)",
 	},
+	[CHK_MEMSLOT_CONSISTENCY] = {
+		"memslot-consistency", "I37",
+		"once a memslot is deleted or moved, no SPTE maps a gfn of the old slot and no page "
+		"shadowing a guest table stored there remains",
+	},
 };
 
 static const struct checker_ops *const checker_ops[NR_CHECKERS] = {
@@ -96,6 +101,7 @@ static const struct checker_ops *const checker_ops[NR_CHECKERS] = {
 	[CHK_DIRTY_BIT] = &chk_dirty_bit_ops,
 	[CHK_MMIO_GENERATION] = &chk_mmio_ops,
 	[CHK_OBSOLETE_INSTALL] = &chk_obsolete_ops,
+	[CHK_MEMSLOT_CONSISTENCY] = &chk_memslot_ops,
 };
 
 int check_parse(const char *list, u64 *mask, char *bad, size_t bad_len)

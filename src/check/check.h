@@ -41,6 +41,7 @@ enum checker_id {
 	CHK_DIRTY_BIT,             /* I35 */
 	CHK_MMIO_GENERATION,       /* I19 */
 	CHK_OBSOLETE_INSTALL,      /* I36 */
+	CHK_MEMSLOT_CONSISTENCY,   /* I37 */
 	NR_CHECKERS
 };
 

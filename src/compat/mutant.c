@@ -99,6 +99,12 @@ const struct kvmmu_mutant_info kvmmu_mutant_table[NR_KVMMU_MUTANTS] = {
 		"store into a table of its own walk unprotects the gfn, re-faults when the walk "
 		"shadows the table again, and unprotects it again, for ever",
 	},
+	[MUT_SLOT_ZAP_LEAFS_ONLY] = {
+		"slot-zap-leafs-only", "002",
+		"with KVM_X86_QUIRK_SLOT_ZAP_ALL disabled, deleting or moving a memslot zaps only "
+		"the leaf SPTEs of its gfns, not the shadow pages of guest tables stored in it, "
+		"whose write-track and huge-page accounting live in the slot that is freed",
+	},
 };
 
 void kvmmu_mutant_set_mask(u64 mask)

@@ -122,6 +122,7 @@ static const char *const event_names[NR_KVMMU_EVENTS] = {
 	[KVMMU_EV_RANGE_END] = "range_end",
 	[KVMMU_EV_FAULT_DONE] = "fault_done",
 	[KVMMU_EV_WP_FAULT] = "wp_fault",
+	[KVMMU_EV_SLOT_ZAPPED] = "slot_zapped",
 	[KVMMU_EV_SPTE_HW_DIRTY] = "spte_hw_dirty",
 	[KVMMU_EV_PML_LOG] = "pml_log",
 	[KVMMU_EV_PML_FLUSH] = "pml_flush",

@@ -60,6 +60,7 @@ enum kvmmu_event_type {
 	KVMMU_EV_RANGE_END,          /* .range: it is done */
 	KVMMU_EV_FAULT_DONE,         /* .fault: a vCPU's page fault returned */
 	KVMMU_EV_WP_FAULT,           /* .fault: a write-protection fault emulated, or unprotected */
+	KVMMU_EV_SLOT_ZAPPED,        /* .slot: a deleted or moved slot's mappings are gone (mmu_lock held) */
 	KVMMU_EV_SPTE_HW_DIRTY,      /* .spte: the CPU set D in a leaf SPTE (kvm NULL) */
 	KVMMU_EV_PML_LOG,            /* .pml: the CPU logged a gpa in a vCPU's PML buffer */
 	KVMMU_EV_PML_FLUSH,          /* .pml: KVM drained a vCPU's PML buffer into the log */
@@ -279,6 +280,17 @@ struct kvmmu_ev_warn {
 	const char *cond;
 };
 
+/*
+ * SLOT_ZAPPED: kvm_arch_flush_shadow_memslot() is done with a slot being
+ * deleted or moved; posted with mmu_lock held for write, so that observers
+ * may look at every table.
+ */
+struct kvmmu_ev_slot {
+	const void *kvm;
+	int as_id, id;
+	gfn_t start, end;
+};
+
 struct kvmmu_event {
 	u16 type; /* enum kvmmu_event_type */
 	int thread;
@@ -298,6 +310,7 @@ struct kvmmu_event {
 		struct kvmmu_ev_pml pml;
 		struct kvmmu_ev_span span;
 		struct kvmmu_ev_range range;
+		struct kvmmu_ev_slot slot;
 		struct kvmmu_ev_fault fault;
 		struct kvmmu_ev_warn warn;
 	};

@@ -1198,8 +1198,22 @@ static void kvm_mmu_zap_memslot(struct kvm *kvm, struct kvm_memory_slot *slot)
 
 	write_lock(&kvm->mmu_lock);
 	flush = kvm_unmap_gfn_range(kvm, &range);
-	if (flush)
+	if (kvm_memslots_have_rmaps(kvm))
+		kvm_mmu_zap_memslot_pages_and_flush(kvm, slot, flush);
+	else if (flush)
 		kvm_flush_remote_tlbs_memslot(kvm, slot);
+	write_unlock(&kvm->mmu_lock);
+}
+
+/* Observers look at every table once a slot's mappings are gone: under the lock. */
+static void observe_slot_zapped(struct kvm *kvm, struct kvm_memory_slot *slot)
+{
+	if (!kvmmu_observing(KVMMU_EV_SLOT_ZAPPED))
+		return;
+	write_lock(&kvm->mmu_lock);
+	kvmmu_observe(KVMMU_EV_SLOT_ZAPPED, slot, .kvm = kvm, .as_id = slot->as_id,
+		      .id = slot->id, .start = slot->base_gfn,
+		      .end = slot->base_gfn + slot->npages);
 	write_unlock(&kvm->mmu_lock);
 }
 
@@ -1210,6 +1224,7 @@ void kvm_arch_flush_shadow_memslot(struct kvm *kvm, struct kvm_memory_slot *slot
 		kvm_mmu_zap_all_fast(kvm);
 	else
 		kvm_mmu_zap_memslot(kvm, slot);
+	observe_slot_zapped(kvm, slot);
 }
 
 bool kvm_unmap_gfn_range(struct kvm *kvm, struct kvm_gfn_range *range)

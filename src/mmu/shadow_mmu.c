@@ -1076,6 +1076,46 @@ void kvm_mmu_track_write(struct kvm_vcpu *vcpu, gpa_t gpa, u64 new_val, int byte
 }
 
 /*
+ * With KVM_X86_QUIRK_SLOT_ZAP_ALL off, a slot being deleted or moved loses
+ * more than its leaves: every page that shadows a guest table stored in it
+ * goes too, before the slot does, since their write-track and huge-page
+ * accounting lives in the slot (seed 002).  Pages without gPTEs stay: what
+ * they map of the slot went with the leaves.  Flushes what @flush says the
+ * leaf zap left, before any yield.
+ */
+void kvm_mmu_zap_memslot_pages_and_flush(struct kvm *kvm, struct kvm_memory_slot *slot,
+					 bool flush)
+{
+	LIST_HEAD(invalid_list);
+	unsigned long i;
+
+	lockdep_assert_held_write(&kvm->mmu_lock);
+	if (list_empty(&kvm->arch.active_mmu_pages) || kvmmu_mutant(MUT_SLOT_ZAP_LEAFS_ONLY))
+		goto out_flush;
+	for (i = 0; i < slot->npages; i++) {
+		struct kvm_mmu_page *sp;
+		gfn_t gfn = slot->base_gfn + i;
+
+		for_each_gfn_valid_sp_with_gptes(kvm, sp, gfn)
+			kvm_mmu_prepare_zap_page(kvm, sp, &invalid_list);
+		if (need_resched() || rwlock_needbreak(&kvm->mmu_lock)) {
+			/* Nothing stale may outlive the lock: flush (and free) first. */
+			if (!list_empty(&invalid_list))
+				kvm_mmu_commit_zap_page(kvm, &invalid_list);
+			else if (flush)
+				kvm_flush_remote_tlbs_memslot(kvm, slot);
+			flush = false;
+			cond_resched_rwlock_write(&kvm->mmu_lock);
+		}
+	}
+out_flush:
+	if (!list_empty(&invalid_list))
+		kvm_mmu_commit_zap_page(kvm, &invalid_list);
+	else if (flush)
+		kvm_flush_remote_tlbs_memslot(kvm, slot);
+}
+
+/*
  * Zap every page that shadows a guest table at @gfn, so that it may be
  * mapped writable again (an unprotect-and-retry).  True if any went.
  */

@@ -115,6 +115,8 @@ int mmu_page_zap_pte(struct kvm *kvm, struct kvm_mmu_page *sp, _Atomic u64 *spte
 /* Shadowed guest tables: writes, and taking a gfn's shadow pages away. */
 void kvm_mmu_track_write(struct kvm_vcpu *vcpu, gpa_t gpa, u64 new_val, int bytes);
 bool kvm_mmu_unprotect_gfn(struct kvm *kvm, gfn_t gfn);
+void kvm_mmu_zap_memslot_pages_and_flush(struct kvm *kvm, struct kvm_memory_slot *slot,
+					 bool flush);
 
 /* Roots. */
 int mmu_alloc_direct_roots(struct kvm_vcpu *vcpu);

@@ -253,6 +253,46 @@ static const struct scenario s003_pae_root = {
 	.start = s003_start,
 };
 
+/* ---- seed 002: the slot-zap quirk off, a slot holding guest tables deleted ---------------------- */
+
+#define S002_PAGES 16
+
+/* The guest's tables are shadowed: the vCPU walked them for every page. */
+static int s002_setup(struct scn_world *w)
+{
+	return vcpu_loop(w, 0, HW_STORE, 0, S002_PAGES / 2, PAGE_SIZE);
+}
+
+/* The memslot of the guest's tables (the world's last region) goes. */
+static int s002_delete(struct scn_world *w)
+{
+	return world_mem_delete_slots(&w->world, 1);
+}
+
+/* The vCPU faults on pages it has not touched, through those tables. */
+static int s002_vcpu(struct scn_world *w)
+{
+	return vcpu_loop(w, 0, HW_LOAD, (S002_PAGES / 2) * PAGE_SIZE, S002_PAGES / 2, PAGE_SIZE);
+}
+
+static int s002_start(struct scn_world *w)
+{
+	return scn_thread(w, "memslot", s002_delete) ?: scn_thread(w, "vcpu", s002_vcpu);
+}
+
+static const struct scenario s002_slot_zap = {
+	.name = "slot-zap-gptes",
+	.description = "seed 002: with KVM_X86_QUIRK_SLOT_ZAP_ALL off, the memslot holding the "
+		       "guest's page tables is deleted while the vCPU faults through them: the "
+		       "pages shadowing them must go with the slot",
+	.mutants = { "slot-zap-leafs-only" },
+	.world = { .nr_vcpus = 1, .mmu = WORLD_MMU_SHADOW, .guest_paging = 4,
+		   .disabled_quirks = KVM_X86_QUIRK_SLOT_ZAP_ALL,
+		   .mem = { SLOT0(S002_PAGES * PAGE_SIZE, ANON) } },
+	.setup = s002_setup,
+	.start = s002_start,
+};
+
 /* ---- shadow paging: a string store into a table of its own walk ------------------------------- */
 
 #define UNPROTECT_PAGES 8
@@ -937,6 +977,7 @@ const struct scenario *const scenario_table[] = {
 	&mmio_gen_wrap,
 	&shadow_nx_recovery,
 	&s003_pae_root,
+	&s002_slot_zap,
 	&unprotect_own_walk,
 };
 
@@ -976,6 +1017,7 @@ static const struct {
 	{ "commit-zap-without-flush", CHK_BREAK_BEFORE_MAKE },
 	{ "no-retry-special-root", CHK_OBSOLETE_INSTALL },
 	{ "no-unprotect-guard", CHK_FAULT_LIVENESS },
+	{ "slot-zap-leafs-only", CHK_MEMSLOT_CONSISTENCY },
 };
 
 const struct scenario *scn_for_mutant(const char *mutant, enum checker_id *checker)
