@@ -179,6 +179,11 @@ struct kvm_mmu {
 			    struct x86_exception *exception);
 	struct kvm_mmu_root_info root;
 	/*
+	 * Shadow paging: the roots of the last guest CR3s, most recent first,
+	 * each holding its root_count, for fast CR3 switches (kvm_mmu_new_pgd()).
+	 */
+	struct kvm_mmu_root_info prev_roots[KVM_MMU_NUM_PREV_ROOTS];
+	/*
 	 * Shadow paging of unpaged and PAE guests: a page of four PDPTEs,
 	 * each pointing at a level-2 shadow page (0 when none: a non-present
 	 * PDPTE, not INVALID_PAGE, which would have reserved bits set).  It

@@ -201,6 +201,8 @@ int kvm_mmu_create(struct kvm_vcpu *vcpu)
 	mmu->root_role = role;
 	mmu->root.hpa = INVALID_PAGE;
 	mmu->root.pgd = 0;
+	for (int i = 0; i < KVM_MMU_NUM_PREV_ROOTS; i++)
+		mmu->prev_roots[i] = (struct kvm_mmu_root_info){ .hpa = INVALID_PAGE };
 	/* Shadow paging picks its fault handler and root role in kvm_init_mmu(). */
 	mmu->page_fault = kvm->arch.tdp_enabled ? kvm_tdp_page_fault : NULL;
 	vcpu->arch.mmu = mmu;
@@ -218,21 +220,27 @@ void kvm_mmu_destroy(struct kvm_vcpu *vcpu)
 
 /* ---- roots ---------------------------------------------------------------------------------- */
 
-static void kvm_mmu_free_roots(struct kvm *kvm, struct kvm_mmu *mmu)
+#define KVM_MMU_ROOT_CURRENT BIT(0)
+#define KVM_MMU_ROOT_PREVIOUS(i) BIT(1 + (i))
+#define KVM_MMU_ROOTS_ALL (BIT(1 + KVM_MMU_NUM_PREV_ROOTS) - 1)
+
+/* Drop @root of @mmu: the current one or a cached previous one. */
+static void mmu_free_root(struct kvm *kvm, struct kvm_mmu *mmu, struct kvm_mmu_root_info *root)
 {
 	struct kvm_mmu_page *sp;
 	LIST_HEAD(invalid_list);
 
-	if (mmu->root.hpa == INVALID_PAGE)
+	if (root->hpa == INVALID_PAGE)
 		return;
 	/* The dummy root holds nothing: there is nothing to put. */
-	if (kvm_mmu_is_dummy_root(kvm, mmu->root.hpa)) {
-		WRITE_ONCE(mmu->root.hpa, INVALID_PAGE);
+	if (kvm_mmu_is_dummy_root(kvm, root->hpa)) {
+		WRITE_ONCE(root->hpa, INVALID_PAGE);
 		return;
 	}
-	sp = root_to_sp(kvm, mmu->root.hpa);
+	sp = root_to_sp(kvm, root->hpa);
 	/* The PAE root has no page: what it points to are shadow roots. */
-	if (!sp && mmu->pae_root && mmu->root.hpa == mmu->pae_root_pfn << PAGE_SHIFT) {
+	if (!sp && mmu->pae_root && root->hpa == mmu->pae_root_pfn << PAGE_SHIFT) {
+		WARN_ON_ONCE(root != &mmu->root);
 		write_lock(&kvm->mmu_lock);
 		mmu_free_pae_roots(kvm, mmu, &invalid_list);
 		kvm_mmu_commit_zap_page(kvm, &invalid_list);
@@ -242,7 +250,7 @@ static void kvm_mmu_free_roots(struct kvm *kvm, struct kvm_mmu *mmu)
 	if (sp && !is_tdp_mmu_page(sp)) {
 		/* Dropping a shadow root may zap it: the write lock. */
 		write_lock(&kvm->mmu_lock);
-		mmu_free_root_page(kvm, &mmu->root.hpa, &invalid_list);
+		mmu_free_root_page(kvm, &root->hpa, &invalid_list);
 		kvm_mmu_commit_zap_page(kvm, &invalid_list);
 		write_unlock(&kvm->mmu_lock);
 		return;
@@ -252,8 +260,20 @@ static void kvm_mmu_free_roots(struct kvm *kvm, struct kvm_mmu *mmu)
 	if (!WARN_ON_ONCE(!sp))
 		kvm_tdp_mmu_put_root(kvm, sp);
 	/* WRITE_ONCE: observers read other vCPUs' roots (chk_vcpu_root()). */
-	WRITE_ONCE(mmu->root.hpa, INVALID_PAGE);
+	WRITE_ONCE(root->hpa, INVALID_PAGE);
 	read_unlock(&kvm->mmu_lock);
+}
+
+static void kvm_mmu_free_roots(struct kvm *kvm, struct kvm_mmu *mmu, unsigned long roots_to_free)
+{
+	int i;
+
+	for (i = 0; i < KVM_MMU_NUM_PREV_ROOTS; i++) {
+		if (roots_to_free & KVM_MMU_ROOT_PREVIOUS(i))
+			mmu_free_root(kvm, mmu, &mmu->prev_roots[i]);
+	}
+	if (roots_to_free & KVM_MMU_ROOT_CURRENT)
+		mmu_free_root(kvm, mmu, &mmu->root);
 }
 
 int kvm_mmu_load(struct kvm_vcpu *vcpu)
@@ -280,7 +300,7 @@ int kvm_mmu_load(struct kvm_vcpu *vcpu)
 
 void kvm_mmu_unload(struct kvm_vcpu *vcpu)
 {
-	kvm_mmu_free_roots(vcpu->kvm, &vcpu->arch.root_mmu);
+	kvm_mmu_free_roots(vcpu->kvm, &vcpu->arch.root_mmu, KVM_MMU_ROOTS_ALL);
 }
 
 static bool is_obsolete_root(struct kvm *kvm, hpa_t root_hpa)
@@ -293,13 +313,21 @@ static bool is_obsolete_root(struct kvm *kvm, hpa_t root_hpa)
 	return !sp || is_obsolete_sp(kvm, sp);
 }
 
-/* KVM_REQ_MMU_FREE_OBSOLETE_ROOTS: drop a root a fast zap invalidated. */
+/* KVM_REQ_MMU_FREE_OBSOLETE_ROOTS: drop the roots, current or cached, a zap made obsolete. */
 void kvm_mmu_free_obsolete_roots(struct kvm_vcpu *vcpu)
 {
 	struct kvm_mmu *mmu = &vcpu->arch.root_mmu;
+	unsigned long roots_to_free = 0;
+	int i;
 
 	if (is_obsolete_root(vcpu->kvm, mmu->root.hpa))
-		kvm_mmu_free_roots(vcpu->kvm, mmu);
+		roots_to_free |= KVM_MMU_ROOT_CURRENT;
+	for (i = 0; i < KVM_MMU_NUM_PREV_ROOTS; i++) {
+		if (is_obsolete_root(vcpu->kvm, mmu->prev_roots[i].hpa))
+			roots_to_free |= KVM_MMU_ROOT_PREVIOUS(i);
+	}
+	if (roots_to_free)
+		kvm_mmu_free_roots(vcpu->kvm, mmu, roots_to_free);
 }
 
 void kvm_mmu_reset_context(struct kvm_vcpu *vcpu)
@@ -308,15 +336,114 @@ void kvm_mmu_reset_context(struct kvm_vcpu *vcpu)
 	kvm_init_mmu(vcpu);
 }
 
+/* A root the vCPU may switch to for @pgd in @role: same role, and (shadow paging) same table. */
+static bool is_root_usable(struct kvm *kvm, const struct kvm_mmu_root_info *root, gpa_t pgd,
+			   union kvm_mmu_page_role role)
+{
+	struct kvm_mmu_page *sp;
+
+	if (root->hpa == INVALID_PAGE)
+		return false;
+	if (!role.direct && pgd != root->pgd)
+		return false;
+	sp = root_to_sp(kvm, root->hpa);
+	if (WARN_ON_ONCE(!sp))
+		return false;
+	/* The invalid bit is in the word: a zapped root is never taken. */
+	return role.word == sp_role(sp).word;
+}
+
+/* Swap two root slots; WRITE_ONCE: observers read the current root (chk_vcpu_root()). */
+static void swap_roots(struct kvm_mmu_root_info *a, struct kvm_mmu_root_info *b)
+{
+	struct kvm_mmu_root_info t = *a;
+
+	a->pgd = b->pgd;
+	WRITE_ONCE(a->hpa, b->hpa);
+	b->pgd = t.pgd;
+	WRITE_ONCE(b->hpa, t.hpa);
+}
+
 /*
- * kvmmu keeps no previous roots yet (prev_roots): a new CR3 drops the root,
- * and the next entry loads the one for the new guest table.  The new root
- * comes with a flush of its context (kvm_mmu_load()).
+ * The current root is valid: rotate the cache through it (C 0 1 2 becomes
+ * i C 0 .. after a hit at i) until a usable root is current; on a miss the
+ * oldest, current by then, goes.
+ */
+static bool cached_root_find_and_keep_current(struct kvm *kvm, struct kvm_mmu *mmu,
+					      gpa_t new_pgd, union kvm_mmu_page_role new_role)
+{
+	int i;
+
+	if (is_root_usable(kvm, &mmu->root, new_pgd, new_role))
+		return true;
+	for (i = 0; i < KVM_MMU_NUM_PREV_ROOTS; i++) {
+		swap_roots(&mmu->root, &mmu->prev_roots[i]);
+		if (is_root_usable(kvm, &mmu->root, new_pgd, new_role))
+			return true;
+	}
+	kvm_mmu_free_roots(kvm, mmu, KVM_MMU_ROOT_CURRENT);
+	return false;
+}
+
+/* No current root: take a usable cached one, the others moving up. */
+static bool cached_root_find_without_current(struct kvm *kvm, struct kvm_mmu *mmu,
+					     gpa_t new_pgd, union kvm_mmu_page_role new_role)
+{
+	int i;
+
+	for (i = 0; i < KVM_MMU_NUM_PREV_ROOTS; i++) {
+		if (is_root_usable(kvm, &mmu->prev_roots[i], new_pgd, new_role))
+			break;
+	}
+	if (i == KVM_MMU_NUM_PREV_ROOTS)
+		return false;
+	swap_roots(&mmu->root, &mmu->prev_roots[i]);
+	for (; i < KVM_MMU_NUM_PREV_ROOTS - 1; i++)
+		mmu->prev_roots[i] = mmu->prev_roots[i + 1];
+	mmu->prev_roots[i].pgd = 0;
+	mmu->prev_roots[i].hpa = INVALID_PAGE;
+	return true;
+}
+
+/*
+ * Special roots (the PAE root, the dummy root) are never cached: with
+ * PDPTEs to reload, a switch always drops them.
+ */
+static bool fast_pgd_switch(struct kvm *kvm, struct kvm_mmu *mmu, gpa_t new_pgd,
+			    union kvm_mmu_page_role new_role)
+{
+	if (mmu->root.hpa != INVALID_PAGE && !root_to_sp(kvm, mmu->root.hpa))
+		kvm_mmu_free_roots(kvm, mmu, KVM_MMU_ROOT_CURRENT);
+	if (mmu->root.hpa != INVALID_PAGE)
+		return cached_root_find_and_keep_current(kvm, mmu, new_pgd, new_role);
+	return cached_root_find_without_current(kvm, mmu, new_pgd, new_role);
+}
+
+/*
+ * A new guest CR3: switch to the root cached for it (prev_roots), the one
+ * left becoming the most recent previous root; else the next entry loads
+ * a root for the new table (kvm_mmu_reload()), which comes with a flush of
+ * its context.  A cached root brings back what the CPU cached under it: a
+ * CR3 load flushes, so its context is flushed before the next entry.  A
+ * cached root a zap made obsolete meanwhile is freed by the
+ * KVM_REQ_MMU_FREE_OBSOLETE_ROOTS that came with the zap.
  */
 void kvm_mmu_new_pgd(struct kvm_vcpu *vcpu, gpa_t new_pgd)
 {
-	kvm_mmu_unload(vcpu);
-	vcpu->arch.mmu->root.pgd = new_pgd & PT64_BASE_ADDR_MASK;
+	struct kvm_mmu *mmu = vcpu->arch.mmu;
+	union kvm_mmu_page_role new_role = mmu->root_role;
+	struct kvm_mmu_page *sp;
+
+	new_pgd &= PT64_BASE_ADDR_MASK;
+	if (!fast_pgd_switch(vcpu->kvm, mmu, new_pgd, new_role)) {
+		mmu->root.pgd = new_pgd;
+		return;
+	}
+	kvm_make_request(KVM_REQ_TLB_FLUSH_CURRENT, vcpu);
+	/* A table in use again: its write flooding count starts over. */
+	sp = root_to_sp(vcpu->kvm, mmu->root.hpa);
+	if (!new_role.direct && !WARN_ON_ONCE(!sp))
+		atomic_set(&sp->write_flooding_count, 0);
 }
 
 /*

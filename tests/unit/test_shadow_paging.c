@@ -369,6 +369,66 @@ static void test_cr3_load_exits(void **state)
 	assert_int_equal(write_track(0x104), 1);
 }
 
+/*
+ * prev_roots: switching back to a CR3 takes the root cached for it, no new
+ * page, and flushes the CPU's context of that root (a CR3 load flushes);
+ * a fast zap makes the cached roots obsolete and the next entry frees them.
+ */
+static void test_prev_roots(void **state)
+{
+	struct hw_access prog[] = {
+		{ .op = HW_LOAD, .addr = GVA },
+		{ .op = HW_MOV_CR3, .value = 0x104000 },
+		{ .op = HW_LOAD, .addr = GVA + 0x1000 },
+		{ .op = HW_MOV_CR3, .value = PML4 },
+		{ .op = HW_LOAD, .addr = GVA + 0x2000 },
+	};
+	struct kvm_userspace_memory_region slot1 = {
+		.slot = 1, .guest_phys_addr = 0x800000, .memory_size = 2 * MB,
+	};
+	struct kvm_mmu *mmu;
+	struct hw_vcpu_stats st0, st1;
+	hpa_t root_a, root_b;
+	u64 misses;
+	int i;
+
+	create();
+	mmu = fix.w.vcpus[0]->arch.mmu;
+	build_guest_tables();
+	guest_write(0x104000, PDPT | GPTE_P | GPTE_W);
+	run(prog, 3, true);
+	root_a = mmu->prev_roots[0].hpa;
+	root_b = mmu->root.hpa;
+	assert_int_equal(root_to_sp(kvm(), root_a)->gfn, PML4 >> PAGE_SHIFT);
+	assert_int_equal(root_to_sp(kvm(), root_b)->gfn, 0x104);
+	assert_int_equal(mmu->prev_roots[0].pgd, PML4);
+
+	misses = kvm()->stat.mmu_cache_miss;
+	hw_vcpu_get_stats(fix_hwv(&fix, 0), &st0);
+	run(prog + 3, 2, false);
+	hw_vcpu_get_stats(fix_hwv(&fix, 0), &st1);
+	assert_int_equal(mmu->root.hpa, root_a);
+	assert_int_equal(mmu->prev_roots[0].hpa, root_b);
+	assert_int_equal(mmu->prev_roots[1].hpa, INVALID_PAGE);
+	assert_int_equal(kvm()->stat.mmu_cache_miss, misses);
+	assert_true(st1.flushes_current > st0.flushes_current);
+
+	/* A memslot delete's fast zap: every root obsolete, the cached ones freed at entry. */
+	slot1.userspace_addr = fix.w.cfg.mem[0].hva + 2 * MB;
+	{
+		struct kvm_userspace_memory_region gone = slot1;
+
+		assert_int_equal(kvmmu_set_user_memory_region(kvm(), &slot1), 0);
+		gone.memory_size = 0;
+		assert_int_equal(kvmmu_set_user_memory_region(kvm(), &gone), 0);
+	}
+	run(prog + 4, 1, false);
+	for (i = 0; i < KVM_MMU_NUM_PREV_ROOTS; i++)
+		assert_int_equal(mmu->prev_roots[i].hpa, INVALID_PAGE);
+	assert_int_not_equal(mmu->root.hpa, root_a);
+	assert_false(is_obsolete_sp(kvm(), root_to_sp(kvm(), mmu->root.hpa)));
+}
+
 /* A fast zap (memslot delete) and teardown leave nothing behind. */
 static void test_teardown_counts(void **state)
 {
@@ -620,6 +680,7 @@ static const struct CMUnitTest tests[] = {
 	FIX_TEST(test_unprotect_guard),
 	FIX_TEST(test_gpte_write_is_emulated),
 	FIX_TEST(test_cr3_load_exits),
+	FIX_TEST(test_prev_roots),
 	FIX_TEST(test_teardown_counts),
 	FIX_TEST(test_unpaged_guest),
 	FIX_TEST(test_pae_guest),
