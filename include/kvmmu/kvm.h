@@ -130,6 +130,14 @@ int kvmmu_vcpu_pre_fault_memory(struct kvm_vcpu *vcpu, struct kvm_pre_fault_memo
  */
 int kvmmu_vm_recover_nx_huge_pages(struct kvm *kvm, unsigned int ratio);
 
+/*
+ * KVM_SET_NR_MMU_PAGES: the shadow MMU's page budget (-EINVAL below 64);
+ * over it, the oldest pages no vCPU uses as a root are recycled.  Once set,
+ * memslot changes no longer size it.  KVM_GET_NR_MMU_PAGES returns it.
+ */
+int kvmmu_vm_set_nr_mmu_pages(struct kvm *kvm, unsigned long nr_mmu_pages);
+unsigned long kvmmu_vm_get_nr_mmu_pages(struct kvm *kvm);
+
 /* The vCPU's dirty ring (the mmap of KVM_DIRTY_LOG_PAGE_OFFSET). */
 struct kvm_dirty_gfn *kvmmu_vcpu_dirty_ring(struct kvm_vcpu *vcpu,
 					    uint32_t *nr_entries);

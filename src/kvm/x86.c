@@ -17,6 +17,7 @@
 #include "kvm_host.h"
 #include "mmu.h"
 #include "mmu_internal.h"
+#include "shadow_mmu.h"
 
 /* ---- VM and vCPU --------------------------------------------------------------- */
 
@@ -526,6 +527,22 @@ int kvm_arch_prepare_memory_region(struct kvm *kvm, const struct kvm_memory_slot
 	else if (WARN_ON_ONCE(change != KVM_MR_DELETE))
 		return -EIO;
 	return 0;
+}
+
+int kvmmu_vm_set_nr_mmu_pages(struct kvm *kvm, unsigned long nr_mmu_pages)
+{
+	if (nr_mmu_pages < KVM_MIN_ALLOC_MMU_PAGES)
+		return -EINVAL;
+	mutex_lock(&kvm->slots_lock);
+	kvm_mmu_change_mmu_pages(kvm, nr_mmu_pages);
+	kvm->arch.n_requested_mmu_pages = nr_mmu_pages;
+	mutex_unlock(&kvm->slots_lock);
+	return 0;
+}
+
+unsigned long kvmmu_vm_get_nr_mmu_pages(struct kvm *kvm)
+{
+	return READ_ONCE(kvm->arch.n_max_mmu_pages);
 }
 
 void kvm_arch_commit_memory_region(struct kvm *kvm, struct kvm_memory_slot *old,

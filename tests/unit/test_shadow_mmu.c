@@ -10,6 +10,8 @@
  * new roots at the next run); teardown that leaves no page, rmap
  * descriptor or page stat behind; and one root shared by two vCPUs.
  */
+#include <errno.h>
+
 #include "mmu.h"
 #include "mmu_internal.h"
 #include "shadow_mmu.h"
@@ -645,6 +647,43 @@ static void test_destroy_with_live_pages(void **state)
 
 /* ---- f. two vCPUs, one root ------------------------------------------------------------------ */
 
+/*
+ * KVM_SET_NR_MMU_PAGES: a budget of 64 pages, and a guest that touches one
+ * page per 2M of 256 MiB (128 level-1 pages, each 2M of 4K host pages):
+ * the oldest pages that are not roots are recycled (mmu_recycled) and the
+ * budget holds; memslot changes no longer size it once it is set.
+ */
+static void test_page_budget(void **state)
+{
+	gpa_t gpas[128];
+	size_t i;
+
+	create(256 * MB, 1, WORLD_BACKING_ANON);
+	assert_int_equal(kvmmu_vm_set_nr_mmu_pages(fix.w.kvm, 63), -EINVAL);
+	assert_int_equal(kvmmu_vm_set_nr_mmu_pages(fix.w.kvm, 64), 0);
+	assert_int_equal(kvmmu_vm_get_nr_mmu_pages(fix.w.kvm), 64);
+	for (i = 0; i < ARRAY_SIZE(gpas); i++)
+		gpas[i] = i * 2 * MB;
+	run(0, HW_STORE, gpas, ARRAY_SIZE(gpas));
+	assert_true(fix.w.kvm->stat.mmu_recycled > 0);
+	assert_true(n_used() <= 64);
+	/* The root stays: recycling skips roots in use. */
+	assert_non_null(vcpu_root(0));
+	assert_false(vcpu_root(0)->role.invalid);
+	/* A new memslot keeps the budget userspace set. */
+	add_slot(1 * GB, 2 * MB);
+	assert_int_equal(kvmmu_vm_get_nr_mmu_pages(fix.w.kvm), 64);
+	/* Raised again: the pages come back without recycling. */
+	assert_int_equal(kvmmu_vm_set_nr_mmu_pages(fix.w.kvm, 1000), 0);
+	{
+		u64 recycled = fix.w.kvm->stat.mmu_recycled;
+
+		run(0, HW_LOAD, gpas, ARRAY_SIZE(gpas));
+		assert_int_equal(fix.w.kvm->stat.mmu_recycled, recycled);
+		assert_true(n_used() > 64);
+	}
+}
+
 static void test_two_vcpus_share_root(void **state)
 {
 	static const gpa_t gpas0[] = { 0, 0x1000, 0x2000, MB };
@@ -690,6 +729,7 @@ static const struct CMUnitTest tests[] = {
 	FIX_TEST(test_flush_all_then_destroy),
 	FIX_TEST(test_destroy_with_live_pages),
 	FIX_TEST(test_two_vcpus_share_root),
+	FIX_TEST(test_page_budget),
 };
 
 int main(void)
