@@ -595,6 +595,119 @@ static noinline void plain_loads(u8 *buf, u64 pages, u64 passes)
 	atomic_store_explicit(&load_sink, sum, memory_order_relaxed);
 }
 
+/* ---- the shadow MMU: fault_4k_shadow, metadata_bytes_per_4k_shadow, cr3_switch ------------- */
+
+/*
+ * fault_4k under shadow paging (the guest on its own 4-level tables), in
+ * the same run as fault_4k; the populated guest gives the shadow MMU's
+ * metadata per mapped page.
+ */
+static int bench_fault_4k_shadow(struct bench_result *r, struct bench_result *meta)
+{
+	const struct world_config o = {
+		.nr_vcpus = 1, .mem = { BENCH_MEM(FAULT_BYTES, .populate = true) },
+	};
+	enum world_mmu was = bench_mmu;
+	struct world v;
+	int ret;
+
+	meta->value = NAN;
+	bench_mmu = WORLD_MMU_SHADOW;
+	ret = bench_world_create(&v, &o);
+	bench_mmu = was;
+	if (ret)
+		return ret;
+	ret = bench_fault_4k(&v, r);
+	if (!ret) {
+		/* Populated again, for the metadata: bench_fault_4k() leaves the slot deleted. */
+		ret = bvm_slot(&v, true);
+		ret = ret ?: write_pass(v.vcpus[0], 0, FAULT_BYTES);
+		if (!ret)
+			meta->value = shadow_metadata_per_4k(v.kvm, kvmmu_vm_stat(v.kvm, "pages_4k"));
+	}
+	world_destroy(&v);
+	bench_paging = 0;
+	bench_cr3 = 0;
+	return ret;
+}
+
+#define CR3_SWITCHES 4000
+
+/*
+ * A guest switching between two tables (two PML4s over the same lower
+ * tables) with a load after each switch: each MOV to CR3 exits, KVM takes
+ * the root cached for the other table (prev_roots) and flushes its
+ * context, the load walks the shadow table again.  Baseline: the same with
+ * an INVLPG of the loaded address in place of each switch (the same exit
+ * and re-entry, and the same walk, for the least KVM work).
+ */
+static int bench_cr3_switch(struct bench_result *r)
+{
+	const struct world_config o = {
+		.nr_vcpus = 1, .mmu = WORLD_MMU_SHADOW, .guest_paging = 4,
+		.mem = { BENCH_MEM(2 * MB) },
+	};
+	struct hw_access *sw = NULL, *inv = NULL;
+	const struct world_mem_config *tables;
+	gpa_t other;
+	struct world v;
+	int rep, ret, i;
+
+	r->value = r->baseline = INFINITY;
+	ret = world_create(&v, &o, NULL, 0);
+	if (ret)
+		return ret;
+	/* The other PML4: a copy of the world's in the tables region's last page. */
+	tables = &v.cfg.mem[1];
+	other = tables->gpa + tables->size - PAGE_SIZE;
+	for (i = 0; i < 512 && !ret; i++) {
+		u64 e;
+
+		ret = host_access(v.mm, tables->hva + (v.guest_cr3 - tables->gpa) + i * 8, false, &e);
+		ret = ret ?: host_access(v.mm, tables->hva + (other - tables->gpa) + i * 8, true, &e);
+	}
+	sw = calloc(4 * CR3_SWITCHES, sizeof(*sw));
+	inv = calloc(4 * CR3_SWITCHES, sizeof(*inv));
+	if (!ret && (!sw || !inv))
+		ret = -ENOMEM;
+	for (i = 0; i < CR3_SWITCHES && !ret; i++) {
+		gpa_t cr3 = (i & 1) ? v.guest_cr3 : other;
+
+		sw[2 * i] = (struct hw_access){ .op = HW_MOV_CR3, .value = cr3 };
+		sw[2 * i + 1] = (struct hw_access){ .op = HW_LOAD, .addr = PAGE_SIZE };
+		inv[2 * i] = (struct hw_access){ .op = HW_INVLPG, .addr = PAGE_SIZE };
+		inv[2 * i + 1] = (struct hw_access){ .op = HW_LOAD, .addr = PAGE_SIZE };
+	}
+	for (rep = 0; rep < MMU_REPS && !ret; rep++) {
+		struct hw_program p = { .list = sw, .len = 2 * CR3_SWITCHES, .paging = 4,
+					.cr3 = v.guest_cr3 };
+		double t0;
+
+		/* Both roots made and cached first: the timed run only switches. */
+		if (!rep) {
+			ret = hw_vcpu_load_program(v.vcpus[0]->hw, &p);
+			ret = ret ?: run_to_pass_end(v.vcpus[0]);
+		}
+		ret = ret ?: hw_vcpu_load_program(v.vcpus[0]->hw, &p);
+		t0 = now_ns();
+		ret = ret ?: run_to_pass_end(v.vcpus[0]);
+		r->value = fmin(r->value, (now_ns() - t0) / CR3_SWITCHES);
+
+		p.list = inv;
+		ret = ret ?: hw_vcpu_load_program(v.vcpus[0]->hw, &p);
+		t0 = now_ns();
+		ret = ret ?: run_to_pass_end(v.vcpus[0]);
+		r->baseline = fmin(r->baseline, (now_ns() - t0) / CR3_SWITCHES);
+	}
+	/* Every switch back found its root cached: two roots made, ever. */
+	if (!ret && v.kvm->stat.mmu_cache_miss > 8)
+		ret = -EIO;
+	free(sw);
+	free(inv);
+	world_destroy(&v);
+	return ret;
+}
+
 static int bench_tlb_hit(struct bench_result *r)
 {
 	const struct world_config o = {
@@ -800,6 +913,23 @@ static const struct figure fig_tlb = {
 	"guest 8-byte load that hits the TLB, memstress read passes over 2 MiB (each "
 	"pass-end exit included) vs a plain 8-byte load per 4 KiB of a 2 MiB buffer",
 };
+static const struct figure fig_fault_shadow = {
+	"fault_4k_shadow", "ns", 60, "<=", true,
+	"fault_4k under shadow paging: the guest on its own 4-level tables (an identity map, "
+	"2M guest pages over 4K host pages), KVM walking them and shadowing them, vs the same "
+	"radix install as fault_4k",
+};
+static const struct figure fig_meta_shadow_paging = {
+	"metadata_bytes_per_4k_shadow", "B", 16.4, "<=", false,
+	"shadow paging's pages x (4096 + sizeof(struct kvm_mmu_page)) + rmap arrays + rmap "
+	"descriptors per mapped 4K page, 256 MiB guest populated (KVM: about 16.4 B)",
+};
+static const struct figure fig_cr3 = {
+	"cr3_switch", "ns", 3, "<=", true,
+	"a guest MOV to CR3 between two tables whose roots KVM has cached (prev_roots: the "
+	"exit, the switch, a flush of the root's context) and a load after it, vs an INVLPG "
+	"exit and the same load",
+};
 static const struct figure fig_tag = {
 	"tag_mode_256g", "MiB", 4096, "<=", false,
 	"peak RSS (VmHWM) of a child process that populates a 256 GiB tag-mode guest at 4K "
@@ -866,6 +996,18 @@ int bench_run_mmu(struct bench_result *out, int max, bench_progress_fn progress,
 
 	begin(&fig_tlb, progress);
 	finish(&out[n], &fig_tlb, bench_tlb_hit(&out[n]));
+	n++;
+
+	/* The shadow MMU's own figures, whatever the MMU of the run. */
+	if (max < n + 4)
+		return n;
+	begin(&fig_fault_shadow, progress);
+	ret = bench_fault_4k_shadow(&out[n], &meta);
+	finish(&out[n++], &fig_fault_shadow, ret);
+	out[n] = meta;
+	finish(&out[n++], &fig_meta_shadow_paging, ret);
+	begin(&fig_cr3, progress);
+	finish(&out[n], &fig_cr3, bench_cr3_switch(&out[n]));
 	n++;
 
 	if (mmu != WORLD_MMU_TDP) {

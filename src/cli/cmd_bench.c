@@ -71,10 +71,10 @@ static void bench_table(FILE *f, const struct bench_result *r, int n, enum world
 	int i;
 
 	fprintf(f, "kvmmu bench (%s build, --mmu %s)\n", KVMMU_BUILD_TYPE, world_mmu_name(mmu));
-	fprintf(f, "%-22s %10s %10s %8s %8s  %s\n", "benchmark", "value",
+	fprintf(f, "%-28s %10s %10s %8s %8s  %s\n", "benchmark", "value",
 		"baseline", "ratio", "target", "met");
 	for (i = 0; i < n; i++) {
-		fprintf(f, "%-22s %8.2f%-2s %8.2f%-2s %8.3f %5s%-3.2f %s\n",
+		fprintf(f, "%-28s %8.2f%-2s %8.2f%-2s %8.3f %5s%-3.2f %s\n",
 			r[i].name, r[i].value, r[i].unit, r[i].baseline,
 			r[i].baseline_unit, r[i].ratio, r[i].direction,
 			r[i].target, r[i].met ? "yes" : "NO");
