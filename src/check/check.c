@@ -85,6 +85,11 @@ const struct checker_info checker_table[NR_CHECKERS] = {
 		"once a memslot is deleted or moved, no SPTE maps a gfn of the old slot and no page "
 		"shadowing a guest table stored there remains",
 	},
+	[CHK_WRITE_PROTECTION] = {
+		"write-protection", "I38",
+		"no SPTE maps writable a gfn where a guest table is shadowed, except while every "
+		"page shadowing it is an unsync 4K page",
+	},
 };
 
 static const struct checker_ops *const checker_ops[NR_CHECKERS] = {
@@ -102,6 +107,7 @@ static const struct checker_ops *const checker_ops[NR_CHECKERS] = {
 	[CHK_MMIO_GENERATION] = &chk_mmio_ops,
 	[CHK_OBSOLETE_INSTALL] = &chk_obsolete_ops,
 	[CHK_MEMSLOT_CONSISTENCY] = &chk_memslot_ops,
+	[CHK_WRITE_PROTECTION] = &chk_write_protect_ops,
 };
 
 int check_parse(const char *list, u64 *mask, char *bad, size_t bad_len)

@@ -42,6 +42,7 @@ enum checker_id {
 	CHK_MMIO_GENERATION,       /* I19 */
 	CHK_OBSOLETE_INSTALL,      /* I36 */
 	CHK_MEMSLOT_CONSISTENCY,   /* I37 */
+	CHK_WRITE_PROTECTION,      /* I38 */
 	NR_CHECKERS
 };
 

@@ -99,3 +99,43 @@ const struct checker_ops chk_memslot_ops = {
 	.events = BIT_ULL(KVMMU_EV_SLOT_ZAPPED),
 	.event = slot_zapped,
 };
+
+/*
+ * Write protection (I38): no SPTE maps writable a gfn where a guest table
+ * is shadowed, unless every page shadowing it is an unsync 4K page.  A
+ * table above 4K is write-tracked and never unsync; a 4K one may be
+ * written by the guest only while KVM knows it is unsync, to be synced at
+ * the guest's next TLB flush.  Judged at each SPTE change made under
+ * mmu_lock for write, when the shadow MMU's hash stands still.
+ */
+static void wp_event(const struct kvmmu_event *ev)
+{
+	const struct kvmmu_ev_spte *c = &ev->spte;
+	struct kvm *kvm = chk_kvm();
+	struct kvm_mmu_page *sp;
+	gfn_t gfn;
+
+	if (c->kvm != kvm || !kvm->arch.mmu_page_hash || c->level != PG_LEVEL_4K ||
+	    !is_shadow_present_pte(c->new_spte) || !is_writable_pte(c->new_spte) ||
+	    !lock_is_held_type(&kvm->mmu_lock.dep_map, LD_HELD_WRITE))
+		return;
+	gfn = c->gfn;
+	hlist_for_each_entry(sp, kvm_mmu_page_hash_bucket(kvm, gfn), hash_link) {
+		if (sp_invalid(sp) || !sp_has_gptes(sp) || sp->gfn != gfn ||
+		    kvm_mmu_page_as_id(sp) != c->as_id)
+			continue;
+		if (sp->unsync && sp_role(sp).level == PG_LEVEL_4K)
+			continue;
+		chk_violation(CHK_WRITE_PROTECTION, ev, (s64)gfn, (s64)spte_to_pfn(c->new_spte),
+			      "SPTE %#llx maps gfn %#llx writable, but a %s page (level %d) "
+			      "shadows the guest table there: the guest could change it unseen",
+			      (unsigned long long)c->new_spte, (unsigned long long)gfn,
+			      sp->unsync ? "unsync" : "write-protected", sp_role(sp).level);
+		return;
+	}
+}
+
+const struct checker_ops chk_write_protect_ops = {
+	.events = BIT_ULL(KVMMU_EV_SPTE_CHANGE),
+	.event = wp_event,
+};

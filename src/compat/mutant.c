@@ -105,6 +105,12 @@ const struct kvmmu_mutant_info kvmmu_mutant_table[NR_KVMMU_MUTANTS] = {
 		"the leaf SPTEs of its gfns, not the shadow pages of guest tables stored in it, "
 		"whose write-track and huge-page accounting live in the slot that is freed",
 	},
+	[MUT_UNSYNC_TRACKED_GFN] = {
+		"unsync-tracked-gfn", "-",
+		"mmu_try_to_unsync_pages() ignores write tracking and the page's level: a gfn "
+		"holding a shadowed table above 4K is mapped writable, and the guest changes "
+		"an upper-level table KVM believes write-protected",
+	},
 };
 
 void kvmmu_mutant_set_mask(u64 mask)

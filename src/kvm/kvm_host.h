@@ -76,6 +76,7 @@ enum kvm_lock_rank {
 #define KVM_REQ_OUTSIDE_GUEST_MODE (KVM_REQUEST_NO_ACTION | KVM_REQUEST_WAIT | KVM_REQUEST_NO_WAKEUP)
 
 /* x86 */
+#define KVM_REQ_MMU_SYNC KVM_ARCH_REQ(3)
 #define KVM_REQ_TLB_FLUSH_CURRENT KVM_ARCH_REQ(26)
 #define KVM_REQ_UPDATE_CPU_DIRTY_LOGGING KVM_ARCH_REQ(30)
 #define KVM_REQ_MMU_FREE_OBSOLETE_ROOTS \
@@ -172,8 +173,15 @@ struct rsvd_bits_validate {
 	u64 rsvd_bits_mask[2][5]; /* [bit 7 of the entry][level - 1] */
 };
 
+struct kvm_mmu_page;
+
 struct kvm_mmu {
 	int (*page_fault)(struct kvm_vcpu *vcpu, struct kvm_page_fault *fault);
+	/*
+	 * Shadow paging: recompute entry @i of unsync page @sp from its gPTE;
+	 * > 0 if a flush is owed, < 0 if the page must go.
+	 */
+	int (*sync_spte)(struct kvm_vcpu *vcpu, struct kvm_mmu_page *sp, int i);
 	/* The guest walk of this MMU's paging mode (UNMAPPED_GVA on a fault). */
 	gpa_t (*gva_to_gpa)(struct kvm_vcpu *vcpu, struct kvm_mmu *mmu, gva_t gva, u64 access,
 			    struct x86_exception *exception);

@@ -303,6 +303,13 @@ static int kvm_handle_cr_access(struct kvm_vcpu *vcpu, const struct kvmmu_exit *
 	case 3:
 		a->cr3 = exit->value;
 		kvm_mmu_new_pgd(vcpu, exit->value);
+		/*
+		 * A CR3 load flushes the guest's TLB (KVM_REQ_TLB_FLUSH_GUEST):
+		 * what it wrote to unsync tables takes effect; previous roots
+		 * with unsync pages below go.
+		 */
+		kvm_make_request(KVM_REQ_MMU_SYNC, vcpu);
+		kvm_mmu_sync_prev_roots(vcpu);
 		break;
 	case 4:
 		a->cr4 = exit->value;
@@ -411,6 +418,8 @@ static int vcpu_enter_guest(struct kvm_vcpu *vcpu, struct kvmmu_run *run)
 			return -EIO;
 		if (kvm_check_request(KVM_REQ_MMU_FREE_OBSOLETE_ROOTS, vcpu))
 			kvm_mmu_free_obsolete_roots(vcpu);
+		if (kvm_check_request(KVM_REQ_MMU_SYNC, vcpu))
+			kvm_mmu_sync_roots(vcpu);
 		/* "All" first: it covers "current". */
 		if (kvm_check_request(KVM_REQ_TLB_FLUSH, vcpu))
 			kvm_vcpu_flush_tlb_all(vcpu);

@@ -287,6 +287,9 @@ int kvm_mmu_load(struct kvm_vcpu *vcpu)
 		r = tdp_mmu_enabled(kvm) ? kvm_tdp_mmu_alloc_root(vcpu) :
 		    vcpu->arch.mmu->root_role.direct ? mmu_alloc_direct_roots(vcpu) :
 						       mmu_alloc_shadow_roots(vcpu);
+	/* A root found in the hash may have unsync pages below: up to date first. */
+	if (!r && !vcpu->arch.mmu->root_role.direct)
+		kvm_mmu_sync_roots(vcpu);
 	/*
 	 * A new root: flush the TLB context it tags, whatever an earlier root
 	 * at the same address left there.  This flush is why zapping an
@@ -447,13 +450,32 @@ void kvm_mmu_new_pgd(struct kvm_vcpu *vcpu, gpa_t new_pgd)
 }
 
 /*
- * INVLPG: without unsync pages there is nothing to sync (every shadowed
- * table is write-protected, so its SPTEs are current): only the CPU's
- * cached translation of @gva goes.
+ * A guest TLB flush leaves previous roots with unsync pages below out of
+ * date: they go (kvm_mmu_sync_prev_roots(), as KVM chooses too).
+ */
+void kvm_mmu_sync_prev_roots(struct kvm_vcpu *vcpu)
+{
+	struct kvm_mmu *mmu = vcpu->arch.mmu;
+	unsigned long roots_to_free = 0;
+	int i;
+
+	for (i = 0; i < KVM_MMU_NUM_PREV_ROOTS; i++) {
+		if (kvm_mmu_root_is_unsync(vcpu->kvm, mmu->prev_roots[i].hpa))
+			roots_to_free |= KVM_MMU_ROOT_PREVIOUS(i);
+	}
+	if (roots_to_free)
+		kvm_mmu_free_roots(vcpu->kvm, mmu, roots_to_free);
+}
+
+/*
+ * INVLPG (kvm_mmu_invalidate_addr()): the SPTE for @gva in an unsync page
+ * is brought up to date from the guest's entry; then the CPU's cached
+ * translation of @gva goes.
  */
 void kvm_mmu_invlpg(struct kvm_vcpu *vcpu, gva_t gva)
 {
 	kvm_stat_inc(vcpu->stat.invlpg);
+	kvm_mmu_sync_gva(vcpu, gva);
 	vcpu->kvm->hw->flush_tlb_gva(vcpu->hw, gva);
 }
 

@@ -24,6 +24,7 @@ void kvm_mmu_reset_context(struct kvm_vcpu *vcpu);
 void kvm_mmu_new_pgd(struct kvm_vcpu *vcpu, gpa_t new_pgd);
 /* Shadow paging: INVLPG @gva. */
 void kvm_mmu_invlpg(struct kvm_vcpu *vcpu, gva_t gva);
+void kvm_mmu_sync_prev_roots(struct kvm_vcpu *vcpu);
 /* Shadow paging: a guest store KVM performs itself (a write-protected table). */
 int kvm_mmu_emulate_store(struct kvm_vcpu *vcpu, gva_t gva, const struct kvmmu_insn *insn);
 

@@ -277,6 +277,8 @@ void kvm_mmu_finish_page_fault(struct kvm_vcpu *vcpu, struct kvm_page_fault *fau
 /* paging.c: shadow paging's faults, by guest entry format. */
 int paging64_page_fault(struct kvm_vcpu *vcpu, struct kvm_page_fault *fault);
 int paging32_page_fault(struct kvm_vcpu *vcpu, struct kvm_page_fault *fault);
+int paging64_sync_spte(struct kvm_vcpu *vcpu, struct kvm_mmu_page *sp, int i);
+int paging32_sync_spte(struct kvm_vcpu *vcpu, struct kvm_mmu_page *sp, int i);
 int nonpaging_page_fault(struct kvm_vcpu *vcpu, struct kvm_page_fault *fault);
 
 /* Memory caches, topped up before mmu_lock is taken. */

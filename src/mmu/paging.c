@@ -214,12 +214,16 @@ static void kvm_init_shadow_mmu(struct kvm_vcpu *vcpu, struct kvm_mmu *mmu,
 		root_role.level = 3;
 	root_role.efer_nx = 1;
 	mmu->root_role = root_role;
-	if (role.base.direct)
+	mmu->sync_spte = NULL;
+	if (role.base.direct) {
 		mmu->page_fault = nonpaging_page_fault;
-	else if (role.base.level == 2)
+	} else if (role.base.level == 2) {
 		mmu->page_fault = paging32_page_fault;
-	else
+		mmu->sync_spte = paging32_sync_spte;
+	} else {
 		mmu->page_fault = paging64_page_fault;
+		mmu->sync_spte = paging64_sync_spte;
+	}
 }
 
 /*

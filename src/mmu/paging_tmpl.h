@@ -308,20 +308,33 @@ static gpa_t FNAME(gva_to_gpa)(struct kvm_vcpu *vcpu, struct kvm_mmu *mmu, gva_t
  * mmu_lock: an atomic read (kvm_vcpu_read_guest_atomic()), which may not
  * fault in; a word not mapped right now counts as changed (retry).
  */
-static bool FNAME(gpte_changed)(struct kvm_vcpu *vcpu, struct FNAME(guest_walker) *gw, int level)
+/*
+ * Read the guest entry at @gpa under mmu_lock (kvm_vcpu_read_guest_atomic()):
+ * 0, or -EFAULT without waiting for a page to come in.
+ */
+static int FNAME(read_gpte_atomic)(struct kvm_vcpu *vcpu, gpa_t gpa, pt_element_t *pte)
 {
 	struct kvm *kvm = vcpu->kvm;
-	gpa_t gpa = gw->pte_gpa[level - 1];
 	struct kvm_memory_slot *slot = kvm_vcpu_gfn_to_memslot(vcpu, gpa_to_gfn(gpa));
 	unsigned long hva;
 	u64 word;
 
 	if (!slot || kvm_is_slot_invalid(slot))
-		return true;
+		return -EFAULT;
 	hva = __gfn_to_hva_memslot(slot, gpa_to_gfn(gpa)) + (gpa & (PAGE_SIZE - 1));
 	if (kvm->host->read_user_nofault(kvm->mm, hva, &word))
+		return -EFAULT;
+	*pte = (pt_element_t)(word >> (8 * (hva & 7)));
+	return 0;
+}
+
+static bool FNAME(gpte_changed)(struct kvm_vcpu *vcpu, struct FNAME(guest_walker) *gw, int level)
+{
+	pt_element_t pte;
+
+	if (FNAME(read_gpte_atomic)(vcpu, gw->pte_gpa[level - 1], &pte))
 		return true;
-	return (pt_element_t)(word >> (8 * (hva & 7))) != gw->ptes[level - 1];
+	return pte != gw->ptes[level - 1];
 }
 
 /*
@@ -399,6 +412,39 @@ static int FNAME(fetch)(struct kvm_vcpu *vcpu, struct kvm_page_fault *fault,
 }
 
 /* A write to a gfn that holds a shadowed table is emulated, not mapped. */
+/*
+ * Entry @i of unsync page @sp (a level-1 page), from the gPTE as the guest
+ * left it: gone if the gPTE is not present, has reserved bits or is not
+ * accessed; else the rights it gives now (a clean gPTE read-only, so that
+ * the first write faults and sets D), on the same frame if it still maps
+ * the same gfn.  > 0 if a flush is owed, < 0 if the table cannot be read.
+ */
+int FNAME(sync_spte)(struct kvm_vcpu *vcpu, struct kvm_mmu_page *sp, int i)
+{
+	struct kvm_mmu *mmu = vcpu->arch.mmu;
+	gpa_t pte_gpa = gfn_to_gpa(sp->gfn);
+	unsigned int pte_access;
+	pt_element_t gpte;
+
+	if (WARN_ON_ONCE(sp->role.level != PG_LEVEL_4K))
+		return -1;
+#if PTTYPE == 32
+	/* A 1024-entry table is shadowed by two pages: this one is half of it. */
+	pte_gpa += (gpa_t)sp->role.quadrant * SPTE_ENT_PER_PAGE * sizeof(pt_element_t);
+#endif
+	pte_gpa += (gpa_t)i * sizeof(pt_element_t);
+	if (FNAME(read_gpte_atomic)(vcpu, pte_gpa, &gpte))
+		return -1;
+	if (!(gpte & PT_PRESENT_MASK) || !(gpte & PT_ACCESSED_MASK) ||
+	    FNAME(is_rsvd_bits_set)(mmu, gpte, PG_LEVEL_4K))
+		return kvm_mmu_sync_spte_drop(vcpu, sp, i);
+	pte_access = sp->role.access & FNAME(gpte_access)(gpte);
+	if (!(gpte & PT_DIRTY_MASK))
+		pte_access &= ~ACC_WRITE_MASK;
+	return kvm_mmu_sync_spte_update(vcpu, sp, i, FNAME(gpte_to_gfn_lvl)(gpte, PG_LEVEL_4K),
+					pte_access);
+}
+
 static bool FNAME(page_fault_handle_page_track)(struct kvm_vcpu *vcpu,
 						struct kvm_page_fault *fault)
 {

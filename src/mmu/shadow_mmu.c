@@ -325,6 +325,11 @@ static unsigned int kvm_page_table_hashfn(gfn_t gfn)
 	return (unsigned int)((gfn * 0x61C8864680B583EBULL) >> (64 - KVM_MMU_HASH_SHIFT));
 }
 
+struct hlist_head *kvm_mmu_page_hash_bucket(struct kvm *kvm, gfn_t gfn)
+{
+	return &kvm->arch.mmu_page_hash[kvm_page_table_hashfn(gfn)];
+}
+
 int kvm_mmu_init_shadow_mmu(struct kvm *kvm)
 {
 	INIT_LIST_HEAD(&kvm->arch.active_mmu_pages);
@@ -383,14 +388,16 @@ static void kvm_mmu_free_shadow_page(struct kvm *kvm, struct kvm_mmu_page *sp)
 		if (is_obsolete_sp((_kvm), (_sp))) {                          \
 		} else
 
+static int kvm_sync_page(struct kvm_vcpu *vcpu, struct kvm_mmu_page *sp);
+
 static struct kvm_mmu_page *kvm_mmu_find_shadow_page(struct kvm *kvm, struct kvm_vcpu *vcpu,
 						     gfn_t gfn, struct hlist_head *sp_list,
 						     union kvm_mmu_page_role role)
 {
 	struct kvm_mmu_page *sp, *found = NULL;
+	LIST_HEAD(invalid_list);
 	int collisions = 0;
 
-	(void)vcpu;
 	for_each_valid_sp(kvm, sp, sp_list) {
 		if (sp->gfn != gfn) {
 			collisions++;
@@ -398,10 +405,27 @@ static struct kvm_mmu_page *kvm_mmu_find_shadow_page(struct kvm *kvm, struct kvm
 		}
 		if (sp->role.word != role.word)
 			continue;
+		/*
+		 * An unsync page linked in again: its entries are brought up to
+		 * date (it stays unsync, not write-protected, until the guest
+		 * flushes), so that no stale one shows through a new path.  One
+		 * that cannot be synced goes, and a new page is made.
+		 */
+		if (sp->unsync) {
+			int r = kvm_sync_page(vcpu, sp);
+
+			if (r < 0) {
+				kvm_mmu_prepare_zap_page(kvm, sp, &invalid_list);
+				break;
+			}
+			if (r > 0)
+				kvm_flush_remote_tlbs(kvm);
+		}
 		found = sp;
 		atomic_set(&sp->write_flooding_count, 0);
 		break;
 	}
+	kvm_mmu_commit_zap_page(kvm, &invalid_list);
 	if (!found)
 		kvm_stat_inc(kvm->stat.mmu_cache_miss);
 	kvm_stat_max(kvm->stat.max_mmu_page_hash_collisions, (u64)collisions);
@@ -470,26 +494,359 @@ static void unaccount_shadowed(struct kvm *kvm, struct kvm_mmu_page *sp)
 		    is_obsolete_sp((_kvm), (_sp))) {                                  \
 		} else
 
+/* ---- unsync pages ---------------------------------------------------------------------- */
+
+/* Which entries of @sp lead to unsync pages (indirect pages only). */
+static unsigned long *sp_unsync_bitmap(const struct kvm_mmu_page *sp)
+{
+	return sp->shadowed_translation ?
+		       (unsigned long *)(void *)(sp->shadowed_translation + SPTE_ENT_PER_PAGE) :
+		       NULL;
+}
+
+static void kvm_mmu_mark_parents_unsync(struct kvm *kvm, struct kvm_mmu_page *sp);
+
+/* The entry @spte leads to an unsync page: say so, upward, on the first one only. */
+static void mark_unsync(struct kvm *kvm, _Atomic u64 *spte)
+{
+	struct kvm_mmu_page *sp = sptep_to_sp(kvm, spte);
+	unsigned long *bitmap = sp_unsync_bitmap(sp);
+	int index = spte_index(spte);
+
+	if (WARN_ON_ONCE(!bitmap) || test_bit(index, bitmap))
+		return;
+	__set_bit(index, bitmap);
+	if (sp->unsync_children++)
+		return;
+	kvm_mmu_mark_parents_unsync(kvm, sp);
+}
+
+static void kvm_mmu_mark_parents_unsync(struct kvm *kvm, struct kvm_mmu_page *sp)
+{
+	struct rmap_iterator iter;
+	_Atomic u64 *sptep;
+
+	for_each_rmap_spte(&sp->parent_ptes, &iter, sptep)
+		mark_unsync(kvm, sptep);
+}
+
+static void kvm_unsync_page(struct kvm *kvm, struct kvm_mmu_page *sp)
+{
+	kvm_stat_inc(kvm->stat.mmu_unsync);
+	WRITE_ONCE(sp->unsync, true);
+	kvm_mmu_mark_parents_unsync(kvm, sp);
+}
+
+/* @sp is in sync again (or going): its parents' bits go lazily, as walks find them stale. */
+static void kvm_unlink_unsync_page(struct kvm *kvm, struct kvm_mmu_page *sp)
+{
+	WARN_ON_ONCE(!sp->unsync);
+	WRITE_ONCE(sp->unsync, false);
+	kvm_stat_add(kvm->stat.mmu_unsync, (u64)-1);
+}
+
+static void clear_unsync_child_bit(struct kvm_mmu_page *sp, int index)
+{
+	WARN_ON_ONCE(!sp->unsync_children);
+	--sp->unsync_children;
+	__clear_bit(index, sp_unsync_bitmap(sp));
+}
+
 /*
- * May @gfn be mapped writable?  Not while it is write-tracked, nor while a
- * 4K page shadows a guest table there: kvmmu has no unsync pages yet, so
- * such a table stays write-protected and the guest's writes to it are
- * emulated.  Under mmu_lock for write (the TDP MMU has no shadow pages and
- * never gets here with any).
+ * May @gfn be mapped writable?  Not while it is write-tracked (a table
+ * above 4K is shadowed there), nor while syncing; a 4K guest table there
+ * becomes unsync instead of staying write-protected: the guest may write
+ * it directly, and KVM brings its shadow page up to date when the guest
+ * flushes its TLB (mmu_sync_children(), kvm_mmu_invalidate_addr()).
+ * A prefetch does not unsync.  Under mmu_lock for write: the shadow MMU's
+ * faults take it so (KVM's TDP faults, under the read lock, would take
+ * mmu_unsync_pages_lock here; kvmmu's TDP MMU shadows no guest table).
  */
 bool mmu_try_to_unsync_pages(struct kvm *kvm, const struct kvm_memory_slot *slot, gfn_t gfn,
 			     bool synchronizing, bool prefetch)
 {
 	struct kvm_mmu_page *sp;
 
-	if (kvm_gfn_is_write_tracked(kvm, slot, gfn))
+	if (kvm_gfn_is_write_tracked(kvm, slot, gfn) && !kvmmu_mutant(MUT_UNSYNC_TRACKED_GFN))
 		return true;
 	if (!kvm->arch.mmu_page_hash || !READ_ONCE(kvm->arch.indirect_shadow_pages))
 		return false;
 	lockdep_assert_held_write(&kvm->mmu_lock);
-	for_each_gfn_valid_sp_with_gptes(kvm, sp, gfn)
-		return true;
+	for_each_gfn_valid_sp_with_gptes(kvm, sp, gfn) {
+		if (synchronizing)
+			return true;
+		if (sp->unsync)
+			continue;
+		if (prefetch)
+			return true;
+		if (sp->role.level != PG_LEVEL_4K && !kvmmu_mutant(MUT_UNSYNC_TRACKED_GFN))
+			return true;
+		kvm_unsync_page(kvm, sp);
+	}
+	/*
+	 * Pairs with the smp_rmb() in is_unsync_root(): the page is unsync
+	 * before the SPTE that lets the guest write its table is, so a vCPU
+	 * that wrote through it and flushes sees it unsync and syncs.
+	 */
+	smp_wmb();
 	return false;
+}
+
+/* Something below @sp (a root) is unsync: the lock-free look of a sync point. */
+bool is_unsync_root(struct kvm_mmu_page *sp)
+{
+	/* Pairs with the smp_wmb() in mmu_try_to_unsync_pages(). */
+	smp_rmb();
+	return READ_ONCE(sp->unsync) || READ_ONCE(sp->unsync_children);
+}
+
+#define KVM_SYNC_BATCH 16
+
+struct sync_batch {
+	struct kvm_mmu_page *page[KVM_SYNC_BATCH];
+	int nr;
+};
+
+/*
+ * Collect unsync pages below @sp into @b, clearing the bits that no longer
+ * lead to any; true when the batch is full.
+ */
+static bool mmu_unsync_walk(struct kvm *kvm, struct kvm_mmu_page *sp, struct sync_batch *b)
+{
+	unsigned long *bitmap = sp_unsync_bitmap(sp);
+	int i, j;
+
+	if (!bitmap)
+		return false;
+	for (i = 0; i < SPTE_ENT_PER_PAGE; i++) {
+		struct kvm_mmu_page *child;
+		u64 ent;
+
+		if (!test_bit(i, bitmap))
+			continue;
+		ent = mmu_spte_read(&sp->spt[i]);
+		if (!is_shadow_present_pte(ent) || is_large_pte(ent)) {
+			clear_unsync_child_bit(sp, i);
+			continue;
+		}
+		child = spte_to_child_sp(kvm, ent);
+		if (child->unsync_children && mmu_unsync_walk(kvm, child, b))
+			return true;
+		if (child->unsync) {
+			for (j = 0; j < b->nr && b->page[j] != child; j++)
+				;
+			if (j < b->nr)
+				continue;
+			if (b->nr == KVM_SYNC_BATCH)
+				return true;
+			b->page[b->nr++] = child;
+			continue;
+		}
+		if (!child->unsync_children)
+			clear_unsync_child_bit(sp, i);
+	}
+	return false;
+}
+
+/*
+ * Bring an unsync page up to date with the guest's table: each SPTE is
+ * recomputed from its gPTE (mmu->sync_spte).  Returns > 0 if a flush is
+ * owed, 0 if not, < 0 if the page must be zapped instead (the guest's
+ * paging mode no longer matches it, or its table cannot be read).
+ */
+static int kvm_sync_page(struct kvm_vcpu *vcpu, struct kvm_mmu_page *sp)
+{
+	union kvm_mmu_page_role root_role = vcpu->arch.mmu->root_role;
+	/* What the page's role shares with the vCPU's root role, when in use by it. */
+	const u32 same = (union kvm_mmu_page_role){
+		.has_4_byte_gpte = 1, .efer_nx = 1, .cr0_wp = 1, .smep_andnot_wp = 1,
+		.smap_andnot_wp = 1, .ad_disabled = 1, .guest_mode = 1, .smm = 1,
+	}.word;
+	bool flush = false;
+	int i, r;
+
+	if (WARN_ON_ONCE(sp->role.direct || !vcpu->arch.mmu->sync_spte) ||
+	    ((sp->role.word ^ root_role.word) & same))
+		return -1;
+	for (i = 0; i < SPTE_ENT_PER_PAGE; i++) {
+		if (!is_shadow_present_pte(mmu_spte_read(&sp->spt[i])))
+			continue;
+		r = vcpu->arch.mmu->sync_spte(vcpu, sp, i);
+		if (r < 0)
+			return -1;
+		flush |= r > 0;
+	}
+	return flush;
+}
+
+/*
+ * Sync everything unsync below @parent, in batches: write-protect the
+ * batch's tables again and flush (from here the guest's writes to them
+ * fault), then recompute their SPTEs.  Yields mmu_lock when asked to, with
+ * nothing owed across the break; where it may not yield it leaves the rest
+ * to KVM_REQ_MMU_SYNC.
+ */
+static void mmu_sync_children(struct kvm_vcpu *vcpu, struct kvm_mmu_page *parent, bool can_yield)
+{
+	struct kvm *kvm = vcpu->kvm;
+	LIST_HEAD(invalid_list);
+	bool flush = false;
+
+	lockdep_assert_held_write(&kvm->mmu_lock);
+	for (;;) {
+		struct sync_batch b = { .nr = 0 };
+		bool protected = false;
+		int i;
+
+		mmu_unsync_walk(kvm, parent, &b);
+		if (!b.nr)
+			break;
+		for (i = 0; i < b.nr; i++) {
+			const struct kvm_memory_slot *slot =
+				__gfn_to_memslot(kvm_memslots_for_spte_role(kvm, b.page[i]->role),
+						 b.page[i]->gfn);
+
+			if (slot)
+				protected |= kvm_mmu_slot_gfn_write_protect(kvm, slot, b.page[i]->gfn,
+									    PG_LEVEL_4K);
+		}
+		if (protected)
+			kvm_flush_remote_tlbs(kvm);
+		for (i = 0; i < b.nr; i++) {
+			struct kvm_mmu_page *sp = b.page[i];
+			int r;
+
+			kvm_unlink_unsync_page(kvm, sp);
+			r = kvm_sync_page(vcpu, sp);
+			if (r < 0)
+				kvm_mmu_prepare_zap_page(kvm, sp, &invalid_list);
+			flush |= r > 0;
+		}
+		if (need_resched() || rwlock_needbreak(&kvm->mmu_lock)) {
+			if (!list_empty(&invalid_list))
+				kvm_mmu_commit_zap_page(kvm, &invalid_list);
+			else if (flush)
+				kvm_flush_remote_tlbs(kvm);
+			flush = false;
+			if (!can_yield) {
+				kvm_make_request(KVM_REQ_MMU_SYNC, vcpu);
+				return;
+			}
+			cond_resched_rwlock_write(&kvm->mmu_lock);
+		}
+	}
+	if (!list_empty(&invalid_list))
+		kvm_mmu_commit_zap_page(kvm, &invalid_list);
+	else if (flush)
+		kvm_flush_remote_tlbs(kvm);
+}
+
+/*
+ * A guest TLB flush (a CR3 load): every unsync page below the vCPU's root
+ * is brought up to date.  The PAE root has no page: its level-2 pages are
+ * synced one by one.
+ */
+void kvm_mmu_sync_roots(struct kvm_vcpu *vcpu)
+{
+	struct kvm_mmu *mmu = vcpu->arch.mmu;
+	struct kvm *kvm = vcpu->kvm;
+	struct kvm_mmu_page *sp;
+	int i;
+
+	if (mmu->root_role.direct || mmu->root.hpa == INVALID_PAGE)
+		return;
+	sp = root_to_sp(kvm, mmu->root.hpa);
+	if (sp) {
+		if (!is_unsync_root(sp))
+			return;
+		write_lock(&kvm->mmu_lock);
+		mmu_sync_children(vcpu, sp, true);
+		write_unlock(&kvm->mmu_lock);
+		return;
+	}
+	if (!mmu->pae_root || mmu->root.hpa != mmu->pae_root_pfn << PAGE_SHIFT)
+		return;
+	write_lock(&kvm->mmu_lock);
+	for (i = 0; i < 4; i++) {
+		hpa_t root = atomic_load(&mmu->pae_root[i]) & PT64_BASE_ADDR_MASK;
+
+		if (!root)
+			continue;
+		sp = root_to_sp(kvm, root);
+		if (sp && is_unsync_root(sp))
+			mmu_sync_children(vcpu, sp, true);
+	}
+	write_unlock(&kvm->mmu_lock);
+}
+
+/* The previous roots are not synced: one with unsync pages below goes (KVM's choice too). */
+bool kvm_mmu_root_is_unsync(struct kvm *kvm, hpa_t root)
+{
+	struct kvm_mmu_page *sp = root == INVALID_PAGE ? NULL : root_to_sp(kvm, root);
+
+	return sp && is_unsync_root(sp);
+}
+
+/*
+ * INVLPG of @gva (kvm_mmu_invalidate_addr()): the SPTE for it in an unsync
+ * page is brought up to date, nothing else.
+ */
+void kvm_mmu_sync_gva(struct kvm_vcpu *vcpu, gva_t gva)
+{
+	struct kvm *kvm = vcpu->kvm;
+	struct kvm_shadow_walk_iterator it;
+
+	if (vcpu->arch.mmu->root_role.direct || !vcpu->arch.mmu->sync_spte ||
+	    vcpu->arch.mmu->root.hpa == INVALID_PAGE)
+		return;
+	write_lock(&kvm->mmu_lock);
+	for_each_shadow_entry(vcpu, gva, it) {
+		struct kvm_mmu_page *sp = sptep_to_sp(kvm, it.sptep);
+		u64 spte = mmu_spte_read(it.sptep);
+
+		if (sp->unsync && is_shadow_present_pte(spte)) {
+			int r = vcpu->arch.mmu->sync_spte(vcpu, sp, (int)it.index);
+
+			if (r)
+				kvm_flush_remote_tlbs_gfn(kvm, kvm_mmu_page_get_gfn(sp, (int)it.index),
+							  PG_LEVEL_4K);
+		}
+		if (!is_shadow_present_pte(spte) || is_last_spte(spte, it.level))
+			break;
+	}
+	write_unlock(&kvm->mmu_lock);
+}
+
+/*
+ * The SPTE at @i of unsync @sp, for the gPTE that now maps @gfn with
+ * @pte_access: dropped if it maps another gfn, else rebuilt on the same
+ * pfn (a sync never makes an SPTE writable that was not: the rights can
+ * only shrink, and a new W comes through a fault).  > 0 if a flush is owed.
+ */
+int kvm_mmu_sync_spte_update(struct kvm_vcpu *vcpu, struct kvm_mmu_page *sp, int i, gfn_t gfn,
+			     unsigned int pte_access)
+{
+	struct kvm *kvm = vcpu->kvm;
+	_Atomic u64 *sptep = &sp->spt[i];
+	u64 spte = mmu_spte_read(sptep), new_spte;
+	struct kvm_memory_slot *slot;
+
+	if (gfn != kvm_mmu_page_get_gfn(sp, i)) {
+		drop_spte(kvm, sptep);
+		return 1;
+	}
+	kvm_mmu_page_set_translation(sp, i, gfn, pte_access);
+	slot = kvm_vcpu_gfn_to_memslot(vcpu, gfn);
+	make_spte(vcpu, sp, slot, pte_access, gfn, spte_to_pfn(spte), spte, true, true,
+		  spte & kvm->arch.masks.host_writable_mask, &new_spte);
+	return mmu_spte_update(kvm, sptep, new_spte);
+}
+
+/* An invalid gPTE: the SPTE for it goes.  Returns 1 (a flush is owed). */
+int kvm_mmu_sync_spte_drop(struct kvm_vcpu *vcpu, struct kvm_mmu_page *sp, int i)
+{
+	drop_spte(vcpu->kvm, &sp->spt[i]);
+	return 1;
 }
 
 void clear_sp_write_flooding_count(struct kvm *kvm, _Atomic u64 *sptep)
@@ -511,9 +868,13 @@ static struct kvm_mmu_page *kvm_mmu_alloc_shadow_page(struct kvm_vcpu *vcpu, gfn
 	sp->kvm = kvm;
 	sp->gfn = gfn;
 	sp->role = role;
-	/* Indirect pages remember what each entry maps; direct ones compute it. */
+	/*
+	 * Indirect pages remember what each entry maps (direct ones compute
+	 * it), and which entries lead to unsync pages: the bitmap follows.
+	 */
 	if (!role.direct && !role.passthrough) {
-		sp->shadowed_translation = calloc(SPTE_ENT_PER_PAGE, sizeof(u64));
+		sp->shadowed_translation = calloc(SPTE_ENT_PER_PAGE + SPTE_ENT_PER_PAGE / 64,
+						  sizeof(u64));
 		if (!sp->shadowed_translation)
 			abort();
 	}
@@ -907,6 +1268,8 @@ static bool kvm_mmu_prepare_zap_page_rec(struct kvm *kvm, struct kvm_mmu_page *s
 	lockdep_assert_held_write(&kvm->mmu_lock);
 	kvm_stat_inc(kvm->stat.mmu_shadow_zapped);
 	*nr_zapped += kvm_mmu_page_unlink_children(kvm, sp, invalid_list);
+	if (sp->unsync)
+		kvm_unlink_unsync_page(kvm, sp);
 	kvm_mmu_unlink_parents(kvm, sp);
 	list_unstable = *nr_zapped;
 

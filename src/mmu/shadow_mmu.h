@@ -87,6 +87,8 @@ static inline void __shadow_walk_next(struct kvm_shadow_walk_iterator *it, u64 s
 	     __shadow_walk_next(&(_walker), mmu_spte_read((_walker).sptep)))
 
 int kvm_mmu_init_shadow_mmu(struct kvm *kvm);
+/* The hash bucket of the pages for @gfn (mmu_lock held; observers read it so). */
+struct hlist_head *kvm_mmu_page_hash_bucket(struct kvm *kvm, gfn_t gfn);
 void kvm_mmu_uninit_shadow_mmu(struct kvm *kvm);
 
 /*
@@ -115,6 +117,15 @@ int mmu_page_zap_pte(struct kvm *kvm, struct kvm_mmu_page *sp, _Atomic u64 *spte
 /* Shadowed guest tables: writes, and taking a gfn's shadow pages away. */
 void kvm_mmu_track_write(struct kvm_vcpu *vcpu, gpa_t gpa, u64 new_val, int bytes);
 bool kvm_mmu_unprotect_gfn(struct kvm *kvm, gfn_t gfn);
+
+/* Unsync pages and their synchronisation (the guest's TLB flushes). */
+bool is_unsync_root(struct kvm_mmu_page *sp);
+bool kvm_mmu_root_is_unsync(struct kvm *kvm, hpa_t root);
+void kvm_mmu_sync_roots(struct kvm_vcpu *vcpu);
+void kvm_mmu_sync_gva(struct kvm_vcpu *vcpu, gva_t gva);
+int kvm_mmu_sync_spte_update(struct kvm_vcpu *vcpu, struct kvm_mmu_page *sp, int i, gfn_t gfn,
+			     unsigned int pte_access);
+int kvm_mmu_sync_spte_drop(struct kvm_vcpu *vcpu, struct kvm_mmu_page *sp, int i);
 void kvm_mmu_zap_memslot_pages_and_flush(struct kvm *kvm, struct kvm_memory_slot *slot,
 					 bool flush);
 

@@ -293,6 +293,90 @@ static const struct scenario s002_slot_zap = {
 	.start = s002_start,
 };
 
+/* ---- shadow paging: a gPTE written through an unsync page while another vCPU syncs --------------- */
+
+#define UNSYNC_PAGES 12
+
+/* The world's tables for page 0 of guest memory: the PD and PT entries' gpas. */
+static int unsync_tables(struct scn_world *w, gpa_t *pde, gpa_t *pte0)
+{
+	const struct world_mem_config *t = &w->world.cfg.mem[1];
+	gpa_t table = w->world.guest_cr3;
+	int level, r = 0;
+	u64 e = 0;
+
+	/* PML4 -> PDPT -> PD -> PT, each entry 0 (guest memory starts at gpa 0). */
+	for (level = 4; level > 1 && !r; level--) {
+		if (level == 2)
+			*pde = table;
+		r = host_access(w->world.mm, t->hva + (table - t->gpa), false, &e);
+		table = e & PT64_BASE_ADDR_MASK;
+	}
+	*pte0 = table;
+	return r;
+}
+
+static int unsync_setup(struct scn_world *w)
+{
+	return vcpu_loop(w, 0, HW_LOAD, 0, UNSYNC_PAGES, PAGE_SIZE) ?:
+	       vcpu_loop(w, 1, HW_LOAD, 0, UNSYNC_PAGES, PAGE_SIZE);
+}
+
+/*
+ * vCPU 0 re-points page 3 at page 9 through its own mapping of the PT
+ * (unsync), INVLPGs it and stores there; then rewrites its PDE as it is
+ * (a table above 4K: emulated, never unsync).
+ */
+static int unsync_vcpu0(struct scn_world *w)
+{
+	const struct world_mem_config *t = &w->world.cfg.mem[1];
+	struct hw_access a[5];
+	gpa_t pde = 0, pt = 0;
+	u64 pde_val = 0;
+	int r = unsync_tables(w, &pde, &pt);
+
+	r = r ?: host_access(w->world.mm, t->hva + (pde - t->gpa), false, &pde_val);
+	if (r)
+		return r;
+	a[0] = (struct hw_access){ .op = HW_STORE, .addr = pt + 3 * 8,
+				   .value = (9 * PAGE_SIZE) | PT_PRESENT_MASK | PT_WRITABLE_MASK };
+	a[1] = (struct hw_access){ .op = HW_INVLPG, .addr = 3 * PAGE_SIZE };
+	a[2] = (struct hw_access){ .op = HW_STORE, .addr = 3 * PAGE_SIZE, .value = 0x3939 };
+	a[3] = (struct hw_access){ .op = HW_LOAD, .addr = 3 * PAGE_SIZE };
+	a[4] = (struct hw_access){ .op = HW_STORE, .addr = pde, .value = pde_val };
+	return scn_vcpu_run_list(w, 0, a, ARRAY_SIZE(a));
+}
+
+/* vCPU 1 flushes its TLB (a CR3 load: every unsync page synced) around its loads. */
+static int unsync_vcpu1(struct scn_world *w)
+{
+	struct hw_access a[6];
+	int i;
+
+	for (i = 0; i < 3; i++) {
+		a[2 * i] = (struct hw_access){ .op = HW_FLUSH_TLB };
+		a[2 * i + 1] = (struct hw_access){ .op = HW_LOAD, .addr = (u64)(2 + i) * PAGE_SIZE };
+	}
+	return scn_vcpu_run_list(w, 1, a, ARRAY_SIZE(a));
+}
+
+static int unsync_start(struct scn_world *w)
+{
+	return scn_thread(w, "vcpu0", unsync_vcpu0) ?: scn_thread(w, "vcpu1", unsync_vcpu1);
+}
+
+static const struct scenario unsync_vs_sync = {
+	.name = "unsync-vs-sync",
+	.description = "shadow paging: a vCPU re-points a PTE through an unsync page and INVLPGs "
+		       "it, then rewrites its PDE, while another vCPU's CR3 loads sync every "
+		       "unsync page",
+	.mutants = { "unsync-tracked-gfn" },
+	.world = { .nr_vcpus = 2, .mmu = WORLD_MMU_SHADOW, .guest_paging = 4,
+		   .mem = { SLOT0(UNSYNC_PAGES * PAGE_SIZE, ANON) } },
+	.setup = unsync_setup,
+	.start = unsync_start,
+};
+
 /* ---- shadow paging: a string store into a table of its own walk ------------------------------- */
 
 #define UNPROTECT_PAGES 8
@@ -978,6 +1062,7 @@ const struct scenario *const scenario_table[] = {
 	&shadow_nx_recovery,
 	&s003_pae_root,
 	&s002_slot_zap,
+	&unsync_vs_sync,
 	&unprotect_own_walk,
 };
 
@@ -1018,6 +1103,7 @@ static const struct {
 	{ "no-retry-special-root", CHK_OBSOLETE_INSTALL },
 	{ "no-unprotect-guard", CHK_FAULT_LIVENESS },
 	{ "slot-zap-leafs-only", CHK_MEMSLOT_CONSISTENCY },
+	{ "unsync-tracked-gfn", CHK_WRITE_PROTECTION },
 };
 
 const struct scenario *scn_for_mutant(const char *mutant, enum checker_id *checker)

@@ -301,6 +301,12 @@ static void test_slot_zap_leafs_only(void **state)
 		expect_warns(kvmmu_warn_count() - warns);
 }
 
+/* Unsync that ignores write tracking: an upper-level guest table mapped writable. */
+static void test_unsync_tracked_gfn(void **state)
+{
+	catch_all_seeds("unsync-tracked-gfn");
+}
+
 /* Unprotect-and-retry without its guard loops for ever on a table of the store's own walk. */
 static void test_no_unprotect_guard(void **state)
 {
@@ -505,6 +511,7 @@ static const struct CMUnitTest tests[] = {
 	KVMMU_TEST(test_no_retry_special_root),
 	KVMMU_TEST(test_no_unprotect_guard),
 	KVMMU_TEST(test_slot_zap_leafs_only),
+	KVMMU_TEST(test_unsync_tracked_gfn),
 	KVMMU_TEST(test_random_strategy_finds_seed_races),
 	KVMMU_TEST(test_clean_pct),
 	KVMMU_TEST(test_clean_pml),

@@ -238,41 +238,44 @@ static struct kvm_mmu_page *shadow_page_of(gfn_t gfn)
 }
 
 /*
- * A string store to a page the guest used as a table elsewhere (not in
- * the store's own walk): KVM unprotects the gfn, zapping its shadow page,
- * and the CPU redoes the store itself; nothing is emulated.  A MOV there,
- * once the page is a shadowed table again, is emulated.
+ * A string store to a page the guest used as a page directory elsewhere
+ * (not in the store's own walk; a table above 4K is write-tracked, never
+ * unsync): KVM unprotects the gfn, zapping its shadow page, and the CPU
+ * redoes the store itself; nothing is emulated.  A MOV there, once the
+ * page is a shadowed table again, is emulated.
  */
 static void test_unprotect_and_retry(void **state)
 {
-	const gpa_t pt2 = 0x104000;
+	const gpa_t pd2 = 0x104000;
+	const u64 gva2 = 0x80000000ULL; /* PDPT entry 2 -> pd2 -> the PT */
 	struct hw_access prog[] = {
-		{ .op = HW_LOAD, .addr = GVA + 0x200000 },
+		{ .op = HW_LOAD, .addr = gva2 + 0x3000 },
 		{ .op = HW_STOS, .addr = GVA + 200 * PAGE_SIZE + 0x10, .value = 0x5151 },
 	};
 	struct hw_access again[] = {
-		{ .op = HW_LOAD, .addr = GVA + 0x200000 },
+		{ .op = HW_LOAD, .addr = gva2 + 0x3000 },
 		{ .op = HW_STORE, .addr = GVA + 200 * PAGE_SIZE + 0x18, .value = 0x6262 },
 	};
 	u64 emulated;
 
 	create();
 	build_guest_tables();
-	/* gva GVA + 2M goes through a second page table, which gva GVA + 800K maps as data. */
-	guest_write(PD + 1 * 8, pt2 | GPTE_P | GPTE_W);
-	guest_write(pt2, DATA | GPTE_P | GPTE_W);
-	guest_write(PT + 200 * 8, pt2 | GPTE_P | GPTE_W);
+	guest_write(PDPT + 2 * 8, pd2 | GPTE_P | GPTE_W);
+	guest_write(pd2, PT | GPTE_P | GPTE_W);
+	/* gva GVA + 800K maps pd2 as data. */
+	guest_write(PT + 200 * 8, pd2 | GPTE_P | GPTE_W);
 	run(prog, 1, true);
-	assert_non_null(shadow_page_of(pt2 >> PAGE_SHIFT));
+	assert_non_null(shadow_page_of(pd2 >> PAGE_SHIFT));
+	assert_int_equal(write_track(pd2 >> PAGE_SHIFT), 1);
 	emulated = stat("pf_emulate");
 	run(prog + 1, 1, false);
-	assert_int_equal(guest_read(pt2 + 0x10), 0x5151);
+	assert_int_equal(guest_read(pd2 + 0x10), 0x5151);
 	assert_int_equal(stat("pf_emulate"), emulated);
-	assert_null(shadow_page_of(pt2 >> PAGE_SHIFT));
+	assert_null(shadow_page_of(pd2 >> PAGE_SHIFT));
 
 	run(again, 2, false);
-	assert_non_null(shadow_page_of(pt2 >> PAGE_SHIFT));
-	assert_int_equal(guest_read(pt2 + 0x18), 0x6262);
+	assert_non_null(shadow_page_of(pd2 >> PAGE_SHIFT));
+	assert_int_equal(guest_read(pd2 + 0x18), 0x6262);
 	assert_int_equal(stat("pf_emulate"), emulated + 1);
 }
 
@@ -310,20 +313,33 @@ static void test_unprotect_guard(void **state)
 }
 
 /*
- * The guest re-points a PTE and flushes it with INVLPG: the store to its
- * table is emulated by KVM (the table is write-protected), zaps the SPTE,
- * and the next access uses the new frame.
+ * Unsync: the guest re-points a PTE through its own mapping of its PT.
+ * The PT's page becomes unsync instead of staying write-protected, so the
+ * store is the CPU's (nothing emulated); INVLPG syncs that one entry and
+ * the next access uses the new frame.  A second PTE re-pointed, then a
+ * CR3 load: the whole page is synced, in sync again, write-protected again
+ * (the next store to the PT unsyncs it anew).
  */
-static void test_gpte_write_is_emulated(void **state)
+static void test_unsync_and_sync(void **state)
 {
 	struct hw_access prog[] = {
 		{ .op = HW_LOAD, .addr = GVA + 0x5000 },
+		{ .op = HW_LOAD, .addr = GVA + 0x6000 },
 		/* PTE 5, through the guest's own mapping of its PT (PTE 254). */
 		{ .op = HW_STORE, .addr = GVA + 0xfe000 + 5 * 8,
 		  .value = (DATA + 0x7000) | GPTE_P | GPTE_W },
 		{ .op = HW_INVLPG, .addr = GVA + 0x5000 },
 		{ .op = HW_LOAD, .addr = GVA + 0x5000 },
 	};
+	struct hw_access flush[] = {
+		{ .op = HW_STORE, .addr = GVA + 0xfe000 + 6 * 8,
+		  .value = (DATA + 0x8000) | GPTE_P | GPTE_W },
+		{ .op = HW_FLUSH_TLB },
+		{ .op = HW_LOAD, .addr = GVA + 0x6000 },
+		{ .op = HW_STORE, .addr = GVA + 0xfe000 + 7 * 8,
+		  .value = (DATA + 0x8000) | GPTE_P | GPTE_W },
+	};
+	struct kvm_mmu_page *pt_sp;
 	u64 emulated;
 
 	create();
@@ -331,16 +347,33 @@ static void test_gpte_write_is_emulated(void **state)
 	/* PTE 254 maps the guest's PT itself, so the guest can write it. */
 	guest_write(PT + 254 * 8, PT | GPTE_P | GPTE_W);
 	guest_write(DATA + 0x5000, 0x5555);
+	guest_write(DATA + 0x6000, 0x6666);
 	guest_write(DATA + 0x7000, 0x7777);
+	guest_write(DATA + 0x8000, 0x8888);
 	emulated = stat("pf_emulate");
-	run(prog, 4, true);
+	run(prog, ARRAY_SIZE(prog), true);
 	assert_int_equal(prog[0].value, 0x5555);
-	assert_int_equal(prog[3].value, 0x7777);
+	assert_int_equal(prog[4].value, 0x7777);
 	assert_int_equal((guest_read(PT + 5 * 8) & ~(GPTE_A | GPTE_D)),
 			 (DATA + 0x7000) | GPTE_P | GPTE_W);
-	assert_int_equal(stat("pf_emulate"), emulated + 1);
+	assert_int_equal(stat("pf_emulate"), emulated);
 	assert_int_equal(stat("invlpg"), 1);
-	assert_true(kvm()->stat.mmu_pte_write >= 1);
+	pt_sp = shadow_page_of(PT >> PAGE_SHIFT);
+	assert_non_null(pt_sp);
+	assert_true(pt_sp->unsync);
+	assert_int_equal(kvm()->stat.mmu_unsync, 1);
+	/* The parents know: the PD's page has an unsync child. */
+	assert_true(shadow_page_of(PD >> PAGE_SHIFT)->unsync_children > 0);
+
+	run(flush, 3, false);
+	assert_int_equal(flush[2].value, 0x8888);
+	assert_false(pt_sp->unsync);
+	assert_int_equal(kvm()->stat.mmu_unsync, 0);
+	assert_int_equal(stat("pf_emulate"), emulated);
+	/* Write-protected again: the next store unsyncs the page again. */
+	run(flush + 3, 1, false);
+	assert_true(pt_sp->unsync);
+	assert_int_equal(kvm()->stat.mmu_unsync, 1);
 }
 
 /* A new CR3 gets its own root; the old one stays in the hash for later. */
@@ -537,8 +570,9 @@ static void guest_write32(gpa_t gpa, u32 v)
 /*
  * A 32-bit guest (4-byte entries, CR4.PSE): its 1024-entry PD is shadowed
  * by four level-2 pages under the PAE root (quadrants), each PT by two
- * level-1 pages, and a 4 MiB page by direct pages.  A store to a gPTE is
- * emulated with the 4-byte geometry.
+ * level-1 pages, and a 4 MiB page by direct pages.  A store to a gPTE
+ * makes its PT's page unsync, and INVLPG syncs the entry with the 4-byte
+ * geometry (quadrant and index of the 1024-entry table).
  */
 static void test_32bit_guest(void **state)
 {
@@ -576,7 +610,8 @@ static void test_32bit_guest(void **state)
 	assert_int_equal(guest_read(0x400000 + 0x91a0), 44);
 	assert_int_equal(prog[8].value, 0x9999);
 	assert_int_equal(stat("pf_guest"), 0);
-	assert_int_equal(stat("pf_emulate"), 1);
+	assert_int_equal(stat("pf_emulate"), 0);
+	assert_true(kvm()->stat.mmu_unsync >= 1);
 
 	mmu = fix.w.vcpus[0]->arch.mmu;
 	assert_int_equal(mmu->cpu_role.base.level, 2);
@@ -669,7 +704,12 @@ static void test_two_vcpus_concurrent(void **state)
 			 0x1000 + ROUNDS - 1);
 	v0 = fix.w.vcpus[0];
 	assert_int_equal(kvmmu_vcpu_stat(v0, "invlpg"), ROUNDS);
-	assert_true(kvm()->stat.mmu_pte_write >= ROUNDS);
+	/*
+	 * The PT stayed shadowed throughout: its PTE stores went through an
+	 * unsync page (the CPU's) or, while logging write-protected it, were
+	 * redone after a fault; INVLPG synced the entry every round.
+	 */
+	assert_non_null(shadow_page_of(PT >> PAGE_SHIFT));
 }
 
 static const struct CMUnitTest tests[] = {
@@ -678,7 +718,7 @@ static const struct CMUnitTest tests[] = {
 	FIX_TEST(test_dummy_root),
 	FIX_TEST(test_unprotect_and_retry),
 	FIX_TEST(test_unprotect_guard),
-	FIX_TEST(test_gpte_write_is_emulated),
+	FIX_TEST(test_unsync_and_sync),
 	FIX_TEST(test_cr3_load_exits),
 	FIX_TEST(test_prev_roots),
 	FIX_TEST(test_teardown_counts),
