@@ -708,6 +708,88 @@ static int bench_cr3_switch(struct bench_result *r)
 	return ret;
 }
 
+#define SYNC_ROUNDS 400
+
+/*
+ * A guest table of 512 present entries made unsync by a store to one of
+ * its entries, then synced whole by a full TLB flush (a MOV to CR3 of CR3:
+ * the 512 SPTEs recomputed from their gPTEs): per round, vs the same store
+ * to a data page and the same flush, with nothing unsync.
+ */
+static int bench_sync_512(struct bench_result *r)
+{
+	const struct world_config o = {
+		.nr_vcpus = 1, .mmu = WORLD_MMU_SHADOW, .guest_paging = 4,
+		.mem = { BENCH_MEM(4 * MB) },
+	};
+	struct hw_access *prep = NULL, *syncs = NULL, *plain = NULL;
+	struct world_guest_pde pde;
+	struct world v;
+	u64 pt, pte5;
+	int rep, ret, i;
+
+	r->value = r->baseline = INFINITY;
+	ret = world_create(&v, &o, NULL, 0);
+	if (ret)
+		return ret;
+	/* The first 2M mapped at 4K through the page table the world keeps for it. */
+	ret = world_guest_pde(&v, 0, &pde);
+	pt = pde.table & PT64_BASE_ADDR_MASK;
+	prep = calloc(SPTE_ENT_PER_PAGE + 2, sizeof(*prep));
+	syncs = calloc(2 * SYNC_ROUNDS, sizeof(*syncs));
+	plain = calloc(2 * SYNC_ROUNDS, sizeof(*plain));
+	if (!ret && (!prep || !syncs || !plain))
+		ret = -ENOMEM;
+	if (!ret) {
+		prep[0] = (struct hw_access){ .op = HW_STORE, .addr = pde.gpa, .value = pde.table };
+		prep[1] = (struct hw_access){ .op = HW_FLUSH_TLB };
+		for (i = 0; i < SPTE_ENT_PER_PAGE; i++)
+			prep[2 + i] = (struct hw_access){ .op = HW_STORE,
+							  .addr = (u64)i * PAGE_SIZE, .value = 1 };
+	}
+	for (rep = 0; rep < MMU_REPS && !ret; rep++) {
+		struct hw_program p = { .list = prep, .len = SPTE_ENT_PER_PAGE + 2, .paging = 4,
+					.cr3 = v.guest_cr3 };
+		double t0;
+
+		/* Every entry present (and its gPTE accessed and dirty), the table in sync. */
+		if (!rep) {
+			ret = hw_vcpu_load_program(v.vcpus[0]->hw, &p);
+			ret = ret ?: run_to_pass_end(v.vcpus[0]);
+			ret = ret ?: host_access(v.mm, v.cfg.mem[1].hva + (pt - v.cfg.mem[1].gpa) + 5 * 8,
+						 false, &pte5);
+			for (i = 0; i < SYNC_ROUNDS && !ret; i++) {
+				syncs[2 * i] = (struct hw_access){ .op = HW_STORE, .addr = pt + 5 * 8,
+								   .value = pte5 };
+				syncs[2 * i + 1] = (struct hw_access){ .op = HW_FLUSH_TLB };
+				plain[2 * i] = (struct hw_access){ .op = HW_STORE, .addr = 6 * PAGE_SIZE,
+								   .value = 6 };
+				plain[2 * i + 1] = (struct hw_access){ .op = HW_FLUSH_TLB };
+			}
+		}
+		p.list = syncs;
+		p.len = 2 * SYNC_ROUNDS;
+		ret = ret ?: hw_vcpu_load_program(v.vcpus[0]->hw, &p);
+		t0 = now_ns();
+		ret = ret ?: run_to_pass_end(v.vcpus[0]);
+		r->value = fmin(r->value, (now_ns() - t0) / SYNC_ROUNDS);
+
+		p.list = plain;
+		ret = ret ?: hw_vcpu_load_program(v.vcpus[0]->hw, &p);
+		t0 = now_ns();
+		ret = ret ?: run_to_pass_end(v.vcpus[0]);
+		r->baseline = fmin(r->baseline, (now_ns() - t0) / SYNC_ROUNDS);
+	}
+	/* The table was made unsync and synced back each round: none is left unsync. */
+	if (!ret && v.kvm->stat.mmu_unsync)
+		ret = -EIO;
+	free(prep);
+	free(syncs);
+	free(plain);
+	world_destroy(&v);
+	return ret;
+}
+
 static int bench_tlb_hit(struct bench_result *r)
 {
 	const struct world_config o = {
@@ -930,6 +1012,12 @@ static const struct figure fig_cr3 = {
 	"exit, the switch, a flush of the root's context) and a load after it, vs an INVLPG "
 	"exit and the same load",
 };
+static const struct figure fig_sync = {
+	"sync_512", "ns", 20, "<=", true,
+	"a store to one entry of a guest page table with 512 present entries (the write fault "
+	"that makes it unsync) and a MOV to CR3 of CR3 that syncs it whole, vs a store to a "
+	"data page and the same flush with nothing unsync",
+};
 static const struct figure fig_tag = {
 	"tag_mode_256g", "MiB", 4096, "<=", false,
 	"peak RSS (VmHWM) of a child process that populates a 256 GiB tag-mode guest at 4K "
@@ -999,7 +1087,7 @@ int bench_run_mmu(struct bench_result *out, int max, bench_progress_fn progress,
 	n++;
 
 	/* The shadow MMU's own figures, whatever the MMU of the run. */
-	if (max < n + 4)
+	if (max < n + 5)
 		return n;
 	begin(&fig_fault_shadow, progress);
 	ret = bench_fault_4k_shadow(&out[n], &meta);
@@ -1008,6 +1096,9 @@ int bench_run_mmu(struct bench_result *out, int max, bench_progress_fn progress,
 	finish(&out[n++], &fig_meta_shadow_paging, ret);
 	begin(&fig_cr3, progress);
 	finish(&out[n], &fig_cr3, bench_cr3_switch(&out[n]));
+	n++;
+	begin(&fig_sync, progress);
+	finish(&out[n], &fig_sync, bench_sync_512(&out[n]));
 	n++;
 
 	if (mmu != WORLD_MMU_TDP) {
