@@ -460,6 +460,29 @@ static int vcpu_tlb(struct kvm_vcpu *vcpu, gfn_t gfn, u64 nr_gfns, struct hw_tlb
 	return live;
 }
 
+bool chk_view_gfn(const struct hw_tlb_view *v, gfn_t *gfn, u64 *pages)
+{
+	int level;
+	gfn_t g;
+
+	if (v->gfn != HW_GFN_UNKNOWN) {
+		*gfn = v->gfn;
+		*pages = v->linear ? 1 : KVM_PAGES_PER_HPAGE(v->level);
+		return true;
+	}
+	if (!v->sptep)
+		return false;
+	/* Shadow paging: the leaf's page knows its gfn (its tables are RCU-freed). */
+	rcu_read_lock();
+	g = kvm_mmu_sptep_gfn(chk_kvm(), v->sptep, &level);
+	rcu_read_unlock();
+	if (g == ~(gfn_t)0)
+		return false;
+	*gfn = g + (v->page & (KVM_PAGES_PER_HPAGE(level) - 1));
+	*pages = 1;
+	return true;
+}
+
 int chk_vcpu_tlb(struct kvm_vcpu *vcpu, struct hw_tlb_view *buf, int n)
 {
 	return vcpu_tlb(vcpu, 0, 0, buf, n);

@@ -63,6 +63,13 @@ int chk_vcpu_tlb_leaves(struct kvm_vcpu *vcpu, gfn_t gfn, u64 nr_gfns, struct hw
 
 #define CHK_TLB_MAX 4096
 
+/*
+ * The gfns a TLB leaf view translates: [*gfn, *gfn + *pages).  Under shadow
+ * paging the CPU knows only the gva: the gfn comes from the leaf SPTE's
+ * shadow page.  False if it cannot be known.
+ */
+bool chk_view_gfn(const struct hw_tlb_view *v, gfn_t *gfn, u64 *pages);
+
 /* A raw read of an SPTE: no sched point, no event. */
 static inline u64 chk_read_spte(const void *sptep)
 {

@@ -96,16 +96,20 @@ static void check_slot_tlb(struct kvm_memory_slot *slot, void *arg)
 	slot_range(slot, n, &start, &end);
 	for (i = 0; i < w->nr_tlb; i++) {
 		struct hw_tlb_view *v = &w->tlb[i];
-		u64 pages = v->linear ? 1 : KVM_PAGES_PER_HPAGE(v->level);
+		gfn_t gfn;
+		u64 pages;
 
-		if (v->kind != HW_TLB_LEAF || v->gfn + pages <= start || v->gfn >= end)
+		/* Under shadow paging a gva's entry: its gfn from the leaf SPTE's page. */
+		if (v->kind != HW_TLB_LEAF || !chk_view_gfn(v, &gfn, &pages) ||
+		    gfn + pages <= start || gfn >= end)
 			continue;
 		w->found = true;
-		chk_violation(CHK_NOTIFIER_COMPLETENESS, w->ev, (s64)v->gfn, (s64)v->pfn,
+		chk_violation(CHK_NOTIFIER_COMPLETENESS, w->ev, (s64)gfn, (s64)v->pfn,
 			      "invalidate_range_start([%#lx, %#lx)) returned, but vCPU %d still "
-			      "translates gfn %#llx to pfn %#llx (level %d) with no flush pending",
-			      n->start, n->end, w->vcpu->vcpu_id, (unsigned long long)v->gfn,
-			      (unsigned long long)v->pfn, v->level);
+			      "translates gfn %#llx to pfn %#llx (level %d%s) with no flush pending",
+			      n->start, n->end, w->vcpu->vcpu_id, (unsigned long long)gfn,
+			      (unsigned long long)v->pfn, v->level,
+			      v->gfn == HW_GFN_UNKNOWN ? ", a gva's shadow entry" : "");
 		return;
 	}
 }

@@ -111,6 +111,11 @@ const struct kvmmu_mutant_info kvmmu_mutant_table[NR_KVMMU_MUTANTS] = {
 		"holding a shadowed table above 4K is mapped writable, and the guest changes "
 		"an upper-level table KVM believes write-protected",
 	},
+	[MUT_RMAP_UNMAP_NO_FLUSH] = {
+		"rmap-unmap-no-flush", "-",
+		"kvm_unmap_gfn_range() forgets that the shadow MMU's rmap zap needs a flush: the "
+		"notifier returns with vCPUs still translating through the SPTEs it zapped",
+	},
 };
 
 void kvmmu_mutant_set_mask(u64 mask)

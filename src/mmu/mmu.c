@@ -1387,7 +1387,8 @@ bool kvm_unmap_gfn_range(struct kvm *kvm, struct kvm_gfn_range *range)
 	WARN_ON_ONCE(!READ_ONCE(kvm->mmu_invalidate_in_progress) &&
 		     !lock_is_held_type(&kvm->slots_lock.dep_map, LD_HELD_ANY));
 	if (kvm_memslots_have_rmaps(kvm))
-		flush = kvm_rmap_unmap_gfn_range(kvm, range);
+		flush = kvm_rmap_unmap_gfn_range(kvm, range) &&
+			!kvmmu_mutant(MUT_RMAP_UNMAP_NO_FLUSH);
 	if (tdp_mmu_enabled(kvm))
 		flush = kvm_tdp_mmu_unmap_gfn_range(kvm, range, flush);
 	return flush;

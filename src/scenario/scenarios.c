@@ -862,6 +862,21 @@ static const struct scenario fault_vs_host = {
 	.start = race_start,
 };
 
+/*
+ * The same under shadow paging, the guests on their own tables: the host's
+ * invalidations reach the SPTEs through rmaps, and the CPUs cache gvas.
+ */
+static const struct scenario shadow_fault_vs_host = {
+	.name = "shadow-fault-vs-host",
+	.description = "shadow paging, the guest on its own tables: two vCPUs store and load on "
+		       "four pages while the host migrates two and drops one (rmap unmaps, "
+		       "gva-keyed TLB entries)",
+	.mutants = { "rmap-unmap-no-flush" },
+	.world = { .nr_vcpus = 2, .mmu = WORLD_MMU_SHADOW, .guest_paging = 4,
+		   .mem = { SLOT0(4 * PAGE_SIZE, ANON) } },
+	.start = race_start,
+};
+
 /* ---- general: a memslot moved and restored under a running vCPU ------------------------------- */
 
 static int move_setup(struct scn_world *w)
@@ -1051,6 +1066,7 @@ const struct scenario *const scenario_table[] = {
 	&dirty_log_fast_pf,
 	&eager_split,
 	&fault_vs_host,
+	&shadow_fault_vs_host,
 	&memslot_move,
 	&dirty_log_harvest,
 	&logging_walks_yield,
@@ -1104,6 +1120,7 @@ static const struct {
 	{ "no-unprotect-guard", CHK_FAULT_LIVENESS },
 	{ "slot-zap-leafs-only", CHK_MEMSLOT_CONSISTENCY },
 	{ "unsync-tracked-gfn", CHK_WRITE_PROTECTION },
+	{ "rmap-unmap-no-flush", CHK_NOTIFIER_COMPLETENESS },
 };
 
 const struct scenario *scn_for_mutant(const char *mutant, enum checker_id *checker)

@@ -307,6 +307,12 @@ static void test_unsync_tracked_gfn(void **state)
 	catch_all_seeds("unsync-tracked-gfn");
 }
 
+/* The shadow MMU's rmap unmap without its flush: a gva's TLB entry outlives the notifier. */
+static void test_rmap_unmap_no_flush(void **state)
+{
+	catch_all_seeds("rmap-unmap-no-flush");
+}
+
 /* Unprotect-and-retry without its guard loops for ever on a table of the store's own walk. */
 static void test_no_unprotect_guard(void **state)
 {
@@ -512,6 +518,7 @@ static const struct CMUnitTest tests[] = {
 	KVMMU_TEST(test_no_unprotect_guard),
 	KVMMU_TEST(test_slot_zap_leafs_only),
 	KVMMU_TEST(test_unsync_tracked_gfn),
+	KVMMU_TEST(test_rmap_unmap_no_flush),
 	KVMMU_TEST(test_random_strategy_finds_seed_races),
 	KVMMU_TEST(test_clean_pct),
 	KVMMU_TEST(test_clean_pml),
