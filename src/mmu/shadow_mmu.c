@@ -1829,12 +1829,21 @@ static bool kvm_zap_rmap(struct kvm *kvm, struct kvm_rmap_head *rmap_head)
 }
 
 /* Call @fn on the rmap of every gfn of [@start, @end) in @slot, at every level. */
-static bool walk_slot_rmaps_range(struct kvm *kvm, const struct kvm_memory_slot *slot,
-				  gfn_t start, gfn_t end, int min_level, int max_level,
-				  bool (*fn)(struct kvm *kvm, struct kvm_rmap_head *rmap_head,
-					     const struct kvm_memory_slot *slot, gfn_t gfn,
-					     int level, void *arg),
-				  void *arg)
+typedef bool (*slot_rmaps_handler)(struct kvm *kvm, struct kvm_rmap_head *rmap_head,
+				   const struct kvm_memory_slot *slot, gfn_t gfn, int level,
+				   void *arg);
+
+/*
+ * Call @fn for the rmap of every gfn of [start, end) at each level; true if
+ * a flush is owed.  With @can_yield (a walk over a whole slot, under the
+ * write lock), mmu_lock is given up when someone waits for it or the CPU
+ * is wanted, after a flush of what was done so far if @flush_on_yield
+ * (what was zapped must not outlive the lock); the walk goes on from the
+ * next gfn.
+ */
+static bool __walk_slot_rmaps(struct kvm *kvm, const struct kvm_memory_slot *slot, gfn_t start,
+			      gfn_t end, int min_level, int max_level, slot_rmaps_handler fn,
+			      void *arg, bool can_yield, bool flush_on_yield)
 {
 	bool flush = false;
 	int level;
@@ -1850,9 +1859,38 @@ static bool walk_slot_rmaps_range(struct kvm *kvm, const struct kvm_memory_slot 
 			if (g >= slot->base_gfn + slot->npages)
 				break;
 			flush |= fn(kvm, gfn_to_rmap(g, level, slot), slot, g, level, arg);
+			if (!can_yield || (!need_resched() && !rwlock_needbreak(&kvm->mmu_lock)))
+				continue;
+			if (flush && flush_on_yield) {
+				kvm_flush_remote_tlbs_range(kvm, start, g - start + 1);
+				flush = false;
+			}
+			cond_resched_rwlock_write(&kvm->mmu_lock);
 		}
 	}
 	return flush;
+}
+
+static bool walk_slot_rmaps_range(struct kvm *kvm, const struct kvm_memory_slot *slot,
+				  gfn_t start, gfn_t end, int min_level, int max_level,
+				  slot_rmaps_handler fn, void *arg)
+{
+	return __walk_slot_rmaps(kvm, slot, start, end, min_level, max_level, fn, arg, false,
+				 false);
+}
+
+/*
+ * A whole slot, yielding: write-protection and D clearing for dirty
+ * logging, whose callers flush once at the end (a vCPU may write through
+ * a stale entry meanwhile, as before the call: the log is owed only once
+ * it returns), so nothing is flushed before a yield.
+ */
+static bool walk_slot_rmaps(struct kvm *kvm, const struct kvm_memory_slot *slot, int min_level,
+			    int max_level, slot_rmaps_handler fn)
+{
+	lockdep_assert_held_write(&kvm->mmu_lock);
+	return __walk_slot_rmaps(kvm, slot, slot->base_gfn, slot->base_gfn + slot->npages,
+				 min_level, max_level, fn, NULL, true, false);
 }
 
 static bool zap_rmap_fn(struct kvm *kvm, struct kvm_rmap_head *rmap_head,
@@ -1959,9 +1997,8 @@ bool kvm_rmap_write_protect_slot(struct kvm *kvm, const struct kvm_memory_slot *
 				 int start_level)
 {
 	lockdep_assert_held_write(&kvm->mmu_lock);
-	return walk_slot_rmaps_range(kvm, slot, slot->base_gfn, slot->base_gfn + slot->npages,
-				     start_level, KVM_MAX_HUGEPAGE_LEVEL,
-				     slot_rmap_write_protect, NULL);
+	return walk_slot_rmaps(kvm, slot, start_level, KVM_MAX_HUGEPAGE_LEVEL,
+			       slot_rmap_write_protect);
 }
 
 bool kvm_rmap_write_protect_gfn(struct kvm *kvm, const struct kvm_memory_slot *slot, gfn_t gfn,
@@ -2010,8 +2047,7 @@ static bool __rmap_clear_dirty(struct kvm *kvm, struct kvm_rmap_head *rmap_head,
 bool kvm_rmap_clear_dirty_slot(struct kvm *kvm, const struct kvm_memory_slot *slot)
 {
 	lockdep_assert_held_write(&kvm->mmu_lock);
-	return walk_slot_rmaps_range(kvm, slot, slot->base_gfn, slot->base_gfn + slot->npages,
-				     PG_LEVEL_4K, PG_LEVEL_4K, __rmap_clear_dirty, NULL);
+	return walk_slot_rmaps(kvm, slot, PG_LEVEL_4K, PG_LEVEL_4K, __rmap_clear_dirty);
 }
 
 void kvm_rmap_clear_dirty_pt_masked(struct kvm *kvm, struct kvm_memory_slot *slot,

@@ -388,9 +388,13 @@ static void test_clean_free(void **state)
 static void test_clean_tdp_legacy(void **state)
 {
 	struct scn_config legacy = { .set_mmu = true, .mmu = WORLD_MMU_TDP_LEGACY };
+	/* The rmap walks over whole slots yield mmu_lock at every step. */
+	struct scn_config yields = { .set_mmu = true, .mmu = WORLD_MMU_TDP_LEGACY,
+				     .set_yield_every = true, .yield_every = 1 };
 
 	run_clean_modes(SCN_PCT, scaled(10, 200, 5000), &legacy);
 	run_clean_modes(SCN_FREE, scaled(5, 20, 500), &legacy);
+	run_clean_modes(SCN_PCT, scaled(5, 50, 1000), &yields);
 }
 
 /* Every scenario under shadow paging (ept=0; their guests are unpaged): clean. */
