@@ -1510,10 +1510,13 @@ void kvm_mmu_slot_try_split_huge_pages(struct kvm *kvm, const struct kvm_memory_
 
 void kvm_mmu_recover_huge_pages(struct kvm *kvm, const struct kvm_memory_slot *slot)
 {
-	/*
-	 * The shadow MMU has no collapsible-SPTE zap yet: 4K mappings stay
-	 * until something else zaps them.
-	 */
+	/* The shadow MMU zaps the collapsible leaves; faults map huge again. */
+	if (kvm_memslots_have_rmaps(kvm)) {
+		write_lock(&kvm->mmu_lock);
+		if (kvm_rmap_zap_collapsible_sptes(kvm, slot))
+			kvm_flush_remote_tlbs_memslot(kvm, slot);
+		write_unlock(&kvm->mmu_lock);
+	}
 	if (!tdp_mmu_enabled(kvm))
 		return;
 	read_lock(&kvm->mmu_lock);

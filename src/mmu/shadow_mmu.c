@@ -2001,6 +2001,48 @@ bool kvm_rmap_write_protect_slot(struct kvm *kvm, const struct kvm_memory_slot *
 			       slot_rmap_write_protect);
 }
 
+/*
+ * A leaf of a direct page smaller than the host and the slot now allow
+ * (dirty logging is off): zap it, so that the next fault maps the whole
+ * huge page again (mmu_set_spte() then unlinks the emptied table).
+ * Indirect pages follow the guest's own leaves, which logging did not
+ * change.
+ */
+static bool kvm_mmu_zap_collapsible_spte(struct kvm *kvm, struct kvm_rmap_head *rmap_head,
+					 const struct kvm_memory_slot *slot, gfn_t gfn, int level,
+					 void *arg)
+{
+	struct rmap_iterator iter;
+	_Atomic u64 *sptep;
+	bool flush = false;
+
+restart:
+	for_each_rmap_spte(rmap_head, &iter, sptep) {
+		struct kvm_mmu_page *sp = sptep_to_sp(kvm, sptep);
+
+		if (sp->role.direct &&
+		    sp->role.level < kvm_mmu_max_mapping_level(kvm, slot, sp->gfn, PG_LEVEL_NUM)) {
+			drop_spte(kvm, sptep);
+			flush = true;
+			/* The rmap changed under the iterator. */
+			goto restart;
+		}
+	}
+	return flush;
+}
+
+/*
+ * Dirty logging is off: the huge pages logging split come back.  Yields,
+ * flushing what it zapped first (a zapped SPTE must not outlive the lock).
+ */
+bool kvm_rmap_zap_collapsible_sptes(struct kvm *kvm, const struct kvm_memory_slot *slot)
+{
+	lockdep_assert_held_write(&kvm->mmu_lock);
+	return __walk_slot_rmaps(kvm, slot, slot->base_gfn, slot->base_gfn + slot->npages,
+				 PG_LEVEL_4K, KVM_MAX_HUGEPAGE_LEVEL - 1, kvm_mmu_zap_collapsible_spte,
+				 NULL, true, true);
+}
+
 bool kvm_rmap_write_protect_gfn(struct kvm *kvm, const struct kvm_memory_slot *slot, gfn_t gfn,
 				int min_level)
 {

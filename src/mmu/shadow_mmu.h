@@ -117,6 +117,7 @@ int mmu_page_zap_pte(struct kvm *kvm, struct kvm_mmu_page *sp, _Atomic u64 *spte
 /* Shadowed guest tables: writes, and taking a gfn's shadow pages away. */
 void kvm_mmu_track_write(struct kvm_vcpu *vcpu, gpa_t gpa, u64 new_val, int bytes);
 bool kvm_mmu_unprotect_gfn(struct kvm *kvm, gfn_t gfn);
+bool kvm_rmap_zap_collapsible_sptes(struct kvm *kvm, const struct kvm_memory_slot *slot);
 
 /* Unsync pages and their synchronisation (the guest's TLB flushes). */
 bool is_unsync_root(struct kvm_mmu_page *sp);

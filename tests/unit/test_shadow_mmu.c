@@ -684,6 +684,34 @@ static void test_page_budget(void **state)
 	}
 }
 
+/*
+ * Dirty logging on a THP-backed slot maps 4K; turned off, the shadow MMU
+ * zaps the collapsible 4K leaves (kvm_rmap_zap_collapsible_sptes()) and
+ * the next faults map 2M again.
+ */
+static void test_logging_off_recovers_huge_pages(void **state)
+{
+	gpa_t gpas[8];
+	size_t i;
+
+	create(4 * MB, 1, WORLD_BACKING_THP);
+	for (i = 0; i < ARRAY_SIZE(gpas); i++)
+		gpas[i] = i * 512 * 1024;
+	run(0, FAKE_WRITE, gpas, ARRAY_SIZE(gpas));
+	assert_int_equal(pages_at(PG_LEVEL_2M), 2);
+
+	assert_int_equal(world_mem_set_flags(&fix.w, 0, KVM_MEM_LOG_DIRTY_PAGES), 0);
+	run(0, FAKE_WRITE, gpas, ARRAY_SIZE(gpas));
+	assert_int_equal(pages_at(PG_LEVEL_2M), 0);
+	assert_int_equal(pages_at(PG_LEVEL_4K), ARRAY_SIZE(gpas));
+
+	assert_int_equal(world_mem_set_flags(&fix.w, 0, 0), 0);
+	assert_int_equal(pages_at(PG_LEVEL_4K), 0);
+	run(0, FAKE_READ, gpas, ARRAY_SIZE(gpas));
+	assert_int_equal(pages_at(PG_LEVEL_2M), 2);
+	assert_int_equal(pages_at(PG_LEVEL_4K), 0);
+}
+
 static void test_two_vcpus_share_root(void **state)
 {
 	static const gpa_t gpas0[] = { 0, 0x1000, 0x2000, MB };
@@ -730,6 +758,7 @@ static const struct CMUnitTest tests[] = {
 	FIX_TEST(test_destroy_with_live_pages),
 	FIX_TEST(test_two_vcpus_share_root),
 	FIX_TEST(test_page_budget),
+	FIX_TEST(test_logging_off_recovers_huge_pages),
 };
 
 int main(void)
