@@ -33,6 +33,16 @@ typedef void (*bench_progress_fn)(const char *name);
 int bench_run_all(struct bench_result *out, int max, bench_progress_fn progress,
 		  enum world_mmu mmu);
 
+/*
+ * Run only the figures of @list (comma-separated names; NULL: all).
+ * Returns 0, -ENOENT for a name that is no figure, -EINVAL.
+ */
+int bench_set_filter(const char *list);
+/* Is the figure @name to be run? */
+bool bench_wanted(const char *name);
+/* Every figure's name, comma-separated, for help and errors. */
+const char *bench_figure_names(void);
+
 /* The two groups: the substrate (substrate.c) and the MMU (mmu.c). */
 int bench_run_substrate(struct bench_result *out, int max, bench_progress_fn progress);
 int bench_run_mmu(struct bench_result *out, int max, bench_progress_fn progress,

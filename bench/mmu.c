@@ -1031,6 +1031,14 @@ static void not_run(const struct figure *f, const char *why)
 		world_mmu_name(bench_mmu), why);
 }
 
+/* Keep @r as the next result if its figure was asked for. */
+static void keep(struct bench_result *out, int *n, const struct bench_result *r,
+		 const struct figure *f)
+{
+	if (bench_wanted(f->name))
+		out[(*n)++] = *r;
+}
+
 int bench_run_mmu(struct bench_result *out, int max, bench_progress_fn progress,
 		  enum world_mmu mmu)
 {
@@ -1040,74 +1048,93 @@ int bench_run_mmu(struct bench_result *out, int max, bench_progress_fn progress,
 	const char *tagged = "its guest is in tag mode, and shadow paging shadows guest tables "
 			     "that live in bytes";
 	double tag_seconds = 0;
-	struct bench_result meta;
+	struct bench_result r = { 0 }, meta = { 0 }, clear = { 0 };
 	int ret, n = 0;
 	char msg[64];
 	struct world v;
 
-	if (max < 7)
+	if (max < 12)
 		return 0;
 	bench_mmu = mmu;
 
 	/* One VM, its host memory faulted in once, for both fault figures. */
-	begin(&fig_fault, progress);
-	ret = bench_world_create(&v, &fo);
-	if (!ret)
-		ret = bench_fault_4k(&v, &out[n]);
-	finish(&out[n++], &fig_fault, ret);
+	if (bench_wanted(fig_fault.name) || bench_wanted(fig_scaling.name)) {
+		begin(&fig_fault, progress);
+		ret = bench_world_create(&v, &fo);
+		if (!ret)
+			ret = bench_fault_4k(&v, &r);
+		finish(&r, &fig_fault, ret);
+		keep(out, &n, &r, &fig_fault);
 
-	begin(&fig_scaling, progress);
-	if (v.kvm)
-		ret = bench_fault_scaling(&v, &out[n]);
-	finish(&out[n++], &fig_scaling, ret);
-	if (v.kvm)
-		world_destroy(&v);
+		begin(&fig_scaling, progress);
+		if (v.kvm)
+			ret = bench_fault_scaling(&v, &r);
+		finish(&r, &fig_scaling, ret);
+		keep(out, &n, &r, &fig_scaling);
+		if (v.kvm)
+			world_destroy(&v);
+	}
 
 	/* zap_1g's guest, once populated, gives metadata_bytes_per_4k. */
 	if (mmu != WORLD_MMU_SHADOW) {
 		const struct figure *fm = mmu == WORLD_MMU_TDP ? &fig_meta : &fig_meta_shadow;
 
-		begin(&fig_zap, progress);
-		ret = bench_zap_1g(&out[n], &meta);
-		finish(&out[n], &fig_zap, ret);
-		out[n + 2] = meta;
-		finish(&out[n + 2], fm, ret);
-
-		begin(&fig_clear, progress);
-		finish(&out[n + 1], &fig_clear, bench_clear_dirty_1g(&out[n + 1]));
-		n += 3;
+		if (bench_wanted(fig_zap.name) || bench_wanted(fm->name)) {
+			begin(&fig_zap, progress);
+			ret = bench_zap_1g(&r, &meta);
+			finish(&r, &fig_zap, ret);
+			finish(&meta, fm, ret);
+			keep(out, &n, &r, &fig_zap);
+		}
+		if (bench_wanted(fig_clear.name)) {
+			begin(&fig_clear, progress);
+			finish(&clear, &fig_clear, bench_clear_dirty_1g(&clear));
+			keep(out, &n, &clear, &fig_clear);
+		}
+		if (bench_wanted(fm->name))
+			keep(out, &n, &meta, fm);
 	} else {
 		not_run(&fig_zap, tagged);
 		not_run(&fig_clear, tagged);
 		not_run(&fig_meta, tagged);
 	}
 
-	begin(&fig_tlb, progress);
-	finish(&out[n], &fig_tlb, bench_tlb_hit(&out[n]));
-	n++;
+	if (bench_wanted(fig_tlb.name)) {
+		begin(&fig_tlb, progress);
+		finish(&r, &fig_tlb, bench_tlb_hit(&r));
+		keep(out, &n, &r, &fig_tlb);
+	}
 
 	/* The shadow MMU's own figures, whatever the MMU of the run. */
-	if (max < n + 5)
-		return n;
-	begin(&fig_fault_shadow, progress);
-	ret = bench_fault_4k_shadow(&out[n], &meta);
-	finish(&out[n++], &fig_fault_shadow, ret);
-	out[n] = meta;
-	finish(&out[n++], &fig_meta_shadow_paging, ret);
-	begin(&fig_cr3, progress);
-	finish(&out[n], &fig_cr3, bench_cr3_switch(&out[n]));
-	n++;
-	begin(&fig_sync, progress);
-	finish(&out[n], &fig_sync, bench_sync_512(&out[n]));
-	n++;
+	if (bench_wanted(fig_fault_shadow.name) || bench_wanted(fig_meta_shadow_paging.name)) {
+		begin(&fig_fault_shadow, progress);
+		ret = bench_fault_4k_shadow(&r, &meta);
+		finish(&r, &fig_fault_shadow, ret);
+		finish(&meta, &fig_meta_shadow_paging, ret);
+		keep(out, &n, &r, &fig_fault_shadow);
+		keep(out, &n, &meta, &fig_meta_shadow_paging);
+	}
+	if (bench_wanted(fig_cr3.name)) {
+		begin(&fig_cr3, progress);
+		finish(&r, &fig_cr3, bench_cr3_switch(&r));
+		keep(out, &n, &r, &fig_cr3);
+	}
+	if (bench_wanted(fig_sync.name)) {
+		begin(&fig_sync, progress);
+		finish(&r, &fig_sync, bench_sync_512(&r));
+		keep(out, &n, &r, &fig_sync);
+	}
 
+	if (!bench_wanted(fig_tag.name))
+		return n;
 	if (mmu != WORLD_MMU_TDP) {
 		not_run(&fig_tag, "the figure is the TDP MMU's memory at 256 GiB");
 		return n;
 	}
 	begin(&fig_tag, progress);
-	ret = bench_tag_mode(&out[n], progress, &tag_seconds);
-	finish(&out[n++], &fig_tag, ret);
+	ret = bench_tag_mode(&r, progress, &tag_seconds);
+	finish(&r, &fig_tag, ret);
+	keep(out, &n, &r, &fig_tag);
 	if (!ret) {
 		snprintf(msg, sizeof(msg), "%s: populated in %.0f s", fig_tag.name, tag_seconds);
 		progress(msg);

@@ -7,7 +7,9 @@
  * atomics it wraps, in the same run, takes the best of several repetitions
  * of each, and reports the ratio.
  */
+#include <errno.h>
 #include <math.h>
+#include <string.h>
 #include <time.h>
 
 #include "atomic.h"
@@ -134,12 +136,15 @@ static noinline void loop_srcu_read(u64 iters)
 		srcu_read_unlock(&bench_srcu, srcu_read_lock(&bench_srcu));
 }
 
-static void bench_one(struct bench_result *r, const char *name,
-		      void (*subject)(u64 iters), void (*baseline)(u64 iters),
-		      double target, const char *note, bench_progress_fn progress)
+/* Run one figure if it was asked for: 1 if it was (a result in @r), else 0. */
+static int bench_one(struct bench_result *r, const char *name,
+		     void (*subject)(u64 iters), void (*baseline)(u64 iters),
+		     double target, const char *note, bench_progress_fn progress)
 {
 	const u64 iters = 2 * 1000 * 1000;
 
+	if (!bench_wanted(name))
+		return 0;
 	progress(name);
 	measure_pair(subject, baseline, iters, &r->value, &r->baseline);
 	r->name = name;
@@ -150,6 +155,7 @@ static void bench_one(struct bench_result *r, const char *name,
 	r->direction = "<=";
 	r->met = r->ratio <= target;
 	r->note = note;
+	return 1;
 }
 
 int bench_run_substrate(struct bench_result *out, int max, bench_progress_fn progress)
@@ -160,29 +166,96 @@ int bench_run_substrate(struct bench_result *out, int max, bench_progress_fn pro
 	if (max < 5)
 		return 0;
 
-	bench_one(&out[n++], "hooks_off_overhead", loop_cmpxchg_hooked,
+	n += bench_one(&out[n], "hooks_off_overhead", loop_cmpxchg_hooked,
 		  loop_cmpxchg_bare, 1.10,
 		  "cmpxchg with sched point, mutant check and observer hook, none active, vs bare cmpxchg",
 		  progress);
-	bench_one(&out[n++], "rwlock_read_pair", loop_rwlock_read, loop_rmw_pair,
+	n += bench_one(&out[n], "rwlock_read_pair", loop_rwlock_read, loop_rmw_pair,
 		  3.0, "uncontended read_lock+read_unlock (lockdep, sched points) vs two seq_cst RMWs",
 		  progress);
 
 	rcu_set_backend(RCU_BACKEND_URCU);
-	bench_one(&out[n++], "rcu_read_pair_urcu", loop_rcu_read, loop_rmw_pair,
+	n += bench_one(&out[n], "rcu_read_pair_urcu", loop_rcu_read, loop_rmw_pair,
 		  1.5, "rcu_read_lock+unlock on liburcu (urcu-memb) vs two seq_cst RMWs",
 		  progress);
 	rcu_set_backend(RCU_BACKEND_OWN);
-	bench_one(&out[n++], "rcu_read_pair_own", loop_rcu_read, loop_rmw_pair,
+	n += bench_one(&out[n], "rcu_read_pair_own", loop_rcu_read, loop_rmw_pair,
 		  1.5, "rcu_read_lock+unlock on the own grace-period engine vs two seq_cst RMWs",
 		  progress);
 	rcu_set_backend(saved);
 
 	init_srcu_struct(&bench_srcu);
-	bench_one(&out[n++], "srcu_read_pair", loop_srcu_read, loop_rmw_pair,
+	n += bench_one(&out[n], "srcu_read_pair", loop_srcu_read, loop_rmw_pair,
 		  1.5, "srcu_read_lock+unlock vs two seq_cst RMWs", progress);
 	cleanup_srcu_struct(&bench_srcu);
 	return n;
+}
+
+static const char *const figure_names[] = {
+	"hooks_off_overhead", "rwlock_read_pair", "rcu_read_pair_urcu", "rcu_read_pair_own",
+	"srcu_read_pair", "fault_4k", "fault_scaling_2v", "zap_1g", "clear_dirty_1g",
+	"metadata_bytes_per_4k", "tlb_hit_access", "fault_4k_shadow",
+	"metadata_bytes_per_4k_shadow", "cr3_switch", "sync_512", "tag_mode_256g",
+};
+
+static const char *bench_filter;
+
+int bench_set_filter(const char *list)
+{
+	char buf[256];
+	const char *p = list;
+
+	bench_filter = NULL;
+	if (!list)
+		return 0;
+	while (*p) {
+		size_t len = strcspn(p, ",");
+		size_t i;
+
+		if (!len || len >= sizeof(buf))
+			return -EINVAL;
+		memcpy(buf, p, len);
+		buf[len] = 0;
+		for (i = 0; i < ARRAY_SIZE(figure_names) && strcmp(buf, figure_names[i]); i++)
+			;
+		if (i == ARRAY_SIZE(figure_names))
+			return -ENOENT;
+		p += len + (p[len] == ',');
+	}
+	bench_filter = list;
+	return 0;
+}
+
+bool bench_wanted(const char *name)
+{
+	const char *p = bench_filter;
+	size_t len = strlen(name);
+
+	if (!p)
+		return true;
+	while (*p) {
+		size_t l = strcspn(p, ",");
+
+		if (l == len && !strncmp(p, name, len))
+			return true;
+		p += l + (p[l] == ',');
+	}
+	return false;
+}
+
+const char *bench_figure_names(void)
+{
+	static char all[512];
+	size_t i;
+
+	if (!all[0]) {
+		for (i = 0; i < ARRAY_SIZE(figure_names); i++) {
+			strcat(all, figure_names[i]);
+			if (i + 1 < ARRAY_SIZE(figure_names))
+				strcat(all, ", ");
+		}
+	}
+	return all;
 }
 
 int bench_run_all(struct bench_result *out, int max, bench_progress_fn progress,

@@ -117,6 +117,19 @@ u64 cli_parse_mutants(const char *cmd, const char *list)
 	return mask;
 }
 
+long cli_parse_long(const char *cmd, const char *opt, const char *s, long min, long max)
+{
+	char *end;
+	long v;
+
+	errno = 0;
+	v = strtol(s, &end, 10);
+	if (errno || end == s || *end || v < min || v > max)
+		cli_usage_error("%s: --%s wants a number from %ld to %ld, not '%s'", cmd, opt, min,
+				max, s);
+	return v;
+}
+
 enum world_counters cli_parse_counters(const char *cmd, const char *name)
 {
 	enum world_counters c;

@@ -56,6 +56,8 @@ u64 cli_parse_checks(const char *cmd, const char *list);
 u64 cli_parse_mutants(const char *cmd, const char *list);
 /* --counters C: the mode, or a usage error naming @cmd. */
 enum world_counters cli_parse_counters(const char *cmd, const char *name);
+/* A decimal number in [@min, @max] for --@opt, or a usage error. */
+long cli_parse_long(const char *cmd, const char *opt, const char *s, long min, long max);
 /* --trace=FILE: FILE, or a usage error if it is empty. */
 const char *cli_parse_trace(const char *cmd, const char *path);
 

@@ -6,6 +6,7 @@
 #include <getopt.h>
 #include <math.h>
 #include <stdio.h>
+#include <stdlib.h>
 
 #include "bench.h"
 #include "cli.h"
@@ -28,7 +29,8 @@ static void json_number_or_null(struct json *j, double v)
 		json_double(j, v);
 }
 
-static void bench_json(struct json *j, const struct bench_result *r, int n, enum world_mmu mmu)
+static void bench_json(struct json *j, const struct bench_result *r, int n, enum world_mmu mmu,
+		       int repeat)
 {
 	int i;
 
@@ -37,12 +39,16 @@ static void bench_json(struct json *j, const struct bench_result *r, int n, enum
 	json_string(j, KVMMU_BUILD_TYPE);
 	json_key(j, "mmu");
 	json_string(j, world_mmu_name(mmu));
+	json_key(j, "repeat");
+	json_u64(j, (u64)repeat);
 	json_key(j, "benchmarks");
 	json_array_begin(j);
 	for (i = 0; i < n; i++) {
 		json_object_begin(j);
 		json_key(j, "name");
 		json_string(j, r[i].name);
+		json_key(j, "run");
+		json_u64(j, (u64)(i / (n / repeat) + 1));
 		json_key(j, "value");
 		json_double(j, r[i].value);
 		json_key(j, "unit");
@@ -87,15 +93,17 @@ static int cmd_bench(int argc, char **argv)
 	static const struct option opts[] = {
 		{ "json", optional_argument, NULL, 'j' },
 		{ "mmu", required_argument, NULL, 'm' },
+		{ "filter", required_argument, NULL, 'f' },
+		{ "repeat", required_argument, NULL, 'r' },
 		{ "quiet", no_argument, NULL, 'q' },
 		{ NULL, 0, NULL, 0 },
 	};
 	enum world_mmu mmu = WORLD_MMU_TDP;
 	char why[160];
-	struct bench_result results[MAX_RESULTS];
+	struct bench_result *results;
 	struct cli_output out;
+	int c, n = 0, per = 0, repeat = 1, i;
 	struct json j;
-	int c, n;
 
 	cli_output_init(&out);
 	opterr = 0;
@@ -108,6 +116,14 @@ static int cmd_bench(int argc, char **argv)
 		case 'm':
 			if (world_mmu_parse(optarg, &mmu, why, sizeof(why)))
 				cli_usage_error("bench: --mmu: %s", why);
+			break;
+		case 'f':
+			if (bench_set_filter(optarg))
+				cli_usage_error("bench: --filter: '%s' names no figure (%s)", optarg,
+						bench_figure_names());
+			break;
+		case 'r':
+			repeat = (int)cli_parse_long("bench", "repeat", optarg, 1, 1000);
 			break;
 		case 'q':
 			out.quiet = true;
@@ -124,12 +140,26 @@ static int cmd_bench(int argc, char **argv)
 	/* Before the benchmarks: a path that cannot be written costs no run. */
 	if (out.json)
 		cli_output_open(&out, &j);
-	n = bench_run_all(results, MAX_RESULTS, bench_progress, mmu);
+	results = calloc((size_t)repeat * MAX_RESULTS, sizeof(*results));
+	if (!results) {
+		fprintf(stderr, "kvmmu: bench: out of memory\n");
+		return CLI_EXIT_INTERNAL;
+	}
+	/* Each run the same figures, one after the other: a profiler sees them all. */
+	for (i = 0; i < repeat; i++) {
+		per = bench_run_all(results + n, MAX_RESULTS, bench_progress, mmu);
+		n += per;
+	}
 	if (out.json) {
-		bench_json(&j, results, n, mmu);
+		bench_json(&j, results, n, mmu, per ? repeat : 1);
 		cli_output_close(&out);
 	}
-	bench_table(out.human, results, n, mmu);
+	for (i = 0; i < repeat && per; i++) {
+		if (repeat > 1)
+			fprintf(out.human, "run %d of %d\n", i + 1, repeat);
+		bench_table(out.human, results + i * per, per, mmu);
+	}
+	free(results);
 	return CLI_EXIT_OK;
 }
 
@@ -137,7 +167,8 @@ const struct cli_command cli_cmd_bench = {
 	.name = "bench",
 	.summary = "run the benchmarks (ratios against same-run baselines)",
 	.usage =
-		"usage: kvmmu bench [--mmu MMU] [--json[=FILE]] [--quiet]\n"
+		"usage: kvmmu bench [--mmu MMU] [--filter LIST] [--repeat N] [--json[=FILE]]\n"
+		"                   [--quiet]\n"
 		"\n"
 		"Run every benchmark.  Each figure is reported with the baseline\n"
 		"measured in the same run, their ratio, and the target it should meet.\n"
@@ -149,6 +180,10 @@ const struct cli_command cli_cmd_bench = {
 		"                 (shadow paging of a guest's own 4-level tables); a\n"
 		"                 figure that does not apply is left out, with a line\n"
 		"                 on stderr saying why\n"
+		"  --filter LIST  run only these figures (comma-separated names, as the\n"
+		"                 table shows them), e.g. to profile one alone\n"
+		"  --repeat N     run them N times, one run after the other (default 1);\n"
+		"                 the table and the JSON give every run\n"
 		"  --json[=FILE]  write the JSON document to FILE, or to stdout (the\n"
 		"                 table then goes to stderr)\n"
 		"  --quiet        no progress lines\n"

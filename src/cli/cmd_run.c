@@ -44,15 +44,7 @@ static u64 parse_size(const char *opt, const char *s)
 
 static long parse_int(const char *opt, const char *s, long min, long max)
 {
-	char *end;
-	long v;
-
-	errno = 0;
-	v = strtol(s, &end, 10);
-	if (errno || end == s || *end || v < min || v > max)
-		cli_usage_error("run: --%s wants a number from %ld to %ld, not '%s'", opt, min,
-				max, s);
-	return v;
+	return cli_parse_long("run", opt, s, min, max);
 }
 
 /* ---- progress -------------------------------------------------------------------------------- */

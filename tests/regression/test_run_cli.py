@@ -234,6 +234,20 @@ def test_bench_options():
     check('bench --help names --mmu', p.returncode == 0 and '--mmu' in p.stdout, p.stdout[-300:])
     p = kvmmu('bench', '--mmu', 'ept')
     check('bench --mmu ept: usage error', p.returncode == 2 and 'mmu' in p.stderr, p.stderr[-300:])
+    p = kvmmu('bench', '--filter', 'fault_4k,nope')
+    check('bench --filter with an unknown name: usage error naming the figures',
+          p.returncode == 2 and 'cr3_switch' in p.stderr, p.stderr[-300:])
+    p = kvmmu('bench', '--repeat', '0')
+    check('bench --repeat 0: usage error', p.returncode == 2, p.stderr[-300:])
+    p = kvmmu('bench', '--filter', 'cr3_switch', '--repeat', '2', '--json', '--quiet')
+    try:
+        doc = json.loads(p.stdout)
+        runs = [(b['name'], b['run']) for b in doc['benchmarks']]
+    except (json.JSONDecodeError, KeyError) as e:
+        doc, runs = None, repr(e)
+    check('bench --filter cr3_switch --repeat 2: that figure, twice',
+          p.returncode == 0 and doc and doc['repeat'] == 2
+          and runs == [('cr3_switch', 1), ('cr3_switch', 2)], str(runs))
 
 
 def test_list_names_workloads():
