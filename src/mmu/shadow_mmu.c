@@ -31,11 +31,14 @@
 
 /* ---- events ------------------------------------------------------------------------- */
 
-/* The gfn entry @index of @sp maps. */
+/*
+ * The gfn entry @index of @sp maps.  READ_ONCE: observers look without
+ * mmu_lock (chk_access_gpa(), chk_view_gfn()); KVM writes it under the lock.
+ */
 static gfn_t kvm_mmu_page_get_gfn(const struct kvm_mmu_page *sp, int index)
 {
 	if (sp->shadowed_translation)
-		return sp->shadowed_translation[index] >> PAGE_SHIFT;
+		return READ_ONCE(sp->shadowed_translation[index]) >> PAGE_SHIFT;
 	return sp->gfn + ((gfn_t)index << ((sp->role.level - 1) * SPTE_LEVEL_BITS));
 }
 
@@ -57,7 +60,7 @@ gfn_t kvm_mmu_sptep_gfn(struct kvm *kvm, const void *sptep, int *level)
 static unsigned int kvm_mmu_page_get_access(const struct kvm_mmu_page *sp, int index)
 {
 	if (sp->shadowed_translation)
-		return sp->shadowed_translation[index] & ACC_ALL;
+		return READ_ONCE(sp->shadowed_translation[index]) & ACC_ALL;
 	return sp->role.access;
 }
 
@@ -65,7 +68,8 @@ static void kvm_mmu_page_set_translation(struct kvm_mmu_page *sp, int index, gfn
 					 unsigned int access)
 {
 	if (sp->shadowed_translation) {
-		sp->shadowed_translation[index] = (gfn << PAGE_SHIFT) | access;
+		/* WRITE_ONCE: pairs with the READ_ONCE of kvm_mmu_page_get_gfn(). */
+		WRITE_ONCE(sp->shadowed_translation[index], (gfn << PAGE_SHIFT) | access);
 		return;
 	}
 	WARN_ONCE(access != kvm_mmu_page_get_access(sp, index),
@@ -516,7 +520,9 @@ static void mark_unsync(struct kvm *kvm, _Atomic u64 *spte)
 	if (WARN_ON_ONCE(!bitmap) || test_bit(index, bitmap))
 		return;
 	__set_bit(index, bitmap);
-	if (sp->unsync_children++)
+	/* WRITE_ONCE: is_unsync_root() reads it without mmu_lock. */
+	WRITE_ONCE(sp->unsync_children, sp->unsync_children + 1);
+	if (sp->unsync_children > 1)
 		return;
 	kvm_mmu_mark_parents_unsync(kvm, sp);
 }
@@ -548,7 +554,7 @@ static void kvm_unlink_unsync_page(struct kvm *kvm, struct kvm_mmu_page *sp)
 static void clear_unsync_child_bit(struct kvm_mmu_page *sp, int index)
 {
 	WARN_ON_ONCE(!sp->unsync_children);
-	--sp->unsync_children;
+	WRITE_ONCE(sp->unsync_children, sp->unsync_children - 1);
 	__clear_bit(index, sp_unsync_bitmap(sp));
 }
 
