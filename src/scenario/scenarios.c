@@ -865,7 +865,14 @@ static const struct scenario fault_vs_host = {
 /*
  * The same under shadow paging, the guests on their own tables: the host's
  * invalidations reach the SPTEs through rmaps, and the CPUs cache gvas.
+ * Both vCPUs have mapped (and cached) the pages before the race starts.
  */
+static int shadow_race_setup(struct scn_world *w)
+{
+	return vcpu_loop(w, 0, HW_STORE, 0, 4, PAGE_SIZE) ?:
+	       vcpu_loop(w, 1, HW_LOAD, 0, 4, PAGE_SIZE);
+}
+
 static const struct scenario shadow_fault_vs_host = {
 	.name = "shadow-fault-vs-host",
 	.description = "shadow paging, the guest on its own tables: two vCPUs store and load on "
@@ -874,6 +881,7 @@ static const struct scenario shadow_fault_vs_host = {
 	.mutants = { "rmap-unmap-no-flush" },
 	.world = { .nr_vcpus = 2, .mmu = WORLD_MMU_SHADOW, .guest_paging = 4,
 		   .mem = { SLOT0(4 * PAGE_SIZE, ANON) } },
+	.setup = shadow_race_setup,
 	.start = race_start,
 };
 
