@@ -97,6 +97,17 @@ static void data_store(const struct kvmmu_event *ev)
 	w = chk_map_get(&words, key);
 	if (!w)
 		return;
+	/*
+	 * A read-modify-write on a word not seen stored yet: the word before
+	 * it is known too, and a load racing with it may return that.
+	 */
+	if (a->rmw && !w->n) {
+		w->vals[w->next] = a->prev;
+		w->index[w->next] = ev->index;
+		w->vcpu[w->next] = -2;
+		w->next = (w->next + 1) % RING;
+		w->n++;
+	}
 	w->vals[w->next] = a->value;
 	w->index[w->next] = ev->index;
 	w->vcpu[w->next] = (s8)a->vcpu;

@@ -203,6 +203,13 @@ struct kvmmu_ev_access {
 	 */
 	u64 gva;
 	const void *sptep;
+	/*
+	 * STOREs that are a read-modify-write (a compare-exchange setting A/D
+	 * in a guest table): the word just before it, which a load racing
+	 * with it may still return.
+	 */
+	bool rmw;
+	u64 prev;
 };
 
 struct kvmmu_ev_dirty_log {

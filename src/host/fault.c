@@ -338,6 +338,16 @@ static void stored(struct mm_struct *mm, unsigned long addr, u64 pfn, bool speci
 		      .pfn = pfn, .value = val);
 }
 
+/* A compare-exchange that replaced @prev: a load racing with it may still see @prev. */
+static void stored_rmw(struct mm_struct *mm, unsigned long addr, u64 pfn, bool special,
+		       u64 val, u64 prev)
+{
+	if (!special)
+		set_page_dirty(mm->phys, pfn_to_page(mm->phys, pfn));
+	kvmmu_observe(KVMMU_EV_VMM_STORE, access, .vcpu = -1, .size = 8, .hva = addr & ~7UL,
+		      .pfn = pfn, .value = val, .rmw = true, .prev = prev);
+}
+
 static int load_op(struct mm_struct *mm, unsigned long addr, u64 pfn, bool special, void *arg)
 {
 	u64 *val = arg;
@@ -412,7 +422,14 @@ static int cmpxchg_op(struct mm_struct *mm, unsigned long addr, u64 pfn, bool sp
 	}
 	if (!done)
 		return 1;
-	stored(mm, addr, pfn, special, frame_read_word(mm->phys, pfn, addr & (PAGE_SIZE - 1)));
+	{
+		u64 word = frame_read_word(mm->phys, pfn, addr & (PAGE_SIZE - 1));
+		u64 shift = (addr & 7) * 8;
+		u64 mask = a->size == 8 ? ~0ULL : 0xffffffffULL << shift;
+
+		stored_rmw(mm, addr, pfn, special, word,
+			   (word & ~mask) | ((*a->old << shift) & mask));
+	}
 	return 0;
 }
 

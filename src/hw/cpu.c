@@ -361,10 +361,18 @@ static int gmem_cmpxchg(void *arg, u64 gpa, int size, u64 *old, u64 new_val)
 	}
 	if (!done)
 		return 1;
-	/* A store of the CPU's to guest memory: observers see the word it left. */
-	kvmmu_observe(KVMMU_EV_GUEST_STORE, access, .vcpu = g->hv->id, .size = 8,
-		      .gpa = gpa & ~7ULL, .pfn = pfn,
-		      .value = mem_load(g->hv->m, pfn, off, 8));
+	/*
+	 * A store of the CPU's to guest memory: observers see the word it left,
+	 * and the word before (the exchange changed only the entry's bytes).
+	 */
+	{
+		u64 word = mem_load(g->hv->m, pfn, off, 8), shift = (gpa & 7) * 8;
+		u64 mask = size == 8 ? ~0ULL : 0xffffffffULL << shift;
+
+		kvmmu_observe(KVMMU_EV_GUEST_STORE, access, .vcpu = g->hv->id, .size = 8,
+			      .gpa = gpa & ~7ULL, .pfn = pfn, .value = word, .rmw = true,
+			      .prev = (word & ~mask) | ((*old << shift) & mask));
+	}
 	return 0;
 }
 

@@ -7,6 +7,7 @@
 #include <linux/kvm.h>
 #include <stdarg.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "check.h"
@@ -661,6 +662,11 @@ static int build_guest_tables(struct world *w)
 
 		/* The page tables of the whole large pages, in a row. */
 		w->guest_pt[m] = b.next;
+		if (last > first) {
+			w->guest_pdes[m] = calloc((last - first) / large, sizeof(gpa_t));
+			if (!w->guest_pdes[m])
+				return -ENOMEM;
+		}
 		for (gpa = first; gpa < last && !r; gpa += large) {
 			gpa_t pt;
 
@@ -673,6 +679,8 @@ static int build_guest_tables(struct world *w)
 			if (gpa >= first && gpa < last) {
 				r = gpt_entry(&b, gpa, 2, &entry);
 				r = r ?: gpt_write(&b, entry, gpa | GPT_P | GPT_W | GPT_PS);
+				if (!r)
+					w->guest_pdes[m][(gpa - first) / large] = entry;
 				gpa += large;
 				continue;
 			}
@@ -688,7 +696,7 @@ int world_guest_pde(struct world *w, u64 gva, struct world_guest_pde *out)
 {
 	struct gpt_format f;
 	u64 large;
-	int m, l, r;
+	int m;
 
 	if (!w->cfg.guest_paging)
 		return -ENOENT;
@@ -697,20 +705,15 @@ int world_guest_pde(struct world *w, u64 gva, struct world_guest_pde *out)
 	for (m = 0; m < nr_mem(&w->cfg); m++) {
 		const struct world_mem_config *mc = &w->cfg.mem[m];
 		gpa_t first = ALIGN(mc->gpa, large), last = ALIGN_DOWN(mc->gpa + mc->size, large);
-		gpa_t table = w->guest_cr3, e;
-		u64 v = 0;
+		gpa_t e;
 
-		if (gva < first || gva >= last)
+		if (gva < first || gva >= last || !w->guest_pdes[m])
 			continue;
-		/* The tables above the PDE only: those the guest never writes. */
-		for (l = f.levels; l > 2; l--) {
-			e = table + gpt_index(&f, gva, l) * f.entry_size;
-			r = gpt_access(w, e, f.entry_size, false, &v);
-			if (r)
-				return r;
-			table = v & PT64_BASE_ADDR_MASK & ~(u64)(PAGE_SIZE - 1);
-		}
-		e = table + gpt_index(&f, gva, 2) * f.entry_size;
+		/*
+		 * Where the builder put the entry: no read of guest memory, which
+		 * the guest's CPUs and KVM change as they walk (A bits) meanwhile.
+		 */
+		e = w->guest_pdes[m][(ALIGN_DOWN(gva, large) - first) / large];
 		*out = (struct world_guest_pde){
 			.gpa = e, .size = f.entry_size, .page_size = large,
 			.large = ALIGN_DOWN(gva, large) | GPT_P | GPT_W | GPT_PS,
@@ -827,6 +830,8 @@ u64 world_destroy(struct world *w)
 	for (m = 0; m < WORLD_MAX_MEM; m++) {
 		if (w->files[m])
 			host_file_destroy(w->files[m]);
+		free(w->guest_pdes[m]);
+		w->guest_pdes[m] = NULL;
 	}
 	/* Tables freed after a grace period are frames too. */
 	rcu_barrier();

@@ -242,6 +242,7 @@ struct world {
 	u64 kept_frames;            /* frames the host keeps for good (hwpoison) */
 	gpa_t guest_cr3;            /* cfg.guest_paging: the guest's top table */
 	gpa_t guest_pt[WORLD_MAX_MEM]; /* and each region's spare page tables (world_guest_pde()) */
+	gpa_t *guest_pdes[WORLD_MAX_MEM]; /* the PDE of each whole large page, by region */
 	bool checking;              /* the checkers are attached */
 	bool checked;               /* they were: teardown reports leaks */
 };
