@@ -689,10 +689,10 @@ static int kvm_sync_page(struct kvm_vcpu *vcpu, struct kvm_mmu_page *sp)
  * Sync everything unsync below @parent, in batches: write-protect the
  * batch's tables again and flush (from here the guest's writes to them
  * fault), then recompute their SPTEs.  Yields mmu_lock when asked to, with
- * nothing owed across the break; where it may not yield it leaves the rest
- * to KVM_REQ_MMU_SYNC.
+ * nothing owed across the break (every caller may yield: kvmmu has no
+ * sync under another lock, where KVM leaves the rest to KVM_REQ_MMU_SYNC).
  */
-static void mmu_sync_children(struct kvm_vcpu *vcpu, struct kvm_mmu_page *parent, bool can_yield)
+static void mmu_sync_children(struct kvm_vcpu *vcpu, struct kvm_mmu_page *parent)
 {
 	struct kvm *kvm = vcpu->kvm;
 	LIST_HEAD(invalid_list);
@@ -734,10 +734,6 @@ static void mmu_sync_children(struct kvm_vcpu *vcpu, struct kvm_mmu_page *parent
 			else if (flush)
 				kvm_flush_remote_tlbs(kvm);
 			flush = false;
-			if (!can_yield) {
-				kvm_make_request(KVM_REQ_MMU_SYNC, vcpu);
-				return;
-			}
 			cond_resched_rwlock_write(&kvm->mmu_lock);
 		}
 	}
@@ -766,7 +762,7 @@ void kvm_mmu_sync_roots(struct kvm_vcpu *vcpu)
 		if (!is_unsync_root(sp))
 			return;
 		write_lock(&kvm->mmu_lock);
-		mmu_sync_children(vcpu, sp, true);
+		mmu_sync_children(vcpu, sp);
 		write_unlock(&kvm->mmu_lock);
 		return;
 	}
@@ -780,7 +776,7 @@ void kvm_mmu_sync_roots(struct kvm_vcpu *vcpu)
 			continue;
 		sp = root_to_sp(kvm, root);
 		if (sp && is_unsync_root(sp))
-			mmu_sync_children(vcpu, sp, true);
+			mmu_sync_children(vcpu, sp);
 	}
 	write_unlock(&kvm->mmu_lock);
 }
