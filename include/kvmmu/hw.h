@@ -32,6 +32,15 @@ enum kvmmu_exit_reason {
 	KVMMU_EXIT_PAGE_FAULT,     /* a #PF at .gva, .error_code as the CPU reports it */
 	KVMMU_EXIT_CR_ACCESS,      /* MOV to CR0/CR3/CR4 or WRMSR EFER (.cr) of .value */
 	KVMMU_EXIT_INVLPG,         /* INVLPG .gva */
+	/*
+	 * Nested VMX (kvmmu_entry.guest_mode tells which level runs): L1's
+	 * VMLAUNCH/VMRESUME of L2 with the EPT pointer in .value (the one it
+	 * wrote to its VMCS); L1's INVEPT of type .type for EPTP .value; L2's
+	 * VMCALL, .value its operand and .gpa its argument, which L1 handles.
+	 */
+	KVMMU_EXIT_VMLAUNCH,
+	KVMMU_EXIT_INVEPT,
+	KVMMU_EXIT_VMCALL,
 };
 
 /* kvmmu_exit.cr for a WRMSR to EFER. */
@@ -59,7 +68,8 @@ struct kvmmu_exit {
 	uint64_t gva;                /* PAGE_FAULT (CR2), INVLPG */
 	uint32_t cr;                 /* CR_ACCESS: 0, 3, 4 or KVMMU_CR_EFER */
 	uint64_t value;              /* CR_ACCESS: the value written */
-	struct kvmmu_insn insn;      /* PAGE_FAULT: the access that faulted */
+	struct kvmmu_insn insn;      /* PAGE_FAULT, EPT_VIOLATION: the access that faulted */
+	uint32_t type;               /* INVEPT: 1 single-context, 2 global */
 };
 
 /*
@@ -109,6 +119,14 @@ struct kvmmu_entry {
 	 * offers protection keys only with TDP (its SPTEs carry no keys).
 	 */
 	bool no_pku;
+	/*
+	 * Nested EPT: run L2.  root_pfn is KVM's shadow of L1's EPT tables
+	 * (EPT02), walked with L2's gpas, which are L1's business: the CPU
+	 * reports them to observers as unknown gfns, with the leaf SPTE, as
+	 * under shadow paging.  PML is off for L2.  Otherwise the vCPU runs
+	 * L1 (a hypervisor: see hw_model.h) on root_pfn, its own EPT.
+	 */
+	bool guest_mode;
 };
 
 #define KVMMU_PML_ENTRIES 512
@@ -145,6 +163,14 @@ struct kvmmu_hw_ops {
 	void (*inject_page_fault)(struct kvmmu_hw_vcpu *hv, uint64_t gva, uint64_t error_code);
 	/* Drop the cached translations of @gva (INVLPG, emulated by KVM). */
 	void (*flush_tlb_gva)(struct kvmmu_hw_vcpu *hv, uint64_t gva);
+	/*
+	 * Nested: a VM exit from L2 that L1 handles, which KVM reflects (an
+	 * EPT violation or misconfiguration in L1's tables at the L2 gpa
+	 * .gpa, with its .exit_qualification; a VMCALL): the vCPU switches
+	 * to L1, which handles @e at the next entry and resumes L2 where it
+	 * left off.
+	 */
+	void (*nested_vmexit)(struct kvmmu_hw_vcpu *hv, const struct kvmmu_exit *e);
 };
 
 #endif /* KVMMU_HW_H */

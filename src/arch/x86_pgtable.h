@@ -120,4 +120,8 @@ enum pg_level {
 #define EPT_VIOLATION_GVA_IS_VALID BIT_ULL(7)
 #define EPT_VIOLATION_GVA_TRANSLATED BIT_ULL(8)
 
+/* INVEPT's types (SDM): one EPTP's translations, or every EPTP's. */
+#define VMX_EPT_EXTENT_CONTEXT 1
+#define VMX_EPT_EXTENT_GLOBAL 2
+
 #endif /* KVMMU_ARCH_X86_PGTABLE_H */

@@ -435,27 +435,57 @@ bool chk_vcpu_live(struct kvm_vcpu *vcpu)
 	return !flush_requested(vcpu);
 }
 
+/*
+ * The roots whose TLB contexts a vCPU may use without a flush: L1's (or
+ * the only) current root, and under nested EPT L2's current and cached
+ * roots, which a nested VM entry switches to without flushing (EPT's
+ * translations stay cached per EPT pointer until INVEPT).
+ */
+static int vcpu_live_roots(struct kvm_vcpu *vcpu, u64 pfns[2 + KVM_MMU_NUM_PREV_ROOTS])
+{
+	const struct kvm_mmu *l2 = &vcpu->arch.guest_mmu;
+	hpa_t root = READ_ONCE(vcpu->arch.root_mmu.root.hpa);
+	int n = 0, i;
+
+	if (root != INVALID_PAGE)
+		pfns[n++] = root >> PAGE_SHIFT;
+	root = READ_ONCE(l2->root.hpa);
+	if (root != INVALID_PAGE)
+		pfns[n++] = root >> PAGE_SHIFT;
+	for (i = 0; i < KVM_MMU_NUM_PREV_ROOTS; i++) {
+		root = READ_ONCE(l2->prev_roots[i].hpa);
+		if (root != INVALID_PAGE)
+			pfns[n++] = root >> PAGE_SHIFT;
+	}
+	return n;
+}
+
 /* @nr_gfns 0: every entry; else the leaves over [@gfn, @gfn + @nr_gfns). */
 static int vcpu_tlb(struct kvm_vcpu *vcpu, gfn_t gfn, u64 nr_gfns, struct hw_tlb_view *buf, int n)
 {
-	hpa_t root = READ_ONCE(vcpu->arch.root_mmu.root.hpa);
-	int i, count, live = 0;
+	u64 roots[2 + KVM_MMU_NUM_PREV_ROOTS];
+	int i, j, count, live = 0, nr_roots;
 
-	if (!chk_world.hw || !chk_vcpu_live(vcpu) || root == INVALID_PAGE)
+	nr_roots = vcpu_live_roots(vcpu, roots);
+	if (!chk_world.hw || !chk_vcpu_live(vcpu) || !nr_roots)
 		return 0;
 	count = nr_gfns ? hw_tlb_snapshot_leaves(vcpu->hw, gfn, nr_gfns, buf, n) :
 			  hw_tlb_snapshot(vcpu->hw, buf, n);
 	if (count > n)
 		count = n;
 	/*
-	 * Only the current root's context is used.  Entries another root left
+	 * Only the live roots' contexts are used.  Entries another root left
 	 * behind are dead: loading a root flushes the context it tags before
 	 * the vCPU enters (kvm_mmu_load()), which is why zapping an invalid
 	 * root needs no flush.
 	 */
 	for (i = 0; i < count; i++) {
-		if (buf[i].root_pfn == root >> PAGE_SHIFT)
-			buf[live++] = buf[i];
+		for (j = 0; j < nr_roots; j++) {
+			if (buf[i].root_pfn == roots[j]) {
+				buf[live++] = buf[i];
+				break;
+			}
+		}
 	}
 	return live;
 }
@@ -472,12 +502,21 @@ bool chk_view_gfn(const struct hw_tlb_view *v, gfn_t *gfn, u64 *pages)
 	}
 	if (!v->sptep)
 		return false;
-	/* Shadow paging: the leaf's page knows its gfn (its tables are RCU-freed). */
+	/*
+	 * Shadow paging, nested EPT: the leaf's page knows its gfn (its tables
+	 * are RCU-freed).  A gva-keyed entry covers the 4K of its page; an
+	 * L2 gpa-keyed one the leaf's whole span.
+	 */
 	rcu_read_lock();
 	g = kvm_mmu_sptep_gfn(chk_kvm(), v->sptep, &level);
 	rcu_read_unlock();
 	if (g == ~(gfn_t)0)
 		return false;
+	if (!v->linear) {
+		*gfn = g & ~(KVM_PAGES_PER_HPAGE(level) - 1);
+		*pages = KVM_PAGES_PER_HPAGE(level);
+		return true;
+	}
 	*gfn = g + (v->page & (KVM_PAGES_PER_HPAGE(level) - 1));
 	*pages = 1;
 	return true;

@@ -175,6 +175,8 @@ static void result_json(struct json *j, const struct workload *wl, const struct 
 	json_object_begin(j);
 	json_key(j, "guest_paging");
 	json_u64(j, (u64)cfg->guest_paging);
+	json_key(j, "nested");
+	json_bool(j, cfg->nested);
 	json_key(j, "vcpus");
 	json_u64(j, (u64)cfg->vcpus);
 	json_key(j, "mem_per_vcpu");
@@ -364,6 +366,7 @@ static int cmd_run(int argc, char **argv)
 		{ "seed", required_argument, NULL, 'r' },
 		{ "mmu", required_argument, NULL, 'm' },
 		{ "guest-paging", required_argument, NULL, 'G' },
+		{ "nested", no_argument, NULL, 'N' },
 		{ "tag-mode", no_argument, NULL, 'T' },
 		{ "pml", no_argument, NULL, 'P' },
 		{ "yield-every", required_argument, NULL, 'Y' },
@@ -422,6 +425,9 @@ static int cmd_run(int argc, char **argv)
 			break;
 		case 'G':
 			cfg.guest_paging = (int)parse_int("guest-paging", optarg, 2, 5);
+			break;
+		case 'N':
+			cfg.nested = true;
 			break;
 		case 'T':
 			cfg.tag_mode = true;
@@ -532,6 +538,10 @@ const struct cli_command cli_cmd_run = {
 		"  --guest-paging N   the guests' own tables: 2 (32-bit, 4M pages), 3 (PAE),\n"
 		"                     4 or 5 levels (default: 4 with --mmu shadow, none\n"
 		"                     otherwise); 2 and 3 put guest memory below 4G\n"
+		"  --nested           run the vCPUs in L2 under an L1 hypervisor with EPT\n"
+		"                     tables of its own, which KVM shadows (nested EPT, with\n"
+		"                     --mmu tdp or tdp-legacy); mmu-stress's remapping pass\n"
+		"                     has L1 unmap each slice and INVEPT\n"
 		"  --tag-mode         guest frames hold one word: guests up to 1T\n"
 		"  --pml              page-modification logging: dirty logging clears D and\n"
 		"                     the CPU logs the writes that set it (VMX enable_pml)\n"

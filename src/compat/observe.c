@@ -127,6 +127,7 @@ static const char *const event_names[NR_KVMMU_EVENTS] = {
 	[KVMMU_EV_PML_LOG] = "pml_log",
 	[KVMMU_EV_PML_FLUSH] = "pml_flush",
 	[KVMMU_EV_WARN] = "warn",
+	[KVMMU_EV_NESTED] = "nested",
 };
 
 static const char *const span_names[NR_KVMMU_SPANS] = {

@@ -65,6 +65,7 @@ enum kvmmu_event_type {
 	KVMMU_EV_PML_LOG,            /* .pml: the CPU logged a gpa in a vCPU's PML buffer */
 	KVMMU_EV_PML_FLUSH,          /* .pml: KVM drained a vCPU's PML buffer into the log */
 	KVMMU_EV_WARN,               /* .warn: a WARN fired */
+	KVMMU_EV_NESTED,             /* .nested: a nested VM entry or exit, an INVEPT */
 	NR_KVMMU_EVENTS
 };
 
@@ -298,6 +299,21 @@ struct kvmmu_ev_slot {
 	gfn_t start, end;
 };
 
+enum kvmmu_nested_what {
+	KVMMU_NESTED_VMENTRY, /* L1 resumed L2 (.eptp) */
+	KVMMU_NESTED_VMEXIT,  /* an exit of L2 reflected to L1 (.gpa: where it faulted) */
+	KVMMU_NESTED_INVEPT,  /* L1's INVEPT of .type for .eptp done (.failed: VMfail) */
+};
+
+struct kvmmu_ev_nested {
+	int vcpu;
+	u8 what; /* enum kvmmu_nested_what */
+	u64 eptp;
+	gpa_t gpa;
+	u32 type;
+	bool failed;
+};
+
 struct kvmmu_event {
 	u16 type; /* enum kvmmu_event_type */
 	int thread;
@@ -320,6 +336,7 @@ struct kvmmu_event {
 		struct kvmmu_ev_slot slot;
 		struct kvmmu_ev_fault fault;
 		struct kvmmu_ev_warn warn;
+		struct kvmmu_ev_nested nested;
 	};
 };
 

@@ -116,6 +116,7 @@ int hw_vcpu_id(struct kvmmu_hw_vcpu *hv)
 
 int hw_vcpu_load_program(struct kvmmu_hw_vcpu *hv, const struct hw_program *p)
 {
+	bool was_nested;
 	u64 i;
 
 	if (p->list) {
@@ -124,6 +125,10 @@ int hw_vcpu_load_program(struct kvmmu_hw_vcpu *hv, const struct hw_program *p)
 
 			if (p->list[i].op >= NR_HW_OPS || !is_power_of_2(size) || size > 8 ||
 			    (p->list[i].addr & (size - 1)))
+				return -EINVAL;
+			/* L1's instructions are L1's; a VMCALL needs an L1 to call. */
+			if (p->list[i].op == HW_VMRESUME || p->list[i].op == HW_INVEPT ||
+			    (p->list[i].op == HW_VMCALL && !p->nested))
 				return -EINVAL;
 			/* Guest page tables live in bytes: not in tag mode. */
 			if (p->list[i].op == HW_MOV_CR0 && hv->m->tag_map)
@@ -137,6 +142,12 @@ int hw_vcpu_load_program(struct kvmmu_hw_vcpu *hv, const struct hw_program *p)
 	if (p->paging && (p->paging < 2 || p->paging > 5 || hv->m->tag_map ||
 			  (p->cr3 & (PAGE_SIZE - 1)) || (p->paging < 4 && p->cr3 >> 32)))
 		return -EINVAL;
+	/* Nested: L1's EPT tables live in bytes; L1 and L2 run unpaged. */
+	if (p->nested && (hv->m->tag_map || p->paging || !p->nested->l2_size))
+		return -EINVAL;
+	if (p->unmap_each_pass && (!p->nested || p->list))
+		return -EINVAL;
+	was_nested = hv->prog.nested;
 	hv->prog = *p;
 	/*
 	 * .paging starts the program as a kernel in that paging mode: CPL 0,
@@ -160,6 +171,17 @@ int hw_vcpu_load_program(struct kvmmu_hw_vcpu *hv, const struct hw_program *p)
 		hv->pdptrs_pending = p->paging == 3;
 	}
 	hv->npages = p->list ? 0 : p->size >> PAGE_SHIFT;
+	/*
+	 * A program run as L2 starts in L1, which launches it, unless the
+	 * last program ran as L2 too: then the vCPU stays where it is (L2,
+	 * or L1 about to resume it) and L2 goes on with the new program, as
+	 * a guest with its next pass.  Else there is no L1.
+	 */
+	if (p->nested && !was_nested)
+		hw_l1_start(hv);
+	else if (!p->nested)
+		memset(&hv->l1, 0, sizeof(hv->l1));
+	hv->l1.region_unmapped = false;
 	hv->pc = 0;
 	atomic_store(&hv->pass, 0);
 	atomic_store(&hv->release, false);
@@ -185,6 +207,9 @@ u64 hw_vcpu_progress(struct kvmmu_hw_vcpu *hv)
 
 bool hw_vcpu_done(struct kvmmu_hw_vcpu *hv)
 {
+	/* L1 still to run (to launch L2, or to handle its last VMCALL): not yet. */
+	if (hv->prog.nested && hv->l1.active)
+		return false;
 	return atomic_load(&hv->done);
 }
 
@@ -832,6 +857,24 @@ static enum hw_access_kind access_kind(u8 op)
 	       op == HW_FETCH ? HW_ACC_EXEC : HW_ACC_READ;
 }
 
+/*
+ * An access exited to KVM: say what it was, as the exit's instruction
+ * (KVM emulates a store to a table it write-protects: L1's EPT tables
+ * under nested EPT).  Returns ACC_EXIT.
+ */
+static int exit_insn(const struct hw_access *acc, u8 size, struct kvmmu_exit *exit)
+{
+	exit->insn = (struct kvmmu_insn){
+		.op = acc->op == HW_STORE ? KVMMU_INSN_STORE :
+		      acc->op == HW_STOS ? KVMMU_INSN_STOS :
+		      acc->op == HW_FETCH ? KVMMU_INSN_FETCH : KVMMU_INSN_LOAD,
+		.size = size,
+		.value = acc->op != HW_STORE && acc->op != HW_STOS ? 0 :
+			 size == 8 ? acc->value : acc->value & (BIT_ULL(8 * size) - 1),
+	};
+	return ACC_EXIT;
+}
+
 /* Do one access; returns ACC_DONE, ACC_EXIT or ACC_GUEST_FAULT. */
 static int do_access(struct kvmmu_hw_vcpu *hv, struct hw_access *acc, struct kvmmu_exit *exit)
 {
@@ -854,16 +897,25 @@ static int do_access(struct kvmmu_hw_vcpu *hv, struct hw_access *acc, struct kvm
 			return r;
 		if (hv->cpu.cr0 & X86_CR0_PG)
 			gpa = (HW_GFN_UNKNOWN << PAGE_SHIFT) | (acc->addr & (PAGE_SIZE - 1));
+	} else if (unlikely(hv->l2)) {
+		/* L2's gpa is L1's business: the observers get the leaf SPTE. */
+		struct hw_fill leaf = { 0 };
+
+		pfn = hw_translate_gpa(hv, acc->addr, kind, true, exit, &leaf);
+		if (!pfn)
+			return exit_insn(acc, size, exit);
+		sptep = leaf.sptep;
+		gpa = (HW_GFN_UNKNOWN << PAGE_SHIFT) | (acc->addr & (PAGE_SIZE - 1));
 	} else if (hw_paging_mode(&hv->cpu)) {
 		r = translate_gva(hv, acc->addr, kind, exit, &pfn, &gpa);
 		if (r != ACC_DONE)
-			return r;
+			return r == ACC_EXIT ? exit_insn(acc, size, exit) : r;
 	} else if (!hw_tlb_lookup(hv, &hv->tlb[TLB_4K], acc->addr >> PAGE_SHIFT, 0, &flags,
 				  &pfn) ||
 		   !hw_tlb_allows(flags, kind)) {
 		pfn = hw_translate_gpa(hv, acc->addr, kind, true, exit, NULL);
 		if (!pfn)
-			return ACC_EXIT;
+			return exit_insn(acc, size, exit);
 	} else {
 		hw_stat_inc(hv, tlb_hits);
 	}
@@ -901,11 +953,76 @@ static bool kicked(const struct kvmmu_entry *entry)
 	       atomic_load_explicit(entry->kick_ack, memory_order_relaxed);
 }
 
+/*
+ * The end of a memstress pass.  Run as L2 with unmap_each_pass, the pass
+ * first asks L1 to unmap its region (a VMCALL exit); once L1 has, the
+ * pass ends as any does: memstress's GUEST_SYNC, an exit to userspace.
+ */
+static void pass_done(struct kvmmu_hw_vcpu *hv, struct kvmmu_exit *exit)
+{
+	if (hv->prog.unmap_each_pass && !hv->l1.region_unmapped) {
+		exit->reason = KVMMU_EXIT_VMCALL;
+		exit->value = HW_HC_UNMAP_REGION;
+		exit->gpa = hv->prog.base;
+		return;
+	}
+	hv->l1.region_unmapped = false;
+	end_pass(hv);
+	exit->reason = KVMMU_EXIT_HLT;
+	hw_stat_inc(hv, exits_hlt);
+}
+
+/* L1 runs its handler: stores to its tables, INVEPT, VMRESUME; each may exit. */
+static int run_l1(struct kvmmu_hw_vcpu *hv, const struct kvmmu_entry *entry,
+		  struct kvmmu_exit *exit)
+{
+	struct hw_access acc;
+
+	hw_tlb_set_root(hv, entry->root_pfn);
+	for (;;) {
+		if (kicked(entry)) {
+			exit->reason = KVMMU_EXIT_INTR;
+			hw_stat_inc(hv, exits_intr);
+			break;
+		}
+		if (WARN_ON_ONCE(!hw_l1_next(hv, &acc))) {
+			exit->reason = KVMMU_EXIT_HLT;
+			break;
+		}
+		if (acc.op == HW_VMRESUME) {
+			exit->reason = KVMMU_EXIT_VMLAUNCH;
+			exit->value = acc.value;
+			break;
+		}
+		if (acc.op == HW_INVEPT) {
+			exit->reason = KVMMU_EXIT_INVEPT;
+			exit->type = (u32)acc.addr;
+			exit->value = acc.value;
+			break;
+		}
+		if (do_access(hv, &acc, exit) == ACC_EXIT)
+			break;
+		hw_l1_advance(hv, acc.value);
+	}
+	hv->entry = NULL;
+	return 0;
+}
+
 static int hw_run(struct kvmmu_hw_vcpu *hv, const struct kvmmu_entry *entry,
 		  struct kvmmu_exit *exit)
 {
+	/*
+	 * KVM and the CPU agree on who runs: L1 until it resumes L2, L2
+	 * until an exit L1 handles.  A program loaded against the vCPU's
+	 * nested state (KVM's) cannot run.
+	 */
+	if (entry->guest_mode != (hv->prog.nested && !hv->l1.active))
+		return -EINVAL;
 	hv->entry = entry;
 	hv->shadow = entry->shadow_paging;
+	hv->l2 = entry->guest_mode;
+	if (hv->l1.active)
+		return run_l1(hv, entry, exit);
 	/*
 	 * A PAE shadow root (KVM's pae_root, for an unpaged or PAE guest):
 	 * the CPU loads its four PDPTEs at entry, as a CR3 load in PAE mode
@@ -946,9 +1063,21 @@ static int hw_run(struct kvmmu_hw_vcpu *hv, const struct kvmmu_entry *entry,
 			hw_stat_inc(hv, exits_intr);
 			break;
 		}
+		/* Back from L1's handling of the pass's closing VMCALL. */
+		if (!hv->prog.list && hv->pc == hv->npages) {
+			pass_done(hv, exit);
+			break;
+		}
 		if (!next_access(hv, &acc)) {
 			exit->reason = KVMMU_EXIT_HLT;
 			hw_stat_inc(hv, exits_hlt);
+			break;
+		}
+		if (acc.op == HW_VMCALL) {
+			/* Only L2 has one (load_program): L1 handles it. */
+			exit->reason = KVMMU_EXIT_VMCALL;
+			exit->value = acc.value;
+			exit->gpa = acc.addr;
 			break;
 		}
 		if (acc.op > HW_SPIN) {
@@ -974,9 +1103,7 @@ static int hw_run(struct kvmmu_hw_vcpu *hv, const struct kvmmu_entry *entry,
 		advance(hv, &acc);
 		if (!hv->prog.list && hv->pc == hv->npages) {
 			/* memstress's GUEST_SYNC: one pass done, tell userspace. */
-			end_pass(hv);
-			exit->reason = KVMMU_EXIT_HLT;
-			hw_stat_inc(hv, exits_hlt);
+			pass_done(hv, exit);
 			break;
 		}
 	}
@@ -1011,12 +1138,17 @@ static void hw_skip_instruction(struct kvmmu_hw_vcpu *hv)
 {
 	struct hw_access acc;
 
+	/* Emulated: a load from MMIO reads zeroes. */
+	if (hv->l1.active) {
+		hw_l1_advance(hv, 0);
+		return;
+	}
 	if (!next_access(hv, &acc))
 		return;
 	/* Emulated: a load from MMIO reads zeroes; a store goes nowhere. */
 	acc.value = 0;
 	advance(hv, &acc);
-	if (!hv->prog.list && hv->pc == hv->npages)
+	if (!hv->prog.list && hv->pc == hv->npages && !hv->prog.unmap_each_pass)
 		end_pass(hv);
 }
 
@@ -1121,4 +1253,5 @@ const struct kvmmu_hw_ops hw_ops = {
 	.set_regs = hw_set_regs,
 	.inject_page_fault = hw_inject_page_fault,
 	.flush_tlb_gva = hw_flush_tlb_gva,
+	.nested_vmexit = hw_nested_vmexit,
 };

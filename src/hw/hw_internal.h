@@ -102,6 +102,8 @@ struct kvmmu_hw_vcpu {
 	struct hw_tlb_array psc[NR_PSC];
 	_Atomic u64 ctx_root[HW_MAX_CTX]; /* 0: unused */
 	_Atomic u32 ctx_gen[HW_MAX_CTX];
+	/* The context is an L2 root's: its pages are L2 gpas, no gfns of KVM's. */
+	_Atomic bool ctx_nested[HW_MAX_CTX];
 	u64 ctx_used[HW_MAX_CTX];         /* LRU clock */
 	u64 clock;
 	int cur_ctx;
@@ -112,9 +114,28 @@ struct kvmmu_hw_vcpu {
 	u64 shadow_pdptr[4];              /* PAE shadow root: the PDPTEs loaded at entry */
 	bool pdptrs_pending;              /* a program started under PAE: load the PDPTEs */
 
-	/* The entry of the current run; shadow: its shadow_paging, for the hot path. */
+	/* The entry of the current run; shadow, l2: its shadow_paging and guest_mode. */
 	const struct kvmmu_entry *entry;
 	bool shadow;
+	bool l2;
+
+	/*
+	 * Nested: whether the vCPU runs L1, and L1's code for the exit it
+	 * handles (nested.c): its steps in order, then INVEPT of type @invept
+	 * if any, then VMRESUME.  @region_unmapped: the memstress pass's
+	 * closing VMCALL was handled.
+	 */
+	struct {
+		bool active;
+		struct hw_l1_step {
+			u8 kind;        /* enum hw_l1_step_kind (nested.c) */
+			u64 at, end;    /* entries' gpas, or leaf tables' indices */
+			u64 value;
+		} steps[3];
+		int nr_steps, step;
+		u32 invept;
+		bool region_unmapped;
+	} l1;
 
 	/* The architectural state guest paging depends on; CR2 and the last #PF's code. */
 	struct hw_cpu cpu;
@@ -136,6 +157,19 @@ struct kvmmu_hw_vcpu {
 	__atomic_store_n(&(hv)->st.field, __atomic_load_n(&(hv)->st.field,      \
 							  __ATOMIC_RELAXED) + 1, \
 			 __ATOMIC_RELAXED)
+
+/* ---- nested: the L1 hypervisor (nested.c) ----------------------------------------- */
+
+/* A program run as L2 starts in L1, which launches it. */
+void hw_l1_start(struct kvmmu_hw_vcpu *hv);
+/* L1's next instruction; false when L1 has none (it resumed L2). */
+bool hw_l1_next(struct kvmmu_hw_vcpu *hv, struct hw_access *acc);
+/* Past L1's current instruction (done, or emulated by KVM); @loaded: a load's value. */
+void hw_l1_advance(struct kvmmu_hw_vcpu *hv, u64 loaded);
+/* KVM reflected an L2 exit: L1's handler for it. */
+void hw_nested_vmexit(struct kvmmu_hw_vcpu *hv, const struct kvmmu_exit *e);
+/* Go on after L2's current instruction (list programs) as L1's handler does. */
+void hw_l2_skip(struct kvmmu_hw_vcpu *hv);
 
 /* ---- TLB (tlb.c) ---------------------------------------------------------------- */
 

@@ -101,7 +101,32 @@ enum hw_op {
 	HW_SET_CPL,
 	HW_SET_AC,
 	HW_WRPKRU,
+	/*
+	 * Nested (a program run as L2, hw_program.nested): a VMCALL to L1,
+	 * .value the hypercall (HW_HC_*), .addr its argument.  L1 always
+	 * handles it, and goes on after it when it resumes L2.
+	 */
+	HW_VMCALL,
+	/*
+	 * L1's own instructions (the L1 model makes them; programs may not):
+	 * VMLAUNCH/VMRESUME with EPT pointer .value; INVEPT of type .addr
+	 * for EPT pointer .value.
+	 */
+	HW_VMRESUME,
+	HW_INVEPT,
 	NR_HW_OPS
+};
+
+/*
+ * The hypercalls of kvmmu's L1 (a VMCALL's .value): unmap the L2 page at
+ * .addr and INVEPT its EPT pointer (single context) or every one (global);
+ * unmap the program's whole region and INVEPT (single context).
+ */
+enum hw_hypercall {
+	HW_HC_UNMAP = 1,
+	HW_HC_UNMAP_GLOBAL,
+	HW_HC_UNMAP_REGION,
+	NR_HW_HC
 };
 
 struct hw_access {
@@ -109,6 +134,29 @@ struct hw_access {
 	u8 size;   /* 1, 2, 4 or 8 (naturally aligned); 0 means 8 */
 	u64 addr;  /* gpa, or gva with guest paging or under shadow paging */
 	u64 value; /* HW_STORE, HW_STOS: stored; HW_LOAD: receives what was loaded */
+};
+
+/*
+ * An L1 hypervisor (nested, src/hw/nested.c): guest software that the
+ * CPU runs as L1, with EPT tables of its own in L1's memory, under which
+ * the program runs as L2.  L1 maps L2's gpas [l2_base, l2_base + l2_size)
+ * to L1 gpa + l1_offset lazily, 4K at a time, on L2's EPT violations: its
+ * tables are built beforehand (the world builds them), the leaf entry of
+ * L2 gpa g at pt_base + (g - l2_base) / 4096 * 8 (the leaf tables in a
+ * row), the entry linking leaf table i at pdes[i].  L1 unlinks leaf
+ * tables when it unmaps whole 2M and links them again on a fault.  Every
+ * change L1 makes is a store through the CPU (so KVM sees L1's writes to
+ * its tables, the write-tracked ones emulated), followed by INVEPT when
+ * it took a mapping away.  One L1 is shared by every vCPU (one EPT
+ * pointer).
+ */
+struct hw_l1_vmm {
+	u64 eptp;        /* L1's EPT pointer: root gpa | WB | walk length | A/D */
+	u64 l2_base, l2_size;
+	u64 l1_offset;
+	u64 pt_base;
+	const u64 *pdes; /* the gpa of the entry linking each leaf table (2M of L2) */
+	u64 leaf_flags;  /* R, W, X, memory type of the leaves L1 makes */
 };
 
 enum hw_value {
@@ -144,6 +192,15 @@ struct hw_program {
 	 */
 	int paging;
 	u64 cr3;                /* gpa of the guest's top table */
+
+	/*
+	 * Nested: run the program as L2 under this L1 (shared, owned by the
+	 * caller), which VMLAUNCHes it at the first entry.  Paging is off in
+	 * both.  With unmap_each_pass, each memstress pass ends with a
+	 * VMCALL asking L1 to unmap the whole region (HW_HC_UNMAP_REGION).
+	 */
+	const struct hw_l1_vmm *nested;
+	bool unmap_each_pass;
 };
 
 /* The last #PF the guest took: its address (CR2) and error code (PFERR_*). */
@@ -173,6 +230,12 @@ struct hw_vcpu_stats {
 	/* Shadow paging (its walks count in walks): */
 	u64 exits_page_fault, exits_cr_access, exits_invlpg;
 	u64 flushes_gva;
+	/* Nested: */
+	u64 l2_exits_to_l1;   /* exits L1 handled (KVM reflected them) */
+	u64 l1_ept_writes;    /* L1's stores to its EPT entries */
+	u64 l1_invepts;
+	u64 vmcalls;
+	u64 l1_unhandled;     /* L2 accesses L1 could not map (skipped) */
 };
 
 void hw_vcpu_get_stats(struct kvmmu_hw_vcpu *hv, struct hw_vcpu_stats *st);

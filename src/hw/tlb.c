@@ -130,7 +130,8 @@ void hw_tlb_set_root(struct kvmmu_hw_vcpu *hv, u64 root_pfn)
 
 	hv->clock++;
 	if (hv->cur_ctx >= 0 &&
-	    atomic_load_explicit(&hv->ctx_root[hv->cur_ctx], memory_order_relaxed) == root_pfn) {
+	    atomic_load_explicit(&hv->ctx_root[hv->cur_ctx], memory_order_relaxed) == root_pfn &&
+	    atomic_load_explicit(&hv->ctx_nested[hv->cur_ctx], memory_order_relaxed) == hv->l2) {
 		hv->ctx_used[hv->cur_ctx] = hv->clock;
 		return;
 	}
@@ -147,6 +148,12 @@ void hw_tlb_set_root(struct kvmmu_hw_vcpu *hv, u64 root_pfn)
 	atomic_store_explicit(&hv->ctx_root[c], root_pfn, memory_order_relaxed);
 	tlb_write_end(hv);
 found:
+	/* Written once the context is chosen; snapshots read it with the keys. */
+	if (atomic_load_explicit(&hv->ctx_nested[c], memory_order_relaxed) != hv->l2) {
+		tlb_write_begin(hv);
+		atomic_store_explicit(&hv->ctx_nested[c], hv->l2, memory_order_relaxed);
+		tlb_write_end(hv);
+	}
 	hv->cur_ctx = c;
 	hv->ctx_used[c] = hv->clock;
 	update_key_tag(hv);
@@ -173,7 +180,7 @@ void hw_tlb_fill(struct kvmmu_hw_vcpu *hv, struct hw_tlb_array *a, const struct 
 			      memory_order_relaxed);
 	tlb_write_end(hv);
 	kvmmu_observe(KVMMU_EV_TLB_FILL, tlb, .vcpu = hv->id,
-		      .gfn = (f->flags & TLBF_SHADOW) ? HW_GFN_UNKNOWN :
+		      .gfn = (f->flags & TLBF_SHADOW) || hv->l2 ? HW_GFN_UNKNOWN :
 			     (f->flags & TLBF_LINEAR) ? f->gpa_page :
 			     f->page << (9 * (a->level - 1)),
 		      .level = (u8)a->level, .pfn = f->pfn, .sptep = f->sptep, .spte = f->spte);
@@ -198,6 +205,9 @@ static bool entry_live(struct kvmmu_hw_vcpu *hv, u64 key, u32 gens[HW_MAX_CTX])
 	return (key & TLBF_VALID) &&
 	       ((key >> TLB_GEN_SHIFT) & (HW_GEN_MAX - 1)) == gens[ctx];
 }
+
+/* A snapshot's roots[] bit: the context is an L2 root's. */
+#define SNAP_NESTED BIT_ULL(63)
 
 /* Which entries a snapshot wants: every one, or those over some gfns. */
 struct snap_filter {
@@ -242,7 +252,10 @@ static void copy_entry(struct hw_tlb_array *a, u64 j, u64 key, u8 kind, u64 root
 		v->gfn = HW_GFN_UNKNOWN;
 	}
 	v->pfn = atomic_load_explicit(&a->slot[j].pfn, memory_order_relaxed);
-	v->root_pfn = roots[(key >> TLB_CTX_SHIFT) & 3];
+	v->root_pfn = roots[(key >> TLB_CTX_SHIFT) & 3] & ~SNAP_NESTED;
+	/* An L2 entry: its page is an L2 gpa's, its gfn unknown (the leaf knows it). */
+	if (roots[(key >> TLB_CTX_SHIFT) & 3] & SNAP_NESTED)
+		v->gfn = HW_GFN_UNKNOWN;
 	v->sptep = (const void *)(uintptr_t)atomic_load_explicit(&a->meta[j].sptep,
 								   memory_order_relaxed);
 	v->spte = atomic_load_explicit(&a->meta[j].spte, memory_order_relaxed);
@@ -269,8 +282,10 @@ static int snapshot_array(struct kvmmu_hw_vcpu *hv, struct hw_tlb_array *a, u8 k
 
 			j = hw_tlb_index(a, page);
 			key = atomic_load_explicit(&a->slot[j].key, memory_order_relaxed);
+			/* An L2 entry's page is no gfn: it covers none. */
 			if (!entry_live(hv, key, gens) || (key & TLBF_LINEAR) ||
-			    key >> TLB_PAGE_SHIFT != page)
+			    key >> TLB_PAGE_SHIFT != page ||
+			    (roots[(key >> TLB_CTX_SHIFT) & 3] & SNAP_NESTED))
 				continue;
 			if (count < n)
 				copy_entry(a, j, key, kind, roots, &buf[count]);
@@ -281,7 +296,8 @@ static int snapshot_array(struct kvmmu_hw_vcpu *hv, struct hw_tlb_array *a, u8 k
 	for (j = 0; j <= a->mask; j++) {
 		u64 key = atomic_load_explicit(&a->slot[j].key, memory_order_relaxed);
 
-		if (!entry_live(hv, key, gens) || !wanted(a, j, key, f))
+		if (!entry_live(hv, key, gens) || !wanted(a, j, key, f) ||
+		    (f->end && (roots[(key >> TLB_CTX_SHIFT) & 3] & SNAP_NESTED)))
 			continue;
 		if (count < n)
 			copy_entry(a, j, key, kind, roots, &buf[count]);
@@ -306,6 +322,8 @@ static int snapshot(struct kvmmu_hw_vcpu *hv, const struct snap_filter *f, bool 
 		for (c = 0; c < HW_MAX_CTX; c++) {
 			gens[c] = atomic_load_explicit(&hv->ctx_gen[c], memory_order_relaxed);
 			roots[c] = atomic_load_explicit(&hv->ctx_root[c], memory_order_relaxed);
+			if (atomic_load_explicit(&hv->ctx_nested[c], memory_order_relaxed))
+				roots[c] |= SNAP_NESTED;
 		}
 		for (i = 0; i < NR_TLBS; i++)
 			count = snapshot_array(hv, &hv->tlb[i], HW_TLB_LEAF, gens, roots, f, buf, n,

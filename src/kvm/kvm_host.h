@@ -56,6 +56,7 @@ enum kvm_lock_rank {
 	KVM_RANK_MMU_LOCK = 40,
 	KVM_RANK_MN_INVALIDATE_LOCK = 45,
 	KVM_RANK_TDP_MMU_PAGES_LOCK = 50,
+	KVM_RANK_MMU_UNSYNC_PAGES_LOCK = 50,
 };
 
 /* ---- vCPU requests -------------------------------------------------------- */
@@ -164,6 +165,14 @@ struct x86_exception {
 	u8 vector;
 	u64 error_code;
 	u64 address;
+	/*
+	 * Nested EPT: the fault is L1's to handle (an EPT violation or
+	 * misconfiguration in its tables), reflected as a VM exit with this
+	 * exit qualification at the L2 gpa @address.
+	 */
+	bool nested_page_fault;
+	bool ept_misconfig;
+	u64 exit_qualification;
 };
 
 /* A KVM-internal error code bit: an implicit supervisor access (no AC override). */
@@ -171,6 +180,8 @@ struct x86_exception {
 
 struct rsvd_bits_validate {
 	u64 rsvd_bits_mask[2][5]; /* [bit 7 of the entry][level - 1] */
+	/* EPT: bit (entry & 0x3f) says a memory type / XWR combination is reserved. */
+	u64 bad_mt_xwr;
 };
 
 struct kvm_mmu_page;
@@ -356,6 +367,7 @@ struct kvm_vcpu_stat {
 	u64 halt_exits;
 	u64 mmio_exits;
 	u64 irq_exits;
+	u64 nested_run; /* nested VM entries (VMLAUNCH/VMRESUME emulated) */
 };
 
 /* Statistics are written by one thread and read by others: relaxed atomics. */
@@ -392,6 +404,18 @@ struct kvm_arch {
 	/* ept/npt: two-dimensional paging, else shadow paging of the guest's tables */
 	bool tdp_enabled;
 
+	/*
+	 * With the TDP MMU, rmaps and write tracking are allocated at the
+	 * first shadow root (nested EPT), under slots_arch_lock, and this is
+	 * set after them with release semantics (kvm_shadow_root_allocated()).
+	 */
+	bool shadow_root_allocated;
+	/*
+	 * TDP faults hold mmu_lock for read: marking pages unsync takes this
+	 * too (mmu_try_to_unsync_pages()).
+	 */
+	spinlock_t mmu_unsync_pages_lock;
+
 	/* Shadow MMU (mmu_lock for write unless said otherwise) */
 	u8 mmu_valid_gen;                 /* 0 or 1; toggled by a fast zap */
 	struct hlist_head *mmu_page_hash; /* KVM_NUM_MMU_PAGES buckets by gfn */
@@ -422,9 +446,23 @@ struct kvm_arch {
 	u64 nr_possible_nx_huge_pages;
 };
 
+/*
+ * Nested VMX as far as the MMU is concerned: whether the vCPU runs L2, and
+ * the EPT pointer L1 gave it (vmcs12's EPT_POINTER), at VMLAUNCH/VMRESUME.
+ */
+struct kvm_vcpu_nested {
+	bool guest_mode;
+	u64 eptp;
+	u64 vmexits;   /* exits reflected to L1 */
+	u64 invepts;
+};
+
 struct kvm_vcpu_arch {
 	struct kvm_mmu root_mmu;
+	/* L2 under nested EPT: KVM's shadow of L1's EPT tables (EPT02). */
+	struct kvm_mmu guest_mmu;
 	struct kvm_mmu *mmu;
+	struct kvm_vcpu_nested nested;
 	struct kvm_mmu_memory_cache mmu_page_header_cache;
 	struct kvm_mmu_table_cache mmu_shadow_page_cache;
 	struct kvm_mmu_memory_cache mmu_pte_list_desc_cache;
@@ -767,6 +805,10 @@ void kvm_arch_destroy_vm(struct kvm *kvm);
 void kvm_unload_vcpu_mmus(struct kvm *kvm);
 /* The guest takes @fault (a #PF its own tables cause) at the next entry. */
 void kvm_inject_emulated_page_fault(struct kvm_vcpu *vcpu, const struct x86_exception *fault);
+/* nested.c: nested VMX's exits, and L2's faults in L1's EPT tables. */
+int kvm_handle_nested_exit(struct kvm_vcpu *vcpu, const struct kvmmu_exit *exit,
+			   struct kvmmu_run *run);
+void nested_ept_inject_page_fault(struct kvm_vcpu *vcpu, const struct x86_exception *fault);
 int kvm_arch_vcpu_create(struct kvm_vcpu *vcpu);
 void kvm_arch_vcpu_destroy(struct kvm_vcpu *vcpu);
 int kvm_arch_vcpu_ioctl_run(struct kvm_vcpu *vcpu, struct kvmmu_run *run);

@@ -794,6 +794,7 @@ static const struct stat_field vcpu_stats[] = {
 	VCPU_STAT(halt_exits),
 	VCPU_STAT(mmio_exits),
 	VCPU_STAT(irq_exits),
+	VCPU_STAT(nested_run),
 };
 
 static u64 read_stat(const void *base, const struct stat_field *f)

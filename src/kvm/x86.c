@@ -190,6 +190,11 @@ static u64 ept_violation_error_code(u64 q)
 
 void kvm_inject_emulated_page_fault(struct kvm_vcpu *vcpu, const struct x86_exception *fault)
 {
+	/* A fault of L2 in L1's EPT tables is L1's: a VM exit, not a #PF. */
+	if (fault->nested_page_fault) {
+		nested_ept_inject_page_fault(vcpu, fault);
+		return;
+	}
 	kvm_stat_inc(vcpu->stat.pf_guest);
 	vcpu->kvm->hw->inject_page_fault(vcpu->hw, fault->address, fault->error_code);
 }
@@ -370,6 +375,8 @@ static int kvm_handle_exit(struct kvm_vcpu *vcpu, const struct kvmmu_exit *exit,
 		error_code = kvm->arch.masks.ept ?
 			     ept_violation_error_code(exit->exit_qualification) :
 			     exit->error_code;
+		/* The access, for a store KVM may have to emulate (L1 writing its EPT). */
+		vcpu->arch.exit = *exit;
 		r = kvm_mmu_page_fault(vcpu, exit->gpa, error_code);
 		break;
 	case KVMMU_EXIT_EPT_MISCONFIG:
@@ -387,6 +394,14 @@ static int kvm_handle_exit(struct kvm_vcpu *vcpu, const struct kvmmu_exit *exit,
 		kvm_mmu_invlpg(vcpu, exit->gva);
 		kvm->hw->skip_instruction(vcpu->hw);
 		return 1;
+	case KVMMU_EXIT_VMLAUNCH:
+	case KVMMU_EXIT_INVEPT:
+	case KVMMU_EXIT_VMCALL:
+		if (!kvm->arch.tdp_enabled) {
+			WARN_ONCE(1, "nested VMX without EPT");
+			return -EIO;
+		}
+		return kvm_handle_nested_exit(vcpu, exit, run);
 	default:
 		WARN_ONCE(1, "unknown exit reason %d", exit->reason);
 		return -EIO;
@@ -400,7 +415,8 @@ static int kvm_handle_exit(struct kvm_vcpu *vcpu, const struct kvmmu_exit *exit,
 		kvm->hw->skip_instruction(vcpu->hw);
 		kvm_stat_inc(vcpu->stat.mmio_exits);
 		run->exit_reason = KVM_EXIT_MMIO;
-		run->gpa = kvm->arch.tdp_enabled ? exit->gpa : vcpu->arch.mmio_gpa;
+		run->gpa = kvm->arch.tdp_enabled && !vcpu->arch.nested.guest_mode ?
+				   exit->gpa : vcpu->arch.mmio_gpa;
 	}
 	return r;
 }
@@ -442,18 +458,24 @@ static int vcpu_enter_guest(struct kvm_vcpu *vcpu, struct kvmmu_run *run)
 	if (unlikely(r))
 		return r;
 
+	/* kvm_mmu_reload() may have loaded L2's root for a nested entry: the MMU now. */
+	mmu = vcpu->arch.mmu;
 	entry = (struct kvmmu_entry){
 		.root_pfn = mmu->root.hpa >> PAGE_SHIFT,
 		.root_level = mmu->root_role.level,
 		.npt = !kvm->arch.masks.ept,
-		.ad_enabled = kvm->arch.masks.ad_enabled,
+		/* An L2 root has A/D only if L1's EPT pointer asked for them (construct_eptp()). */
+		.ad_enabled = kvm->arch.masks.ad_enabled && !mmu->root_role.ad_disabled,
 		.kick_req = &vcpu->kick_req,
 		.kick_ack = &vcpu->kick_ack,
-		.pml_buf = vcpu->arch.pml_enabled ? vcpu->arch.pml_pg : NULL,
+		/* L2's writes are logged by write protection (SPTE_TDP_AD_WRPROT_ONLY), not PML. */
+		.pml_buf = vcpu->arch.pml_enabled && !vcpu->arch.nested.guest_mode ?
+				   vcpu->arch.pml_pg : NULL,
 		.pml_index = &vcpu->arch.pml_index,
 		.shadow_paging = !kvm->arch.tdp_enabled,
 		/* As KVM: no protection keys for the guest without TDP. */
 		.no_pku = !kvm->arch.tdp_enabled,
+		.guest_mode = vcpu->arch.nested.guest_mode,
 	};
 
 	/* Kicks sent while outside guest mode found the request already set. */

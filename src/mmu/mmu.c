@@ -164,12 +164,13 @@ int kvm_mmu_init_vm(struct kvm *kvm, const struct kvmmu_vm_config *cfg)
 	/* As KVM: the TDP MMU serves two-dimensional paging only. */
 	kvm->arch.tdp_mmu_enabled = cfg->tdp_mmu && cfg->tdp_enabled;
 	kvm_mmu_init_tdp_mmu(kvm);
-	if (!kvm->arch.tdp_enabled) {
-		kvm->arch.dummy_root_pfn = kvm->host->alloc_table(kvm->mm);
-		if (!kvm->arch.dummy_root_pfn)
-			return -ENOMEM;
-		memset((void *)kvm_table_virt(kvm, kvm->arch.dummy_root_pfn), 0, PAGE_SIZE);
-	}
+	spin_lock_init(&kvm->arch.mmu_unsync_pages_lock);
+	lockdep_set_rank(&kvm->arch.mmu_unsync_pages_lock.dep_map, KVM_RANK_MMU_UNSYNC_PAGES_LOCK);
+	/* Shadow paging's, or nested EPT's for an EPTP outside the memslots. */
+	kvm->arch.dummy_root_pfn = kvm->host->alloc_table(kvm->mm);
+	if (!kvm->arch.dummy_root_pfn)
+		return -ENOMEM;
+	memset((void *)kvm_table_virt(kvm, kvm->arch.dummy_root_pfn), 0, PAGE_SIZE);
 	return kvm_mmu_init_shadow_mmu(kvm);
 }
 
@@ -203,6 +204,11 @@ int kvm_mmu_create(struct kvm_vcpu *vcpu)
 	mmu->root.pgd = 0;
 	for (int i = 0; i < KVM_MMU_NUM_PREV_ROOTS; i++)
 		mmu->prev_roots[i] = (struct kvm_mmu_root_info){ .hpa = INVALID_PAGE };
+	/* L2's MMU is set up at each nested VM entry (kvm_init_shadow_ept_mmu()). */
+	vcpu->arch.guest_mmu.root.hpa = INVALID_PAGE;
+	for (int i = 0; i < KVM_MMU_NUM_PREV_ROOTS; i++)
+		vcpu->arch.guest_mmu.prev_roots[i] =
+			(struct kvm_mmu_root_info){ .hpa = INVALID_PAGE };
 	/* Shadow paging picks its fault handler and root role in kvm_init_mmu(). */
 	mmu->page_fault = kvm->arch.tdp_enabled ? kvm_tdp_page_fault : NULL;
 	vcpu->arch.mmu = mmu;
@@ -284,7 +290,7 @@ int kvm_mmu_load(struct kvm_vcpu *vcpu)
 	kvmmu_span_begin(KVMMU_SPAN_ROOT_LOAD, (u64)vcpu->vcpu_id);
 	r = mmu_topup_memory_caches(vcpu);
 	if (!r)
-		r = tdp_mmu_enabled(kvm) ? kvm_tdp_mmu_alloc_root(vcpu) :
+		r = is_tdp_mmu_active(vcpu) ? kvm_tdp_mmu_alloc_root(vcpu) :
 		    vcpu->arch.mmu->root_role.direct ? mmu_alloc_direct_roots(vcpu) :
 						       mmu_alloc_shadow_roots(vcpu);
 	/* A root found in the hash may have unsync pages below: up to date first. */
@@ -304,6 +310,7 @@ int kvm_mmu_load(struct kvm_vcpu *vcpu)
 void kvm_mmu_unload(struct kvm_vcpu *vcpu)
 {
 	kvm_mmu_free_roots(vcpu->kvm, &vcpu->arch.root_mmu, KVM_MMU_ROOTS_ALL);
+	kvm_mmu_free_roots(vcpu->kvm, &vcpu->arch.guest_mmu, KVM_MMU_ROOTS_ALL);
 }
 
 static bool is_obsolete_root(struct kvm *kvm, hpa_t root_hpa)
@@ -316,10 +323,8 @@ static bool is_obsolete_root(struct kvm *kvm, hpa_t root_hpa)
 	return !sp || is_obsolete_sp(kvm, sp);
 }
 
-/* KVM_REQ_MMU_FREE_OBSOLETE_ROOTS: drop the roots, current or cached, a zap made obsolete. */
-void kvm_mmu_free_obsolete_roots(struct kvm_vcpu *vcpu)
+static void __kvm_mmu_free_obsolete_roots(struct kvm_vcpu *vcpu, struct kvm_mmu *mmu)
 {
-	struct kvm_mmu *mmu = &vcpu->arch.root_mmu;
 	unsigned long roots_to_free = 0;
 	int i;
 
@@ -331,6 +336,16 @@ void kvm_mmu_free_obsolete_roots(struct kvm_vcpu *vcpu)
 	}
 	if (roots_to_free)
 		kvm_mmu_free_roots(vcpu->kvm, mmu, roots_to_free);
+}
+
+/*
+ * KVM_REQ_MMU_FREE_OBSOLETE_ROOTS: drop the roots, current or cached, a zap
+ * made obsolete, L1's and L2's alike.
+ */
+void kvm_mmu_free_obsolete_roots(struct kvm_vcpu *vcpu)
+{
+	__kvm_mmu_free_obsolete_roots(vcpu, &vcpu->arch.root_mmu);
+	__kvm_mmu_free_obsolete_roots(vcpu, &vcpu->arch.guest_mmu);
 }
 
 void kvm_mmu_reset_context(struct kvm_vcpu *vcpu)
@@ -431,7 +446,7 @@ static bool fast_pgd_switch(struct kvm *kvm, struct kvm_mmu *mmu, gpa_t new_pgd,
  * cached root a zap made obsolete meanwhile is freed by the
  * KVM_REQ_MMU_FREE_OBSOLETE_ROOTS that came with the zap.
  */
-void kvm_mmu_new_pgd(struct kvm_vcpu *vcpu, gpa_t new_pgd)
+static void __kvm_mmu_new_pgd(struct kvm_vcpu *vcpu, gpa_t new_pgd, bool flush)
 {
 	struct kvm_mmu *mmu = vcpu->arch.mmu;
 	union kvm_mmu_page_role new_role = mmu->root_role;
@@ -442,11 +457,126 @@ void kvm_mmu_new_pgd(struct kvm_vcpu *vcpu, gpa_t new_pgd)
 		mmu->root.pgd = new_pgd;
 		return;
 	}
-	kvm_make_request(KVM_REQ_TLB_FLUSH_CURRENT, vcpu);
+	if (flush)
+		kvm_make_request(KVM_REQ_TLB_FLUSH_CURRENT, vcpu);
 	/* A table in use again: its write flooding count starts over. */
 	sp = root_to_sp(vcpu->kvm, mmu->root.hpa);
 	if (!new_role.direct && !WARN_ON_ONCE(!sp))
 		atomic_set(&sp->write_flooding_count, 0);
+}
+
+void kvm_mmu_new_pgd(struct kvm_vcpu *vcpu, gpa_t new_pgd)
+{
+	__kvm_mmu_new_pgd(vcpu, new_pgd, true);
+}
+
+void kvm_mmu_new_pgd_noflush(struct kvm_vcpu *vcpu, gpa_t new_pgd)
+{
+	__kvm_mmu_new_pgd(vcpu, new_pgd, false);
+}
+
+/* ---- nested EPT ------------------------------------------------------------------------------ */
+
+/* The EPT pointer's fields (SDM: memory type 2:0, walk length - 1 5:3, A/D 6). */
+#define VMX_EPTP_MT_MASK 7ULL
+#define VMX_EPTP_MT_UC 0ULL
+#define VMX_EPTP_MT_WB 6ULL
+#define VMX_EPTP_PWL_SHIFT 3
+#define VMX_EPTP_PWL_MASK (7ULL << VMX_EPTP_PWL_SHIFT)
+#define VMX_EPTP_AD_ENABLE_BIT BIT_ULL(6)
+#define VMX_EPTP_RSVD_MASK GENMASK_ULL(11, 7)
+
+/* nested_vmx_check_eptp(): a memory type, walk length and address L0 supports. */
+static bool nested_vmx_check_eptp(struct kvm_vcpu *vcpu, u64 eptp)
+{
+	u64 mt = eptp & VMX_EPTP_MT_MASK, pwl = (eptp & VMX_EPTP_PWL_MASK) >> VMX_EPTP_PWL_SHIFT;
+	int m = vcpu->arch.maxphyaddr;
+
+	if (mt != VMX_EPTP_MT_UC && mt != VMX_EPTP_MT_WB)
+		return false;
+	if (pwl != 3 && pwl != 4)
+		return false;
+	if (eptp & VMX_EPTP_RSVD_MASK)
+		return false;
+	if (m < 52 && (eptp >> m))
+		return false;
+	/* A/D for L2 only if L0's EPT has them. */
+	if ((eptp & VMX_EPTP_AD_ENABLE_BIT) && !vcpu->kvm->arch.masks.ad_enabled)
+		return false;
+	return true;
+}
+
+/*
+ * Nested VM entry, as far as the MMU goes (nested_ept_init_mmu_context()):
+ * the vCPU's MMU becomes guest_mmu, the shadow of L1's EPT tables at
+ * @eptp.  L1's root (root_mmu) stays loaded for the next VM exit.  With
+ * the TDP MMU, the first shadow root makes the memslots grow rmaps and
+ * write tracking (mmu_first_shadow_root_alloc(), when the root loads).
+ * -EINVAL for an EPT pointer L0 cannot use (VM entry fails).
+ */
+int kvm_mmu_nested_enter(struct kvm_vcpu *vcpu, u64 eptp)
+{
+	if (WARN_ON_ONCE(!vcpu->kvm->arch.tdp_enabled) || !nested_vmx_check_eptp(vcpu, eptp))
+		return -EINVAL;
+	vcpu->arch.nested.eptp = eptp;
+	vcpu->arch.nested.guest_mode = true;
+	vcpu->arch.mmu = &vcpu->arch.guest_mmu;
+	/* No execute-only EPT in kvmmu's SPTEs (present means readable): none for L1. */
+	kvm_init_shadow_ept_mmu(vcpu, false,
+				(int)((eptp & VMX_EPTP_PWL_MASK) >> VMX_EPTP_PWL_SHIFT) + 1,
+				eptp & VMX_EPTP_AD_ENABLE_BIT, eptp & PT64_BASE_ADDR_MASK);
+	return 0;
+}
+
+/* Nested VM exit: L1 runs on its own root again; L2's roots stay cached. */
+void kvm_mmu_nested_exit(struct kvm_vcpu *vcpu)
+{
+	vcpu->arch.nested.guest_mode = false;
+	vcpu->arch.mmu = &vcpu->arch.root_mmu;
+}
+
+static bool nested_ept_root_matches(const struct kvm_mmu_root_info *root, u64 eptp)
+{
+	return root->hpa != INVALID_PAGE &&
+	       (root->pgd & PT64_BASE_ADDR_MASK) == (eptp & PT64_BASE_ADDR_MASK);
+}
+
+/*
+ * INVEPT, executed by L1 (handle_invept()): single-context drops the L2
+ * roots, current and cached, built from @eptp's tables; global drops
+ * them all.  The shadow pages stay (they are write-protected or unsync);
+ * the next nested VM entry loads the root again, which syncs the unsync
+ * pages below it and flushes the root's TLB context (kvm_mmu_load()):
+ * that is what makes L1's changes to its EPT entries visible to L2.
+ * Returns 0, or -EINVAL for an invalid type or EPT pointer (VMfail).
+ */
+int kvm_mmu_invept(struct kvm_vcpu *vcpu, int type, u64 eptp)
+{
+	struct kvm_mmu *mmu = &vcpu->arch.guest_mmu;
+	unsigned long roots_to_free = 0;
+	int i;
+
+	kvm_stat_inc(vcpu->arch.nested.invepts);
+	switch (type) {
+	case VMX_EPT_EXTENT_CONTEXT:
+		if (!nested_vmx_check_eptp(vcpu, eptp))
+			return -EINVAL;
+		if (nested_ept_root_matches(&mmu->root, eptp))
+			roots_to_free |= KVM_MMU_ROOT_CURRENT;
+		for (i = 0; i < KVM_MMU_NUM_PREV_ROOTS; i++) {
+			if (nested_ept_root_matches(&mmu->prev_roots[i], eptp))
+				roots_to_free |= KVM_MMU_ROOT_PREVIOUS(i);
+		}
+		break;
+	case VMX_EPT_EXTENT_GLOBAL:
+		roots_to_free = KVM_MMU_ROOTS_ALL;
+		break;
+	default:
+		return -EINVAL;
+	}
+	if (roots_to_free)
+		kvm_mmu_free_roots(vcpu->kvm, mmu, roots_to_free);
+	return 0;
 }
 
 /*
@@ -835,7 +965,7 @@ static int fast_page_fault(struct kvm_vcpu *vcpu, struct kvm_page_fault *fault)
 	 * TDP MMU: RCU keeps every table on the walk allocated.  Shadow MMU:
 	 * the walk holds off the flush that comes before a free.
 	 */
-	if (tdp_mmu_enabled(kvm))
+	if (is_tdp_mmu_active(vcpu))
 		rcu_read_lock();
 	else
 		walk_shadow_page_lockless_begin(vcpu);
@@ -843,7 +973,7 @@ static int fast_page_fault(struct kvm_vcpu *vcpu, struct kvm_page_fault *fault)
 		u64 new_spte;
 		int level;
 
-		if (tdp_mmu_enabled(kvm))
+		if (is_tdp_mmu_active(vcpu))
 			sptep = kvm_tdp_mmu_fast_pf_get_last_sptep(vcpu, fault->gfn, &spte, &level);
 		else
 			sptep = shadow_fast_pf_get_last_sptep(vcpu, fault->addr, &spte, &level);
@@ -892,7 +1022,7 @@ static int fast_page_fault(struct kvm_vcpu *vcpu, struct kvm_page_fault *fault)
 			break;
 		}
 	}
-	if (tdp_mmu_enabled(kvm))
+	if (is_tdp_mmu_active(vcpu))
 		rcu_read_unlock();
 	else
 		walk_shadow_page_lockless_end(vcpu);
@@ -1041,11 +1171,24 @@ int kvm_mmu_fault_begin(struct kvm_vcpu *vcpu, struct kvm_page_fault *fault)
 	return kvm_mmu_faultin_pfn(vcpu, fault);
 }
 
+/*
+ * A write to a gfn that holds a table a shadow page shadows above 4K
+ * (nested: one of L1's EPT tables): emulated, never mapped writable.
+ */
+static bool page_fault_handle_page_track(struct kvm_vcpu *vcpu, struct kvm_page_fault *fault)
+{
+	if (fault->rsvd || !fault->present || !fault->write)
+		return false;
+	return kvm_gfn_is_write_tracked(vcpu->kvm, fault->slot, fault->gfn);
+}
+
 static int kvm_tdp_mmu_page_fault(struct kvm_vcpu *vcpu, struct kvm_page_fault *fault)
 {
 	struct kvm *kvm = vcpu->kvm;
 	int r;
 
+	if (page_fault_handle_page_track(vcpu, fault))
+		return RET_PF_WRITE_PROTECTED;
 	r = kvm_mmu_fault_begin(vcpu, fault);
 	if (r != RET_PF_CONTINUE)
 		return r;
@@ -1066,6 +1209,8 @@ static int direct_page_fault(struct kvm_vcpu *vcpu, struct kvm_page_fault *fault
 	struct kvm *kvm = vcpu->kvm;
 	int r;
 
+	if (page_fault_handle_page_track(vcpu, fault))
+		return RET_PF_WRITE_PROTECTED;
 	r = kvm_mmu_fault_begin(vcpu, fault);
 	if (r != RET_PF_CONTINUE)
 		return r;
@@ -1148,7 +1293,7 @@ static int handle_mmio_page_fault(struct kvm_vcpu *vcpu, u64 addr)
 	int root_level, leaf;
 	u64 spte;
 
-	if (tdp_mmu_enabled(kvm)) {
+	if (is_tdp_mmu_active(vcpu)) {
 		rcu_read_lock();
 		leaf = kvm_tdp_mmu_get_walk(vcpu, addr, sptes, &root_level);
 		rcu_read_unlock();
@@ -1196,14 +1341,13 @@ int kvm_mmu_page_fault(struct kvm_vcpu *vcpu, gpa_t gpa, u64 error_code)
 	/*
 	 * A write to a guest table the shadow MMU shadows: KVM does the store
 	 * itself (x86_emulate_instruction()), or unprotects the gfn and lets
-	 * the CPU redo it.  With TDP no table is shadowed: retrying is all
-	 * there is to do.
+	 * the CPU redo it.  With TDP the table is one of L1's EPT tables,
+	 * written by L1 at a gpa: emulated there (L1 runs unpaged in kvmmu).
 	 */
 	if (r == RET_PF_WRITE_PROTECTED) {
 		const struct kvmmu_insn *insn = &vcpu->arch.exit.insn;
 
-		if (!vcpu->kvm->arch.tdp_enabled &&
-		    (insn->op == KVMMU_INSN_STORE || insn->op == KVMMU_INSN_STOS))
+		if (insn->op == KVMMU_INSN_STORE || insn->op == KVMMU_INSN_STOS)
 			return kvm_mmu_write_protect_fault(vcpu, gpa, insn);
 		kvm_stat_inc(vcpu->stat.pf_emulate);
 		r = RET_PF_RETRY;

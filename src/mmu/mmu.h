@@ -22,6 +22,14 @@ void kvm_mmu_destroy(struct kvm_vcpu *vcpu);
 void kvm_mmu_reset_context(struct kvm_vcpu *vcpu);
 /* Shadow paging: the guest loaded CR3 (a new root at the next entry). */
 void kvm_mmu_new_pgd(struct kvm_vcpu *vcpu, gpa_t new_pgd);
+/* The same, for a switch that is no TLB flush (a nested VM entry's EPTP). */
+void kvm_mmu_new_pgd_noflush(struct kvm_vcpu *vcpu, gpa_t new_pgd);
+/* Nested EPT (paging.c, mmu.c): L2's MMU, nested VM entry and exit, INVEPT. */
+void kvm_init_shadow_ept_mmu(struct kvm_vcpu *vcpu, bool execonly, int level, bool accessed_dirty,
+			     gpa_t new_eptp);
+int kvm_mmu_nested_enter(struct kvm_vcpu *vcpu, u64 eptp);
+void kvm_mmu_nested_exit(struct kvm_vcpu *vcpu);
+int kvm_mmu_invept(struct kvm_vcpu *vcpu, int type, u64 eptp);
 /* Shadow paging: INVLPG @gva. */
 void kvm_mmu_invlpg(struct kvm_vcpu *vcpu, gva_t gva);
 void kvm_mmu_sync_prev_roots(struct kvm_vcpu *vcpu);

@@ -178,10 +178,26 @@ static inline bool tdp_mmu_enabled(const struct kvm *kvm)
 	return kvm->arch.tdp_mmu_enabled;
 }
 
+/*
+ * Has a shadow root ever been made (nested EPT with the TDP MMU)?
+ * Acquire: pairs with the release in mmu_first_shadow_root_alloc(), so a
+ * reader that sees true sees every memslot's rmaps and write tracking.
+ */
+static inline bool kvm_shadow_root_allocated(const struct kvm *kvm)
+{
+	return __atomic_load_n(&kvm->arch.shadow_root_allocated, __ATOMIC_ACQUIRE);
+}
+
 /* Do memslots carry rmaps?  With the TDP MMU only once a shadow root exists. */
 static inline bool kvm_memslots_have_rmaps(const struct kvm *kvm)
 {
-	return !tdp_mmu_enabled(kvm);
+	return !tdp_mmu_enabled(kvm) || kvm_shadow_root_allocated(kvm);
+}
+
+/* Does the vCPU's current MMU use the TDP MMU (a direct root with tdp_mmu=1)? */
+static inline bool is_tdp_mmu_active(const struct kvm_vcpu *vcpu)
+{
+	return tdp_mmu_enabled(vcpu->kvm) && vcpu->arch.mmu->root_role.direct;
 }
 
 /* Does @sp shadow a guest page table (so its gfn is write-tracked)? */
@@ -280,6 +296,9 @@ int paging32_page_fault(struct kvm_vcpu *vcpu, struct kvm_page_fault *fault);
 int paging64_sync_spte(struct kvm_vcpu *vcpu, struct kvm_mmu_page *sp, int i);
 int paging32_sync_spte(struct kvm_vcpu *vcpu, struct kvm_mmu_page *sp, int i);
 int nonpaging_page_fault(struct kvm_vcpu *vcpu, struct kvm_page_fault *fault);
+/* Nested EPT: L2's faults, through L1's EPT tables. */
+int ept_page_fault(struct kvm_vcpu *vcpu, struct kvm_page_fault *fault);
+int ept_sync_spte(struct kvm_vcpu *vcpu, struct kvm_mmu_page *sp, int i);
 
 /* Memory caches, topped up before mmu_lock is taken. */
 int mmu_topup_memory_caches(struct kvm_vcpu *vcpu);

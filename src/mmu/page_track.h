@@ -16,9 +16,11 @@
 #include "kvm_host.h"
 
 /* Does the VM track writes (it has, or may have, shadow pages with gPTEs)? */
+/* Write tracking exists without TDP, and with it once a shadow root was made (nested). */
 static inline bool kvm_page_track_write_tracking_enabled(const struct kvm *kvm)
 {
-	return !kvm->arch.tdp_enabled;
+	return !kvm->arch.tdp_enabled ||
+	       __atomic_load_n(&kvm->arch.shadow_root_allocated, __ATOMIC_ACQUIRE);
 }
 
 int kvm_page_track_write_tracking_alloc(struct kvm_memory_slot *slot);

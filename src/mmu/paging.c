@@ -3,8 +3,8 @@
  * The guest's paging as the MMU sees it: the CPU role computed from the
  * vCPU's registers, the precomputed permission and PKRU bitmaps, the
  * guest's reserved-bit masks, and the guest walks of paging_tmpl.h (64-bit
- * entries: 4-level, 5-level, PAE; 32-bit entries), for emulation and, later,
- * for shadow paging.
+ * entries: 4-level, 5-level, PAE; 32-bit entries; L1's EPT entries under
+ * nested EPT), for emulation and shadow paging.
  */
 #include <errno.h>
 #include <string.h>
@@ -16,6 +16,8 @@
 #include "shadow_mmu.h"
 
 #define PF_VECTOR 14
+/* paging_tmpl.h's instance for L1's EPT tables (nested EPT). */
+#define PTTYPE_EPT 18
 
 /*
  * Does an access with error code @access fault on a page with rights
@@ -53,6 +55,10 @@ static u64 permission_fault(struct kvm_vcpu *vcpu, struct kvm_mmu *mmu,
 #undef PTTYPE
 
 #define PTTYPE 32
+#include "paging_tmpl.h"
+#undef PTTYPE
+
+#define PTTYPE PTTYPE_EPT
 #include "paging_tmpl.h"
 #undef PTTYPE
 
@@ -248,6 +254,74 @@ void kvm_init_mmu(struct kvm_vcpu *vcpu)
 	else
 		mmu->gva_to_gpa = paging64_gva_to_gpa;
 	reset_guest_paging(vcpu, mmu);
+}
+
+/*
+ * L1's EPT tables as a guest's: reserved bits per level (bits 7:3 of
+ * non-leaf entries, the low address bits of a large page, anything above
+ * MAXPHYADDR) and the memory types and XWR combinations that are
+ * misconfigurations (UC- 2, 3 and 7; W without R; X alone without
+ * execute-only support).
+ */
+static void reset_rsvds_bits_mask_ept(struct kvm_vcpu *vcpu, struct kvm_mmu *mmu, bool execonly)
+{
+	struct rsvd_bits_validate *c = &mmu->guest_rsvd_check;
+	int m = vcpu->arch.maxphyaddr, i;
+	u64 high = m > 51 ? 0 : GENMASK_ULL(51, m);
+
+	memset(c, 0, sizeof(*c));
+	c->rsvd_bits_mask[0][4] = high | GENMASK_ULL(7, 3);
+	c->rsvd_bits_mask[0][3] = high | GENMASK_ULL(7, 3);
+	c->rsvd_bits_mask[0][2] = high | GENMASK_ULL(6, 3);
+	c->rsvd_bits_mask[0][1] = high | GENMASK_ULL(6, 3);
+	c->rsvd_bits_mask[0][0] = high;
+	c->rsvd_bits_mask[1][4] = c->rsvd_bits_mask[0][4];
+	c->rsvd_bits_mask[1][3] = c->rsvd_bits_mask[0][3];
+	c->rsvd_bits_mask[1][2] = high | GENMASK_ULL(29, 12);
+	c->rsvd_bits_mask[1][1] = high | GENMASK_ULL(20, 12);
+	c->rsvd_bits_mask[1][0] = c->rsvd_bits_mask[0][0];
+	for (i = 0; i < 64; i++) {
+		u64 xwr = (u64)i & EPT_RWX_MASK, mt = (u64)i >> EPT_MT_SHIFT;
+
+		if (mt == 2 || mt == 3 || mt == 7)
+			c->bad_mt_xwr |= BIT_ULL(i);
+		if (xwr == EPT_WRITABLE || xwr == (EPT_WRITABLE | EPT_EXECUTABLE) ||
+		    (xwr == EPT_EXECUTABLE && !execonly))
+			c->bad_mt_xwr |= BIT_ULL(i);
+	}
+}
+
+/*
+ * Nested VM entry (kvm_init_shadow_ept_mmu()): L2's MMU shadows L1's EPT
+ * tables at @eptp.  The root's role says guest_mode, the EPT's levels,
+ * and whether L1 turned A/D on; the MMU walks with the EPT format.  A
+ * root cached for this EPTP is switched to without a flush: EPT's
+ * translations stay cached across VM entries until L1 invalidates them
+ * (INVEPT).  The caller made guest_mmu the vCPU's MMU.
+ */
+void kvm_init_shadow_ept_mmu(struct kvm_vcpu *vcpu, bool execonly, int level, bool accessed_dirty,
+			     gpa_t new_eptp)
+{
+	struct kvm_mmu *mmu = &vcpu->arch.guest_mmu;
+	union kvm_cpu_role role = { .as_u64 = 0 };
+
+	WARN_ON_ONCE(vcpu->arch.mmu != mmu);
+	role.base.level = level;
+	role.base.direct = 0;
+	role.base.guest_mode = 1;
+	role.base.ad_disabled = !accessed_dirty;
+	role.base.access = ACC_ALL;
+	role.ext.execonly = execonly;
+	role.ext.valid = 1;
+	if (role.as_u64 != mmu->cpu_role.as_u64) {
+		mmu->cpu_role = role;
+		mmu->root_role = role.base;
+		mmu->page_fault = ept_page_fault;
+		mmu->sync_spte = ept_sync_spte;
+		mmu->gva_to_gpa = ept_gva_to_gpa;
+		reset_rsvds_bits_mask_ept(vcpu, mmu, execonly);
+	}
+	kvm_mmu_new_pgd_noflush(vcpu, new_eptp);
 }
 
 gpa_t kvm_mmu_gva_to_gpa(struct kvm_vcpu *vcpu, gva_t gva, u64 access,

@@ -1,8 +1,9 @@
 /* SPDX-License-Identifier: GPL-2.0-only */
 /*
  * KVM's walk of a guest's page tables, instantiated per entry format
- * (paging.c includes it with PTTYPE 64: 4-level, 5-level and PAE; and 32:
- * 2-level with 4-byte entries).  It reads guest entries through the
+ * (paging.c includes it with PTTYPE 64: 4-level, 5-level and PAE; 32:
+ * 2-level with 4-byte entries; and PTTYPE_EPT: L1's EPT tables, which
+ * nested EPT shadows for L2, walked with an L2 gpa).  It reads guest entries through the
  * memslots and the VMM's own mapping (the host's get_user()), judges the
  * access with the MMU's precomputed permission and PKRU bitmaps, checks
  * reserved bits against the guest's masks, and sets accessed and dirty
@@ -19,15 +20,38 @@
 #define PT_LEVEL_BITS 9
 #define PT_MAX_FULL_LEVELS 5
 #define PT_INDEX(addr, level) (((addr) >> (PAGE_SHIFT + ((level) - 1) * 9)) & 511)
+#define PT_GUEST_ACCESSED(mmu) PT_ACCESSED_MASK
+#define PT_GUEST_DIRTY(mmu) PT_DIRTY_MASK
+#elif PTTYPE == PTTYPE_EPT
+#define pt_element_t u64
+#define FNAME(name) ept_##name
+#define PT_LEVEL_BITS 9
+#define PT_MAX_FULL_LEVELS 5
+#define PT_INDEX(addr, level) (((addr) >> (PAGE_SHIFT + ((level) - 1) * 9)) & 511)
+/* EPT has A/D bits only when L1 turned them on in its EPTP. */
+#define PT_GUEST_ACCESSED(mmu) ((mmu)->cpu_role.base.ad_disabled ? 0 : EPT_ACCESSED)
+#define PT_GUEST_DIRTY(mmu) ((mmu)->cpu_role.base.ad_disabled ? 0 : EPT_DIRTY)
 #elif PTTYPE == 32
 #define pt_element_t u32
 #define FNAME(name) paging32_##name
 #define PT_LEVEL_BITS 10
 #define PT_MAX_FULL_LEVELS 2
 #define PT_INDEX(addr, level) (((addr) >> (PAGE_SHIFT + ((level) - 1) * 10)) & 1023)
+#define PT_GUEST_ACCESSED(mmu) PT_ACCESSED_MASK
+#define PT_GUEST_DIRTY(mmu) PT_DIRTY_MASK
 #else
-#error "PTTYPE must be 64 or 32"
+#error "PTTYPE must be 64, 32 or PTTYPE_EPT"
 #endif
+
+/* An EPT entry is present with any of R, W, X (execute-only is a mapping too). */
+static inline bool FNAME(is_present_gpte)(u64 pte)
+{
+#if PTTYPE == PTTYPE_EPT
+	return pte & EPT_RWX_MASK;
+#else
+	return pte & PT_PRESENT_MASK;
+#endif
+}
 
 /**
  * struct guest_walker - what a walk found
@@ -56,9 +80,18 @@ struct FNAME(guest_walker) {
 	struct x86_exception fault;
 };
 
-/* The rights an entry grants, as ACC_* bits (NX turns ACC_EXEC_MASK off). */
+/*
+ * The rights an entry grants, as ACC_* bits (NX turns ACC_EXEC_MASK off).
+ * EPT's R, W and X become ACC_USER, ACC_WRITE and ACC_EXEC: a read of L2
+ * is checked as a "user" access (ept_violation_error_code()).
+ */
 static unsigned int FNAME(gpte_access)(u64 gpte)
 {
+#if PTTYPE == PTTYPE_EPT
+	return ((gpte & EPT_READABLE) ? ACC_USER_MASK : 0) |
+	       ((gpte & EPT_WRITABLE) ? ACC_WRITE_MASK : 0) |
+	       ((gpte & EPT_EXECUTABLE) ? ACC_EXEC_MASK : 0);
+#else
 	unsigned int access = (unsigned int)(gpte & (PT_WRITABLE_MASK | PT_USER_MASK)) |
 			      ACC_EXEC_MASK;
 
@@ -67,6 +100,7 @@ static unsigned int FNAME(gpte_access)(u64 gpte)
 		access &= ~ACC_EXEC_MASK;
 #endif
 	return access;
+#endif
 }
 
 static bool FNAME(is_last_gpte)(struct kvm_mmu *mmu, int level, u64 gpte)
@@ -85,6 +119,11 @@ static bool FNAME(is_last_gpte)(struct kvm_mmu *mmu, int level, u64 gpte)
 
 static bool FNAME(is_rsvd_bits_set)(struct kvm_mmu *mmu, u64 gpte, int level)
 {
+#if PTTYPE == PTTYPE_EPT
+	/* A memory type or XWR combination EPT does not allow: a misconfiguration. */
+	if (mmu->guest_rsvd_check.bad_mt_xwr & BIT_ULL(gpte & 0x3f))
+		return true;
+#endif
 	return gpte & mmu->guest_rsvd_check.rsvd_bits_mask[(gpte >> 7) & 1][level - 1];
 }
 
@@ -160,10 +199,11 @@ static int FNAME(update_accessed_dirty_bits)(struct kvm_vcpu *vcpu,
 	int level, r;
 
 	for (level = walker->max_level; level >= walker->level; level--) {
-		pt_element_t pte = walker->ptes[level - 1], bits = PT_ACCESSED_MASK;
+		pt_element_t pte = walker->ptes[level - 1],
+			     bits = PT_GUEST_ACCESSED(vcpu->arch.mmu);
 
 		if (level == walker->level && write)
-			bits |= PT_DIRTY_MASK;
+			bits |= PT_GUEST_DIRTY(vcpu->arch.mmu);
 		if ((pte & bits) == bits)
 			continue;
 		r = FNAME(set_gpte_bits)(vcpu, walker->pte_gpa[level - 1], pte, bits);
@@ -195,7 +235,12 @@ retry_walk:
 	memset(walker, 0, sizeof(*walker));
 	errcode = 0;
 	walker->level = mmu->cpu_role.base.level;
+#if PTTYPE == PTTYPE_EPT
+	/* L1's EPT pointer: the root table's address and flags in its low bits. */
+	pte = (pt_element_t)vcpu->arch.nested.eptp;
+#else
 	pte = (pt_element_t)vcpu->arch.cr3;
+#endif
 #if PTTYPE == 64
 	if (walker->level == 3) {
 		/* PAE: the PDPTE registers, loaded at the last CR3 write. */
@@ -227,7 +272,7 @@ retry_walk:
 		walker->ptes[walker->level - 1] = pte;
 		pte_access = pt_access & FNAME(gpte_access)(pte);
 
-		if (!(pte & PT_PRESENT_MASK))
+		if (!FNAME(is_present_gpte)(pte))
 			goto error;
 		if (FNAME(is_rsvd_bits_set)(mmu, pte, walker->level)) {
 			errcode = PFERR_RSVD_MASK | PFERR_PRESENT_MASK;
@@ -240,6 +285,13 @@ retry_walk:
 
 	walker->pt_access = pt_access;
 	walker->pte_access = pte_access;
+#if PTTYPE == PTTYPE_EPT
+	/* No U/S, SMEP or keys: each access needs its own right, a read R. */
+	errcode = (((access & PFERR_USER_MASK) && !(pte_access & ACC_USER_MASK)) ||
+		   ((access & PFERR_WRITE_MASK) && !(pte_access & ACC_WRITE_MASK)) ||
+		   ((access & PFERR_FETCH_MASK) && !(pte_access & ACC_EXEC_MASK))) ?
+			  PFERR_PRESENT_MASK : 0;
+#else
 	errcode = permission_fault(vcpu, mmu, pte_access,
 #if PTTYPE == 64
 				   (unsigned int)((pte & PT64_PKEY_MASK) >> PT64_PKEY_SHIFT),
@@ -247,6 +299,7 @@ retry_walk:
 				   0,
 #endif
 				   access);
+#endif
 	if (errcode)
 		goto error;
 
@@ -261,12 +314,37 @@ retry_walk:
 	}
 	if (r)
 		goto error;
-	/* A read maps a clean page read-only: the first write faults and sets D. */
-	if (!write && !(pte & PT_DIRTY_MASK))
+	/*
+	 * A read maps a clean page read-only: the first write faults and sets
+	 * D.  Without A/D (EPT without them) there is no D to set.
+	 */
+	if (PT_GUEST_DIRTY(mmu) && !write && !(pte & PT_GUEST_DIRTY(mmu)))
 		walker->pte_access &= ~ACC_WRITE_MASK;
 	return true;
 
 error:
+#if PTTYPE == PTTYPE_EPT
+	/*
+	 * L1's fault: an EPT violation with the qualification L1 would see
+	 * from hardware (the access, and the rights the walk had found where
+	 * it stopped), or a misconfiguration for reserved bits.
+	 */
+	walker->fault.vector = 0;
+	walker->fault.error_code = errcode | (access & (PFERR_WRITE_MASK | PFERR_USER_MASK |
+							 PFERR_FETCH_MASK));
+	walker->fault.address = addr;
+	walker->fault.nested_page_fault = true;
+	walker->fault.ept_misconfig = errcode & PFERR_RSVD_MASK;
+	walker->fault.exit_qualification =
+		((access & PFERR_WRITE_MASK) ? EPT_VIOLATION_ACC_WRITE : 0) |
+		((access & PFERR_USER_MASK) ? EPT_VIOLATION_ACC_READ : 0) |
+		((access & PFERR_FETCH_MASK) ? EPT_VIOLATION_ACC_INSTR : 0) |
+		((pte_access & ACC_USER_MASK) ? EPT_VIOLATION_READABLE : 0) |
+		((pte_access & ACC_WRITE_MASK) ? EPT_VIOLATION_WRITABLE : 0) |
+		((pte_access & ACC_EXEC_MASK) ? EPT_VIOLATION_EXECUTABLE : 0) |
+		EPT_VIOLATION_GVA_IS_VALID | EPT_VIOLATION_GVA_TRANSLATED;
+	return false;
+#endif
 	errcode |= access & (PFERR_WRITE_MASK | PFERR_USER_MASK);
 	/* I/D is reported only when NX or SMEP make fetches matter. */
 	if ((access & PFERR_FETCH_MASK) &&
@@ -435,11 +513,12 @@ int FNAME(sync_spte)(struct kvm_vcpu *vcpu, struct kvm_mmu_page *sp, int i)
 	pte_gpa += (gpa_t)i * sizeof(pt_element_t);
 	if (FNAME(read_gpte_atomic)(vcpu, pte_gpa, &gpte))
 		return -1;
-	if (!(gpte & PT_PRESENT_MASK) || !(gpte & PT_ACCESSED_MASK) ||
+	if (!FNAME(is_present_gpte)(gpte) ||
+	    (PT_GUEST_ACCESSED(mmu) && !(gpte & PT_GUEST_ACCESSED(mmu))) ||
 	    FNAME(is_rsvd_bits_set)(mmu, gpte, PG_LEVEL_4K))
 		return kvm_mmu_sync_spte_drop(vcpu, sp, i);
 	pte_access = sp->role.access & FNAME(gpte_access)(gpte);
-	if (!(gpte & PT_DIRTY_MASK))
+	if (PT_GUEST_DIRTY(mmu) && !(gpte & PT_GUEST_DIRTY(mmu)))
 		pte_access &= ~ACC_WRITE_MASK;
 	return kvm_mmu_sync_spte_update(vcpu, sp, i, FNAME(gpte_to_gfn_lvl)(gpte, PG_LEVEL_4K),
 					pte_access);
@@ -479,6 +558,7 @@ int FNAME(page_fault)(struct kvm_vcpu *vcpu, struct kvm_page_fault *fault)
 	if (r != RET_PF_CONTINUE)
 		return r;
 
+#if PTTYPE != PTTYPE_EPT
 	/*
 	 * CR0.WP=0: a supervisor write to a read-only user page is allowed.
 	 * The SPTE becomes writable and supervisor-only (and not executable
@@ -491,6 +571,7 @@ int FNAME(page_fault)(struct kvm_vcpu *vcpu, struct kvm_page_fault *fault)
 		if (vcpu->arch.mmu->cpu_role.ext.cr4_smep)
 			walker.pte_access &= ~ACC_EXEC_MASK;
 	}
+#endif
 
 	r = RET_PF_RETRY;
 	write_lock(&kvm->mmu_lock);
@@ -508,6 +589,8 @@ out_unlock:
 
 #undef pt_element_t
 #undef FNAME
+#undef PT_GUEST_ACCESSED
+#undef PT_GUEST_DIRTY
 #undef PT_LEVEL_BITS
 #undef PT_MAX_FULL_LEVELS
 #undef PT_INDEX

@@ -28,6 +28,7 @@
 #include "mmu.h"
 #include "page_track.h"
 #include "shadow_mmu.h"
+#include "tdp_mmu.h"
 
 /* ---- events ------------------------------------------------------------------------- */
 
@@ -438,11 +439,21 @@ static struct kvm_mmu_page *kvm_mmu_find_shadow_page(struct kvm *kvm, struct kvm
 
 /* ---- shadowed guest tables -------------------------------------------------------------- */
 
-/* Write-protect every SPTE mapping @gfn at @min_level or above; true if a flush is owed. */
-static bool kvm_mmu_slot_gfn_write_protect(struct kvm *kvm, const struct kvm_memory_slot *slot,
+/*
+ * Write-protect every SPTE mapping @gfn at @min_level or above, in the
+ * rmaps and (nested EPT: L1's table shadowed for L2) in the TDP MMU's
+ * roots; true if a flush is owed.
+ */
+static bool kvm_mmu_slot_gfn_write_protect(struct kvm *kvm, struct kvm_memory_slot *slot,
 					   gfn_t gfn, int min_level)
 {
-	return kvm_rmap_write_protect_gfn(kvm, slot, gfn, min_level);
+	bool flush = false;
+
+	if (kvm_memslots_have_rmaps(kvm))
+		flush = kvm_rmap_write_protect_gfn(kvm, slot, gfn, min_level);
+	if (tdp_mmu_enabled(kvm))
+		flush |= kvm_tdp_mmu_write_protect_gfn(kvm, slot, gfn, min_level);
+	return flush;
 }
 
 /*
@@ -563,32 +574,52 @@ static void clear_unsync_child_bit(struct kvm_mmu_page *sp, int index)
  * above 4K is shadowed there), nor while syncing; a 4K guest table there
  * becomes unsync instead of staying write-protected: the guest may write
  * it directly, and KVM brings its shadow page up to date when the guest
- * flushes its TLB (mmu_sync_children(), kvm_mmu_invalidate_addr()).
- * A prefetch does not unsync.  Under mmu_lock for write: the shadow MMU's
- * faults take it so (KVM's TDP faults, under the read lock, would take
- * mmu_unsync_pages_lock here; kvmmu's TDP MMU shadows no guest table).
+ * flushes its TLB (mmu_sync_children(), kvm_mmu_invalidate_addr(), a
+ * nested root reloaded after INVEPT).  A prefetch does not unsync.
+ *
+ * Under mmu_lock, for write (shadow MMU faults) or for read (TDP MMU
+ * faults of L1 writing its EPT tables): the hash changes only under the
+ * write lock, so walking it is safe either way, and two read-lock holders
+ * are serialised by mmu_unsync_pages_lock, taken once the first page to
+ * unsync is found and then rechecked.
  */
 bool mmu_try_to_unsync_pages(struct kvm *kvm, const struct kvm_memory_slot *slot, gfn_t gfn,
 			     bool synchronizing, bool prefetch)
 {
 	struct kvm_mmu_page *sp;
+	bool locked = false, refuse = false;
 
 	if (kvm_gfn_is_write_tracked(kvm, slot, gfn) && !kvmmu_mutant(MUT_UNSYNC_TRACKED_GFN))
 		return true;
-	if (!kvm->arch.mmu_page_hash || !READ_ONCE(kvm->arch.indirect_shadow_pages))
+	/* Acquire: pairs with the release that published the hash. */
+	if (!__atomic_load_n(&kvm->arch.mmu_page_hash, __ATOMIC_ACQUIRE) ||
+	    !READ_ONCE(kvm->arch.indirect_shadow_pages))
 		return false;
-	lockdep_assert_held_write(&kvm->mmu_lock);
+	lockdep_assert_held(&kvm->mmu_lock);
 	for_each_gfn_valid_sp_with_gptes(kvm, sp, gfn) {
 		if (synchronizing)
 			return true;
-		if (sp->unsync)
+		if (READ_ONCE(sp->unsync))
 			continue;
 		if (prefetch)
 			return true;
-		if (sp->role.level != PG_LEVEL_4K && !kvmmu_mutant(MUT_UNSYNC_TRACKED_GFN))
-			return true;
+		if (sp->role.level != PG_LEVEL_4K && !kvmmu_mutant(MUT_UNSYNC_TRACKED_GFN)) {
+			refuse = true;
+			break;
+		}
+		if (!locked) {
+			locked = true;
+			spin_lock(&kvm->arch.mmu_unsync_pages_lock);
+			/* Another TDP fault may have unsynced it meanwhile. */
+			if (READ_ONCE(sp->unsync))
+				continue;
+		}
 		kvm_unsync_page(kvm, sp);
 	}
+	if (locked)
+		spin_unlock(&kvm->arch.mmu_unsync_pages_lock);
+	if (refuse)
+		return true;
 	/*
 	 * Pairs with the smp_rmb() in is_unsync_root(): the page is unsync
 	 * before the SPTE that lets the guest write its table is, so a vCPU
@@ -708,7 +739,7 @@ static void mmu_sync_children(struct kvm_vcpu *vcpu, struct kvm_mmu_page *parent
 		if (!b.nr)
 			break;
 		for (i = 0; i < b.nr; i++) {
-			const struct kvm_memory_slot *slot =
+			struct kvm_memory_slot *slot =
 				__gfn_to_memslot(kvm_memslots_for_spte_role(kvm, b.page[i]->role),
 						 b.page[i]->gfn);
 
@@ -1696,6 +1727,54 @@ out_unlock:
  * PDPTE, shadowing the PD it points to (PAE guests), or per quadrant of
  * the guest's 1024-entry PD (32-bit guests).
  */
+/*
+ * The first shadow root of a VM with the TDP MMU (nested EPT): the
+ * memslots get the rmaps and write-tracking counts the shadow MMU needs,
+ * and the VM its page hash.  Under slots_arch_lock, so that no memslot is
+ * being created or copied meanwhile: a slot created later allocates them
+ * itself (kvm_mmu_alloc_memslot_metadata()), a slot being deleted has its
+ * INVALID copy's metadata copied back.  The flag is set last, with
+ * release: pairs with the acquire in kvm_shadow_root_allocated(), so who
+ * sees it sees every slot's arrays.
+ */
+static int mmu_first_shadow_root_alloc(struct kvm *kvm)
+{
+	struct kvm_memory_slot *slot;
+	struct hlist_head *hash;
+	int r = 0, as, i;
+
+	if (kvm_shadow_root_allocated(kvm))
+		return 0;
+	mutex_lock(&kvm->slots_arch_lock);
+	if (kvm_shadow_root_allocated(kvm))
+		goto out_unlock;
+	if (!kvm->arch.mmu_page_hash) {
+		hash = calloc(KVM_NUM_MMU_PAGES, sizeof(*hash));
+		if (!hash) {
+			r = -ENOMEM;
+			goto out_unlock;
+		}
+		/* Release: the buckets are empty before lookups can see them. */
+		__atomic_store_n(&kvm->arch.mmu_page_hash, hash, __ATOMIC_RELEASE);
+	}
+	for (as = 0; as < KVM_ADDRESS_SPACE_NUM; as++) {
+		struct kvm_memslots *slots = __kvm_memslots(kvm, as);
+
+		kvm_for_each_memslot(slot, i, slots) {
+			r = memslot_rmap_alloc(slot, slot->npages);
+			if (r)
+				goto out_unlock;
+			r = kvm_page_track_write_tracking_alloc(slot);
+			if (r)
+				goto out_unlock;
+		}
+	}
+	__atomic_store_n(&kvm->arch.shadow_root_allocated, true, __ATOMIC_RELEASE);
+out_unlock:
+	mutex_unlock(&kvm->slots_arch_lock);
+	return r;
+}
+
 int mmu_alloc_shadow_roots(struct kvm_vcpu *vcpu)
 {
 	struct kvm_mmu *mmu = vcpu->arch.mmu;
@@ -1704,6 +1783,10 @@ int mmu_alloc_shadow_roots(struct kvm_vcpu *vcpu)
 	u64 pdptrs[4];
 	hpa_t root;
 	int r, i;
+
+	r = mmu_first_shadow_root_alloc(kvm);
+	if (r)
+		return r;
 
 	/*
 	 * A CR3 outside every visible memslot: the dummy root, where every

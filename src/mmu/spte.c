@@ -163,8 +163,15 @@ bool make_spte(struct kvm_vcpu *vcpu, struct kvm_mmu_page *sp,
 	u64 spte = SPTE_MMU_PRESENT_MASK;
 	bool wrprot = false;
 
+	/*
+	 * An L2 root with A/D off in L1's EPT pointer has none; with PML on,
+	 * an L2 SPTE logs writes by write protection, since PML is off for
+	 * L2 (kvm_mmu_page_ad_need_write_protect()).
+	 */
 	if (role.ad_disabled)
 		spte |= SPTE_TDP_AD_DISABLED;
+	else if (role.guest_mode && kvm->arch.cpu_dirty_log_size)
+		spte |= SPTE_TDP_AD_WRPROT_ONLY;
 	spte |= m->present_mask;
 	if (!prefetch || synchronizing)
 		spte |= m->accessed_mask;

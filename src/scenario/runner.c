@@ -22,7 +22,7 @@ int scn_vcpu_run_list(struct scn_world *w, int vcpu, struct hw_access *list, u64
 {
 	/* With the guest's own tables: a kernel on them, gva = gpa. */
 	struct hw_program p = { .list = list, .len = n, .paging = w->world.cfg.guest_paging,
-				.cr3 = w->world.guest_cr3 };
+				.cr3 = w->world.guest_cr3, .nested = w->world.l1 };
 	struct kvm_vcpu *v = w->world.vcpus[vcpu];
 	u64 runs = 0;
 	int r;

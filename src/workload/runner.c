@@ -214,6 +214,9 @@ static int vcpu_pass(struct wl_vcpu *v)
 		/* With the guest's own tables: a kernel, gva = gpa. */
 		.paging = c->world.cfg.guest_paging,
 		.cr3 = c->world.guest_cr3,
+		/* Nested: as L2; a remapping pass ends with L1 unmapping the slice. */
+		.nested = c->world.l1,
+		.unmap_each_pass = p->remap && c->world.l1,
 	};
 	int r = 0;
 
@@ -306,6 +309,7 @@ static void world_config_of(const struct workload *wl, const struct wl_config *c
 		.tag_mode = cfg->tag_mode,
 		.mmu = cfg->mmu,
 		.guest_paging = paging,
+		.nested = cfg->nested,
 		.pml = cfg->pml,
 		.manual_protect = wl->manual_protect,
 		.nr_vcpus = cfg->vcpus,
@@ -418,6 +422,30 @@ static void collect_stats(struct wl_ctx *c)
 		res->stats[res->nr_stats++] = (struct wl_stat){ d[i].name, sum[i] };
 }
 
+/* Nested runs: what L1 did for its L2s, summed over the vCPUs. */
+static void nested_summary(struct wl_ctx *c)
+{
+	u64 exits = 0, writes = 0, invepts = 0, unhandled = 0;
+	int i;
+
+	for (i = 0; i < c->cfg.vcpus; i++) {
+		struct hw_vcpu_stats st;
+
+		hw_vcpu_get_stats(c->world.vcpus[i]->hw, &st);
+		exits += st.l2_exits_to_l1;
+		writes += st.l1_ept_writes;
+		invepts += st.l1_invepts;
+		unhandled += st.l1_unhandled;
+	}
+	wl_print(c, "Nested: %llu L2 exits handled by L1, %llu L1 EPT entry writes, "
+		 "%llu INVEPTs\n", (unsigned long long)exits, (unsigned long long)writes,
+		 (unsigned long long)invepts);
+	wl_metric_set(c, "l2_exits_to_l1", (double)exits);
+	wl_metric_set(c, "l1_ept_writes", (double)writes);
+	wl_metric_set(c, "l1_invepts", (double)invepts);
+	wl_metric_set(c, "l1_unhandled", (double)unhandled);
+}
+
 int wl_run(const struct workload *wl, const struct wl_config *cfg, struct wl_result *res,
 	   char *why, size_t why_len)
 {
@@ -453,6 +481,8 @@ int wl_run(const struct workload *wl, const struct wl_config *cfg, struct wl_res
 	r = r ?: wl->run(c);
 	stop_vcpus(c);
 	collect_stats(c);
+	if (c->world.l1)
+		nested_summary(c);
 	/* Leaks are reported to the checkers by the teardown. */
 	world_destroy(&c->world);
 	res->nr_found = check_violations(res->found, WL_MAX_FOUND);

@@ -31,6 +31,12 @@ struct wl_config {
 	 * or 5; 0: 4 under shadow paging, none otherwise.
 	 */
 	int guest_paging;
+	/*
+	 * Run the vCPUs in L2 under an L1 hypervisor (world_config.nested),
+	 * as the selftests' -n does; a remapping pass (mmu-stress) has L1
+	 * unmap each vCPU's slice and INVEPT.
+	 */
+	bool nested;
 	u32 write_percent;  /* 0..100 */
 	bool random;
 	int iterations;     /* 0: the workload's default */

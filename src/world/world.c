@@ -249,6 +249,13 @@ int world_config_check(const struct world_config *cfg, char *why, size_t why_len
 		return fail(why, why_len, "guest page tables need guest memory in bytes (no tag mode)");
 	if (cfg->mmu == WORLD_MMU_SHADOW && cfg->pml)
 		return fail(why, why_len, "PML is for two-dimensional paging, not shadow paging");
+	if (cfg->nested) {
+		if (cfg->mmu == WORLD_MMU_SHADOW || cfg->format != KVMMU_TDP_EPT)
+			return fail(why, why_len, "nested runs need EPT: --mmu tdp or tdp-legacy");
+		if (cfg->tag_mode || cfg->guest_paging || cfg->cpu)
+			return fail(why, why_len, "nested runs need guest memory in bytes, no guest "
+				    "paging and the simulated CPU");
+	}
 	if (cfg->counters >= NR_WORLD_COUNTERS)
 		return fail(why, why_len, "unknown counters mode %d", cfg->counters);
 	if (cfg->vm_type != KVM_X86_DEFAULT_VM)
@@ -268,6 +275,9 @@ int world_config_check(const struct world_config *cfg, char *why, size_t why_len
 	}
 	if (total > WORLD_MAX_GUEST)
 		return fail(why, why_len, "guest memory above 1T is not supported");
+	if (cfg->nested && nr_mem(cfg) == WORLD_MAX_MEM)
+		return fail(why, why_len, "L1's EPT tables need a region of their own: at most "
+			    "%d regions", WORLD_MAX_MEM - 1);
 	if (cfg->guest_paging) {
 		struct world_mem_config tables;
 
@@ -486,6 +496,7 @@ struct gpt_format {
 	int levels;
 	int entry_size; /* bytes */
 	int bits;       /* index bits per level */
+	bool ept;       /* L1's EPT (cfg.nested): entries are R, W, X */
 };
 
 static struct gpt_format gpt_format(int paging)
@@ -565,6 +576,7 @@ struct gpt_builder {
 	struct world *w;
 	struct gpt_format f;
 	const struct world_mem_config *tables;
+	gpa_t root;
 	u64 next; /* the next free table page, as a gpa */
 };
 
@@ -606,6 +618,8 @@ static int gpt_alloc(struct gpt_builder *b, gpa_t *table)
 /* The value of an entry at @level that points to the table at @table. */
 static u64 gpt_table_entry(const struct gpt_format *f, int level, gpa_t table)
 {
+	if (f->ept)
+		return table | EPT_RWX_MASK;
 	/* A PAE PDPTE has no R/W (bits 2:1 are reserved). */
 	if (f->levels == 3 && level == 3)
 		return table | GPT_P;
@@ -615,7 +629,7 @@ static u64 gpt_table_entry(const struct gpt_format *f, int level, gpa_t table)
 /* The entry at @level that maps @gpa (the table path made, zeroed, where missing). */
 static int gpt_entry(struct gpt_builder *b, gpa_t gpa, int level, gpa_t *entry)
 {
-	gpa_t table = b->w->guest_cr3;
+	gpa_t table = b->root;
 	int l, r;
 
 	for (l = b->f.levels; l > level; l--) {
@@ -625,7 +639,7 @@ static int gpt_entry(struct gpt_builder *b, gpa_t gpa, int level, gpa_t *entry)
 		r = gpt_access(b->w, e, b->f.entry_size, false, &v);
 		if (r)
 			return r;
-		if (v & GPT_P) {
+		if (v & (b->f.ept ? EPT_RWX_MASK : GPT_P)) {
 			table = v & PT64_BASE_ADDR_MASK & ~(u64)(PAGE_SIZE - 1);
 			continue;
 		}
@@ -653,6 +667,7 @@ static int build_guest_tables(struct world *w)
 	u64 large = gpt_span(&b.f, 2);
 
 	w->guest_cr3 = b.tables->gpa;
+	b.root = w->guest_cr3;
 	b.next = b.tables->gpa + PAGE_SIZE;
 	for (m = 0; m < n && !r; m++) {
 		const struct world_mem_config *mc = &w->cfg.mem[m];
@@ -688,6 +703,95 @@ static int build_guest_tables(struct world *w)
 			r = r ?: gpt_write(&b, entry, gpa | GPT_P | GPT_W);
 			gpa += PAGE_SIZE;
 		}
+	}
+	return r;
+}
+
+/* ---- L1's EPT tables (cfg.nested) ------------------------------------------------------------ */
+
+/* The L2 range L1 manages: every region's gpas, in whole 2M leaf tables. */
+static void nested_l2_range(const struct world_config *cfg, gpa_t *base, gpa_t *end)
+{
+	int m;
+
+	*base = ~0ULL;
+	*end = 0;
+	for (m = 0; m < nr_mem(cfg); m++) {
+		*base = min(*base, cfg->mem[m].gpa);
+		*end = max(*end, cfg->mem[m].gpa + cfg->mem[m].size);
+	}
+	*base = ALIGN_DOWN(*base, SZ_2M);
+	*end = ALIGN(*end, SZ_2M);
+}
+
+static struct gpt_format nested_format(const struct world_config *cfg)
+{
+	return (struct gpt_format){ .levels = cfg->tdp_level == 5 ? 5 : 4, .entry_size = 8,
+				    .bits = 9, .ept = true };
+}
+
+/*
+ * The region of L1's EPT tables, after the others in a memslot of its
+ * own: the root, a leaf table for every 2M of the L2 range, and the
+ * tables between.  L2 cannot reach it: L1 maps only the other regions.
+ */
+static void nested_table_region(const struct world_config *cfg, struct world_mem_config *out)
+{
+	struct gpt_format f = nested_format(cfg);
+	gpa_t base, end;
+	u64 pages;
+
+	nested_l2_range(cfg, &base, &end);
+	pages = 1 + gpt_pages_for(&f, base, end - base);
+	*out = (struct world_mem_config){
+		.size = ALIGN(pages << PAGE_SHIFT, SZ_2M),
+		.backing = WORLD_BACKING_ANON,
+		.gpa = end,
+		.nr_slots = 1,
+		.first_slot = WORLD_GUEST_TABLE_SLOT,
+	};
+}
+
+/*
+ * Write L1's tables: every leaf table linked in, the leaf tables first
+ * and in a row (w->l1->pt_base), every leaf entry empty: L1 fills them
+ * as L2 faults.  The EPT pointer: write-back, the walk length, A/D if
+ * L0's EPT has them.
+ */
+static int build_nested_tables(struct world *w)
+{
+	int n = nr_mem(&w->cfg);
+	struct gpt_builder b = { .w = w, .f = nested_format(&w->cfg),
+				 .tables = &w->cfg.mem[n - 1] };
+	gpa_t base, end, gpa, entry;
+	u64 *pdes;
+	int r = 0;
+
+	nested_l2_range(&w->cfg, &base, &end);
+	w->l1 = calloc(1, sizeof(*w->l1));
+	if (!w->l1)
+		return -ENOMEM;
+	b.root = b.tables->gpa;
+	b.next = b.root + PAGE_SIZE;
+	*w->l1 = (struct hw_l1_vmm){
+		.eptp = b.root | 6 | ((u64)(b.f.levels - 1) << 3) |
+			(w->cfg.ad_disabled ? 0 : BIT_ULL(6)),
+		.l2_base = base,
+		.l2_size = end - base,
+		.l1_offset = 0,
+		.pt_base = b.next,
+		.leaf_flags = EPT_RWX_MASK | (EPT_MT_WB << EPT_MT_SHIFT),
+	};
+	b.next += ((end - base) / SZ_2M) * PAGE_SIZE;
+	pdes = calloc((end - base) / SZ_2M, sizeof(*pdes));
+	if (!pdes)
+		return -ENOMEM;
+	w->l1->pdes = pdes;
+	for (gpa = base; gpa < end && !r; gpa += SZ_2M) {
+		r = gpt_entry(&b, gpa, 2, &entry);
+		r = r ?: gpt_write(&b, entry, gpt_table_entry(&b.f, 2, w->l1->pt_base +
+								  (gpa - base) / SZ_2M * PAGE_SIZE));
+		pdes[(gpa - base) / SZ_2M] = entry;
 	}
 	return r;
 }
@@ -738,6 +842,8 @@ int world_create(struct world *w, const struct world_config *cfg, char *why, siz
 	w->cfg = *cfg;
 	if (w->cfg.guest_paging)
 		guest_table_region(&w->cfg, &w->cfg.mem[nr_mem(&w->cfg)]);
+	else if (w->cfg.nested)
+		nested_table_region(&w->cfg, &w->cfg.mem[nr_mem(&w->cfg)]);
 	resolve(&w->cfg);
 	pcfg = (struct host_phys_config){ .nr_frames = w->cfg.nr_frames,
 					  .tag_mode = w->cfg.tag_mode };
@@ -757,6 +863,10 @@ int world_create(struct world *w, const struct world_config *cfg, char *why, siz
 	if (!r && w->cfg.guest_paging) {
 		step = "the guest's page tables";
 		r = build_guest_tables(w);
+	}
+	if (!r && w->cfg.nested) {
+		step = "L1's EPT tables";
+		r = build_nested_tables(w);
 	}
 	for (i = 0; !r && i < w->cfg.nr_vcpus; i++) {
 		step = "a vCPU";
@@ -833,6 +943,10 @@ u64 world_destroy(struct world *w)
 		free(w->guest_pdes[m]);
 		w->guest_pdes[m] = NULL;
 	}
+	if (w->l1)
+		free((void *)w->l1->pdes);
+	free(w->l1);
+	w->l1 = NULL;
 	/* Tables freed after a grace period are frames too. */
 	rcu_barrier();
 	if (w->phys) {

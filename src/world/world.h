@@ -43,6 +43,7 @@
 struct host_phys;
 struct host_file;
 struct hw_machine;
+struct hw_l1_vmm;
 struct world;
 
 #define WORLD_MAX_VCPUS 64
@@ -180,6 +181,13 @@ struct world_cpu {
  *                    of their own after the others (w->guest_cr3); 32-bit
  *                    and PAE guests need it all below 4G.  Programs then
  *                    run as a kernel on them (hw_program.paging)
+ * @nested:           run the programs as L2 under an L1 hypervisor (nested
+ *                    EPT; two-dimensional paging with EPT, the simulated
+ *                    CPU, guest memory in bytes, no guest paging): the
+ *                    world puts L1's EPT tables in a region of its own
+ *                    after the others (w->l1), mapping the regions' gpas
+ *                    to themselves on demand, and drivers hand w->l1 to
+ *                    their programs (hw_program.nested)
  * @mem:              guest memory, up to the first region of size 0
  * @counters:         where the VM's sequence counters start
  * @yield_every:      forced yields while the world lives: need_resched()
@@ -211,6 +219,7 @@ struct world_config {
 	u64 disabled_quirks;
 	int nr_vcpus;
 	int guest_paging;
+	bool nested;
 
 	struct world_mem_config mem[WORLD_MAX_MEM];
 
@@ -243,6 +252,7 @@ struct world {
 	gpa_t guest_cr3;            /* cfg.guest_paging: the guest's top table */
 	gpa_t guest_pt[WORLD_MAX_MEM]; /* and each region's spare page tables (world_guest_pde()) */
 	gpa_t *guest_pdes[WORLD_MAX_MEM]; /* the PDE of each whole large page, by region */
+	struct hw_l1_vmm *l1;       /* cfg.nested: the L1 hypervisor its programs run under */
 	bool checking;              /* the checkers are attached */
 	bool checked;               /* they were: teardown reports leaks */
 };

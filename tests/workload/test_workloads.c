@@ -194,6 +194,44 @@ static void test_pml(void **state)
 	run_ok("mmu-stress", &cfg);
 }
 
+/*
+ * Nested (-n): the vCPUs run in L2 under an L1 hypervisor, on the TDP MMU
+ * and on the shadow MMU's direct pages.  Every page L2 touches first is an
+ * exit L1 handles; L2's writes reach L1's dirty log, every page in every
+ * iteration (with PML too: L2's SPTEs are write-protected for it);
+ * mmu-stress's remapping pass has L1 unmap each slice and INVEPT.
+ */
+static void test_nested(void **state)
+{
+	static const enum world_mmu mmus[] = { WORLD_MMU_TDP, WORLD_MMU_TDP_LEGACY };
+	size_t i;
+
+	for (i = 0; i < ARRAY_SIZE(mmus); i++) {
+		struct wl_config cfg = small(2, 4 * MB);
+
+		cfg.mmu = mmus[i];
+		cfg.nested = true;
+		run_ok("demand-paging", &cfg);
+		assert_true(wl_metric(&res, "l2_exits_to_l1") == 2 * 4 * MB / 4096);
+		assert_true(wl_metric(&res, "l1_unhandled") == 0);
+		assert_true(wl_stat(&res, "nested_run") > 2 * 4 * MB / 4096);
+		cfg.iterations = 3;
+		run_ok("dirty-log", &cfg);
+		assert_true(wl_metric(&res, "iteration_3_dirty_pages") == 2 * 4 * MB / 4096);
+		cfg.pml = true;
+		run_ok("dirty-log", &cfg);
+		assert_true(wl_metric(&res, "iteration_3_dirty_pages") == 2 * 4 * MB / 4096);
+		cfg = small(2, 4 * MB);
+		cfg.mmu = mmus[i];
+		cfg.nested = true;
+		run_ok("mmu-stress", &cfg);
+		assert_true(wl_metric(&res, "l1_invepts") > 0);
+		assert_true(wl_stat(&res, "pf_emulate") > 0);
+		run_ok("access-tracking", &cfg);
+		run_ok("memslot-modification", &cfg);
+	}
+}
+
 /* The sequence counters start near every boundary: still clean. */
 static void test_counters_near_wrap(void **state)
 {
@@ -279,6 +317,7 @@ int main(void)
 		KVMMU_TEST(test_mmu_stress_forced_yields),
 		KVMMU_TEST(test_counters_near_wrap),
 		KVMMU_TEST(test_pml),
+		KVMMU_TEST(test_nested),
 		KVMMU_TEST(test_bad_configurations),
 		KVMMU_TEST(test_mutant_caught_in_workload),
 	};

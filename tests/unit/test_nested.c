@@ -1,0 +1,411 @@
+// SPDX-License-Identifier: GPL-2.0-only
+/*
+ * Nested EPT: programs run as L2 under the L1 hypervisor of src/hw/nested.c,
+ * with every checker on, on the TDP MMU and on the shadow MMU's direct
+ * pages (tdp_mmu=0).
+ *
+ * L1 launches L2 at the first entry; an EPT violation in L1's tables is
+ * reflected to L1, which maps the page; KVM shadows L1's tables (guest_mode
+ * roots, the memslots grow rmaps and write tracking at the first one); a
+ * VMCALL makes L1 unmap a page and INVEPT, after which L2 faults to L1
+ * again; unlinking a leaf table and linking it back are writes to a table
+ * KVM write-tracks, which it emulates; KVM sets A/D in L1's entries as the
+ * CPU would; a misconfigured entry of L1's is reflected as such; a store
+ * through a read-only entry is L1's fault; L2's writes dirty L1's log; bad INVEPTs and EPT pointers fail; bad configurations are refused.
+ */
+#include <errno.h>
+#include <linux/kvm.h>
+#include <string.h>
+
+#include "check.h"
+#include "host_mm.h"
+#include "hw_model.h"
+#include "kvm_host.h"
+#include "mmu.h"
+#include "mmu_internal.h"
+#include "test.h"
+#include "world.h"
+
+#define MB (1ULL << 20)
+#define L2_BASE (1ULL << 30)
+
+static struct world w;
+static int violations;
+
+static void on_violation(void *arg)
+{
+	(*(int *)arg)++;
+}
+
+static int teardown(void **state)
+{
+	if (w.kvm)
+		world_destroy(&w);
+	memset(&w, 0, sizeof(w));
+	return kvmmu_test_teardown(state);
+}
+
+#define NESTED_TEST(fn) cmocka_unit_test_setup_teardown(fn, kvmmu_test_setup, teardown)
+
+/* A nested world: @vcpus vCPUs, 8M of L2 memory at 1G, every checker on. */
+static void create(enum world_mmu mmu, int vcpus, u32 slot_flags)
+{
+	const struct world_config cfg = {
+		.nr_vcpus = vcpus, .mmu = mmu, .nested = true,
+		.mem = { { .size = 8 * MB, .gpa = L2_BASE, .nr_slots = 1,
+			   .slot_flags = slot_flags } },
+		.checks = CHECK_ALL, .on_violation = on_violation, .violation_arg = &violations,
+	};
+	char why[160];
+
+	violations = 0;
+	assert_int_equal(world_create(&w, &cfg, why, sizeof(why)), 0);
+	assert_non_null(w.l1);
+	assert_int_equal(world_check_begin(&w), 0);
+}
+
+/* Run @list on vCPU @v as L2 to its end; the exits to userspace are HLTs. */
+static void run_l2(int v, struct hw_access *list, u64 n)
+{
+	struct hw_program p = { .list = list, .len = n, .nested = w.l1 };
+	struct kvm_vcpu *vcpu = w.vcpus[v];
+	int runs = 0;
+
+	assert_int_equal(hw_vcpu_load_program(vcpu->hw, &p), 0);
+	while (!hw_vcpu_done(vcpu->hw)) {
+		struct kvmmu_run run;
+
+		assert_true(++runs < 1000);
+		assert_int_equal(kvmmu_vcpu_run(vcpu, &run), 0);
+		assert_true(run.exit_reason == KVM_EXIT_HLT || run.exit_reason == KVM_EXIT_INTR);
+	}
+}
+
+static struct hw_vcpu_stats stats(int v)
+{
+	struct hw_vcpu_stats st;
+
+	hw_vcpu_get_stats(w.vcpus[v]->hw, &st);
+	return st;
+}
+
+/* L1's leaf entry for L2's @gpa, as L1's memory holds it. */
+static u64 l1_leaf(gpa_t gpa)
+{
+	const struct world_mem_config *t = &w.cfg.mem[1];
+	gpa_t at = w.l1->pt_base + (gpa - w.l1->l2_base) / 4096 * 8;
+	u64 v = 0;
+
+	assert_int_equal(host_access(w.mm, t->hva + (at - t->gpa), false, &v), 0);
+	return v;
+}
+
+static void set_l1_leaf(gpa_t gpa, u64 v)
+{
+	const struct world_mem_config *t = &w.cfg.mem[1];
+	gpa_t at = w.l1->pt_base + (gpa - w.l1->l2_base) / 4096 * 8;
+
+	assert_int_equal(host_access(w.mm, t->hva + (at - t->gpa), true, &v), 0);
+}
+
+static void end_clean(void)
+{
+	struct check_violation v;
+
+	world_check_end(&w);
+	if (check_violations(&v, 1))
+		fail_msg("%s: %s", v.checker, v.description);
+	assert_int_equal(violations, 0);
+}
+
+/*
+ * L2 stores to three pages and loads them back: each first touch is an
+ * EPT violation L1 handles (it writes the leaf entry) and one KVM then
+ * fixes in its shadow of L1's tables; the loads hit.  KVM set A and D in
+ * L1's leaves as the walk went.
+ */
+static void demand_faults(enum world_mmu mmu)
+{
+	gpa_t pages[3] = { L2_BASE, L2_BASE + 0x5000, L2_BASE + 0x200000 };
+	struct hw_access a[6];
+	struct kvm_vcpu *vcpu;
+	struct hw_vcpu_stats st;
+	int i;
+
+	create(mmu, 1, 0);
+	vcpu = w.vcpus[0];
+	for (i = 0; i < 3; i++) {
+		a[i] = (struct hw_access){ .op = HW_STORE, .addr = pages[i] + 8, .value = 0x100 + i };
+		a[3 + i] = (struct hw_access){ .op = HW_LOAD, .addr = pages[i] + 8 };
+	}
+	run_l2(0, a, 6);
+	for (i = 0; i < 3; i++) {
+		u64 leaf = l1_leaf(pages[i]);
+
+		assert_int_equal(a[3 + i].value, 0x100 + i);
+		assert_int_equal(leaf & ~(EPT_ACCESSED | EPT_DIRTY),
+				 pages[i] | EPT_RWX_MASK | (EPT_MT_WB << EPT_MT_SHIFT));
+		assert_true(leaf & EPT_ACCESSED);
+		assert_true(leaf & EPT_DIRTY);
+	}
+	st = stats(0);
+	assert_int_equal(st.l2_exits_to_l1, 3);
+	assert_int_equal(st.l1_ept_writes, 3);
+	assert_int_equal(st.l1_unhandled, 0);
+	/* VMLAUNCH, and a VMRESUME after each exit. */
+	assert_int_equal(vcpu->stat.nested_run, 4);
+	assert_true(vcpu->arch.nested.guest_mode);
+	assert_true(vcpu->arch.mmu == &vcpu->arch.guest_mmu);
+	/* L2's root shadows L1's: guest_mode, indirect, with A/D as L1 asked. */
+	assert_true(vcpu->arch.guest_mmu.root_role.guest_mode);
+	assert_false(vcpu->arch.guest_mmu.root_role.direct);
+	assert_false(vcpu->arch.guest_mmu.root_role.ad_disabled);
+	assert_true(kvm_shadow_root_allocated(w.kvm));
+	assert_true(kvm_memslots_have_rmaps(w.kvm));
+	assert_true(w.kvm->arch.indirect_shadow_pages > 0);
+	end_clean();
+}
+
+static void test_demand_faults_tdp_mmu(void **state)
+{
+	demand_faults(WORLD_MMU_TDP);
+	/* The TDP MMU maps L1 still; rmaps came with the first shadow root. */
+	assert_true(tdp_mmu_enabled(w.kvm));
+}
+
+static void test_demand_faults_tdp_legacy(void **state)
+{
+	demand_faults(WORLD_MMU_TDP_LEGACY);
+}
+
+/*
+ * A VMCALL makes L1 clear a page's entry and INVEPT (single context, then
+ * global): L2's next access to it exits to L1 again, and finds its data.
+ */
+static void test_unmap_and_invept(void **state)
+{
+	gpa_t page = L2_BASE + 0x3000;
+	struct hw_access a[] = {
+		{ .op = HW_STORE, .addr = page, .value = 0xabcd },
+		{ .op = HW_VMCALL, .addr = page, .value = HW_HC_UNMAP },
+		{ .op = HW_LOAD, .addr = page },
+		{ .op = HW_VMCALL, .addr = page, .value = HW_HC_UNMAP_GLOBAL },
+		{ .op = HW_LOAD, .addr = page },
+	};
+	struct hw_vcpu_stats st;
+
+	create(WORLD_MMU_TDP, 1, 0);
+	run_l2(0, a, ARRAY_SIZE(a));
+	assert_int_equal(a[2].value, 0xabcd);
+	assert_int_equal(a[4].value, 0xabcd);
+	st = stats(0);
+	/* Three faults, two VMCALLs. */
+	assert_int_equal(st.l2_exits_to_l1, 5);
+	assert_int_equal(st.vmcalls, 2);
+	assert_int_equal(st.l1_invepts, 2);
+	assert_int_equal(w.vcpus[0]->arch.nested.invepts, 2);
+	end_clean();
+}
+
+/*
+ * Memstress passes whose ends have L1 unmap the region: L1 clears the
+ * leaves and unlinks the leaf tables; the next pass links them again.
+ * Both are writes to L1's upper tables, which KVM write-tracks: emulated.
+ */
+static void test_unlink_relink_emulated(void **state)
+{
+	struct hw_program p = {
+		.base = L2_BASE, .size = 4 * MB, .write_percent = 100, .passes = 1,
+		.value = HW_VALUE_PATTERN, .nested = NULL, .unmap_each_pass = true,
+	};
+	struct kvm_vcpu *vcpu;
+	int pass;
+
+	create(WORLD_MMU_TDP, 1, 0);
+	vcpu = w.vcpus[0];
+	p.nested = w.l1;
+	for (pass = 0; pass < 3; pass++) {
+		struct kvmmu_run run;
+
+		p.seed = (u64)pass;
+		assert_int_equal(hw_vcpu_load_program(vcpu->hw, &p), 0);
+		while (!hw_vcpu_done(vcpu->hw))
+			assert_int_equal(kvmmu_vcpu_run(vcpu, &run), 0);
+	}
+	assert_int_equal(stats(0).vmcalls, 3);
+	assert_int_equal(stats(0).l1_invepts, 3);
+	/* Every pass faulted each page to L1. */
+	assert_int_equal(stats(0).l2_exits_to_l1, 3 * (4 * MB / 4096) + 3);
+	/* Two leaf tables unlinked and linked again, twice: L1's writes KVM emulated. */
+	assert_true(vcpu->stat.pf_emulate >= 4);
+	assert_true(w.kvm->stat.mmu_pte_write >= 4);
+	end_clean();
+}
+
+/*
+ * An entry of L1's with W but no R is a misconfiguration, and so is one
+ * with X alone (kvmmu's EPT has no execute-only pages, so neither has
+ * L1's): each is reflected to L1 as one, which cannot fix it (the access
+ * is dropped).  A read-only entry lets L2 read, and a store there is an
+ * EPT violation for L1, which maps the page writable.
+ */
+static void test_misconfig_and_read_only(void **state)
+{
+	gpa_t wo = L2_BASE + 0x7000, xo = L2_BASE + 0x9000, ro = L2_BASE + 0xb000;
+	struct hw_access a[] = {
+		{ .op = HW_LOAD, .addr = wo },
+		{ .op = HW_FETCH, .addr = xo },
+		{ .op = HW_LOAD, .addr = ro },
+		{ .op = HW_STORE, .addr = ro, .value = 5 },
+		{ .op = HW_LOAD, .addr = ro },
+	};
+	struct hw_vcpu_stats st;
+
+	create(WORLD_MMU_TDP, 1, 0);
+	set_l1_leaf(wo, wo | EPT_WRITABLE | (EPT_MT_WB << EPT_MT_SHIFT));
+	set_l1_leaf(xo, xo | EPT_EXECUTABLE | (EPT_MT_WB << EPT_MT_SHIFT));
+	set_l1_leaf(ro, ro | EPT_READABLE | EPT_EXECUTABLE | (EPT_MT_WB << EPT_MT_SHIFT));
+	run_l2(0, a, ARRAY_SIZE(a));
+	st = stats(0);
+	assert_int_equal(st.l1_unhandled, 2);
+	assert_int_equal(st.fetches, 0);
+	/* The two misconfigurations and the store to the read-only page. */
+	assert_int_equal(st.l2_exits_to_l1, 3);
+	assert_int_equal(l1_leaf(ro) & EPT_RWX_MASK, EPT_RWX_MASK);
+	assert_int_equal(a[4].value, 5);
+	end_clean();
+}
+
+/* L2's writes land in L1's memory: L1's dirty log has them. */
+static void test_l2_writes_dirty_l1_log(void **state)
+{
+	unsigned long bitmap[8 * MB / 4096 / 64] = { 0 };
+	struct kvm_dirty_log log = { .slot = 0, .dirty_bitmap = bitmap };
+	struct hw_access a[] = {
+		{ .op = HW_STORE, .addr = L2_BASE + 0x4000, .value = 1 },
+		{ .op = HW_LOAD, .addr = L2_BASE + 0x6000 },
+		{ .op = HW_STORE, .addr = L2_BASE + 0x400000, .value = 2 },
+	};
+
+	create(WORLD_MMU_TDP, 1, KVM_MEM_LOG_DIRTY_PAGES);
+	run_l2(0, a, ARRAY_SIZE(a));
+	assert_int_equal(kvmmu_get_dirty_log(w.kvm, &log), 0);
+	assert_true(bitmap[4 / 64] & (1UL << 4));
+	assert_false(bitmap[6 / 64] & (1UL << 6));
+	assert_true(bitmap[0x400 / 64] & (1UL << (0x400 % 64)));
+	/* Written again after the log was read: dirty again. */
+	memset(bitmap, 0, sizeof(bitmap));
+	a[0].value = 3;
+	run_l2(0, a, 1);
+	assert_int_equal(kvmmu_get_dirty_log(w.kvm, &log), 0);
+	assert_true(bitmap[0] & (1UL << 4));
+	end_clean();
+}
+
+/* INVEPT of an unknown type, or with an EPT pointer L0 cannot use, fails. */
+static void test_bad_invept(void **state)
+{
+	struct kvm_vcpu *vcpu;
+	u64 eptp;
+
+	create(WORLD_MMU_TDP, 1, 0);
+	vcpu = w.vcpus[0];
+	eptp = w.l1->eptp;
+	assert_int_equal(kvm_mmu_invept(vcpu, 3, eptp), -EINVAL);
+	assert_int_equal(kvm_mmu_invept(vcpu, VMX_EPT_EXTENT_CONTEXT, eptp & ~7ULL) /* UC */, 0);
+	assert_int_equal(kvm_mmu_invept(vcpu, VMX_EPT_EXTENT_CONTEXT, eptp | 1), -EINVAL);
+	assert_int_equal(kvm_mmu_invept(vcpu, VMX_EPT_EXTENT_CONTEXT, eptp | BIT_ULL(7)),
+			 -EINVAL);
+	assert_int_equal(kvm_mmu_invept(vcpu, VMX_EPT_EXTENT_CONTEXT,
+					(eptp & ~(7ULL << 3)) | (1ULL << 3)), -EINVAL);
+	assert_int_equal(kvm_mmu_invept(vcpu, VMX_EPT_EXTENT_GLOBAL, 0), 0);
+	end_clean();
+}
+
+/* Two vCPUs, each in L2 on its own pages, under one L1 and one EPT pointer. */
+static void test_two_vcpus_share_l1(void **state)
+{
+	struct hw_access a0[] = {
+		{ .op = HW_STORE, .addr = L2_BASE + 0x1000, .value = 7 },
+		{ .op = HW_VMCALL, .addr = L2_BASE + 0x1000, .value = HW_HC_UNMAP },
+		{ .op = HW_LOAD, .addr = L2_BASE + 0x1000 },
+	};
+	struct hw_access a1[] = {
+		{ .op = HW_STORE, .addr = L2_BASE + 0x2000, .value = 8 },
+		{ .op = HW_LOAD, .addr = L2_BASE + 0x1000 },
+	};
+
+	create(WORLD_MMU_TDP, 2, 0);
+	run_l2(0, a0, ARRAY_SIZE(a0));
+	run_l2(1, a1, ARRAY_SIZE(a1));
+	assert_int_equal(a0[2].value, 7);
+	assert_int_equal(a1[1].value, 7);
+	/* One shadow of L1's tables serves both: one root page for the EPT pointer. */
+	assert_int_equal(w.vcpus[0]->arch.guest_mmu.root.hpa,
+			 w.vcpus[1]->arch.guest_mmu.root.hpa);
+	end_clean();
+}
+
+/* What nested runs need is checked before anything is built. */
+static void test_bad_configs(void **state)
+{
+	struct world_config cfg = {
+		.nr_vcpus = 1, .nested = true, .mem = { { .size = 8 * MB, .nr_slots = 1 } },
+	};
+	char why[160];
+
+	cfg.mmu = WORLD_MMU_SHADOW;
+	assert_int_equal(world_config_check(&cfg, why, sizeof(why)), -EINVAL);
+	assert_non_null(strstr(why, "EPT"));
+	cfg.mmu = WORLD_MMU_TDP;
+	cfg.format = KVMMU_TDP_NPT;
+	assert_int_equal(world_config_check(&cfg, why, sizeof(why)), -EINVAL);
+	cfg.format = KVMMU_TDP_EPT;
+	cfg.tag_mode = true;
+	assert_int_equal(world_config_check(&cfg, why, sizeof(why)), -EINVAL);
+	cfg.tag_mode = false;
+	cfg.guest_paging = 4;
+	assert_int_equal(world_config_check(&cfg, why, sizeof(why)), -EINVAL);
+	cfg.guest_paging = 0;
+	assert_int_equal(world_config_check(&cfg, why, sizeof(why)), 0);
+}
+
+/* A program of L2's may not carry L1's instructions, nor a VMCALL without an L1. */
+static void test_bad_programs(void **state)
+{
+	struct hw_access a = { .op = HW_VMCALL, .value = HW_HC_UNMAP };
+	struct hw_program p = { .list = &a, .len = 1 };
+
+	create(WORLD_MMU_TDP, 1, 0);
+	assert_int_equal(hw_vcpu_load_program(w.vcpus[0]->hw, &p), -EINVAL);
+	a.op = HW_INVEPT;
+	p.nested = w.l1;
+	assert_int_equal(hw_vcpu_load_program(w.vcpus[0]->hw, &p), -EINVAL);
+	a.op = HW_VMRESUME;
+	assert_int_equal(hw_vcpu_load_program(w.vcpus[0]->hw, &p), -EINVAL);
+	p.list = NULL;
+	p.base = L2_BASE;
+	p.size = MB;
+	p.unmap_each_pass = true;
+	p.nested = NULL;
+	assert_int_equal(hw_vcpu_load_program(w.vcpus[0]->hw, &p), -EINVAL);
+	end_clean();
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		NESTED_TEST(test_demand_faults_tdp_mmu),
+		NESTED_TEST(test_demand_faults_tdp_legacy),
+		NESTED_TEST(test_unmap_and_invept),
+		NESTED_TEST(test_unlink_relink_emulated),
+		NESTED_TEST(test_misconfig_and_read_only),
+		NESTED_TEST(test_l2_writes_dirty_l1_log),
+		NESTED_TEST(test_bad_invept),
+		NESTED_TEST(test_two_vcpus_share_l1),
+		NESTED_TEST(test_bad_configs),
+		NESTED_TEST(test_bad_programs),
+	};
+
+	return kvmmu_run_tests(tests);
+}
