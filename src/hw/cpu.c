@@ -576,6 +576,24 @@ static unsigned int gw_access(enum hw_access_kind kind)
 	return kind == HW_ACC_WRITE ? GW_WRITE : kind == HW_ACC_EXEC ? GW_FETCH : 0;
 }
 
+/*
+ * An access exited to KVM: say what it was, as the exit's instruction
+ * (KVM emulates a store to a table it write-protects: L1's EPT tables
+ * under nested EPT).  Returns ACC_EXIT.
+ */
+static int exit_insn(const struct hw_access *acc, u8 size, struct kvmmu_exit *exit)
+{
+	exit->insn = (struct kvmmu_insn){
+		.op = acc->op == HW_STORE ? KVMMU_INSN_STORE :
+		      acc->op == HW_STOS ? KVMMU_INSN_STOS :
+		      acc->op == HW_FETCH ? KVMMU_INSN_FETCH : KVMMU_INSN_LOAD,
+		.size = size,
+		.value = acc->op != HW_STORE && acc->op != HW_STOS ? 0 :
+			 size == 8 ? acc->value : acc->value & (BIT_ULL(8 * size) - 1),
+	};
+	return ACC_EXIT;
+}
+
 /* A #PF exits to KVM, which intercepts them all: the access runs again unless KVM skips it. */
 static void page_fault_exit(struct kvmmu_hw_vcpu *hv, const struct hw_access *acc, u8 size,
 			    u64 error_code, struct kvmmu_exit *exit)
@@ -585,14 +603,7 @@ static void page_fault_exit(struct kvmmu_hw_vcpu *hv, const struct hw_access *ac
 	exit->gpa = 0;
 	exit->error_code = error_code;
 	exit->exit_qualification = 0;
-	exit->insn = (struct kvmmu_insn){
-		.op = acc->op == HW_STORE ? KVMMU_INSN_STORE :
-		      acc->op == HW_STOS ? KVMMU_INSN_STOS :
-		      acc->op == HW_FETCH ? KVMMU_INSN_FETCH : KVMMU_INSN_LOAD,
-		.size = size,
-		.value = acc->op != HW_STORE && acc->op != HW_STOS ? 0 :
-			 size == 8 ? acc->value : acc->value & (BIT_ULL(8 * size) - 1),
-	};
+	exit_insn(acc, size, exit);
 	hw_stat_inc(hv, exits_page_fault);
 }
 
@@ -855,24 +866,6 @@ static enum hw_access_kind access_kind(u8 op)
 {
 	return op == HW_STORE || op == HW_STOS ? HW_ACC_WRITE :
 	       op == HW_FETCH ? HW_ACC_EXEC : HW_ACC_READ;
-}
-
-/*
- * An access exited to KVM: say what it was, as the exit's instruction
- * (KVM emulates a store to a table it write-protects: L1's EPT tables
- * under nested EPT).  Returns ACC_EXIT.
- */
-static int exit_insn(const struct hw_access *acc, u8 size, struct kvmmu_exit *exit)
-{
-	exit->insn = (struct kvmmu_insn){
-		.op = acc->op == HW_STORE ? KVMMU_INSN_STORE :
-		      acc->op == HW_STOS ? KVMMU_INSN_STOS :
-		      acc->op == HW_FETCH ? KVMMU_INSN_FETCH : KVMMU_INSN_LOAD,
-		.size = size,
-		.value = acc->op != HW_STORE && acc->op != HW_STOS ? 0 :
-			 size == 8 ? acc->value : acc->value & (BIT_ULL(8 * size) - 1),
-	};
-	return ACC_EXIT;
 }
 
 /* Do one access; returns ACC_DONE, ACC_EXIT or ACC_GUEST_FAULT. */
