@@ -20,6 +20,9 @@
 #include "tdp_iter.h"
 #include "tdp_mmu.h"
 
+/* The calling thread's batch of page-count changes (kvm_page_stats_batch_begin()). */
+__thread struct kvm_page_stats_batch kvm_page_stats_batch;
+
 /* ---- memory caches ------------------------------------------------------------------- */
 
 /* A page-table frame, every entry non-present. */

@@ -325,8 +325,55 @@ static inline bool is_nx_huge_page_enabled(struct kvm *kvm)
 void track_possible_nx_huge_page(struct kvm *kvm, struct kvm_mmu_page *sp);
 void untrack_possible_nx_huge_page(struct kvm *kvm, struct kvm_mmu_page *sp);
 
+/*
+ * Page counts batched by a walk.  A walk that changes many SPTEs in one go
+ * (a zap of a range or of a root) adds its changes to kvm->stat.pages[]
+ * here, in its own thread, and folds them in at its end: one atomic add per
+ * page size instead of one per SPTE, the same final values.  A reader
+ * racing with the walk sees the counts change at its end rather than as it
+ * goes, which a reader of the per-SPTE adds could not tell apart either.
+ */
+struct kvm_page_stats_batch {
+	struct kvm *kvm;
+	int depth;
+	s64 delta[KVM_NR_PAGE_SIZES];
+};
+
+extern __thread struct kvm_page_stats_batch kvm_page_stats_batch;
+
+static inline void kvm_page_stats_batch_begin(struct kvm *kvm)
+{
+	struct kvm_page_stats_batch *b = &kvm_page_stats_batch;
+
+	if (b->depth++)
+		return;
+	b->kvm = kvm;
+}
+
+static inline void kvm_page_stats_batch_end(struct kvm *kvm)
+{
+	struct kvm_page_stats_batch *b = &kvm_page_stats_batch;
+	int i;
+
+	WARN_ON_ONCE(b->kvm != kvm || b->depth <= 0);
+	if (--b->depth)
+		return;
+	for (i = 0; i < KVM_NR_PAGE_SIZES; i++) {
+		if (b->delta[i])
+			atomic64_add(b->delta[i], &kvm->stat.pages[i]);
+		b->delta[i] = 0;
+	}
+	b->kvm = NULL;
+}
+
 static inline void kvm_update_page_stats(struct kvm *kvm, int level, int count)
 {
+	struct kvm_page_stats_batch *b = &kvm_page_stats_batch;
+
+	if (b->kvm == kvm) {
+		b->delta[level - 1] += count;
+		return;
+	}
 	atomic64_add(count, &kvm->stat.pages[level - 1]);
 }
 

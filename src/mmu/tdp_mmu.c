@@ -594,12 +594,14 @@ static void tdp_mmu_zap_root(struct kvm *kvm, struct kvm_mmu_page *root, bool sh
 
 	r = tdp_mmu_range_begin(kvm, root, KVMMU_RANGE_ZAP, PG_LEVEL_4K, 0,
 				tdp_mmu_max_gfn_exclusive(kvm), 0);
+	kvm_page_stats_batch_begin(kvm);
 	rcu_read_lock();
 	__tdp_mmu_zap_root(kvm, root, shared, PG_LEVEL_4K);
 	__tdp_mmu_zap_root(kvm, root, shared, PG_LEVEL_2M);
 	__tdp_mmu_zap_root(kvm, root, shared, PG_LEVEL_1G);
 	__tdp_mmu_zap_root(kvm, root, shared, sp_level(root));
 	rcu_read_unlock();
+	kvm_page_stats_batch_end(kvm);
 	tdp_mmu_range_end(&r, true);
 }
 
@@ -619,6 +621,7 @@ static bool tdp_mmu_zap_leafs(struct kvm *kvm, struct kvm_mmu_page *root, gfn_t 
 	lockdep_assert_held_write(&kvm->mmu_lock);
 
 	r = tdp_mmu_range_begin(kvm, root, KVMMU_RANGE_ZAP, PG_LEVEL_4K, start, end, 0);
+	kvm_page_stats_batch_begin(kvm);
 	rcu_read_lock();
 	for_each_tdp_pte_min_level(iter, kvm, root, PG_LEVEL_4K, start, end) {
 		if (can_yield && tdp_mmu_iter_cond_resched(kvm, &iter, flush, false)) {
@@ -633,6 +636,7 @@ static bool tdp_mmu_zap_leafs(struct kvm *kvm, struct kvm_mmu_page *root, gfn_t 
 			flush = true;
 	}
 	rcu_read_unlock();
+	kvm_page_stats_batch_end(kvm);
 	tdp_mmu_range_end(&r, true);
 	return flush;
 }
