@@ -60,23 +60,23 @@ void __sched_point(enum sched_point_kind kind, const void *obj)
 		hooks->point(kind, obj);
 }
 
-static _Atomic unsigned int resched_every;
+_Atomic unsigned int __sched_resched_every;
 static _Atomic unsigned int resched_epoch;
 
 void sched_force_resched(unsigned int every)
 {
-	atomic_store(&resched_every, every);
+	atomic_store(&__sched_resched_every, every);
 	atomic_fetch_add(&resched_epoch, 1);
 }
 
 unsigned int sched_forced_resched(void)
 {
-	return atomic_load(&resched_every);
+	return atomic_load(&__sched_resched_every);
 }
 
 static bool forced_resched(void)
 {
-	unsigned int every = atomic_load_explicit(&resched_every, memory_order_relaxed);
+	unsigned int every = atomic_load_explicit(&__sched_resched_every, memory_order_relaxed);
 	unsigned int epoch = atomic_load_explicit(&resched_epoch, memory_order_relaxed);
 	struct kvmmu_thread *t;
 
@@ -90,7 +90,7 @@ static bool forced_resched(void)
 	return ++t->resched_calls % every == 0;
 }
 
-bool need_resched(void)
+bool __need_resched(void)
 {
 	const struct sched_hooks *hooks = smp_load_acquire(&__sched_hooks);
 	/* The scheduler is asked either way: its answers draw on the schedule's seed. */

@@ -112,11 +112,31 @@ static inline void sched_quiet_end(void)
 	__sched_quiet--;
 }
 
+extern _Atomic unsigned int __sched_resched_every;
+
+/*
+ * need_resched() cannot say yes: no scheduler is hooked in and forced
+ * yields are off (threads run freely).  A walk may then batch work that it
+ * would otherwise offer to yield between steps.
+ */
+static __always_inline bool sched_resched_off(void)
+{
+	return likely(!READ_ONCE(__sched_hooks)) &&
+	       likely(!atomic_load_explicit(&__sched_resched_every, memory_order_relaxed));
+}
+
+bool __need_resched(void);
+
 /*
  * Hint that a long-running loop should yield: the scheduler's answer, or
  * yes at every Nth call in each thread while sched_force_resched(N) is on.
  */
-bool need_resched(void);
+static __always_inline bool need_resched(void)
+{
+	if (sched_resched_off())
+		return false;
+	return __need_resched();
+}
 
 /*
  * Forced yields: from now on need_resched() answers yes at every @every-th
