@@ -606,6 +606,54 @@ static void tdp_mmu_zap_root(struct kvm *kvm, struct kvm_mmu_page *root, bool sh
 }
 
 /*
+ * tdp_mmu_zap_leafs()'s steps over the rest of a 4K table, in one loop:
+ * from the iterator's entry to the table's end or @end, each present
+ * entry (a leaf, at 4K) exchanged or stored non-present as
+ * tdp_mmu_iter_set_spte() would, with the same events, the page counts
+ * taken once.  Only while nothing can ask the walk to yield but a waiter
+ * on mmu_lock (sched_resched_off()): it stops after an entry if one
+ * waits, and the caller's next step yields.  The iterator is left on the
+ * last entry done.  Returns whether anything was zapped.
+ */
+static bool tdp_mmu_zap_4k_run(struct kvm *kvm, struct tdp_iter *iter, gfn_t end, bool can_yield)
+{
+	const struct kvm_mmu_masks *m = &kvm->arch.masks;
+	tdp_ptep_t sptep = iter->sptep;
+	gfn_t gfn = iter->gfn;
+	u64 old = iter->old_spte;
+	s64 zapped = 0;
+
+	for (;;) {
+		if (is_shadow_present_pte(old)) {
+			bool plain = !spte_needs_atomic_update(m, old);
+
+			WARN_ON_ONCE(is_frozen_spte(old));
+			old = kvm_tdp_mmu_write_spte(m, sptep, old, SHADOW_NONPRESENT_VALUE,
+						     PG_LEVEL_4K);
+			tdp_mmu_spte_event(kvm, iter->as_id, sptep, gfn, old,
+					   SHADOW_NONPRESENT_VALUE, PG_LEVEL_4K, false, false, plain);
+			/* handle_changed_spte() of a 4K leaf going: its count, nothing else. */
+			if (is_shadow_present_pte(old))
+				zapped++;
+		}
+		old = SHADOW_NONPRESENT_VALUE;
+		if (SPTE_INDEX(gfn << PAGE_SHIFT, PG_LEVEL_4K) == SPTE_ENT_PER_PAGE - 1 ||
+		    gfn + 1 >= end || (can_yield && rwlock_needbreak(&kvm->mmu_lock)))
+			break;
+		sptep++;
+		gfn++;
+		old = kvm_tdp_mmu_read_spte(sptep);
+	}
+	iter->sptep = sptep;
+	iter->gfn = gfn;
+	iter->next_last_level_gfn = gfn;
+	iter->old_spte = old;
+	if (zapped)
+		kvm_update_page_stats(kvm, PG_LEVEL_4K, (int)-zapped);
+	return zapped;
+}
+
+/*
  * Zap the leaves mapping [start, end) in @root, under the write lock.
  * Tables stay.  Returns whether a flush is owed: zaps in valid roots owe
  * one; zaps in invalid roots do not (no vCPU will use them again, and a
@@ -614,6 +662,8 @@ static void tdp_mmu_zap_root(struct kvm *kvm, struct kvm_mmu_page *root, bool sh
 static bool tdp_mmu_zap_leafs(struct kvm *kvm, struct kvm_mmu_page *root, gfn_t start,
 			      gfn_t end, bool can_yield, bool flush)
 {
+	/* Under a controlled schedule or forced yields, step by step. */
+	bool fast = sched_resched_off();
 	struct kvmmu_ev_range r;
 	struct tdp_iter iter;
 
@@ -626,6 +676,11 @@ static bool tdp_mmu_zap_leafs(struct kvm *kvm, struct kvm_mmu_page *root, gfn_t 
 	for_each_tdp_pte_min_level(iter, kvm, root, PG_LEVEL_4K, start, end) {
 		if (can_yield && tdp_mmu_iter_cond_resched(kvm, &iter, flush, false)) {
 			flush = false;
+			continue;
+		}
+		if (iter.level == PG_LEVEL_4K && fast) {
+			if (tdp_mmu_zap_4k_run(kvm, &iter, end, can_yield) && !sp_invalid(root))
+				flush = true;
 			continue;
 		}
 		if (!is_shadow_present_pte(iter.old_spte) ||
@@ -1123,9 +1178,55 @@ bool kvm_tdp_mmu_clear_dirty_slot(struct kvm *kvm, const struct kvm_memory_slot 
 	return spte_set;
 }
 
+/*
+ * clear_dirty_pt_masked()'s steps over the bits of @mask that fall in the
+ * 4K table the iterator has reached, in one loop: each entry is read and
+ * its @dbit cleared as the iterator's steps would, with the same events,
+ * but without stepping over the entries between them.  Only when no
+ * scheduler is hooked in (sched_resched_off()), which would see fewer SPTE
+ * reads.  The iterator is left on the table's last entry if bits of a
+ * later table remain.  Returns the bits not done.
+ */
+static unsigned long clear_dirty_4k_run(struct kvm *kvm, struct tdp_iter *iter, gfn_t gfn,
+					unsigned long mask, u64 dbit)
+{
+	const struct kvm_mmu_masks *m = &kvm->arch.masks;
+	gfn_t first = round_down(iter->gfn, SPTE_ENT_PER_PAGE);
+	tdp_ptep_t table = iter->sptep - (iter->gfn - first);
+
+	while (mask) {
+		int bit = __ffs64(mask);
+		gfn_t g = gfn + bit;
+		tdp_ptep_t sptep = table + (g - first);
+		u64 old_spte;
+		bool plain;
+
+		if (g >= first + SPTE_ENT_PER_PAGE) {
+			iter->gfn = iter->next_last_level_gfn = first + SPTE_ENT_PER_PAGE - 1;
+			iter->sptep = table + SPTE_ENT_PER_PAGE - 1;
+			iter->old_spte = kvm_tdp_mmu_read_spte(iter->sptep);
+			return mask;
+		}
+		mask &= ~(1UL << bit);
+		/* Below the iterator: under a huge leaf the walk skipped, not 4K. */
+		if (g < iter->gfn)
+			continue;
+		old_spte = kvm_tdp_mmu_read_spte(sptep);
+		if (!is_shadow_present_pte(old_spte) || !(old_spte & dbit))
+			continue;
+		plain = !spte_needs_atomic_update(m, old_spte);
+		old_spte = tdp_mmu_clear_spte_bits(m, sptep, old_spte, dbit, PG_LEVEL_4K);
+		tdp_mmu_spte_event(kvm, iter->as_id, sptep, g, old_spte, old_spte & ~dbit,
+				   PG_LEVEL_4K, false, false, plain);
+	}
+	return 0;
+}
+
 static void clear_dirty_pt_masked(struct kvm *kvm, struct kvm_mmu_page *root, gfn_t gfn,
 				  unsigned long mask, bool wrprot)
 {
+	/* Under a controlled schedule, entry by entry. */
+	bool fast = sched_resched_off();
 	const struct kvm_mmu_masks *m = &kvm->arch.masks;
 	const u64 dbit = (wrprot || !m->ad_enabled) ? PT_WRITABLE_MASK : m->dirty_mask;
 	struct kvmmu_ev_range r = { 0 };
@@ -1143,6 +1244,12 @@ static void clear_dirty_pt_masked(struct kvm *kvm, struct kvm_mmu_page *root, gf
 
 		if (!mask)
 			break;
+		if (iter.level == PG_LEVEL_4K && fast) {
+			mask = clear_dirty_4k_run(kvm, &iter, gfn, mask, dbit);
+			if (!mask)
+				break;
+			continue;
+		}
 		if (iter.level > PG_LEVEL_4K || !(mask & (1UL << (iter.gfn - gfn))))
 			continue;
 		mask &= ~(1UL << (iter.gfn - gfn));
