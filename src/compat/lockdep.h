@@ -62,10 +62,34 @@ static inline void lockdep_set_rank(struct lockdep_map *map, u16 rank)
 }
 
 #define lockdep_is_held(l) lock_is_held_type(&(l)->dep_map, LD_HELD_ANY)
+
+/*
+ * The assertions are compiled out of release builds (make bench), as a
+ * kernel without CONFIG_LOCKDEP has none; every other build, the tests'
+ * and the sanitizers' included, checks them.  The tracking of held locks
+ * stays: the deadlock reports and the checkers that ask lock_is_held_type()
+ * need it.
+ */
+#ifndef KVMMU_LOCKDEP_ASSERTS
+#define KVMMU_LOCKDEP_ASSERTS 1
+#endif
+
+#if KVMMU_LOCKDEP_ASSERTS
 #define lockdep_assert_held(l) WARN_ON(!lock_is_held_type(&(l)->dep_map, LD_HELD_ANY))
 #define lockdep_assert_held_read(l) WARN_ON(!lock_is_held_type(&(l)->dep_map, LD_HELD_READ))
 #define lockdep_assert_held_write(l) WARN_ON(!lock_is_held_type(&(l)->dep_map, LD_HELD_WRITE))
 #define lockdep_assert_not_held(l) WARN_ON(lock_is_held_type(&(l)->dep_map, LD_HELD_ANY))
+#else
+static inline int lockdep_assert_off(const void *lock)
+{
+	(void)lock;
+	return 0;
+}
+#define lockdep_assert_held(l) lockdep_assert_off(l)
+#define lockdep_assert_held_read(l) lockdep_assert_off(l)
+#define lockdep_assert_held_write(l) lockdep_assert_off(l)
+#define lockdep_assert_not_held(l) lockdep_assert_off(l)
+#endif
 
 /* Number of locks the calling thread holds. */
 int lockdep_depth(void);
