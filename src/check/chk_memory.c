@@ -9,7 +9,7 @@
  *    no earlier than the loading vCPU's own last store to it (other vCPUs'
  *    stores in flight are allowed).  A DONTNEED-style refault of an
  *    anonymous page resets its words to zero.  In tag mode a page is one
- *    word.
+ *    word, kept in 16 bytes until it is stored a second time.
  *  - dirty-log completeness (I32): a guest write to a logged page that
  *    completed after the harvest that last protected the page (a GET
  *    without manual protect, or a CLEAR that cleared its bit) and before a
@@ -32,9 +32,70 @@ struct word {
 static struct chk_map words; /* hva word (or page) -> struct word */
 static struct chk_map pages; /* hva page -> number of words recorded */
 
+/*
+ * Tag mode, where a page is one word and guests reach hundreds of GiB:
+ * a word stored once is kept in 16 bytes, in chunks of 512 pages made
+ * when their first page is stored (untouched memory costs nothing).  Its
+ * second store moves it to the ring of struct word in @words (TAG_SPILLED),
+ * where everything else happens as in data mode.
+ */
+#define TAG_CHUNK_PAGES 512
+#define TAG_SPILLED (~0ULL)
+
+struct tag_word {
+	u64 val;
+	u64 meta; /* 0: nothing recorded; index << 8 | (u8)(vcpu + 2); or TAG_SPILLED */
+};
+
+static struct chk_map tag_chunks; /* hva >> 21, + 1 -> struct tag_word[TAG_CHUNK_PAGES] */
+
 static bool tag_mode(void)
 {
 	return chk_world.mm->phys->tag_mode;
+}
+
+static u64 tag_meta(u64 index, int vcpu)
+{
+	return (index << 8) | (u8)(vcpu + 2);
+}
+
+static int tag_meta_vcpu(u64 meta)
+{
+	return (int)(meta & 0xff) - 2;
+}
+
+/* The compact word of @hva's page, made if @create; NULL if none (or out of memory). */
+static struct tag_word *tag_word(unsigned long hva, bool create)
+{
+	u64 page = hva >> PAGE_SHIFT;
+	struct tag_word **chunk;
+
+	chunk = create ? chk_map_get(&tag_chunks, page / TAG_CHUNK_PAGES + 1)
+		       : chk_map_find(&tag_chunks, page / TAG_CHUNK_PAGES + 1);
+	if (!chunk)
+		return NULL;
+	if (!*chunk) {
+		*chunk = calloc(TAG_CHUNK_PAGES, sizeof(struct tag_word));
+		if (!*chunk)
+			return NULL;
+	}
+	return &(*chunk)[page % TAG_CHUNK_PAGES];
+}
+
+/* Move a compact word's value into the ring of @key; NULL if out of memory. */
+static struct word *tag_spill(struct tag_word *tw, u64 key)
+{
+	struct word *w = chk_map_get(&words, key);
+
+	if (!w)
+		return NULL;
+	w->vals[0] = tw->val;
+	w->index[0] = tw->meta >> 8;
+	w->vcpu[0] = (s8)tag_meta_vcpu(tw->meta);
+	w->n = 1;
+	w->next = 1 % RING;
+	tw->meta = TAG_SPILLED;
+	return w;
 }
 
 static u64 word_key(unsigned long hva)
@@ -46,10 +107,16 @@ static void data_begin(void)
 {
 	chk_map_init(&words, sizeof(struct word));
 	chk_map_init(&pages, sizeof(u64));
+	chk_map_init(&tag_chunks, sizeof(struct tag_word *));
 }
 
 static void data_end(void)
 {
+	size_t i;
+
+	chk_map_for_each(&tag_chunks, i)
+		free(*(struct tag_word **)(tag_chunks.vals + i * tag_chunks.vsize));
+	chk_map_free(&tag_chunks);
 	chk_map_free(&words);
 	chk_map_free(&pages);
 }
@@ -83,7 +150,29 @@ static void data_store(const struct kvmmu_event *ev)
 
 	if (!hva)
 		return;
-	if (a->size != 8 && !tag_mode()) {
+	if (tag_mode()) {
+		struct tag_word *tw = tag_word(hva, true);
+
+		if (!tw)
+			return;
+		if (!tw->meta && !a->rmw) {
+			/* The first store: it stays compact. */
+			tw->val = a->value;
+			tw->meta = tag_meta(ev->index, a->vcpu);
+			return;
+		}
+		if (!tw->meta)
+			w = chk_map_get(&words, key);
+		else if (tw->meta != TAG_SPILLED)
+			w = tag_spill(tw, key);
+		else
+			w = chk_map_find(&words, key);
+		if (!w)
+			return;
+		tw->meta = TAG_SPILLED;
+		goto record;
+	}
+	if (a->size != 8) {
 		/* Part of a word: the word is no longer known. */
 		forget(key, hva);
 		return;
@@ -97,6 +186,7 @@ static void data_store(const struct kvmmu_event *ev)
 	w = chk_map_get(&words, key);
 	if (!w)
 		return;
+record:
 	/*
 	 * A read-modify-write on a word not seen stored yet: the word before
 	 * it is known too, and a load racing with it may return that.
@@ -126,6 +216,19 @@ static void data_load(const struct kvmmu_event *ev)
 
 	if (!hva || (a->size != 8 && !tag_mode()))
 		return;
+	if (tag_mode()) {
+		const struct tag_word *tw = tag_word(hva, false);
+
+		if (!tw || !tw->meta)
+			return;
+		if (tw->meta != TAG_SPILLED) {
+			/* One value, stored once: nothing else may be loaded. */
+			if (tw->val == a->value)
+				return;
+			latest = tw->val;
+			goto report;
+		}
+	}
 	w = chk_map_find(&words, word_key(hva));
 	if (!w || !w->n)
 		return;
@@ -139,6 +242,7 @@ static void data_load(const struct kvmmu_event *ev)
 			return;
 	}
 	latest = w->vals[(w->next + RING - 1) % RING];
+report:
 	if (ev->type == KVMMU_EV_VMM_LOAD) {
 		chk_violation(CHK_DATA_INTEGRITY, ev, -1, (s64)a->pfn,
 			      "the VMM read %#llx at hva %#lx (pfn %#llx), but the last value "
@@ -168,8 +272,19 @@ static void data_zero(const struct kvmmu_event *ev)
 	for (p = 0; p < npages; p++, hva += PAGE_SIZE) {
 		unsigned long off;
 
-		if (!chk_map_find(&pages, (hva & PAGE_MASK) | 1))
+		if (tag_mode()) {
+			struct tag_word *tw = tag_word(hva, false);
+
+			if (!tw || !tw->meta)
+				continue;
+			if (tw->meta != TAG_SPILLED) {
+				tw->val = 0;
+				tw->meta = tag_meta(ev->index, -1);
+				continue;
+			}
+		} else if (!chk_map_find(&pages, (hva & PAGE_MASK) | 1)) {
 			continue;
+		}
 		for (off = 0; off < PAGE_SIZE; off += tag_mode() ? PAGE_SIZE : 8) {
 			struct word *w = chk_map_find(&words, word_key(hva + off));
 

@@ -525,6 +525,64 @@ static void test_vmm_writes_are_seen(void **state)
 }
 
 /*
+ * Tag mode keeps a page stored once in 16 bytes, and a page stored again in
+ * the ring of values: in both, a load of what was stored passes, a load of
+ * an older value of another vCPU's in flight passes, and a value nobody
+ * stored is reported with the last one stored.
+ */
+static void test_tag_mode_words(void **state)
+{
+	const struct world_config cfg = {
+		.nr_vcpus = 2, .tag_mode = true, .mem = { { .size = 4 * MB, .nr_slots = 1 } },
+		.checks = CHECK_ALL,
+	};
+	struct kvm_follow_pfn foll = { 0 };
+	struct check_violation v;
+	struct hw_access a;
+	u64 pfn;
+
+	assert_int_equal(world_create(&w, &cfg, NULL, 0), 0);
+	assert_int_equal(world_check_begin(&w), 0);
+
+	/* Stored once (compact): the value loads; a changed tag is caught. */
+	a = (struct hw_access){ .op = HW_STORE, .addr = 0x1000, .value = 0x1111 };
+	run_list(0, &a, 1);
+	a = (struct hw_access){ .op = HW_LOAD, .addr = 0x1000 };
+	run_list(1, &a, 1);
+	assert_int_equal(a.value, 0x1111);
+	assert_int_equal(check_violations(&v, 1), 0);
+	foll.hva = w.cfg.mem[0].hva + 0x1000;
+	pfn = host_kvm_ops.follow_pfn(w.mm, &foll);
+	frame_set_contents(w.phys, pfn, 1, 0x2222);
+	run_list(1, &a, 1);
+	assert_int_equal(a.value, 0x2222);
+	assert_int_equal(check_violations(&v, 1), 1);
+	assert_string_equal(v.checker, "data-integrity");
+	assert_non_null(strstr(v.description, "last value stored there is 0x1111"));
+	world_destroy(&w);
+
+	/* Stored by both vCPUs (the ring): vCPU 1 may still see vCPU 0's value. */
+	assert_int_equal(world_create(&w, &cfg, NULL, 0), 0);
+	assert_int_equal(world_check_begin(&w), 0);
+	a = (struct hw_access){ .op = HW_STORE, .addr = 0x2000, .value = 0x3333 };
+	run_list(0, &a, 1);
+	a = (struct hw_access){ .op = HW_STORE, .addr = 0x2000, .value = 0x4444 };
+	run_list(0, &a, 1);
+	foll.hva = w.cfg.mem[0].hva + 0x2000;
+	pfn = host_kvm_ops.follow_pfn(w.mm, &foll);
+	frame_set_contents(w.phys, pfn, 1, 0x3333);
+	a = (struct hw_access){ .op = HW_LOAD, .addr = 0x2000 };
+	run_list(1, &a, 1);
+	assert_int_equal(a.value, 0x3333);
+	assert_int_equal(check_violations(&v, 1), 0);
+	/* ... but vCPU 0 stored 0x4444 itself: the older value is a violation for it. */
+	run_list(0, &a, 1);
+	assert_int_equal(check_violations(&v, 1), 1);
+	assert_non_null(strstr(v.description, "last value stored there is 0x4444"));
+	world_destroy(&w);
+}
+
+/*
  * With guest paging, accesses reach the checkers by gpa, not by the gva
  * the guest used: data integrity sees a store through a gva and catches a
  * frame changed behind everyone's back when the guest loads it again.
@@ -761,6 +819,7 @@ static const struct CMUnitTest tests[] = {
 	KVMMU_TEST(test_bad_configurations),
 	KVMMU_TEST(test_failure_half_way),
 	KVMMU_TEST(test_vmm_writes_are_seen),
+	KVMMU_TEST(test_tag_mode_words),
 	KVMMU_TEST(test_guest_paging_is_checked),
 	KVMMU_TEST(test_shadow_guest_tables_are_checked),
 	KVMMU_TEST(test_guest_paging_modes),
