@@ -36,6 +36,8 @@
 #define GB (1ULL << 30)
 
 #define FAULT_BYTES (256 * MB)
+/* fault_scaling_*: the most vCPUs (and threads) faulting at once. */
+#define SCALING_MAX_VCPUS 4
 #define TLB_BYTES (2 * MB)      /* 512 pages: the default 4K TLB holds them all */
 #define TLB_PASSES 4000
 #define TAG_BYTES (256 * GB)
@@ -184,7 +186,7 @@ static int pass_thread(void *p)
 /* Write passes over disjoint ranges, one thread per vCPU; returns wall nanoseconds. */
 static double threaded_passes(struct pass_arg *args, int n, int *err)
 {
-	struct kvmmu_thread *t[2];
+	struct kvmmu_thread *t[SCALING_MAX_VCPUS];
 	double t0 = now_ns();
 	int i, r = 0;
 
@@ -402,41 +404,46 @@ out:
 
 /* ---- fault_scaling_2v ------------------------------------------------------------------------ */
 
-static int bench_fault_scaling(struct world *v, struct bench_result *r)
+/* One write pass over FAULT_BYTES split among @n vCPUs on @n threads, the slot fresh: ns. */
+static double scaling_pass(struct world *v, int n, int *err)
 {
-	double one = INFINITY, two = INFINITY, ns;
+	struct pass_arg a[SCALING_MAX_VCPUS];
+	double ns;
+	int i;
+
+	for (i = 0; i < n; i++)
+		a[i] = (struct pass_arg){ v->vcpus[i], (u64)i * (FAULT_BYTES / n), FAULT_BYTES / n };
+	*err = bvm_slot(v, true);
+	if (*err)
+		return INFINITY;
+	ns = threaded_passes(a, n, err);
+	if (!*err)
+		*err = bvm_slot(v, false);
+	rcu_barrier();
+	return ns;
+}
+
+/*
+ * Fault throughput on 2 and 4 vCPUs, each on its own thread over its part
+ * of the memory, against 1 vCPU over all of it, measured in turns.
+ */
+static int bench_fault_scaling(struct world *v, struct bench_result *r2, struct bench_result *r4)
+{
+	double one = INFINITY, two = INFINITY, four = INFINITY;
+	const double faults = (double)(FAULT_BYTES >> PAGE_SHIFT);
 	int rep, ret = 0;
 
 	for (rep = 0; rep < MMU_REPS && !ret; rep++) {
-		struct pass_arg a1[1] = { { v->vcpus[0], 0, FAULT_BYTES } };
-		struct pass_arg a2[2] = {
-			{ v->vcpus[0], 0, FAULT_BYTES / 2 },
-			{ v->vcpus[1], FAULT_BYTES / 2, FAULT_BYTES / 2 },
-		};
-
-		ret = bvm_slot(v, true);
-		if (ret)
-			break;
-		ns = threaded_passes(a1, 1, &ret);
-		one = fmin(one, ns);
+		one = fmin(one, scaling_pass(v, 1, &ret));
 		if (!ret)
-			ret = bvm_slot(v, false);
-		rcu_barrier();
-		if (ret)
-			break;
-
-		ret = bvm_slot(v, true);
-		if (ret)
-			break;
-		ns = threaded_passes(a2, 2, &ret);
-		two = fmin(two, ns);
+			two = fmin(two, scaling_pass(v, 2, &ret));
 		if (!ret)
-			ret = bvm_slot(v, false);
-		rcu_barrier();
+			four = fmin(four, scaling_pass(v, 4, &ret));
 	}
 	/* Throughputs, in 4K faults per microsecond. */
-	r->value = (double)(FAULT_BYTES >> PAGE_SHIFT) / two * 1e3;
-	r->baseline = (double)(FAULT_BYTES >> PAGE_SHIFT) / one * 1e3;
+	r2->value = faults / two * 1e3;
+	r4->value = faults / four * 1e3;
+	r2->baseline = r4->baseline = faults / one * 1e3;
 	return ret;
 }
 
@@ -903,7 +910,7 @@ static struct tag_result tag_child(bench_progress_fn progress)
 	struct tag_result res = { 0 };
 	struct tag_arg args[2];
 	_Atomic u64 done = 0;
-	struct kvmmu_thread *t[2];
+	struct kvmmu_thread *t[SCALING_MAX_VCPUS];
 	double t0 = now_ns();
 	struct world v;
 	int i;
@@ -984,6 +991,12 @@ static const struct figure fig_scaling = {
 	"4K faults per microsecond: 2 vCPUs on 2 threads, disjoint halves of 256 MiB, vs "
 	"1 vCPU on 1 thread over all of it",
 };
+static const struct figure fig_scaling4 = {
+	"fault_scaling_4v", "/us", 1.6, ">=", true,
+	"4K faults per microsecond: 4 vCPUs on 4 threads, disjoint quarters of 256 MiB, vs "
+	"1 vCPU on 1 thread over all of it (a machine with fewer than 4 cores caps it at "
+	"its core count)",
+};
 static const struct figure fig_zap = {
 	"zap_1g", "ms", 8, "<=", true,
 	"deleting a 1 GiB slot mapped at 4K, SLOT_ZAP_ALL quirk off (the TDP MMU's leaf zap "
@@ -1058,22 +1071,23 @@ int bench_run_mmu(struct bench_result *out, int max, bench_progress_fn progress,
 		  enum world_mmu mmu)
 {
 	const struct world_config fo = {
-		.nr_vcpus = 2, .mem = { BENCH_MEM(FAULT_BYTES, .populate = true) },
+		.nr_vcpus = SCALING_MAX_VCPUS, .mem = { BENCH_MEM(FAULT_BYTES, .populate = true) },
 	};
 	const char *tagged = "its guest is in tag mode, and shadow paging shadows guest tables "
 			     "that live in bytes";
 	double tag_seconds = 0;
-	struct bench_result r = { 0 }, meta = { 0 }, clear = { 0 };
+	struct bench_result r = { 0 }, meta = { 0 }, clear = { 0 }, r4 = { 0 };
 	int ret, n = 0;
 	char msg[64];
 	struct world v;
 
-	if (max < 12)
+	if (max < 13)
 		return 0;
 	bench_mmu = mmu;
 
 	/* One VM, its host memory faulted in once, for both fault figures. */
-	if (bench_wanted(fig_fault.name) || bench_wanted(fig_scaling.name)) {
+	if (bench_wanted(fig_fault.name) || bench_wanted(fig_scaling.name) ||
+	    bench_wanted(fig_scaling4.name)) {
 		begin(&fig_fault, progress);
 		ret = bench_world_create(&v, &fo);
 		if (!ret)
@@ -1083,9 +1097,11 @@ int bench_run_mmu(struct bench_result *out, int max, bench_progress_fn progress,
 
 		begin(&fig_scaling, progress);
 		if (v.kvm)
-			ret = bench_fault_scaling(&v, &r);
+			ret = bench_fault_scaling(&v, &r, &r4);
 		finish(&r, &fig_scaling, ret);
+		finish(&r4, &fig_scaling4, ret);
 		keep(out, &n, &r, &fig_scaling);
+		keep(out, &n, &r4, &fig_scaling4);
 		if (v.kvm)
 			world_destroy(&v);
 	}

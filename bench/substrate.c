@@ -193,7 +193,7 @@ int bench_run_substrate(struct bench_result *out, int max, bench_progress_fn pro
 
 static const char *const figure_names[] = {
 	"hooks_off_overhead", "rwlock_read_pair", "rcu_read_pair_urcu", "rcu_read_pair_own",
-	"srcu_read_pair", "fault_4k", "fault_scaling_2v", "zap_1g", "clear_dirty_1g",
+	"srcu_read_pair", "fault_4k", "fault_scaling_2v", "fault_scaling_4v", "zap_1g", "clear_dirty_1g",
 	"metadata_bytes_per_4k", "tlb_hit_access", "fault_4k_shadow",
 	"metadata_bytes_per_4k_shadow", "cr3_switch", "sync_512", "tag_mode_256g",
 };
