@@ -193,6 +193,14 @@ static void result_json(struct json *j, const struct workload *wl, const struct 
 	json_u64(j, (u64)cfg->iterations);
 	json_key(j, "seed");
 	json_u64(j, cfg->seed);
+	if (cfg->processes) {
+		json_key(j, "processes");
+		json_u64(j, (u64)cfg->processes);
+		json_key(j, "process_pages");
+		json_u64(j, (u64)cfg->process_pages);
+		json_key(j, "ops");
+		json_u64(j, (u64)cfg->ops);
+	}
 	json_key(j, "tag_mode");
 	json_bool(j, cfg->tag_mode);
 	json_key(j, "pml");
@@ -282,6 +290,7 @@ static const struct {
 	{ "memslot-modification", "memslot_modifications", "updates" },
 	{ "memslot-perf", "map_avg_s", "s map" },
 	{ "mmu-stress", "host_operations", "host ops" },
+	{ "guest-kernel", "context_switches_per_s", "sw/s" },
 };
 
 static int tour(struct wl_config *base, struct progress *pr, const char *trace)
@@ -367,6 +376,9 @@ static int cmd_run(int argc, char **argv)
 		{ "mmu", required_argument, NULL, 'm' },
 		{ "guest-paging", required_argument, NULL, 'G' },
 		{ "nested", no_argument, NULL, 'N' },
+		{ "processes", required_argument, NULL, 'p' },
+		{ "process-pages", required_argument, NULL, 'g' },
+		{ "ops", required_argument, NULL, 'o' },
 		{ "tag-mode", no_argument, NULL, 'T' },
 		{ "pml", no_argument, NULL, 'P' },
 		{ "yield-every", required_argument, NULL, 'Y' },
@@ -428,6 +440,15 @@ static int cmd_run(int argc, char **argv)
 			break;
 		case 'N':
 			cfg.nested = true;
+			break;
+		case 'p':
+			cfg.processes = (int)parse_int("processes", optarg, 1, 64);
+			break;
+		case 'g':
+			cfg.process_pages = (int)parse_int("process-pages", optarg, 1, 512);
+			break;
+		case 'o':
+			cfg.ops = (int)parse_int("ops", optarg, 1, 100000000);
 			break;
 		case 'T':
 			cfg.tag_mode = true;
@@ -521,14 +542,16 @@ const struct cli_command cli_cmd_run = {
 		"options:\n"
 		"  --vcpus N          vCPUs, one thread each (default 1)\n"
 		"  --mem-per-vcpu SZ  guest memory per vCPU, K/M/G/T suffixes (default: the\n"
-		"                     workload's: 1G, 64M for the memslot ones, 256M mmu-stress)\n"
+		"                     workload's: 1G, 64M for the memslot ones, 256M mmu-stress,\n"
+		"                     2M guest-kernel)\n"
 		"  --slots N          memslots the memory is split into (default 1; 64 for\n"
 		"                     memslot-perf)\n"
 		"  --backing B        anon (default), thp, shared, shared-thp, hugetlb-2m,\n"
 		"                     hugetlb-1g, pfnmap\n"
 		"  --write-percent P  writes among the accesses of a pass, 0..100 (default 100)\n"
 		"  --random           pick pages at random instead of in order\n"
-		"  --iterations N     passes or rounds (default: the workload's; dirty-log >= 2)\n"
+		"  --iterations N     passes or rounds (default: the workload's; dirty-log >= 2,\n"
+		"                     guest-kernel 4)\n"
 		"  --seed S           seed of the random access pattern (default 1)\n"
 		"  --mmu MMU          the MMU: tdp (the TDP MMU, default), tdp-legacy (TDP\n"
 		"                     through the shadow MMU's direct pages, as tdp_mmu=0)\n"
@@ -536,12 +559,19 @@ const struct cli_command cli_cmd_run = {
 		"                     their own tables, an identity map the VMM builds,\n"
 		"                     which KVM shadows)\n"
 		"  --guest-paging N   the guests' own tables: 2 (32-bit, 4M pages), 3 (PAE),\n"
-		"                     4 or 5 levels (default: 4 with --mmu shadow, none\n"
-		"                     otherwise); 2 and 3 put guest memory below 4G\n"
+		"                     4 or 5 levels (default: 4 with --mmu shadow and for\n"
+		"                     guest-kernel, none otherwise); 2 and 3 put guest\n"
+		"                     memory below 4G\n"
 		"  --nested           run the vCPUs in L2 under an L1 hypervisor with EPT\n"
 		"                     tables of its own, which KVM shadows (nested EPT, with\n"
 		"                     --mmu tdp or tdp-legacy); mmu-stress's remapping pass\n"
-		"                     has L1 unmap each slice and INVEPT\n"
+		"                     has L1 unmap each slice and INVEPT; with guest paging\n"
+		"                     (guest-kernel always) L2 runs on its own tables, and\n"
+		"                     guest-kernel's L2 kernel has L1 unmap (INVEPT) every\n"
+		"                     frame it frees\n"
+		"  --processes N      guest-kernel: processes per vCPU, 1..64 (default 4)\n"
+		"  --process-pages N  guest-kernel: user pages per process, 1..512 (default 64)\n"
+		"  --ops N            guest-kernel: operations per vCPU per round (default 500)\n"
 		"  --tag-mode         guest frames hold one word: guests up to 1T\n"
 		"  --pml              page-modification logging: dirty logging clears D and\n"
 		"                     the CPU logs the writes that set it (VMX enable_pml)\n"

@@ -142,8 +142,8 @@ int hw_vcpu_load_program(struct kvmmu_hw_vcpu *hv, const struct hw_program *p)
 	if (p->paging && (p->paging < 2 || p->paging > 5 || hv->m->tag_map ||
 			  (p->cr3 & (PAGE_SIZE - 1)) || (p->paging < 4 && p->cr3 >> 32)))
 		return -EINVAL;
-	/* Nested: L1's EPT tables live in bytes; L1 and L2 run unpaged. */
-	if (p->nested && (hv->m->tag_map || p->paging || !p->nested->l2_size))
+	/* Nested: L1's EPT tables live in bytes; L1 runs unpaged, L2 on its own tables or none. */
+	if (p->nested && (hv->m->tag_map || !p->nested->l2_size))
 		return -EINVAL;
 	if (p->unmap_each_pass && (!p->nested || p->list))
 		return -EINVAL;
@@ -342,10 +342,10 @@ struct gmem {
 	struct kvmmu_exit *exit;
 };
 
-static void *gmem_word(struct gmem *g, u64 gpa, bool write, u64 *pfn_out)
+static void *gmem_word(struct gmem *g, u64 gpa, bool write, u64 *pfn_out, struct hw_fill *leaf)
 {
 	u64 pfn = hw_translate_gpa(g->hv, gpa, write ? HW_ACC_WRITE : HW_ACC_READ, false, g->exit,
-				   NULL);
+				   leaf);
 
 	if (!pfn)
 		return NULL;
@@ -356,7 +356,7 @@ static void *gmem_word(struct gmem *g, u64 gpa, bool write, u64 *pfn_out)
 
 static int gmem_read(void *arg, u64 gpa, int size, u64 *val)
 {
-	void *p = gmem_word(arg, gpa, false, NULL);
+	void *p = gmem_word(arg, gpa, false, NULL, NULL);
 
 	if (!p)
 		return -1;
@@ -371,7 +371,8 @@ static int gmem_cmpxchg(void *arg, u64 gpa, int size, u64 *old, u64 new_val)
 {
 	struct gmem *g = arg;
 	u64 pfn = 0, off = gpa & (PAGE_SIZE - 1) & ~7ULL;
-	void *p = gmem_word(g, gpa, true, &pfn);
+	struct hw_fill leaf = { 0 };
+	void *p = gmem_word(g, gpa, true, &pfn, &leaf);
 	bool done;
 
 	if (!p)
@@ -389,14 +390,18 @@ static int gmem_cmpxchg(void *arg, u64 gpa, int size, u64 *old, u64 new_val)
 	/*
 	 * A store of the CPU's to guest memory: observers see the word it left,
 	 * and the word before (the exchange changed only the entry's bytes).
+	 * L2's gpa is L1's business: they get the leaf SPTE instead.
 	 */
 	{
 		u64 word = mem_load(g->hv->m, pfn, off, 8), shift = (gpa & 7) * 8;
 		u64 mask = size == 8 ? ~0ULL : 0xffffffffULL << shift;
 
 		kvmmu_observe(KVMMU_EV_GUEST_STORE, access, .vcpu = g->hv->id, .size = 8,
-			      .gpa = gpa & ~7ULL, .pfn = pfn, .value = word, .rmw = true,
-			      .prev = (word & ~mask) | ((*old << shift) & mask));
+			      .gpa = g->hv->l2 ? (HW_GFN_UNKNOWN << PAGE_SHIFT) | off :
+			      gpa & ~7ULL,
+			      .pfn = pfn, .value = word, .rmw = true,
+			      .prev = (word & ~mask) | ((*old << shift) & mask),
+			      .sptep = g->hv->l2 ? leaf.sptep : NULL);
 	}
 	return 0;
 }
@@ -406,11 +411,14 @@ static const struct hw_gmem_ops gmem_ops = { .read = gmem_read, .cmpxchg_entry =
 /*
  * Translate @gva through the guest's page tables (guest_walk.c), each
  * guest table access itself translated through the TDP tables, which may
- * exit.  The combined translation is cached.  A #PF leaves CR2 and its
- * error code for the guest; the access is skipped.
+ * exit.  The combined translation is cached, with the leaf SPTE it came
+ * from (@sptep_out).  A #PF leaves CR2 and its error code for the guest;
+ * the access is skipped.  L2 walks its own tables the same way, each of
+ * its gpas translated through KVM's shadow of L1's EPT.
  */
 static int translate_gva(struct kvmmu_hw_vcpu *hv, u64 gva, enum hw_access_kind kind,
-			 struct kvmmu_exit *exit, u64 *pfn_out, u64 *gpa_out)
+			 struct kvmmu_exit *exit, u64 *pfn_out, u64 *gpa_out,
+			 const void **sptep_out)
 {
 	struct hw_tlb_array *a = &hv->tlb[TLB_4K];
 	u64 page = gva >> PAGE_SHIFT, flags, pfn;
@@ -427,6 +435,8 @@ static int translate_gva(struct kvmmu_hw_vcpu *hv, u64 gva, enum hw_access_kind 
 			*pfn_out = pfn;
 			*gpa_out = (atomic_load_explicit(&meta->gpa_page, memory_order_relaxed)
 				    << PAGE_SHIFT) | (gva & (PAGE_SIZE - 1));
+			*sptep_out = (const void *)(uintptr_t)atomic_load_explicit(
+				&meta->sptep, memory_order_relaxed);
 			return ACC_DONE;
 		}
 		hw_tlb_drop(hv, a, page, TLBF_LINEAR);
@@ -469,6 +479,7 @@ static int translate_gva(struct kvmmu_hw_vcpu *hv, u64 gva, enum hw_access_kind 
 	hw_tlb_fill(hv, a, &f);
 	*pfn_out = pfn;
 	*gpa_out = w.gpa;
+	*sptep_out = leaf.sptep;
 	return ACC_DONE;
 }
 
@@ -890,6 +901,16 @@ static int do_access(struct kvmmu_hw_vcpu *hv, struct hw_access *acc, struct kvm
 			return r;
 		if (hv->cpu.cr0 & X86_CR0_PG)
 			gpa = (HW_GFN_UNKNOWN << PAGE_SHIFT) | (acc->addr & (PAGE_SIZE - 1));
+	} else if (hw_paging_mode(&hv->cpu) && !hv->l1.active) {
+		/* The guest's own paging (L2's, nested: L1 runs unpaged). */
+		r = translate_gva(hv, acc->addr, kind, exit, &pfn, &gpa, &sptep);
+		if (r != ACC_DONE)
+			return r == ACC_EXIT ? exit_insn(acc, size, exit) : r;
+		/* L2's gpa is L1's business: the observers get the leaf SPTE. */
+		if (hv->l2)
+			gpa = (HW_GFN_UNKNOWN << PAGE_SHIFT) | (acc->addr & (PAGE_SIZE - 1));
+		else
+			sptep = NULL;
 	} else if (unlikely(hv->l2)) {
 		/* L2's gpa is L1's business: the observers get the leaf SPTE. */
 		struct hw_fill leaf = { 0 };
@@ -899,10 +920,6 @@ static int do_access(struct kvmmu_hw_vcpu *hv, struct hw_access *acc, struct kvm
 			return exit_insn(acc, size, exit);
 		sptep = leaf.sptep;
 		gpa = (HW_GFN_UNKNOWN << PAGE_SHIFT) | (acc->addr & (PAGE_SIZE - 1));
-	} else if (hw_paging_mode(&hv->cpu)) {
-		r = translate_gva(hv, acc->addr, kind, exit, &pfn, &gpa);
-		if (r != ACC_DONE)
-			return r == ACC_EXIT ? exit_insn(acc, size, exit) : r;
 	} else if (!hw_tlb_lookup(hv, &hv->tlb[TLB_4K], acc->addr >> PAGE_SHIFT, 0, &flags,
 				  &pfn) ||
 		   !hw_tlb_allows(flags, kind)) {

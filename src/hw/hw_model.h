@@ -195,8 +195,10 @@ struct hw_program {
 
 	/*
 	 * Nested: run the program as L2 under this L1 (shared, owned by the
-	 * caller), which VMLAUNCHes it at the first entry.  Paging is off in
-	 * both.  With unmap_each_pass, each memstress pass ends with a
+	 * caller), which VMLAUNCHes it at the first entry.  L1 runs with
+	 * paging off; L2 with its own paging if @paging says so (each of its
+	 * gpas, its tables' included, translated through KVM's shadow of L1's
+	 * EPT), else off.  With unmap_each_pass, each memstress pass ends with a
 	 * VMCALL asking L1 to unmap the whole region (HW_HC_UNMAP_REGION).
 	 */
 	const struct hw_l1_vmm *nested;

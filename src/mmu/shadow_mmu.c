@@ -1039,6 +1039,13 @@ void link_shadow_page(struct kvm_vcpu *vcpu, _Atomic u64 *sptep, struct kvm_mmu_
 		drop_large_spte(kvm, sptep, true);
 	mmu_spte_set(kvm, sptep, make_nonleaf_spte(&kvm->arch.masks, sp->pfn, sp->role.ad_disabled));
 	mmu_page_add_parent_pte(vcpu, sp, sptep);
+	/*
+	 * An unsync page (or one with unsync pages below) linked under a new
+	 * parent: the new path says so too, or a sync from a root that
+	 * reaches it only through this entry would miss it.
+	 */
+	if (sp->unsync_children || sp->unsync)
+		mark_unsync(kvm, sptep);
 }
 
 /* ---- the direct-map fault ------------------------------------------------------------------ */

@@ -116,8 +116,7 @@ double wl_set_slot_flags(struct wl_ctx *c, u32 flags)
 
 /* ---- the vCPU threads ----------------------------------------------------------------------- */
 
-/* Run @prog on @v's vCPU to its end; 0, or the error that ended it. */
-static int vcpu_run_program(struct wl_vcpu *v, const struct hw_program *prog)
+int wl_vcpu_run(struct wl_vcpu *v, const struct hw_program *prog)
 {
 	struct wl_ctx *c = v->c;
 	const struct wl_pass *p = &c->pass;
@@ -187,10 +186,11 @@ static int vcpu_remap(struct wl_vcpu *v, u64 base, u64 size)
 		struct hw_program prog = {
 			.list = list, .len = n + 1,
 			.paging = c->world.cfg.guest_paging, .cr3 = c->world.guest_cr3,
+			.nested = c->world.l1,
 		};
 
 		list[n] = (struct hw_access){ .op = HW_FLUSH_TLB };
-		r = vcpu_run_program(v, &prog);
+		r = wl_vcpu_run(v, &prog);
 		v->pde_writes += n;
 	}
 	free(list);
@@ -220,9 +220,14 @@ static int vcpu_pass(struct wl_vcpu *v)
 	};
 	int r = 0;
 
+	if (p->vcpu_fn) {
+		r = p->vcpu_fn(v, p->arg);
+		v->passes++;
+		return r;
+	}
 	if (p->remap && c->world.cfg.guest_paging)
 		r = vcpu_remap(v, prog.base, prog.size);
-	r = r ?: vcpu_run_program(v, &prog);
+	r = r ?: wl_vcpu_run(v, &prog);
 	v->passes++;
 	return r;
 }
@@ -338,6 +343,17 @@ static void fill_defaults(const struct workload *wl, struct wl_config *cfg)
 	/* Shadow paging shadows the guest's own tables: the guest has some. */
 	if (!cfg->guest_paging && cfg->mmu == WORLD_MMU_SHADOW)
 		cfg->guest_paging = 4;
+	/* A guest kernel runs its processes on tables of its own. */
+	if (wl->default_processes) {
+		if (!cfg->guest_paging)
+			cfg->guest_paging = 4;
+		if (!cfg->processes)
+			cfg->processes = wl->default_processes;
+		if (!cfg->process_pages)
+			cfg->process_pages = wl->default_process_pages;
+		if (!cfg->ops)
+			cfg->ops = wl->default_ops;
+	}
 }
 
 int wl_validate(const struct workload *wl, const struct wl_config *cfg, char *why,
@@ -364,6 +380,27 @@ int wl_validate(const struct workload *wl, const struct wl_config *cfg, char *wh
 		return BAD("%s needs --iterations >= %d", wl->name, wl->min_iterations);
 	if (c.write_percent > 100)
 		return BAD("--write-percent must be 0..100");
+	if (!wl->default_processes && (c.processes || c.process_pages || c.ops))
+		return BAD("--processes, --process-pages and --ops are guest-kernel's");
+	if (wl->default_processes) {
+		u64 pages;
+
+		if (c.processes < 1 || c.processes > WL_MAX_PROCESSES)
+			return BAD("--processes must be 1..%d", WL_MAX_PROCESSES);
+		/* One leaf table maps a process's pages. */
+		if (c.process_pages < 1 || c.process_pages > 512)
+			return BAD("--process-pages must be 1..512");
+		if (c.ops < 1)
+			return BAD("--ops must be at least 1");
+		if (c.tag_mode)
+			return BAD("%s keeps page tables in guest memory: no tag mode", wl->name);
+		/* Each process: a table per level and its pages, in the vCPU's slice. */
+		pages = (u64)c.processes * (u64)(c.guest_paging + c.process_pages);
+		if (c.mem_per_vcpu / PAGE_SIZE < pages)
+			return BAD("%s needs --mem-per-vcpu >= %lluK for %d processes of %d pages",
+				   wl->name, (unsigned long long)(pages * PAGE_SIZE >> 10),
+				   c.processes, c.process_pages);
+	}
 #undef BAD
 	world_config_of(wl, &c, &wc);
 	return world_config_check(&wc, why, why_len);

@@ -25,6 +25,8 @@
 #define WL_GPA_BASE (1ULL << 32)
 #define WL_GPA_BASE_32 (1ULL << 30)
 
+struct wl_vcpu;
+
 /* How the vCPUs of one pass behave. */
 struct wl_pass {
 	u32 write_percent;
@@ -38,6 +40,13 @@ struct wl_pass {
 	 * same translation), then flushes its TLB.
 	 */
 	bool remap;
+	/*
+	 * The pass is this function, called on each vCPU's thread (NULL:
+	 * the memstress pass above): a workload that makes its own programs
+	 * and runs them with wl_vcpu_run().
+	 */
+	int (*vcpu_fn)(struct wl_vcpu *v, void *arg);
+	void *arg;
 };
 
 struct wl_vcpu {
@@ -83,6 +92,13 @@ double wl_pass_all(struct wl_ctx *c, const struct wl_pass *p);
 void wl_pass_start(struct wl_ctx *c, const struct wl_pass *p);
 /* Wait for the started pass, calling @poll (if any) over and over meanwhile. */
 double wl_pass_wait(struct wl_ctx *c, void (*poll)(struct wl_ctx *c, void *arg), void *arg);
+
+/*
+ * Run @prog on @v's vCPU to its end, from @v's thread; 0, or the KVM_RUN
+ * error that ended it.  Exits to userspace for MMIO and interrupts are
+ * tolerated (the access is retried).
+ */
+int wl_vcpu_run(struct wl_vcpu *v, const struct hw_program *prog);
 
 /* The guest memory and its memslots. */
 static inline const struct world_mem_config *wl_mem(struct wl_ctx *c)

@@ -2,7 +2,8 @@
 /*
  * Workloads: the KVM selftests' MMU workloads (demand paging, dirty
  * logging, access tracking, memslot churn and performance, MMU stress)
- * run on kvmmu, printing the figures the selftests print.
+ * run on kvmmu, printing the figures the selftests print; and a guest
+ * kernel with processes (guest-kernel), printing its figures the same way.
  *
  * A run builds a world (src/world: host, simulated CPUs, VM) laid out as
  * memstress lays out its VM (one region split evenly into memslots, a
@@ -41,6 +42,13 @@ struct wl_config {
 	bool random;
 	int iterations;     /* 0: the workload's default */
 	u64 seed;
+	/*
+	 * guest-kernel: processes per vCPU, user pages per process, and
+	 * operations per round (0: the workload's defaults).
+	 */
+	int processes;
+	int process_pages;
+	int ops;
 	bool tag_mode;      /* guest frames hold one word: huge guests */
 	bool pml;           /* page-modification logging (world_config.pml) */
 	unsigned int yield_every; /* forced yields (world_config.yield_every); 0: none */
@@ -52,6 +60,8 @@ struct wl_config {
 	void (*progress)(const char *phase, void *arg);
 	void *progress_arg;
 };
+
+#define WL_MAX_PROCESSES 64 /* guest-kernel: processes per vCPU */
 
 #define WL_MAX_METRICS 48
 #define WL_MAX_STATS   64
@@ -89,6 +99,15 @@ struct workload {
 	int default_slots;
 	int default_iterations;
 	int min_iterations;
+	/*
+	 * A guest kernel with processes (guest-kernel): guest paging always
+	 * (4-level unless --guest-paging says otherwise), and the defaults
+	 * of wl_config.processes, process_pages and ops (0: not such a
+	 * workload).
+	 */
+	int default_processes;
+	int default_process_pages;
+	int default_ops;
 	/* KVM_CAP_MANUAL_DIRTY_LOG_PROTECT2 for its VM (0: off). */
 	u64 manual_protect;
 	/* Run it; 0, or -errno for a setup failure (-EINVAL: bad combination). */

@@ -611,6 +611,9 @@ static const struct workload mmu_stress_wl = {
 	.run = mmu_stress,
 };
 
+/* guest_kernel.c */
+extern const struct workload guest_kernel_wl;
+
 const struct workload *const workload_table[] = {
 	&demand_paging_wl,
 	&dirty_log_wl,
@@ -618,6 +621,7 @@ const struct workload *const workload_table[] = {
 	&memslot_modification_wl,
 	&memslot_perf_wl,
 	&mmu_stress_wl,
+	&guest_kernel_wl,
 };
 
 const int nr_workloads = ARRAY_SIZE(workload_table);

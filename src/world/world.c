@@ -252,9 +252,9 @@ int world_config_check(const struct world_config *cfg, char *why, size_t why_len
 	if (cfg->nested) {
 		if (cfg->mmu == WORLD_MMU_SHADOW || cfg->format != KVMMU_TDP_EPT)
 			return fail(why, why_len, "nested runs need EPT: --mmu tdp or tdp-legacy");
-		if (cfg->tag_mode || cfg->guest_paging || cfg->cpu)
-			return fail(why, why_len, "nested runs need guest memory in bytes, no guest "
-				    "paging and the simulated CPU");
+		if (cfg->tag_mode || cfg->cpu)
+			return fail(why, why_len, "nested runs need guest memory in bytes and the "
+				    "simulated CPU");
 	}
 	if (cfg->counters >= NR_WORLD_COUNTERS)
 		return fail(why, why_len, "unknown counters mode %d", cfg->counters);
@@ -275,9 +275,9 @@ int world_config_check(const struct world_config *cfg, char *why, size_t why_len
 	}
 	if (total > WORLD_MAX_GUEST)
 		return fail(why, why_len, "guest memory above 1T is not supported");
-	if (cfg->nested && nr_mem(cfg) == WORLD_MAX_MEM)
+	if (cfg->nested && nr_mem(cfg) + (cfg->guest_paging ? 2 : 1) > WORLD_MAX_MEM)
 		return fail(why, why_len, "L1's EPT tables need a region of their own: at most "
-			    "%d regions", WORLD_MAX_MEM - 1);
+			    "%d regions", WORLD_MAX_MEM - (cfg->guest_paging ? 2 : 1));
 	if (cfg->guest_paging) {
 		struct world_mem_config tables;
 
@@ -484,8 +484,19 @@ static int create_vm(struct world *w)
 
 /* ---- the guest's own page tables --------------------------------------------------------- */
 
-/* The memslot of the guest's tables: the last user slot id. */
+/* The memslot of the guest's tables: the last user slot id; L1's EPT tables' when alone. */
 #define WORLD_GUEST_TABLE_SLOT (KVM_USER_MEM_SLOTS - 1)
+/* L1's EPT tables beside the guest's own (nested with guest paging): the slot before. */
+#define WORLD_L1_TABLE_SLOT (KVM_USER_MEM_SLOTS - 2)
+
+/*
+ * The region of the guest's tables once the world has laid it out: the
+ * last one, or the one before L1's EPT tables (which map it for L2).
+ */
+static int guest_table_index(const struct world_config *cfg)
+{
+	return nr_mem(cfg) - 1 - (cfg->nested ? 1 : 0);
+}
 
 #define GPT_P BIT_ULL(0)
 #define GPT_W BIT_ULL(1)
@@ -580,10 +591,10 @@ struct gpt_builder {
 	u64 next; /* the next free table page, as a gpa */
 };
 
-/* An entry of @size bytes at @gpa of the tables region (gva = gpa). */
-static int gpt_access(struct world *w, gpa_t gpa, int size, bool write, u64 *v)
+/* An entry of @size bytes at @gpa of the tables region @tables (gva = gpa). */
+static int gpt_access(struct world *w, const struct world_mem_config *tables, gpa_t gpa,
+		      int size, bool write, u64 *v)
 {
-	const struct world_mem_config *tables = &w->cfg.mem[nr_mem(&w->cfg) - 1];
 	unsigned long hva = tables->hva + (ALIGN_DOWN(gpa, 8) - tables->gpa);
 	unsigned int shift = (gpa & 7) * 8;
 	u64 word, mask = size == 8 ? ~0ULL : (1ULL << (size * 8)) - 1;
@@ -602,7 +613,7 @@ static int gpt_access(struct world *w, gpa_t gpa, int size, bool write, u64 *v)
 
 static int gpt_write(struct gpt_builder *b, gpa_t gpa, u64 v)
 {
-	return gpt_access(b->w, gpa, b->f.entry_size, true, &v);
+	return gpt_access(b->w, b->tables, gpa, b->f.entry_size, true, &v);
 }
 
 /* A new table page (the region is fresh anonymous memory: it reads as zeroes). */
@@ -636,7 +647,7 @@ static int gpt_entry(struct gpt_builder *b, gpa_t gpa, int level, gpa_t *entry)
 		gpa_t e = table + gpt_index(&b->f, gpa, l) * b->f.entry_size;
 		u64 v;
 
-		r = gpt_access(b->w, e, b->f.entry_size, false, &v);
+		r = gpt_access(b->w, b->tables, e, b->f.entry_size, false, &v);
 		if (r)
 			return r;
 		if (v & (b->f.ept ? EPT_RWX_MASK : GPT_P)) {
@@ -661,7 +672,7 @@ static int gpt_entry(struct gpt_builder *b, gpa_t gpa, int level, gpa_t *entry)
  */
 static int build_guest_tables(struct world *w)
 {
-	int n = nr_mem(&w->cfg), m, r = 0;
+	int n = guest_table_index(&w->cfg) + 1, m, r = 0;
 	struct gpt_builder b = { .w = w, .f = gpt_format(w->cfg.guest_paging),
 				 .tables = &w->cfg.mem[n - 1] };
 	u64 large = gpt_span(&b.f, 2);
@@ -737,6 +748,7 @@ static struct gpt_format nested_format(const struct world_config *cfg)
  */
 static void nested_table_region(const struct world_config *cfg, struct world_mem_config *out)
 {
+	u32 slot = cfg->guest_paging ? WORLD_L1_TABLE_SLOT : WORLD_GUEST_TABLE_SLOT;
 	struct gpt_format f = nested_format(cfg);
 	gpa_t base, end;
 	u64 pages;
@@ -748,7 +760,7 @@ static void nested_table_region(const struct world_config *cfg, struct world_mem
 		.backing = WORLD_BACKING_ANON,
 		.gpa = end,
 		.nr_slots = 1,
-		.first_slot = WORLD_GUEST_TABLE_SLOT,
+		.first_slot = slot,
 	};
 }
 
@@ -840,9 +852,10 @@ int world_create(struct world *w, const struct world_config *cfg, char *why, siz
 	if (r)
 		return r;
 	w->cfg = *cfg;
+	/* The guest's tables first: L1 maps them for L2 like any region. */
 	if (w->cfg.guest_paging)
 		guest_table_region(&w->cfg, &w->cfg.mem[nr_mem(&w->cfg)]);
-	else if (w->cfg.nested)
+	if (w->cfg.nested)
 		nested_table_region(&w->cfg, &w->cfg.mem[nr_mem(&w->cfg)]);
 	resolve(&w->cfg);
 	pcfg = (struct host_phys_config){ .nr_frames = w->cfg.nr_frames,

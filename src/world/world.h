@@ -183,11 +183,12 @@ struct world_cpu {
  *                    run as a kernel on them (hw_program.paging)
  * @nested:           run the programs as L2 under an L1 hypervisor (nested
  *                    EPT; two-dimensional paging with EPT, the simulated
- *                    CPU, guest memory in bytes, no guest paging): the
- *                    world puts L1's EPT tables in a region of its own
- *                    after the others (w->l1), mapping the regions' gpas
- *                    to themselves on demand, and drivers hand w->l1 to
- *                    their programs (hw_program.nested)
+ *                    CPU, guest memory in bytes): the world puts L1's EPT
+ *                    tables in a region of its own after the others, the
+ *                    guest's tables' included (w->l1), mapping the
+ *                    regions' gpas to themselves on demand, and drivers
+ *                    hand w->l1 to their programs (hw_program.nested);
+ *                    with @guest_paging, L2 runs on those tables
  * @mem:              guest memory, up to the first region of size 0
  * @counters:         where the VM's sequence counters start
  * @yield_every:      forced yields while the world lives: need_resched()

@@ -21,10 +21,11 @@ import tempfile
 
 KVMMU = os.path.abspath(sys.argv[1])
 WORKLOADS = ['demand-paging', 'dirty-log', 'access-tracking', 'memslot-modification',
-             'memslot-perf', 'mmu-stress']
+             'memslot-perf', 'mmu-stress', 'guest-kernel']
 SMALL = {
     'memslot-perf': ['--mem-per-vcpu', '8M', '--slots', '8', '--iterations', '2'],
     'memslot-modification': ['--vcpus', '2', '--mem-per-vcpu', '4M', '--iterations', '2'],
+    'guest-kernel': ['--vcpus', '2', '--mem-per-vcpu', '2M', '--iterations', '2', '--ops', '300'],
 }
 
 results = []
@@ -102,6 +103,44 @@ def test_guest_paging_modes():
           p.stderr[-300:])
     p = kvmmu('run', '--guest-paging', '6')
     check('--guest-paging 6: usage error', p.returncode == 2, p.stderr[-300:])
+
+
+def test_guest_kernel():
+    """guest-kernel: its lines, its options in the config, nested, and its refusals."""
+    for extra in ([], ['--nested'], ['--nested', '--mmu', 'tdp-legacy', '--guest-paging', '3']):
+        args = ['run', 'guest-kernel', '--vcpus', '2', '--processes', '3', '--process-pages',
+                '16', '--ops', '200', '--iterations', '2', *extra, '--json', '--quiet']
+        p = kvmmu(*args)
+        name = ' '.join(['guest-kernel', *extra])
+        try:
+            doc = json.loads(p.stdout)
+        except json.JSONDecodeError as e:
+            check(f'{name}: --json parses', False, f'{e}; stderr={p.stderr[-300:]!r}')
+            continue
+        check(f'{name}: clean', p.returncode == 0 and doc.get('violations') == []
+              and doc.get('warnings') == 0 and not doc.get('failure'), p.stderr[-300:])
+        cfg = doc['config']
+        check(f'{name}: its options in the config', cfg.get('processes') == 3 and
+              cfg.get('process_pages') == 16 and cfg.get('ops') == 200, str(cfg))
+        m = doc['metrics']
+        check(f'{name}: switches, PTE writes, COW faults', m.get('context_switches_per_s', 0) > 0
+              and m.get('pte_writes_per_s', 0) > 0 and m.get('cow_faults', 0) > 0, str(m)[:300])
+        want = ['Testing guest kernels: ', 'Round 1 time: ', 'Context switches: ', 'PTE writes: ',
+                'INVLPGs: ', 'Data integrity: ', 'all as written', 'KVM: mmu_pte_write=']
+        missing = [w for w in want if w not in p.stderr]
+        check(f'{name}: prints its lines', not missing, f'missing {missing}')
+        if extra:
+            check(f'{name}: in L2, L1 unmapped freed frames', m.get('l1_invepts', 0) > 0 and
+                  'L2' in p.stderr, str(m)[:300])
+    p = kvmmu('run', 'demand-paging', '--processes', '2', '--quiet')
+    check('--processes elsewhere: usage error', p.returncode == 2 and 'guest-kernel' in p.stderr,
+          p.stderr[-300:])
+    p = kvmmu('run', 'guest-kernel', '--mem-per-vcpu', '64K', '--quiet')
+    check('guest-kernel too small: usage error', p.returncode == 2 and 'mem-per-vcpu' in p.stderr,
+          p.stderr[-300:])
+    p = kvmmu('run', '--help')
+    check('--help documents guest-kernel\'s options', all(o in p.stdout for o in
+          ('--processes', '--process-pages', '--ops')), p.stdout[-300:])
 
 
 def test_selftest_lines():
@@ -259,7 +298,8 @@ def test_list_names_workloads():
 
 def main():
     for t in (test_json_of_every_workload, test_every_workload_on_tdp_legacy,
-              test_every_workload_on_shadow, test_guest_paging_modes, test_selftest_lines, test_trace_of_mmu_stress,
+              test_every_workload_on_shadow, test_guest_paging_modes, test_guest_kernel,
+              test_selftest_lines, test_trace_of_mmu_stress,
               test_usage_errors, test_bad_output_paths, test_help, test_bench_options,
               test_list_names_workloads):
         try:

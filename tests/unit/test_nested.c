@@ -364,10 +364,93 @@ static void test_bad_configs(void **state)
 	cfg.tag_mode = true;
 	assert_int_equal(world_config_check(&cfg, why, sizeof(why)), -EINVAL);
 	cfg.tag_mode = false;
+	/* L2 with its own tables: a region for them and one for L1's. */
 	cfg.guest_paging = 4;
+	assert_int_equal(world_config_check(&cfg, why, sizeof(why)), 0);
+	cfg.mem[1] = cfg.mem[0];
+	cfg.mem[1].gpa = 64 * MB;
+	cfg.mem[2] = cfg.mem[1];
+	cfg.mem[2].gpa = 128 * MB;
 	assert_int_equal(world_config_check(&cfg, why, sizeof(why)), -EINVAL);
+	assert_non_null(strstr(why, "region"));
 	cfg.guest_paging = 0;
 	assert_int_equal(world_config_check(&cfg, why, sizeof(why)), 0);
+}
+
+/*
+ * L2 on page tables of its own (the world's identity map, in a region L1
+ * maps like the others): every guest table read is an L2 gpa translated
+ * through KVM's shadow of L1's EPT, so L2's first walks fault to L1; then
+ * L2 stores and loads through its tables, INVLPGs, reloads CR3, and takes
+ * a #PF of its own (not an exit to L1) at a gva its tables do not map.
+ */
+static void l2_guest_paging(enum world_mmu mmu, int paging)
+{
+	const struct world_config cfg = {
+		.nr_vcpus = 1, .mmu = mmu, .nested = true, .guest_paging = paging,
+		.mem = { { .size = 8 * MB, .gpa = L2_BASE, .nr_slots = 1 } },
+		.checks = CHECK_ALL, .on_violation = on_violation, .violation_arg = &violations,
+	};
+	u64 unmapped = paging >= 4 ? 1ULL << 39 : 4 * MB;
+	struct hw_access a[] = {
+		{ .op = HW_STORE, .addr = L2_BASE + 0x3000, .value = 0x1234 },
+		{ .op = HW_LOAD, .addr = L2_BASE + 0x3000 },
+		{ .op = HW_INVLPG, .addr = L2_BASE + 0x3000 },
+		{ .op = HW_MOV_CR3 },
+		{ .op = HW_LOAD, .addr = L2_BASE + 0x3000 },
+		{ .op = HW_LOAD, .addr = unmapped, .value = 77 },
+		{ .op = HW_STORE, .addr = L2_BASE + 0x5008, .value = 0x5678 },
+	};
+	struct hw_program p = { .list = a, .len = ARRAY_SIZE(a), .nested = NULL };
+	struct hw_vcpu_stats st;
+	char why[160];
+	u64 cr2, code, v = 0;
+	int runs = 0;
+
+	violations = 0;
+	assert_int_equal(world_create(&w, &cfg, why, sizeof(why)), 0);
+	assert_int_equal(world_check_begin(&w), 0);
+	a[3].value = w.guest_cr3;
+	p.nested = w.l1;
+	p.paging = paging;
+	p.cr3 = w.guest_cr3;
+	assert_int_equal(hw_vcpu_load_program(w.vcpus[0]->hw, &p), 0);
+	while (!hw_vcpu_done(w.vcpus[0]->hw)) {
+		struct kvmmu_run run;
+
+		assert_true(++runs < 1000);
+		assert_int_equal(kvmmu_vcpu_run(w.vcpus[0], &run), 0);
+	}
+	assert_int_equal(a[1].value, 0x1234);
+	assert_int_equal(a[4].value, 0x1234);
+	/* L2's own #PF: the load is skipped, L1 hears nothing of it. */
+	assert_int_equal(a[5].value, 77);
+	st = stats(0);
+	assert_int_equal(st.guest_faults, 1);
+	assert_int_equal(st.l1_unhandled, 0);
+	assert_true(st.l2_exits_to_l1 >= 3);
+	assert_true(st.guest_walks > 0);
+	hw_vcpu_last_pf(w.vcpus[0]->hw, &cr2, &code);
+	assert_int_equal(cr2, unmapped);
+	assert_int_equal(code & PFERR_PRESENT_MASK, 0);
+	/* The stores landed where L2's tables and L1's EPT say (both identity maps). */
+	assert_int_equal(host_access(w.mm, w.cfg.mem[0].hva + 0x5008, false, &v), 0);
+	assert_int_equal(v, 0x5678);
+	end_clean();
+}
+
+static void test_l2_guest_paging(void **state)
+{
+	l2_guest_paging(WORLD_MMU_TDP, 4);
+	world_destroy(&w);
+	memset(&w, 0, sizeof(w));
+	l2_guest_paging(WORLD_MMU_TDP_LEGACY, 3);
+	world_destroy(&w);
+	memset(&w, 0, sizeof(w));
+	l2_guest_paging(WORLD_MMU_TDP, 2);
+	world_destroy(&w);
+	memset(&w, 0, sizeof(w));
+	l2_guest_paging(WORLD_MMU_TDP_LEGACY, 5);
 }
 
 /* A program of L2's may not carry L1's instructions, nor a VMCALL without an L1. */
@@ -404,6 +487,7 @@ int main(void)
 		NESTED_TEST(test_bad_invept),
 		NESTED_TEST(test_two_vcpus_share_l1),
 		NESTED_TEST(test_bad_configs),
+		NESTED_TEST(test_l2_guest_paging),
 		NESTED_TEST(test_bad_programs),
 	};
 

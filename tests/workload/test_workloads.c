@@ -232,6 +232,129 @@ static void test_nested(void **state)
 	}
 }
 
+/* What every guest-kernel run must have done, and checked. */
+static void guest_kernel_did_it_all(void)
+{
+	static const char *const nonzero[] = {
+		"context_switches", "context_switches_per_s", "pte_writes", "pte_writes_per_s",
+		"invlpgs", "tlb_flushes", "maps", "unmaps", "mprotects", "forks", "exits",
+		"cow_faults", "cow_copies", "protection_faults", "not_present_faults",
+		"checked_loads", "checked_frame_words",
+	};
+	size_t i;
+
+	for (i = 0; i < ARRAY_SIZE(nonzero); i++) {
+		if (!(wl_metric(&res, nonzero[i]) > 0))
+			fail_msg("guest-kernel: %s is %f", nonzero[i], wl_metric(&res, nonzero[i]));
+	}
+}
+
+/*
+ * guest-kernel under every MMU, every checker on: processes with their own
+ * tables, fork and copy-on-write, mprotect and unmap faults, switches and
+ * flushes, every load and every live frame as the kernel wrote it (a
+ * mismatch, or a #PF that did or did not come, is a failure run_ok()
+ * reports).  With two-dimensional paging the CPU does the guest's paging
+ * alone; under shadow paging KVM shadows the processes' tables: the PTE
+ * writes are emulated or let through unsync pages, INVLPG and CR3 loads
+ * sync them, and the #PFs are KVM's to inject.
+ */
+static void test_guest_kernel(void **state)
+{
+	static const enum world_mmu mmus[] = {
+		WORLD_MMU_TDP, WORLD_MMU_TDP_LEGACY, WORLD_MMU_SHADOW,
+	};
+	size_t i;
+
+	for (i = 0; i < ARRAY_SIZE(mmus); i++) {
+		struct wl_config cfg = small(2, 2 * MB);
+
+		cfg.mmu = mmus[i];
+		cfg.iterations = 2;
+		cfg.ops = 300;
+		run_ok("guest-kernel", &cfg);
+		assert_int_equal(res.config.guest_paging, 4);
+		assert_int_equal(res.config.processes, 4);
+		guest_kernel_did_it_all();
+		if (mmus[i] != WORLD_MMU_SHADOW) {
+			assert_int_equal(wl_stat(&res, "invlpg"), 0);
+			assert_int_equal(wl_stat(&res, "pf_guest"), 0);
+			continue;
+		}
+		assert_true(wl_metric(&res, "mmu_unsync_peak") > 0);
+		assert_true(wl_stat(&res, "mmu_pte_write") > 0);
+		assert_true(wl_stat(&res, "invlpg") >= wl_metric(&res, "invlpgs"));
+		assert_true(wl_stat(&res, "pf_guest") >=
+			    wl_metric(&res, "cow_faults") + wl_metric(&res, "protection_faults") +
+			    wl_metric(&res, "not_present_faults"));
+	}
+}
+
+/* The other paging modes, shadowed: 32-bit (4-byte gPTEs), PAE (PDPTEs), 5-level. */
+static void test_guest_kernel_paging_modes(void **state)
+{
+	static const int modes[] = { 2, 3, 5 };
+	size_t i;
+
+	for (i = 0; i < ARRAY_SIZE(modes); i++) {
+		struct wl_config cfg = small(1, 2 * MB);
+
+		cfg.mmu = WORLD_MMU_SHADOW;
+		cfg.guest_paging = modes[i];
+		cfg.iterations = 2;
+		cfg.ops = 300;
+		run_ok("guest-kernel", &cfg);
+		guest_kernel_did_it_all();
+		assert_true(wl_metric(&res, "mmu_unsync_peak") > 0);
+	}
+}
+
+/*
+ * A process's leaf table unsync when its root is rebuilt (a fork after a
+ * process exited, under shadow paging): the new path to the unsync page
+ * must be marked, or the CR3 load that follows the fork's PTE writes
+ * leaves a writable SPTE behind and the copy-on-write store goes through.
+ */
+static void test_guest_kernel_unsync_relinked(void **state)
+{
+	u64 seed;
+
+	for (seed = 1; seed <= 3; seed++) {
+		struct wl_config cfg = small(1, 2 * MB);
+
+		cfg.mmu = WORLD_MMU_SHADOW;
+		cfg.seed = seed;
+		run_ok("guest-kernel", &cfg);
+		assert_true(wl_metric(&res, "forks") > 0);
+	}
+}
+
+/*
+ * guest-kernel in L2, on its own tables under nested EPT: L1 maps them
+ * and the processes' frames on demand, and unmaps every frame the kernel
+ * frees (INVEPT).
+ */
+static void test_guest_kernel_nested(void **state)
+{
+	static const enum world_mmu mmus[] = { WORLD_MMU_TDP, WORLD_MMU_TDP_LEGACY };
+	size_t i;
+
+	for (i = 0; i < ARRAY_SIZE(mmus); i++) {
+		struct wl_config cfg = small(2, 2 * MB);
+
+		cfg.mmu = mmus[i];
+		cfg.nested = true;
+		cfg.iterations = 2;
+		cfg.ops = 300;
+		run_ok("guest-kernel", &cfg);
+		guest_kernel_did_it_all();
+		assert_true(wl_metric(&res, "l2_exits_to_l1") > 0);
+		assert_true(wl_metric(&res, "l1_invepts") > 0);
+		assert_true(wl_metric(&res, "l1_free_hints") > 0);
+		assert_true(wl_metric(&res, "l1_unhandled") == 0);
+	}
+}
+
 /* The sequence counters start near every boundary: still clean. */
 static void test_counters_near_wrap(void **state)
 {
@@ -254,6 +377,7 @@ static void test_counters_near_wrap(void **state)
 static void test_bad_configurations(void **state)
 {
 	const struct workload *dl = wl_find("dirty-log"), *dp = wl_find("demand-paging");
+	const struct workload *gk = wl_find("guest-kernel");
 	struct wl_config cfg = small(1, 8 * MB);
 	char why[160];
 
@@ -274,6 +398,22 @@ static void test_bad_configurations(void **state)
 	cfg = small(1, 8 * MB);
 	cfg.slots = 3;
 	assert_int_equal(wl_validate(dp, &cfg, why, sizeof(why)), -EINVAL);
+	/* guest-kernel's own options: its own, in range, and room for them. */
+	cfg = small(1, 8 * MB);
+	cfg.processes = 2;
+	assert_int_equal(wl_validate(dp, &cfg, why, sizeof(why)), -EINVAL);
+	assert_int_equal(wl_validate(gk, &cfg, why, sizeof(why)), 0);
+	cfg.processes = WL_MAX_PROCESSES + 1;
+	assert_int_equal(wl_validate(gk, &cfg, why, sizeof(why)), -EINVAL);
+	cfg.processes = 0;
+	cfg.process_pages = 513;
+	assert_int_equal(wl_validate(gk, &cfg, why, sizeof(why)), -EINVAL);
+	cfg = small(1, 64 * 1024);
+	assert_int_equal(wl_validate(gk, &cfg, why, sizeof(why)), -EINVAL);
+	assert_non_null(strstr(why, "mem-per-vcpu"));
+	cfg = small(1, 8 * MB);
+	cfg.tag_mode = true;
+	assert_int_equal(wl_validate(gk, &cfg, why, sizeof(why)), -EINVAL);
 }
 
 /* The checkers work on free-running workloads: a lost dirty bit is caught. */
@@ -318,6 +458,10 @@ int main(void)
 		KVMMU_TEST(test_counters_near_wrap),
 		KVMMU_TEST(test_pml),
 		KVMMU_TEST(test_nested),
+		KVMMU_TEST(test_guest_kernel),
+		KVMMU_TEST(test_guest_kernel_paging_modes),
+		KVMMU_TEST(test_guest_kernel_unsync_relinked),
+		KVMMU_TEST(test_guest_kernel_nested),
 		KVMMU_TEST(test_bad_configurations),
 		KVMMU_TEST(test_mutant_caught_in_workload),
 	};
