@@ -293,6 +293,44 @@ static const struct scenario s002_slot_zap = {
 	.start = s002_start,
 };
 
+/*
+ * The same under nested EPT: L1's EPT tables (the world's last region) are
+ * in the slot deleted, and KVM's shadow of them has pages with gPTEs
+ * there.  L2 asks L1, meanwhile, to unmap a page: L1 writes its leaf
+ * table, INVEPTs and resumes L2 (the slot gone, its root is the dummy
+ * one; L2's program ends there, for with its tables gone every access of
+ * L2's would be L1's to fix, and L1 could not).
+ */
+static int s002n_setup(struct scn_world *w)
+{
+	return vcpu_loop(w, 0, HW_LOAD, 0, S002_PAGES / 2, PAGE_SIZE);
+}
+
+static int s002n_vcpu(struct scn_world *w)
+{
+	struct hw_access a = { .op = HW_VMCALL, .addr = 3 * PAGE_SIZE, .value = HW_HC_UNMAP };
+
+	return scn_vcpu_run_list(w, 0, &a, 1);
+}
+
+static int s002n_start(struct scn_world *w)
+{
+	return scn_thread(w, "memslot", s002_delete) ?: scn_thread(w, "vcpu", s002n_vcpu);
+}
+
+static const struct scenario s002_slot_zap_nested = {
+	.name = "slot-zap-ept-tables",
+	.description = "seed 002, nested EPT: with KVM_X86_QUIRK_SLOT_ZAP_ALL off, the memslot "
+		       "holding L1's EPT tables is deleted while L1 unmaps a page of L2's: the "
+		       "pages shadowing L1's tables must go with the slot",
+	.mutants = { "slot-zap-leafs-only" },
+	.world = { .nr_vcpus = 1, .nested = true,
+		   .disabled_quirks = KVM_X86_QUIRK_SLOT_ZAP_ALL,
+		   .mem = { SLOT0(S002_PAGES * PAGE_SIZE, ANON) } },
+	.setup = s002n_setup,
+	.start = s002n_start,
+};
+
 /* ---- shadow paging: a gPTE written through an unsync page while another vCPU syncs --------------- */
 
 #define UNSYNC_PAGES 12
@@ -1206,6 +1244,7 @@ const struct scenario *const scenario_table[] = {
 	&shadow_nx_recovery,
 	&s003_pae_root,
 	&s002_slot_zap,
+	&s002_slot_zap_nested,
 	&unsync_vs_sync,
 	&unprotect_own_walk,
 	&invlpg_unsync_pte,
