@@ -86,7 +86,7 @@ struct gt_vcpu {
 	u64 flushed;           /* event index of its last full flush (0: none) */
 	struct chk_map invlpg; /* gva page | 1 -> event index of an INVLPG since */
 	u64 eptp;              /* nested: the EPT pointer it last entered L2 with */
-	u64 sig[6];            /* the roots last added for it */
+	u64 sig[2];            /* the roots last added for it */
 };
 
 static struct chk_map tables; /* hva of a page -> struct gt_table */
@@ -281,26 +281,29 @@ static void gt_add_tree(int fmt, gpa_t table, int level)
 	}
 }
 
-/* The roots of x86 paging in @mode: the top table, or PAE's PDPTEs. */
-static void gt_add_x86_roots(int mode, u64 cr3, const u64 *pdptr)
+/*
+ * The top table of x86 paging in @mode.  PAE's is the PDPT (four entries,
+ * 32-byte aligned): the PDPTE registers are loaded from it at every CR3
+ * load, which is a full flush, so the entries it held since the flush
+ * are what the registers may hold.
+ */
+static gpa_t gt_x86_root(int mode, u64 cr3)
 {
-	int i;
-
 	switch (mode) {
 	case 2:
-		gt_add_tree(GT_X86_32, cr3 & GENMASK_ULL(31, 12), 2);
-		break;
+		return cr3 & GENMASK_ULL(31, 12);
 	case 3:
-		for (i = 0; i < 4; i++) {
-			if (pdptr[i] & PT_PRESENT_MASK)
-				gt_add_tree(GT_X86, pdptr[i] & PT64_BASE_ADDR_MASK, 2);
-		}
-		break;
-	case 4:
-	case 5:
-		gt_add_tree(GT_X86, cr3 & PT64_BASE_ADDR_MASK, mode);
-		break;
+		return cr3 & GENMASK_ULL(31, 5);
+	default:
+		return cr3 & PT64_BASE_ADDR_MASK;
 	}
+}
+
+static void gt_add_x86_root(int mode, u64 cr3)
+{
+	if (mode)
+		gt_add_tree(mode == 2 ? GT_X86_32 : GT_X86, gt_x86_root(mode, cr3),
+			    mode == 3 ? 3 : mode);
 }
 
 static void gt_add_ept_root(u64 eptp)
@@ -312,7 +315,7 @@ static void gt_add_ept_root(u64 eptp)
 /* The roots @r gives @gv, if they are not the ones added last. */
 static void gt_vcpu_roots(struct gt_vcpu *gv, const struct hw_guest_paging *r, bool l2)
 {
-	u64 sig[6] = { 0 };
+	u64 sig[2];
 
 	if (l2) {
 		sig[0] = 6;
@@ -320,8 +323,6 @@ static void gt_vcpu_roots(struct gt_vcpu *gv, const struct hw_guest_paging *r, b
 	} else {
 		sig[0] = (u64)gt_mode(r->cr0, r->cr4, r->efer);
 		sig[1] = r->cr3;
-		if (sig[0] == 3)
-			memcpy(&sig[2], r->pdptr, sizeof(r->pdptr));
 	}
 	if (!memcmp(sig, gv->sig, sizeof(sig)))
 		return;
@@ -329,7 +330,7 @@ static void gt_vcpu_roots(struct gt_vcpu *gv, const struct hw_guest_paging *r, b
 	if (l2)
 		gt_add_ept_root(sig[1]);
 	else
-		gt_add_x86_roots((int)sig[0], r->cr3, r->pdptr);
+		gt_add_x86_root((int)sig[0], r->cr3);
 }
 
 /* ---- stores ------------------------------------------------------------------------------- */
@@ -521,6 +522,9 @@ static bool gt_usable(const struct gt_judge *j, int level, u64 e, u8 *perm)
 	}
 	if (j->fmt == GT_X86 && level >= 4 && (e & PT_PAGE_SIZE_MASK))
 		return false;
+	/* A PAE PDPTE grants no rights and takes none away, and maps no page. */
+	if (j->mode == 3 && level == 3)
+		return !(e & PT_PAGE_SIZE_MASK);
 	if (!(e & PT_USER_MASK))
 		*perm &= ~GT_U;
 	if (!(e & PT_WRITABLE_MASK))
@@ -638,46 +642,26 @@ static bool gt_walk(struct gt_judge *j, gpa_t table, int level, u8 perm)
 static bool gt_judge_walk(struct gt_judge *j)
 {
 	u8 all = GT_R | GT_W | GT_X | GT_U;
-	u64 pdpte;
 
 	j->budget = GT_BUDGET;
-	switch (j->mode) {
-	case 2:
-		return gt_walk(j, j->regs.cr3 & GENMASK_ULL(31, 12), 2, all);
-	case 3:
-		/* PAE: the PDPTE registers, loaded at the CR3 load (a flush). */
-		pdpte = j->regs.pdptr[(j->addr >> 30) & 3];
-		if (!(pdpte & PT_PRESENT_MASK))
-			return false;
-		return gt_walk(j, pdpte & PT64_BASE_ADDR_MASK, 2, all);
-	default:
-		if (j->fmt == GT_EPT)
-			return gt_walk(j, j->regs.eptp & PT64_BASE_ADDR_MASK, j->mode, all);
-		return gt_walk(j, j->regs.cr3 & PT64_BASE_ADDR_MASK, j->mode, all);
-	}
+	if (j->fmt == GT_EPT)
+		return gt_walk(j, j->regs.eptp & PT64_BASE_ADDR_MASK, j->mode, all);
+	return gt_walk(j, gt_x86_root(j->mode, j->regs.cr3), j->mode == 3 ? 3 : j->mode, all);
 }
 
 /* What the tables say now, for the report. */
 static void gt_describe(const struct gt_judge *j, char *buf, size_t len)
 {
 	bool pse = j->regs.cr4 & X86_CR4_PSE;
-	int level = j->mode == 3 ? 2 : j->mode;
+	int level = j->mode == 3 ? 3 : j->mode;
 	u8 perm = GT_R | GT_W | GT_X | GT_U;
 	gpa_t table;
 	u64 e = 0;
 
-	if (j->mode == 3) {
-		e = j->regs.pdptr[(j->addr >> 30) & 3];
-		if (!(e & PT_PRESENT_MASK)) {
-			snprintf(buf, len, "no PDPTE");
-			return;
-		}
-		table = e & PT64_BASE_ADDR_MASK;
-	} else if (j->fmt == GT_EPT) {
+	if (j->fmt == GT_EPT)
 		table = j->regs.eptp & PT64_BASE_ADDR_MASK;
-	} else {
-		table = j->regs.cr3 & (j->mode == 2 ? GENMASK_ULL(31, 12) : PT64_BASE_ADDR_MASK);
-	}
+	else
+		table = gt_x86_root(j->mode, j->regs.cr3);
 	for (; level >= 1; level--) {
 		gpa_t entry = table + gt_index(j->fmt, j->addr, level) * gt_entry_size(j->fmt);
 		unsigned long hva = chk_gpa_to_hva(entry, NULL);
@@ -829,8 +813,7 @@ static void gt_guest_flush(const struct kvmmu_event *ev)
 {
 	const struct kvmmu_ev_guest_flush *f = &ev->guest_flush;
 	struct gt_vcpu *gv;
-	u64 *at, pdptr[4] = { 0 };
-	int mode, i;
+	u64 *at;
 
 	if (f->vcpu < 0 || f->vcpu >= KVM_MAX_VCPUS)
 		return;
@@ -849,16 +832,7 @@ static void gt_guest_flush(const struct kvmmu_event *ev)
 	 * The tables under the registers it leaves are the vCPU's from now
 	 * on, before KVM (which emulates it under shadow paging) walks them.
 	 */
-	mode = gt_mode(f->cr0, f->cr4, f->efer);
-	if (mode == 3) {
-		unsigned long hva = chk_gpa_to_hva(f->cr3 & GENMASK_ULL(31, 5), NULL);
-
-		for (i = 0; hva && i < 4; i++) {
-			if (gt_read_word(hva + 8 * (unsigned long)i, &pdptr[i]))
-				pdptr[i] = 0;
-		}
-	}
-	gt_add_x86_roots(mode, f->cr3, pdptr);
+	gt_add_x86_root(gt_mode(f->cr0, f->cr4, f->efer), f->cr3);
 }
 
 static void gt_nested(const struct kvmmu_event *ev)

@@ -198,7 +198,6 @@ void hw_vcpu_guest_paging(struct kvmmu_hw_vcpu *hv, struct hw_guest_paging *out)
 		.rflags = c->rflags, .pkru = c->pkru, .cpl = c->cpl,
 		.eptp = hv->prog.nested ? hv->prog.nested->eptp : 0,
 	};
-	memcpy(out->pdptr, c->pdptr, sizeof(out->pdptr));
 }
 
 void hw_vcpu_last_pf(struct kvmmu_hw_vcpu *hv, u64 *cr2, u64 *error_code)

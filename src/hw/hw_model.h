@@ -206,14 +206,13 @@ struct hw_program {
 /*
  * The registers a guest's translations depend on, as the vCPU has them
  * now (for checkers: call it from the vCPU's own thread, or while the
- * vCPU does not run).  @pdptr: PAE's PDPTE registers.  @eptp: the EPT
- * pointer of the L1 the program runs under (0: none).
+ * vCPU does not run).  @eptp: the EPT pointer of the L1 the program runs
+ * under (0: none).
  */
 struct hw_guest_paging {
 	u64 cr0, cr3, cr4, efer, rflags;
 	u32 pkru;
 	u8 cpl;
-	u64 pdptr[4];
 	u64 eptp;
 };
 
