@@ -506,13 +506,19 @@ static int invept_vcpu0(struct scn_world *w)
 	return scn_vcpu_run_list(w, 0, a, ARRAY_SIZE(a));
 }
 
-/* vCPU 1's L2 uses the same pages meanwhile, with no INVEPT of its own. */
+/*
+ * vCPU 1's L2 uses other pages of the same leaf table meanwhile: its
+ * SPTEs are in the page the INVEPTing vCPU's next entry syncs.  (Not the
+ * same words: free-running, a load's event may follow a store it read
+ * before, which data integrity cannot tell from a lost store.)
+ */
 static int invept_vcpu1(struct scn_world *w)
 {
 	struct hw_access a[] = {
-		{ .op = HW_LOAD, .addr = 2 * PAGE_SIZE },
-		{ .op = HW_LOAD, .addr = 5 * PAGE_SIZE },
-		{ .op = HW_STORE, .addr = 2 * PAGE_SIZE + 8, .value = 0x22 },
+		{ .op = HW_LOAD, .addr = 4 * PAGE_SIZE },
+		{ .op = HW_LOAD, .addr = 6 * PAGE_SIZE },
+		{ .op = HW_STORE, .addr = 7 * PAGE_SIZE + 8, .value = 0x77 },
+		{ .op = HW_LOAD, .addr = 4 * PAGE_SIZE },
 	};
 
 	return scn_vcpu_run_list(w, 1, a, ARRAY_SIZE(a));
@@ -526,8 +532,8 @@ static int invept_start(struct scn_world *w)
 static const struct scenario invept_vs_l2_fault = {
 	.name = "invept-vs-l2-fault",
 	.description = "nested EPT: L1 unmaps a page of L2's and INVEPTs (single-context, then "
-		       "global) while both vCPUs' L2s use it; the next access after the INVEPT "
-		       "must exit to L1",
+		       "global) while another vCPU's L2 uses pages of the same leaf table; the "
+		       "next access after the INVEPT must exit to L1",
 	.mutants = { "invept-keeps-root" },
 	.world = { .nr_vcpus = 2, .nested = true,
 		   .mem = { SLOT0(INVEPT_PAGES * PAGE_SIZE, ANON) } },
