@@ -91,6 +91,7 @@ enum pg_level {
 #define X86_CR0_PG BIT_ULL(31)
 #define X86_CR4_PSE BIT_ULL(4)
 #define X86_CR4_PAE BIT_ULL(5)
+#define X86_CR4_PGE BIT_ULL(7)
 #define X86_CR4_LA57 BIT_ULL(12)
 #define X86_CR4_SMEP BIT_ULL(20)
 #define X86_CR4_SMAP BIT_ULL(21)

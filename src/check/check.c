@@ -90,6 +90,12 @@ const struct checker_info checker_table[NR_CHECKERS] = {
 		"no SPTE maps writable a gfn where a guest table is shadowed, except while every "
 		"page shadowing it is an unsync 4K page",
 	},
+	[CHK_GUEST_TRANSLATION] = {
+		"guest-translation", "I40",
+		"every access through the guest's own tables (shadow paging, L2 under nested EPT) "
+		"uses a translation they allowed since the vCPU's last flush covering it, with no "
+		"more permission than they gave",
+	},
 };
 
 static const struct checker_ops *const checker_ops[NR_CHECKERS] = {
@@ -108,6 +114,7 @@ static const struct checker_ops *const checker_ops[NR_CHECKERS] = {
 	[CHK_OBSOLETE_INSTALL] = &chk_obsolete_ops,
 	[CHK_MEMSLOT_CONSISTENCY] = &chk_memslot_ops,
 	[CHK_WRITE_PROTECTION] = &chk_write_protect_ops,
+	[CHK_GUEST_TRANSLATION] = &chk_guest_ops,
 };
 
 int check_parse(const char *list, u64 *mask, char *bad, size_t bad_len)
@@ -342,6 +349,11 @@ int check_begin(const struct check_world *w, u64 mask, void (*on_violation)(void
 	for (i = 0; i < NR_CHECKERS; i++) {
 		if (!(chk.mask & (1ULL << i)))
 			continue;
+		/* Nothing to judge in this world: attach nothing. */
+		if (checker_ops[i]->applies && !checker_ops[i]->applies()) {
+			chk.mask &= ~(1ULL << i);
+			continue;
+		}
 		events |= checker_ops[i]->events;
 		if (checker_ops[i]->begin)
 			checker_ops[i]->begin();

@@ -43,6 +43,7 @@ enum checker_id {
 	CHK_OBSOLETE_INSTALL,      /* I36 */
 	CHK_MEMSLOT_CONSISTENCY,   /* I37 */
 	CHK_WRITE_PROTECTION,      /* I38 */
+	CHK_GUEST_TRANSLATION,     /* I40 */
 	NR_CHECKERS
 };
 
@@ -67,6 +68,7 @@ struct check_world {
 	struct kvm *kvm;
 	struct mm_struct *mm;
 	struct hw_machine *hw; /* NULL: the vCPUs have no TLB to look at */
+	bool nested;           /* the guests run as L2 under an L1 (nested EPT) */
 };
 
 struct check_violation {

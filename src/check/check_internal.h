@@ -21,6 +21,8 @@
 
 struct checker_ops {
 	u64 events; /* BIT_ULL(KVMMU_EV_...) wanted */
+	/* Whether the world has anything to judge (NULL: always); if not, nothing is attached. */
+	bool (*applies)(void);
 	void (*begin)(void);
 	void (*event)(const struct kvmmu_event *ev);
 	void (*end)(void);
@@ -29,7 +31,7 @@ struct checker_ops {
 extern const struct checker_ops chk_notifier_ops, chk_bbm_ops, chk_coherence_ops,
 	chk_table_ops, chk_root_ops, chk_refs_ops, chk_data_ops, chk_dirty_ops, chk_range_ops,
 	chk_liveness_ops, chk_dirty_bit_ops, chk_mmio_ops, chk_obsolete_ops,
-	chk_memslot_ops, chk_write_protect_ops;
+	chk_memslot_ops, chk_write_protect_ops, chk_guest_ops;
 
 /* The world under check. */
 extern struct check_world chk_world;

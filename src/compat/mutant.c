@@ -116,6 +116,18 @@ const struct kvmmu_mutant_info kvmmu_mutant_table[NR_KVMMU_MUTANTS] = {
 		"kvm_unmap_gfn_range() forgets that the shadow MMU's rmap zap needs a flush: the "
 		"notifier returns with vCPUs still translating through the SPTEs it zapped",
 	},
+	[MUT_INVEPT_KEEPS_ROOT] = {
+		"invept-keeps-root", "-",
+		"kvm_mmu_invept() leaves the L2 roots built from the EPT pointer in place: nothing "
+		"is synced or flushed, and L2 goes on using a translation L1 removed from its EPT "
+		"tables and invalidated",
+	},
+	[MUT_INVLPG_SKIPS_SYNC] = {
+		"invlpg-skips-sync", "-",
+		"kvm_mmu_invalidate_addr() flushes the CPU's entry for the gva but does not sync its "
+		"SPTE in an unsync page: the next walk of KVM's table finds the translation the "
+		"guest changed and invalidated",
+	},
 };
 
 void kvmmu_mutant_set_mask(u64 mask)

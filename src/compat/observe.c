@@ -128,6 +128,7 @@ static const char *const event_names[NR_KVMMU_EVENTS] = {
 	[KVMMU_EV_PML_FLUSH] = "pml_flush",
 	[KVMMU_EV_WARN] = "warn",
 	[KVMMU_EV_NESTED] = "nested",
+	[KVMMU_EV_GUEST_FLUSH] = "guest_flush",
 };
 
 static const char *const span_names[NR_KVMMU_SPANS] = {

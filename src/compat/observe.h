@@ -66,6 +66,7 @@ enum kvmmu_event_type {
 	KVMMU_EV_PML_FLUSH,          /* .pml: KVM drained a vCPU's PML buffer into the log */
 	KVMMU_EV_WARN,               /* .warn: a WARN fired */
 	KVMMU_EV_NESTED,             /* .nested: a nested VM entry or exit, an INVEPT */
+	KVMMU_EV_GUEST_FLUSH,        /* .guest_flush: the guest flushed its TLB or wrote a CR */
 	NR_KVMMU_EVENTS
 };
 
@@ -205,6 +206,13 @@ struct kvmmu_ev_access {
 	u64 gva;
 	const void *sptep;
 	/*
+	 * LOADs: an instruction fetch.  L2: the access was L2's, under nested
+	 * EPT (its gva is an L2 gpa, its sptep the leaf of KVM's shadow of
+	 * L1's EPT tables).
+	 */
+	bool fetch;
+	bool l2;
+	/*
 	 * STOREs that are a read-modify-write (a compare-exchange setting A/D
 	 * in a guest table): the word just before it, which a load racing
 	 * with it may still return.
@@ -314,6 +322,30 @@ struct kvmmu_ev_nested {
 	bool failed;
 };
 
+/* What the guest's instruction does to its TLB (KVMMU_EV_GUEST_FLUSH). */
+enum kvmmu_guest_flush_kind {
+	KVMMU_GUEST_FLUSH_NONE, /* nothing: only the paging registers change */
+	KVMMU_GUEST_FLUSH_ADDR, /* INVLPG .gva */
+	KVMMU_GUEST_FLUSH_ALL,  /* every (non-global) translation of the vCPU */
+};
+
+/*
+ * GUEST_FLUSH: the guest (a kernel on its own tables) executed an
+ * instruction that flushes its TLB or changes its paging registers, and
+ * passed its #GP checks: MOV to CR0/CR3/CR4, WRMSR EFER, INVLPG, a full
+ * flush.  Posted by the CPU when it executes the instruction, or, under
+ * shadow paging, when it exits to KVM to have it emulated.  @kind is what
+ * the architecture guarantees (SDM "Operations that Invalidate TLBs"):
+ * CR3 loads; a CR0.PG change; a CR4.PGE or CR4.PAE change and CR4.SMEP
+ * turning on.  The registers are those after the instruction.
+ */
+struct kvmmu_ev_guest_flush {
+	int vcpu;
+	u8 kind; /* enum kvmmu_guest_flush_kind */
+	u64 gva;
+	u64 cr0, cr3, cr4, efer;
+};
+
 struct kvmmu_event {
 	u16 type; /* enum kvmmu_event_type */
 	int thread;
@@ -337,6 +369,7 @@ struct kvmmu_event {
 		struct kvmmu_ev_fault fault;
 		struct kvmmu_ev_warn warn;
 		struct kvmmu_ev_nested nested;
+		struct kvmmu_ev_guest_flush guest_flush;
 	};
 };
 

@@ -189,6 +189,17 @@ int hw_vcpu_load_program(struct kvmmu_hw_vcpu *hv, const struct hw_program *p)
 	return 0;
 }
 
+void hw_vcpu_guest_paging(struct kvmmu_hw_vcpu *hv, struct hw_guest_paging *out)
+{
+	const struct hw_cpu *c = &hv->cpu;
+
+	*out = (struct hw_guest_paging){
+		.cr0 = c->cr0, .cr3 = c->cr3, .cr4 = c->cr4, .efer = c->efer,
+		.rflags = c->rflags, .pkru = c->pkru, .cpl = c->cpl,
+		.eptp = hv->prog.nested ? hv->prog.nested->eptp : 0,
+	};
+}
+
 void hw_vcpu_last_pf(struct kvmmu_hw_vcpu *hv, u64 *cr2, u64 *error_code)
 {
 	*cr2 = hv->cr2;
@@ -762,6 +773,43 @@ static void flush_linear(struct kvmmu_hw_vcpu *hv)
 }
 
 /*
+ * Tell the observers what a paging instruction that passed its #GP checks
+ * does to the guest's TLB, with the registers it leaves (@cpu): what the
+ * architecture guarantees, not what this CPU happens to flush.
+ */
+static void guest_flush_event(struct kvmmu_hw_vcpu *hv, const struct hw_access *acc,
+			      const struct hw_cpu *cpu)
+{
+	u8 kind = KVMMU_GUEST_FLUSH_NONE;
+
+	switch (acc->op) {
+	case HW_INVLPG:
+		kind = KVMMU_GUEST_FLUSH_ADDR;
+		break;
+	case HW_MOV_CR3:
+	case HW_FLUSH_TLB:
+		kind = KVMMU_GUEST_FLUSH_ALL;
+		break;
+	case HW_MOV_CR0:
+		if ((cpu->cr0 ^ hv->cpu.cr0) & X86_CR0_PG)
+			kind = KVMMU_GUEST_FLUSH_ALL;
+		break;
+	case HW_MOV_CR4:
+		if (((cpu->cr4 ^ hv->cpu.cr4) & (X86_CR4_PGE | X86_CR4_PAE)) ||
+		    (cpu->cr4 & ~hv->cpu.cr4 & X86_CR4_SMEP))
+			kind = KVMMU_GUEST_FLUSH_ALL;
+		break;
+	case HW_WRMSR_EFER:
+		break;
+	default:
+		return;
+	}
+	kvmmu_observe(KVMMU_EV_GUEST_FLUSH, guest_flush, .vcpu = hv->id, .kind = kind,
+		      .gva = acc->addr, .cr0 = cpu->cr0, .cr3 = cpu->cr3, .cr4 = cpu->cr4,
+		      .efer = cpu->efer);
+}
+
+/*
  * Execute a control instruction.  Illegal writes take #GP and change
  * nothing.  Linear translations are flushed whenever what they were
  * computed from changes (a CPU may always flush more than it must): the
@@ -781,12 +829,12 @@ static int cpu_op(struct kvmmu_hw_vcpu *hv, const struct hw_access *acc,
 	bool flush = true;
 	int r = 0;
 
-	if (hv->shadow) {
+	if (hv->shadow && (acc->op == HW_INVLPG || acc->op == HW_FLUSH_TLB)) {
+		guest_flush_event(hv, acc, &hv->cpu);
 		if (acc->op == HW_INVLPG)
 			return intercept(hv, exit, KVMMU_EXIT_INVLPG, 0, 0, acc->addr);
 		/* A full flush of the guest's TLB is a MOV to CR3 of CR3. */
-		if (acc->op == HW_FLUSH_TLB)
-			return intercept(hv, exit, KVMMU_EXIT_CR_ACCESS, 3, hv->cpu.cr3, 0);
+		return intercept(hv, exit, KVMMU_EXIT_CR_ACCESS, 3, hv->cpu.cr3, 0);
 	}
 	switch (acc->op) {
 	case HW_MOV_CR0:
@@ -847,6 +895,7 @@ static int cpu_op(struct kvmmu_hw_vcpu *hv, const struct hw_access *acc,
 		return ACC_EXIT;
 	if (r)
 		goto gp;
+	guest_flush_event(hv, acc, &cpu);
 	if (hv->shadow) {
 		switch (acc->op) {
 		case HW_MOV_CR0:
@@ -937,21 +986,21 @@ static int do_access(struct kvmmu_hw_vcpu *hv, struct hw_access *acc, struct kvm
 		hw_stat_inc(hv, stores);
 		kvmmu_observe(KVMMU_EV_GUEST_STORE, access, .vcpu = hv->id, .size = size,
 			      .gpa = gpa, .pfn = pfn, .value = acc->value,
-			      .gva = acc->addr, .sptep = sptep);
+			      .gva = acc->addr, .sptep = sptep, .l2 = hv->l2);
 		break;
 	case HW_FETCH:
 		acc->value = mem_load(m, pfn, acc->addr & (PAGE_SIZE - 1), size);
 		hw_stat_inc(hv, fetches);
 		kvmmu_observe(KVMMU_EV_GUEST_LOAD, access, .vcpu = hv->id, .size = size,
 			      .gpa = gpa, .pfn = pfn, .value = acc->value,
-			      .gva = acc->addr, .sptep = sptep);
+			      .gva = acc->addr, .sptep = sptep, .fetch = true, .l2 = hv->l2);
 		break;
 	default:
 		acc->value = mem_load(m, pfn, acc->addr & (PAGE_SIZE - 1), size);
 		hw_stat_inc(hv, loads);
 		kvmmu_observe(KVMMU_EV_GUEST_LOAD, access, .vcpu = hv->id, .size = size,
 			      .gpa = gpa, .pfn = pfn, .value = acc->value,
-			      .gva = acc->addr, .sptep = sptep);
+			      .gva = acc->addr, .sptep = sptep, .l2 = hv->l2);
 		break;
 	}
 	return r;

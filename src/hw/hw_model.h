@@ -205,6 +205,21 @@ struct hw_program {
 	bool unmap_each_pass;
 };
 
+/*
+ * The registers a guest's translations depend on, as the vCPU has them
+ * now (for checkers: call it from the vCPU's own thread, or while the
+ * vCPU does not run).  @eptp: the EPT pointer of the L1 the program runs
+ * under (0: none).
+ */
+struct hw_guest_paging {
+	u64 cr0, cr3, cr4, efer, rflags;
+	u32 pkru;
+	u8 cpl;
+	u64 eptp;
+};
+
+void hw_vcpu_guest_paging(struct kvmmu_hw_vcpu *hv, struct hw_guest_paging *out);
+
 /* The last #PF the guest took: its address (CR2) and error code (PFERR_*). */
 void hw_vcpu_last_pf(struct kvmmu_hw_vcpu *hv, u64 *cr2, u64 *error_code);
 

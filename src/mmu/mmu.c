@@ -577,7 +577,7 @@ int kvm_mmu_invept(struct kvm_vcpu *vcpu, int type, u64 eptp)
 	default:
 		return -EINVAL;
 	}
-	if (roots_to_free)
+	if (roots_to_free && !kvmmu_mutant(MUT_INVEPT_KEEPS_ROOT))
 		kvm_mmu_free_roots(vcpu->kvm, mmu, roots_to_free);
 	return 0;
 }
@@ -608,7 +608,8 @@ void kvm_mmu_sync_prev_roots(struct kvm_vcpu *vcpu)
 void kvm_mmu_invlpg(struct kvm_vcpu *vcpu, gva_t gva)
 {
 	kvm_stat_inc(vcpu->stat.invlpg);
-	kvm_mmu_sync_gva(vcpu, gva);
+	if (!kvmmu_mutant(MUT_INVLPG_SKIPS_SYNC))
+		kvm_mmu_sync_gva(vcpu, gva);
 	vcpu->kvm->hw->flush_tlb_gva(vcpu->hw, gva);
 }
 

@@ -293,6 +293,44 @@ static const struct scenario s002_slot_zap = {
 	.start = s002_start,
 };
 
+/*
+ * The same under nested EPT: L1's EPT tables (the world's last region) are
+ * in the slot deleted, and KVM's shadow of them has pages with gPTEs
+ * there.  L2 asks L1, meanwhile, to unmap a page: L1 writes its leaf
+ * table, INVEPTs and resumes L2 (the slot gone, its root is the dummy
+ * one; L2's program ends there, for with its tables gone every access of
+ * L2's would be L1's to fix, and L1 could not).
+ */
+static int s002n_setup(struct scn_world *w)
+{
+	return vcpu_loop(w, 0, HW_LOAD, 0, S002_PAGES / 2, PAGE_SIZE);
+}
+
+static int s002n_vcpu(struct scn_world *w)
+{
+	struct hw_access a = { .op = HW_VMCALL, .addr = 3 * PAGE_SIZE, .value = HW_HC_UNMAP };
+
+	return scn_vcpu_run_list(w, 0, &a, 1);
+}
+
+static int s002n_start(struct scn_world *w)
+{
+	return scn_thread(w, "memslot", s002_delete) ?: scn_thread(w, "vcpu", s002n_vcpu);
+}
+
+static const struct scenario s002_slot_zap_nested = {
+	.name = "slot-zap-ept-tables",
+	.description = "seed 002, nested EPT: with KVM_X86_QUIRK_SLOT_ZAP_ALL off, the memslot "
+		       "holding L1's EPT tables is deleted while L1 unmaps a page of L2's: the "
+		       "pages shadowing L1's tables must go with the slot",
+	.mutants = { "slot-zap-leafs-only" },
+	.world = { .nr_vcpus = 1, .nested = true,
+		   .disabled_quirks = KVM_X86_QUIRK_SLOT_ZAP_ALL,
+		   .mem = { SLOT0(S002_PAGES * PAGE_SIZE, ANON) } },
+	.setup = s002n_setup,
+	.start = s002n_start,
+};
+
 /* ---- shadow paging: a gPTE written through an unsync page while another vCPU syncs --------------- */
 
 #define UNSYNC_PAGES 12
@@ -375,6 +413,132 @@ static const struct scenario unsync_vs_sync = {
 		   .mem = { SLOT0(UNSYNC_PAGES * PAGE_SIZE, ANON) } },
 	.setup = unsync_setup,
 	.start = unsync_start,
+};
+
+/* ---- shadow paging: INVLPG after a PTE written through an unsync page ----------------------------- */
+
+#define INVLPG_PAGES 8
+
+/* Both vCPUs map every page; vCPU 0 rewrites page 3's PTE as it is, which makes the PT unsync. */
+static int invlpg_setup(struct scn_world *w)
+{
+	const struct world_mem_config *t = &w->world.cfg.mem[1];
+	gpa_t pde = 0, pt = 0;
+	u64 pte = 0;
+	int r = unsync_tables(w, &pde, &pt);
+
+	r = r ?: host_access(w->world.mm, t->hva + (pt + 3 * 8 - t->gpa), false, &pte);
+	r = r ?: vcpu_loop(w, 0, HW_LOAD, 0, INVLPG_PAGES, PAGE_SIZE);
+	r = r ?: vcpu_loop(w, 1, HW_LOAD, 0, INVLPG_PAGES, PAGE_SIZE);
+	r = r ?: scn_vcpu_access(w, 0, HW_STORE, pt + 3 * 8, &pte);
+	w->scratch[0] = pt;
+	return r;
+}
+
+/* vCPU 0 points page 3 at page 6 through its unsync PT, INVLPGs it and reads it. */
+static int invlpg_vcpu0(struct scn_world *w)
+{
+	struct hw_access a[] = {
+		{ .op = HW_STORE, .addr = w->scratch[0] + 3 * 8,
+		  .value = (6 * PAGE_SIZE) | PT_PRESENT_MASK | PT_WRITABLE_MASK },
+		{ .op = HW_INVLPG, .addr = 3 * PAGE_SIZE },
+		{ .op = HW_LOAD, .addr = 3 * PAGE_SIZE },
+		{ .op = HW_LOAD, .addr = 3 * PAGE_SIZE + 8 },
+	};
+
+	return scn_vcpu_run_list(w, 0, a, ARRAY_SIZE(a));
+}
+
+/* vCPU 1 reads page 3 meanwhile, without a flush: the old translation or the new one. */
+static int invlpg_vcpu1(struct scn_world *w)
+{
+	struct hw_access a[] = {
+		{ .op = HW_LOAD, .addr = 3 * PAGE_SIZE },
+		{ .op = HW_LOAD, .addr = 2 * PAGE_SIZE },
+		{ .op = HW_LOAD, .addr = 3 * PAGE_SIZE + 16 },
+	};
+
+	return scn_vcpu_run_list(w, 1, a, ARRAY_SIZE(a));
+}
+
+static int invlpg_start(struct scn_world *w)
+{
+	return scn_thread(w, "vcpu0", invlpg_vcpu0) ?: scn_thread(w, "vcpu1", invlpg_vcpu1);
+}
+
+static const struct scenario invlpg_unsync_pte = {
+	.name = "invlpg-unsync-pte",
+	.description = "shadow paging: a vCPU re-points a PTE through an unsync page, INVLPGs it "
+		       "and reads the page, while another vCPU, which has not flushed, reads it too",
+	.mutants = { "invlpg-skips-sync" },
+	.world = { .nr_vcpus = 2, .mmu = WORLD_MMU_SHADOW, .guest_paging = 4,
+		   .mem = { SLOT0(INVLPG_PAGES * PAGE_SIZE, ANON) } },
+	.setup = invlpg_setup,
+	.start = invlpg_start,
+};
+
+/* ---- nested EPT: L1 unmaps a page and INVEPTs while L2 uses it ---------------------------------- */
+
+#define INVEPT_PAGES 8
+
+/* Both vCPUs' L2s touch every page: L1 maps them, KVM shadows its leaf table. */
+static int invept_setup(struct scn_world *w)
+{
+	return vcpu_loop(w, 0, HW_LOAD, 0, INVEPT_PAGES, PAGE_SIZE) ?:
+	       vcpu_loop(w, 1, HW_LOAD, 0, INVEPT_PAGES, PAGE_SIZE);
+}
+
+/*
+ * vCPU 0's L2 asks L1 to unmap page 2 (L1 clears its entry and INVEPTs),
+ * then reads it: an EPT violation that KVM reflects to L1, which maps it
+ * again.  Then the same with a global INVEPT.
+ */
+static int invept_vcpu0(struct scn_world *w)
+{
+	struct hw_access a[] = {
+		{ .op = HW_LOAD, .addr = 2 * PAGE_SIZE },
+		{ .op = HW_VMCALL, .addr = 2 * PAGE_SIZE, .value = HW_HC_UNMAP },
+		{ .op = HW_LOAD, .addr = 2 * PAGE_SIZE },
+		{ .op = HW_VMCALL, .addr = 5 * PAGE_SIZE, .value = HW_HC_UNMAP_GLOBAL },
+		{ .op = HW_STORE, .addr = 5 * PAGE_SIZE, .value = 0x55 },
+	};
+
+	return scn_vcpu_run_list(w, 0, a, ARRAY_SIZE(a));
+}
+
+/*
+ * vCPU 1's L2 uses other pages of the same leaf table meanwhile: its
+ * SPTEs are in the page the INVEPTing vCPU's next entry syncs.  (Not the
+ * same words: free-running, a load's event may follow a store it read
+ * before, which data integrity cannot tell from a lost store.)
+ */
+static int invept_vcpu1(struct scn_world *w)
+{
+	struct hw_access a[] = {
+		{ .op = HW_LOAD, .addr = 4 * PAGE_SIZE },
+		{ .op = HW_LOAD, .addr = 6 * PAGE_SIZE },
+		{ .op = HW_STORE, .addr = 7 * PAGE_SIZE + 8, .value = 0x77 },
+		{ .op = HW_LOAD, .addr = 4 * PAGE_SIZE },
+	};
+
+	return scn_vcpu_run_list(w, 1, a, ARRAY_SIZE(a));
+}
+
+static int invept_start(struct scn_world *w)
+{
+	return scn_thread(w, "vcpu0", invept_vcpu0) ?: scn_thread(w, "vcpu1", invept_vcpu1);
+}
+
+static const struct scenario invept_vs_l2_fault = {
+	.name = "invept-vs-l2-fault",
+	.description = "nested EPT: L1 unmaps a page of L2's and INVEPTs (single-context, then "
+		       "global) while another vCPU's L2 uses pages of the same leaf table; the "
+		       "next access after the INVEPT must exit to L1",
+	.mutants = { "invept-keeps-root" },
+	.world = { .nr_vcpus = 2, .nested = true,
+		   .mem = { SLOT0(INVEPT_PAGES * PAGE_SIZE, ANON) } },
+	.setup = invept_setup,
+	.start = invept_start,
 };
 
 /* ---- shadow paging: a string store into a table of its own walk ------------------------------- */
@@ -1086,8 +1250,11 @@ const struct scenario *const scenario_table[] = {
 	&shadow_nx_recovery,
 	&s003_pae_root,
 	&s002_slot_zap,
+	&s002_slot_zap_nested,
 	&unsync_vs_sync,
 	&unprotect_own_walk,
+	&invlpg_unsync_pte,
+	&invept_vs_l2_fault,
 };
 
 const int nr_scenarios = ARRAY_SIZE(scenario_table);
@@ -1129,6 +1296,8 @@ static const struct {
 	{ "slot-zap-leafs-only", CHK_MEMSLOT_CONSISTENCY },
 	{ "unsync-tracked-gfn", CHK_WRITE_PROTECTION },
 	{ "rmap-unmap-no-flush", CHK_NOTIFIER_COMPLETENESS },
+	{ "invept-keeps-root", CHK_GUEST_TRANSLATION },
+	{ "invlpg-skips-sync", CHK_GUEST_TRANSLATION },
 };
 
 const struct scenario *scn_for_mutant(const char *mutant, enum checker_id *checker)

@@ -900,7 +900,8 @@ int world_create(struct world *w, const struct world_config *cfg, char *why, siz
 
 int world_check_begin(struct world *w)
 {
-	struct check_world cw = { .kvm = w->kvm, .mm = w->mm, .hw = w->machine };
+	struct check_world cw = { .kvm = w->kvm, .mm = w->mm, .hw = w->machine,
+				  .nested = w->cfg.nested };
 	int r;
 
 	if (w->checking)

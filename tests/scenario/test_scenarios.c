@@ -30,8 +30,12 @@ static u64 mutant_mask(const char *name)
 	return 1ULL << id;
 }
 
-/* Find the mutant's violation with @seed; check it is the right one; replay it. */
-static void catch_and_replay(const char *mutant, enum scn_strategy strategy, u64 seed)
+/*
+ * Find the mutant's violation with @seed in scenario @name (NULL: the
+ * mutant's own); check it is the right one; replay it.
+ */
+static void catch_and_replay_in(const char *name, const char *mutant, enum scn_strategy strategy,
+				u64 seed)
 {
 	enum checker_id chk;
 	const struct scenario *scn = scn_for_mutant(mutant, &chk);
@@ -42,6 +46,8 @@ static void catch_and_replay(const char *mutant, enum scn_strategy strategy, u64
 	struct scn_config rcfg;
 	struct scn_result res, again;
 
+	if (name)
+		cfg.scn = scn = scn_find(name);
 	assert_non_null(scn);
 	assert_int_equal(scn_run(&cfg, &res), 0);
 	if (!res.violated)
@@ -58,6 +64,11 @@ static void catch_and_replay(const char *mutant, enum scn_strategy strategy, u64
 	assert_true(again.violated);
 	assert_string_equal(again.violation.checker, res.violation.checker);
 	assert_int_equal(again.event_hash, res.event_hash);
+}
+
+static void catch_and_replay(const char *mutant, enum scn_strategy strategy, u64 seed)
+{
+	catch_and_replay_in(NULL, mutant, strategy, seed);
 }
 
 static void catch_all_seeds(const char *mutant)
@@ -302,6 +313,31 @@ static void test_slot_zap_leafs_only(void **state)
 		expect_warns(kvmmu_warn_count() - warns);
 }
 
+/* The same seed under nested EPT: L1's EPT tables in the slot deleted. */
+static void test_slot_zap_leafs_only_nested(void **state)
+{
+	unsigned long warns = kvmmu_warn_count();
+	u64 seed;
+
+	for (seed = 1; seed <= nr_seeds(); seed++)
+		catch_and_replay_in("slot-zap-ept-tables", "slot-zap-leafs-only", SCN_PCT, seed);
+	catch_and_replay_in("slot-zap-ept-tables", "slot-zap-leafs-only", SCN_RANDOM, 1);
+	if (kvmmu_warn_count() > warns)
+		expect_warns(kvmmu_warn_count() - warns);
+}
+
+/* INVEPT that keeps L2's roots: L2 uses a translation L1 removed and invalidated. */
+static void test_invept_keeps_root(void **state)
+{
+	catch_all_seeds("invept-keeps-root");
+}
+
+/* INVLPG without the sync of an unsync SPTE: the guest reads through the PTE it changed. */
+static void test_invlpg_skips_sync(void **state)
+{
+	catch_all_seeds("invlpg-skips-sync");
+}
+
 /* Unsync that ignores write tracking: an upper-level guest table mapped writable. */
 static void test_unsync_tracked_gfn(void **state)
 {
@@ -524,6 +560,9 @@ static const struct CMUnitTest tests[] = {
 	KVMMU_TEST(test_slot_zap_leafs_only),
 	KVMMU_TEST(test_unsync_tracked_gfn),
 	KVMMU_TEST(test_rmap_unmap_no_flush),
+	KVMMU_TEST(test_slot_zap_leafs_only_nested),
+	KVMMU_TEST(test_invept_keeps_root),
+	KVMMU_TEST(test_invlpg_skips_sync),
 	KVMMU_TEST(test_random_strategy_finds_seed_races),
 	KVMMU_TEST(test_clean_pct),
 	KVMMU_TEST(test_clean_pml),
