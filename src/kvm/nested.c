@@ -8,8 +8,8 @@
  * misconfiguration in L1's tables, a VMCALL.
  *
  * Not modelled: VMCS shadowing and the rest of vmcs12 (L1 hands over only
- * its EPT pointer), VPID (L1 and L2 run unpaged in kvmmu, so there are no
- * linear translations to tag), nested PML and nested NPT.
+ * its EPT pointer), VPID (L1 runs unpaged in kvmmu, and L2's linear
+ * translations carry no VPID tag), nested PML and nested NPT.
  */
 #include <errno.h>
 
