@@ -721,11 +721,21 @@ static void gt_access(const struct kvmmu_event *ev)
 	gv = &gt_vcpus[a->vcpu];
 	hw_vcpu_guest_paging(vcpu->hw, &j.regs);
 	if (a->l2) {
+		/*
+		 * L2 on tables of its own: the access carries a gva, and the
+		 * CPU alone walks L2's tables (nothing KVM shadows); only
+		 * unpaged L2's gpas are judged against L1's EPT.
+		 */
+		if (gt_mode(j.regs.cr0, j.regs.cr4, j.regs.efer))
+			return;
 		j.fmt = GT_EPT;
 		if (gv->eptp)
 			j.regs.eptp = gv->eptp;
 		j.mode = gt_ept_levels(j.regs.eptp);
 	} else {
+		/* With TDP the CPU alone walks the guest's own tables: KVM shadows none. */
+		if (chk_world.kvm->arch.tdp_enabled)
+			return;
 		j.mode = gt_mode(j.regs.cr0, j.regs.cr4, j.regs.efer);
 		if (!j.mode)
 			return;
