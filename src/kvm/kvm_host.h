@@ -272,6 +272,7 @@ struct kvm_lpage_info {
 };
 
 struct kvm_rmap_head;
+struct pte_list_desc;
 
 struct kvm_arch_memory_slot {
 	/*
@@ -437,6 +438,15 @@ struct kvm_arch {
 	 */
 	struct list_head shadow_root_pages;
 	atomic64_t nr_pte_list_descs;     /* live rmap descriptors */
+	/*
+	 * Freed rmap descriptors, poisoned, until no lockless rmap walker
+	 * (aging) can still hold one: a stack linked through ->more (see
+	 * pte_list_desc_free()).  kvmmu's, not KVM's: a walker that breaks
+	 * the rmap lock protocol reads poison instead of freed memory.
+	 */
+	struct pte_list_desc *_Atomic pte_list_quarantine;
+	atomic64_t pte_list_desc_frees;   /* every so many, try to empty it */
+	atomic_t rmap_lockless_walkers;   /* aging walks in progress */
 
 	/* TDP MMU */
 	struct list_head tdp_mmu_roots; /* RCU; written under tdp_mmu_pages_lock */

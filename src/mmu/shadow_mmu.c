@@ -314,7 +314,7 @@ void memslot_rmap_free(struct kvm *kvm, struct kvm_memory_slot *slot)
 		lpages = gfn_to_index(slot->base_gfn + slot->npages - 1, slot->base_gfn,
 				      i + PG_LEVEL_4K) + 1;
 		for (j = 0; j < lpages; j++) {
-			if (WARN_ON_ONCE(rmap[j].val))
+			if (WARN_ON_ONCE(kvm_rmap_get(&rmap[j])))
 				pte_list_destroy(kvm, &rmap[j]);
 		}
 		free(rmap);
@@ -351,6 +351,7 @@ void kvm_mmu_uninit_shadow_mmu(struct kvm *kvm)
 	WARN_ON_ONCE(!list_empty(&kvm->arch.active_mmu_pages));
 	WARN_ON_ONCE(kvm->arch.n_used_mmu_pages);
 	WARN_ON_ONCE(atomic64_read(&kvm->arch.nr_pte_list_descs));
+	pte_list_quarantine_free_all(kvm);
 	free(kvm->arch.mmu_page_hash);
 	kvm->arch.mmu_page_hash = NULL;
 }
@@ -376,7 +377,7 @@ static void kvm_mmu_free_shadow_page_rcu(struct rcu_head *head)
 /* After the commit's flush: out of every list, and freed after a grace period. */
 static void kvm_mmu_free_shadow_page(struct kvm *kvm, struct kvm_mmu_page *sp)
 {
-	WARN_ON_ONCE(sp->parent_ptes.val);
+	WARN_ON_ONCE(kvm_rmap_get(&sp->parent_ptes));
 	hlist_del_init(&sp->hash_link);
 	list_del(&sp->link);
 	kvmmu_observe(KVMMU_EV_TABLE_FREE, table, .kvm = kvm, .pfn = sp->pfn, .gfn = sp->gfn,
@@ -1254,7 +1255,7 @@ int mmu_page_zap_pte(struct kvm *kvm, struct kvm_mmu_page *sp, _Atomic u64 *spte
 			 * to be used again: zap it too.  (Direct children
 			 * stay in the hash, to be found again.)
 			 */
-			if (invalid_list && child->role.guest_mode && !child->parent_ptes.val) {
+			if (invalid_list && child->role.guest_mode && !kvm_rmap_get(&child->parent_ptes)) {
 				int n = 0;
 
 				kvm_mmu_prepare_zap_page_rec(kvm, child, invalid_list, &n);
