@@ -35,8 +35,8 @@ const struct checker_info checker_table[NR_CHECKERS] = {
 	},
 	[CHK_TABLE_LIFETIME] = {
 		"table-lifetime", "I29",
-		"no table frame is read, and no frame accessed through a translation, "
-		"after it was freed",
+		"no table frame is read, no frame accessed through a translation, and no "
+		"rmap descriptor read by a lockless walker, after it was freed",
 	},
 	[CHK_ROOT_LIFETIME] = {
 		"root-lifetime", "I8",

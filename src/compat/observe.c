@@ -126,6 +126,7 @@ static const char *const event_names[NR_KVMMU_EVENTS] = {
 	[KVMMU_EV_SPTE_HW_DIRTY] = "spte_hw_dirty",
 	[KVMMU_EV_PML_LOG] = "pml_log",
 	[KVMMU_EV_PML_FLUSH] = "pml_flush",
+	[KVMMU_EV_RMAP_FREED_READ] = "rmap_freed_read",
 	[KVMMU_EV_WARN] = "warn",
 	[KVMMU_EV_NESTED] = "nested",
 };

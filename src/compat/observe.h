@@ -64,6 +64,7 @@ enum kvmmu_event_type {
 	KVMMU_EV_SPTE_HW_DIRTY,      /* .spte: the CPU set D in a leaf SPTE (kvm NULL) */
 	KVMMU_EV_PML_LOG,            /* .pml: the CPU logged a gpa in a vCPU's PML buffer */
 	KVMMU_EV_PML_FLUSH,          /* .pml: KVM drained a vCPU's PML buffer into the log */
+	KVMMU_EV_RMAP_FREED_READ,    /* .rmap: a lockless rmap walker read a freed descriptor */
 	KVMMU_EV_WARN,               /* .warn: a WARN fired */
 	KVMMU_EV_NESTED,             /* .nested: a nested VM entry or exit, an INVEPT */
 	NR_KVMMU_EVENTS
@@ -282,6 +283,18 @@ struct kvmmu_ev_fault {
 	long in_progress; /* mmu_invalidate_in_progress when it returned */
 };
 
+/*
+ * RMAP_FREED_READ: a walker that holds no mmu_lock found the rmap
+ * descriptor it was walking freed (poisoned, in the VM's quarantine).
+ */
+struct kvmmu_ev_rmap {
+	const void *kvm;
+	const void *desc;
+	gfn_t gfn;   /* the rmap's gfn and level */
+	u8 level;
+	u8 reader;   /* enum kvmmu_table_reader */
+};
+
 struct kvmmu_ev_warn {
 	const char *file;
 	int line;
@@ -335,6 +348,7 @@ struct kvmmu_event {
 		struct kvmmu_ev_range range;
 		struct kvmmu_ev_slot slot;
 		struct kvmmu_ev_fault fault;
+		struct kvmmu_ev_rmap rmap;
 		struct kvmmu_ev_warn warn;
 		struct kvmmu_ev_nested nested;
 	};
