@@ -1542,20 +1542,27 @@ bool kvm_unmap_gfn_range(struct kvm *kvm, struct kvm_gfn_range *range)
 }
 
 /*
- * Aging runs without mmu_lock (KVM_MMU_LOCKLESS_AGING).  The TDP MMU ages
- * locklessly; rmaps are walked under the write lock (no rmap lock bit yet).
+ * Aging runs without mmu_lock (KVM_MMU_LOCKLESS_AGING), inside the
+ * notifier's SRCU read section, as KVM does since v6.15.  The TDP MMU
+ * walks its tables under RCU; the shadow MMU walks its rmaps, each chain
+ * under its rmap lock taken read-only (rmap.h), which keeps the writers
+ * (mmu_lock for write) from changing the chain, and with it freeing its
+ * descriptors or the shadow pages of its SPTEs, during the walk.  SPTEs
+ * may still be zapped meanwhile: a zapped one is skipped, and every change
+ * is atomic against the value read (an atomic and for A, a cmpxchg to the
+ * access-tracked form), so nothing a writer or the CPU did is overwritten.
+ * Results are advisory: a young page missed or reported twice only
+ * misleads reclaim a little, and no TLB is flushed (x86 elides it).
  */
 bool kvm_age_gfn(struct kvm *kvm, struct kvm_gfn_range *range)
 {
 	bool young = false;
 
-	if (kvm_memslots_have_rmaps(kvm)) {
-		write_lock(&kvm->mmu_lock);
-		young = kvm_rmap_age_gfn_range(kvm, range, false);
-		write_unlock(&kvm->mmu_lock);
-	}
+	lockdep_assert_not_held(&kvm->mmu_lock);
 	if (tdp_mmu_enabled(kvm))
-		young |= kvm_tdp_mmu_age_gfn_range(kvm, range);
+		young = kvm_tdp_mmu_age_gfn_range(kvm, range);
+	if (kvm_memslots_have_rmaps(kvm))
+		young |= kvm_rmap_age_gfn_range(kvm, range, false);
 	return young;
 }
 
@@ -1563,13 +1570,11 @@ bool kvm_test_age_gfn(struct kvm *kvm, struct kvm_gfn_range *range)
 {
 	bool young = false;
 
-	if (kvm_memslots_have_rmaps(kvm)) {
-		write_lock(&kvm->mmu_lock);
-		young = kvm_rmap_age_gfn_range(kvm, range, true);
-		write_unlock(&kvm->mmu_lock);
-	}
+	lockdep_assert_not_held(&kvm->mmu_lock);
 	if (tdp_mmu_enabled(kvm))
-		young |= kvm_tdp_mmu_test_age_gfn(kvm, range);
+		young = kvm_tdp_mmu_test_age_gfn(kvm, range);
+	if (!young && kvm_memslots_have_rmaps(kvm))
+		young = kvm_rmap_age_gfn_range(kvm, range, true);
 	return young;
 }
 

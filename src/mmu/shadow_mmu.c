@@ -87,10 +87,11 @@ static void kvm_mmu_page_set_translation(struct kvm_mmu_page *sp, int index, gfn
 
 /*
  * Report an SPTE change as the TDP MMU does (KVMMU_EV_SPTE_CHANGE), with
- * the gfn and level the entry maps.  Under the write lock always.
+ * the gfn and level the entry maps.  Under the write lock, except for
+ * lockless aging (@shared: made without mmu_lock).
  */
-static void shadow_spte_event(struct kvm *kvm, _Atomic u64 *sptep, u64 old_spte, u64 new_spte,
-			      bool plain)
+static void __shadow_spte_event(struct kvm *kvm, _Atomic u64 *sptep, u64 old_spte,
+				u64 new_spte, bool plain, bool shared)
 {
 	struct kvm_mmu_page *sp = sptep_to_sp(kvm, sptep);
 	int level = sp->role.level;
@@ -100,7 +101,19 @@ static void shadow_spte_event(struct kvm *kvm, _Atomic u64 *sptep, u64 old_spte,
 	kvmmu_observe(KVMMU_EV_SPTE_CHANGE, spte, .kvm = kvm, .sptep = (const void *)sptep,
 		      .old_spte = old_spte, .new_spte = new_spte, .gfn = gfn,
 		      .level = (u8)level, .as_id = (u8)kvm_mmu_role_as_id(sp->role),
-		      .shared = false, .preserves = false, .plain = plain);
+		      .shared = shared, .preserves = false, .plain = plain);
+}
+
+static void shadow_spte_event(struct kvm *kvm, _Atomic u64 *sptep, u64 old_spte, u64 new_spte,
+			      bool plain)
+{
+	__shadow_spte_event(kvm, sptep, old_spte, new_spte, plain, false);
+}
+
+static void shadow_spte_event_shared(struct kvm *kvm, _Atomic u64 *sptep, u64 old_spte,
+				     u64 new_spte)
+{
+	__shadow_spte_event(kvm, sptep, old_spte, new_spte, false, true);
 }
 
 /* ---- shared SPTE access ---------------------------------------------------------------- */
@@ -2013,40 +2026,121 @@ bool kvm_rmap_zap_gfn_range(struct kvm *kvm, gfn_t gfn_start, gfn_t gfn_end)
 	return flush;
 }
 
-/* Aging: clear A (or, without A/D, make the SPTE access-tracked). */
-static bool age_rmap_fn(struct kvm *kvm, struct kvm_rmap_head *rmap_head,
-			const struct kvm_memory_slot *slot, gfn_t gfn, int level, void *arg)
+/* ---- aging, without mmu_lock --------------------------------------------------------------- */
+
+/*
+ * Age one SPTE that a lockless walk read as @spte: clear A, or without
+ * A/D make it access-tracked.  Anything may have happened to it since the
+ * read (a zap under mmu_lock, the CPU setting D), so the change is atomic
+ * and judged by what it found.
+ */
+static void age_spte_lockless(struct kvm *kvm, _Atomic u64 *sptep, u64 spte)
 {
 	const struct kvm_mmu_masks *m = &kvm->arch.masks;
-	bool test_only = *(bool *)arg, young = false;
+	u64 old_spte;
+
+	if (spte_ad_enabled(spte)) {
+		/*
+		 * An atomic and: a D the CPU sets meanwhile stays.  The entry
+		 * is still in the chain (the rmap lock), so the SPTE is this
+		 * leaf, or SHADOW_NONPRESENT_VALUE if a writer zapped it since
+		 * the read, which has no A bit to lose.
+		 */
+		sched_point(SP_SPTE_XCHG, (const void *)sptep);
+		old_spte = atomic_fetch_and(sptep, ~m->accessed_mask);
+		if (is_shadow_present_pte(old_spte) && (old_spte & m->accessed_mask))
+			shadow_spte_event_shared(kvm, sptep, old_spte,
+						 old_spte & ~m->accessed_mask);
+		return;
+	}
+	/*
+	 * Access-track it, if it is still what was read: a cmpxchg that fails
+	 * found it changed (zapped, or restored by fast page fault), and it
+	 * then most likely stays young; it is skipped, never overwritten.
+	 */
+	old_spte = spte;
+	if (mmu_spte_cmpxchg_lockless(kvm, sptep, &old_spte, mark_spte_for_access_track(m, spte)))
+		shadow_spte_event_shared(kvm, sptep, spte, mark_spte_for_access_track(m, spte));
+}
+
+/*
+ * Age (or with @test_only, test) the SPTEs of one rmap, holding its rmap
+ * lock read-only: writers (mmu_lock for write) wait to change the chain
+ * until the walk is done, so every descriptor and every SPTE pointer read
+ * stays valid; the SPTEs' values may still change, and a zapped one is
+ * skipped.
+ */
+static bool age_rmap_lockless(struct kvm *kvm, struct kvm_rmap_head *rmap_head, gfn_t gfn,
+			      int level, bool test_only)
+{
+	const struct kvm_mmu_masks *m = &kvm->arch.masks;
 	struct rmap_iterator iter;
+	unsigned long rmap_val;
+	bool young = false;
 	_Atomic u64 *sptep;
+	u64 spte;
 
-	for_each_rmap_spte(rmap_head, &iter, sptep) {
-		u64 spte = mmu_spte_read(sptep);
-
-		if (!is_accessed_spte(m, spte))
+	rmap_val = kvm_rmap_lock_readonly(rmap_head);
+	for_each_rmap_spte_lockless(rmap_val, &iter, sptep) {
+		spte = mmu_spte_read(sptep);
+		if (!is_shadow_present_pte(spte) || !is_accessed_spte(m, spte))
 			continue;
 		young = true;
 		if (test_only)
 			break;
-		if (spte_ad_enabled(spte)) {
-			/* The CPU may set D meanwhile: clear A by an atomic and. */
-			sched_point(SP_SPTE_XCHG, (const void *)sptep);
-			spte = atomic_fetch_and(sptep, ~m->accessed_mask);
-			shadow_spte_event(kvm, sptep, spte, spte & ~m->accessed_mask, false);
-		} else {
-			mmu_spte_update_no_track(kvm, sptep, spte,
-						 mark_spte_for_access_track(m, spte));
-		}
+		age_spte_lockless(kvm, sptep, spte);
 	}
+	if (iter.freed)
+		kvmmu_observe(KVMMU_EV_RMAP_FREED_READ, rmap, .kvm = kvm,
+			      .desc = (const void *)iter.freed, .gfn = gfn, .level = (u8)level,
+			      .reader = KVMMU_READER_AGING);
+	kvm_rmap_unlock_readonly(rmap_head, rmap_val);
 	return young;
 }
 
+/*
+ * Aging through rmaps without mmu_lock (KVM_MMU_LOCKLESS_AGING), under
+ * the notifier's SRCU read section, which keeps the memslot and its rmap
+ * arrays.  Shadow pages whose SPTEs are listed stay as long as their
+ * entries do, which the rmap lock guarantees for the chain being walked.
+ * No flush: a stale TLB entry only means a missed access, and aging
+ * tolerates those.
+ */
 bool kvm_rmap_age_gfn_range(struct kvm *kvm, struct kvm_gfn_range *range, bool test_only)
 {
-	return walk_slot_rmaps_range(kvm, range->slot, range->start, range->end, PG_LEVEL_4K,
-				     KVM_MAX_HUGEPAGE_LEVEL, age_rmap_fn, &test_only);
+	const struct kvm_memory_slot *slot = range->slot;
+	bool young = false;
+	int level;
+
+	/*
+	 * The caller saw kvm_memslots_have_rmaps(), whose acquire makes every
+	 * active slot's rmaps visible.  With the TDP MMU they come with the
+	 * first shadow root (nested EPT, mmu_first_shadow_root_alloc()), and
+	 * a slot the notifier found before a delete or move published its
+	 * INVALID copy may have none (the copy got them, and gives them back
+	 * only after every SRCU reader of the old slot is gone): nothing of
+	 * it is in an rmap.
+	 */
+	if (!slot->arch.rmap[0])
+		return false;
+	kvm_rmap_walk_lockless_begin(kvm);
+	for (level = PG_LEVEL_4K; level <= KVM_MAX_HUGEPAGE_LEVEL; level++) {
+		gfn_t gfn = range->start & ~(KVM_PAGES_PER_HPAGE(level) - 1);
+
+		for (; gfn < range->end; gfn += KVM_PAGES_PER_HPAGE(level)) {
+			gfn_t g = max(gfn, slot->base_gfn);
+
+			if (g >= slot->base_gfn + slot->npages)
+				break;
+			young |= age_rmap_lockless(kvm, gfn_to_rmap(g, level, slot), g, level,
+						   test_only);
+			if (young && test_only)
+				goto out;
+		}
+	}
+out:
+	kvm_rmap_walk_lockless_end(kvm);
+	return young;
 }
 
 /* Clear W (and, with @pt_protect, MMU-writable) in every SPTE of the rmap. */
