@@ -116,6 +116,12 @@ const struct kvmmu_mutant_info kvmmu_mutant_table[NR_KVMMU_MUTANTS] = {
 		"kvm_unmap_gfn_range() forgets that the shadow MMU's rmap zap needs a flush: the "
 		"notifier returns with vCPUs still translating through the SPTEs it zapped",
 	},
+	[MUT_AGING_NO_RMAP_LOCK] = {
+		"aging-no-rmap-lock", "-",
+		"lockless aging walks the shadow MMU's rmap chains without taking the rmap lock: "
+		"a zap that removes entries under mmu_lock frees the pte_list_desc the walker "
+		"is reading",
+	},
 };
 
 void kvmmu_mutant_set_mask(u64 mask)

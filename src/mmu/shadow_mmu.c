@@ -2068,19 +2068,20 @@ static void age_spte_lockless(struct kvm *kvm, _Atomic u64 *sptep, u64 spte)
  * lock read-only: writers (mmu_lock for write) wait to change the chain
  * until the walk is done, so every descriptor and every SPTE pointer read
  * stays valid; the SPTEs' values may still change, and a zapped one is
- * skipped.
+ * skipped.  The mutant aging-no-rmap-lock walks the chain as it finds it.
  */
 static bool age_rmap_lockless(struct kvm *kvm, struct kvm_rmap_head *rmap_head, gfn_t gfn,
 			      int level, bool test_only)
 {
 	const struct kvm_mmu_masks *m = &kvm->arch.masks;
+	bool unlocked = kvmmu_mutant(MUT_AGING_NO_RMAP_LOCK);
 	struct rmap_iterator iter;
 	unsigned long rmap_val;
 	bool young = false;
 	_Atomic u64 *sptep;
 	u64 spte;
 
-	rmap_val = kvm_rmap_lock_readonly(rmap_head);
+	rmap_val = unlocked ? kvm_rmap_get(rmap_head) : kvm_rmap_lock_readonly(rmap_head);
 	for_each_rmap_spte_lockless(rmap_val, &iter, sptep) {
 		spte = mmu_spte_read(sptep);
 		if (!is_shadow_present_pte(spte) || !is_accessed_spte(m, spte))
@@ -2094,7 +2095,8 @@ static bool age_rmap_lockless(struct kvm *kvm, struct kvm_rmap_head *rmap_head, 
 		kvmmu_observe(KVMMU_EV_RMAP_FREED_READ, rmap, .kvm = kvm,
 			      .desc = (const void *)iter.freed, .gfn = gfn, .level = (u8)level,
 			      .reader = KVMMU_READER_AGING);
-	kvm_rmap_unlock_readonly(rmap_head, rmap_val);
+	if (!unlocked)
+		kvm_rmap_unlock_readonly(rmap_head, rmap_val);
 	return young;
 }
 

@@ -432,6 +432,69 @@ static const struct scenario unprotect_own_walk = {
 	.start = unprotect_start,
 };
 
+/* ---- shadow paging: lockless aging walks rmap chains while a zap empties them ------------------ */
+
+#define AGING_PAGES 4   /* pages aged and dropped */
+#define AGING_ALIASES 4 /* gvas mapping each: each page's rmap holds that many SPTEs */
+
+/*
+ * The guest's PT maps gvas AGING_PAGES.. back onto pages 0..AGING_PAGES-1
+ * (written by the VMM before anything ran), and the vCPU touches every
+ * alias: each of those pages has AGING_ALIASES SPTEs, listed in a
+ * pte_list_desc of its rmap.
+ */
+static int aging_setup(struct scn_world *w)
+{
+	const struct world_mem_config *t = &w->world.cfg.mem[1];
+	gpa_t pde = 0, pt = 0;
+	int r = unsync_tables(w, &pde, &pt);
+	u64 i, e;
+
+	for (i = AGING_PAGES; i < AGING_PAGES * AGING_ALIASES && !r; i++) {
+		unsigned long hva = t->hva + (pt + i * 8 - t->gpa);
+
+		e = 0;
+		r = host_access(w->world.mm, hva, false, &e);
+		e = (e & ~PT64_BASE_ADDR_MASK) | ((i % AGING_PAGES) * PAGE_SIZE);
+		r = r ?: host_access(w->world.mm, hva, true, &e);
+	}
+	return r ?: vcpu_loop(w, 0, HW_LOAD, 0, AGING_PAGES * AGING_ALIASES, PAGE_SIZE);
+}
+
+/* The host ages the pages (clear_young, then test_young): KVM walks the rmaps locklessly. */
+static int aging_host_age(struct scn_world *w)
+{
+	unsigned long hva = w->world.cfg.mem[0].hva;
+
+	host_clear_young(w->world.mm, hva, hva + AGING_PAGES * PAGE_SIZE);
+	host_test_young(w->world.mm, hva, hva + AGING_PAGES * PAGE_SIZE);
+	return 0;
+}
+
+/* The host drops the same pages: the invalidation zaps every alias, emptying the chains. */
+static int aging_host_drop(struct scn_world *w)
+{
+	return host_madvise_dontneed(w->world.mm, w->world.cfg.mem[0].hva,
+				     AGING_PAGES * PAGE_SIZE);
+}
+
+static int aging_start(struct scn_world *w)
+{
+	return scn_thread(w, "aging", aging_host_age) ?: scn_thread(w, "host", aging_host_drop);
+}
+
+static const struct scenario aging_vs_rmap_removal = {
+	.name = "aging-vs-rmap-removal",
+	.description = "shadow paging: the host ages pages that several gvas map (KVM walks their "
+		       "rmap chains without mmu_lock, under the rmap lock) while it drops them "
+		       "(an invalidation removes every entry and frees the chains' descriptors)",
+	.mutants = { "aging-no-rmap-lock" },
+	.world = { .nr_vcpus = 1, .mmu = WORLD_MMU_SHADOW, .guest_paging = 4,
+		   .mem = { SLOT0(AGING_PAGES * AGING_ALIASES * PAGE_SIZE, ANON) } },
+	.setup = aging_setup,
+	.start = aging_start,
+};
+
 /* ---- seed 001: a driver's non-compound pages ------------------------------------------------- */
 
 static int s001p_vcpu(struct scn_world *w)
@@ -1088,6 +1151,7 @@ const struct scenario *const scenario_table[] = {
 	&s002_slot_zap,
 	&unsync_vs_sync,
 	&unprotect_own_walk,
+	&aging_vs_rmap_removal,
 };
 
 const int nr_scenarios = ARRAY_SIZE(scenario_table);
@@ -1129,6 +1193,7 @@ static const struct {
 	{ "slot-zap-leafs-only", CHK_MEMSLOT_CONSISTENCY },
 	{ "unsync-tracked-gfn", CHK_WRITE_PROTECTION },
 	{ "rmap-unmap-no-flush", CHK_NOTIFIER_COMPLETENESS },
+	{ "aging-no-rmap-lock", CHK_TABLE_LIFETIME },
 };
 
 const struct scenario *scn_for_mutant(const char *mutant, enum checker_id *checker)

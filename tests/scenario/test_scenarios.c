@@ -320,6 +320,12 @@ static void test_no_unprotect_guard(void **state)
 	catch_all_seeds("no-unprotect-guard");
 }
 
+/* Lockless aging that skips the rmap lock reads a descriptor a zap freed under it. */
+static void test_aging_no_rmap_lock(void **state)
+{
+	catch_all_seeds("aging-no-rmap-lock");
+}
+
 static void test_random_strategy_finds_seed_races(void **state)
 {
 	catch_and_replay("zap-without-freeze", SCN_RANDOM, 1);
@@ -524,6 +530,7 @@ static const struct CMUnitTest tests[] = {
 	KVMMU_TEST(test_slot_zap_leafs_only),
 	KVMMU_TEST(test_unsync_tracked_gfn),
 	KVMMU_TEST(test_rmap_unmap_no_flush),
+	KVMMU_TEST(test_aging_no_rmap_lock),
 	KVMMU_TEST(test_random_strategy_finds_seed_races),
 	KVMMU_TEST(test_clean_pct),
 	KVMMU_TEST(test_clean_pml),
