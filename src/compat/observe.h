@@ -67,6 +67,7 @@ enum kvmmu_event_type {
 	KVMMU_EV_RMAP_FREED_READ,    /* .rmap: a lockless rmap walker read a freed descriptor */
 	KVMMU_EV_WARN,               /* .warn: a WARN fired */
 	KVMMU_EV_NESTED,             /* .nested: a nested VM entry or exit, an INVEPT */
+	KVMMU_EV_SLOT_META_TOUCH,    /* .slot: freed memslot metadata was reached for */
 	NR_KVMMU_EVENTS
 };
 
@@ -310,6 +311,24 @@ struct kvmmu_ev_slot {
 	const void *kvm;
 	int as_id, id;
 	gfn_t start, end;
+	/* SLOT_META_TOUCH: the gfn reached for, and which array (enum kvmmu_slot_meta). */
+	gfn_t gfn;
+	u8 meta;
+	bool write;
+};
+
+/*
+ * The arrays of a memslot's arch metadata, as SLOT_META_TOUCH names them.
+ * SLOT_META_TOUCH: an accessor of the shadow MMU's per-slot metadata
+ * (rmaps, write-track counts, lpage_info) was handed a slot whose
+ * metadata was freed after a DELETE or MOVE; it reports instead of
+ * touching it (the metadata is poisoned and kept until the VM goes).
+ */
+enum kvmmu_slot_meta {
+	KVMMU_SLOT_META_RMAP,
+	KVMMU_SLOT_META_WRITE_TRACK,
+	KVMMU_SLOT_META_LPAGE_INFO,
+	NR_KVMMU_SLOT_META
 };
 
 enum kvmmu_nested_what {

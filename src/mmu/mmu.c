@@ -726,6 +726,8 @@ int kvm_mmu_max_mapping_level(struct kvm *kvm, const struct kvm_memory_slot *slo
 	int host_level;
 
 	max_level = min(max_level, KVM_MAX_HUGEPAGE_LEVEL);
+	if (kvm_memslot_meta_freed(slot, gfn, KVMMU_SLOT_META_LPAGE_INFO, false))
+		return PG_LEVEL_4K;
 	for (; max_level > PG_LEVEL_4K; max_level--) {
 		if (!READ_ONCE(lpage_info_slot(gfn, slot, max_level)->disallow_lpage))
 			break;
@@ -1813,6 +1815,46 @@ out_free:
 		slot->arch.lpage_info[i] = NULL;
 	}
 	return -ENOMEM;
+}
+
+static unsigned long memslot_lpages(const struct kvm_memory_slot *slot, int level)
+{
+	unsigned int shift = (level - 1) * SPTE_LEVEL_BITS;
+
+	return ((slot->base_gfn + slot->npages - 1) >> shift) - (slot->base_gfn >> shift) + 1;
+}
+
+u64 kvm_mmu_memslot_metadata_bytes(const struct kvm_memory_slot *slot)
+{
+	u64 bytes = 0;
+	int i;
+
+	for (i = 0; i < KVM_NR_PAGE_SIZES; i++) {
+		if (slot->arch.rmap[i])
+			bytes += memslot_lpages(slot, i + PG_LEVEL_4K) * sizeof(*slot->arch.rmap[i]);
+		if (i && slot->arch.lpage_info[i - 1])
+			bytes += memslot_lpages(slot, i + PG_LEVEL_4K) *
+				 sizeof(*slot->arch.lpage_info[i - 1]);
+	}
+	if (slot->arch.gfn_write_track)
+		bytes += slot->npages * sizeof(*slot->arch.gfn_write_track);
+	return bytes;
+}
+
+void kvm_mmu_poison_memslot_metadata(struct kvm *kvm, struct kvm_memory_slot *slot)
+{
+	int i;
+
+	memslot_rmap_poison(kvm, slot);
+	if (slot->arch.gfn_write_track)
+		memset(slot->arch.gfn_write_track, KVM_MEMSLOT_POISON,
+		       slot->npages * sizeof(*slot->arch.gfn_write_track));
+	for (i = 1; i < KVM_NR_PAGE_SIZES; i++) {
+		if (slot->arch.lpage_info[i - 1])
+			memset(slot->arch.lpage_info[i - 1], KVM_MEMSLOT_POISON,
+			       memslot_lpages(slot, i + PG_LEVEL_4K) *
+				       sizeof(*slot->arch.lpage_info[i - 1]));
+	}
 }
 
 void kvm_mmu_free_memslot_metadata(struct kvm *kvm, struct kvm_memory_slot *slot)

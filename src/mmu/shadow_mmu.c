@@ -244,6 +244,8 @@ static void rmap_add(struct kvm_vcpu *vcpu, const struct kvm_memory_slot *slot,
 	struct kvm_rmap_head *rmap_head;
 	int rmap_count;
 
+	if (kvm_memslot_meta_freed(slot, gfn, KVMMU_SLOT_META_RMAP, true))
+		return;
 	kvm_mmu_page_set_translation(sp, spte_index(spte), gfn, access);
 	kvm_update_page_stats(kvm, sp->role.level, 1);
 
@@ -275,10 +277,14 @@ static void rmap_remove(struct kvm *kvm, _Atomic u64 *spte)
 
 	/*
 	 * The memslot is still there: deleting one zaps its SPTEs while its
-	 * INVALID copy (sharing its rmaps) is in the active set.
+	 * INVALID copy (sharing its rmaps) is in the active set.  Were it
+	 * gone, KVM would reach for its freed rmaps: kvmmu finds the
+	 * poisoned ones and reports the touch.
 	 */
 	slot = __gfn_to_memslot(kvm_memslots_for_spte_role(kvm, sp->role), gfn);
-	if (KVM_BUG_ON(!slot, kvm))
+	if (!slot)
+		slot = kvm_freed_memslot(kvm, kvm_mmu_role_as_id(sp->role), gfn);
+	if (KVM_BUG_ON(!slot, kvm) || kvm_memslot_meta_freed(slot, gfn, KVMMU_SLOT_META_RMAP, true))
 		return;
 	pte_list_remove(kvm, spte, gfn_to_rmap(gfn, sp->role.level, slot));
 }
@@ -313,25 +319,48 @@ int memslot_rmap_alloc(struct kvm_memory_slot *slot, unsigned long npages)
 	return 0;
 }
 
+/* Every SPTE of a slot is zapped before its rmaps go: drop (and warn of) any left. */
+static void memslot_rmap_check_empty(struct kvm *kvm, struct kvm_memory_slot *slot, int i)
+{
+	struct kvm_rmap_head *rmap = slot->arch.rmap[i];
+	unsigned long j, lpages;
+
+	lpages = gfn_to_index(slot->base_gfn + slot->npages - 1, slot->base_gfn,
+			      i + PG_LEVEL_4K) + 1;
+	for (j = 0; j < lpages; j++) {
+		if (WARN_ON_ONCE(kvm_rmap_get(&rmap[j])))
+			pte_list_destroy(kvm, &rmap[j]);
+	}
+}
+
 void memslot_rmap_free(struct kvm *kvm, struct kvm_memory_slot *slot)
 {
 	int i;
 
 	for (i = 0; i < KVM_NR_PAGE_SIZES; i++) {
-		struct kvm_rmap_head *rmap = slot->arch.rmap[i];
-		unsigned long j, lpages;
-
-		if (!rmap)
+		if (!slot->arch.rmap[i])
 			continue;
-		/* Every SPTE of a slot is zapped before it is freed. */
+		/* Poisoned arrays were checked when they were poisoned. */
+		if (!(slot->flags & KVM_MEMSLOT_FREED))
+			memslot_rmap_check_empty(kvm, slot, i);
+		free(slot->arch.rmap[i]);
+		slot->arch.rmap[i] = NULL;
+	}
+}
+
+void memslot_rmap_poison(struct kvm *kvm, struct kvm_memory_slot *slot)
+{
+	int i;
+
+	for (i = 0; i < KVM_NR_PAGE_SIZES; i++) {
+		unsigned long lpages;
+
+		if (!slot->arch.rmap[i])
+			continue;
+		memslot_rmap_check_empty(kvm, slot, i);
 		lpages = gfn_to_index(slot->base_gfn + slot->npages - 1, slot->base_gfn,
 				      i + PG_LEVEL_4K) + 1;
-		for (j = 0; j < lpages; j++) {
-			if (WARN_ON_ONCE(kvm_rmap_get(&rmap[j])))
-				pte_list_destroy(kvm, &rmap[j]);
-		}
-		free(rmap);
-		slot->arch.rmap[i] = NULL;
+		memset(slot->arch.rmap[i], KVM_MEMSLOT_POISON, lpages * sizeof(*slot->arch.rmap[i]));
 	}
 }
 
@@ -507,6 +536,14 @@ static void unaccount_shadowed(struct kvm *kvm, struct kvm_mmu_page *sp)
 
 	WRITE_ONCE(kvm->arch.indirect_shadow_pages, kvm->arch.indirect_shadow_pages - 1);
 	slot = __gfn_to_memslot(kvm_memslots_for_spte_role(kvm, sp->role), gfn);
+	/*
+	 * The page outlived its slot (seed 002: a slot zap that left pages
+	 * of guest tables behind).  KVM would update the freed slot's
+	 * metadata here; kvmmu reaches the poisoned copy, whose accessors
+	 * report the touch (KVMMU_EV_SLOT_META_TOUCH) and leave it alone.
+	 */
+	if (!slot)
+		slot = kvm_freed_memslot(kvm, kvm_mmu_role_as_id(sp->role), gfn);
 	if (WARN_ON_ONCE(!slot))
 		return;
 	if (sp->role.level > PG_LEVEL_4K)
@@ -1947,7 +1984,8 @@ static bool __walk_slot_rmaps(struct kvm *kvm, const struct kvm_memory_slot *slo
 	bool flush = false;
 	int level;
 
-	if (!slot->arch.rmap[0])
+	if (kvm_memslot_meta_freed(slot, start, KVMMU_SLOT_META_RMAP, false) ||
+	    !slot->arch.rmap[0])
 		return false;
 	for (level = min_level; level <= max_level; level++) {
 		gfn_t gfn = start & ~(KVM_PAGES_PER_HPAGE(level) - 1);
@@ -2115,6 +2153,12 @@ bool kvm_rmap_age_gfn_range(struct kvm *kvm, struct kvm_gfn_range *range, bool t
 	int level;
 
 	/*
+	 * A freed slot's heads are poison, which reads as locked: report the
+	 * touch rather than spin on it.
+	 */
+	if (kvm_memslot_meta_freed(slot, range->start, KVMMU_SLOT_META_RMAP, false))
+		return false;
+	/*
 	 * The caller saw kvm_memslots_have_rmaps(), whose acquire makes every
 	 * active slot's rmaps visible.  With the TDP MMU they come with the
 	 * first shadow root (nested EPT, mmu_first_shadow_root_alloc()), and
@@ -2232,7 +2276,7 @@ bool kvm_rmap_write_protect_gfn(struct kvm *kvm, const struct kvm_memory_slot *s
 	int level;
 
 	lockdep_assert_held_write(&kvm->mmu_lock);
-	if (!slot->arch.rmap[0])
+	if (kvm_memslot_meta_freed(slot, gfn, KVMMU_SLOT_META_RMAP, true) || !slot->arch.rmap[0])
 		return false;
 	for (level = min_level; level <= KVM_MAX_HUGEPAGE_LEVEL; level++)
 		flush |= rmap_write_protect(kvm, gfn_to_rmap(gfn, level, slot), true);
@@ -2278,7 +2322,8 @@ void kvm_rmap_clear_dirty_pt_masked(struct kvm *kvm, struct kvm_memory_slot *slo
 				    gfn_t gfn_offset, unsigned long mask, bool wrprot)
 {
 	lockdep_assert_held_write(&kvm->mmu_lock);
-	if (!slot->arch.rmap[0])
+	if (kvm_memslot_meta_freed(slot, slot->base_gfn + gfn_offset, KVMMU_SLOT_META_RMAP, true) ||
+	    !slot->arch.rmap[0])
 		return;
 	while (mask) {
 		gfn_t gfn = slot->base_gfn + gfn_offset + __ffs64(mask);

@@ -181,5 +181,7 @@ bool kvm_rmap_write_protect_gfn(struct kvm *kvm, const struct kvm_memory_slot *s
 /* Memslot metadata: rmaps per level. */
 int memslot_rmap_alloc(struct kvm_memory_slot *slot, unsigned long npages);
 void memslot_rmap_free(struct kvm *kvm, struct kvm_memory_slot *slot);
+/* Check that @slot's rmaps are empty and poison them (kvm_mmu_poison_memslot_metadata()). */
+void memslot_rmap_poison(struct kvm *kvm, struct kvm_memory_slot *slot);
 
 #endif /* KVMMU_MMU_SHADOW_MMU_H */
