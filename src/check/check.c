@@ -83,7 +83,7 @@ const struct checker_info checker_table[NR_CHECKERS] = {
 	[CHK_MEMSLOT_CONSISTENCY] = {
 		"memslot-consistency", "I37",
 		"once a memslot is deleted or moved, no SPTE maps a gfn of the old slot and no page "
-		"shadowing a guest table stored there remains",
+		"shadowing a guest table stored there remains; its freed metadata is never touched",
 	},
 	[CHK_WRITE_PROTECTION] = {
 		"write-protection", "I38",
@@ -158,6 +158,8 @@ struct check_world chk_world;
 static pthread_mutex_t check_lock = PTHREAD_MUTEX_INITIALIZER;
 static struct {
 	_Atomic bool active;
+	/* After check_end(): only the teardown events are observed. */
+	bool teardown;
 	u64 mask;
 	void (*on_violation)(void *arg);
 	void *arg;
@@ -308,7 +310,8 @@ static void chk_notify(struct kvmmu_observer *obs, const struct kvmmu_event *ev)
 	if (CHK_VCPU_EVENTS & BIT_ULL(ev->type))
 		track_vcpus(ev);
 	for (i = 0; i < NR_CHECKERS; i++) {
-		if ((chk.mask & (1ULL << i)) && (checker_ops[i]->events & BIT_ULL(ev->type)))
+		if ((chk.mask & (1ULL << i)) &&
+		    ((checker_ops[i]->events | checker_ops[i]->teardown_events) & BIT_ULL(ev->type)))
 			checker_ops[i]->event(ev);
 	}
 	chk.current = NULL;
@@ -322,6 +325,9 @@ int check_begin(const struct check_world *w, u64 mask, void (*on_violation)(void
 	u64 events = 0;
 	int i;
 
+	/* A teardown nobody ended (no VM was destroyed after the run). */
+	if (chk.teardown)
+		check_teardown_end();
 	if (atomic_load(&chk.active))
 		return -EBUSY;
 	/*
@@ -342,7 +348,7 @@ int check_begin(const struct check_world *w, u64 mask, void (*on_violation)(void
 	for (i = 0; i < NR_CHECKERS; i++) {
 		if (!(chk.mask & (1ULL << i)))
 			continue;
-		events |= checker_ops[i]->events;
+		events |= checker_ops[i]->events | checker_ops[i]->teardown_events;
 		if (checker_ops[i]->begin)
 			checker_ops[i]->begin();
 	}
@@ -363,18 +369,47 @@ int check_begin(const struct check_world *w, u64 mask, void (*on_violation)(void
 
 void check_end(void)
 {
+	u64 teardown = 0;
 	int i;
 
-	if (!atomic_load(&chk.active))
+	if (!atomic_load(&chk.active) || chk.teardown)
 		return;
 	if (chk_observer.mask)
 		kvmmu_observer_unregister(&chk_observer);
 	sched_quiet_begin();
 	pthread_mutex_lock(&check_lock);
 	for (i = 0; i < NR_CHECKERS; i++) {
-		if ((chk.mask & (1ULL << i)) && checker_ops[i]->end)
+		if (!(chk.mask & (1ULL << i)))
+			continue;
+		if (checker_ops[i]->end)
 			checker_ops[i]->end();
+		teardown |= checker_ops[i]->teardown_events;
 	}
+	/*
+	 * The teardown's events: the world is being taken apart, so whoever
+	 * on_violation would stop is going anyway; violations are kept only.
+	 */
+	chk_observer.mask = teardown;
+	if (teardown && !kvmmu_observer_register(&chk_observer)) {
+		chk.teardown = true;
+		chk.told = true;
+	} else {
+		chk_observer.mask = 0;
+		atomic_store(&chk.active, false);
+	}
+	pthread_mutex_unlock(&check_lock);
+	sched_quiet_end();
+}
+
+void check_teardown_end(void)
+{
+	if (!chk.teardown)
+		return;
+	kvmmu_observer_unregister(&chk_observer);
+	sched_quiet_begin();
+	pthread_mutex_lock(&check_lock);
+	chk.teardown = false;
+	chk_observer.mask = 0;
 	atomic_store(&chk.active, false);
 	pthread_mutex_unlock(&check_lock);
 	sched_quiet_end();

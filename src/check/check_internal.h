@@ -21,6 +21,11 @@
 
 struct checker_ops {
 	u64 events; /* BIT_ULL(KVMMU_EV_...) wanted */
+	/*
+	 * Those still wanted after end(), while the VM is torn down, until
+	 * check_teardown_end() (the world is going: no on_violation call).
+	 */
+	u64 teardown_events;
 	void (*begin)(void);
 	void (*event)(const struct kvmmu_event *ev);
 	void (*end)(void);
