@@ -90,6 +90,12 @@ const struct checker_info checker_table[NR_CHECKERS] = {
 		"no SPTE maps writable a gfn where a guest table is shadowed, except while every "
 		"page shadowing it is an unsync 4K page",
 	},
+	[CHK_SHADOW_ACCOUNTING] = {
+		"shadow-accounting", "I39",
+		"every shadow page is in the hash from allocation to its free, and the shadow MMU's "
+		"counts, write-track and disallow_lpage counts are what its pages imply (zero at "
+		"teardown)",
+	},
 };
 
 static const struct checker_ops *const checker_ops[NR_CHECKERS] = {
@@ -108,6 +114,7 @@ static const struct checker_ops *const checker_ops[NR_CHECKERS] = {
 	[CHK_OBSOLETE_INSTALL] = &chk_obsolete_ops,
 	[CHK_MEMSLOT_CONSISTENCY] = &chk_memslot_ops,
 	[CHK_WRITE_PROTECTION] = &chk_write_protect_ops,
+	[CHK_SHADOW_ACCOUNTING] = &chk_shadow_accounting_ops,
 };
 
 int check_parse(const char *list, u64 *mask, char *bad, size_t bad_len)

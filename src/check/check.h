@@ -43,6 +43,7 @@ enum checker_id {
 	CHK_OBSOLETE_INSTALL,      /* I36 */
 	CHK_MEMSLOT_CONSISTENCY,   /* I37 */
 	CHK_WRITE_PROTECTION,      /* I38 */
+	CHK_SHADOW_ACCOUNTING,     /* I39 */
 	NR_CHECKERS
 };
 

@@ -34,7 +34,7 @@ struct checker_ops {
 extern const struct checker_ops chk_notifier_ops, chk_bbm_ops, chk_coherence_ops,
 	chk_table_ops, chk_root_ops, chk_refs_ops, chk_data_ops, chk_dirty_ops, chk_range_ops,
 	chk_liveness_ops, chk_dirty_bit_ops, chk_mmio_ops, chk_obsolete_ops,
-	chk_memslot_ops, chk_write_protect_ops;
+	chk_memslot_ops, chk_write_protect_ops, chk_shadow_accounting_ops;
 
 /* The world under check. */
 extern struct check_world chk_world;

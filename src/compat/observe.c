@@ -130,6 +130,7 @@ static const char *const event_names[NR_KVMMU_EVENTS] = {
 	[KVMMU_EV_WARN] = "warn",
 	[KVMMU_EV_NESTED] = "nested",
 	[KVMMU_EV_SLOT_META_TOUCH] = "slot_meta_touch",
+	[KVMMU_EV_MMU_TEARDOWN] = "mmu_teardown",
 };
 
 static const char *const span_names[NR_KVMMU_SPANS] = {

@@ -68,6 +68,7 @@ enum kvmmu_event_type {
 	KVMMU_EV_WARN,               /* .warn: a WARN fired */
 	KVMMU_EV_NESTED,             /* .nested: a nested VM entry or exit, an INVEPT */
 	KVMMU_EV_SLOT_META_TOUCH,    /* .slot: freed memslot metadata was reached for */
+	KVMMU_EV_MMU_TEARDOWN,       /* .slot: the VM's MMU is empty, before it goes (mmu_lock held) */
 	NR_KVMMU_EVENTS
 };
 
@@ -323,6 +324,10 @@ struct kvmmu_ev_slot {
  * (rmaps, write-track counts, lpage_info) was handed a slot whose
  * metadata was freed after a DELETE or MOVE; it reports instead of
  * touching it (the metadata is poisoned and kept until the VM goes).
+ *
+ * MMU_TEARDOWN: the VM's vCPUs have dropped their roots and every shadow
+ * page is zapped; the MMU's state is about to be freed.  Posted with
+ * mmu_lock held for write (only .kvm is set).
  */
 enum kvmmu_slot_meta {
 	KVMMU_SLOT_META_RMAP,

@@ -177,8 +177,22 @@ int kvm_mmu_init_vm(struct kvm *kvm, const struct kvmmu_vm_config *cfg)
 	return kvm_mmu_init_shadow_mmu(kvm);
 }
 
+/*
+ * Observers look at the MMU's books once every root is dropped and every
+ * page zapped, before they are freed: under the lock, as at a slot zap.
+ */
+static void observe_mmu_teardown(struct kvm *kvm)
+{
+	if (!kvmmu_observing(KVMMU_EV_MMU_TEARDOWN))
+		return;
+	write_lock(&kvm->mmu_lock);
+	kvmmu_observe(KVMMU_EV_MMU_TEARDOWN, slot, .kvm = kvm);
+	write_unlock(&kvm->mmu_lock);
+}
+
 void kvm_mmu_uninit_vm(struct kvm *kvm)
 {
+	observe_mmu_teardown(kvm);
 	kvm_mmu_uninit_shadow_mmu(kvm);
 	kvm_mmu_uninit_tdp_mmu(kvm);
 	if (kvm->arch.dummy_root_pfn)
