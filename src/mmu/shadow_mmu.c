@@ -546,10 +546,12 @@ static void unaccount_shadowed(struct kvm *kvm, struct kvm_mmu_page *sp)
 		slot = kvm_freed_memslot(kvm, kvm_mmu_role_as_id(sp->role), gfn);
 	if (WARN_ON_ONCE(!slot))
 		return;
-	if (sp->role.level > PG_LEVEL_4K)
-		__kvm_write_track_remove_gfn(kvm, slot, gfn);
-	else
+	if (sp->role.level > PG_LEVEL_4K) {
+		if (!kvmmu_mutant(MUT_UNACCOUNT_SKIPS_WRITE_TRACK))
+			__kvm_write_track_remove_gfn(kvm, slot, gfn);
+	} else {
 		kvm_mmu_gfn_allow_lpage(slot, gfn);
+	}
 }
 
 /* The valid pages that shadow a guest table stored at @gfn. */

@@ -285,7 +285,7 @@ static const struct scenario s002_slot_zap = {
 	.description = "seed 002: with KVM_X86_QUIRK_SLOT_ZAP_ALL off, the memslot holding the "
 		       "guest's page tables is deleted while the vCPU faults through them: the "
 		       "pages shadowing them must go with the slot",
-	.mutants = { "slot-zap-leafs-only" },
+	.mutants = { "slot-zap-leafs-only", "unaccount-skips-write-track" },
 	.world = { .nr_vcpus = 1, .mmu = WORLD_MMU_SHADOW, .guest_paging = 4,
 		   .disabled_quirks = KVM_X86_QUIRK_SLOT_ZAP_ALL,
 		   .mem = { SLOT0(S002_PAGES * PAGE_SIZE, ANON) } },
@@ -1194,6 +1194,7 @@ static const struct {
 	{ "unsync-tracked-gfn", CHK_WRITE_PROTECTION },
 	{ "rmap-unmap-no-flush", CHK_NOTIFIER_COMPLETENESS },
 	{ "aging-no-rmap-lock", CHK_TABLE_LIFETIME },
+	{ "unaccount-skips-write-track", CHK_SHADOW_ACCOUNTING },
 };
 
 const struct scenario *scn_for_mutant(const char *mutant, enum checker_id *checker)
