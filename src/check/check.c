@@ -35,8 +35,8 @@ const struct checker_info checker_table[NR_CHECKERS] = {
 	},
 	[CHK_TABLE_LIFETIME] = {
 		"table-lifetime", "I29",
-		"no table frame is read, and no frame accessed through a translation, "
-		"after it was freed",
+		"no table frame is read, no frame accessed through a translation, and no "
+		"rmap descriptor read by a lockless walker, after it was freed",
 	},
 	[CHK_ROOT_LIFETIME] = {
 		"root-lifetime", "I8",
@@ -83,7 +83,7 @@ const struct checker_info checker_table[NR_CHECKERS] = {
 	[CHK_MEMSLOT_CONSISTENCY] = {
 		"memslot-consistency", "I37",
 		"once a memslot is deleted or moved, no SPTE maps a gfn of the old slot and no page "
-		"shadowing a guest table stored there remains",
+		"shadowing a guest table stored there remains; its freed metadata is never touched",
 	},
 	[CHK_WRITE_PROTECTION] = {
 		"write-protection", "I38",
@@ -95,6 +95,12 @@ const struct checker_info checker_table[NR_CHECKERS] = {
 		"every access through the guest's own tables (shadow paging, L2 under nested EPT) "
 		"uses a translation they allowed since the vCPU's last flush covering it, with no "
 		"more permission than they gave",
+	},
+	[CHK_SHADOW_ACCOUNTING] = {
+		"shadow-accounting", "I39",
+		"every shadow page is in the hash from allocation to its free, and the shadow MMU's "
+		"counts, write-track and disallow_lpage counts are what its pages imply (zero at "
+		"teardown)",
 	},
 };
 
@@ -115,6 +121,7 @@ static const struct checker_ops *const checker_ops[NR_CHECKERS] = {
 	[CHK_MEMSLOT_CONSISTENCY] = &chk_memslot_ops,
 	[CHK_WRITE_PROTECTION] = &chk_write_protect_ops,
 	[CHK_GUEST_TRANSLATION] = &chk_guest_ops,
+	[CHK_SHADOW_ACCOUNTING] = &chk_shadow_accounting_ops,
 };
 
 int check_parse(const char *list, u64 *mask, char *bad, size_t bad_len)
@@ -165,6 +172,8 @@ struct check_world chk_world;
 static pthread_mutex_t check_lock = PTHREAD_MUTEX_INITIALIZER;
 static struct {
 	_Atomic bool active;
+	/* After check_end(): only the teardown events are observed. */
+	bool teardown;
 	u64 mask;
 	void (*on_violation)(void *arg);
 	void *arg;
@@ -315,7 +324,8 @@ static void chk_notify(struct kvmmu_observer *obs, const struct kvmmu_event *ev)
 	if (CHK_VCPU_EVENTS & BIT_ULL(ev->type))
 		track_vcpus(ev);
 	for (i = 0; i < NR_CHECKERS; i++) {
-		if ((chk.mask & (1ULL << i)) && (checker_ops[i]->events & BIT_ULL(ev->type)))
+		if ((chk.mask & (1ULL << i)) &&
+		    ((checker_ops[i]->events | checker_ops[i]->teardown_events) & BIT_ULL(ev->type)))
 			checker_ops[i]->event(ev);
 	}
 	chk.current = NULL;
@@ -329,6 +339,9 @@ int check_begin(const struct check_world *w, u64 mask, void (*on_violation)(void
 	u64 events = 0;
 	int i;
 
+	/* A teardown nobody ended (no VM was destroyed after the run). */
+	if (chk.teardown)
+		check_teardown_end();
 	if (atomic_load(&chk.active))
 		return -EBUSY;
 	/*
@@ -354,7 +367,7 @@ int check_begin(const struct check_world *w, u64 mask, void (*on_violation)(void
 			chk.mask &= ~(1ULL << i);
 			continue;
 		}
-		events |= checker_ops[i]->events;
+		events |= checker_ops[i]->events | checker_ops[i]->teardown_events;
 		if (checker_ops[i]->begin)
 			checker_ops[i]->begin();
 	}
@@ -375,18 +388,47 @@ int check_begin(const struct check_world *w, u64 mask, void (*on_violation)(void
 
 void check_end(void)
 {
+	u64 teardown = 0;
 	int i;
 
-	if (!atomic_load(&chk.active))
+	if (!atomic_load(&chk.active) || chk.teardown)
 		return;
 	if (chk_observer.mask)
 		kvmmu_observer_unregister(&chk_observer);
 	sched_quiet_begin();
 	pthread_mutex_lock(&check_lock);
 	for (i = 0; i < NR_CHECKERS; i++) {
-		if ((chk.mask & (1ULL << i)) && checker_ops[i]->end)
+		if (!(chk.mask & (1ULL << i)))
+			continue;
+		if (checker_ops[i]->end)
 			checker_ops[i]->end();
+		teardown |= checker_ops[i]->teardown_events;
 	}
+	/*
+	 * The teardown's events: the world is being taken apart, so whoever
+	 * on_violation would stop is going anyway; violations are kept only.
+	 */
+	chk_observer.mask = teardown;
+	if (teardown && !kvmmu_observer_register(&chk_observer)) {
+		chk.teardown = true;
+		chk.told = true;
+	} else {
+		chk_observer.mask = 0;
+		atomic_store(&chk.active, false);
+	}
+	pthread_mutex_unlock(&check_lock);
+	sched_quiet_end();
+}
+
+void check_teardown_end(void)
+{
+	if (!chk.teardown)
+		return;
+	kvmmu_observer_unregister(&chk_observer);
+	sched_quiet_begin();
+	pthread_mutex_lock(&check_lock);
+	chk.teardown = false;
+	chk_observer.mask = 0;
 	atomic_store(&chk.active, false);
 	pthread_mutex_unlock(&check_lock);
 	sched_quiet_end();

@@ -44,6 +44,7 @@ enum checker_id {
 	CHK_MEMSLOT_CONSISTENCY,   /* I37 */
 	CHK_WRITE_PROTECTION,      /* I38 */
 	CHK_GUEST_TRANSLATION,     /* I40 */
+	CHK_SHADOW_ACCOUNTING,     /* I39 */
 	NR_CHECKERS
 };
 
@@ -94,9 +95,15 @@ int check_begin(const struct check_world *w, u64 mask,
 
 /*
  * End-of-run checks, with the world still there but quiet (no thread
- * running): references, frames.  Then stop observing.
+ * running): references, frames.  Then stop observing, but for the events
+ * of the VM's teardown some checkers judge (freed memslot metadata
+ * touched, the MMU's counts when it is empty): those are observed until
+ * check_teardown_end(), without @on_violation calls.
  */
 void check_end(void);
+
+/* The VM is gone: stop observing its teardown (a no-op if nothing is observed). */
+void check_teardown_end(void);
 
 /* Teardown checks, after the VM and the host address space are gone. */
 void check_after_teardown(u64 frames_still_allocated);

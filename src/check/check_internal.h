@@ -23,6 +23,11 @@ struct checker_ops {
 	u64 events; /* BIT_ULL(KVMMU_EV_...) wanted */
 	/* Whether the world has anything to judge (NULL: always); if not, nothing is attached. */
 	bool (*applies)(void);
+	/*
+	 * Those still wanted after end(), while the VM is torn down, until
+	 * check_teardown_end() (the world is going: no on_violation call).
+	 */
+	u64 teardown_events;
 	void (*begin)(void);
 	void (*event)(const struct kvmmu_event *ev);
 	void (*end)(void);
@@ -31,7 +36,7 @@ struct checker_ops {
 extern const struct checker_ops chk_notifier_ops, chk_bbm_ops, chk_coherence_ops,
 	chk_table_ops, chk_root_ops, chk_refs_ops, chk_data_ops, chk_dirty_ops, chk_range_ops,
 	chk_liveness_ops, chk_dirty_bit_ops, chk_mmio_ops, chk_obsolete_ops,
-	chk_memslot_ops, chk_write_protect_ops, chk_guest_ops;
+	chk_memslot_ops, chk_write_protect_ops, chk_guest_ops, chk_shadow_accounting_ops;
 
 /* The world under check. */
 extern struct check_world chk_world;

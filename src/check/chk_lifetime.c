@@ -4,7 +4,8 @@
  *
  *  - table lifetime (I29): no table frame is read (by the hardware walker,
  *    fast page fault, aging, the TDP iterator) and no frame is accessed
- *    through a translation, once the frame was freed;
+ *    through a translation, once the frame was freed; and no rmap
+ *    descriptor is read by a lockless walker (aging) once it was freed;
  *  - root lifetime (I8): no new long-lived reference on an invalid root;
  *  - page references (I30): the host reports no reference raised from 0,
  *    none on a non-refcounted page, no release below 0, no dirty/accessed
@@ -54,6 +55,17 @@ static void table_event(const struct kvmmu_event *ev)
 			      (unsigned long long)ev->access.gpa,
 			      (unsigned long long)ev->access.pfn, state_names[state]);
 		return;
+	case KVMMU_EV_RMAP_FREED_READ:
+		if (ev->rmap.kvm != chk_kvm())
+			return;
+		chk_violation(CHK_TABLE_LIFETIME, ev, (s64)ev->rmap.gfn, -1,
+			      "%s, walking the level-%d rmap of gfn %#llx without mmu_lock, read an "
+			      "rmap descriptor after it was freed: the chain changed under it (the "
+			      "rmap lock did not keep the writer out)",
+			      ev->rmap.reader < ARRAY_SIZE(reader_names) ?
+			      reader_names[ev->rmap.reader] : "?",
+			      ev->rmap.level, (unsigned long long)ev->rmap.gfn);
+		return;
 	default:
 		if (ev->misuse.kind != KVMMU_MISUSE_ACCESS_FREED)
 			return;
@@ -66,7 +78,8 @@ static void table_event(const struct kvmmu_event *ev)
 
 const struct checker_ops chk_table_ops = {
 	.events = BIT_ULL(KVMMU_EV_TABLE_READ) | BIT_ULL(KVMMU_EV_GUEST_LOAD) |
-		  BIT_ULL(KVMMU_EV_GUEST_STORE) | BIT_ULL(KVMMU_EV_FRAME_MISUSE),
+		  BIT_ULL(KVMMU_EV_GUEST_STORE) | BIT_ULL(KVMMU_EV_FRAME_MISUSE) |
+		  BIT_ULL(KVMMU_EV_RMAP_FREED_READ),
 	.event = table_event,
 };
 

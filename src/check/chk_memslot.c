@@ -10,6 +10,12 @@
  * The roots indexed by gfn are walked (chk_for_each_root()); the shadow
  * MMU's pages are looked at one by one too, each leaf's gfn taken from its
  * page (kvm_mmu_sptep_gfn()): under shadow paging no root is indexed by gfn.
+ *
+ * And freed slot metadata is never touched: a deleted or moved slot's
+ * rmaps, write-track counts and lpage_info are poisoned and kept (see
+ * kvm_memslot_meta_freed()), and every accessor that is handed them
+ * reports (KVMMU_EV_SLOT_META_TOUCH), during the run or the VM's teardown,
+ * where the pages seed 002 leaves behind are finally zapped.
  */
 #include "check_internal.h"
 #include "rcu.h"
@@ -95,9 +101,44 @@ static void slot_zapped(const struct kvmmu_event *ev)
 	}
 }
 
+static const char *const meta_names[NR_KVMMU_SLOT_META] = {
+	[KVMMU_SLOT_META_RMAP] = "rmaps",
+	[KVMMU_SLOT_META_WRITE_TRACK] = "write-track counts",
+	[KVMMU_SLOT_META_LPAGE_INFO] = "lpage_info",
+};
+
+/*
+ * Freed metadata touched (KVMMU_EV_SLOT_META_TOUCH): the slot is gone and
+ * KVM reached for its rmaps, write-track counts or lpage_info anyway (its
+ * accessor found them poisoned and reported instead), at run time or in
+ * the VM's teardown.
+ */
+static void meta_touched(const struct kvmmu_event *ev)
+{
+	const struct kvmmu_ev_slot *e = &ev->slot;
+
+	if (e->kvm != chk_kvm())
+		return;
+	chk_violation(CHK_MEMSLOT_CONSISTENCY, ev, (s64)e->gfn, -1,
+		      "the %s of memslot %d (address space %d, gfns [%#llx, %#llx)) were %s at "
+		      "gfn %#llx after the slot was deleted or moved away and its metadata freed",
+		      e->meta < NR_KVMMU_SLOT_META ? meta_names[e->meta] : "?", e->id, e->as_id,
+		      (unsigned long long)e->start, (unsigned long long)e->end,
+		      e->write ? "updated" : "read", (unsigned long long)e->gfn);
+}
+
+static void memslot_event(const struct kvmmu_event *ev)
+{
+	if (ev->type == KVMMU_EV_SLOT_ZAPPED)
+		slot_zapped(ev);
+	else
+		meta_touched(ev);
+}
+
 const struct checker_ops chk_memslot_ops = {
 	.events = BIT_ULL(KVMMU_EV_SLOT_ZAPPED),
-	.event = slot_zapped,
+	.teardown_events = BIT_ULL(KVMMU_EV_SLOT_META_TOUCH),
+	.event = memslot_event,
 };
 
 /*

@@ -128,6 +128,18 @@ const struct kvmmu_mutant_info kvmmu_mutant_table[NR_KVMMU_MUTANTS] = {
 		"SPTE in an unsync page: the next walk of KVM's table finds the translation the "
 		"guest changed and invalidated",
 	},
+	[MUT_AGING_NO_RMAP_LOCK] = {
+		"aging-no-rmap-lock", "-",
+		"lockless aging walks the shadow MMU's rmap chains without taking the rmap lock: "
+		"a zap that removes entries under mmu_lock frees the pte_list_desc the walker "
+		"is reading",
+	},
+	[MUT_UNACCOUNT_SKIPS_WRITE_TRACK] = {
+		"unaccount-skips-write-track", "-",
+		"unaccount_shadowed() forgets the write track of a page above 4K it zaps: the "
+		"gfn stays write-tracked and without huge pages with nothing shadowing it, and "
+		"the counts never come back to zero",
+	},
 };
 
 void kvmmu_mutant_set_mask(u64 mask)

@@ -126,9 +126,12 @@ static const char *const event_names[NR_KVMMU_EVENTS] = {
 	[KVMMU_EV_SPTE_HW_DIRTY] = "spte_hw_dirty",
 	[KVMMU_EV_PML_LOG] = "pml_log",
 	[KVMMU_EV_PML_FLUSH] = "pml_flush",
+	[KVMMU_EV_RMAP_FREED_READ] = "rmap_freed_read",
 	[KVMMU_EV_WARN] = "warn",
 	[KVMMU_EV_NESTED] = "nested",
 	[KVMMU_EV_GUEST_FLUSH] = "guest_flush",
+	[KVMMU_EV_SLOT_META_TOUCH] = "slot_meta_touch",
+	[KVMMU_EV_MMU_TEARDOWN] = "mmu_teardown",
 };
 
 static const char *const span_names[NR_KVMMU_SPANS] = {

@@ -64,9 +64,12 @@ enum kvmmu_event_type {
 	KVMMU_EV_SPTE_HW_DIRTY,      /* .spte: the CPU set D in a leaf SPTE (kvm NULL) */
 	KVMMU_EV_PML_LOG,            /* .pml: the CPU logged a gpa in a vCPU's PML buffer */
 	KVMMU_EV_PML_FLUSH,          /* .pml: KVM drained a vCPU's PML buffer into the log */
+	KVMMU_EV_RMAP_FREED_READ,    /* .rmap: a lockless rmap walker read a freed descriptor */
 	KVMMU_EV_WARN,               /* .warn: a WARN fired */
 	KVMMU_EV_NESTED,             /* .nested: a nested VM entry or exit, an INVEPT */
 	KVMMU_EV_GUEST_FLUSH,        /* .guest_flush: the guest flushed its TLB or wrote a CR */
+	KVMMU_EV_SLOT_META_TOUCH,    /* .slot: freed memslot metadata was reached for */
+	KVMMU_EV_MMU_TEARDOWN,       /* .slot: the VM's MMU is empty, before it goes (mmu_lock held) */
 	NR_KVMMU_EVENTS
 };
 
@@ -290,6 +293,18 @@ struct kvmmu_ev_fault {
 	long in_progress; /* mmu_invalidate_in_progress when it returned */
 };
 
+/*
+ * RMAP_FREED_READ: a walker that holds no mmu_lock found the rmap
+ * descriptor it was walking freed (poisoned, in the VM's quarantine).
+ */
+struct kvmmu_ev_rmap {
+	const void *kvm;
+	const void *desc;
+	gfn_t gfn;   /* the rmap's gfn and level */
+	u8 level;
+	u8 reader;   /* enum kvmmu_table_reader */
+};
+
 struct kvmmu_ev_warn {
 	const char *file;
 	int line;
@@ -305,6 +320,28 @@ struct kvmmu_ev_slot {
 	const void *kvm;
 	int as_id, id;
 	gfn_t start, end;
+	/* SLOT_META_TOUCH: the gfn reached for, and which array (enum kvmmu_slot_meta). */
+	gfn_t gfn;
+	u8 meta;
+	bool write;
+};
+
+/*
+ * The arrays of a memslot's arch metadata, as SLOT_META_TOUCH names them.
+ * SLOT_META_TOUCH: an accessor of the shadow MMU's per-slot metadata
+ * (rmaps, write-track counts, lpage_info) was handed a slot whose
+ * metadata was freed after a DELETE or MOVE; it reports instead of
+ * touching it (the metadata is poisoned and kept until the VM goes).
+ *
+ * MMU_TEARDOWN: the VM's vCPUs have dropped their roots and every shadow
+ * page is zapped; the MMU's state is about to be freed.  Posted with
+ * mmu_lock held for write (only .kvm is set).
+ */
+enum kvmmu_slot_meta {
+	KVMMU_SLOT_META_RMAP,
+	KVMMU_SLOT_META_WRITE_TRACK,
+	KVMMU_SLOT_META_LPAGE_INFO,
+	NR_KVMMU_SLOT_META
 };
 
 enum kvmmu_nested_what {
@@ -367,6 +404,7 @@ struct kvmmu_event {
 		struct kvmmu_ev_range range;
 		struct kvmmu_ev_slot slot;
 		struct kvmmu_ev_fault fault;
+		struct kvmmu_ev_rmap rmap;
 		struct kvmmu_ev_warn warn;
 		struct kvmmu_ev_nested nested;
 		struct kvmmu_ev_guest_flush guest_flush;

@@ -41,6 +41,11 @@
 #define KVM_USER_MEM_SLOTS (KVM_MEM_SLOTS_NUM - KVM_INTERNAL_MEM_SLOTS)
 #define KVM_MEM_MAX_NR_PAGES ((1UL << 31) - 1)
 #define KVM_MEMSLOT_INVALID (1UL << 16) /* internal: being deleted or moved */
+#define KVM_MEMSLOT_FREED (1UL << 17)   /* kvmmu: deleted or moved away, metadata poisoned */
+/* What freed memslot metadata is filled with (the slab's POISON_FREE). */
+#define KVM_MEMSLOT_POISON 0x6b
+/* Freed slots' metadata kept poisoned per VM, at most (the oldest goes first). */
+#define KVM_MEMSLOT_QUARANTINE_BYTES (64UL << 20)
 #define KVM_MEMSLOT_GEN_UPDATE_IN_PROGRESS BIT_ULL(63)
 #define KVM_NR_PAGE_SIZES 3 /* 4K, 2M, 1G */
 #define KVM_MAX_HUGEPAGE_LEVEL PG_LEVEL_1G
@@ -272,6 +277,7 @@ struct kvm_lpage_info {
 };
 
 struct kvm_rmap_head;
+struct pte_list_desc;
 
 struct kvm_arch_memory_slot {
 	/*
@@ -295,6 +301,13 @@ struct kvm_memory_slot {
 	u32 flags;
 	short id;
 	u16 as_id;
+	/*
+	 * kvmmu: a slot freed after a DELETE or MOVE stays, with its arch
+	 * metadata poisoned, on its VM's quarantine list until the VM goes
+	 * (KVM_MEMSLOT_FREED), so that a late touch is reported, not a crash.
+	 */
+	struct kvm_memory_slot *freed_next;
+	struct kvm *freed_kvm;
 };
 
 /*
@@ -437,6 +450,15 @@ struct kvm_arch {
 	 */
 	struct list_head shadow_root_pages;
 	atomic64_t nr_pte_list_descs;     /* live rmap descriptors */
+	/*
+	 * Freed rmap descriptors, poisoned, until no lockless rmap walker
+	 * (aging) can still hold one: a stack linked through ->more (see
+	 * pte_list_desc_free()).  kvmmu's, not KVM's: a walker that breaks
+	 * the rmap lock protocol reads poison instead of freed memory.
+	 */
+	struct pte_list_desc *_Atomic pte_list_quarantine;
+	atomic64_t pte_list_desc_frees;   /* every so many, try to empty it */
+	atomic_t rmap_lockless_walkers;   /* aging walks in progress */
 
 	/* TDP MMU */
 	struct list_head tdp_mmu_roots; /* RCU; written under tdp_mmu_pages_lock */
@@ -544,6 +566,13 @@ struct kvm {
 	struct kvm_memslots *memslots[KVM_ADDRESS_SPACE_NUM]; /* SRCU */
 	u64 nr_memslot_pages;
 	u32 nr_memslots_dirty_logging;
+	/*
+	 * kvmmu: slots freed after a DELETE or MOVE, newest first, their arch
+	 * metadata poisoned (slots_lock; see kvm_memslot_meta_freed()), and
+	 * the bytes of metadata they keep.
+	 */
+	struct kvm_memory_slot *freed_memslots;
+	u64 freed_memslot_bytes;
 
 	struct kvm_vcpu *vcpus[KVM_MAX_VCPUS];
 	_Atomic int online_vcpus;
@@ -625,6 +654,33 @@ static inline bool kvm_is_slot_invalid(const struct kvm_memory_slot *slot)
 {
 	return slot->flags & KVM_MEMSLOT_INVALID;
 }
+
+void __kvm_memslot_meta_touched(const struct kvm_memory_slot *slot, gfn_t gfn,
+				enum kvmmu_slot_meta meta, bool write);
+
+/*
+ * Is @slot's arch metadata freed (the slot was deleted or moved away)?
+ * Then the touch of array @meta at @gfn is reported (KVMMU_EV_SLOT_META_TOUCH)
+ * and the caller must leave the metadata alone.  Every accessor of the
+ * rmaps, write-track counts and lpage_info that may be handed a slot asks.
+ */
+static inline bool kvm_memslot_meta_freed(const struct kvm_memory_slot *slot, gfn_t gfn,
+					  enum kvmmu_slot_meta meta, bool write)
+{
+	if (likely(!(slot->flags & KVM_MEMSLOT_FREED)))
+		return false;
+	__kvm_memslot_meta_touched(slot, gfn, meta, write);
+	return true;
+}
+
+/*
+ * The freed slot of address space @as_id that held @gfn last (newest
+ * first), or NULL: the metadata a lookup KVM does not check would have
+ * reached for once the live slot was gone (seed 002).  Any context: the
+ * list is published with release stores and slots never leave it before
+ * the VM goes.
+ */
+struct kvm_memory_slot *kvm_freed_memslot(struct kvm *kvm, int as_id, gfn_t gfn);
 
 struct kvm_memory_slot *__gfn_to_memslot(struct kvm_memslots *slots, gfn_t gfn);
 struct kvm_memory_slot *gfn_to_memslot(struct kvm *kvm, gfn_t gfn);
@@ -830,6 +886,10 @@ void kvm_arch_commit_memory_region(struct kvm *kvm, struct kvm_memory_slot *old,
 				   const struct kvm_memory_slot *new,
 				   enum kvm_mr_change change);
 void kvm_arch_free_memslot(struct kvm *kvm, struct kvm_memory_slot *slot);
+/* Poison @slot's arch metadata, which stays allocated. */
+void kvm_arch_poison_memslot(struct kvm *kvm, struct kvm_memory_slot *slot);
+/* The bytes @slot's arch metadata holds. */
+u64 kvm_arch_memslot_metadata_bytes(const struct kvm_memory_slot *slot);
 void kvm_arch_memslots_updated(struct kvm *kvm, u64 gen);
 void kvm_arch_flush_shadow_memslot(struct kvm *kvm, struct kvm_memory_slot *slot);
 void kvm_arch_flush_shadow_all(struct kvm *kvm);

@@ -279,9 +279,92 @@ static void kvm_free_memslot(struct kvm *kvm, struct kvm_memory_slot *slot)
 	free(slot);
 }
 
+/* ---- freed slots: poisoned and kept ------------------------------------------------------- */
+
+/*
+ * KVM frees a deleted or moved slot's metadata once the update is done;
+ * anything that reaches for it afterwards (a shadow page of a guest table
+ * in it that outlived the slot, seed 002) touches freed memory.  kvmmu
+ * keeps the slot instead, its arch metadata poisoned and flagged
+ * KVM_MEMSLOT_FREED, so that the accessors report such a touch
+ * (kvm_memslot_meta_freed()) rather than crash.  The oldest slots give
+ * their arrays back past KVM_MEMSLOT_QUARANTINE_BYTES; the structs stay,
+ * flagged, until the VM goes.  A slot may lack arrays: with the TDP MMU,
+ * rmaps and write-tracking counts come only with the first shadow root
+ * (nested EPT), and a slot deleted before it never had them; what is
+ * poisoned and counted is what it has, and the flag alone keeps the
+ * accessors off the rest.  Called with slots_lock held, after every SRCU
+ * reader of the sets that held @slot has left.
+ */
+static void kvm_quarantine_memslot(struct kvm *kvm, struct kvm_memory_slot *slot)
+{
+	struct kvm_memory_slot *s, *oldest = NULL;
+
+	lockdep_assert_held(&kvm->slots_lock);
+	kvm_arch_poison_memslot(kvm, slot);
+	kvm->freed_memslot_bytes += kvm_arch_memslot_metadata_bytes(slot);
+	slot->flags |= KVM_MEMSLOT_FREED;
+	slot->freed_kvm = kvm;
+	slot->freed_next = kvm->freed_memslots;
+	/*
+	 * Release: the slot is flagged and its fields final before a lockless
+	 * kvm_freed_memslot() can find it; pairs with its acquire.
+	 */
+	smp_store_release(&kvm->freed_memslots, slot);
+
+	/* Over the budget: the oldest slots' arrays go (their structs stay). */
+	while (kvm->freed_memslot_bytes > KVM_MEMSLOT_QUARANTINE_BYTES) {
+		for (s = kvm->freed_memslots, oldest = NULL; s; s = s->freed_next) {
+			if (s != slot && (s->arch.lpage_info[0] || s->arch.rmap[0] ||
+					  s->arch.gfn_write_track))
+				oldest = s;
+		}
+		if (!oldest)
+			break;
+		kvm->freed_memslot_bytes -= kvm_arch_memslot_metadata_bytes(oldest);
+		kvm_arch_free_memslot(kvm, oldest);
+	}
+}
+
+struct kvm_memory_slot *kvm_freed_memslot(struct kvm *kvm, int as_id, gfn_t gfn)
+{
+	/* Pairs with the release in kvm_quarantine_memslot(). */
+	struct kvm_memory_slot *s = smp_load_acquire(&kvm->freed_memslots);
+
+	for (; s; s = s->freed_next) {
+		if (s->as_id == as_id && slot_has_gfn(s, gfn))
+			return s;
+	}
+	return NULL;
+}
+
+void __kvm_memslot_meta_touched(const struct kvm_memory_slot *slot, gfn_t gfn,
+				enum kvmmu_slot_meta meta, bool write)
+{
+	kvmmu_observe(KVMMU_EV_SLOT_META_TOUCH, slot, .kvm = slot->freed_kvm,
+		      .as_id = slot->as_id, .id = slot->id, .start = slot->base_gfn,
+		      .end = slot->base_gfn + slot->npages, .gfn = gfn, .meta = (u8)meta,
+		      .write = write);
+}
+
+static void kvm_free_quarantine(struct kvm *kvm)
+{
+	struct kvm_memory_slot *s = kvm->freed_memslots, *next;
+
+	for (; s; s = next) {
+		next = s->freed_next;
+		kvm_arch_free_memslot(kvm, s);
+		free(s);
+	}
+	kvm->freed_memslots = NULL;
+	kvm->freed_memslot_bytes = 0;
+}
+
 void kvm_memslots_destroy(struct kvm *kvm)
 {
 	int as, i;
+
+	kvm_free_quarantine(kvm);
 
 	for (as = 0; as < KVM_ADDRESS_SPACE_NUM; as++) {
 		struct kvm_memslots *active = kvm->memslots[as];
@@ -424,9 +507,16 @@ static void kvm_commit_memory_region(struct kvm *kvm, struct kvm_memory_slot *ol
 	case KVM_MR_CREATE:
 		break;
 	case KVM_MR_DELETE:
-		kvm_free_memslot(kvm, old);
+		kvm_destroy_dirty_bitmap(old);
+		kvm_quarantine_memslot(kvm, old);
 		break;
 	case KVM_MR_MOVE:
+		/* @new has metadata of its own; the bitmap may have gone along. */
+		if (old->dirty_bitmap && !new->dirty_bitmap)
+			kvm_destroy_dirty_bitmap(old);
+		old->dirty_bitmap = NULL;
+		kvm_quarantine_memslot(kvm, old);
+		break;
 	case KVM_MR_FLAGS_ONLY:
 		/* The metadata went along to @new; only the bitmap may go. */
 		if (old->dirty_bitmap && !new->dirty_bitmap)

@@ -584,14 +584,22 @@ void kvm_arch_commit_memory_region(struct kvm *kvm, struct kvm_memory_slot *old,
 	    (change == KVM_MR_CREATE || change == KVM_MR_DELETE))
 		kvm_mmu_change_mmu_pages(kvm, kvm_mmu_calculate_default_mmu_pages(kvm));
 	kvm_mmu_slot_apply_flags(kvm, old, new, change);
-	/* A moved slot got new metadata; the old arrays go. */
-	if (change == KVM_MR_MOVE)
-		kvm_arch_free_memslot(kvm, old);
+	/* A moved slot got new metadata; the old arrays are poisoned by the caller. */
 }
 
 void kvm_arch_free_memslot(struct kvm *kvm, struct kvm_memory_slot *slot)
 {
 	kvm_mmu_free_memslot_metadata(kvm, slot);
+}
+
+void kvm_arch_poison_memslot(struct kvm *kvm, struct kvm_memory_slot *slot)
+{
+	kvm_mmu_poison_memslot_metadata(kvm, slot);
+}
+
+u64 kvm_arch_memslot_metadata_bytes(const struct kvm_memory_slot *slot)
+{
+	return kvm_mmu_memslot_metadata_bytes(slot);
 }
 
 void kvm_arch_memslots_updated(struct kvm *kvm, u64 gen)

@@ -177,8 +177,22 @@ int kvm_mmu_init_vm(struct kvm *kvm, const struct kvmmu_vm_config *cfg)
 	return kvm_mmu_init_shadow_mmu(kvm);
 }
 
+/*
+ * Observers look at the MMU's books once every root is dropped and every
+ * page zapped, before they are freed: under the lock, as at a slot zap.
+ */
+static void observe_mmu_teardown(struct kvm *kvm)
+{
+	if (!kvmmu_observing(KVMMU_EV_MMU_TEARDOWN))
+		return;
+	write_lock(&kvm->mmu_lock);
+	kvmmu_observe(KVMMU_EV_MMU_TEARDOWN, slot, .kvm = kvm);
+	write_unlock(&kvm->mmu_lock);
+}
+
 void kvm_mmu_uninit_vm(struct kvm *kvm)
 {
+	observe_mmu_teardown(kvm);
 	kvm_mmu_uninit_shadow_mmu(kvm);
 	kvm_mmu_uninit_tdp_mmu(kvm);
 	if (kvm->arch.dummy_root_pfn)
@@ -727,6 +741,8 @@ int kvm_mmu_max_mapping_level(struct kvm *kvm, const struct kvm_memory_slot *slo
 	int host_level;
 
 	max_level = min(max_level, KVM_MAX_HUGEPAGE_LEVEL);
+	if (kvm_memslot_meta_freed(slot, gfn, KVMMU_SLOT_META_LPAGE_INFO, false))
+		return PG_LEVEL_4K;
 	for (; max_level > PG_LEVEL_4K; max_level--) {
 		if (!READ_ONCE(lpage_info_slot(gfn, slot, max_level)->disallow_lpage))
 			break;
@@ -1543,20 +1559,27 @@ bool kvm_unmap_gfn_range(struct kvm *kvm, struct kvm_gfn_range *range)
 }
 
 /*
- * Aging runs without mmu_lock (KVM_MMU_LOCKLESS_AGING).  The TDP MMU ages
- * locklessly; rmaps are walked under the write lock (no rmap lock bit yet).
+ * Aging runs without mmu_lock (KVM_MMU_LOCKLESS_AGING), inside the
+ * notifier's SRCU read section, as KVM does since v6.15.  The TDP MMU
+ * walks its tables under RCU; the shadow MMU walks its rmaps, each chain
+ * under its rmap lock taken read-only (rmap.h), which keeps the writers
+ * (mmu_lock for write) from changing the chain, and with it freeing its
+ * descriptors or the shadow pages of its SPTEs, during the walk.  SPTEs
+ * may still be zapped meanwhile: a zapped one is skipped, and every change
+ * is atomic against the value read (an atomic and for A, a cmpxchg to the
+ * access-tracked form), so nothing a writer or the CPU did is overwritten.
+ * Results are advisory: a young page missed or reported twice only
+ * misleads reclaim a little, and no TLB is flushed (x86 elides it).
  */
 bool kvm_age_gfn(struct kvm *kvm, struct kvm_gfn_range *range)
 {
 	bool young = false;
 
-	if (kvm_memslots_have_rmaps(kvm)) {
-		write_lock(&kvm->mmu_lock);
-		young = kvm_rmap_age_gfn_range(kvm, range, false);
-		write_unlock(&kvm->mmu_lock);
-	}
+	lockdep_assert_not_held(&kvm->mmu_lock);
 	if (tdp_mmu_enabled(kvm))
-		young |= kvm_tdp_mmu_age_gfn_range(kvm, range);
+		young = kvm_tdp_mmu_age_gfn_range(kvm, range);
+	if (kvm_memslots_have_rmaps(kvm))
+		young |= kvm_rmap_age_gfn_range(kvm, range, false);
 	return young;
 }
 
@@ -1564,13 +1587,11 @@ bool kvm_test_age_gfn(struct kvm *kvm, struct kvm_gfn_range *range)
 {
 	bool young = false;
 
-	if (kvm_memslots_have_rmaps(kvm)) {
-		write_lock(&kvm->mmu_lock);
-		young = kvm_rmap_age_gfn_range(kvm, range, true);
-		write_unlock(&kvm->mmu_lock);
-	}
+	lockdep_assert_not_held(&kvm->mmu_lock);
 	if (tdp_mmu_enabled(kvm))
-		young |= kvm_tdp_mmu_test_age_gfn(kvm, range);
+		young = kvm_tdp_mmu_test_age_gfn(kvm, range);
+	if (!young && kvm_memslots_have_rmaps(kvm))
+		young = kvm_rmap_age_gfn_range(kvm, range, true);
 	return young;
 }
 
@@ -1809,6 +1830,46 @@ out_free:
 		slot->arch.lpage_info[i] = NULL;
 	}
 	return -ENOMEM;
+}
+
+static unsigned long memslot_lpages(const struct kvm_memory_slot *slot, int level)
+{
+	unsigned int shift = (level - 1) * SPTE_LEVEL_BITS;
+
+	return ((slot->base_gfn + slot->npages - 1) >> shift) - (slot->base_gfn >> shift) + 1;
+}
+
+u64 kvm_mmu_memslot_metadata_bytes(const struct kvm_memory_slot *slot)
+{
+	u64 bytes = 0;
+	int i;
+
+	for (i = 0; i < KVM_NR_PAGE_SIZES; i++) {
+		if (slot->arch.rmap[i])
+			bytes += memslot_lpages(slot, i + PG_LEVEL_4K) * sizeof(*slot->arch.rmap[i]);
+		if (i && slot->arch.lpage_info[i - 1])
+			bytes += memslot_lpages(slot, i + PG_LEVEL_4K) *
+				 sizeof(*slot->arch.lpage_info[i - 1]);
+	}
+	if (slot->arch.gfn_write_track)
+		bytes += slot->npages * sizeof(*slot->arch.gfn_write_track);
+	return bytes;
+}
+
+void kvm_mmu_poison_memslot_metadata(struct kvm *kvm, struct kvm_memory_slot *slot)
+{
+	int i;
+
+	memslot_rmap_poison(kvm, slot);
+	if (slot->arch.gfn_write_track)
+		memset(slot->arch.gfn_write_track, KVM_MEMSLOT_POISON,
+		       slot->npages * sizeof(*slot->arch.gfn_write_track));
+	for (i = 1; i < KVM_NR_PAGE_SIZES; i++) {
+		if (slot->arch.lpage_info[i - 1])
+			memset(slot->arch.lpage_info[i - 1], KVM_MEMSLOT_POISON,
+			       memslot_lpages(slot, i + PG_LEVEL_4K) *
+				       sizeof(*slot->arch.lpage_info[i - 1]));
+	}
 }
 
 void kvm_mmu_free_memslot_metadata(struct kvm *kvm, struct kvm_memory_slot *slot)

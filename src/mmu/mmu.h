@@ -65,6 +65,14 @@ int kvm_mmu_page_fault(struct kvm_vcpu *vcpu, gpa_t gpa, u64 error_code);
 /* Memslots. */
 int kvm_mmu_alloc_memslot_metadata(struct kvm *kvm, struct kvm_memory_slot *slot);
 void kvm_mmu_free_memslot_metadata(struct kvm *kvm, struct kvm_memory_slot *slot);
+/*
+ * A slot deleted or moved away: its metadata is poisoned (every byte
+ * KVM_MEMSLOT_POISON) and stays allocated, so that a late touch reads
+ * poison, not freed memory; its rmaps must be empty (every SPTE of the
+ * slot was zapped), as when it is freed.
+ */
+void kvm_mmu_poison_memslot_metadata(struct kvm *kvm, struct kvm_memory_slot *slot);
+u64 kvm_mmu_memslot_metadata_bytes(const struct kvm_memory_slot *slot);
 /* The shadow page budget (KVM_SET_NR_MMU_PAGES, or the default for the memslots). */
 void kvm_mmu_change_mmu_pages(struct kvm *kvm, unsigned long goal_nr_mmu_pages);
 unsigned long kvm_mmu_calculate_default_mmu_pages(struct kvm *kvm);

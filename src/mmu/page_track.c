@@ -46,11 +46,15 @@ static void update_gfn_disallow_lpage_count(const struct kvm_memory_slot *slot, 
 
 void kvm_mmu_gfn_disallow_lpage(const struct kvm_memory_slot *slot, gfn_t gfn)
 {
+	if (kvm_memslot_meta_freed(slot, gfn, KVMMU_SLOT_META_LPAGE_INFO, true))
+		return;
 	update_gfn_disallow_lpage_count(slot, gfn, 1);
 }
 
 void kvm_mmu_gfn_allow_lpage(const struct kvm_memory_slot *slot, gfn_t gfn)
 {
+	if (kvm_memslot_meta_freed(slot, gfn, KVMMU_SLOT_META_LPAGE_INFO, true))
+		return;
 	update_gfn_disallow_lpage_count(slot, gfn, -1);
 }
 
@@ -68,7 +72,8 @@ static void update_gfn_write_track(struct kvm_memory_slot *slot, gfn_t gfn, shor
 void __kvm_write_track_add_gfn(struct kvm *kvm, struct kvm_memory_slot *slot, gfn_t gfn)
 {
 	lockdep_assert_held_write(&kvm->mmu_lock);
-	if (WARN_ON_ONCE(!slot->arch.gfn_write_track))
+	if (kvm_memslot_meta_freed(slot, gfn, KVMMU_SLOT_META_WRITE_TRACK, true) ||
+	    WARN_ON_ONCE(!slot->arch.gfn_write_track))
 		return;
 	update_gfn_write_track(slot, gfn, 1);
 	/* Huge pages over a tracked gfn would let writes through unseen. */
@@ -78,7 +83,8 @@ void __kvm_write_track_add_gfn(struct kvm *kvm, struct kvm_memory_slot *slot, gf
 void __kvm_write_track_remove_gfn(struct kvm *kvm, struct kvm_memory_slot *slot, gfn_t gfn)
 {
 	lockdep_assert_held_write(&kvm->mmu_lock);
-	if (WARN_ON_ONCE(!slot->arch.gfn_write_track))
+	if (kvm_memslot_meta_freed(slot, gfn, KVMMU_SLOT_META_WRITE_TRACK, true) ||
+	    WARN_ON_ONCE(!slot->arch.gfn_write_track))
 		return;
 	update_gfn_write_track(slot, gfn, -1);
 	kvm_mmu_gfn_allow_lpage(slot, gfn);
@@ -86,7 +92,8 @@ void __kvm_write_track_remove_gfn(struct kvm *kvm, struct kvm_memory_slot *slot,
 
 bool kvm_gfn_is_write_tracked(struct kvm *kvm, const struct kvm_memory_slot *slot, gfn_t gfn)
 {
-	if (!slot || !slot->arch.gfn_write_track)
+	if (!slot || kvm_memslot_meta_freed(slot, gfn, KVMMU_SLOT_META_WRITE_TRACK, false) ||
+	    !slot->arch.gfn_write_track)
 		return false;
 	return READ_ONCE(slot->arch.gfn_write_track[gfn - slot->base_gfn]);
 }

@@ -87,10 +87,11 @@ static void kvm_mmu_page_set_translation(struct kvm_mmu_page *sp, int index, gfn
 
 /*
  * Report an SPTE change as the TDP MMU does (KVMMU_EV_SPTE_CHANGE), with
- * the gfn and level the entry maps.  Under the write lock always.
+ * the gfn and level the entry maps.  Under the write lock, except for
+ * lockless aging (@shared: made without mmu_lock).
  */
-static void shadow_spte_event(struct kvm *kvm, _Atomic u64 *sptep, u64 old_spte, u64 new_spte,
-			      bool plain)
+static void __shadow_spte_event(struct kvm *kvm, _Atomic u64 *sptep, u64 old_spte,
+				u64 new_spte, bool plain, bool shared)
 {
 	struct kvm_mmu_page *sp = sptep_to_sp(kvm, sptep);
 	int level = sp->role.level;
@@ -100,7 +101,19 @@ static void shadow_spte_event(struct kvm *kvm, _Atomic u64 *sptep, u64 old_spte,
 	kvmmu_observe(KVMMU_EV_SPTE_CHANGE, spte, .kvm = kvm, .sptep = (const void *)sptep,
 		      .old_spte = old_spte, .new_spte = new_spte, .gfn = gfn,
 		      .level = (u8)level, .as_id = (u8)kvm_mmu_role_as_id(sp->role),
-		      .shared = false, .preserves = false, .plain = plain);
+		      .shared = shared, .preserves = false, .plain = plain);
+}
+
+static void shadow_spte_event(struct kvm *kvm, _Atomic u64 *sptep, u64 old_spte, u64 new_spte,
+			      bool plain)
+{
+	__shadow_spte_event(kvm, sptep, old_spte, new_spte, plain, false);
+}
+
+static void shadow_spte_event_shared(struct kvm *kvm, _Atomic u64 *sptep, u64 old_spte,
+				     u64 new_spte)
+{
+	__shadow_spte_event(kvm, sptep, old_spte, new_spte, false, true);
 }
 
 /* ---- shared SPTE access ---------------------------------------------------------------- */
@@ -231,6 +244,8 @@ static void rmap_add(struct kvm_vcpu *vcpu, const struct kvm_memory_slot *slot,
 	struct kvm_rmap_head *rmap_head;
 	int rmap_count;
 
+	if (kvm_memslot_meta_freed(slot, gfn, KVMMU_SLOT_META_RMAP, true))
+		return;
 	kvm_mmu_page_set_translation(sp, spte_index(spte), gfn, access);
 	kvm_update_page_stats(kvm, sp->role.level, 1);
 
@@ -262,10 +277,14 @@ static void rmap_remove(struct kvm *kvm, _Atomic u64 *spte)
 
 	/*
 	 * The memslot is still there: deleting one zaps its SPTEs while its
-	 * INVALID copy (sharing its rmaps) is in the active set.
+	 * INVALID copy (sharing its rmaps) is in the active set.  Were it
+	 * gone, KVM would reach for its freed rmaps: kvmmu finds the
+	 * poisoned ones and reports the touch.
 	 */
 	slot = __gfn_to_memslot(kvm_memslots_for_spte_role(kvm, sp->role), gfn);
-	if (KVM_BUG_ON(!slot, kvm))
+	if (!slot)
+		slot = kvm_freed_memslot(kvm, kvm_mmu_role_as_id(sp->role), gfn);
+	if (KVM_BUG_ON(!slot, kvm) || kvm_memslot_meta_freed(slot, gfn, KVMMU_SLOT_META_RMAP, true))
 		return;
 	pte_list_remove(kvm, spte, gfn_to_rmap(gfn, sp->role.level, slot));
 }
@@ -300,25 +319,48 @@ int memslot_rmap_alloc(struct kvm_memory_slot *slot, unsigned long npages)
 	return 0;
 }
 
+/* Every SPTE of a slot is zapped before its rmaps go: drop (and warn of) any left. */
+static void memslot_rmap_check_empty(struct kvm *kvm, struct kvm_memory_slot *slot, int i)
+{
+	struct kvm_rmap_head *rmap = slot->arch.rmap[i];
+	unsigned long j, lpages;
+
+	lpages = gfn_to_index(slot->base_gfn + slot->npages - 1, slot->base_gfn,
+			      i + PG_LEVEL_4K) + 1;
+	for (j = 0; j < lpages; j++) {
+		if (WARN_ON_ONCE(kvm_rmap_get(&rmap[j])))
+			pte_list_destroy(kvm, &rmap[j]);
+	}
+}
+
 void memslot_rmap_free(struct kvm *kvm, struct kvm_memory_slot *slot)
 {
 	int i;
 
 	for (i = 0; i < KVM_NR_PAGE_SIZES; i++) {
-		struct kvm_rmap_head *rmap = slot->arch.rmap[i];
-		unsigned long j, lpages;
-
-		if (!rmap)
+		if (!slot->arch.rmap[i])
 			continue;
-		/* Every SPTE of a slot is zapped before it is freed. */
+		/* Poisoned arrays were checked when they were poisoned. */
+		if (!(slot->flags & KVM_MEMSLOT_FREED))
+			memslot_rmap_check_empty(kvm, slot, i);
+		free(slot->arch.rmap[i]);
+		slot->arch.rmap[i] = NULL;
+	}
+}
+
+void memslot_rmap_poison(struct kvm *kvm, struct kvm_memory_slot *slot)
+{
+	int i;
+
+	for (i = 0; i < KVM_NR_PAGE_SIZES; i++) {
+		unsigned long lpages;
+
+		if (!slot->arch.rmap[i])
+			continue;
+		memslot_rmap_check_empty(kvm, slot, i);
 		lpages = gfn_to_index(slot->base_gfn + slot->npages - 1, slot->base_gfn,
 				      i + PG_LEVEL_4K) + 1;
-		for (j = 0; j < lpages; j++) {
-			if (WARN_ON_ONCE(rmap[j].val))
-				pte_list_destroy(kvm, &rmap[j]);
-		}
-		free(rmap);
-		slot->arch.rmap[i] = NULL;
+		memset(slot->arch.rmap[i], KVM_MEMSLOT_POISON, lpages * sizeof(*slot->arch.rmap[i]));
 	}
 }
 
@@ -351,6 +393,7 @@ void kvm_mmu_uninit_shadow_mmu(struct kvm *kvm)
 	WARN_ON_ONCE(!list_empty(&kvm->arch.active_mmu_pages));
 	WARN_ON_ONCE(kvm->arch.n_used_mmu_pages);
 	WARN_ON_ONCE(atomic64_read(&kvm->arch.nr_pte_list_descs));
+	pte_list_quarantine_free_all(kvm);
 	free(kvm->arch.mmu_page_hash);
 	kvm->arch.mmu_page_hash = NULL;
 }
@@ -376,7 +419,7 @@ static void kvm_mmu_free_shadow_page_rcu(struct rcu_head *head)
 /* After the commit's flush: out of every list, and freed after a grace period. */
 static void kvm_mmu_free_shadow_page(struct kvm *kvm, struct kvm_mmu_page *sp)
 {
-	WARN_ON_ONCE(sp->parent_ptes.val);
+	WARN_ON_ONCE(kvm_rmap_get(&sp->parent_ptes));
 	hlist_del_init(&sp->hash_link);
 	list_del(&sp->link);
 	kvmmu_observe(KVMMU_EV_TABLE_FREE, table, .kvm = kvm, .pfn = sp->pfn, .gfn = sp->gfn,
@@ -493,12 +536,22 @@ static void unaccount_shadowed(struct kvm *kvm, struct kvm_mmu_page *sp)
 
 	WRITE_ONCE(kvm->arch.indirect_shadow_pages, kvm->arch.indirect_shadow_pages - 1);
 	slot = __gfn_to_memslot(kvm_memslots_for_spte_role(kvm, sp->role), gfn);
+	/*
+	 * The page outlived its slot (seed 002: a slot zap that left pages
+	 * of guest tables behind).  KVM would update the freed slot's
+	 * metadata here; kvmmu reaches the poisoned copy, whose accessors
+	 * report the touch (KVMMU_EV_SLOT_META_TOUCH) and leave it alone.
+	 */
+	if (!slot)
+		slot = kvm_freed_memslot(kvm, kvm_mmu_role_as_id(sp->role), gfn);
 	if (WARN_ON_ONCE(!slot))
 		return;
-	if (sp->role.level > PG_LEVEL_4K)
-		__kvm_write_track_remove_gfn(kvm, slot, gfn);
-	else
+	if (sp->role.level > PG_LEVEL_4K) {
+		if (!kvmmu_mutant(MUT_UNACCOUNT_SKIPS_WRITE_TRACK))
+			__kvm_write_track_remove_gfn(kvm, slot, gfn);
+	} else {
 		kvm_mmu_gfn_allow_lpage(slot, gfn);
+	}
 }
 
 /* The valid pages that shadow a guest table stored at @gfn. */
@@ -1261,7 +1314,7 @@ int mmu_page_zap_pte(struct kvm *kvm, struct kvm_mmu_page *sp, _Atomic u64 *spte
 			 * to be used again: zap it too.  (Direct children
 			 * stay in the hash, to be found again.)
 			 */
-			if (invalid_list && child->role.guest_mode && !child->parent_ptes.val) {
+			if (invalid_list && child->role.guest_mode && !kvm_rmap_get(&child->parent_ptes)) {
 				int n = 0;
 
 				kvm_mmu_prepare_zap_page_rec(kvm, child, invalid_list, &n);
@@ -1940,7 +1993,8 @@ static bool __walk_slot_rmaps(struct kvm *kvm, const struct kvm_memory_slot *slo
 	bool flush = false;
 	int level;
 
-	if (!slot->arch.rmap[0])
+	if (kvm_memslot_meta_freed(slot, start, KVMMU_SLOT_META_RMAP, false) ||
+	    !slot->arch.rmap[0])
 		return false;
 	for (level = min_level; level <= max_level; level++) {
 		gfn_t gfn = start & ~(KVM_PAGES_PER_HPAGE(level) - 1);
@@ -2019,40 +2073,129 @@ bool kvm_rmap_zap_gfn_range(struct kvm *kvm, gfn_t gfn_start, gfn_t gfn_end)
 	return flush;
 }
 
-/* Aging: clear A (or, without A/D, make the SPTE access-tracked). */
-static bool age_rmap_fn(struct kvm *kvm, struct kvm_rmap_head *rmap_head,
-			const struct kvm_memory_slot *slot, gfn_t gfn, int level, void *arg)
+/* ---- aging, without mmu_lock --------------------------------------------------------------- */
+
+/*
+ * Age one SPTE that a lockless walk read as @spte: clear A, or without
+ * A/D make it access-tracked.  Anything may have happened to it since the
+ * read (a zap under mmu_lock, the CPU setting D), so the change is atomic
+ * and judged by what it found.
+ */
+static void age_spte_lockless(struct kvm *kvm, _Atomic u64 *sptep, u64 spte)
 {
 	const struct kvm_mmu_masks *m = &kvm->arch.masks;
-	bool test_only = *(bool *)arg, young = false;
+	u64 old_spte;
+
+	if (spte_ad_enabled(spte)) {
+		/*
+		 * An atomic and: a D the CPU sets meanwhile stays.  The entry
+		 * is still in the chain (the rmap lock), so the SPTE is this
+		 * leaf, or SHADOW_NONPRESENT_VALUE if a writer zapped it since
+		 * the read, which has no A bit to lose.
+		 */
+		sched_point(SP_SPTE_XCHG, (const void *)sptep);
+		old_spte = atomic_fetch_and(sptep, ~m->accessed_mask);
+		if (is_shadow_present_pte(old_spte) && (old_spte & m->accessed_mask))
+			shadow_spte_event_shared(kvm, sptep, old_spte,
+						 old_spte & ~m->accessed_mask);
+		return;
+	}
+	/*
+	 * Access-track it, if it is still what was read: a cmpxchg that fails
+	 * found it changed (zapped, or restored by fast page fault), and it
+	 * then most likely stays young; it is skipped, never overwritten.
+	 */
+	old_spte = spte;
+	if (mmu_spte_cmpxchg_lockless(kvm, sptep, &old_spte, mark_spte_for_access_track(m, spte)))
+		shadow_spte_event_shared(kvm, sptep, spte, mark_spte_for_access_track(m, spte));
+}
+
+/*
+ * Age (or with @test_only, test) the SPTEs of one rmap, holding its rmap
+ * lock read-only: writers (mmu_lock for write) wait to change the chain
+ * until the walk is done, so every descriptor and every SPTE pointer read
+ * stays valid; the SPTEs' values may still change, and a zapped one is
+ * skipped.  The mutant aging-no-rmap-lock walks the chain as it finds it.
+ */
+static bool age_rmap_lockless(struct kvm *kvm, struct kvm_rmap_head *rmap_head, gfn_t gfn,
+			      int level, bool test_only)
+{
+	const struct kvm_mmu_masks *m = &kvm->arch.masks;
+	bool unlocked = kvmmu_mutant(MUT_AGING_NO_RMAP_LOCK);
 	struct rmap_iterator iter;
+	unsigned long rmap_val;
+	bool young = false;
 	_Atomic u64 *sptep;
+	u64 spte;
 
-	for_each_rmap_spte(rmap_head, &iter, sptep) {
-		u64 spte = mmu_spte_read(sptep);
-
-		if (!is_accessed_spte(m, spte))
+	rmap_val = unlocked ? kvm_rmap_get(rmap_head) : kvm_rmap_lock_readonly(rmap_head);
+	for_each_rmap_spte_lockless(rmap_val, &iter, sptep) {
+		spte = mmu_spte_read(sptep);
+		if (!is_shadow_present_pte(spte) || !is_accessed_spte(m, spte))
 			continue;
 		young = true;
 		if (test_only)
 			break;
-		if (spte_ad_enabled(spte)) {
-			/* The CPU may set D meanwhile: clear A by an atomic and. */
-			sched_point(SP_SPTE_XCHG, (const void *)sptep);
-			spte = atomic_fetch_and(sptep, ~m->accessed_mask);
-			shadow_spte_event(kvm, sptep, spte, spte & ~m->accessed_mask, false);
-		} else {
-			mmu_spte_update_no_track(kvm, sptep, spte,
-						 mark_spte_for_access_track(m, spte));
-		}
+		age_spte_lockless(kvm, sptep, spte);
 	}
+	if (iter.freed)
+		kvmmu_observe(KVMMU_EV_RMAP_FREED_READ, rmap, .kvm = kvm,
+			      .desc = (const void *)iter.freed, .gfn = gfn, .level = (u8)level,
+			      .reader = KVMMU_READER_AGING);
+	if (!unlocked)
+		kvm_rmap_unlock_readonly(rmap_head, rmap_val);
 	return young;
 }
 
+/*
+ * Aging through rmaps without mmu_lock (KVM_MMU_LOCKLESS_AGING), under
+ * the notifier's SRCU read section, which keeps the memslot and its rmap
+ * arrays.  Shadow pages whose SPTEs are listed stay as long as their
+ * entries do, which the rmap lock guarantees for the chain being walked.
+ * No flush: a stale TLB entry only means a missed access, and aging
+ * tolerates those.
+ */
 bool kvm_rmap_age_gfn_range(struct kvm *kvm, struct kvm_gfn_range *range, bool test_only)
 {
-	return walk_slot_rmaps_range(kvm, range->slot, range->start, range->end, PG_LEVEL_4K,
-				     KVM_MAX_HUGEPAGE_LEVEL, age_rmap_fn, &test_only);
+	const struct kvm_memory_slot *slot = range->slot;
+	bool young = false;
+	int level;
+
+	/*
+	 * A freed slot's heads are poison, which reads as locked: report the
+	 * touch rather than spin on it.
+	 */
+	if (kvm_memslot_meta_freed(slot, range->start, KVMMU_SLOT_META_RMAP, false))
+		return false;
+	/*
+	 * The caller saw kvm_memslots_have_rmaps(), whose acquire makes every
+	 * active slot's rmaps visible.  With the TDP MMU they come with the
+	 * first shadow root (nested EPT, mmu_first_shadow_root_alloc()), and
+	 * a slot the notifier found before a delete or move published its
+	 * INVALID copy may have none (the copy got them, and gives them back
+	 * only after every SRCU reader of the old slot is gone): nothing of
+	 * it is in an rmap.
+	 */
+	if (!slot->arch.rmap[0])
+		return false;
+	kvm_rmap_walk_lockless_begin(kvm);
+	for (level = PG_LEVEL_4K; level <= KVM_MAX_HUGEPAGE_LEVEL; level++) {
+		gfn_t gfn = range->start & ~(KVM_PAGES_PER_HPAGE(level) - 1);
+
+		for (; gfn < range->end; gfn += KVM_PAGES_PER_HPAGE(level)) {
+			gfn_t g = max(gfn, slot->base_gfn);
+
+			if (g >= slot->base_gfn + slot->npages)
+				break;
+			young |= age_rmap_lockless(kvm, gfn_to_rmap(g, level, slot), g, level,
+						   test_only);
+			if (young && test_only)
+				goto out;
+		}
+	}
+out:
+	kvm_rmap_walk_lockless_end(kvm);
+	return young;
 }
 
 /* Clear W (and, with @pt_protect, MMU-writable) in every SPTE of the rmap. */
@@ -2142,7 +2285,7 @@ bool kvm_rmap_write_protect_gfn(struct kvm *kvm, const struct kvm_memory_slot *s
 	int level;
 
 	lockdep_assert_held_write(&kvm->mmu_lock);
-	if (!slot->arch.rmap[0])
+	if (kvm_memslot_meta_freed(slot, gfn, KVMMU_SLOT_META_RMAP, true) || !slot->arch.rmap[0])
 		return false;
 	for (level = min_level; level <= KVM_MAX_HUGEPAGE_LEVEL; level++)
 		flush |= rmap_write_protect(kvm, gfn_to_rmap(gfn, level, slot), true);
@@ -2188,7 +2331,8 @@ void kvm_rmap_clear_dirty_pt_masked(struct kvm *kvm, struct kvm_memory_slot *slo
 				    gfn_t gfn_offset, unsigned long mask, bool wrprot)
 {
 	lockdep_assert_held_write(&kvm->mmu_lock);
-	if (!slot->arch.rmap[0])
+	if (kvm_memslot_meta_freed(slot, slot->base_gfn + gfn_offset, KVMMU_SLOT_META_RMAP, true) ||
+	    !slot->arch.rmap[0])
 		return;
 	while (mask) {
 		gfn_t gfn = slot->base_gfn + gfn_offset + __ffs64(mask);

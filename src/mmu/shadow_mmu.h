@@ -167,6 +167,7 @@ void kvm_shadow_mmu_zap_all(struct kvm *kvm);
 /* rmap users: each returns whether a TLB flush is needed. */
 bool kvm_rmap_unmap_gfn_range(struct kvm *kvm, struct kvm_gfn_range *range);
 bool kvm_rmap_zap_gfn_range(struct kvm *kvm, gfn_t gfn_start, gfn_t gfn_end);
+/* Aging (whether anything was young): without mmu_lock, under the rmap locks. */
 bool kvm_rmap_age_gfn_range(struct kvm *kvm, struct kvm_gfn_range *range, bool test_only);
 bool kvm_rmap_write_protect_slot(struct kvm *kvm, const struct kvm_memory_slot *slot,
 				 int start_level);
@@ -180,5 +181,7 @@ bool kvm_rmap_write_protect_gfn(struct kvm *kvm, const struct kvm_memory_slot *s
 /* Memslot metadata: rmaps per level. */
 int memslot_rmap_alloc(struct kvm_memory_slot *slot, unsigned long npages);
 void memslot_rmap_free(struct kvm *kvm, struct kvm_memory_slot *slot);
+/* Check that @slot's rmaps are empty and poison them (kvm_mmu_poison_memslot_metadata()). */
+void memslot_rmap_poison(struct kvm *kvm, struct kvm_memory_slot *slot);
 
 #endif /* KVMMU_MMU_SHADOW_MMU_H */

@@ -185,6 +185,10 @@ static void hash_event(struct kvmmu_observer *obs, const struct kvmmu_event *ev)
 	case KVMMU_EV_FRAME_MISUSE:
 		hash_u64(ev->misuse.kind | (ev->misuse.state << 8));
 		break;
+	case KVMMU_EV_RMAP_FREED_READ:
+		hash_u64(ev->rmap.gfn);
+		hash_u64(ev->rmap.level | (ev->rmap.reader << 8));
+		break;
 	case KVMMU_EV_WARN:
 		hash_u64((u64)ev->warn.line);
 		if (!warned) {

@@ -285,7 +285,7 @@ static const struct scenario s002_slot_zap = {
 	.description = "seed 002: with KVM_X86_QUIRK_SLOT_ZAP_ALL off, the memslot holding the "
 		       "guest's page tables is deleted while the vCPU faults through them: the "
 		       "pages shadowing them must go with the slot",
-	.mutants = { "slot-zap-leafs-only" },
+	.mutants = { "slot-zap-leafs-only", "unaccount-skips-write-track" },
 	.world = { .nr_vcpus = 1, .mmu = WORLD_MMU_SHADOW, .guest_paging = 4,
 		   .disabled_quirks = KVM_X86_QUIRK_SLOT_ZAP_ALL,
 		   .mem = { SLOT0(S002_PAGES * PAGE_SIZE, ANON) } },
@@ -594,6 +594,69 @@ static const struct scenario unprotect_own_walk = {
 		   .mem = { SLOT0(UNPROTECT_PAGES * PAGE_SIZE, ANON) } },
 	.setup = unprotect_setup,
 	.start = unprotect_start,
+};
+
+/* ---- shadow paging: lockless aging walks rmap chains while a zap empties them ------------------ */
+
+#define AGING_PAGES 4   /* pages aged and dropped */
+#define AGING_ALIASES 4 /* gvas mapping each: each page's rmap holds that many SPTEs */
+
+/*
+ * The guest's PT maps gvas AGING_PAGES.. back onto pages 0..AGING_PAGES-1
+ * (written by the VMM before anything ran), and the vCPU touches every
+ * alias: each of those pages has AGING_ALIASES SPTEs, listed in a
+ * pte_list_desc of its rmap.
+ */
+static int aging_setup(struct scn_world *w)
+{
+	const struct world_mem_config *t = &w->world.cfg.mem[1];
+	gpa_t pde = 0, pt = 0;
+	int r = unsync_tables(w, &pde, &pt);
+	u64 i, e;
+
+	for (i = AGING_PAGES; i < AGING_PAGES * AGING_ALIASES && !r; i++) {
+		unsigned long hva = t->hva + (pt + i * 8 - t->gpa);
+
+		e = 0;
+		r = host_access(w->world.mm, hva, false, &e);
+		e = (e & ~PT64_BASE_ADDR_MASK) | ((i % AGING_PAGES) * PAGE_SIZE);
+		r = r ?: host_access(w->world.mm, hva, true, &e);
+	}
+	return r ?: vcpu_loop(w, 0, HW_LOAD, 0, AGING_PAGES * AGING_ALIASES, PAGE_SIZE);
+}
+
+/* The host ages the pages (clear_young, then test_young): KVM walks the rmaps locklessly. */
+static int aging_host_age(struct scn_world *w)
+{
+	unsigned long hva = w->world.cfg.mem[0].hva;
+
+	host_clear_young(w->world.mm, hva, hva + AGING_PAGES * PAGE_SIZE);
+	host_test_young(w->world.mm, hva, hva + AGING_PAGES * PAGE_SIZE);
+	return 0;
+}
+
+/* The host drops the same pages: the invalidation zaps every alias, emptying the chains. */
+static int aging_host_drop(struct scn_world *w)
+{
+	return host_madvise_dontneed(w->world.mm, w->world.cfg.mem[0].hva,
+				     AGING_PAGES * PAGE_SIZE);
+}
+
+static int aging_start(struct scn_world *w)
+{
+	return scn_thread(w, "aging", aging_host_age) ?: scn_thread(w, "host", aging_host_drop);
+}
+
+static const struct scenario aging_vs_rmap_removal = {
+	.name = "aging-vs-rmap-removal",
+	.description = "shadow paging: the host ages pages that several gvas map (KVM walks their "
+		       "rmap chains without mmu_lock, under the rmap lock) while it drops them "
+		       "(an invalidation removes every entry and frees the chains' descriptors)",
+	.mutants = { "aging-no-rmap-lock" },
+	.world = { .nr_vcpus = 1, .mmu = WORLD_MMU_SHADOW, .guest_paging = 4,
+		   .mem = { SLOT0(AGING_PAGES * AGING_ALIASES * PAGE_SIZE, ANON) } },
+	.setup = aging_setup,
+	.start = aging_start,
 };
 
 /* ---- seed 001: a driver's non-compound pages ------------------------------------------------- */
@@ -1255,6 +1318,7 @@ const struct scenario *const scenario_table[] = {
 	&unprotect_own_walk,
 	&invlpg_unsync_pte,
 	&invept_vs_l2_fault,
+	&aging_vs_rmap_removal,
 };
 
 const int nr_scenarios = ARRAY_SIZE(scenario_table);
@@ -1298,6 +1362,8 @@ static const struct {
 	{ "rmap-unmap-no-flush", CHK_NOTIFIER_COMPLETENESS },
 	{ "invept-keeps-root", CHK_GUEST_TRANSLATION },
 	{ "invlpg-skips-sync", CHK_GUEST_TRANSLATION },
+	{ "aging-no-rmap-lock", CHK_TABLE_LIFETIME },
+	{ "unaccount-skips-write-track", CHK_SHADOW_ACCOUNTING },
 };
 
 const struct scenario *scn_for_mutant(const char *mutant, enum checker_id *checker)

@@ -944,6 +944,8 @@ u64 world_destroy(struct world *w)
 	 */
 	if (w->kvm)
 		kvmmu_vm_destroy(w->kvm);
+	/* The checkers that judge the teardown have seen it. */
+	check_teardown_end();
 	if (w->checked)
 		kvmmu_mutant_set_mask(0);
 	if (w->machine)

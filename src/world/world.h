@@ -19,10 +19,12 @@
  *                        memslots, vCPUs
  *   world_check_begin()  checkers attached, mutants on (optional)
  *   ... the driver's threads, passes or timing loops ...
- *   world_check_end()    queued RCU callbacks reported, checkers detached
+ *   world_check_end()    queued RCU callbacks reported, end-of-run checks,
+ *                        checkers detached but for the VM's teardown events
  *                        (world_destroy() does it if the driver has not)
  *   world_destroy()      VM (the mutants still on: a bug in teardown shows
- *                        as a leak), mutants off, CPU, address space,
+ *                        as a leak or a violation; then the last checkers
+ *                        detach), mutants off, CPU, address space,
  *                        files; then the frames still allocated are
  *                        counted (leaks) and the host frames go
  *

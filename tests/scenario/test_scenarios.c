@@ -350,10 +350,30 @@ static void test_rmap_unmap_no_flush(void **state)
 	catch_all_seeds("rmap-unmap-no-flush");
 }
 
+/*
+ * A zap of the guest's upper-level tables that keeps their gfns
+ * write-tracked: the accounting is checked with mmu_lock held at the slot
+ * zap that makes them go, under either strategy.
+ */
+static void test_unaccount_skips_write_track(void **state)
+{
+	u64 seed;
+
+	catch_all_seeds("unaccount-skips-write-track");
+	for (seed = 1; seed <= nr_seeds(); seed++)
+		catch_and_replay("unaccount-skips-write-track", SCN_RANDOM, seed);
+}
+
 /* Unprotect-and-retry without its guard loops for ever on a table of the store's own walk. */
 static void test_no_unprotect_guard(void **state)
 {
 	catch_all_seeds("no-unprotect-guard");
+}
+
+/* Lockless aging that skips the rmap lock reads a descriptor a zap freed under it. */
+static void test_aging_no_rmap_lock(void **state)
+{
+	catch_all_seeds("aging-no-rmap-lock");
 }
 
 static void test_random_strategy_finds_seed_races(void **state)
@@ -563,6 +583,8 @@ static const struct CMUnitTest tests[] = {
 	KVMMU_TEST(test_slot_zap_leafs_only_nested),
 	KVMMU_TEST(test_invept_keeps_root),
 	KVMMU_TEST(test_invlpg_skips_sync),
+	KVMMU_TEST(test_aging_no_rmap_lock),
+	KVMMU_TEST(test_unaccount_skips_write_track),
 	KVMMU_TEST(test_random_strategy_finds_seed_races),
 	KVMMU_TEST(test_clean_pct),
 	KVMMU_TEST(test_clean_pml),

@@ -12,6 +12,12 @@
  * KVM write-tracks, which it emulates; KVM sets A/D in L1's entries as the
  * CPU would; a misconfigured entry of L1's is reflected as such; a store
  * through a read-only entry is L1's fault; L2's writes dirty L1's log; bad INVEPTs and EPT pointers fail; bad configurations are refused.
+ *
+ * The shadow MMU's metadata made at the first shadow root: aging skips the
+ * rmaps before it and walks L2's after it, without mmu_lock; a memslot
+ * deleted before it (no rmaps, no write tracking) or after it is poisoned
+ * as far as it has arrays; the shadow MMU's books count L2's roots.  Each
+ * test's teardown is checked too.
  */
 #include <errno.h>
 #include <linux/kvm.h>
@@ -23,6 +29,8 @@
 #include "kvm_host.h"
 #include "mmu.h"
 #include "mmu_internal.h"
+#include "rmap.h"
+#include "spte.h"
 #include "test.h"
 #include "world.h"
 
@@ -108,6 +116,11 @@ static void set_l1_leaf(gpa_t gpa, u64 v)
 	assert_int_equal(host_access(w.mm, t->hva + (at - t->gpa), true, &v), 0);
 }
 
+/*
+ * The run is clean, and so is the VM's teardown, which some checkers judge
+ * too (freed slot metadata, the shadow MMU's books back at zero): the world
+ * goes here, and what its teardown found is read after.
+ */
 static void end_clean(void)
 {
 	struct check_violation v;
@@ -116,6 +129,9 @@ static void end_clean(void)
 	if (check_violations(&v, 1))
 		fail_msg("%s: %s", v.checker, v.description);
 	assert_int_equal(violations, 0);
+	world_destroy(&w);
+	if (check_violations(&v, 1))
+		fail_msg("teardown: %s: %s", v.checker, v.description);
 }
 
 /*
@@ -163,14 +179,14 @@ static void demand_faults(enum world_mmu mmu)
 	assert_true(kvm_shadow_root_allocated(w.kvm));
 	assert_true(kvm_memslots_have_rmaps(w.kvm));
 	assert_true(w.kvm->arch.indirect_shadow_pages > 0);
+	/* The TDP MMU maps L1 still; rmaps came with the first shadow root. */
+	assert_true(tdp_mmu_enabled(w.kvm) == (mmu == WORLD_MMU_TDP));
 	end_clean();
 }
 
 static void test_demand_faults_tdp_mmu(void **state)
 {
 	demand_faults(WORLD_MMU_TDP);
-	/* The TDP MMU maps L1 still; rmaps came with the first shadow root. */
-	assert_true(tdp_mmu_enabled(w.kvm));
 }
 
 static void test_demand_faults_tdp_legacy(void **state)
@@ -346,6 +362,179 @@ static void test_two_vcpus_share_l1(void **state)
 	end_clean();
 }
 
+/* ---- lazily allocated shadow-MMU metadata ------------------------------------------------------ */
+
+/* vCPU 0 runs @a unnested, as L1 on its own root (the TDP MMU's or a direct one). */
+static void run_l1(struct hw_access *a, u64 n)
+{
+	struct hw_program p = { .list = a, .len = n };
+	struct kvm_vcpu *vcpu = w.vcpus[0];
+
+	assert_int_equal(hw_vcpu_load_program(vcpu->hw, &p), 0);
+	while (!hw_vcpu_done(vcpu->hw)) {
+		struct kvmmu_run run;
+
+		assert_int_equal(kvmmu_vcpu_run(vcpu, &run), 0);
+	}
+}
+
+static struct kvm_memory_slot *l2_slot(void)
+{
+	return gfn_to_memslot(w.kvm, gpa_to_gfn(L2_BASE));
+}
+
+/* The one SPTE in the 4K rmap of @gpa's gfn (L2's leaf: L1 maps L2 one to one). */
+static u64 rmap_spte(gpa_t gpa)
+{
+	struct kvm_memory_slot *slot = l2_slot();
+	gfn_t gfn = gpa_to_gfn(gpa);
+	struct rmap_iterator iter;
+	_Atomic u64 *sptep;
+
+	sptep = rmap_get_first(&slot->arch.rmap[0][gfn - slot->base_gfn], &iter);
+	assert_non_null(sptep);
+	assert_null(rmap_get_next(&iter));
+	return atomic_load(sptep);
+}
+
+/*
+ * Aging with the TDP MMU: before the first shadow root the memslots have
+ * no rmaps (kvm_memslots_have_rmaps() is false) and only the TDP MMU is
+ * aged; once L2 runs, its SPTEs are in the rmaps, and aging walks them
+ * without mmu_lock, each chain under its rmap lock: A is cleared in L2's
+ * leaf as in L1's, and the page is old until the next access.
+ */
+static void test_aging_lazy_rmaps(void **state)
+{
+	gpa_t page = L2_BASE + 0x1000;
+	struct hw_access l1 = { .op = HW_STORE, .addr = page, .value = 1 };
+	struct hw_access l2[] = {
+		{ .op = HW_STORE, .addr = page, .value = 2 },
+		{ .op = HW_LOAD, .addr = page },
+	};
+	struct mmu_notifier *mn;
+	unsigned long hva;
+
+	create(WORLD_MMU_TDP, 1, 0);
+	mn = &w.kvm->mmu_notifier;
+	hva = w.cfg.mem[0].hva + (page - L2_BASE);
+	run_l1(&l1, 1);
+	assert_false(kvm_memslots_have_rmaps(w.kvm));
+	assert_null(l2_slot()->arch.rmap[0]);
+	assert_true(mn->ops->test_young(mn, w.mm, hva, hva + PAGE_SIZE));
+	assert_true(mn->ops->clear_young(mn, w.mm, hva, hva + PAGE_SIZE));
+	assert_false(mn->ops->test_young(mn, w.mm, hva, hva + PAGE_SIZE));
+
+	run_l2(0, l2, ARRAY_SIZE(l2));
+	assert_int_equal(l2[1].value, 2);
+	assert_true(kvm_memslots_have_rmaps(w.kvm));
+	assert_true(is_accessed_spte(&w.kvm->arch.masks, rmap_spte(page)));
+	assert_true(mn->ops->test_young(mn, w.mm, hva, hva + PAGE_SIZE));
+	assert_true(mn->ops->clear_young(mn, w.mm, hva, hva + PAGE_SIZE));
+	assert_false(is_accessed_spte(&w.kvm->arch.masks, rmap_spte(page)));
+	assert_false(mn->ops->test_young(mn, w.mm, hva, hva + PAGE_SIZE));
+	assert_false(mn->ops->clear_young(mn, w.mm, hva, hva + PAGE_SIZE));
+	end_clean();
+}
+
+/* Delete L2's memslot and make it again, over the same memory. */
+static void recreate_l2_slot(void)
+{
+	const struct world_mem_config *m = &w.cfg.mem[0];
+
+	assert_int_equal(world_mem_delete_slots(&w, 0), 0);
+	assert_int_equal(world_set_memslot(&w, m->first_slot, 0, m->gpa, m->size, m->hva), 0);
+}
+
+/*
+ * A memslot deleted before the first shadow root never had rmaps or
+ * write-tracking counts under the TDP MMU (under the legacy MMU it had
+ * rmaps): the freed slot's poisoning leaves the arrays it lacks alone.
+ * One deleted after it had both, and L2's SPTEs in the rmaps: they are
+ * zapped with the slot, the arrays poisoned.  L2 runs on through either,
+ * and nothing is reported, at run time or in the teardown.
+ */
+static void lazy_metadata_freed(enum world_mmu mmu)
+{
+	gpa_t page = L2_BASE + 0x2000;
+	struct hw_access a[] = {
+		{ .op = HW_STORE, .addr = page, .value = 3 },
+		{ .op = HW_LOAD, .addr = page },
+	};
+	unsigned long warns = kvmmu_warn_count();
+	struct kvm_memory_slot *freed;
+
+	create(mmu, 1, 0);
+	recreate_l2_slot();
+	freed = w.kvm->freed_memslots;
+	assert_non_null(freed);
+	assert_true(freed->flags & KVM_MEMSLOT_FREED);
+	assert_null(freed->arch.gfn_write_track);
+	if (mmu == WORLD_MMU_TDP)
+		assert_null(freed->arch.rmap[0]);
+	else
+		assert_int_equal(kvm_rmap_get(&freed->arch.rmap[0][0]),
+				 (unsigned long)0x6b6b6b6b6b6b6b6bULL & ~KVM_RMAP_LOCKED);
+
+	run_l2(0, a, ARRAY_SIZE(a));
+	assert_int_equal(a[1].value, 3);
+	assert_true(kvm_shadow_root_allocated(w.kvm));
+	assert_non_null(l2_slot()->arch.rmap[0]);
+	assert_non_null(l2_slot()->arch.gfn_write_track);
+	recreate_l2_slot();
+	freed = w.kvm->freed_memslots;
+	assert_true(freed->flags & KVM_MEMSLOT_FREED);
+	assert_int_equal(freed->arch.gfn_write_track[0], (u16)(KVM_MEMSLOT_POISON * 0x0101));
+
+	a[0].value = 4;
+	run_l2(0, a, ARRAY_SIZE(a));
+	assert_int_equal(a[1].value, 4);
+	assert_non_null(l2_slot()->arch.rmap[0]);
+	end_clean();
+	assert_int_equal(kvmmu_warn_count(), warns);
+}
+
+static void test_lazy_metadata_freed_tdp_mmu(void **state)
+{
+	lazy_metadata_freed(WORLD_MMU_TDP);
+}
+
+static void test_lazy_metadata_freed_tdp_legacy(void **state)
+{
+	lazy_metadata_freed(WORLD_MMU_TDP_LEGACY);
+}
+
+/*
+ * The shadow MMU's books count L2's roots: an L2 root's root_count is
+ * the root slots of guest_mmu that hold it (current and cached), as L1's
+ * are root_mmu's; one off is reported at the end of the run.
+ */
+static void test_books_count_l2_roots(void **state)
+{
+	struct hw_access a = { .op = HW_STORE, .addr = L2_BASE, .value = 5 };
+	struct check_violation v;
+	struct kvm_mmu_page *root;
+
+	create(WORLD_MMU_TDP, 1, 0);
+	run_l2(0, &a, 1);
+	root = root_to_sp(w.kvm, w.vcpus[0]->arch.guest_mmu.root.hpa);
+	assert_non_null(root);
+	assert_true(root->role.guest_mode);
+	assert_int_equal(root->root_count, 1);
+	write_lock(&w.kvm->mmu_lock);
+	root->root_count++;
+	write_unlock(&w.kvm->mmu_lock);
+	world_check_end(&w);
+	assert_int_equal(check_violations(&v, 1), 1);
+	assert_string_equal(v.checker, "shadow-accounting");
+	assert_non_null(strstr(v.description, "has root_count 2, but 1 vCPU root slots hold it"));
+	write_lock(&w.kvm->mmu_lock);
+	root->root_count--;
+	write_unlock(&w.kvm->mmu_lock);
+	world_destroy(&w);
+	assert_int_equal(check_violations(NULL, 0), 1);
+}
+
 /* What nested runs need is checked before anything is built. */
 static void test_bad_configs(void **state)
 {
@@ -486,6 +675,10 @@ int main(void)
 		NESTED_TEST(test_l2_writes_dirty_l1_log),
 		NESTED_TEST(test_bad_invept),
 		NESTED_TEST(test_two_vcpus_share_l1),
+		NESTED_TEST(test_aging_lazy_rmaps),
+		NESTED_TEST(test_lazy_metadata_freed_tdp_mmu),
+		NESTED_TEST(test_lazy_metadata_freed_tdp_legacy),
+		NESTED_TEST(test_books_count_l2_roots),
 		NESTED_TEST(test_bad_configs),
 		NESTED_TEST(test_l2_guest_paging),
 		NESTED_TEST(test_bad_programs),

@@ -193,10 +193,12 @@ static void test_every_option(void **state)
 	assert_int_equal(kvmmu_vm_stat(w.kvm, "pages_2m"), 0);
 
 	world_check_end(&w);
-	/* The mutants stay on through the VM's teardown. */
+	/* The mutants stay on through the VM's teardown, and the checkers judging it listen. */
 	assert_int_equal(kvmmu_mutant_get_mask(), mutant);
-	assert_false(observing_anything());
+	assert_true(kvmmu_observing(KVMMU_EV_SLOT_META_TOUCH));
+	assert_false(kvmmu_observing(KVMMU_EV_SPTE_CHANGE));
 	assert_int_equal(world_destroy(&w), 0);
+	assert_false(observing_anything());
 	assert_int_equal(kvmmu_mutant_get_mask(), 0);
 	assert_int_equal(sched_forced_resched(), 0);
 	assert_null(w.kvm);
