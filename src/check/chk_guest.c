@@ -688,18 +688,6 @@ static void gt_describe(const struct gt_judge *j, char *buf, size_t len)
 		 j->fmt == GT_EPT ? "" : (perm & GT_U) ? " user" : " supervisor");
 }
 
-static struct kvm_vcpu *gt_vcpu_by_id(int id)
-{
-	struct kvm_vcpu *vcpu;
-	int i;
-
-	kvm_for_each_vcpu(i, vcpu, chk_kvm()) {
-		if (vcpu->vcpu_id == id)
-			return vcpu;
-	}
-	return NULL;
-}
-
 static void gt_access(const struct kvmmu_event *ev)
 {
 	const struct kvmmu_ev_access *a = &ev->access;
@@ -715,7 +703,7 @@ static void gt_access(const struct kvmmu_event *ev)
 	if (ev->type == KVMMU_EV_VMM_STORE || a->vcpu < 0 || a->vcpu >= KVM_MAX_VCPUS ||
 	    (a->gpa >> PAGE_SHIFT) != HW_GFN_UNKNOWN)
 		return;
-	vcpu = gt_vcpu_by_id(a->vcpu);
+	vcpu = kvm_get_vcpu_by_id(chk_kvm(), a->vcpu);
 	if (!vcpu || !vcpu->hw)
 		return;
 	gv = &gt_vcpus[a->vcpu];

@@ -162,18 +162,6 @@ const struct checker_ops chk_bbm_ops = {
 
 /* ---- coherence ----------------------------------------------------------------------------- */
 
-static struct kvm_vcpu *vcpu_by_id(int id)
-{
-	struct kvm_vcpu *vcpu;
-	int i;
-
-	kvm_for_each_vcpu(i, vcpu, chk_kvm()) {
-		if (vcpu->vcpu_id == id)
-			return vcpu;
-	}
-	return NULL;
-}
-
 /* A leaf was installed: live translations of its gfns must agree. */
 static void coherence_spte(const struct kvmmu_event *ev)
 {
@@ -230,7 +218,7 @@ static void coherence_spte(const struct kvmmu_event *ev)
 static void coherence_fill(const struct kvmmu_event *ev)
 {
 	const struct kvmmu_ev_tlb *t = &ev->tlb;
-	struct kvm_vcpu *vcpu = vcpu_by_id(t->vcpu);
+	struct kvm_vcpu *vcpu = kvm_get_vcpu_by_id(chk_kvm(), t->vcpu);
 	struct kvm_mmu_page *root;
 	u64 want;
 

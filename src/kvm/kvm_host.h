@@ -754,6 +754,19 @@ void kvm_flush_remote_tlbs_memslot(struct kvm *kvm, const struct kvm_memory_slot
 			((vcpu) = READ_ONCE((kvm)->vcpus[idx])) != NULL;      \
 	     (idx)++)
 
+/* The vCPU whose id is @id, or NULL (kvm_get_vcpu_by_id()). */
+static inline struct kvm_vcpu *kvm_get_vcpu_by_id(struct kvm *kvm, int id)
+{
+	struct kvm_vcpu *vcpu;
+	int i;
+
+	kvm_for_each_vcpu(i, vcpu, kvm) {
+		if (vcpu->vcpu_id == id)
+			return vcpu;
+	}
+	return NULL;
+}
+
 /* The vCPU the calling thread runs, if any. */
 struct kvm_vcpu *kvm_get_running_vcpu(void);
 /* vcpu_load()/vcpu_put(): the calling thread acts for @vcpu (KVM_RUN, vCPU ioctls). */
