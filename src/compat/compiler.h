@@ -11,6 +11,8 @@
 
 #include <assert.h>
 #include <stddef.h>
+#include <stdlib.h>
+#include <string.h>
 
 #define likely(x) __builtin_expect(!!(x), 1)
 #define unlikely(x) __builtin_expect(!!(x), 0)
@@ -41,6 +43,20 @@
 
 #define SMP_CACHE_BYTES 64
 #define ____cacheline_aligned __aligned(SMP_CACHE_BYTES)
+
+/*
+ * A zeroed object of a type with ____cacheline_aligned members: malloc()
+ * only promises 16 bytes.  @size must be a multiple of SMP_CACHE_BYTES, as
+ * the size of such a type is.  Freed with free().
+ */
+static inline void *zalloc_cacheline_aligned(size_t size)
+{
+	void *p = aligned_alloc(SMP_CACHE_BYTES, size);
+
+	if (p)
+		memset(p, 0, size);
+	return p;
+}
 
 /* Compiler-only barrier: forbids the compiler from moving memory accesses. */
 #define barrier() __asm__ __volatile__("" ::: "memory")

@@ -3,12 +3,16 @@
  * Sleepable RCU (SRCU), as KVM uses it for memslots and buses.
  *
  * liburcu has no SRCU, so kvmmu has its own, in both scheduling modes.  It is
- * the classic two-index algorithm: a reader increments the active count of
- * the current index and remembers the index; synchronize_srcu() waits for
- * stragglers on the inactive index, flips the index, and waits for the old
- * index to drain.  The counts are single atomics (not per-CPU sums), so a
- * drained count is exact.  Readers may sleep; grace periods of one
- * srcu_struct do not wait for readers of another.
+ * the kernel's two-index algorithm with its per-CPU counters made per thread:
+ * a reader bumps the lock count of the current index in its own shard (a
+ * cache line no other thread writes, unless more threads than shards run)
+ * and remembers the index; srcu_read_unlock() bumps the unlock count of that
+ * index in its shard.  The counts only grow, so an index has no readers when
+ * the sum of its unlock counts, read first, equals the sum of its lock
+ * counts, read after: every unlock that was seen has its lock seen too.
+ * synchronize_srcu() waits for stragglers on the inactive index, flips the
+ * index, and waits for the old index to drain.  Readers may sleep; grace
+ * periods of one srcu_struct do not wait for readers of another.
  */
 #ifndef KVMMU_COMPAT_SRCU_H
 #define KVMMU_COMPAT_SRCU_H
@@ -16,16 +20,28 @@
 #include <stdatomic.h>
 
 #include "atomic.h"
+#include "compiler.h"
 #include "lock.h"
 #include "thread.h"
 #include "types.h"
 
+/* Shards of reader counts; thread N uses shard N % SRCU_NR_SHARDS. */
+#define SRCU_NR_SHARDS 16
+
+/* One thread's (or a few threads') reader counts, alone in its cache line. */
+struct srcu_shard {
+	_Atomic unsigned long lock[2];   /* srcu_read_lock() calls, per index */
+	_Atomic unsigned long unlock[2]; /* srcu_read_unlock() calls, per index */
+} ____cacheline_aligned;
+
 struct srcu_struct {
-	_Atomic unsigned long idx; /* low bit selects the active counter */
-	_Atomic long active[2];    /* readers inside, per index */
-	_Atomic u32 wake;          /* bumped when a count may have drained */
+	/* Read by every reader, written once per grace period. */
+	_Atomic unsigned long idx; /* low bit selects the active index */
 	_Atomic u32 waiters;       /* grace periods sleeping on @wake */
-	struct mutex gp_mutex;     /* serialises grace periods */
+	/* Written by an unlocking reader only while a grace period sleeps. */
+	_Atomic u32 wake ____cacheline_aligned;
+	struct mutex gp_mutex; /* serialises grace periods */
+	struct srcu_shard shards[SRCU_NR_SHARDS];
 };
 
 int init_srcu_struct(struct srcu_struct *ssp);

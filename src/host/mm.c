@@ -16,7 +16,7 @@
 
 int host_mm_create(struct host_phys *phys, struct mm_struct **out)
 {
-	struct mm_struct *mm = calloc(1, sizeof(*mm));
+	struct mm_struct *mm = zalloc_cacheline_aligned(sizeof(*mm));
 	int ret;
 
 	if (!mm)
