@@ -546,6 +546,13 @@ struct kvm_vcpu {
 	gpa_t hwpoison_gpa;
 	struct kvm_memory_slot *last_used_slot;
 	u64 last_used_slot_gen;
+	/*
+	 * This vCPU's share of kvm->stat.pages[]: changes made by its faults,
+	 * written only by its own thread (relaxed load + store), folded in by
+	 * readers of the VM's page counts.  Two vCPUs faulting at once so
+	 * never write one cache line for the statistics.
+	 */
+	s64 pages_delta[KVM_NR_PAGE_SIZES];
 	struct kvmmu_hw_vcpu *hw;
 	struct kvm_vcpu_arch arch;
 };

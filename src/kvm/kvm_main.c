@@ -476,7 +476,7 @@ int kvmmu_vm_create(const struct kvmmu_vm_config *cfg, struct kvm **out)
 	    cfg->memslot_generation_start % KVM_ADDRESS_SPACE_NUM ||
 	    (cfg->memslot_generation_start & KVM_MEMSLOT_GEN_UPDATE_IN_PROGRESS))
 		return -EINVAL;
-	kvm = calloc(1, sizeof(*kvm));
+	kvm = zalloc_cacheline_aligned(sizeof(*kvm));
 	if (!kvm)
 		return -ENOMEM;
 	kvm->mm = cfg->mm;
@@ -507,6 +507,11 @@ int kvmmu_vm_create(const struct kvmmu_vm_config *cfg, struct kvm **out)
 
 static void kvm_vcpu_destroy(struct kvm_vcpu *vcpu)
 {
+	int i;
+
+	/* The VM's page counts keep this vCPU's share. */
+	for (i = 0; i < KVM_NR_PAGE_SIZES; i++)
+		atomic64_add(vcpu->pages_delta[i], &vcpu->kvm->stat.pages[i]);
 	kvm_arch_vcpu_destroy(vcpu);
 	kvm_dirty_ring_free(&vcpu->dirty_ring);
 	vcpu->kvm->hw->vcpu_destroy(vcpu->hw);
@@ -756,11 +761,13 @@ struct stat_field {
 	struct kvmmu_stat_desc desc;
 	size_t offset;
 	bool atomic64;
+	int page_level; /* pages_*: also the vCPUs' shares at this level, from 1 */
 };
 
-#define VM_STAT(name, cum) { { #name, cum }, offsetof(struct kvm_vm_stat, name), false }
-#define VM_STAT_ATOMIC(name) { { #name, false }, offsetof(struct kvm_vm_stat, name), true }
-#define VCPU_STAT(name) { { #name, true }, offsetof(struct kvm_vcpu_stat, name), false }
+#define VM_STAT(name, cum) { { #name, cum }, offsetof(struct kvm_vm_stat, name), false, 0 }
+#define VM_STAT_PAGES(name, level)                                                   \
+	{ { #name, false }, offsetof(struct kvm_vm_stat, name), true, level }
+#define VCPU_STAT(name) { { #name, true }, offsetof(struct kvm_vcpu_stat, name), false, 0 }
 
 static const struct stat_field vm_stats[] = {
 	VM_STAT(remote_tlb_flush, true),
@@ -772,9 +779,9 @@ static const struct stat_field vm_stats[] = {
 	VM_STAT(mmu_recycled, true),
 	VM_STAT(mmu_cache_miss, true),
 	VM_STAT(mmu_unsync, false),
-	VM_STAT_ATOMIC(pages_4k),
-	VM_STAT_ATOMIC(pages_2m),
-	VM_STAT_ATOMIC(pages_1g),
+	VM_STAT_PAGES(pages_4k, PG_LEVEL_4K),
+	VM_STAT_PAGES(pages_2m, PG_LEVEL_2M),
+	VM_STAT_PAGES(pages_1g, PG_LEVEL_1G),
 	VM_STAT(nx_lpage_splits, false),
 	VM_STAT(max_mmu_page_hash_collisions, false),
 	VM_STAT(max_mmu_rmap_size, false),
@@ -797,10 +804,27 @@ static const struct stat_field vcpu_stats[] = {
 	VCPU_STAT(nested_run),
 };
 
+/* A page count: the VM's own plus every vCPU's share (struct kvm_vcpu). */
+static u64 read_page_stat(const struct kvm *kvm, int level)
+{
+	s64 v = atomic64_read(&kvm->stat.pages[level - 1]);
+	int i;
+
+	struct kvm_vcpu *vcpu;
+
+	kvm_for_each_vcpu(i, vcpu, kvm)
+		v += __atomic_load_n(&vcpu->pages_delta[level - 1], __ATOMIC_RELAXED);
+	return (u64)v;
+}
+
 static u64 read_stat(const void *base, const struct stat_field *f)
 {
 	const char *p = (const char *)base + f->offset;
 
+	if (f->page_level)
+		return read_page_stat(container_of((const struct kvm_vm_stat *)base,
+						   const struct kvm, stat),
+				      f->page_level);
 	if (f->atomic64)
 		return (u64)atomic64_read((const atomic64_t *)(const void *)p);
 	return __atomic_load_n((const u64 *)(const void *)p, __ATOMIC_RELAXED);

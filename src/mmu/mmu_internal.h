@@ -369,9 +369,20 @@ static inline void kvm_page_stats_batch_end(struct kvm *kvm)
 static inline void kvm_update_page_stats(struct kvm *kvm, int level, int count)
 {
 	struct kvm_page_stats_batch *b = &kvm_page_stats_batch;
+	struct kvm_vcpu *vcpu;
 
 	if (b->kvm == kvm) {
 		b->delta[level - 1] += count;
+		return;
+	}
+	/* A vCPU's fault counts in its own share (struct kvm_vcpu). */
+	vcpu = kvm_get_running_vcpu();
+	if (vcpu && vcpu->kvm == kvm) {
+		s64 *d = &vcpu->pages_delta[level - 1];
+
+		/* Single writer; relaxed pairs with the folding reader's load. */
+		__atomic_store_n(d, __atomic_load_n(d, __ATOMIC_RELAXED) + count,
+				 __ATOMIC_RELAXED);
 		return;
 	}
 	atomic64_add(count, &kvm->stat.pages[level - 1]);

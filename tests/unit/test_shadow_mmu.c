@@ -134,7 +134,10 @@ static unsigned long n_used(void)
 
 static s64 pages_at(int level)
 {
-	return atomic64_read(&fix.w.kvm->stat.pages[level - 1]);
+	static const char *const names[] = { "pages_4k", "pages_2m", "pages_1g" };
+
+	/* Through the stats interface: the vCPUs' shares are folded in there. */
+	return (s64)kvmmu_vm_stat(fix.w.kvm, names[level - 1]);
 }
 
 static bool on_list(const struct kvm_mmu_page *sp, struct list_head *head)

@@ -479,7 +479,7 @@ static void test_teardown_counts(void **state)
 	assert_int_equal(write_track(PML4 >> PAGE_SHIFT), 0);
 	assert_int_equal(write_track(PD >> PAGE_SHIFT), 0);
 	assert_int_equal(atomic64_read(&kvm()->arch.nr_pte_list_descs), 0);
-	assert_int_equal(atomic64_read(&kvm()->stat.pages[0]), 0);
+	assert_int_equal(kvmmu_vm_stat(kvm(), "pages_4k"), 0);
 }
 
 /* An unpaged guest: gva = gpa, through the PAE root and direct level-2 pages. */
