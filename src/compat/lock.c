@@ -155,23 +155,10 @@ void __rwbase_read_unlock(struct rwbase *b, const struct lockdep_map *map)
 	sched_point(SP_LOCK_RELEASE, b);
 }
 
-bool __rwbase_is_contended(const struct rwbase *b)
-{
-	return atomic_load_explicit(&((struct rwbase *)b)->waiters,
-				    memory_order_relaxed) ||
-	       atomic_load_explicit(&((struct rwbase *)b)->writers_waiting,
-				    memory_order_relaxed);
-}
-
 bool __rwbase_is_locked(const struct rwbase *b)
 {
 	return atomic_load_explicit(&((struct rwbase *)b)->state,
 				    memory_order_relaxed) != 0;
-}
-
-bool rwlock_needbreak(const rwlock_t *l)
-{
-	return rwlock_is_contended(l);
 }
 
 bool cond_resched_rwlock_read(rwlock_t *l)

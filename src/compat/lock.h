@@ -86,8 +86,19 @@ void __rwbase_write_unlock(struct rwbase *b, const struct lockdep_map *map);
 void __rwbase_read_lock(struct rwbase *b, const struct lockdep_map *map);
 bool __rwbase_read_trylock(struct rwbase *b, const struct lockdep_map *map);
 void __rwbase_read_unlock(struct rwbase *b, const struct lockdep_map *map);
-bool __rwbase_is_contended(const struct rwbase *b);
 bool __rwbase_is_locked(const struct rwbase *b);
+
+/*
+ * Inline: long walks ask this once per entry they visit (the kernel's
+ * rwlock_is_contended() is inline too).  Relaxed loads: a hint, not a
+ * synchronisation; the lock's own RMWs order everything else.
+ */
+static inline bool __rwbase_is_contended(const struct rwbase *b)
+{
+	return atomic_load_explicit(&((struct rwbase *)b)->waiters, memory_order_relaxed) ||
+	       atomic_load_explicit(&((struct rwbase *)b)->writers_waiting,
+				    memory_order_relaxed);
+}
 
 /* ---- spinlock_t --------------------------------------------------------- */
 
@@ -149,8 +160,11 @@ static inline bool rwlock_is_contended(const rwlock_t *l)
 	return __rwbase_is_contended(&l->b);
 }
 
-/* Should a long walk under @l drop it?  Waiters, or the scheduler, say so. */
-bool rwlock_needbreak(const rwlock_t *l);
+/* Should a long walk under @l drop it?  Waiters say so. */
+static inline bool rwlock_needbreak(const rwlock_t *l)
+{
+	return rwlock_is_contended(l);
+}
 
 /*
  * Drop and retake @l if it is contended or a reschedule is due.  Returns

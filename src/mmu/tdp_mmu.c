@@ -620,6 +620,8 @@ static bool tdp_mmu_zap_4k_run(struct kvm *kvm, struct tdp_iter *iter, gfn_t end
 	const struct kvm_mmu_masks *m = &kvm->arch.masks;
 	tdp_ptep_t sptep = iter->sptep;
 	gfn_t gfn = iter->gfn;
+	/* The run ends with the table or the range, whichever comes first. */
+	gfn_t stop = min(end, round_down(gfn, SPTE_ENT_PER_PAGE) + SPTE_ENT_PER_PAGE);
 	u64 old = iter->old_spte;
 	s64 zapped = 0;
 
@@ -637,8 +639,10 @@ static bool tdp_mmu_zap_4k_run(struct kvm *kvm, struct tdp_iter *iter, gfn_t end
 				zapped++;
 		}
 		old = SHADOW_NONPRESENT_VALUE;
-		if (SPTE_INDEX(gfn << PAGE_SHIFT, PG_LEVEL_4K) == SPTE_ENT_PER_PAGE - 1 ||
-		    gfn + 1 >= end || (can_yield && rwlock_needbreak(&kvm->mmu_lock)))
+		if (gfn + 1 >= stop)
+			break;
+		/* A waiter is noticed within 16 entries, not at each one. */
+		if (can_yield && !((gfn + 1) & 15) && rwlock_needbreak(&kvm->mmu_lock))
 			break;
 		sptep++;
 		gfn++;
