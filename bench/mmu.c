@@ -12,6 +12,7 @@
  */
 #include <errno.h>
 #include <math.h>
+#include <sched.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -174,12 +175,26 @@ static int write_pass(struct kvm_vcpu *vcpu, u64 base, u64 size)
 struct pass_arg {
 	struct kvm_vcpu *vcpu;
 	u64 base, size;
+	int cpu; /* pinned there, or -1 */
 };
 
+/*
+ * Pinned, as memstress pins vCPUs with -c: a pass lasts a few
+ * milliseconds, less than the scheduler may take to move a new thread off
+ * the CPU its sibling started on, so an unpinned figure measures placement.
+ */
 static int pass_thread(void *p)
 {
 	struct pass_arg *a = p;
 
+	if (a->cpu >= 0) {
+		cpu_set_t set;
+
+		CPU_ZERO(&set);
+		CPU_SET(a->cpu, &set);
+		/* Best effort: a CPU outside our mask only loses the pinning. */
+		(void)sched_setaffinity(0, sizeof(set), &set);
+	}
 	return write_pass(a->vcpu, a->base, a->size);
 }
 
@@ -411,8 +426,11 @@ static double scaling_pass(struct world *v, int n, int *err)
 	double ns;
 	int i;
 
+	long cpus = sysconf(_SC_NPROCESSORS_ONLN);
+
 	for (i = 0; i < n; i++)
-		a[i] = (struct pass_arg){ v->vcpus[i], (u64)i * (FAULT_BYTES / n), FAULT_BYTES / n };
+		a[i] = (struct pass_arg){ v->vcpus[i], (u64)i * (FAULT_BYTES / n), FAULT_BYTES / n,
+					  cpus > 1 ? (int)(i % cpus) : -1 };
 	*err = bvm_slot(v, true);
 	if (*err)
 		return INFINITY;

@@ -45,13 +45,17 @@
 #define ____cacheline_aligned __aligned(SMP_CACHE_BYTES)
 
 /*
- * A zeroed object of a type with ____cacheline_aligned members: malloc()
- * only promises 16 bytes.  @size must be a multiple of SMP_CACHE_BYTES, as
- * the size of such a type is.  Freed with free().
+ * A zeroed object that starts a cache line and shares none with another
+ * allocation: for types with ____cacheline_aligned members (malloc() only
+ * promises 16 bytes) and for objects that threads write at once, such as
+ * vCPUs.  Freed with free().
  */
 static inline void *zalloc_cacheline_aligned(size_t size)
 {
-	void *p = aligned_alloc(SMP_CACHE_BYTES, size);
+	void *p;
+
+	size = (size + SMP_CACHE_BYTES - 1) & ~(size_t)(SMP_CACHE_BYTES - 1);
+	p = aligned_alloc(SMP_CACHE_BYTES, size);
 
 	if (p)
 		memset(p, 0, size);

@@ -146,11 +146,15 @@ void __rwbase_read_unlock(struct rwbase *b, const struct lockdep_map *map)
 {
 	lock_release(map);
 	/*
-	 * seq_cst RMW: release of the read section, and Dekker with
-	 * rwbase_wait().  Only the last reader wakes: nobody can make progress
-	 * on a reader count that is still non-zero.
+	 * seq_cst RMW: release of the read section, and Dekker with a writer's
+	 * seq_cst increment of @writers_waiting before its try: either we see
+	 * the writer here, or its try sees our release.  Only the last reader
+	 * wakes (nobody can make progress on a reader count that is still
+	 * non-zero), and only if a writer waits: a reader's release cannot
+	 * help a reader, so two readers taking turns do not write @seq.
 	 */
-	if (atomic_fetch_sub(&b->state, 1) == 1)
+	if (atomic_fetch_sub(&b->state, 1) == 1 &&
+	    (atomic_load(&b->writers_waiting) || atomic_load(&b->waiters)))
 		rwbase_wake(b);
 	sched_point(SP_LOCK_RELEASE, b);
 }

@@ -78,7 +78,7 @@ static struct kvmmu_hw_vcpu *hw_vcpu_create(void *ctx, int id)
 
 	if (id < 0 || id >= (int)ARRAY_SIZE(m->vcpus))
 		return NULL;
-	hv = calloc(1, sizeof(*hv));
+	hv = zalloc_cacheline_aligned(sizeof(*hv));
 	if (!hv)
 		return NULL;
 	hv->m = m;

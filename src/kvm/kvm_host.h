@@ -563,8 +563,12 @@ struct kvm {
 	const struct kvmmu_hw_ops *hw;
 	void *hw_ctx;
 
-	rwlock_t mmu_lock;
-	struct mutex lock;            /* vCPU creation, capabilities */
+	/*
+	 * Alone in its cache line: every fault writes it (read_lock()), and
+	 * the read-mostly pointers above are read by every fault too.
+	 */
+	rwlock_t mmu_lock ____cacheline_aligned;
+	struct mutex lock ____cacheline_aligned; /* vCPU creation, capabilities */
 	struct mutex slots_lock;      /* memslot updates, dirty-log ioctls */
 	struct mutex slots_arch_lock; /* arch memslot metadata vs. swaps */
 	struct srcu_struct srcu;      /* memslot readers */

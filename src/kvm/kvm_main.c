@@ -548,7 +548,7 @@ int kvmmu_vcpu_create(struct kvm *kvm, unsigned int id, struct kvm_vcpu **out)
 		}
 	}
 	r = -ENOMEM;
-	vcpu = calloc(1, sizeof(*vcpu));
+	vcpu = zalloc_cacheline_aligned(sizeof(*vcpu));
 	if (!vcpu)
 		goto out;
 	vcpu->kvm = kvm;
