@@ -3,11 +3,15 @@
  * The one lock implementation behind spinlock_t, rwlock_t, struct mutex and
  * struct rw_semaphore.
  *
- * state: RWBASE_WRITER while write-held, else the number of readers.
- * Acquisition is a cmpxchg on @state with acquire ordering; release is a
- * seq_cst RMW or store, which also orders it before the load of @waiters
- * (Dekker pairing with rwbase_wait(): a sleeper counts itself in, then
- * re-checks @state, so either it sees the release or the releaser sees it).
+ * state: RWBASE_WRITER while write-held, plus the number of readers.
+ * A writer acquires with a cmpxchg from 0; a reader counts itself in with
+ * one fetch_add and backs out if a writer holds the lock or waits for it
+ * (as the kernel's qrwlock does), so a reader that gets the lock moves
+ * the lock's cache line once.  Release is a seq_cst RMW, which also
+ * orders it before the load of @waiters (Dekker pairing with
+ * rwbase_wait(): a sleeper counts itself in, then re-checks @state, so
+ * either it sees the release or the releaser sees it).  A writer's
+ * release clears only its bit: readers backing out may still be counted.
  */
 #include "lock.h"
 #include "sched_point.h"
@@ -89,54 +93,71 @@ void __rwbase_write_unlock(struct rwbase *b, const struct lockdep_map *map)
 {
 	lock_release(map);
 	/* seq_cst: release of the critical section, and Dekker with rwbase_wait(). */
-	atomic_store(&b->state, 0);
+	atomic_fetch_and(&b->state, ~RWBASE_WRITER);
 	rwbase_wake(b);
 	sched_point(SP_LOCK_RELEASE, b);
 }
 
-/* One attempt at a read acquisition; false if it must wait. */
-static bool rwbase_try_read(struct rwbase *b, bool recursive, u32 *seen)
+/*
+ * Sleep until no writer holds @b or waits for it: what a reader that
+ * backed out waits for.  Not "until the next release": the reader's own
+ * back-out may have bumped @seq, and two readers backing out in turn
+ * would otherwise wake each other for ever while the writer never runs
+ * (under the controlled scheduler, which runs one thread at a time).
+ */
+static void rwbase_wait_writers(struct rwbase *b)
 {
-	u32 s = atomic_load_explicit(&b->state, memory_order_relaxed);
-
 	for (;;) {
-		*seen = s;
-		if (s & RWBASE_WRITER)
-			return false;
-		if (!recursive &&
-		    atomic_load_explicit(&b->writers_waiting, memory_order_relaxed))
-			return false;
-		if (atomic_compare_exchange_weak_explicit(&b->state, &s, s + 1,
-							  memory_order_acquire,
-							  memory_order_relaxed))
-			return true;
+		/* The counter first: a release after this wakes us. */
+		u32 seq = atomic_load(&b->seq);
+
+		if (!(atomic_load(&b->state) & RWBASE_WRITER) &&
+		    !atomic_load(&b->writers_waiting))
+			return;
+		rwbase_wait(b, seq);
 	}
+}
+
+/* One attempt at a read acquisition; false if it must wait. */
+static bool rwbase_try_read(struct rwbase *b, bool recursive)
+{
+	/*
+	 * seq_cst RMW: acquires the section if we stay, and is Dekker with a
+	 * writer's seq_cst increment of @writers_waiting before its try:
+	 * either the writer's cmpxchg from 0 sees us counted, or we see it
+	 * waiting and back out.
+	 */
+	u32 s = atomic_fetch_add(&b->state, 1);
+
+	if (!(s & RWBASE_WRITER) &&
+	    (recursive || !atomic_load(&b->writers_waiting)))
+		return true;
+	/*
+	 * Back out.  If that leaves the lock free, a writer may have failed
+	 * its try because of our count alone: wake it to try again.
+	 */
+	if (atomic_fetch_sub(&b->state, 1) == 1)
+		rwbase_wake(b);
+	return false;
 }
 
 void __rwbase_read_lock(struct rwbase *b, const struct lockdep_map *map)
 {
 	bool recursive;
-	u32 seen;
 
 	sched_point(SP_LOCK_ACQUIRE, b);
 	recursive = lock_acquire(map, true, false);
-	for (;;) {
-		/* The counter first: a release after this wakes us. */
-		u32 seq = atomic_load(&b->seq);
-
-		if (rwbase_try_read(b, recursive, &seen))
-			break;
-		rwbase_wait(b, seq);
-	}
+	/* Uncontended: one RMW. */
+	while (unlikely(!rwbase_try_read(b, recursive)))
+		rwbase_wait_writers(b);
 }
 
 bool __rwbase_read_trylock(struct rwbase *b, const struct lockdep_map *map)
 {
 	bool recursive = lock_is_held_type(map, LD_HELD_READ);
-	u32 seen;
 
 	sched_point(SP_LOCK_ACQUIRE, b);
-	if (!rwbase_try_read(b, recursive, &seen))
+	if (!rwbase_try_read(b, recursive))
 		return false;
 	lock_acquire(map, true, true);
 	return true;
