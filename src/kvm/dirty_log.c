@@ -255,7 +255,12 @@ static void kvm_reset_dirty_gfn(struct kvm *kvm, u32 slot, u64 offset, u64 mask)
 	if (as_id >= KVM_ADDRESS_SPACE_NUM || id >= KVM_USER_MEM_SLOTS)
 		return;
 	memslot = id_to_memslot(__kvm_memslots(kvm, as_id), id);
-	if (!memslot || (offset + (u64)(fls64(mask) - 1)) >= memslot->npages)
+	/*
+	 * The entries are userspace's to write: an offset near 2^64 must not
+	 * wrap past the check into the slot (KVM's own check can).
+	 */
+	if (!memslot || offset >= memslot->npages ||
+	    (u64)(fls64(mask) - 1) >= memslot->npages - offset)
 		return;
 	/* Mutant: the harvested pages stay writable, so their next write goes unlogged. */
 	if (kvmmu_mutant(MUT_RING_RESET_NO_PROTECT))
