@@ -668,6 +668,9 @@ int kvmmu_set_user_memory_region(struct kvm *kvm,
 		.userspace_addr = mem->userspace_addr,
 	};
 
+	/* The v1 ioctl takes only the v1 flags. */
+	if (mem->flags & ~(u32)(KVM_MEM_LOG_DIRTY_PAGES | KVM_MEM_READONLY))
+		return -EINVAL;
 	return kvmmu_set_user_memory_region2(kvm, &m2);
 }
 
@@ -712,9 +715,11 @@ int kvmmu_vm_enable_cap(struct kvm *kvm, const struct kvm_enable_cap *cap)
 
 	switch (cap->cap) {
 	case KVM_CAP_MANUAL_DIRTY_LOG_PROTECT2: {
-		u64 allowed = KVM_DIRTY_LOG_MANUAL_PROTECT_ENABLE |
-			      KVM_DIRTY_LOG_INITIALLY_SET;
+		/* INITIALLY_SET only along with MANUAL_PROTECT_ENABLE. */
+		u64 allowed = KVM_DIRTY_LOG_MANUAL_PROTECT_ENABLE;
 
+		if (cap->args[0] & KVM_DIRTY_LOG_MANUAL_PROTECT_ENABLE)
+			allowed |= KVM_DIRTY_LOG_INITIALLY_SET;
 		if (cap->flags || (cap->args[0] & ~allowed))
 			return -EINVAL;
 		kvm->manual_dirty_log_protect = cap->args[0];
@@ -724,7 +729,7 @@ int kvmmu_vm_enable_cap(struct kvm *kvm, const struct kvm_enable_cap *cap)
 	case KVM_CAP_DIRTY_LOG_RING_ACQ_REL:
 		return kvm_vm_ioctl_enable_dirty_log_ring(kvm, (u32)cap->args[0]);
 	case KVM_CAP_DIRTY_LOG_RING_WITH_BITMAP:
-		if (!kvm->dirty_ring_size)
+		if (!kvm->dirty_ring_size || cap->flags)
 			return -EINVAL;
 		mutex_lock(&kvm->slots_lock);
 		r = -EINVAL;
@@ -734,10 +739,17 @@ int kvmmu_vm_enable_cap(struct kvm *kvm, const struct kvm_enable_cap *cap)
 		}
 		mutex_unlock(&kvm->slots_lock);
 		return r;
+	/* x86's kvm_vm_ioctl_enable_cap(): no flags for any of its capabilities. */
 	case KVM_CAP_DISABLE_QUIRKS2:
-		if (cap->args[0] & ~KVM_X86_VALID_QUIRKS)
+		if (cap->flags || (cap->args[0] & ~KVM_X86_VALID_QUIRKS))
 			return -EINVAL;
 		kvm->arch.disabled_quirks |= cap->args[0];
+		return 0;
+	case KVM_CAP_DISABLE_QUIRKS:
+		/* The first version ignores the quirks it does not know. */
+		if (cap->flags)
+			return -EINVAL;
+		kvm->arch.disabled_quirks |= cap->args[0] & KVM_X86_VALID_QUIRKS;
 		return 0;
 	default:
 		return -EINVAL;
