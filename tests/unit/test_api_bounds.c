@@ -96,6 +96,8 @@ static void clean_pass(void)
 	}
 }
 
+static int pre_fault(u64 gpa, u64 size, u64 flags, struct kvm_pre_fault_memory *out);
+
 /* A rejected call must leave the VM working. */
 #define assert_rejected(call, err)                                            \
 	do {                                                                  \
@@ -444,6 +446,33 @@ static void test_set_user_memory_region2(void **state)
 	assert_int_equal(region2(0, 0, 0, SLOT_BYTES, hva0()), 0);
 	clean_pass();
 	assert_int_equal(region2(0, KVM_MEM_LOG_DIRTY_PAGES, 0, SLOT_BYTES, hva0()), 0);
+	clean_pass();
+}
+
+/*
+ * A slot over host addresses nothing is mapped at is valid, as in KVM; an
+ * access through it fails KVM_RUN with -EFAULT (KVM_PRE_FAULT_MEMORY too),
+ * and the VM goes on.
+ */
+static void test_slot_over_unmapped_memory(void **state)
+{
+	struct kvmmu_hw_vcpu *hv;
+	struct kvmmu_run run;
+
+	create(0);
+	clean_pass();
+	assert_int_equal(region2(1, 0, GB, 2 * PAGE_SIZE, TASK_SIZE - 2 * PAGE_SIZE), 0);
+	hv = fix.hw.vcpus[0];
+	hv->len = 0;
+	hv->pc = 0;
+	fake_hw_push(hv, FAKE_READ, GB, 0);
+	assert_rejected(fix_run(&fix, 0, &run), -EFAULT);
+	hv->len = 0;
+	hv->pc = 0;
+	fake_hw_push(hv, FAKE_WRITE, GB + PAGE_SIZE, 1);
+	assert_rejected(fix_run(&fix, 0, &run), -EFAULT);
+	assert_rejected(pre_fault(GB, 2 * PAGE_SIZE, 0, NULL), -EFAULT);
+	assert_int_equal(region2(1, 0, 0, 0, 0), 0);
 	clean_pass();
 }
 
@@ -983,6 +1012,7 @@ static const struct CMUnitTest tests[] = {
 	BOUNDS_TEST(test_enable_cap),
 	BOUNDS_TEST(test_set_user_memory_region2),
 	BOUNDS_TEST(test_set_user_memory_region),
+	BOUNDS_TEST(test_slot_over_unmapped_memory),
 	BOUNDS_TEST(test_get_dirty_log),
 	BOUNDS_TEST(test_get_dirty_log_manual),
 	BOUNDS_TEST(test_clear_dirty_log),
