@@ -163,7 +163,9 @@ static int kvm_clear_dirty_log_protect(struct kvm *kvm, struct kvm_clear_dirty_l
 	/* copy_from_user(): nothing is cleared if the mask cannot be read. */
 	if (!kvm_user_ptr_ok(log->dirty_bitmap, n))
 		return -EFAULT;
-	memcpy(buffer, log->dirty_bitmap, n);
+	/* No pages: nothing to read, from a pointer that may be NULL. */
+	if (n)
+		memcpy(buffer, log->dirty_bitmap, n);
 
 	write_lock(&kvm->mmu_lock);
 	for (offset = log->first_page, i = offset / BITS_PER_LONG,
