@@ -12,6 +12,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "check.h"
+#include "hw_model.h"
 #include "kvm_host.h"
 #include "mmu_internal.h"
 #include "shadow_mmu.h"
@@ -110,14 +112,19 @@ static unsigned long hva0(void)
 	return fix.w.cfg.mem[0].hva;
 }
 
-static int region2(u32 slot, u32 flags, u64 gpa, u64 size, u64 hva)
+static int region2_on(struct kvm *kvm, u32 slot, u32 flags, u64 gpa, u64 size, u64 hva)
 {
 	struct kvm_userspace_memory_region2 m = {
 		.slot = slot, .flags = flags, .guest_phys_addr = gpa,
 		.memory_size = size, .userspace_addr = hva,
 	};
 
-	return kvmmu_set_user_memory_region2(fix.w.kvm, &m);
+	return kvmmu_set_user_memory_region2(kvm, &m);
+}
+
+static int region2(u32 slot, u32 flags, u64 gpa, u64 size, u64 hva)
+{
+	return region2_on(fix.w.kvm, slot, flags, gpa, size, hva);
 }
 
 /* A configuration for a second VM beside the fixture's, on its host. */
@@ -665,6 +672,122 @@ static void test_clear_dirty_log(void **state)
 	clean_pass();
 }
 
+/* ---- the same, watched by the checkers ----------------------------------------------------- */
+
+/*
+ * On the simulated CPU with every checker attached: a harvest lost to a
+ * bitmap KVM cannot write, and a clear that reads no mask, leave the log
+ * as KVM leaves it, and the dirty-log and data checkers agree.
+ */
+static struct world cw;
+
+#define CPAGES 128
+
+/* Store to @n pages from @first on vCPU 0, to the end. */
+static void cw_store(u64 first, u64 n, u64 value)
+{
+	struct hw_access list[CPAGES];
+	struct hw_program p = { .list = list, .len = n };
+	u64 i;
+
+	assert_true(n <= CPAGES);
+	for (i = 0; i < n; i++)
+		list[i] = (struct hw_access){ .op = HW_STORE, .addr = (first + i) * PAGE_SIZE,
+					      .value = value + i };
+	assert_int_equal(hw_vcpu_load_program(cw.vcpus[0]->hw, &p), 0);
+	while (!hw_vcpu_done(cw.vcpus[0]->hw)) {
+		struct kvmmu_run run;
+
+		assert_int_equal(kvmmu_vcpu_run(cw.vcpus[0], &run), 0);
+		assert_true(run.exit_reason == KVM_EXIT_HLT || run.exit_reason == KVM_EXIT_INTR);
+	}
+}
+
+static int cw_get(unsigned long *bm)
+{
+	struct kvm_dirty_log log = { .slot = 0, .dirty_bitmap = bm };
+
+	return kvmmu_get_dirty_log(cw.kvm, &log);
+}
+
+static int cw_clear(u64 first, u32 num, void *bm)
+{
+	struct kvm_clear_dirty_log log = {
+		.slot = 0, .first_page = first, .num_pages = num, .dirty_bitmap = bm,
+	};
+
+	return kvmmu_clear_dirty_log(cw.kvm, &log);
+}
+
+static void cw_create(u64 manual_protect)
+{
+	const struct world_config cfg = {
+		.nr_vcpus = 1, .checks = CHECK_ALL, .manual_protect = manual_protect,
+		.mem = { { .size = CPAGES * PAGE_SIZE, .nr_slots = 1 } },
+	};
+	char why[160];
+
+	assert_int_equal(world_create(&cw, &cfg, why, sizeof(why)), 0);
+	assert_int_equal(world_check_begin(&cw), 0);
+	cw_store(0, CPAGES, 0x100);
+	assert_int_equal(world_mem_set_flags(&cw, 0, KVM_MEM_LOG_DIRTY_PAGES), 0);
+}
+
+static void cw_destroy(void)
+{
+	world_check_end(&cw);
+	assert_int_equal(check_violations(NULL, 0), 0);
+	assert_int_equal(world_destroy(&cw), 0);
+}
+
+static void test_checked_get_dirty_log(void **state)
+{
+	unsigned long bm[CPAGES / BITS_PER_LONG];
+	u64 i;
+
+	cw_create(0);
+	assert_int_equal(cw_get(bm), 0);
+	cw_store(0, 8, 0x200);
+	/* Harvested, protected, and lost: only pages written since show. */
+	assert_int_equal(cw_get(NULL), -EFAULT);
+	assert_int_equal(cw_get((void *)(uintptr_t)(TASK_SIZE - 8)), -EFAULT);
+	cw_store(4, 8, 0x300);
+	assert_int_equal(cw_get(bm), 0);
+	for (i = 0; i < CPAGES; i++)
+		assert_int_equal(test_bit(i, bm), i >= 4 && i < 12);
+	/* Rejected memslot updates between writes. */
+	assert_int_equal(region2_on(cw.kvm, 0, KVM_MEM_READONLY | KVM_MEM_LOG_DIRTY_PAGES,
+				    0, CPAGES * PAGE_SIZE, cw.cfg.mem[0].hva), -EINVAL);
+	assert_int_equal(region2_on(cw.kvm, 1, 0, PAGE_SIZE, PAGE_SIZE, 0x10000000), -EEXIST);
+	cw_store(0, CPAGES, 0x400);
+	assert_int_equal(cw_get(bm), 0);
+	for (i = 0; i < CPAGES; i++)
+		assert_true(test_bit(i, bm));
+	cw_destroy();
+}
+
+static void test_checked_clear_dirty_log(void **state)
+{
+	unsigned long bm[CPAGES / BITS_PER_LONG];
+	u64 i;
+
+	cw_create(KVM_DIRTY_LOG_MANUAL_PROTECT_ENABLE);
+	cw_store(0, 8, 0x200);
+	assert_int_equal(cw_get(NULL), -EFAULT);
+	assert_int_equal(cw_clear(0, CPAGES, NULL), -EFAULT);
+	assert_int_equal(cw_clear(0, 0, NULL), 0);
+	assert_int_equal(cw_clear(1, 64, bm), -EINVAL);
+	assert_int_equal(cw_get(bm), 0);
+	for (i = 0; i < CPAGES; i++)
+		assert_int_equal(test_bit(i, bm), i < 8);
+	assert_int_equal(cw_clear(0, CPAGES, bm), 0);
+	cw_store(2, 2, 0x300);
+	assert_int_equal(cw_get(bm), 0);
+	for (i = 0; i < CPAGES; i++)
+		assert_int_equal(test_bit(i, bm), i == 2 || i == 3);
+	cw_destroy();
+}
+
 /* ---- the dirty ring ----------------------------------------------------------------------- */
 
 #define RING_BYTES (4 * PAGE_SIZE)
@@ -1016,6 +1139,8 @@ static const struct CMUnitTest tests[] = {
 	BOUNDS_TEST(test_get_dirty_log),
 	BOUNDS_TEST(test_get_dirty_log_manual),
 	BOUNDS_TEST(test_clear_dirty_log),
+	BOUNDS_TEST(test_checked_get_dirty_log),
+	BOUNDS_TEST(test_checked_clear_dirty_log),
 	BOUNDS_TEST(test_reset_dirty_rings),
 	BOUNDS_TEST(test_reset_dirty_rings_legacy),
 	BOUNDS_TEST(test_vcpu_dirty_ring),
