@@ -5,6 +5,14 @@
  * Each call follows the ioctl of the same name in the KVM API documentation,
  * takes the same uAPI structures (<linux/kvm.h>, kvmmu/uapi.h), and returns 0
  * or the -errno KVM returns.  struct kvm and struct kvm_vcpu are opaque.
+ *
+ * Bad input never harms the VM: a rejected call changes nothing (or what
+ * KVM changes before it fails), and the VM keeps working.  A NULL struct
+ * kvm or struct kvm_vcpu is a file descriptor that is not open: -EBADF.  A
+ * user structure or buffer that cannot be copied (NULL, in the zero page,
+ * reaching past the user address limit) is -EFAULT, as when
+ * copy_from_user() or copy_to_user() fails.  Calls without a return value
+ * ignore a NULL handle.  docs/api-errors.md lists the errnos of each call.
  */
 #ifndef KVMMU_KVM_H
 #define KVMMU_KVM_H
@@ -76,7 +84,10 @@ int kvmmu_vm_create(const struct kvmmu_vm_config *cfg, struct kvm **out);
 /* Destroy the VM: every vCPU, memslot and page table goes. */
 void kvmmu_vm_destroy(struct kvm *kvm);
 
-/* KVM_ENABLE_CAP: MANUAL_DIRTY_LOG_PROTECT2, DIRTY_LOG_RING(_ACQ_REL), DISABLE_QUIRKS2. */
+/*
+ * KVM_ENABLE_CAP: MANUAL_DIRTY_LOG_PROTECT2, DIRTY_LOG_RING(_ACQ_REL),
+ * DIRTY_LOG_RING_WITH_BITMAP, DISABLE_QUIRKS(2).  -EINVAL for anything else.
+ */
 int kvmmu_vm_enable_cap(struct kvm *kvm, const struct kvm_enable_cap *cap);
 
 /* KVM_SET_USER_MEMORY_REGION and KVM_SET_USER_MEMORY_REGION2. */
@@ -138,7 +149,10 @@ int kvmmu_vm_recover_nx_huge_pages(struct kvm *kvm, unsigned int ratio);
 int kvmmu_vm_set_nr_mmu_pages(struct kvm *kvm, unsigned long nr_mmu_pages);
 unsigned long kvmmu_vm_get_nr_mmu_pages(struct kvm *kvm);
 
-/* The vCPU's dirty ring (the mmap of KVM_DIRTY_LOG_PAGE_OFFSET). */
+/*
+ * The vCPU's dirty ring (the mmap of KVM_DIRTY_LOG_PAGE_OFFSET) and its
+ * number of entries; NULL (and 0 entries) without a ring, a vCPU or @nr_entries.
+ */
 struct kvm_dirty_gfn *kvmmu_vcpu_dirty_ring(struct kvm_vcpu *vcpu,
 					    uint32_t *nr_entries);
 
@@ -149,12 +163,15 @@ struct kvmmu_stat_desc {
 	bool cumulative; /* a counter; else an instant value or a peak */
 };
 
-/* The VM's statistics: fills @values (up to @n) and returns their number. */
+/*
+ * The VM's statistics: fills @values (up to @n) and returns their number;
+ * -EINVAL for a negative @n, -EFAULT if @values is NULL and @n is not 0.
+ */
 int kvmmu_vm_stats(struct kvm *kvm, uint64_t *values, int n);
 const struct kvmmu_stat_desc *kvmmu_vm_stat_descs(int *n);
 int kvmmu_vcpu_stats(struct kvm_vcpu *vcpu, uint64_t *values, int n);
 const struct kvmmu_stat_desc *kvmmu_vcpu_stat_descs(int *n);
-/* One statistic by name; -1ULL if there is no such statistic. */
+/* One statistic by name; -1ULL if there is no such statistic (or no name, VM or vCPU). */
 uint64_t kvmmu_vm_stat(struct kvm *kvm, const char *name);
 uint64_t kvmmu_vcpu_stat(struct kvm_vcpu *vcpu, const char *name);
 

@@ -74,6 +74,8 @@ static int kvm_get_dirty_log_protect(struct kvm *kvm, struct kvm_dirty_log *log)
 
 	if (kvm->manual_dirty_log_protect) {
 		/* Reported as is; re-protection is KVM_CLEAR_DIRTY_LOG's job. */
+		if (!kvm_user_ptr_ok(log->dirty_bitmap, n))
+			return -EFAULT;
 		buffer = dirty_bitmap;
 		for (i = 0; i < n / sizeof(long); i++)
 			((unsigned long *)log->dirty_bitmap)[i] = READ_ONCE(buffer[i]);
@@ -96,6 +98,19 @@ static int kvm_get_dirty_log_protect(struct kvm *kvm, struct kvm_dirty_log *log)
 		/* Writes after this flush fault, and are logged next time. */
 		if (flush)
 			kvm_flush_remote_tlbs_memslot(kvm, memslot);
+		/*
+		 * As KVM's copy_to_user() after the harvest: a bitmap that
+		 * cannot be written fails with -EFAULT, and what was harvested
+		 * (cleared and write-protected) is lost to userspace.  Observers
+		 * see the harvest as it was.
+		 */
+		if (!kvm_user_ptr_ok(log->dirty_bitmap, n)) {
+			kvmmu_observe(KVMMU_EV_DIRTY_LOG_GET, dirty_log, .kvm = kvm,
+				      .slot = (int)log->slot, .first_page = 0,
+				      .num_pages = memslot->npages, .bitmap = buffer,
+				      .begin_index = begin);
+			return -EFAULT;
+		}
 		memcpy(log->dirty_bitmap, buffer, n);
 	}
 	kvmmu_observe(KVMMU_EV_DIRTY_LOG_GET, dirty_log, .kvm = kvm,
@@ -109,6 +124,10 @@ int kvmmu_get_dirty_log(struct kvm *kvm, struct kvm_dirty_log *log)
 {
 	int r;
 
+	if (!kvm)
+		return -EBADF;
+	if (!kvm_user_ptr_ok(log, sizeof(*log)))
+		return -EFAULT;
 	mutex_lock(&kvm->slots_lock);
 	r = kvm_get_dirty_log_protect(kvm, log);
 	mutex_unlock(&kvm->slots_lock);
@@ -141,7 +160,12 @@ static int kvm_clear_dirty_log_protect(struct kvm *kvm, struct kvm_clear_dirty_l
 
 	n = ALIGN((u64)log->num_pages, BITS_PER_LONG) / 8;
 	buffer = kvm_second_dirty_bitmap(memslot);
-	memcpy(buffer, log->dirty_bitmap, n);
+	/* copy_from_user(): nothing is cleared if the mask cannot be read. */
+	if (!kvm_user_ptr_ok(log->dirty_bitmap, n))
+		return -EFAULT;
+	/* No pages: nothing to read, from a pointer that may be NULL. */
+	if (n)
+		memcpy(buffer, log->dirty_bitmap, n);
 
 	write_lock(&kvm->mmu_lock);
 	for (offset = log->first_page, i = offset / BITS_PER_LONG,
@@ -174,6 +198,10 @@ int kvmmu_clear_dirty_log(struct kvm *kvm, struct kvm_clear_dirty_log *log)
 {
 	int r;
 
+	if (!kvm)
+		return -EBADF;
+	if (!kvm_user_ptr_ok(log, sizeof(*log)))
+		return -EFAULT;
 	mutex_lock(&kvm->slots_lock);
 	r = kvm_clear_dirty_log_protect(kvm, log);
 	mutex_unlock(&kvm->slots_lock);
@@ -255,7 +283,12 @@ static void kvm_reset_dirty_gfn(struct kvm *kvm, u32 slot, u64 offset, u64 mask)
 	if (as_id >= KVM_ADDRESS_SPACE_NUM || id >= KVM_USER_MEM_SLOTS)
 		return;
 	memslot = id_to_memslot(__kvm_memslots(kvm, as_id), id);
-	if (!memslot || (offset + (u64)(fls64(mask) - 1)) >= memslot->npages)
+	/*
+	 * The entries are userspace's to write: an offset near 2^64 must not
+	 * wrap past the check into the slot (KVM's own check can).
+	 */
+	if (!memslot || offset >= memslot->npages ||
+	    (u64)(fls64(mask) - 1) >= memslot->npages - offset)
 		return;
 	/* Mutant: the harvested pages stay writable, so their next write goes unlogged. */
 	if (kvmmu_mutant(MUT_RING_RESET_NO_PROTECT))
@@ -317,6 +350,8 @@ int kvmmu_reset_dirty_rings(struct kvm *kvm)
 	struct kvm_vcpu *vcpu;
 	int i, cleared = 0;
 
+	if (!kvm)
+		return -EBADF;
 	if (!kvm->dirty_ring_size)
 		return -EINVAL;
 	mutex_lock(&kvm->slots_lock);

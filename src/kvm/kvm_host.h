@@ -53,6 +53,28 @@
 #define KVM_DIRTY_RING_RSVD_ENTRIES 64
 #define KVM_DIRTY_RING_MAX_ENTRIES 65536
 
+/*
+ * The user address limit (x86-64 TASK_SIZE_MAX with 4-level paging): no user
+ * mapping reaches it.
+ */
+#define TASK_SIZE (1UL << 47)
+
+/*
+ * Whether @n bytes at the user pointer @p can be copied, as far as kvmmu can
+ * tell without touching them: what copy_{from,to}_user() would fail with
+ * -EFAULT because access_ok() fails (the range wraps or ends above
+ * TASK_SIZE), or because nothing is ever mapped there (the zero page,
+ * below mmap_min_addr).  Zero bytes copy from anywhere, as in the kernel.
+ */
+static inline bool kvm_user_ptr_ok(const void *p, unsigned long n)
+{
+	unsigned long a = (unsigned long)p;
+
+	if (!n)
+		return true;
+	return a >= PAGE_SIZE && a < TASK_SIZE && n <= TASK_SIZE - a;
+}
+
 /* Lock ranks: the order of KVM's locking.rst, checked by lockdep. */
 enum kvm_lock_rank {
 	KVM_RANK_LOCK = 10,

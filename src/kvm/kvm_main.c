@@ -437,6 +437,8 @@ static const struct mmu_notifier_ops kvm_mmu_notifier_ops = {
 
 void kvmmu_vm_config_init(struct kvmmu_vm_config *cfg)
 {
+	if (!cfg)
+		return;
 	memset(cfg, 0, sizeof(*cfg));
 	cfg->format = KVMMU_TDP_EPT;
 	cfg->tdp_level = 4;
@@ -467,6 +469,8 @@ int kvmmu_vm_create(const struct kvmmu_vm_config *cfg, struct kvm **out)
 	struct kvm *kvm;
 	int r;
 
+	if (!cfg || !out)
+		return -EFAULT;
 	if (cfg->type != KVM_X86_DEFAULT_VM || !cfg->mm || !cfg->host_ops || !cfg->hw_ops ||
 	    (cfg->format != KVMMU_TDP_EPT && cfg->format != KVMMU_TDP_NPT) ||
 	    (cfg->tdp_level != 4 && cfg->tdp_level != 5) ||
@@ -522,6 +526,8 @@ void kvmmu_vm_destroy(struct kvm *kvm)
 {
 	int i;
 
+	if (!kvm)
+		return;
 	/* release(): the MMU drops every mapping of the mm. */
 	kvm->host->mmu_notifier_unregister(&kvm->mmu_notifier, kvm->mm);
 	kvm_unload_vcpu_mmus(kvm);
@@ -538,6 +544,11 @@ int kvmmu_vcpu_create(struct kvm *kvm, unsigned int id, struct kvm_vcpu **out)
 	struct kvm_vcpu *vcpu;
 	int i, r;
 
+	if (!kvm)
+		return -EBADF;
+	/* Where the handle goes: KVM returns a file descriptor instead. */
+	if (!out)
+		return -EFAULT;
 	if (id >= KVM_MAX_VCPUS)
 		return -EINVAL;
 	mutex_lock(&kvm->lock);
@@ -592,6 +603,11 @@ int kvmmu_vcpu_run(struct kvm_vcpu *vcpu, struct kvmmu_run *run)
 {
 	int r;
 
+	if (!vcpu)
+		return -EBADF;
+	/* KVM_RUN reports in the mmap()ed struct kvm_run. */
+	if (!kvm_user_ptr_ok(run, sizeof(*run)))
+		return -EFAULT;
 	if (kvm_running_vcpu)
 		return -EBUSY;
 	vcpu_load(vcpu);
@@ -602,16 +618,23 @@ int kvmmu_vcpu_run(struct kvm_vcpu *vcpu, struct kvmmu_run *run)
 
 void kvmmu_vcpu_signal(struct kvm_vcpu *vcpu)
 {
+	if (!vcpu)
+		return;
 	atomic_store(&vcpu->sigpending, true);
 	kvm_vcpu_kick(vcpu);
 }
 
 int kvmmu_vcpu_pre_fault_memory(struct kvm_vcpu *vcpu, struct kvm_pre_fault_memory *range)
 {
-	struct kvm *kvm = vcpu->kvm;
+	struct kvm *kvm;
 	u64 full_size;
 	long r = 0;
 
+	if (!vcpu)
+		return -EBADF;
+	if (!kvm_user_ptr_ok(range, sizeof(*range)))
+		return -EFAULT;
+	kvm = vcpu->kvm;
 	if (range->flags)
 		return -EINVAL;
 	if ((range->gpa & (PAGE_SIZE - 1)) || (range->size & (PAGE_SIZE - 1)) ||
@@ -651,6 +674,10 @@ int kvmmu_set_user_memory_region2(struct kvm *kvm,
 {
 	int r;
 
+	if (!kvm)
+		return -EBADF;
+	if (!kvm_user_ptr_ok(mem, sizeof(*mem)))
+		return -EFAULT;
 	/* Only the user's slots: the last few ids are KVM's own. */
 	if ((u16)mem->slot >= KVM_USER_MEM_SLOTS)
 		return -EINVAL;
@@ -665,14 +692,20 @@ int kvmmu_set_user_memory_region2(struct kvm *kvm,
 int kvmmu_set_user_memory_region(struct kvm *kvm,
 				 const struct kvm_userspace_memory_region *mem)
 {
-	struct kvm_userspace_memory_region2 m2 = {
-		.slot = mem->slot,
-		.flags = mem->flags,
-		.guest_phys_addr = mem->guest_phys_addr,
-		.memory_size = mem->memory_size,
-		.userspace_addr = mem->userspace_addr,
-	};
+	struct kvm_userspace_memory_region2 m2 = { 0 };
 
+	if (!kvm)
+		return -EBADF;
+	if (!kvm_user_ptr_ok(mem, sizeof(*mem)))
+		return -EFAULT;
+	/* The v1 ioctl takes only the v1 flags. */
+	if (mem->flags & ~(u32)(KVM_MEM_LOG_DIRTY_PAGES | KVM_MEM_READONLY))
+		return -EINVAL;
+	m2.slot = mem->slot;
+	m2.flags = mem->flags;
+	m2.guest_phys_addr = mem->guest_phys_addr;
+	m2.memory_size = mem->memory_size;
+	m2.userspace_addr = mem->userspace_addr;
 	return kvmmu_set_user_memory_region2(kvm, &m2);
 }
 
@@ -715,11 +748,17 @@ int kvmmu_vm_enable_cap(struct kvm *kvm, const struct kvm_enable_cap *cap)
 {
 	int r;
 
+	if (!kvm)
+		return -EBADF;
+	if (!kvm_user_ptr_ok(cap, sizeof(*cap)))
+		return -EFAULT;
 	switch (cap->cap) {
 	case KVM_CAP_MANUAL_DIRTY_LOG_PROTECT2: {
-		u64 allowed = KVM_DIRTY_LOG_MANUAL_PROTECT_ENABLE |
-			      KVM_DIRTY_LOG_INITIALLY_SET;
+		/* INITIALLY_SET only along with MANUAL_PROTECT_ENABLE. */
+		u64 allowed = KVM_DIRTY_LOG_MANUAL_PROTECT_ENABLE;
 
+		if (cap->args[0] & KVM_DIRTY_LOG_MANUAL_PROTECT_ENABLE)
+			allowed |= KVM_DIRTY_LOG_INITIALLY_SET;
 		if (cap->flags || (cap->args[0] & ~allowed))
 			return -EINVAL;
 		kvm->manual_dirty_log_protect = cap->args[0];
@@ -729,7 +768,7 @@ int kvmmu_vm_enable_cap(struct kvm *kvm, const struct kvm_enable_cap *cap)
 	case KVM_CAP_DIRTY_LOG_RING_ACQ_REL:
 		return kvm_vm_ioctl_enable_dirty_log_ring(kvm, (u32)cap->args[0]);
 	case KVM_CAP_DIRTY_LOG_RING_WITH_BITMAP:
-		if (!kvm->dirty_ring_size)
+		if (!kvm->dirty_ring_size || cap->flags)
 			return -EINVAL;
 		mutex_lock(&kvm->slots_lock);
 		r = -EINVAL;
@@ -739,10 +778,17 @@ int kvmmu_vm_enable_cap(struct kvm *kvm, const struct kvm_enable_cap *cap)
 		}
 		mutex_unlock(&kvm->slots_lock);
 		return r;
+	/* x86's kvm_vm_ioctl_enable_cap(): no flags for any of its capabilities. */
 	case KVM_CAP_DISABLE_QUIRKS2:
-		if (cap->args[0] & ~KVM_X86_VALID_QUIRKS)
+		if (cap->flags || (cap->args[0] & ~KVM_X86_VALID_QUIRKS))
 			return -EINVAL;
 		kvm->arch.disabled_quirks |= cap->args[0];
+		return 0;
+	case KVM_CAP_DISABLE_QUIRKS:
+		/* The first version ignores the quirks it does not know. */
+		if (cap->flags)
+			return -EINVAL;
+		kvm->arch.disabled_quirks |= cap->args[0] & KVM_X86_VALID_QUIRKS;
 		return 0;
 	default:
 		return -EINVAL;
@@ -751,6 +797,11 @@ int kvmmu_vm_enable_cap(struct kvm *kvm, const struct kvm_enable_cap *cap)
 
 struct kvm_dirty_gfn *kvmmu_vcpu_dirty_ring(struct kvm_vcpu *vcpu, uint32_t *nr)
 {
+	if (!vcpu || !nr) {
+		if (nr)
+			*nr = 0;
+		return NULL;
+	}
 	*nr = vcpu->dirty_ring.size;
 	return vcpu->dirty_ring.dirty_gfns;
 }
@@ -835,6 +886,11 @@ static int read_stats(const void *base, const struct stat_field *fields,
 {
 	int i;
 
+	if (n < 0)
+		return -EINVAL;
+	if (!kvm_user_ptr_ok(values, (unsigned long)min(nr, n) * sizeof(*values)))
+		return -EFAULT;
+
 	for (i = 0; i < nr && i < n; i++)
 		values[i] = read_stat(base, &fields[i]);
 	return min(nr, n);
@@ -849,7 +905,8 @@ const struct kvmmu_stat_desc *kvmmu_vm_stat_descs(int *n)
 
 	for (i = 0; i < ARRAY_SIZE(vm_stats); i++)
 		vm_descs[i] = vm_stats[i].desc;
-	*n = (int)ARRAY_SIZE(vm_stats);
+	if (n)
+		*n = (int)ARRAY_SIZE(vm_stats);
 	return vm_descs;
 }
 
@@ -859,17 +916,22 @@ const struct kvmmu_stat_desc *kvmmu_vcpu_stat_descs(int *n)
 
 	for (i = 0; i < ARRAY_SIZE(vcpu_stats); i++)
 		vcpu_descs[i] = vcpu_stats[i].desc;
-	*n = (int)ARRAY_SIZE(vcpu_stats);
+	if (n)
+		*n = (int)ARRAY_SIZE(vcpu_stats);
 	return vcpu_descs;
 }
 
 int kvmmu_vm_stats(struct kvm *kvm, uint64_t *values, int n)
 {
+	if (!kvm)
+		return -EBADF;
 	return read_stats(&kvm->stat, vm_stats, (int)ARRAY_SIZE(vm_stats), values, n);
 }
 
 int kvmmu_vcpu_stats(struct kvm_vcpu *vcpu, uint64_t *values, int n)
 {
+	if (!vcpu)
+		return -EBADF;
 	return read_stats(&vcpu->stat, vcpu_stats, (int)ARRAY_SIZE(vcpu_stats),
 			  values, n);
 }
@@ -879,6 +941,8 @@ static u64 stat_by_name(const void *base, const struct stat_field *fields,
 {
 	size_t i;
 
+	if (!base || !name)
+		return ~0ULL;
 	for (i = 0; i < nr; i++) {
 		if (!strcmp(fields[i].desc.name, name))
 			return read_stat(base, &fields[i]);
@@ -888,10 +952,14 @@ static u64 stat_by_name(const void *base, const struct stat_field *fields,
 
 uint64_t kvmmu_vm_stat(struct kvm *kvm, const char *name)
 {
+	if (!kvm)
+		return ~0ULL;
 	return stat_by_name(&kvm->stat, vm_stats, ARRAY_SIZE(vm_stats), name);
 }
 
 uint64_t kvmmu_vcpu_stat(struct kvm_vcpu *vcpu, const char *name)
 {
+	if (!vcpu)
+		return ~0ULL;
 	return stat_by_name(&vcpu->stat, vcpu_stats, ARRAY_SIZE(vcpu_stats), name);
 }

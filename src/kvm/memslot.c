@@ -615,8 +615,6 @@ static bool kvm_check_memslot_overlap(struct kvm_memslots *slots, int id,
 	return false;
 }
 
-#define TASK_SIZE (1UL << 47)
-
 /* __kvm_set_memory_region(): validation with KVM's errnos, then the update. */
 int kvm_set_memory_region(struct kvm *kvm, const struct kvm_userspace_memory_region2 *mem)
 {

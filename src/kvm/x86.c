@@ -562,6 +562,8 @@ int kvm_arch_prepare_memory_region(struct kvm *kvm, const struct kvm_memory_slot
 
 int kvmmu_vm_set_nr_mmu_pages(struct kvm *kvm, unsigned long nr_mmu_pages)
 {
+	if (!kvm)
+		return -EBADF;
 	if (nr_mmu_pages < KVM_MIN_ALLOC_MMU_PAGES)
 		return -EINVAL;
 	mutex_lock(&kvm->slots_lock);
@@ -573,6 +575,8 @@ int kvmmu_vm_set_nr_mmu_pages(struct kvm *kvm, unsigned long nr_mmu_pages)
 
 unsigned long kvmmu_vm_get_nr_mmu_pages(struct kvm *kvm)
 {
+	if (!kvm)
+		return 0;
 	return READ_ONCE(kvm->arch.n_max_mmu_pages);
 }
 

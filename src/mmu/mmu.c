@@ -924,6 +924,8 @@ int kvm_recover_nx_huge_pages(struct kvm *kvm, unsigned int ratio)
 
 int kvmmu_vm_recover_nx_huge_pages(struct kvm *kvm, unsigned int ratio)
 {
+	if (!kvm)
+		return -EBADF;
 	return kvm_recover_nx_huge_pages(kvm, ratio);
 }
 
