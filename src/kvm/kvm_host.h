@@ -564,6 +564,12 @@ struct kvm {
 
 	struct kvm_memslots __memslots[KVM_ADDRESS_SPACE_NUM][2];
 	struct kvm_memslots *memslots[KVM_ADDRESS_SPACE_NUM]; /* SRCU */
+	/*
+	 * The address spaces userspace may name (kvm_arch_nr_memslot_as_ids()):
+	 * 2, or 1 as in a KVM built without CONFIG_KVM_SMM.  Storage is kept
+	 * for KVM_ADDRESS_SPACE_NUM either way.
+	 */
+	int nr_memslot_as_ids;
 	u64 nr_memslot_pages;
 	u32 nr_memslots_dirty_logging;
 	/*

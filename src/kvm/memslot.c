@@ -645,7 +645,7 @@ int kvm_set_memory_region(struct kvm *kvm, const struct kvm_userspace_memory_reg
 	    mem->userspace_addr > TASK_SIZE ||
 	    mem->memory_size > TASK_SIZE - mem->userspace_addr)
 		return -EINVAL;
-	if (as_id >= KVM_ADDRESS_SPACE_NUM || id >= KVM_MEM_SLOTS_NUM)
+	if (as_id >= kvm->nr_memslot_as_ids || id >= KVM_MEM_SLOTS_NUM)
 		return -EINVAL;
 	if (mem->guest_phys_addr + mem->memory_size < mem->guest_phys_addr)
 		return -EINVAL;

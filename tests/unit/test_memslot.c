@@ -156,6 +156,44 @@ static void test_max_gfn_follows_the_mmu(void **state)
 	assert_int_equal(vm_fixture_destroy(&shadow), 0);
 }
 
+/*
+ * One address space, as in a KVM without CONFIG_KVM_SMM: a slot or a dirty
+ * log of address space 1 is -EINVAL, and KVM_CHECK_EXTENSION says so.
+ */
+static void test_one_address_space(void **state)
+{
+	struct vm_fixture one;
+	struct vm_fixture_opts o = { .nr_vcpus = 0, .nr_address_spaces = 1 };
+	struct kvm_userspace_memory_region2 m = {
+		.slot = (1u << 16) | 2, .guest_phys_addr = 0, .memory_size = MB,
+		.userspace_addr = 0x10000000, .flags = KVM_MEM_LOG_DIRTY_PAGES,
+	};
+	unsigned long bitmap[4];
+	struct kvm_dirty_log log = { .slot = (1u << 16) | 2, .dirty_bitmap = bitmap };
+
+	/* The default VM has both. */
+	assert_int_equal(kvmmu_vm_check_extension(fix.w.kvm, KVM_CAP_MULTI_ADDRESS_SPACE), 2);
+	assert_int_equal(kvmmu_vm_check_extension(fix.w.kvm, KVM_CAP_X86_SMM), 1);
+	assert_int_equal(kvmmu_set_user_memory_region2(fix.w.kvm, &m), 0);
+	assert_int_equal(kvmmu_get_dirty_log(fix.w.kvm, &log), 0);
+
+	assert_int_equal(vm_fixture_create(&one, &o), 0);
+	assert_int_equal(kvmmu_vm_check_extension(one.w.kvm, KVM_CAP_MULTI_ADDRESS_SPACE), 0);
+	assert_int_equal(kvmmu_vm_check_extension(one.w.kvm, KVM_CAP_X86_SMM), 0);
+	assert_int_equal(kvmmu_vm_check_extension(one.w.kvm, KVM_CAP_NR_MEMSLOTS),
+			 KVM_USER_MEM_SLOTS);
+	assert_int_equal(kvmmu_set_user_memory_region2(one.w.kvm, &m), -EINVAL);
+	assert_int_equal(kvmmu_get_dirty_log(one.w.kvm, &log), -EINVAL);
+	m.slot = 2;
+	log.slot = 2;
+	assert_int_equal(kvmmu_set_user_memory_region2(one.w.kvm, &m), 0);
+	assert_int_equal(kvmmu_get_dirty_log(one.w.kvm, &log), 0);
+	assert_int_equal(vm_fixture_destroy(&one), 0);
+
+	o.nr_address_spaces = 3;
+	assert_int_not_equal(vm_fixture_create(&one, &o), 0);
+}
+
 static void test_lookups(void **state)
 {
 	struct kvm_memslots *slots;
@@ -443,6 +481,7 @@ static void test_dirty_ring_cap(void **state)
 static const struct CMUnitTest tests[] = {
 	VM_TEST(test_region_errnos),
 	VM_TEST(test_max_gfn_follows_the_mmu),
+	VM_TEST(test_one_address_space),
 	VM_TEST(test_lookups),
 	VM_TEST(test_hva_lookup),
 	VM_TEST(test_sequences_under_readers),
