@@ -615,7 +615,11 @@ static bool kvm_check_memslot_overlap(struct kvm_memslots *slots, int id,
 	return false;
 }
 
-#define TASK_SIZE (1UL << 47)
+/*
+ * x86-64's TASK_SIZE_MAX with 4-level paging: the last user page is left
+ * out (the guard page below the non-canonical hole).
+ */
+#define TASK_SIZE_MAX ((1UL << 47) - PAGE_SIZE)
 
 /* __kvm_set_memory_region(): validation with KVM's errnos, then the update. */
 int kvm_set_memory_region(struct kvm *kvm, const struct kvm_userspace_memory_region2 *mem)
@@ -640,10 +644,13 @@ int kvm_set_memory_region(struct kvm *kvm, const struct kvm_userspace_memory_reg
 		return -EINVAL;
 	if (mem->guest_phys_addr & (PAGE_SIZE - 1))
 		return -EINVAL;
-	/* As access_ok(): a page-aligned range below the user address limit. */
+	/*
+	 * As x86-64's access_ok(): a page-aligned range whose end (start +
+	 * size, not wrapping) is at most TASK_SIZE_MAX.
+	 */
 	if ((mem->userspace_addr & (PAGE_SIZE - 1)) ||
-	    mem->userspace_addr > TASK_SIZE ||
-	    mem->memory_size > TASK_SIZE - mem->userspace_addr)
+	    mem->userspace_addr > TASK_SIZE_MAX ||
+	    mem->memory_size > TASK_SIZE_MAX - mem->userspace_addr)
 		return -EINVAL;
 	if (as_id >= kvm->nr_memslot_as_ids || id >= KVM_MEM_SLOTS_NUM)
 		return -EINVAL;

@@ -76,6 +76,7 @@ static const struct region_case cases[] = {
 	{ "hva not page aligned", 5, 0, 0, MB, 0x10000010, -EINVAL },
 	{ "hva above the user address limit", 5, 0, 0, MB, 1UL << 48, -EINVAL },
 	{ "hva + size above the limit", 5, 0, 0, 2 * MB, (1UL << 47) - MB, -EINVAL },
+	{ "hva + size in the last user page", 5, 0, 0, 4096, (1UL << 47) - 4096, -EINVAL },
 	{ "address space 2", (2u << 16) | 5, 0, 0, MB, 0x10000000, -EINVAL },
 	{ "a KVM-internal slot id", KVM_USER_MEM_SLOTS, 0, 0, MB, 0x10000000, -EINVAL },
 	{ "slot id 0xffff", 0xffff, 0, 0, MB, 0x10000000, -EINVAL },
