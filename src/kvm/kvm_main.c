@@ -714,9 +714,11 @@ int kvmmu_vm_enable_cap(struct kvm *kvm, const struct kvm_enable_cap *cap)
 
 	switch (cap->cap) {
 	case KVM_CAP_MANUAL_DIRTY_LOG_PROTECT2: {
-		u64 allowed = KVM_DIRTY_LOG_MANUAL_PROTECT_ENABLE |
-			      KVM_DIRTY_LOG_INITIALLY_SET;
+		u64 allowed = KVM_DIRTY_LOG_MANUAL_PROTECT_ENABLE;
 
+		/* INITIALLY_SET only goes with MANUAL_PROTECT_ENABLE. */
+		if (cap->args[0] & KVM_DIRTY_LOG_MANUAL_PROTECT_ENABLE)
+			allowed |= KVM_DIRTY_LOG_INITIALLY_SET;
 		if (cap->flags || (cap->args[0] & ~allowed))
 			return -EINVAL;
 		kvm->manual_dirty_log_protect = cap->args[0];

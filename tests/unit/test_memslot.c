@@ -448,6 +448,11 @@ static void test_quirks_cap(void **state)
 
 	cap = (struct kvm_enable_cap){ .cap = KVM_CAP_MANUAL_DIRTY_LOG_PROTECT2, .args = { 4 } };
 	assert_int_equal(kvmmu_vm_enable_cap(fix.w.kvm, &cap), -EINVAL);
+	/* INITIALLY_SET alone is no mode KVM has. */
+	cap.args[0] = KVM_DIRTY_LOG_INITIALLY_SET;
+	assert_int_equal(kvmmu_vm_enable_cap(fix.w.kvm, &cap), -EINVAL);
+	cap.args[0] = KVM_DIRTY_LOG_INITIALLY_SET | KVM_DIRTY_LOG_MANUAL_PROTECT_ENABLE;
+	assert_int_equal(kvmmu_vm_enable_cap(fix.w.kvm, &cap), 0);
 	cap = (struct kvm_enable_cap){ .cap = 12345 };
 	assert_int_equal(kvmmu_vm_enable_cap(fix.w.kvm, &cap), -EINVAL);
 }
