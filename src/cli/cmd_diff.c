@@ -29,7 +29,7 @@
 
 #define DIFF_EXIT_SKIP 77
 #define DIFF_ARENA (64ULL << 30)     /* the VMM's address range for hva= offsets */
-#define DIFF_MAX_TRACKED 256
+#define DIFF_MAX_TRACKED 8192
 #define DIFF_RANDOM_OPS 32            /* operations per generated sequence */
 #define DIFF_MAX_BITMAP (1ULL << 28)  /* bytes: the largest slot's bitmap, 2^31 pages */
 
@@ -60,8 +60,12 @@ struct diff_ctx {
 	struct { int kind; long ret; u64 count; } outcomes[64];
 	int nr_outcomes;
 	u64 bitmaps_set; /* GETs that agreed on a bitmap with bits set */
-	/* the slots the host holds now: their sizes, for GET's buffer */
-	struct { u32 slot; u64 npages; } tracked[DIFF_MAX_TRACKED];
+	/*
+	 * The slots each side holds now, by the size it accepted: GET writes
+	 * and CLEAR reads as many bytes as the slot's bitmap, so the buffers
+	 * are as large as the larger side's, even once the two disagree.
+	 */
+	struct { u32 slot; u64 npages[2]; } tracked[DIFF_MAX_TRACKED];
 	int nr_tracked;
 };
 
@@ -267,19 +271,33 @@ static void print_config(struct diff_ctx *c)
 
 /* ---- running a sequence --------------------------------------------------------------------- */
 
+/* The slot's entry (added if @add and there is room), or NULL. */
 static u64 *tracked_npages(struct diff_ctx *c, u32 slot, bool add)
 {
 	int i;
 
 	for (i = 0; i < c->nr_tracked; i++) {
 		if (c->tracked[i].slot == slot)
-			return &c->tracked[i].npages;
+			return c->tracked[i].npages;
 	}
 	if (!add || c->nr_tracked == DIFF_MAX_TRACKED)
 		return NULL;
 	c->tracked[c->nr_tracked].slot = slot;
-	c->tracked[c->nr_tracked].npages = 0;
-	return &c->tracked[c->nr_tracked++].npages;
+	c->tracked[c->nr_tracked].npages[0] = 0;
+	c->tracked[c->nr_tracked].npages[1] = 0;
+	return c->tracked[c->nr_tracked++].npages;
+}
+
+/* The bytes of the larger of the two sides' bitmaps of @slot (0: neither has it). */
+static u64 bitmap_bytes(struct diff_ctx *c, u32 slot)
+{
+	u64 *npages = tracked_npages(c, slot, false);
+	u64 pages;
+
+	if (!npages)
+		return 0;
+	pages = npages[0] > npages[1] ? npages[0] : npages[1];
+	return (pages + 63) / 64 * 8;
 }
 
 struct diff_result {
@@ -345,21 +363,21 @@ static int run_op(struct diff_ctx *c, struct world *w, const struct diff_op *op,
 
 			res->kvmmu = kvmmu_set_user_memory_region2(w->kvm, &m);
 		}
-		/* The host's view decides what GET's buffer must hold. */
-		if (!res->kvm) {
+		if (!res->kvm || !res->kvmmu) {
 			npages = tracked_npages(c, slot, true);
-			if (npages)
-				*npages = size >> 12;
+			if (!npages)
+				return -ENOSPC;
+			if (!res->kvm)
+				npages[0] = size >> 12;
+			if (!res->kvmmu)
+				npages[1] = size >> 12;
 		}
 		return 0;
 	}
 	case DIFF_OP_GET: {
-		u64 n, pages;
+		u64 n = bitmap_bytes(c, slot);
 		u8 *a, *b;
 
-		npages = tracked_npages(c, slot, false);
-		pages = npages ? *npages : 0;
-		n = ((pages + 63) / 64) * 8;
 		if (n > DIFF_MAX_BITMAP)
 			return -E2BIG;
 		a = malloc(n + GUARD);
@@ -388,11 +406,13 @@ static int run_op(struct diff_ctx *c, struct world *w, const struct diff_op *op,
 		u32 num = (u32)num64;
 		u64 *bits;
 
-		/* KVM reads ALIGN(num, 64) / 8 bytes, once num has passed the slot's checks. */
-		npages = tracked_npages(c, slot, false);
+		/*
+		 * KVM reads ALIGN(num, 64) / 8 bytes once num has passed the
+		 * slot's checks: never more than the slot's bitmap.
+		 */
 		n = ((u64)num + 63) / 64 * 8;
-		if (n > (npages ? (*npages + 63) / 64 * 8 : 0))
-			n = npages ? (*npages + 63) / 64 * 8 : 0;
+		if (n > bitmap_bytes(c, slot))
+			n = bitmap_bytes(c, slot);
 		bits = malloc(n + GUARD);
 		if (!bits)
 			return -ENOMEM;

@@ -504,8 +504,7 @@ void diff_op_format(const struct diff_op *op, char *buf, size_t len)
 		else
 			put(&p, &left, "%u", op->cap);
 		if (op->kind == DIFF_OP_ENABLE_CAP)
-			put(&p, &left, " args=0x%llx%s", (unsigned long long)op->arg0,
-			    op->flags ? "" : "");
+			put(&p, &left, " args=0x%llx", (unsigned long long)op->arg0);
 		if (op->kind == DIFF_OP_ENABLE_CAP && op->flags)
 			put(&p, &left, " flags=0x%x", op->flags);
 		break;
