@@ -245,8 +245,8 @@ static void print_config(struct diff_ctx *c)
 	json_object_begin(j);
 	json_key(j, "mmu");
 	json_string(j, world_mmu_name(cfg->wcfg.mmu));
-	json_key(j, "format");
-	json_string(j, cfg->npt ? "npt" : "ept");
+	json_key(j, "format"); /* of the TDP tables: none under shadow paging */
+	json_string(j, !cfg->tdp ? NULL : cfg->npt ? "npt" : "ept");
 	json_key(j, "phys_bits");
 	json_u64(j, (u64)cfg->wcfg.phys_bits);
 	json_key(j, "address_spaces");
@@ -629,20 +629,43 @@ static void print_seq(const struct diff_seq *seq)
 	}
 }
 
-static void json_skipped(struct cli_output *out, struct json *j, const char *why)
+/* The document of a run that did not happen: every field, empty. */
+static void json_skipped(struct cli_output *out, struct json *j, const char *why, u64 seed,
+			 bool random)
 {
 	if (!out->json)
 		return;
 	json_object_begin(j);
 	json_key(j, "skipped");
 	json_string(j, why);
+	json_key(j, "host");
+	json_null(j);
+	json_key(j, "kvmmu");
+	json_null(j);
+	json_key(j, "caps");
+	json_array_begin(j);
+	json_array_end(j);
+	json_key(j, "seed");
+	if (random)
+		json_u64(j, seed);
+	else
+		json_null(j);
 	json_key(j, "sequences");
 	json_array_begin(j);
 	json_array_end(j);
+	json_key(j, "outcomes");
+	json_object_begin(j);
+	json_object_end(j);
+	json_key(j, "bitmaps_with_bits_set");
+	json_u64(j, 0);
 	json_key(j, "operations");
 	json_u64(j, 0);
 	json_key(j, "differences");
 	json_u64(j, 0);
+	json_key(j, "config_differences");
+	json_u64(j, 0);
+	json_key(j, "agree");
+	json_bool(j, false);
 	json_object_end(j);
 	json_finish(j);
 	cli_output_close(out);
@@ -757,7 +780,7 @@ static int cmd_diff(int argc, char **argv)
 	r = diff_kvm_open(&c->k, device, why, sizeof(why));
 	if (r) {
 		fprintf(stderr, "kvmmu: diff: skipped: %s\n", why);
-		json_skipped(&out, &j, why);
+		json_skipped(&out, &j, why, seed, nr_random > 0);
 		status = DIFF_EXIT_SKIP;
 		goto out_free;
 	}
@@ -775,7 +798,7 @@ static int cmd_diff(int argc, char **argv)
 	r = match_host(c, why, sizeof(why));
 	if (r) {
 		fprintf(stderr, "kvmmu: diff: skipped: cannot match the host: %s\n", why);
-		json_skipped(&out, &j, why);
+		json_skipped(&out, &j, why, seed, nr_random > 0);
 		status = DIFF_EXIT_SKIP;
 		goto out_unmap;
 	}
