@@ -43,6 +43,7 @@ struct diff_config {
 	int nr_address_spaces;
 	long nr_slots;         /* KVM_CAP_NR_MEMSLOTS */
 	struct world_config wcfg;
+	bool overridden;       /* --mmu or --address-spaces: kvmmu not matched on purpose */
 	long host_caps[32], kvmmu_caps[32];
 };
 
@@ -212,9 +213,10 @@ static void print_config(struct diff_ctx *c)
 			cfg->max_gpa_bits, cfg->tdp ? "TDP" : "shadow paging",
 			cfg->nr_address_spaces, cfg->nr_address_spaces == 1 ? "" : "s",
 			cfg->nr_slots);
-		fprintf(c->out->human, "diff: kvmmu: --mmu %s, phys_bits %d, %d address space%s\n",
+		fprintf(c->out->human, "diff: kvmmu: --mmu %s, phys_bits %d, %d address space%s%s\n",
 			world_mmu_name(cfg->wcfg.mmu), cfg->wcfg.phys_bits,
-			cfg->nr_address_spaces, cfg->nr_address_spaces == 1 ? "" : "s");
+			cfg->wcfg.nr_address_spaces, cfg->wcfg.nr_address_spaces == 1 ? "" : "s",
+			cfg->overridden ? " (not the host's: --mmu or --address-spaces)" : "");
 		for (i = 0; i < diff_nr_caps; i++) {
 			if (cfg->host_caps[i] != cfg->kvmmu_caps[i])
 				fprintf(c->out->human, "diff: KVM_CAP_%s: host %ld, kvmmu %ld "
@@ -250,7 +252,9 @@ static void print_config(struct diff_ctx *c)
 	json_key(j, "phys_bits");
 	json_u64(j, (u64)cfg->wcfg.phys_bits);
 	json_key(j, "address_spaces");
-	json_u64(j, (u64)cfg->nr_address_spaces);
+	json_u64(j, (u64)cfg->wcfg.nr_address_spaces);
+	json_key(j, "matched");
+	json_bool(j, !cfg->overridden);
 	json_object_end(j);
 	json_key(j, "caps");
 	json_array_begin(j);
@@ -678,6 +682,8 @@ static int cmd_diff(int argc, char **argv)
 		{ "seed", required_argument, NULL, 's' },
 		{ "ops", required_argument, NULL, 'o' },
 		{ "device", required_argument, NULL, 'd' },
+		{ "mmu", required_argument, NULL, 'M' },
+		{ "address-spaces", required_argument, NULL, 'a' },
 		{ "verbose", no_argument, NULL, 'v' },
 		{ "print", no_argument, NULL, 'p' },
 		{ "json", optional_argument, NULL, 'j' },
@@ -690,7 +696,9 @@ static int cmd_diff(int argc, char **argv)
 	struct cli_output out;
 	struct diff_ctx *c;
 	u64 seed = 1, i;
-	bool set_seed = false, verbose = false, print = false;
+	bool set_seed = false, verbose = false, print = false, set_mmu = false;
+	enum world_mmu mmu = WORLD_MMU_TDP;
+	long nr_as = 0;
 	int nr_seqs = 0, ch, r, status;
 	char why[512];
 	void *arena;
@@ -721,6 +729,14 @@ static int cmd_diff(int argc, char **argv)
 			break;
 		case 'p':
 			print = true;
+			break;
+		case 'M':
+			if (world_mmu_parse(optarg, &mmu, why, sizeof(why)))
+				cli_usage_error("diff: %s", why);
+			set_mmu = true;
+			break;
+		case 'a':
+			nr_as = cli_parse_long("diff", "address-spaces", optarg, 1, 2);
 			break;
 		case 'j':
 			cli_output_parse_json(&out, "json", optarg);
@@ -801,6 +817,14 @@ static int cmd_diff(int argc, char **argv)
 		json_skipped(&out, &j, why, seed, nr_random > 0);
 		status = DIFF_EXIT_SKIP;
 		goto out_unmap;
+	}
+	if (set_mmu) {
+		c->cfg.wcfg.mmu = mmu;
+		c->cfg.overridden = true;
+	}
+	if (nr_as) {
+		c->cfg.wcfg.nr_address_spaces = (int)nr_as;
+		c->cfg.overridden = true;
 	}
 	r = compare_caps(c, why, sizeof(why));
 	if (r) {
@@ -897,6 +921,10 @@ const struct cli_command cli_cmd_diff = {
 		"  --seed S           their seed (default 1)\n"
 		"  --ops N            operations per generated sequence (default 32)\n"
 		"  --device PATH      the KVM device (default /dev/kvm)\n"
+		"  --mmu MMU          run kvmmu's VM on MMU (tdp, tdp-legacy, shadow), not on the\n"
+		"                     one that matches the host: a difference of configuration\n"
+		"                     on purpose, to see what it changes\n"
+		"  --address-spaces N the same for the number of address spaces (1 or 2)\n"
 		"  --verbose          a line for every sequence, not only for differences\n"
 		"  --print            print the sequences in the text format and run nothing\n"
 		"                     (a generated one, to keep or to replay as a FILE)\n"

@@ -70,21 +70,23 @@ def test_usage_errors():
             # A bad file is refused before /dev/kvm is opened: exit 2 even without KVM.
             p = kvmmu('diff', path)
             check(f'bad input exits 2 with one line: {what}', usage_error(p),
-                  f'exit {p.returncode}: {p.stderr}')
+                  f'exit {p.returncode}: {p.stdout} {p.stderr}')
             check(f'bad input names the file and line: {what}',
                   what == 'no operations' or 'bad.seq:1:' in p.stderr, p.stderr)
     for args in (['diff'], ['diff', '--seed', '3'], ['diff', '--random', '0'],
                  ['diff', '--random', 'x'], ['diff', '--bogus'], ['diff', '/no/such/file.seq'],
+                 ['diff', '--random', '1', '--mmu', 'ept'],
+                 ['diff', '--random', '1', '--address-spaces', '3'],
                  ['diff', '--random', '1', '--print', '--json']):
         p = kvmmu(*args)
         check(f'usage error: {" ".join(args[1:]) or "(nothing)"}', usage_error(p),
-              f'exit {p.returncode}: {p.stderr}')
+              f'exit {p.returncode}: {p.stdout} {p.stderr}')
 
 
 def test_skip_without_device():
     p = kvmmu('diff', '--device', '/nonexistent/kvm', SEQS[0])
     check('no device: exit 77 (skipped)', p.returncode == SKIP and 'skipped' in p.stderr,
-          f'exit {p.returncode}: {p.stderr}')
+          f'exit {p.returncode}: {p.stdout} {p.stderr}')
     p = kvmmu('diff', '--device', '/nonexistent/kvm', '--random', '1', '--json')
     try:
         doc = json.loads(p.stdout)
@@ -118,7 +120,8 @@ def test_print_round_trip():
 
 def test_help():
     p = kvmmu('diff', '--help')
-    want = ['--random', '--seed', '--ops', '--device', '--verbose', '--print', '--json',
+    want = ['--random', '--seed', '--ops', '--device', '--mmu', '--address-spaces',
+            '--verbose', '--print', '--json',
             '--quiet', '77', 'docs/diff.md']
     missing = [w for w in want if w not in p.stdout]
     check('diff --help names every option and the skip status',
@@ -176,6 +179,35 @@ def check_config(doc):
           json.dumps([caps[c] for c in bad]))
 
 
+def test_mismatch_is_caught(skip):
+    """kvmmu configured unlike the host, on purpose: the comparison must see it."""
+    name = 'a kvmmu MMU unlike the host\'s: the max-gpa sequence differs (exit 1)'
+    name_as = 'another number of address spaces: the address-space sequence differs (exit 1)'
+    if skip:
+        check(name, True, skip=skip)
+        check(name_as, True, skip=skip)
+        return
+    seq = os.path.join(SEQ_DIR, 'limits-max-gpa.seq')
+    p = kvmmu('diff', '--json', '--quiet', seq)
+    doc = json.loads(p.stdout)
+    other = 'tdp' if not doc['host']['tdp'] else 'shadow'
+    p = kvmmu('diff', '--json', '--quiet', '--mmu', other, seq)
+    try:
+        doc = json.loads(p.stdout)
+        lines = [d['line'] for d in doc['sequences'][0]['differences']]
+        ok = p.returncode == 1 and doc['differences'] > 0 and 2 in lines and \
+            doc['kvmmu']['matched'] is False and doc['kvmmu']['mmu'] == other and \
+            all(d['what'] == 'return' for d in doc['sequences'][0]['differences'])
+    except (json.JSONDecodeError, KeyError, IndexError) as e:
+        ok, lines = False, repr(e)
+    check(name, ok, f'exit {p.returncode}: {lines}: {p.stderr}')
+    seq = os.path.join(SEQ_DIR, 'limits-address-spaces.seq')
+    other = '2' if doc['host']['address_spaces'] == 1 else '1'
+    p = kvmmu('diff', '--quiet', '--address-spaces', other, seq)
+    check(name_as, p.returncode == 1 and 'limits-address-spaces.seq:3: region' in p.stdout,
+          f'exit {p.returncode}: {p.stdout} {p.stderr}')
+
+
 def test_random(skip):
     name = f'--random {RANDOM} --seed 1 agrees with the host KVM'
     if skip:
@@ -207,7 +239,7 @@ def main():
     except Exception as e:
         skip = None
         check('kvm_usable', False, repr(e))
-    for t in (test_sequences, test_random):
+    for t in (test_sequences, test_mismatch_is_caught, test_random):
         try:
             t(skip)
         except Exception as e:
