@@ -41,6 +41,12 @@ struct kvmmu_vm_config {
 	enum kvmmu_tdp_format format;
 	int tdp_level;        /* 4 or 5 */
 	int phys_bits;        /* host MAXPHYADDR; 46 by default */
+	/*
+	 * The memslot address spaces (KVM_CAP_MULTI_ADDRESS_SPACE): 2, normal
+	 * and SMM (0 means 2), or 1, as a KVM built without CONFIG_KVM_SMM
+	 * has; a slot of another address space is then -EINVAL.
+	 */
+	int nr_address_spaces;
 	bool ad_disabled;     /* EPT without A/D bits: access tracking */
 	/*
 	 * KVM's tdp_mmu parameter: the TDP MMU (true, the default), or TDP
@@ -89,6 +95,12 @@ void kvmmu_vm_destroy(struct kvm *kvm);
  * DIRTY_LOG_RING_WITH_BITMAP, DISABLE_QUIRKS(2).  -EINVAL for anything else.
  */
 int kvmmu_vm_enable_cap(struct kvm *kvm, const struct kvm_enable_cap *cap);
+
+/*
+ * KVM_CHECK_EXTENSION on the VM's fd: what KVM reports for @cap (0 for a
+ * capability kvmmu does not have).
+ */
+int kvmmu_vm_check_extension(struct kvm *kvm, long cap);
 
 /* KVM_SET_USER_MEMORY_REGION and KVM_SET_USER_MEMORY_REGION2. */
 int kvmmu_set_user_memory_region(struct kvm *kvm,

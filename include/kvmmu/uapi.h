@@ -77,6 +77,10 @@ static_assert(offsetof(struct kvm_pre_fault_memory, flags) == 16, "flags at 16")
 #define KVM_X86_QUIRK_SLOT_ZAP_ALL (1 << 7)
 #endif
 
+#ifndef KVM_CAP_VM_TYPES
+#define KVM_CAP_VM_TYPES 235
+#endif
+
 #ifndef KVM_X86_DEFAULT_VM
 #define KVM_X86_DEFAULT_VM 0
 #endif

@@ -80,6 +80,6 @@ void cli_outputs_begin(const char *cmd, struct cli_output *out, struct json *j,
 		       const char *trace);
 
 extern const struct cli_command cli_cmd_run, cli_cmd_scenario,
-	cli_cmd_replay, cli_cmd_list, cli_cmd_bench, cli_cmd_access;
+	cli_cmd_replay, cli_cmd_list, cli_cmd_bench, cli_cmd_access, cli_cmd_diff;
 
 #endif /* KVMMU_CLI_CLI_H */

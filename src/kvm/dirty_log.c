@@ -45,7 +45,7 @@ static int get_log_slot(struct kvm *kvm, u32 log_slot, struct kvm_memory_slot **
 	int as_id = log_slot >> 16, id = (u16)log_slot;
 	struct kvm_memory_slot *memslot;
 
-	if (as_id >= KVM_ADDRESS_SPACE_NUM || id >= KVM_USER_MEM_SLOTS)
+	if (as_id >= kvm->nr_memslot_as_ids || id >= KVM_USER_MEM_SLOTS)
 		return -EINVAL;
 	memslot = id_to_memslot(__kvm_memslots(kvm, as_id), id);
 	if (!memslot || !memslot->dirty_bitmap)
@@ -280,7 +280,7 @@ static void kvm_reset_dirty_gfn(struct kvm *kvm, u32 slot, u64 offset, u64 mask)
 	int as_id = slot >> 16, id = (u16)slot;
 	struct kvm_memory_slot *memslot;
 
-	if (as_id >= KVM_ADDRESS_SPACE_NUM || id >= KVM_USER_MEM_SLOTS)
+	if (as_id >= kvm->nr_memslot_as_ids || id >= KVM_USER_MEM_SLOTS)
 		return;
 	memslot = id_to_memslot(__kvm_memslots(kvm, as_id), id);
 	/*

@@ -54,10 +54,12 @@
 #define KVM_DIRTY_RING_MAX_ENTRIES 65536
 
 /*
- * The user address limit (x86-64 TASK_SIZE_MAX with 4-level paging): no user
- * mapping reaches it.
+ * The user address limit, x86-64's TASK_SIZE_MAX with 4-level paging: the
+ * last page below 2^47 is left out (the guard page below the non-canonical
+ * hole), and access_ok() wants a range to end at or below it.
  */
-#define TASK_SIZE (1UL << 47)
+#define TASK_SIZE_MAX ((1UL << 47) - PAGE_SIZE)
+#define TASK_SIZE TASK_SIZE_MAX
 
 /*
  * Whether @n bytes at the user pointer @p can be copied, as far as kvmmu can
@@ -597,6 +599,12 @@ struct kvm {
 
 	struct kvm_memslots __memslots[KVM_ADDRESS_SPACE_NUM][2];
 	struct kvm_memslots *memslots[KVM_ADDRESS_SPACE_NUM]; /* SRCU */
+	/*
+	 * The address spaces userspace may name (kvm_arch_nr_memslot_as_ids()):
+	 * 2, or 1 as in a KVM built without CONFIG_KVM_SMM.  Storage is kept
+	 * for KVM_ADDRESS_SPACE_NUM either way.
+	 */
+	int nr_memslot_as_ids;
 	u64 nr_memslot_pages;
 	u32 nr_memslots_dirty_logging;
 	/*

@@ -477,6 +477,7 @@ int kvmmu_vm_create(const struct kvmmu_vm_config *cfg, struct kvm **out)
 	    cfg->phys_bits < 36 || cfg->phys_bits > 52 ||
 	    (cfg->ad_disabled && cfg->format != KVMMU_TDP_EPT) ||
 	    (cfg->pml && (cfg->format != KVMMU_TDP_EPT || cfg->ad_disabled)) ||
+	    cfg->nr_address_spaces < 0 || cfg->nr_address_spaces > KVM_ADDRESS_SPACE_NUM ||
 	    cfg->memslot_generation_start % KVM_ADDRESS_SPACE_NUM ||
 	    (cfg->memslot_generation_start & KVM_MEMSLOT_GEN_UPDATE_IN_PROGRESS))
 		return -EINVAL;
@@ -488,6 +489,7 @@ int kvmmu_vm_create(const struct kvmmu_vm_config *cfg, struct kvm **out)
 	kvm->hw = cfg->hw_ops;
 	kvm->hw_ctx = cfg->hw;
 	kvm_init_locks(kvm);
+	kvm->nr_memslot_as_ids = cfg->nr_address_spaces ?: KVM_ADDRESS_SPACE_NUM;
 
 	kvm->mmu_invalidate_seq = cfg->mmu_invalidate_seq_start;
 	r = kvm_memslots_init(kvm, cfg->memslot_generation_start);
@@ -792,6 +794,44 @@ int kvmmu_vm_enable_cap(struct kvm *kvm, const struct kvm_enable_cap *cap)
 		return 0;
 	default:
 		return -EINVAL;
+	}
+}
+
+/*
+ * KVM_CHECK_EXTENSION on the VM: kvm_vm_ioctl_check_extension_generic() and
+ * x86's kvm_vm_ioctl_check_extension() for the capabilities kvmmu models.
+ */
+int kvmmu_vm_check_extension(struct kvm *kvm, long cap)
+{
+	switch (cap) {
+	case KVM_CAP_USER_MEMORY:
+	case KVM_CAP_USER_MEMORY2:
+	case KVM_CAP_SYNC_MMU:
+	case KVM_CAP_READONLY_MEM:
+		return 1;
+	case KVM_CAP_VM_TYPES:
+		return 1 << KVM_X86_DEFAULT_VM;
+	case KVM_CAP_NR_MEMSLOTS:
+		return KVM_USER_MEM_SLOTS;
+	case KVM_CAP_MULTI_ADDRESS_SPACE:
+		/* Only a KVM with more than one address space has the case. */
+		return kvm->nr_memslot_as_ids > 1 ? kvm->nr_memslot_as_ids : 0;
+	case KVM_CAP_X86_SMM:
+		return kvm->nr_memslot_as_ids > 1;
+	case KVM_CAP_MANUAL_DIRTY_LOG_PROTECT2:
+		return KVM_DIRTY_LOG_MANUAL_PROTECT_ENABLE | KVM_DIRTY_LOG_INITIALLY_SET;
+	case KVM_CAP_DIRTY_LOG_RING:
+	case KVM_CAP_DIRTY_LOG_RING_ACQ_REL:
+		return KVM_DIRTY_RING_MAX_ENTRIES * sizeof(struct kvm_dirty_gfn);
+	case KVM_CAP_DIRTY_LOG_RING_WITH_BITMAP:
+		/* kvmmu has it on x86, where KVM has it on arm64 only. */
+		return 1;
+	case KVM_CAP_DISABLE_QUIRKS2:
+		return KVM_X86_VALID_QUIRKS;
+	case KVM_CAP_PRE_FAULT_MEMORY:
+		return kvm->arch.tdp_enabled;
+	default:
+		return 0;
 	}
 }
 

@@ -638,12 +638,15 @@ int kvm_set_memory_region(struct kvm *kvm, const struct kvm_userspace_memory_reg
 		return -EINVAL;
 	if (mem->guest_phys_addr & (PAGE_SIZE - 1))
 		return -EINVAL;
-	/* As access_ok(): a page-aligned range below the user address limit. */
+	/*
+	 * As x86-64's access_ok(): a page-aligned range whose end (start +
+	 * size, not wrapping) is at most TASK_SIZE_MAX.
+	 */
 	if ((mem->userspace_addr & (PAGE_SIZE - 1)) ||
-	    mem->userspace_addr > TASK_SIZE ||
-	    mem->memory_size > TASK_SIZE - mem->userspace_addr)
+	    mem->userspace_addr > TASK_SIZE_MAX ||
+	    mem->memory_size > TASK_SIZE_MAX - mem->userspace_addr)
 		return -EINVAL;
-	if (as_id >= KVM_ADDRESS_SPACE_NUM || id >= KVM_MEM_SLOTS_NUM)
+	if (as_id >= kvm->nr_memslot_as_ids || id >= KVM_MEM_SLOTS_NUM)
 		return -EINVAL;
 	if (mem->guest_phys_addr + mem->memory_size < mem->guest_phys_addr)
 		return -EINVAL;

@@ -240,6 +240,8 @@ int world_config_check(const struct world_config *cfg, char *why, size_t why_len
 	if (cfg->mmu >= NR_WORLD_MMUS)
 		return fail(why, why_len, "unknown MMU %d", cfg->mmu);
 	/* The guest's own tables live in bytes; PML logs gpas of TDP tables. */
+	if (cfg->nr_address_spaces < 0 || cfg->nr_address_spaces > 2)
+		return fail(why, why_len, "a VM has 1 or 2 memslot address spaces");
 	if (cfg->mmu == WORLD_MMU_SHADOW && cfg->tag_mode)
 		return fail(why, why_len, "shadow paging needs guest memory in bytes (no tag mode)");
 	if (cfg->guest_paging && (cfg->guest_paging < 2 || cfg->guest_paging > 5))
@@ -469,6 +471,7 @@ static int create_vm(struct world *w)
 	vcfg.format = cfg->format;
 	vcfg.tdp_level = cfg->tdp_level;
 	vcfg.phys_bits = cfg->phys_bits;
+	vcfg.nr_address_spaces = cfg->nr_address_spaces;
 	vcfg.ad_disabled = cfg->ad_disabled;
 	vcfg.pml = cfg->pml;
 	vcfg.nx_huge_pages = cfg->nx_huge_pages;

@@ -160,6 +160,7 @@ struct world_cpu {
  * @host_ops:         the host as the VM sees it (NULL: the host model's)
  * @cpu:              the CPU (NULL: the simulated machine of src/hw)
  * @phys_bits:        MAXPHYADDR (0: 46)
+ * @nr_address_spaces: memslot address spaces, 1 or 2 (0: 2, normal and SMM)
  * @vm_type:          KVM_CREATE_VM's type (KVM_X86_DEFAULT_VM)
  * @mmu:              the MMU
  * @format:           EPT or NPT
@@ -208,6 +209,7 @@ struct world_config {
 	const struct kvmmu_host_ops *host_ops;
 	const struct world_cpu *cpu;
 	int phys_bits;
+	int nr_address_spaces;
 
 	unsigned long vm_type;
 	enum world_mmu mmu;

@@ -38,6 +38,7 @@ int vm_fixture_create(struct vm_fixture *f, const struct vm_fixture_opts *o)
 		.nx_huge_pages = o->nx_huge_pages,
 		.no_eager_split = o->no_eager_split,
 		.manual_protect = o->manual_protect,
+		.nr_address_spaces = o->nr_address_spaces,
 		.dirty_ring_bytes = o->dirty_ring_bytes,
 		.nr_vcpus = o->nr_vcpus,
 		.mem = { {

@@ -40,6 +40,7 @@ struct vm_fixture_opts {
 	bool real_hw;         /* src/hw's CPU (TLB, walker) instead of the fake one */
 	u64 manual_protect;   /* KVM_CAP_MANUAL_DIRTY_LOG_PROTECT2 args[0] */
 	enum world_mmu mmu;   /* 0: the TDP MMU; WORLD_MMU_TDP_LEGACY: the shadow MMU */
+	int nr_address_spaces; /* 0: 2 (normal and SMM) */
 };
 
 /*

@@ -76,6 +76,7 @@ static const struct region_case cases[] = {
 	{ "hva not page aligned", 5, 0, 0, MB, 0x10000010, -EINVAL },
 	{ "hva above the user address limit", 5, 0, 0, MB, 1UL << 48, -EINVAL },
 	{ "hva + size above the limit", 5, 0, 0, 2 * MB, (1UL << 47) - MB, -EINVAL },
+	{ "hva + size in the last user page", 5, 0, 0, 4096, (1UL << 47) - 4096, -EINVAL },
 	{ "address space 2", (2u << 16) | 5, 0, 0, MB, 0x10000000, -EINVAL },
 	{ "a KVM-internal slot id", KVM_USER_MEM_SLOTS, 0, 0, MB, 0x10000000, -EINVAL },
 	{ "slot id 0xffff", 0xffff, 0, 0, MB, 0x10000000, -EINVAL },
@@ -154,6 +155,44 @@ static void test_max_gfn_follows_the_mmu(void **state)
 	m.guest_phys_addr = 1ULL << 52;
 	assert_int_equal(kvmmu_set_user_memory_region2(shadow.w.kvm, &m), -EINVAL);
 	assert_int_equal(vm_fixture_destroy(&shadow), 0);
+}
+
+/*
+ * One address space, as in a KVM without CONFIG_KVM_SMM: a slot or a dirty
+ * log of address space 1 is -EINVAL, and KVM_CHECK_EXTENSION says so.
+ */
+static void test_one_address_space(void **state)
+{
+	struct vm_fixture one;
+	struct vm_fixture_opts o = { .nr_vcpus = 0, .nr_address_spaces = 1 };
+	struct kvm_userspace_memory_region2 m = {
+		.slot = (1u << 16) | 2, .guest_phys_addr = 0, .memory_size = MB,
+		.userspace_addr = 0x10000000, .flags = KVM_MEM_LOG_DIRTY_PAGES,
+	};
+	unsigned long bitmap[4];
+	struct kvm_dirty_log log = { .slot = (1u << 16) | 2, .dirty_bitmap = bitmap };
+
+	/* The default VM has both. */
+	assert_int_equal(kvmmu_vm_check_extension(fix.w.kvm, KVM_CAP_MULTI_ADDRESS_SPACE), 2);
+	assert_int_equal(kvmmu_vm_check_extension(fix.w.kvm, KVM_CAP_X86_SMM), 1);
+	assert_int_equal(kvmmu_set_user_memory_region2(fix.w.kvm, &m), 0);
+	assert_int_equal(kvmmu_get_dirty_log(fix.w.kvm, &log), 0);
+
+	assert_int_equal(vm_fixture_create(&one, &o), 0);
+	assert_int_equal(kvmmu_vm_check_extension(one.w.kvm, KVM_CAP_MULTI_ADDRESS_SPACE), 0);
+	assert_int_equal(kvmmu_vm_check_extension(one.w.kvm, KVM_CAP_X86_SMM), 0);
+	assert_int_equal(kvmmu_vm_check_extension(one.w.kvm, KVM_CAP_NR_MEMSLOTS),
+			 KVM_USER_MEM_SLOTS);
+	assert_int_equal(kvmmu_set_user_memory_region2(one.w.kvm, &m), -EINVAL);
+	assert_int_equal(kvmmu_get_dirty_log(one.w.kvm, &log), -EINVAL);
+	m.slot = 2;
+	log.slot = 2;
+	assert_int_equal(kvmmu_set_user_memory_region2(one.w.kvm, &m), 0);
+	assert_int_equal(kvmmu_get_dirty_log(one.w.kvm, &log), 0);
+	assert_int_equal(vm_fixture_destroy(&one), 0);
+
+	o.nr_address_spaces = 3;
+	assert_int_not_equal(vm_fixture_create(&one, &o), 0);
 }
 
 static void test_lookups(void **state)
@@ -409,6 +448,11 @@ static void test_quirks_cap(void **state)
 
 	cap = (struct kvm_enable_cap){ .cap = KVM_CAP_MANUAL_DIRTY_LOG_PROTECT2, .args = { 4 } };
 	assert_int_equal(kvmmu_vm_enable_cap(fix.w.kvm, &cap), -EINVAL);
+	/* INITIALLY_SET alone is no mode KVM has. */
+	cap.args[0] = KVM_DIRTY_LOG_INITIALLY_SET;
+	assert_int_equal(kvmmu_vm_enable_cap(fix.w.kvm, &cap), -EINVAL);
+	cap.args[0] = KVM_DIRTY_LOG_INITIALLY_SET | KVM_DIRTY_LOG_MANUAL_PROTECT_ENABLE;
+	assert_int_equal(kvmmu_vm_enable_cap(fix.w.kvm, &cap), 0);
 	cap = (struct kvm_enable_cap){ .cap = 12345 };
 	assert_int_equal(kvmmu_vm_enable_cap(fix.w.kvm, &cap), -EINVAL);
 }
@@ -443,6 +487,7 @@ static void test_dirty_ring_cap(void **state)
 static const struct CMUnitTest tests[] = {
 	VM_TEST(test_region_errnos),
 	VM_TEST(test_max_gfn_follows_the_mmu),
+	VM_TEST(test_one_address_space),
 	VM_TEST(test_lookups),
 	VM_TEST(test_hva_lookup),
 	VM_TEST(test_sequences_under_readers),

@@ -1,0 +1,940 @@
+// SPDX-License-Identifier: GPL-2.0-only
+/*
+ * kvmmu diff: differential testing against the host's KVM.  Each sequence
+ * of memslot and dirty-log operations runs on a fresh kvmmu VM (through
+ * the public API, on a world) and on a fresh VM of the host's /dev/kvm
+ * (raw ioctls); every return value and every dirty bitmap is compared.
+ *
+ * Before anything runs, kvmmu's VM is configured as the host's KVM is:
+ * the highest gpa a memslot may reach (MAXPHYADDR with TDP, 52 bits with
+ * shadow paging; measured on the host, then matched with --mmu and
+ * phys_bits), the number of address spaces (KVM_CAP_MULTI_ADDRESS_SPACE),
+ * and the capabilities both report are listed side by side.
+ *
+ * Exit status: 0 the two agree, 1 differences, 2 bad input, 77 no usable
+ * /dev/kvm (skipped).
+ */
+#include <errno.h>
+#include <getopt.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <unistd.h>
+
+#include <cpuid.h>
+
+#include "cli.h"
+#include "diff.h"
+
+#define DIFF_EXIT_SKIP 77
+#define DIFF_ARENA (64ULL << 30)     /* the VMM's address range for hva= offsets */
+#define DIFF_MAX_TRACKED 8192
+#define DIFF_RANDOM_OPS 32            /* operations per generated sequence */
+#define DIFF_MAX_BITMAP (1ULL << 28)  /* bytes: the largest slot's bitmap, 2^31 pages */
+
+/* What was found on the host, and what kvmmu's VM was configured to. */
+struct diff_config {
+	int phys_bits_cpuid;   /* CPUID 0x80000008 EAX[7:0] */
+	int max_gpa_bits;      /* measured: the highest slot the host takes ends below 2^bits */
+	bool tdp;              /* the host bounds slots by MAXPHYADDR: TDP */
+	bool tdp_mmu;          /* /sys/module/kvm/parameters/tdp_mmu */
+	bool npt;              /* AMD */
+	int nr_address_spaces;
+	long nr_slots;         /* KVM_CAP_NR_MEMSLOTS */
+	struct world_config wcfg;
+	bool overridden;       /* --mmu or --address-spaces: kvmmu not matched on purpose */
+	long host_caps[32], kvmmu_caps[32];
+};
+
+/* The two sides of one run. */
+struct diff_ctx {
+	struct diff_kvm k;
+	struct diff_config cfg;
+	unsigned long arena;
+	struct cli_output *out;
+	struct json *j;
+	bool verbose;
+	/* this run's totals */
+	u64 sequences, ops, differences, config_differences;
+	/* what the host returned, by operation: how much each path was exercised */
+	struct { int kind; long ret; u64 count; } outcomes[64];
+	int nr_outcomes;
+	u64 bitmaps_set; /* GETs that agreed on a bitmap with bits set */
+	/*
+	 * The slots each side holds now, by the size it accepted: GET writes
+	 * and CLEAR reads as many bytes as the slot's bitmap, so the buffers
+	 * are as large as the larger side's, even once the two disagree.
+	 */
+	struct { u32 slot; u64 npages[2]; } tracked[DIFF_MAX_TRACKED];
+	int nr_tracked;
+};
+
+static u64 resolve(const struct diff_ctx *c, const struct diff_value *v)
+{
+	return v->constant + (u64)v->maxgpa * (1ULL << c->cfg.max_gpa_bits) +
+	       (u64)v->nrslots * (u64)c->cfg.nr_slots;
+}
+
+static u32 op_slot(const struct diff_ctx *c, const struct diff_op *op)
+{
+	return (op->as_id << 16) + (u32)resolve(c, &op->slot);
+}
+
+static const char *errname(int r, char *buf, size_t len)
+{
+	const char *n;
+
+	if (r >= 0) {
+		snprintf(buf, len, "%d", r);
+		return buf;
+	}
+	n = strerrorname_np(-r);
+	if (n)
+		snprintf(buf, len, "-%s", n);
+	else
+		snprintf(buf, len, "-%d", -r);
+	return buf;
+}
+
+/* ---- matching the host ---------------------------------------------------------------------- */
+
+static int read_param(const char *path)
+{
+	char buf[8] = "";
+	FILE *f = fopen(path, "r");
+
+	if (!f)
+		return -1;
+	if (!fgets(buf, sizeof(buf), f))
+		buf[0] = 0;
+	fclose(f);
+	return buf[0] == 'Y' || buf[0] == 'y' || buf[0] == '1';
+}
+
+/* The highest slot the host's KVM takes: [2^bits - 4K, 2^bits). */
+static int probe_max_gpa_bits(struct diff_ctx *c)
+{
+	int bits, r;
+
+	r = diff_kvm_vm_create(&c->k);
+	if (r)
+		return r;
+	for (bits = 52; bits > 32; bits--) {
+		r = diff_kvm_set_region(&c->k, false, 0, 0, (1ULL << bits) - 4096, 4096,
+					c->arena);
+		if (!r)
+			break;
+	}
+	diff_kvm_vm_destroy(&c->k);
+	return bits;
+}
+
+static int match_host(struct diff_ctx *c, char *why, size_t why_len)
+{
+	struct diff_config *cfg = &c->cfg;
+	unsigned int a, b, d, e;
+	long r;
+
+	if (__get_cpuid(0x80000008, &a, &b, &d, &e))
+		cfg->phys_bits_cpuid = (int)(a & 0xff);
+	else
+		cfg->phys_bits_cpuid = 36;
+	cfg->npt = access("/sys/module/kvm_amd", F_OK) == 0;
+	cfg->tdp_mmu = read_param("/sys/module/kvm/parameters/tdp_mmu") != 0;
+	cfg->max_gpa_bits = probe_max_gpa_bits(c);
+	if (cfg->max_gpa_bits < 0) {
+		snprintf(why, why_len, "KVM_CREATE_VM: %s", strerror(-cfg->max_gpa_bits));
+		return cfg->max_gpa_bits;
+	}
+	/* With TDP, slots end below MAXPHYADDR; with shadow paging, below 2^52. */
+	cfg->tdp = cfg->max_gpa_bits < 52 || cfg->phys_bits_cpuid >= 52;
+
+	r = diff_kvm_vm_create(&c->k);
+	if (r) {
+		snprintf(why, why_len, "KVM_CREATE_VM: %s", strerror((int)-r));
+		return (int)r;
+	}
+	r = diff_kvm_check_extension(&c->k, true, KVM_CAP_MULTI_ADDRESS_SPACE);
+	cfg->nr_address_spaces = r <= 1 ? 1 : 2;
+	cfg->nr_slots = diff_kvm_check_extension(&c->k, true, KVM_CAP_NR_MEMSLOTS);
+	diff_kvm_vm_destroy(&c->k);
+
+	memset(&cfg->wcfg, 0, sizeof(cfg->wcfg));
+	cfg->wcfg.nr_frames = 1024;
+	cfg->wcfg.format = cfg->npt ? KVMMU_TDP_NPT : KVMMU_TDP_EPT;
+	cfg->wcfg.mmu = !cfg->tdp ? WORLD_MMU_SHADOW :
+			cfg->tdp_mmu ? WORLD_MMU_TDP : WORLD_MMU_TDP_LEGACY;
+	cfg->wcfg.phys_bits = cfg->tdp ? cfg->max_gpa_bits : cfg->phys_bits_cpuid;
+	if (cfg->wcfg.phys_bits < 36 || cfg->wcfg.phys_bits > 52) {
+		snprintf(why, why_len, "the host's MAXPHYADDR (%d) is out of kvmmu's range 36..52",
+			 cfg->wcfg.phys_bits);
+		return -EINVAL;
+	}
+	cfg->wcfg.nr_address_spaces = cfg->nr_address_spaces;
+	return 0;
+}
+
+/* Both sides' capabilities, once kvmmu is configured. */
+static int compare_caps(struct diff_ctx *c, char *why, size_t why_len)
+{
+	struct world w;
+	int i, r;
+
+	r = world_create(&w, &c->cfg.wcfg, why, why_len);
+	if (r)
+		return r;
+	r = diff_kvm_vm_create(&c->k);
+	if (r) {
+		world_destroy(&w);
+		snprintf(why, why_len, "KVM_CREATE_VM: %s", strerror(-r));
+		return r;
+	}
+	for (i = 0; i < diff_nr_caps; i++) {
+		c->cfg.host_caps[i] = diff_kvm_check_extension(&c->k, true, diff_caps[i]);
+		c->cfg.kvmmu_caps[i] = kvmmu_vm_check_extension(w.kvm, diff_caps[i]);
+		if (c->cfg.host_caps[i] != c->cfg.kvmmu_caps[i])
+			c->config_differences++;
+	}
+	diff_kvm_vm_destroy(&c->k);
+	world_destroy(&w);
+	return 0;
+}
+
+static void print_config(struct diff_ctx *c)
+{
+	const struct diff_config *cfg = &c->cfg;
+	struct json *j = c->j;
+	int i;
+
+	if (!c->out->quiet) {
+		fprintf(c->out->human, "diff: host KVM: MAXPHYADDR %d (CPUID), memslots below 2^%d "
+			"(%s), %d address space%s, %ld memslots\n", cfg->phys_bits_cpuid,
+			cfg->max_gpa_bits, cfg->tdp ? "TDP" : "shadow paging",
+			cfg->nr_address_spaces, cfg->nr_address_spaces == 1 ? "" : "s",
+			cfg->nr_slots);
+		fprintf(c->out->human, "diff: kvmmu: --mmu %s, phys_bits %d, %d address space%s%s\n",
+			world_mmu_name(cfg->wcfg.mmu), cfg->wcfg.phys_bits,
+			cfg->wcfg.nr_address_spaces, cfg->wcfg.nr_address_spaces == 1 ? "" : "s",
+			cfg->overridden ? " (not the host's: --mmu or --address-spaces)" : "");
+		for (i = 0; i < diff_nr_caps; i++) {
+			if (cfg->host_caps[i] != cfg->kvmmu_caps[i])
+				fprintf(c->out->human, "diff: KVM_CAP_%s: host %ld, kvmmu %ld "
+					"(docs/diff.md)\n", diff_cap_name(diff_caps[i]),
+					cfg->host_caps[i], cfg->kvmmu_caps[i]);
+		}
+	}
+	if (!c->out->json)
+		return;
+	json_key(j, "host");
+	json_object_begin(j);
+	json_key(j, "api_version");
+	json_u64(j, (u64)c->k.api_version);
+	json_key(j, "maxphyaddr_cpuid");
+	json_u64(j, (u64)cfg->phys_bits_cpuid);
+	json_key(j, "max_gpa_bits");
+	json_u64(j, (u64)cfg->max_gpa_bits);
+	json_key(j, "tdp");
+	json_bool(j, cfg->tdp);
+	json_key(j, "tdp_mmu");
+	json_bool(j, cfg->tdp_mmu);
+	json_key(j, "address_spaces");
+	json_u64(j, (u64)cfg->nr_address_spaces);
+	json_key(j, "nr_memslots");
+	json_s64(j, cfg->nr_slots);
+	json_object_end(j);
+	json_key(j, "kvmmu");
+	json_object_begin(j);
+	json_key(j, "mmu");
+	json_string(j, world_mmu_name(cfg->wcfg.mmu));
+	json_key(j, "format"); /* of the TDP tables: none under shadow paging */
+	json_string(j, !cfg->tdp ? NULL : cfg->npt ? "npt" : "ept");
+	json_key(j, "phys_bits");
+	json_u64(j, (u64)cfg->wcfg.phys_bits);
+	json_key(j, "address_spaces");
+	json_u64(j, (u64)cfg->wcfg.nr_address_spaces);
+	json_key(j, "matched");
+	json_bool(j, !cfg->overridden);
+	json_object_end(j);
+	json_key(j, "caps");
+	json_array_begin(j);
+	for (i = 0; i < diff_nr_caps; i++) {
+		json_object_begin(j);
+		json_key(j, "cap");
+		json_string(j, diff_cap_name(diff_caps[i]));
+		json_key(j, "host");
+		json_s64(j, cfg->host_caps[i]);
+		json_key(j, "kvmmu");
+		json_s64(j, cfg->kvmmu_caps[i]);
+		json_key(j, "match");
+		json_bool(j, cfg->host_caps[i] == cfg->kvmmu_caps[i]);
+		json_object_end(j);
+	}
+	json_array_end(j);
+}
+
+/* ---- running a sequence --------------------------------------------------------------------- */
+
+/* The slot's entry (added if @add and there is room), or NULL. */
+static u64 *tracked_npages(struct diff_ctx *c, u32 slot, bool add)
+{
+	int i;
+
+	for (i = 0; i < c->nr_tracked; i++) {
+		if (c->tracked[i].slot == slot)
+			return c->tracked[i].npages;
+	}
+	if (!add || c->nr_tracked == DIFF_MAX_TRACKED)
+		return NULL;
+	c->tracked[c->nr_tracked].slot = slot;
+	c->tracked[c->nr_tracked].npages[0] = 0;
+	c->tracked[c->nr_tracked].npages[1] = 0;
+	return c->tracked[c->nr_tracked++].npages;
+}
+
+/* The bytes of the larger of the two sides' bitmaps of @slot (0: neither has it). */
+static u64 bitmap_bytes(struct diff_ctx *c, u32 slot)
+{
+	u64 *npages = tracked_npages(c, slot, false);
+	u64 pages;
+
+	if (!npages)
+		return 0;
+	pages = npages[0] > npages[1] ? npages[0] : npages[1];
+	return (pages + 63) / 64 * 8;
+}
+
+struct diff_result {
+	long kvm, kvmmu;      /* return values */
+	bool bitmap_differs;
+	u64 first_bit;        /* the first bit that differs */
+	u64 kvm_bits, kvmmu_bits; /* bits set, each side */
+};
+
+static u64 popcount_bytes(const u8 *p, u64 n)
+{
+	u64 i, bits = 0;
+
+	for (i = 0; i < n; i++)
+		bits += (u64)__builtin_popcount(p[i]);
+	return bits;
+}
+
+static void compare_bitmaps(const u8 *a, const u8 *b, u64 n, struct diff_result *res)
+{
+	u64 i;
+
+	res->kvm_bits = popcount_bytes(a, n);
+	res->kvmmu_bits = popcount_bytes(b, n);
+	for (i = 0; i < n; i++) {
+		if (a[i] != b[i]) {
+			res->bitmap_differs = true;
+			res->first_bit = i * 8 + (u64)__builtin_ctz(a[i] ^ b[i]);
+			return;
+		}
+	}
+}
+
+#define GUARD 64 /* bytes past what either side may write, filled with a pattern */
+
+static int run_op(struct diff_ctx *c, struct world *w, const struct diff_op *op,
+		  struct diff_result *res)
+{
+	u32 slot = op_slot(c, op);
+	u64 *npages;
+
+	memset(res, 0, sizeof(*res));
+	switch (op->kind) {
+	case DIFF_OP_REGION: {
+		u64 gpa = resolve(c, &op->gpa), size = resolve(c, &op->size);
+		u64 hva = resolve(c, &op->hva);
+
+		if (!op->uaddr)
+			hva += c->arena;
+		res->kvm = diff_kvm_set_region(&c->k, op->v1, slot, op->flags, gpa, size, hva);
+		if (op->v1) {
+			struct kvm_userspace_memory_region m = {
+				.slot = slot, .flags = op->flags, .guest_phys_addr = gpa,
+				.memory_size = size, .userspace_addr = hva,
+			};
+
+			res->kvmmu = kvmmu_set_user_memory_region(w->kvm, &m);
+		} else {
+			struct kvm_userspace_memory_region2 m = {
+				.slot = slot, .flags = op->flags, .guest_phys_addr = gpa,
+				.memory_size = size, .userspace_addr = hva,
+			};
+
+			res->kvmmu = kvmmu_set_user_memory_region2(w->kvm, &m);
+		}
+		if (!res->kvm || !res->kvmmu) {
+			npages = tracked_npages(c, slot, true);
+			if (!npages)
+				return -ENOSPC;
+			if (!res->kvm)
+				npages[0] = size >> 12;
+			if (!res->kvmmu)
+				npages[1] = size >> 12;
+		}
+		return 0;
+	}
+	case DIFF_OP_GET: {
+		u64 n = bitmap_bytes(c, slot);
+		u8 *a, *b;
+
+		if (n > DIFF_MAX_BITMAP)
+			return -E2BIG;
+		a = malloc(n + GUARD);
+		b = malloc(n + GUARD);
+		if (!a || !b) {
+			free(a);
+			free(b);
+			return -ENOMEM;
+		}
+		memset(a, 0xa5, n + GUARD);
+		memset(b, 0xa5, n + GUARD);
+		res->kvm = diff_kvm_get_dirty_log(&c->k, slot, a);
+		{
+			struct kvm_dirty_log log = { .slot = slot, .dirty_bitmap = b };
+
+			res->kvmmu = kvmmu_get_dirty_log(w->kvm, &log);
+		}
+		if (!res->kvm && !res->kvmmu)
+			compare_bitmaps(a, b, n + GUARD, res);
+		free(a);
+		free(b);
+		return 0;
+	}
+	case DIFF_OP_CLEAR: {
+		u64 first = resolve(c, &op->first), num64 = resolve(c, &op->num), n, i;
+		u32 num = (u32)num64;
+		u64 *bits;
+
+		/*
+		 * KVM reads ALIGN(num, 64) / 8 bytes once num has passed the
+		 * slot's checks: never more than the slot's bitmap.
+		 */
+		n = ((u64)num + 63) / 64 * 8;
+		if (n > bitmap_bytes(c, slot))
+			n = bitmap_bytes(c, slot);
+		bits = malloc(n + GUARD);
+		if (!bits)
+			return -ENOMEM;
+		for (i = 0; i < (n + GUARD) / 8; i++)
+			bits[i] = op->mask == DIFF_MASK_ALL ? ~0ULL :
+				  op->mask == DIFF_MASK_NONE ? 0 : op->pattern;
+		res->kvm = diff_kvm_clear_dirty_log(&c->k, slot, first, num, bits);
+		{
+			struct kvm_clear_dirty_log log = {
+				.slot = slot, .first_page = first, .num_pages = num,
+				.dirty_bitmap = bits,
+			};
+
+			res->kvmmu = kvmmu_clear_dirty_log(w->kvm, &log);
+		}
+		free(bits);
+		return 0;
+	}
+	case DIFF_OP_ENABLE_CAP: {
+		struct kvm_enable_cap cap = { .cap = op->cap, .flags = op->flags,
+					      .args = { op->arg0 } };
+
+		res->kvm = diff_kvm_enable_cap(&c->k, op->cap, op->flags, op->arg0);
+		res->kvmmu = kvmmu_vm_enable_cap(w->kvm, &cap);
+		return 0;
+	}
+	case DIFF_OP_CHECK_EXT:
+		res->kvm = diff_kvm_check_extension(&c->k, true, op->cap);
+		res->kvmmu = kvmmu_vm_check_extension(w->kvm, op->cap);
+		return 0;
+	}
+	return -EINVAL;
+}
+
+static void report(struct diff_ctx *c, const struct diff_seq *seq, const struct diff_op *op,
+		   const struct diff_result *res)
+{
+	char text[256], k[48], m[48];
+
+	diff_op_format(op, text, sizeof(text));
+	errname((int)res->kvm, k, sizeof(k));
+	errname((int)res->kvmmu, m, sizeof(m));
+	if (res->kvm != res->kvmmu)
+		fprintf(c->out->human, "diff: %s:%d: %s: KVM %s, kvmmu %s\n", seq->name, op->line,
+			text, k, m);
+	else
+		fprintf(c->out->human, "diff: %s:%d: %s: bitmaps differ from bit %llu (KVM %llu "
+			"bits set, kvmmu %llu)\n", seq->name, op->line, text,
+			(unsigned long long)res->first_bit, (unsigned long long)res->kvm_bits,
+			(unsigned long long)res->kvmmu_bits);
+	if (!c->out->json)
+		return;
+	json_object_begin(c->j);
+	json_key(c->j, "line");
+	json_u64(c->j, (u64)op->line);
+	json_key(c->j, "op");
+	json_string(c->j, text);
+	json_key(c->j, "what");
+	json_string(c->j, res->kvm != res->kvmmu ? "return" : "bitmap");
+	json_key(c->j, "kvm");
+	json_string(c->j, k);
+	json_key(c->j, "kvmmu");
+	json_string(c->j, m);
+	json_key(c->j, "first_bit");
+	if (res->bitmap_differs)
+		json_u64(c->j, res->first_bit);
+	else
+		json_null(c->j);
+	json_object_end(c->j);
+}
+
+static const char *const op_names[] = {
+	[DIFF_OP_REGION] = "region", [DIFF_OP_GET] = "get", [DIFF_OP_CLEAR] = "clear",
+	[DIFF_OP_ENABLE_CAP] = "enable-cap", [DIFF_OP_CHECK_EXT] = "check-extension",
+};
+
+static void count_outcome(struct diff_ctx *c, int kind, long ret)
+{
+	int i;
+
+	/* Capabilities' values are not outcomes. */
+	if (kind == DIFF_OP_CHECK_EXT && ret > 0)
+		ret = 1;
+	for (i = 0; i < c->nr_outcomes; i++) {
+		if (c->outcomes[i].kind == kind && c->outcomes[i].ret == ret) {
+			c->outcomes[i].count++;
+			return;
+		}
+	}
+	if (i == (int)ARRAY_SIZE(c->outcomes))
+		return;
+	c->outcomes[i].kind = kind;
+	c->outcomes[i].ret = ret;
+	c->outcomes[i].count = 1;
+	c->nr_outcomes++;
+}
+
+static void print_outcomes(struct diff_ctx *c)
+{
+	char buf[48];
+	int kind, i;
+
+	if (c->out->json) {
+		json_key(c->j, "outcomes");
+		json_object_begin(c->j);
+	}
+	for (kind = 0; kind < (int)ARRAY_SIZE(op_names); kind++) {
+		if (c->out->json) {
+			json_key(c->j, op_names[kind]);
+			json_object_begin(c->j);
+		}
+		if (c->verbose)
+			fprintf(c->out->human, "diff: %s:", op_names[kind]);
+		for (i = 0; i < c->nr_outcomes; i++) {
+			if (c->outcomes[i].kind != kind)
+				continue;
+			errname((int)c->outcomes[i].ret, buf, sizeof(buf));
+			if (c->out->json) {
+				json_key(c->j, buf);
+				json_u64(c->j, c->outcomes[i].count);
+			}
+			if (c->verbose)
+				fprintf(c->out->human, " %s %llu", buf,
+					(unsigned long long)c->outcomes[i].count);
+		}
+		if (c->out->json)
+			json_object_end(c->j);
+		if (c->verbose)
+			fprintf(c->out->human, "\n");
+	}
+	if (c->out->json) {
+		json_object_end(c->j);
+		json_key(c->j, "bitmaps_with_bits_set");
+		json_u64(c->j, c->bitmaps_set);
+	}
+	if (c->verbose)
+		fprintf(c->out->human, "diff: %llu GETs agreed on a bitmap with bits set\n",
+			(unsigned long long)c->bitmaps_set);
+}
+
+/* 0 ran (differences counted), or a negative errno: the run cannot go on. */
+static int run_seq(struct diff_ctx *c, const struct diff_seq *seq)
+{
+	struct diff_result res;
+	u64 before = c->differences;
+	char why[256];
+	struct world w;
+	int i, r;
+
+	c->nr_tracked = 0;
+	r = diff_kvm_vm_create(&c->k);
+	if (r) {
+		fprintf(stderr, "kvmmu: diff: %s: KVM_CREATE_VM: %s\n", seq->name, strerror(-r));
+		return r;
+	}
+	r = world_create(&w, &c->cfg.wcfg, why, sizeof(why));
+	if (r) {
+		diff_kvm_vm_destroy(&c->k);
+		fprintf(stderr, "kvmmu: diff: %s: %s\n", seq->name, why);
+		return r;
+	}
+	if (c->out->json) {
+		json_object_begin(c->j);
+		json_key(c->j, "name");
+		json_string(c->j, seq->name);
+		json_key(c->j, "ops");
+		json_u64(c->j, (u64)seq->nr_ops);
+		json_key(c->j, "differences");
+		json_array_begin(c->j);
+	}
+	for (i = 0; i < seq->nr_ops; i++) {
+		r = run_op(c, &w, &seq->ops[i], &res);
+		if (r)
+			break;
+		c->ops++;
+		count_outcome(c, seq->ops[i].kind, res.kvm);
+		if (seq->ops[i].kind == DIFF_OP_GET && !res.kvm && !res.bitmap_differs &&
+		    res.kvm_bits > GUARD * 4)
+			c->bitmaps_set++;
+		if (res.kvm != res.kvmmu || res.bitmap_differs) {
+			c->differences++;
+			report(c, seq, &seq->ops[i], &res);
+		}
+	}
+	if (c->out->json) {
+		json_array_end(c->j);
+		json_object_end(c->j);
+	}
+	world_destroy(&w);
+	diff_kvm_vm_destroy(&c->k);
+	if (r) {
+		fprintf(stderr, "kvmmu: diff: %s:%d: %s\n", seq->name, seq->ops[i].line,
+			strerror(-r));
+		return r;
+	}
+	c->sequences++;
+	if (c->verbose && !c->out->quiet)
+		fprintf(c->out->human, "diff: %s: %d operations, %s\n", seq->name, seq->nr_ops,
+			c->differences == before ? "agree" : "differ");
+	return 0;
+}
+
+/* ---- the command ---------------------------------------------------------------------------- */
+
+static void print_seq(const struct diff_seq *seq)
+{
+	char text[256];
+	int i;
+
+	printf("# %s\n", seq->name);
+	for (i = 0; i < seq->nr_ops; i++) {
+		diff_op_format(&seq->ops[i], text, sizeof(text));
+		printf("%s\n", text);
+	}
+}
+
+/* The document of a run that did not happen: every field, empty. */
+static void json_skipped(struct cli_output *out, struct json *j, const char *why, u64 seed,
+			 bool random)
+{
+	if (!out->json)
+		return;
+	json_object_begin(j);
+	json_key(j, "skipped");
+	json_string(j, why);
+	json_key(j, "host");
+	json_null(j);
+	json_key(j, "kvmmu");
+	json_null(j);
+	json_key(j, "caps");
+	json_array_begin(j);
+	json_array_end(j);
+	json_key(j, "seed");
+	if (random)
+		json_u64(j, seed);
+	else
+		json_null(j);
+	json_key(j, "sequences");
+	json_array_begin(j);
+	json_array_end(j);
+	json_key(j, "outcomes");
+	json_object_begin(j);
+	json_object_end(j);
+	json_key(j, "bitmaps_with_bits_set");
+	json_u64(j, 0);
+	json_key(j, "operations");
+	json_u64(j, 0);
+	json_key(j, "differences");
+	json_u64(j, 0);
+	json_key(j, "config_differences");
+	json_u64(j, 0);
+	json_key(j, "agree");
+	json_bool(j, false);
+	json_object_end(j);
+	json_finish(j);
+	cli_output_close(out);
+}
+
+static int cmd_diff(int argc, char **argv)
+{
+	static const struct option opts[] = {
+		{ "random", required_argument, NULL, 'r' },
+		{ "seed", required_argument, NULL, 's' },
+		{ "ops", required_argument, NULL, 'o' },
+		{ "device", required_argument, NULL, 'd' },
+		{ "mmu", required_argument, NULL, 'M' },
+		{ "address-spaces", required_argument, NULL, 'a' },
+		{ "verbose", no_argument, NULL, 'v' },
+		{ "print", no_argument, NULL, 'p' },
+		{ "json", optional_argument, NULL, 'j' },
+		{ "quiet", no_argument, NULL, 'q' },
+		{ NULL, 0, NULL, 0 },
+	};
+	const char *device = "/dev/kvm";
+	long nr_random = 0, nr_ops = DIFF_RANDOM_OPS;
+	struct diff_seq *seqs = NULL;
+	struct cli_output out;
+	struct diff_ctx *c;
+	u64 seed = 1, i;
+	bool set_seed = false, verbose = false, print = false, set_mmu = false;
+	enum world_mmu mmu = WORLD_MMU_TDP;
+	long nr_as = 0;
+	int nr_seqs = 0, ch, r, status;
+	char why[512];
+	void *arena;
+	struct json j;
+
+	cli_output_init(&out);
+	opterr = 0;
+	optind = 1;
+	while ((ch = getopt_long(argc, argv, "", opts, NULL)) != -1) {
+		switch (ch) {
+		case 'r':
+			nr_random = cli_parse_long("diff", "random", optarg, 1, 1000000);
+			break;
+		case 's':
+			seed = (u64)cli_parse_long("diff", "seed", optarg, 0, 0x7fffffffffffffffL);
+			set_seed = true;
+			break;
+		case 'o':
+			nr_ops = cli_parse_long("diff", "ops", optarg, 1, 10000);
+			break;
+		case 'd':
+			if (!*optarg)
+				cli_usage_error("diff: --device needs a path");
+			device = optarg;
+			break;
+		case 'v':
+			verbose = true;
+			break;
+		case 'p':
+			print = true;
+			break;
+		case 'M':
+			if (world_mmu_parse(optarg, &mmu, why, sizeof(why)))
+				cli_usage_error("diff: %s", why);
+			set_mmu = true;
+			break;
+		case 'a':
+			nr_as = cli_parse_long("diff", "address-spaces", optarg, 1, 2);
+			break;
+		case 'j':
+			cli_output_parse_json(&out, "json", optarg);
+			break;
+		case 'q':
+			out.quiet = true;
+			break;
+		default:
+			cli_usage_error("diff: unknown option '%s' (see kvmmu diff --help)",
+					argv[optind - 1]);
+		}
+	}
+	if (set_seed && !nr_random)
+		cli_usage_error("diff: --seed goes with --random N");
+	if (optind == argc && !nr_random)
+		cli_usage_error("diff: no sequences: give FILE... or --random N "
+				"(see kvmmu diff --help)");
+
+	/* Every file is parsed before anything runs: bad input costs no run. */
+	if (optind < argc) {
+		seqs = calloc((size_t)(argc - optind), sizeof(*seqs));
+		if (!seqs)
+			return CLI_EXIT_INTERNAL;
+		for (; optind < argc; optind++) {
+			if (diff_seq_parse_file(argv[optind], &seqs[nr_seqs], why, sizeof(why)))
+				cli_usage_error("diff: %s", why);
+			nr_seqs++;
+		}
+	}
+
+	if (print) {
+		if (out.json)
+			cli_usage_error("diff: --print prints the text format: no --json");
+		for (r = 0; r < nr_seqs; r++)
+			print_seq(&seqs[r]);
+		for (i = 0; i < (u64)nr_random; i++) {
+			struct diff_seq seq;
+
+			diff_seq_random(&seq, seed, i, (int)nr_ops);
+			print_seq(&seq);
+			diff_seq_free(&seq);
+		}
+		for (r = 0; r < nr_seqs; r++)
+			diff_seq_free(&seqs[r]);
+		free(seqs);
+		return CLI_EXIT_OK;
+	}
+
+	c = calloc(1, sizeof(*c));
+	if (!c)
+		return CLI_EXIT_INTERNAL;
+	c->out = &out;
+	c->j = &j;
+	c->verbose = verbose;
+	cli_outputs_begin("diff", &out, &j, NULL);
+
+	r = diff_kvm_open(&c->k, device, why, sizeof(why));
+	if (r) {
+		fprintf(stderr, "kvmmu: diff: skipped: %s\n", why);
+		json_skipped(&out, &j, why, seed, nr_random > 0);
+		status = DIFF_EXIT_SKIP;
+		goto out_free;
+	}
+	/* hva= offsets are in this range of the process, reserved and never touched. */
+	arena = mmap(NULL, DIFF_ARENA + (1ULL << 30), PROT_NONE,
+		     MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
+	if (arena == MAP_FAILED) {
+		fprintf(stderr, "kvmmu: diff: cannot reserve the VMM's range: %s\n",
+			strerror(errno));
+		status = CLI_EXIT_INTERNAL;
+		goto out_close;
+	}
+	c->arena = ((unsigned long)arena + (1UL << 30) - 1) & ~((1UL << 30) - 1);
+
+	r = match_host(c, why, sizeof(why));
+	if (r) {
+		fprintf(stderr, "kvmmu: diff: skipped: cannot match the host: %s\n", why);
+		json_skipped(&out, &j, why, seed, nr_random > 0);
+		status = DIFF_EXIT_SKIP;
+		goto out_unmap;
+	}
+	if (set_mmu) {
+		c->cfg.wcfg.mmu = mmu;
+		c->cfg.overridden = true;
+	}
+	if (nr_as) {
+		c->cfg.wcfg.nr_address_spaces = (int)nr_as;
+		c->cfg.overridden = true;
+	}
+	r = compare_caps(c, why, sizeof(why));
+	if (r) {
+		fprintf(stderr, "kvmmu: diff: %s\n", why);
+		status = CLI_EXIT_INTERNAL;
+		goto out_unmap;
+	}
+	if (out.json) {
+		json_object_begin(&j);
+		json_key(&j, "skipped");
+		json_null(&j);
+	}
+	print_config(c);
+	if (out.json) {
+		json_key(&j, "seed");
+		if (nr_random)
+			json_u64(&j, seed);
+		else
+			json_null(&j);
+		json_key(&j, "sequences");
+		json_array_begin(&j);
+	}
+	status = CLI_EXIT_OK;
+	for (r = 0; r < nr_seqs && status == CLI_EXIT_OK; r++) {
+		if (run_seq(c, &seqs[r]))
+			status = CLI_EXIT_INTERNAL;
+	}
+	for (i = 0; i < (u64)nr_random && status == CLI_EXIT_OK; i++) {
+		struct diff_seq seq;
+
+		diff_seq_random(&seq, seed, i, (int)nr_ops);
+		if (run_seq(c, &seq))
+			status = CLI_EXIT_INTERNAL;
+		diff_seq_free(&seq);
+	}
+	if (out.json)
+		json_array_end(&j);
+	print_outcomes(c);
+	if (out.json) {
+		json_key(&j, "operations");
+		json_u64(&j, c->ops);
+		json_key(&j, "differences");
+		json_u64(&j, c->differences);
+		json_key(&j, "config_differences");
+		json_u64(&j, c->config_differences);
+		json_key(&j, "agree");
+		json_bool(&j, status == CLI_EXIT_OK && !c->differences);
+		json_object_end(&j);
+		json_finish(&j);
+		cli_output_close(&out);
+	}
+	fprintf(out.human, "diff: %llu sequence%s, %llu operation%s: %llu difference%s\n",
+		(unsigned long long)c->sequences, c->sequences == 1 ? "" : "s",
+		(unsigned long long)c->ops, c->ops == 1 ? "" : "s",
+		(unsigned long long)c->differences, c->differences == 1 ? "" : "s");
+	if (status == CLI_EXIT_OK && c->differences)
+		status = CLI_EXIT_VIOLATION;
+out_unmap:
+	munmap(arena, DIFF_ARENA + (1ULL << 30));
+out_close:
+	diff_kvm_close(&c->k);
+out_free:
+	for (r = 0; r < nr_seqs; r++)
+		diff_seq_free(&seqs[r]);
+	free(seqs);
+	free(c);
+	return status;
+}
+
+const struct cli_command cli_cmd_diff = {
+	.name = "diff",
+	.summary = "the same memslot and dirty-log operations on kvmmu and on /dev/kvm",
+	.usage =
+		"usage: kvmmu diff [options] FILE...\n"
+		"       kvmmu diff [options] --random N [--seed S]\n"
+		"\n"
+		"Differential testing against the host's KVM.  Each sequence of memslot and\n"
+		"dirty-log operations (KVM_SET_USER_MEMORY_REGION and ..._REGION2,\n"
+		"KVM_GET_DIRTY_LOG, KVM_CLEAR_DIRTY_LOG, KVM_ENABLE_CAP of\n"
+		"KVM_CAP_MANUAL_DIRTY_LOG_PROTECT2, KVM_CHECK_EXTENSION) runs on a fresh\n"
+		"kvmmu VM and on a fresh VM of /dev/kvm, and every return value and every\n"
+		"dirty bitmap is compared.  A FILE holds one operation a line, '#' starts a\n"
+		"comment; docs/diff.md describes the format (tests/diff/ has examples).\n"
+		"\n"
+		"kvmmu's VM is configured as the host's KVM first: the highest gpa a\n"
+		"memslot may reach (measured on the host: MAXPHYADDR with TDP, 2^52 with\n"
+		"shadow paging; kvmmu then runs --mmu tdp, tdp-legacy as the host's tdp_mmu\n"
+		"says, or shadow, with the host's MAXPHYADDR), the number of address spaces\n"
+		"(KVM_CAP_MULTI_ADDRESS_SPACE), EPT or NPT.  Capabilities that still\n"
+		"differ are listed; docs/diff.md says why.\n"
+		"\n"
+		"options:\n"
+		"  --random N         N sequences generated from the seed (after any FILEs)\n"
+		"  --seed S           their seed (default 1)\n"
+		"  --ops N            operations per generated sequence (default 32)\n"
+		"  --device PATH      the KVM device (default /dev/kvm)\n"
+		"  --mmu MMU          run kvmmu's VM on MMU (tdp, tdp-legacy, shadow), not on the\n"
+		"                     one that matches the host: a difference of configuration\n"
+		"                     on purpose, to see what it changes\n"
+		"  --address-spaces N the same for the number of address spaces (1 or 2)\n"
+		"  --verbose          a line for every sequence, not only for differences\n"
+		"  --print            print the sequences in the text format and run nothing\n"
+		"                     (a generated one, to keep or to replay as a FILE)\n"
+		"  --json[=FILE]      the JSON document: the host, kvmmu's configuration, the\n"
+		"                     capabilities side by side, each sequence's differences\n"
+		"  --quiet            no configuration lines\n"
+		"\n"
+		"Exit status: 0 kvmmu and KVM agree, 1 they differ (each difference is\n"
+		"printed: the sequence, the line, the operation, both results), 2 usage or\n"
+		"bad input (a FILE that does not parse), 3 internal error, 77 skipped: no\n"
+		"usable /dev/kvm (missing, no permission, or no VM can be created).\n",
+	.run = cmd_diff,
+};
