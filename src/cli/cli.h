@@ -100,6 +100,6 @@ double cli_now(void);
 const char *cli_duration(double s, char *buf, size_t len);
 
 extern const struct cli_command cli_cmd_run, cli_cmd_scenario,
-	cli_cmd_replay, cli_cmd_list, cli_cmd_bench, cli_cmd_access;
+	cli_cmd_replay, cli_cmd_list, cli_cmd_bench, cli_cmd_access, cli_cmd_merge;
 
 #endif /* KVMMU_CLI_CLI_H */

@@ -8,7 +8,7 @@
 #include "cli.h"
 
 static const struct cli_command *const commands[] = {
-	&cli_cmd_run, &cli_cmd_scenario, &cli_cmd_replay,
+	&cli_cmd_run, &cli_cmd_scenario, &cli_cmd_replay, &cli_cmd_merge,
 	&cli_cmd_list, &cli_cmd_bench, &cli_cmd_access,
 };
 
