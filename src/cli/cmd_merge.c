@@ -534,7 +534,7 @@ static int cmd_merge(int argc, char **argv)
 	struct cli_output out;
 	struct merged m;
 	struct json j;
-	int c, n, d;
+	int c, n, d, r;
 	size_t k;
 
 	cli_output_init(&out);
@@ -586,9 +586,14 @@ static int cmd_merge(int argc, char **argv)
 	}
 	merged_human(out.human, docs, &m);
 	report_set(&m);
-	if (m.nr_violations)
-		return CLI_EXIT_VIOLATION;
-	return whole(&m) ? CLI_EXIT_OK : CLI_EXIT_USAGE;
+	r = m.nr_violations ? CLI_EXIT_VIOLATION : whole(&m) ? CLI_EXIT_OK : CLI_EXIT_USAGE;
+	free(m.by_index);
+	free(m.given);
+	free(m.violations);
+	for (d = 0; d < n; d++)
+		jv_free(&docs[d].doc);
+	free(docs);
+	return r;
 }
 
 const struct cli_command cli_cmd_merge = {
