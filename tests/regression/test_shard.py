@@ -22,7 +22,8 @@ Checked here:
     (exit 2, the document still written), and refuses bad files and files
     of another run with one line on stderr (exit 2, nothing on stdout);
   - --shard I/M out of range or malformed is a usage error;
-  - SIGINT (and SIGTERM) during --schedules 1000000: exit within a second,
+  - SIGINT (and SIGTERM) during --schedules 1000000, and SIGINT during
+    kvmmu run workloads of a million rounds: exit within a second,
     130 (143), with valid JSON marked incomplete; progress on stderr only
     with --progress (stderr is no terminal here).  "Within a second" is
     measured in the CPU time the program spends from the signal to its
@@ -221,6 +222,11 @@ def test_merge_bad_files(tmp, files):
               f'rc={q.returncode} stdout={q.stdout[:100]!r} stderr={q.stderr[:300]!r}')
     q = kvmmu('merge')
     check('merge: no file: one line on stderr, exit 2', one_line_error(q), q.stderr)
+    q = kvmmu('merge', *files, '--json=/nonexistent/kvmmu/merged.json')
+    check('merge: a --json path that cannot be written: one line on stderr, exit 2',
+          one_line_error(q) and '/nonexistent/kvmmu/merged.json' in q.stderr, q.stderr)
+    q = kvmmu('merge', *files, '--frobnicate')
+    check('merge: an unknown option: one line on stderr, exit 2', one_line_error(q), q.stderr)
 
 
 def test_shard_usage():
@@ -259,7 +265,7 @@ def cpu_seconds(pid):
     return (int(fields[11]) + int(fields[12])) / os.sysconf('SC_CLK_TCK')
 
 
-def interrupt(sig, progress):
+def interrupt(sig, progress, args=None, after=3):
     """Start a run of a million schedules, signal it once it runs, time its exit.
 
     Returns the exit status, the wall time and the CPU time from the signal
@@ -267,17 +273,20 @@ def interrupt(sig, progress):
     The CPU time is what the program itself spends stopping; the wall time
     also counts how long a loaded machine keeps it waiting for a CPU.
     """
-    args = [KVMMU, 'scenario', CLEAN[0], '--schedules', '1000000', '--json']
+    args = [KVMMU, *(args or ['scenario', CLEAN[0], '--schedules', '1000000']), '--json']
     if progress:
         args.append('--progress')
-    p = subprocess.Popen(args, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    # stderr to a file: a workload's selftest lines would fill a pipe.
+    err = tempfile.TemporaryFile(mode='w+')
+    p = subprocess.Popen(args, stdout=subprocess.PIPE,
+                         stderr=subprocess.PIPE if progress else err, text=True)
     first = ''
     if progress:
         # The first progress line comes once the run has lasted 2 seconds.
         ready, _, _ = select.select([p.stderr], [], [], 30)
         first = p.stderr.readline() if ready else ''
     else:
-        time.sleep(3)
+        time.sleep(after)
     cpu0 = cpu_seconds(p.pid)
     t0 = time.monotonic()
     p.send_signal(sig)
@@ -286,7 +295,13 @@ def interrupt(sig, progress):
     wall = time.monotonic() - t0
     cpu = usage.ru_utime + usage.ru_stime - cpu0
     p.returncode = os.waitstatus_to_exitcode(status)
-    out, rest = p.stdout.read(), p.stderr.read()
+    out = p.stdout.read()
+    if progress:
+        rest = p.stderr.read()
+    else:
+        err.seek(0)
+        rest = err.read()
+    err.close()
     return p.returncode, wall, cpu, out, first, rest
 
 
@@ -331,6 +346,25 @@ def test_interrupt(tmp):
           'ETA' not in rest, rest[:300])
 
 
+def test_interrupt_workloads():
+    """kvmmu run winds down as after a violation and still writes its document."""
+    for args in (['guest-kernel', '--vcpus', '2', '--iterations', '1000000'],
+                 ['memslot-modification', '--mem-per-vcpu', '4M', '--iterations', '1000000']):
+        rc, wall, cpu, out, _, rest = interrupt(signal.SIGINT, False, ['run', *args], 1.5)
+        name = f'run {args[0]}: SIGINT'
+        exits_in_time(name, wall, cpu)
+        try:
+            doc = json.loads(out)
+        except json.JSONDecodeError as e:
+            check(f'{name}: valid JSON on stdout', False, f'{e}: {out[:200]!r} {rest[-300:]}')
+            continue
+        check(f'{name}: exit 130, JSON marked incomplete, clean',
+              rc == 130 and doc['complete'] is False and doc['interrupted'] == 'SIGINT'
+              and doc['violations'] == [] and doc['warnings'] == 0 and doc['failure'] is None,
+              f'rc={rc} {json.dumps(doc)[-300:]}')
+        check(f'{name}: the summary says so', 'interrupted (SIGINT)' in rest, rest[-300:])
+
+
 def main():
     with tempfile.TemporaryDirectory() as tmp:
         files, whole = test_clean(tmp)
@@ -340,6 +374,7 @@ def main():
         test_shard_usage()
         test_more_shards_than_schedules(tmp)
         test_interrupt(tmp)
+    test_interrupt_workloads()
     print(f'1..{len(results)}')
     for i, (name, ok, detail) in enumerate(results, 1):
         print(f'{"ok" if ok else "not ok"} {i} - {name}')
