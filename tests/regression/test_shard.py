@@ -45,7 +45,7 @@ import time
 
 KVMMU = os.path.abspath(sys.argv[1])
 SCALE = os.environ.get('KVMMU_SCALE', 'ci')
-CLEAN = ('fault-vs-host', 40 if SCALE == 'reduced' else 200)
+CLEAN = ('fault-vs-host', 20 if SCALE == 'reduced' else 200)
 # Found at schedule 131 (ci) or 8 (reduced) with seed 1: past the first
 # round of four shards, so the shard that finds it is not shard 0 by luck.
 MUTANT = (('table-free-vs-walker', 'free-table-without-grace') if SCALE == 'reduced' else
