@@ -29,7 +29,9 @@ static void usage(FILE *f)
 	      "  version    print the version\n"
 	      "\n"
 	      "Every command takes --help.  Exit status: 0 ran and found nothing, 1 a\n"
-	      "violation or warning was found, 2 usage or input error, 3 internal error.\n",
+	      "violation or warning was found, 2 usage or input error, 3 internal error,\n"
+	      "128 + the signal's number for a run that SIGINT or SIGTERM stopped early\n"
+	      "(its results still written) with nothing found.\n",
 	      f);
 }
 
