@@ -1,8 +1,11 @@
 // SPDX-License-Identifier: GPL-2.0-only
 #include <errno.h>
+#include <signal.h>
 #include <stdarg.h>
+#include <stdatomic.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "check.h"
 #include "cli.h"
@@ -145,4 +148,69 @@ const char *cli_parse_trace(const char *cmd, const char *path)
 	if (!*path)
 		cli_usage_error("%s: --trace needs a FILE", cmd);
 	return path;
+}
+
+_Atomic bool cli_stop;
+static volatile sig_atomic_t stop_signo;
+
+/* Only async-signal-safe stores: the run sees the flag between schedules. */
+static void stop_handler(int sig)
+{
+	stop_signo = sig;
+	atomic_store(&cli_stop, true);
+}
+
+void cli_stop_on_signals(void)
+{
+	/*
+	 * SA_RESTART: the executor's futex waits and file writes go on as if
+	 * nothing happened.  SA_RESETHAND: the second Ctrl-C is the default
+	 * action, for a run that does not stop soon enough.
+	 */
+	struct sigaction sa = { .sa_handler = stop_handler,
+				.sa_flags = SA_RESTART | SA_RESETHAND };
+
+	sigemptyset(&sa.sa_mask);
+	sigaction(SIGINT, &sa, NULL);
+	sigaction(SIGTERM, &sa, NULL);
+}
+
+int cli_stop_signal(void)
+{
+	return atomic_load(&cli_stop) ? stop_signo : 0;
+}
+
+const char *cli_stop_signal_name(void)
+{
+	switch (cli_stop_signal()) {
+	case 0:
+		return NULL;
+	case SIGINT:
+		return "SIGINT";
+	case SIGTERM:
+		return "SIGTERM";
+	default:
+		return "signal";
+	}
+}
+
+double cli_now(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (double)ts.tv_sec + (double)ts.tv_nsec * 1e-9;
+}
+
+const char *cli_duration(double s, char *buf, size_t len)
+{
+	unsigned long long t = s > 0 ? (unsigned long long)(s + 0.5) : 0;
+
+	if (t < 60)
+		snprintf(buf, len, "%llus", t);
+	else if (t < 3600)
+		snprintf(buf, len, "%llum%02llus", t / 60, t % 60);
+	else
+		snprintf(buf, len, "%lluh%02llum", t / 3600, t / 60 % 60);
+	return buf;
 }

@@ -79,7 +79,28 @@ int cli_trace_end(const char *cmd, const char *path);
 void cli_outputs_begin(const char *cmd, struct cli_output *out, struct json *j,
 		       const char *trace);
 
+/*
+ * Stopping a long run cleanly.  cli_stop_on_signals() makes SIGINT and
+ * SIGTERM set @cli_stop (the run checks it between units of work and
+ * writes what it did); the handler is reset as it runs, so a second
+ * signal kills at once.  cli_stop_signal() says which signal came (0: none),
+ * cli_stop_signal_name() its name ("SIGINT"), or NULL.
+ */
+extern _Atomic bool cli_stop;
+void cli_stop_on_signals(void);
+int cli_stop_signal(void);
+const char *cli_stop_signal_name(void);
+
+/* The most shards a run is split into (kvmmu scenario --shard, kvmmu merge). */
+#define CLI_MAX_SHARDS (1ULL << 20)
+
+/* CLOCK_MONOTONIC in seconds. */
+double cli_now(void);
+/* "12s", "3m05s", "2h07m": a duration for eyes, into @buf. */
+const char *cli_duration(double s, char *buf, size_t len);
+
 extern const struct cli_command cli_cmd_run, cli_cmd_scenario,
-	cli_cmd_replay, cli_cmd_list, cli_cmd_bench, cli_cmd_access, cli_cmd_diff;
+	cli_cmd_replay, cli_cmd_list, cli_cmd_bench, cli_cmd_access, cli_cmd_diff,
+	cli_cmd_merge;
 
 #endif /* KVMMU_CLI_CLI_H */

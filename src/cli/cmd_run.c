@@ -235,6 +235,10 @@ static void result_json(struct json *j, const struct workload *wl, const struct 
 	json_u64(j, res->warnings);
 	json_key(j, "failure");
 	json_string(j, res->failure[0] ? res->failure : NULL);
+	json_key(j, "complete");
+	json_bool(j, !res->interrupted);
+	json_key(j, "interrupted");
+	json_string(j, res->interrupted ? cli_stop_signal_name() : NULL);
 	json_object_end(j);
 }
 
@@ -260,6 +264,9 @@ static void summary(FILE *f, const struct workload *wl, const struct wl_result *
 			fprintf(f, " %s=%llu", shown[k], (unsigned long long)v);
 	}
 	fprintf(f, "\n");
+	if (res->interrupted)
+		fprintf(f, "interrupted (%s): the figures are of the part that ran\n",
+			cli_stop_signal_name());
 	if (res->failure[0])
 		fprintf(f, "FAILED: %s\n", res->failure);
 	for (i = 0; i < res->nr_found && i < WL_MAX_FOUND; i++)
@@ -296,14 +303,15 @@ static const struct {
 static int tour(struct wl_config *base, struct progress *pr, const char *trace)
 {
 	struct wl_result *res = calloc((size_t)nr_workloads, sizeof(*res));
-	bool ok = true;
+	int i, nr = nr_workloads;
+	bool ok = true, stopped = false;
 	char why[160];
-	int i;
 	size_t k;
 
 	if (!res)
 		return CLI_EXIT_INTERNAL;
 	cli_trace_begin("run", trace);
+	cli_stop_on_signals();
 	for (i = 0; i < nr_workloads; i++) {
 		struct wl_config cfg = *base;
 		int r;
@@ -317,6 +325,7 @@ static int tour(struct wl_config *base, struct progress *pr, const char *trace)
 			cfg.vcpus = 1;
 		cfg.progress = progress_cb;
 		cfg.progress_arg = pr;
+		cfg.stop = &cli_stop;
 		progress_start(pr, workload_table[i]->name);
 		r = wl_run(workload_table[i], &cfg, &res[i], why, sizeof(why));
 		progress_done(pr);
@@ -328,11 +337,16 @@ static int tour(struct wl_config *base, struct progress *pr, const char *trace)
 			return CLI_EXIT_INTERNAL;
 		}
 		ok &= clean(&res[i]);
+		if (res[i].interrupted) {
+			stopped = true;
+			nr = i + 1;
+			break;
+		}
 	}
 	cli_trace_end("run", trace);
 	printf("%-22s %8s %9s %9s %10s %12s  %s\n", "workload", "time", "pf_taken", "pf_fixed",
 	       "tlb_flush", "figure", "checkers");
-	for (i = 0; i < nr_workloads; i++) {
+	for (i = 0; i < nr; i++) {
 		const char *label = "", *metric = NULL;
 		double v;
 
@@ -350,14 +364,15 @@ static int tour(struct wl_config *base, struct progress *pr, const char *trace)
 		       (unsigned long long)wl_stat(&res[i], "tlb_flush"), v, label,
 		       clean(&res[i]) ? "clean" : res[i].failure[0] ? "FAILED" : "VIOLATION");
 	}
-	for (i = 0; i < nr_workloads; i++) {
-		if (!clean(&res[i]))
+	for (i = 0; i < nr; i++) {
+		if (!clean(&res[i]) || res[i].interrupted)
 			summary(stdout, workload_table[i], &res[i]);
 	}
-	printf("%d workloads, every checker on: %s\n", nr_workloads,
-	       ok ? "all clean" : "findings above");
+	printf("%d workloads, every checker on: %s\n", nr, ok ? "all clean" : "findings above");
 	free(res);
-	return ok ? CLI_EXIT_OK : CLI_EXIT_VIOLATION;
+	if (!ok)
+		return CLI_EXIT_VIOLATION;
+	return stopped ? 128 + cli_stop_signal() : CLI_EXIT_OK;
 }
 
 /* ---- the command ------------------------------------------------------------------------------- */
@@ -502,7 +517,9 @@ static int cmd_run(int argc, char **argv)
 	cfg.out = out.json && !out.json_path ? stderr : stdout;
 	cfg.progress = progress_cb;
 	cfg.progress_arg = &pr;
+	cfg.stop = &cli_stop;
 	cli_outputs_begin("run", &out, &j, trace);
+	cli_stop_on_signals();
 	progress_start(&pr, wl->name);
 	r = wl_run(wl, &cfg, res, why, sizeof(why));
 	progress_done(&pr);
@@ -522,7 +539,8 @@ static int cmd_run(int argc, char **argv)
 		json_finish(&j);
 		cli_output_close(&out);
 	}
-	r = clean(res) ? CLI_EXIT_OK : CLI_EXIT_VIOLATION;
+	r = !clean(res) ? CLI_EXIT_VIOLATION :
+	    res->interrupted ? 128 + cli_stop_signal() : CLI_EXIT_OK;
 	free(res);
 	return r;
 }
@@ -536,8 +554,12 @@ const struct cli_command cli_cmd_run = {
 		"Run a workload modelled on a KVM selftest (see kvmmu list), print the\n"
 		"selftest's lines, then KVM's stats and the checkers' findings.  Without a\n"
 		"workload: the tour, every workload at a small size (2 vCPUs x 16M) with\n"
-		"every checker on, and a table.  Exit status: 0 clean, 1 a violation, a\n"
-		"WARN or a failed selftest assertion, 2 usage, 3 internal error.\n"
+		"every checker on, and a table.  Ctrl-C (SIGINT) or SIGTERM winds the run\n"
+		"down as a violation does (passes end at once) and it still prints its\n"
+		"figures and JSON, marked \"complete\": false; the tour stops after the\n"
+		"workload in progress.  Exit status: 0 clean, 1 a violation, a WARN or a\n"
+		"failed selftest assertion, 2 usage, 3 internal error, 128 + the signal's\n"
+		"number (130, 143) for a run stopped early that found nothing.\n"
 		"\n"
 		"options:\n"
 		"  --vcpus N          vCPUs, one thread each (default 1)\n"

@@ -3,6 +3,7 @@
  * kvmmu scenario / replay: race scenarios under the deterministic scheduler,
  * and the re-run of one schedule from its token.
  */
+#include <ctype.h>
 #include <errno.h>
 #include <getopt.h>
 #include <stdio.h>
@@ -15,28 +16,54 @@
 #include "scenario.h"
 #include "trace.h"
 
+/*
+ * Progress, on stderr, for a run that has lasted PROGRESS_AFTER seconds:
+ * schedules done, the rate and the time left.  On a terminal a live line,
+ * redrawn four times a second; elsewhere (--progress) a line every
+ * PROGRESS_EVERY seconds.  Nothing at all without a terminal unless asked,
+ * so that logs and tests stay clean.
+ */
+#define PROGRESS_AFTER 2.0
+#define PROGRESS_EVERY 10.0
+
 struct progress {
-	bool quiet;
+	bool show;
 	bool tty;
-	u64 last;
+	bool printed;          /* a live line is on the terminal */
+	const char *name;
+	const struct scn_config *cfg;
+	double start, next;
 };
 
 static void show_progress(u64 done, u64 total, void *arg)
 {
 	struct progress *p = arg;
+	double t = cli_now(), rate;
+	char eta[32], shard[48] = "";
 
-	if (p->quiet)
+	if (!p->show || t < p->next)
 		return;
-	if (p->tty) {
-		fprintf(stderr, "\rschedule %llu/%llu", (unsigned long long)done,
-			(unsigned long long)total);
-		if (done == total)
-			fputc('\n', stderr);
-	} else if (done * 10 / total != p->last * 10 / total || done == total) {
-		fprintf(stderr, "schedule %llu/%llu\n", (unsigned long long)done,
-			(unsigned long long)total);
-	}
-	p->last = done;
+	p->next = t + (p->tty ? 0.25 : PROGRESS_EVERY);
+	rate = done / (t - p->start);
+	if (p->cfg->shard_count > 1)
+		snprintf(shard, sizeof(shard), " [shard %llu/%llu]",
+			 (unsigned long long)p->cfg->shard_index,
+			 (unsigned long long)p->cfg->shard_count);
+	fprintf(stderr, "%s%s: schedule %llu/%llu (%.0f%%)%s, %.0f/s, ETA %s%s",
+		p->tty ? "\r\033[K" : "", p->name, (unsigned long long)done,
+		(unsigned long long)total, total ? 100.0 * (double)done / (double)total : 100.0,
+		shard, rate, cli_duration(rate > 0 ? (double)(total - done) / rate : 0, eta,
+					  sizeof(eta)),
+		p->tty ? "" : "\n");
+	p->printed = p->tty;
+}
+
+/* The run is over: take the live line away before the summary. */
+static void progress_end(struct progress *p)
+{
+	if (p->printed)
+		fputs("\r\033[K", stderr);
+	p->printed = false;
 }
 
 static void json_mutants(struct json *j, u64 mask)
@@ -59,8 +86,65 @@ static void json_gfn_pfn(struct json *j, s64 v)
 		json_s64(j, v);
 }
 
+static void json_checks(struct json *j, u64 mask)
+{
+	int i;
+
+	json_array_begin(j);
+	for (i = 0; i < NR_CHECKERS; i++) {
+		if (mask & (1ULL << i))
+			json_string(j, checker_table[i].name);
+	}
+	json_array_end(j);
+}
+
+static void json_hex(struct json *j, u64 v)
+{
+	char hex[24];
+
+	snprintf(hex, sizeof(hex), "%016llx", (unsigned long long)v);
+	json_string(j, hex);
+}
+
+/*
+ * What part of the schedule space the run covered: the indices first,
+ * first + stride, ... up to last (null: none ran); every schedule's seed
+ * derives from the run's seed and its index, whatever the shard.  A
+ * replay's part is its one schedule.
+ */
+static void json_shard(struct json *j, const struct scn_config *cfg,
+		       const struct scn_result *res, bool replay)
+{
+	u64 m = cfg->shard_count ? cfg->shard_count : 1;
+
+	json_object_begin(j);
+	json_key(j, "index");
+	json_u64(j, cfg->shard_index);
+	json_key(j, "count");
+	json_u64(j, m);
+	json_key(j, "first");
+	json_u64(j, replay ? res->schedule_index : cfg->shard_index);
+	json_key(j, "stride");
+	json_u64(j, m);
+	json_key(j, "last");
+	if (res->schedules_run)
+		json_u64(j, res->last_index);
+	else
+		json_null(j);
+	json_key(j, "schedules");
+	json_u64(j, scn_shard_schedules(cfg));
+	json_object_end(j);
+}
+
+/* A run's timing, for the document's elapsed_s and schedules_per_s. */
+struct run_time {
+	bool replay;
+	double elapsed;
+	const char *interrupted; /* the signal's name, or NULL */
+};
+
 static void result_json(struct json *j, const struct scn_config *cfg,
-			const struct scn_result *res)
+			const struct scn_result *res, const struct run_time *rt)
 {
 	char hash[24];
 
@@ -82,8 +166,28 @@ static void result_json(struct json *j, const struct scn_config *cfg,
 	json_bool(j, scn_pml(cfg));
 	json_key(j, "mmu");
 	json_string(j, world_mmu_name(scn_mmu(cfg)));
+	json_key(j, "depth");
+	json_u64(j, cfg->depth);
+	json_key(j, "checks");
+	json_checks(j, cfg->checks);
+	json_key(j, "build");
+	json_string(j, scn_build_id());
+	json_key(j, "schedules");
+	json_u64(j, cfg->schedules);
+	json_key(j, "shard");
+	json_shard(j, cfg, res, rt->replay);
 	json_key(j, "schedules_run");
 	json_u64(j, res->schedules_run);
+	json_key(j, "schedules_digest");
+	json_hex(j, res->schedules_digest);
+	json_key(j, "complete");
+	json_bool(j, !res->interrupted);
+	json_key(j, "interrupted");
+	json_string(j, res->interrupted ? rt->interrupted : NULL);
+	json_key(j, "elapsed_s");
+	json_double(j, rt->elapsed);
+	json_key(j, "schedules_per_s");
+	json_double(j, rt->elapsed > 0 ? (double)res->schedules_run / rt->elapsed : 0);
 	json_key(j, "violation");
 	if (!res->violated) {
 		json_null(j);
@@ -118,26 +222,37 @@ static void result_json(struct json *j, const struct scn_config *cfg,
 }
 
 static void result_human(FILE *f, const struct scn_config *cfg, const struct scn_result *res,
-			 bool replay)
+			 const struct run_time *rt, bool replay)
 {
 	const struct check_violation *v = &res->violation;
-
 	bool free_run = cfg->strategy == SCN_FREE;
+	char name[96];
 
+	if (cfg->shard_count > 1)
+		snprintf(name, sizeof(name), "%s [shard %llu/%llu]", cfg->scn->name,
+			 (unsigned long long)cfg->shard_index,
+			 (unsigned long long)cfg->shard_count);
+	else
+		snprintf(name, sizeof(name), "%s", cfg->scn->name);
+	if (res->interrupted)
+		fprintf(f, "%s: interrupted (%s) after %llu of %llu schedule%s\n", name,
+			rt->interrupted, (unsigned long long)res->schedules_run,
+			(unsigned long long)scn_shard_schedules(cfg),
+			scn_shard_schedules(cfg) == 1 ? "" : "s");
 	if (!res->violated) {
 		if (free_run)
 			fprintf(f, "%s: no violation in %llu free-running schedule%s\n",
-				cfg->scn->name, (unsigned long long)res->schedules_run,
+				name, (unsigned long long)res->schedules_run,
 				res->schedules_run == 1 ? "" : "s");
 		else
 			fprintf(f, "%s: no violation in %llu schedule%s (event hash %016llx)\n",
-				cfg->scn->name, (unsigned long long)res->schedules_run,
+				name, (unsigned long long)res->schedules_run,
 				res->schedules_run == 1 ? "" : "s",
 				(unsigned long long)res->event_hash);
 		return;
 	}
 	fprintf(f, "%s: violation of %s (%s) in schedule %llu, thread %s:\n  %s\n",
-		cfg->scn->name, v->invariant, v->checker, (unsigned long long)res->schedule_index,
+		name, v->invariant, v->checker, (unsigned long long)res->schedule_index,
 		v->thread, v->description);
 	if (free_run) {
 		/* Free threads follow no schedule: there is nothing to replay exactly. */
@@ -172,6 +287,37 @@ static u64 parse_u64(const char *cmd, const char *opt, const char *s, u64 min)
 	if (errno || end == s || *end || v < min || s[0] == '-')
 		cli_usage_error("%s: bad %s '%s'", cmd, opt, s);
 	return v;
+}
+
+/*
+ * --shard I/M: the I-th (from 0) of M parts of the schedule space, the
+ * schedules whose index is I modulo M.
+ */
+static void parse_shard(const char *s, struct scn_config *cfg)
+{
+	unsigned long long i, m;
+	char *end;
+
+	errno = 0;
+	if (!isdigit((unsigned char)s[0]))
+		goto bad;
+	i = strtoull(s, &end, 10);
+	if (errno || *end != '/' || !isdigit((unsigned char)end[1]))
+		goto bad;
+	m = strtoull(end + 1, &end, 10);
+	if (errno || *end)
+		goto bad;
+	if (!m)
+		cli_usage_error("scenario: --shard %s: no shards (the count starts at 1)", s);
+	if (m > CLI_MAX_SHARDS)
+		cli_usage_error("scenario: --shard %s: more than %llu shards", s, CLI_MAX_SHARDS);
+	if (i >= m)
+		cli_usage_error("scenario: --shard %s: shards are numbered 0 to %llu", s, m - 1);
+	cfg->shard_index = i;
+	cfg->shard_count = m;
+	return;
+bad:
+	cli_usage_error("scenario: bad --shard '%s' (I/M: shard I of M, I from 0 to M - 1)", s);
 }
 
 /*
@@ -211,6 +357,8 @@ static int cmd_scenario(int argc, char **argv)
 		{ "counters", required_argument, NULL, 'C' },
 		{ "pml", no_argument, NULL, 'P' },
 		{ "mmu", required_argument, NULL, 'M' },
+		{ "shard", required_argument, NULL, 'H' },
+		{ "progress", no_argument, NULL, 'p' },
 		{ NULL, 0, NULL, 0 },
 	};
 	struct scn_config cfg = {
@@ -220,6 +368,8 @@ static int cmd_scenario(int argc, char **argv)
 	const char *trace = NULL;
 	struct cli_output out;
 	struct scn_result res;
+	struct run_time rt;
+	bool want_progress = false;
 	struct json j;
 	int c, r;
 
@@ -282,6 +432,12 @@ static int cmd_scenario(int argc, char **argv)
 			cfg.set_mmu = true;
 			break;
 		}
+		case 'H':
+			parse_shard(optarg, &cfg);
+			break;
+		case 'p':
+			want_progress = true;
+			break;
 		default:
 			cli_usage_error("scenario: unknown option '%s' (see kvmmu scenario --help)",
 					argv[optind - 1]);
@@ -304,11 +460,21 @@ static int cmd_scenario(int argc, char **argv)
 			cli_usage_error("scenario: %s: %s", cfg.scn->name, why);
 	}
 
-	prog.quiet = out.quiet;
+	prog.show = !out.quiet && (prog.tty || want_progress);
+	prog.name = cfg.scn->name;
+	prog.cfg = &cfg;
 	cfg.progress = show_progress;
 	cfg.arg = &prog;
+	cfg.stop = &cli_stop;
 	cli_outputs_begin("scenario", &out, &j, trace);
+	cli_stop_on_signals();
+	prog.start = cli_now();
+	prog.next = prog.start + PROGRESS_AFTER;
 	r = scn_run(&cfg, &res);
+	progress_end(&prog);
+	rt.replay = false;
+	rt.elapsed = cli_now() - prog.start;
+	rt.interrupted = cli_stop_signal_name();
 	if (r) {
 		fprintf(stderr, "kvmmu: scenario %s: %s\n", cfg.scn->name, run_error(r));
 		trace_finish("scenario", trace, NULL);
@@ -317,11 +483,14 @@ static int cmd_scenario(int argc, char **argv)
 	if (trace_finish("scenario", trace, &res))
 		return CLI_EXIT_INTERNAL;
 	if (out.json) {
-		result_json(&j, &cfg, &res);
+		result_json(&j, &cfg, &res, &rt);
 		cli_output_close(&out);
 	}
-	result_human(out.human, &cfg, &res, false);
-	return res.violated ? CLI_EXIT_VIOLATION : CLI_EXIT_OK;
+	result_human(out.human, &cfg, &res, &rt, false);
+	if (res.violated)
+		return CLI_EXIT_VIOLATION;
+	/* Stopped by a signal with nothing found: the shell's 128 + signal number. */
+	return res.interrupted ? 128 + cli_stop_signal() : CLI_EXIT_OK;
 }
 
 static int cmd_replay(int argc, char **argv)
@@ -337,6 +506,7 @@ static int cmd_replay(int argc, char **argv)
 	struct cli_output out;
 	struct scn_config cfg;
 	struct scn_result res;
+	struct run_time rt;
 	struct json j;
 	u64 checks = CHECK_ALL;
 	int c, r;
@@ -379,7 +549,11 @@ static int cmd_replay(int argc, char **argv)
 		cli_usage_error("replay: '%s' is not a replay token", argv[optind]);
 	}
 	cli_outputs_begin("replay", &out, &j, trace);
+	rt.interrupted = NULL;
+	rt.replay = true;
+	rt.elapsed = cli_now();
 	r = scn_replay(argv[optind], checks, &cfg, &res);
+	rt.elapsed = cli_now() - rt.elapsed;
 	if (r) {
 		fprintf(stderr, "kvmmu: replay: %s\n", run_error(r));
 		trace_finish("replay", trace, NULL);
@@ -388,10 +562,10 @@ static int cmd_replay(int argc, char **argv)
 	if (trace_finish("replay", trace, &res))
 		return CLI_EXIT_INTERNAL;
 	if (out.json) {
-		result_json(&j, &cfg, &res);
+		result_json(&j, &cfg, &res, &rt);
 		cli_output_close(&out);
 	}
-	result_human(out.human, &cfg, &res, true);
+	result_human(out.human, &cfg, &res, &rt, true);
 	return res.violated ? CLI_EXIT_VIOLATION : CLI_EXIT_OK;
 }
 
@@ -404,10 +578,20 @@ const struct cli_command cli_cmd_scenario = {
 		"Run schedules of a race scenario (see kvmmu list) under the controlled\n"
 		"executor, every checker watching, until a violation or the number of\n"
 		"schedules.  A violation prints the invariant, what happened and a replay\n"
-		"token.  Exit status: 0 nothing found, 1 a violation (or a WARN), 2 usage.\n"
+		"token.  Ctrl-C (SIGINT) or SIGTERM stops the run after the schedule in\n"
+		"progress and still writes the result of what ran, marked\n"
+		"\"complete\": false (a second Ctrl-C kills at once).  Exit status: 0\n"
+		"nothing found, 1 a violation (or a WARN), 2 usage, 3 internal error,\n"
+		"128 + the signal's number (130 for SIGINT, 143 for SIGTERM) for a run\n"
+		"stopped early that found nothing.\n"
 		"\n"
 		"options:\n"
 		"  --schedules N      schedules to run (default 1000)\n"
+		"  --shard I/M        run only part I of M (I from 0 to M - 1): the\n"
+		"                     schedules whose index is I modulo M, with the\n"
+		"                     seeds, event hashes and replay tokens they have in\n"
+		"                     the unsharded run; kvmmu merge combines the parts\n"
+		"                     (docs/scale-out.md); M up to 1048576\n"
 		"  --seed S           the run's seed; each schedule derives its own (default 1)\n"
 		"  --strategy S       pct (default), random, or free (threads run freely)\n"
 		"  --depth D          PCT's bug depth: D - 1 priority changes (default 3)\n"
@@ -434,7 +618,10 @@ const struct cli_command cli_cmd_scenario = {
 		"                     per thread with its faults, zaps, flushes, memslot\n"
 		"                     updates, root loads, notifier invalidations and WARNs,\n"
 		"                     and the violation, if any\n"
-		"  --quiet            no progress\n"
+		"  --progress         progress (schedules, rate, ETA) on stderr even when it\n"
+		"                     is not a terminal: a line every 10 s once the run\n"
+		"                     has lasted 2 s; on a terminal it is on by default\n"
+		"  --quiet            no progress (wins over --progress)\n"
 		"  -h, --help         show this help\n",
 	.run = cmd_scenario,
 };

@@ -8,7 +8,7 @@
 #include "cli.h"
 
 static const struct cli_command *const commands[] = {
-	&cli_cmd_run, &cli_cmd_scenario, &cli_cmd_replay,
+	&cli_cmd_run, &cli_cmd_scenario, &cli_cmd_replay, &cli_cmd_merge,
 	&cli_cmd_list, &cli_cmd_bench, &cli_cmd_access, &cli_cmd_diff,
 };
 
@@ -29,8 +29,10 @@ static void usage(FILE *f)
 	      "  version    print the version\n"
 	      "\n"
 	      "Every command takes --help.  Exit status: 0 ran and found nothing, 1 a\n"
-	      "violation or warning was found, 2 usage or input error, 3 internal error;\n"
-	      "diff also exits 77 when there is no usable /dev/kvm (skipped).\n",
+	      "violation or warning was found, 2 usage or input error, 3 internal error,\n"
+	      "128 + the signal's number for a run that SIGINT or SIGTERM stopped early\n"
+	      "(its results still written) with nothing found; diff also exits 77 when\n"
+	      "there is no usable /dev/kvm (skipped).\n",
 	      f);
 }
 

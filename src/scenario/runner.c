@@ -409,29 +409,59 @@ static void make_token(const struct scn_config *cfg, u64 index, u64 k, char *buf
 		 (unsigned int)scn_mmu(cfg));
 }
 
+u64 scn_shard_schedules(const struct scn_config *cfg)
+{
+	u64 m = cfg->shard_count ? cfg->shard_count : 1;
+
+	if (cfg->shard_index >= cfg->schedules)
+		return 0;
+	return (cfg->schedules - 1 - cfg->shard_index) / m + 1;
+}
+
+u64 scn_digest(u64 index, u64 event_hash)
+{
+	return mix(mix(event_hash) ^ index);
+}
+
+static bool stopping(const struct scn_config *cfg)
+{
+	return cfg->stop && atomic_load(cfg->stop);
+}
+
 int scn_run(const struct scn_config *cfg, struct scn_result *res)
 {
+	u64 m = cfg->shard_count ? cfg->shard_count : 1;
+	u64 total = scn_shard_schedules(cfg);
 	struct one one;
 	u64 k = 0, i;
 	int r;
 
 	memset(res, 0, sizeof(*res));
+	if (cfg->shard_index >= m)
+		return -EINVAL;
 	/* PCT needs the number of steps: one random schedule measures it. */
-	if (cfg->strategy == SCN_PCT) {
+	if (cfg->strategy == SCN_PCT && total) {
 		r = run_one(cfg, ~0ULL, 0, true, &one);
 		if (r)
 			return r;
 		k = one.steps ? one.steps : 1;
 	}
 	res->steps = k;
-	for (i = 0; i < cfg->schedules; i++) {
+	/* Index k of the unsharded run is the (k / m)-th schedule of shard k % m. */
+	for (i = cfg->shard_index; i < cfg->schedules; i += m) {
+		if (stopping(cfg)) {
+			res->interrupted = true;
+			break;
+		}
 		r = run_one(cfg, i, k, false, &one);
 		if (r)
 			return r;
-		res->schedules_run = i + 1;
+		res->schedules_run++;
+		res->last_index = i;
 		res->event_hash = one.hash;
+		res->schedules_digest += scn_digest(i, one.hash);
 		if (cfg->progress)
-			cfg->progress(i + 1, cfg->schedules, cfg->arg);
+			cfg->progress(res->schedules_run, total, cfg->arg);
 		if (one.violated) {
 			res->violated = true;
 			res->violation = one.v;
@@ -439,6 +469,9 @@ int scn_run(const struct scn_config *cfg, struct scn_result *res)
 			make_token(cfg, i, k, res->token, sizeof(res->token));
 			break;
 		}
+		/* The last index below 2^64 that is ours: i + m would wrap. */
+		if (i > ~0ULL - m)
+			break;
 	}
 	return 0;
 }
@@ -505,6 +538,8 @@ int scn_replay(const char *token, u64 checks, struct scn_config *cfg, struct scn
 	res->schedules_run = 1;
 	res->steps = k;
 	res->event_hash = one.hash;
+	res->schedules_digest = scn_digest(index, one.hash);
+	res->last_index = index;
 	res->schedule_index = index;
 	if (one.violated) {
 		res->violated = true;

@@ -105,7 +105,17 @@ struct scn_config {
 	bool pml;
 	bool set_mmu;
 	enum world_mmu mmu;
-	/* Called after each schedule (may be NULL). */
+	/*
+	 * Sharding: run only the schedules whose index i has i % shard_count ==
+	 * shard_index, of the @schedules an unsharded run would try (0 or 1
+	 * shards: all of them).  Each schedule keeps its index, so its seed,
+	 * its event hash and its token are what the unsharded run has.
+	 */
+	u64 shard_index;
+	u64 shard_count;
+	/* Set (a signal handler may) to stop before the next schedule; may be NULL. */
+	const _Atomic bool *stop;
+	/* Called after each schedule (may be NULL): done and total of this shard. */
 	void (*progress)(u64 done, u64 total, void *arg);
 	void *arg;
 };
@@ -118,10 +128,25 @@ struct scn_result {
 	u64 event_hash;      /* of that schedule (or of the last one) */
 	u64 steps;           /* PCT's k */
 	char token[160];
+	/*
+	 * Of the schedules run: the sum, modulo 2^64, of scn_digest() of each
+	 * one's index and event hash.  The order does not matter, so the
+	 * digests of disjoint shards add up to the digest of their union.
+	 */
+	u64 schedules_digest;
+	u64 last_index;      /* the last schedule run (if any ran) */
+	bool interrupted;    /* *@cfg->stop ended the run early */
 };
 
-/* Run schedules until a violation or @cfg->schedules.  Returns 0 or -errno. */
+/*
+ * Run the schedules of @cfg's shard, in index order, until a violation,
+ * the end, or *@cfg->stop.  Returns 0 or -errno.
+ */
 int scn_run(const struct scn_config *cfg, struct scn_result *res);
+/* How many schedules the shard of @cfg holds (all of them when unsharded). */
+u64 scn_shard_schedules(const struct scn_config *cfg);
+/* One schedule's share of a schedules digest. */
+u64 scn_digest(u64 index, u64 event_hash);
 
 /*
  * Re-run the schedule a token names, with the checkers in @checks.

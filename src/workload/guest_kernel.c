@@ -977,7 +977,8 @@ static int guest_kernel(struct wl_ctx *c)
 		 "%d rounds of %d operations\n", c->cfg.vcpus, c->cfg.vcpus == 1 ? "" : "s",
 		 g->nprocs, g->npages, g->levels, c->world.l1 ? " in L2" : "",
 		 c->cfg.iterations, g->ops);
-	for (it = 1; it <= c->cfg.iterations && !c->failed && !c->res->failure[0]; it++) {
+	for (it = 1; it <= c->cfg.iterations && !c->failed && !c->res->failure[0] && !wl_stopped(c);
+	     it++) {
 		struct wl_pass p = { .vcpu_fn = gk_round, .arg = g };
 
 		snprintf(name, sizeof(name), "round %d", it);

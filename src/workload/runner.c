@@ -7,6 +7,7 @@
 #include <errno.h>
 #include <linux/kvm.h>
 #include <math.h>
+#include <pthread.h>
 #include <stdarg.h>
 #include <stdlib.h>
 #include <string.h>
@@ -304,6 +305,50 @@ static void wl_abort(void *arg)
 	world_stop_vcpus(&c->world);
 }
 
+/*
+ * Watching wl_config.stop: a plain thread (no kvmmu thread, so that
+ * traces and the checkers never see it) polls the flag and winds the run
+ * down as a violation does.
+ */
+struct stop_watch {
+	struct wl_ctx *c;
+	pthread_t thread;
+	bool running;
+	_Atomic bool done;
+};
+
+static void *stop_watcher(void *arg)
+{
+	struct stop_watch *sw = arg;
+	const struct timespec tick = { .tv_nsec = 10 * 1000 * 1000 };
+
+	while (!atomic_load(&sw->done)) {
+		if (atomic_load(sw->c->cfg.stop)) {
+			atomic_store(&sw->c->interrupted, true);
+			wl_abort(sw->c);
+			break;
+		}
+		nanosleep(&tick, NULL);
+	}
+	return NULL;
+}
+
+static void stop_watch_begin(struct stop_watch *sw, struct wl_ctx *c)
+{
+	sw->c = c;
+	atomic_store(&sw->done, false);
+	sw->running = c->cfg.stop && !pthread_create(&sw->thread, NULL, stop_watcher, sw);
+}
+
+static void stop_watch_end(struct stop_watch *sw)
+{
+	if (!sw->running)
+		return;
+	atomic_store(&sw->done, true);
+	pthread_join(sw->thread, NULL);
+	sw->running = false;
+}
+
 /* The world of a run: memstress's layout, one region at WL_GPA_BASE. */
 static void world_config_of(const struct workload *wl, const struct wl_config *cfg,
 			    struct world_config *wc)
@@ -487,6 +532,7 @@ int wl_run(const struct workload *wl, const struct wl_config *cfg, struct wl_res
 	   char *why, size_t why_len)
 {
 	struct world_config wc;
+	struct stop_watch watch;
 	struct wl_ctx *c;
 	unsigned long warns = kvmmu_warn_count();
 	double t0 = wl_now();
@@ -515,7 +561,15 @@ int wl_run(const struct workload *wl, const struct wl_config *cfg, struct wl_res
 	}
 	r = world_check_begin(&c->world);
 	r = r ?: start_vcpus(c);
+	/* Stopped before it starts, it does not start. */
+	if (!r && c->cfg.stop && atomic_load(c->cfg.stop)) {
+		atomic_store(&c->interrupted, true);
+		wl_abort(c);
+	}
+	stop_watch_begin(&watch, c);
 	r = r ?: wl->run(c);
+	stop_watch_end(&watch);
+	res->interrupted = atomic_load(&c->interrupted);
 	stop_vcpus(c);
 	collect_stats(c);
 	if (c->world.l1)

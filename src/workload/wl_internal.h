@@ -82,9 +82,17 @@ struct wl_ctx {
 	_Atomic bool failed; /* set by any thread */
 	/* A violation stopped the run: passes end at once, vCPUs leave KVM_RUN. */
 	_Atomic bool aborted;
+	/* cfg.stop did (aborted is set too). */
+	_Atomic bool interrupted;
 };
 
 /* ---- helpers for the workloads (runner.c) -------------------------------- */
+
+/* wl_config.stop ended the run: loops of rounds end before the next one. */
+static inline bool wl_stopped(struct wl_ctx *c)
+{
+	return atomic_load(&c->interrupted);
+}
 
 /* Run one pass on every vCPU and wait for all; returns seconds. */
 double wl_pass_all(struct wl_ctx *c, const struct wl_pass *p);

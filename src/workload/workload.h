@@ -59,6 +59,12 @@ struct wl_config {
 	/* Called as each phase begins (NULL: nothing). */
 	void (*progress)(const char *phase, void *arg);
 	void *progress_arg;
+	/*
+	 * Set (a signal handler may) to stop the run early: it winds down as
+	 * after a violation, passes ending at once, and says so in
+	 * wl_result.interrupted.  NULL: never.
+	 */
+	const _Atomic bool *stop;
 };
 
 #define WL_MAX_PROCESSES 64 /* guest-kernel: processes per vCPU */
@@ -88,6 +94,7 @@ struct wl_result {
 	unsigned long warnings;  /* WARNs during the run */
 	char failure[160];       /* a selftest assertion that failed, or "" */
 	double seconds;          /* the whole run */
+	bool interrupted;        /* *wl_config.stop ended it early */
 };
 
 struct wl_ctx;

@@ -94,7 +94,7 @@ static int dirty_log(struct wl_ctx *c)
 	wl_print_time(c, "Enabling dirty logging time", t);
 	wl_metric_set(c, "enabling_dirty_logging_s", t);
 
-	for (it = 1; it <= c->cfg.iterations && !c->failed; it++) {
+	for (it = 1; it <= c->cfg.iterations && !c->failed && !wl_stopped(c); it++) {
 		snprintf(name, sizeof(name), "iteration %d", it);
 		wl_progress(c, name);
 		t = wl_pass_all(c, &dirty);
@@ -289,7 +289,7 @@ static int memslot_modification(struct wl_ctx *c)
 	t = wl_pass_all(c, &populate);
 	wl_print_time(c, "Populate memory time", t);
 	wl_metric_set(c, "populate_s", t);
-	for (it = 1; it <= c->cfg.iterations; it++) {
+	for (it = 1; it <= c->cfg.iterations && !wl_stopped(c); it++) {
 		wl_pass_start(c, &p);
 		total += wl_pass_wait(c, churn_poll, &ch);
 	}
@@ -409,7 +409,7 @@ static int memslot_perf(struct wl_ctx *c)
 
 	if (c->cfg.tag_mode)
 		return -EINVAL;
-	for (i = 0; i < ARRAY_SIZE(perf_tests); i++) {
+	for (i = 0; i < ARRAY_SIZE(perf_tests) && !wl_stopped(c); i++) {
 		const struct perf_test *pt = &perf_tests[i];
 		double setup, t, total = 0;
 		char *m;
@@ -420,7 +420,7 @@ static int memslot_perf(struct wl_ctx *c)
 		setup = slot_setup(c);
 		if (!i || setup < best_setup)
 			best_setup = setup;
-		for (it = 0; it < c->cfg.iterations; it++) {
+		for (it = 0; it < c->cfg.iterations && !wl_stopped(c); it++) {
 			t = wl_now();
 			if (!pt->iteration(c, it)) {
 				fail(c, "a memslot-perf iteration failed its check");

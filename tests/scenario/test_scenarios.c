@@ -521,6 +521,93 @@ static void test_same_seed_same_hash(void **state)
 	assert_true(a.event_hash != b.event_hash);
 }
 
+/*
+ * Shards of a run are its schedules: shard I of M runs the indices that
+ * are I modulo M, each as the unsharded run has it, so the shards' counts
+ * and digests add up to the unsharded run's.
+ */
+static void test_shards_add_up(void **state)
+{
+	struct scn_config cfg = {
+		.scn = scn_find("fault-vs-host"), .checks = CHECK_ALL, .strategy = SCN_PCT,
+		.depth = 3, .seed = 5, .schedules = 30,
+	};
+	static const u64 sizes[4] = { 8, 8, 7, 7 };
+	struct scn_result whole, part;
+	u64 digest = 0, run = 0, i;
+
+	assert_int_equal(scn_shard_schedules(&cfg), 30);
+	assert_int_equal(scn_run(&cfg, &whole), 0);
+	assert_false(whole.violated);
+	assert_int_equal(whole.schedules_run, 30);
+	assert_int_equal(whole.last_index, 29);
+	cfg.shard_count = 4;
+	for (i = 0; i < 4; i++) {
+		cfg.shard_index = i;
+		assert_int_equal(scn_shard_schedules(&cfg), sizes[i]);
+		assert_int_equal(scn_run(&cfg, &part), 0);
+		assert_false(part.violated || part.interrupted);
+		assert_int_equal(part.schedules_run, sizes[i]);
+		assert_int_equal(part.last_index, i + 4 * (sizes[i] - 1));
+		/* Index 29, the unsharded run's last, is shard 1's last. */
+		if (i == 1)
+			assert_int_equal(part.event_hash, whole.event_hash);
+		digest += part.schedules_digest;
+		run += part.schedules_run;
+	}
+	assert_int_equal(run, whole.schedules_run);
+	assert_int_equal(digest, whole.schedules_digest);
+
+	/* No shard 4 of 4; shard 35 of 40 holds none of 30 schedules. */
+	cfg.shard_index = 4;
+	assert_int_equal(scn_run(&cfg, &part), -EINVAL);
+	cfg.shard_index = 35;
+	cfg.shard_count = 40;
+	assert_int_equal(scn_shard_schedules(&cfg), 0);
+	assert_int_equal(scn_run(&cfg, &part), 0);
+	assert_int_equal(part.schedules_run, 0);
+}
+
+static void stop_after_three(u64 done, u64 total, void *arg)
+{
+	if (done == 3)
+		atomic_store((_Atomic bool *)arg, true);
+}
+
+/* The stop flag ends a run between two schedules, with what it ran. */
+static void test_stop_between_schedules(void **state)
+{
+	_Atomic bool stop = true;
+	struct scn_config cfg = {
+		.scn = scn_find("fault-vs-host"), .checks = CHECK_ALL, .strategy = SCN_PCT,
+		.depth = 3, .seed = 5, .schedules = 1000000, .stop = &stop,
+	};
+	struct scn_result res, first;
+
+	assert_int_equal(scn_run(&cfg, &res), 0);
+	assert_true(res.interrupted);
+	assert_int_equal(res.schedules_run, 0);
+
+	atomic_store(&stop, false);
+	cfg.progress = stop_after_three;
+	cfg.arg = &stop;
+	cfg.shard_index = 2;
+	cfg.shard_count = 5;
+	assert_int_equal(scn_run(&cfg, &res), 0);
+	assert_true(res.interrupted);
+	assert_int_equal(res.schedules_run, 3);
+	assert_int_equal(res.last_index, 12);
+
+	/* What it ran is what a run of just those schedules has. */
+	cfg.stop = NULL;
+	cfg.progress = NULL;
+	cfg.schedules = 13;
+	assert_int_equal(scn_run(&cfg, &first), 0);
+	assert_false(first.interrupted);
+	assert_int_equal(first.schedules_run, 3);
+	assert_int_equal(first.schedules_digest, res.schedules_digest);
+}
+
 static void test_bad_tokens(void **state)
 {
 	struct scn_config cfg;
@@ -595,6 +682,8 @@ static const struct CMUnitTest tests[] = {
 	KVMMU_TEST(test_clean_forced_yields),
 	KVMMU_TEST(test_clean_counters),
 	KVMMU_TEST(test_same_seed_same_hash),
+	KVMMU_TEST(test_shards_add_up),
+	KVMMU_TEST(test_stop_between_schedules),
 	KVMMU_TEST(test_bad_tokens),
 };
 
