@@ -7,9 +7,15 @@
  *    store is recorded (the last few values of each word, with who stored
  *    them); every guest load of a recorded word must return a value stored
  *    no earlier than the loading vCPU's own last store to it (other vCPUs'
- *    stores in flight are allowed).  A DONTNEED-style refault of an
- *    anonymous page resets its words to zero.  In tag mode a page is one
- *    word, kept in 16 bytes until it is stored a second time.
+ *    stores in flight are allowed).  The word before the first recorded
+ *    store is kept too when the store says what it replaced, and a load
+ *    may return it only if it can have overlapped that store: if it began
+ *    reading (its .since) no later than the store's event.  A load reads
+ *    memory before its event is numbered, so a load that read the old word
+ *    can be numbered after the store that replaced it.  A DONTNEED-style
+ *    refault of an anonymous page resets its words to zero.  In tag mode a
+ *    page is one word, kept in 16 bytes until it is stored a second time
+ *    (or its first store replaced anything but 0).
  *  - dirty-log completeness (I32): a guest write to a logged page that
  *    completed after the harvest that last protected the page (a GET
  *    without manual protect, or a CLEAR that cleared its bit) and before a
@@ -22,9 +28,12 @@
 
 #define RING 4
 
+/* Who stored a value of the ring: a vCPU, the VMM (-1), or nobody (the word before). */
+#define WORD_BEFORE (-2)
+
 struct word {
 	u64 vals[RING];
-	u64 index[RING]; /* event index of each store */
+	u64 index[RING]; /* event index of each store (the word before: of the first store) */
 	s8 vcpu[RING];
 	u8 n, next;
 };
@@ -42,9 +51,17 @@ static struct chk_map pages; /* hva page -> number of words recorded */
 #define TAG_CHUNK_PAGES 512
 #define TAG_SPILLED (~0ULL)
 
+/*
+ * meta: 0, nothing recorded; TAG_SPILLED; or the store's event index << 10,
+ * TAG_WAS_ZERO if the store replaced 0 (a load that overlapped it may
+ * return 0), and vcpu + 2 (the VMM's -1 and the vCPUs' 0..255, in 9 bits).
+ */
+#define TAG_WAS_ZERO BIT_ULL(9)
+#define TAG_VCPU_MASK (TAG_WAS_ZERO - 1)
+
 struct tag_word {
 	u64 val;
-	u64 meta; /* 0: nothing recorded; index << 8 | (u8)(vcpu + 2); or TAG_SPILLED */
+	u64 meta;
 };
 
 static struct chk_map tag_chunks; /* hva >> 21, + 1 -> struct tag_word[TAG_CHUNK_PAGES] */
@@ -54,14 +71,36 @@ static bool tag_mode(void)
 	return chk_world.mm->phys->tag_mode;
 }
 
-static u64 tag_meta(u64 index, int vcpu)
+static u64 tag_meta(u64 index, int vcpu, bool was_zero)
 {
-	return (index << 8) | (u8)(vcpu + 2);
+	return (index << 10) | (was_zero ? TAG_WAS_ZERO : 0) | ((u64)(vcpu + 2) & TAG_VCPU_MASK);
 }
 
 static int tag_meta_vcpu(u64 meta)
 {
-	return (int)(meta & 0xff) - 2;
+	return (int)(meta & TAG_VCPU_MASK) - 2;
+}
+
+static u64 tag_meta_index(u64 meta)
+{
+	return meta >> 10;
+}
+
+/* A load of @a may return the word before the store of @index: it began reading before. */
+static bool overlapped(const struct kvmmu_ev_access *a, u64 index)
+{
+	return a->since <= index;
+}
+
+/* Record @val, stored by @vcpu (or WORD_BEFORE) at event @index, in @w's ring. */
+static void word_push(struct word *w, u64 val, u64 index, int vcpu)
+{
+	w->vals[w->next] = val;
+	w->index[w->next] = index;
+	w->vcpu[w->next] = (s8)vcpu;
+	w->next = (w->next + 1) % RING;
+	if (w->n < RING)
+		w->n++;
 }
 
 /* The compact word of @hva's page, made if @create; NULL if none (or out of memory). */
@@ -86,14 +125,15 @@ static struct tag_word *tag_word(unsigned long hva, bool create)
 static struct word *tag_spill(struct tag_word *tw, u64 key)
 {
 	struct word *w = chk_map_get(&words, key);
+	u64 index = tag_meta_index(tw->meta);
 
 	if (!w)
 		return NULL;
-	w->vals[0] = tw->val;
-	w->index[0] = tw->meta >> 8;
-	w->vcpu[0] = (s8)tag_meta_vcpu(tw->meta);
-	w->n = 1;
-	w->next = 1 % RING;
+	w->n = 0;
+	w->next = 0;
+	if (tw->meta & TAG_WAS_ZERO)
+		word_push(w, 0, index, WORD_BEFORE);
+	word_push(w, tw->val, index, tag_meta_vcpu(tw->meta));
 	tw->meta = TAG_SPILLED;
 	return w;
 }
@@ -155,10 +195,10 @@ static void data_store(const struct kvmmu_event *ev)
 
 		if (!tw)
 			return;
-		if (!tw->meta && !a->rmw) {
-			/* The first store: it stays compact. */
+		if (!tw->meta && (!a->prev_known || !a->prev)) {
+			/* The first store: it stays compact, and says whether it replaced 0. */
 			tw->val = a->value;
-			tw->meta = tag_meta(ev->index, a->vcpu);
+			tw->meta = tag_meta(ev->index, a->vcpu, a->prev_known);
 			return;
 		}
 		if (!tw->meta)
@@ -188,22 +228,13 @@ static void data_store(const struct kvmmu_event *ev)
 		return;
 record:
 	/*
-	 * A read-modify-write on a word not seen stored yet: the word before
-	 * it is known too, and a load racing with it may return that.
+	 * The first store of a word that says what it replaced (a
+	 * read-modify-write's, or an exchange's): the word before it is known
+	 * too, and a load that overlapped the store may return that.
 	 */
-	if (a->rmw && !w->n) {
-		w->vals[w->next] = a->prev;
-		w->index[w->next] = ev->index;
-		w->vcpu[w->next] = -2;
-		w->next = (w->next + 1) % RING;
-		w->n++;
-	}
-	w->vals[w->next] = a->value;
-	w->index[w->next] = ev->index;
-	w->vcpu[w->next] = (s8)a->vcpu;
-	w->next = (w->next + 1) % RING;
-	if (w->n < RING)
-		w->n++;
+	if (a->prev_known && !w->n)
+		word_push(w, a->prev, ev->index, WORD_BEFORE);
+	word_push(w, a->value, ev->index, a->vcpu);
 }
 
 static void data_load(const struct kvmmu_event *ev)
@@ -222,8 +253,12 @@ static void data_load(const struct kvmmu_event *ev)
 		if (!tw || !tw->meta)
 			return;
 		if (tw->meta != TAG_SPILLED) {
-			/* One value, stored once: nothing else may be loaded. */
+			/* One value, stored once: nothing else may be loaded ... */
 			if (tw->val == a->value)
+				return;
+			/* ... but the 0 it replaced, by a load that overlapped the store. */
+			if ((tw->meta & TAG_WAS_ZERO) && !a->value &&
+			    overlapped(a, tag_meta_index(tw->meta)))
 				return;
 			latest = tw->val;
 			goto report;
@@ -238,8 +273,12 @@ static void data_load(const struct kvmmu_event *ev)
 			own = w->index[i];
 	}
 	for (i = 0; i < w->n; i++) {
-		if (w->vals[i] == a->value && w->index[i] >= own)
-			return;
+		if (w->vals[i] != a->value || w->index[i] < own)
+			continue;
+		/* The word before the first store: only if the load overlapped that store. */
+		if (w->vcpu[i] == WORD_BEFORE && !overlapped(a, w->index[i]))
+			continue;
+		return;
 	}
 	latest = w->vals[(w->next + RING - 1) % RING];
 report:
@@ -279,7 +318,7 @@ static void data_zero(const struct kvmmu_event *ev)
 				continue;
 			if (tw->meta != TAG_SPILLED) {
 				tw->val = 0;
-				tw->meta = tag_meta(ev->index, -1);
+				tw->meta = tag_meta(ev->index, -1, false);
 				continue;
 			}
 		} else if (!chk_map_find(&pages, (hva & PAGE_MASK) | 1)) {

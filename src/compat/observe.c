@@ -60,7 +60,7 @@ void kvmmu_observer_unregister(struct kvmmu_observer *obs)
 
 u64 kvmmu_observe_index(void)
 {
-	return atomic_load_explicit(&event_index, memory_order_relaxed);
+	return atomic_load_explicit(&event_index, memory_order_acquire);
 }
 
 void kvmmu_observe_reset_index(void)
@@ -73,8 +73,8 @@ void __kvmmu_observe(struct kvmmu_event *ev)
 	int i, n = READ_ONCE(nr_observers);
 
 	ev->thread = current_thread()->id;
-	ev->index = atomic_fetch_add_explicit(&event_index, 1,
-					      memory_order_relaxed);
+	/* Release: see kvmmu_observe_index(). */
+	ev->index = atomic_fetch_add_explicit(&event_index, 1, memory_order_release);
 	for (i = 0; i < n; i++) {
 		struct kvmmu_observer *obs = READ_ONCE(observers[i]);
 

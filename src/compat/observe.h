@@ -218,10 +218,20 @@ struct kvmmu_ev_access {
 	/*
 	 * STOREs that are a read-modify-write (a compare-exchange setting A/D
 	 * in a guest table): the word just before it, which a load racing
-	 * with it may still return.
+	 * with it may still return.  @prev_known: @prev is the word the store
+	 * replaced (a read-modify-write's, or a plain store's that the CPU or
+	 * the VMM did as an exchange because someone observes stores).
 	 */
 	bool rmw;
+	bool prev_known;
 	u64 prev;
+	/*
+	 * LOADs: kvmmu_observe_index() just before the memory was read.  Every
+	 * store whose event has a lower index was visible to the load; one
+	 * from @since on may have come after it (its event can still be
+	 * numbered before the load's).  0 when the emitter does not say.
+	 */
+	u64 since;
 };
 
 struct kvmmu_ev_dirty_log {
@@ -425,7 +435,12 @@ void kvmmu_observer_unregister(struct kvmmu_observer *obs);
 
 const char *kvmmu_event_name(enum kvmmu_event_type type);
 
-/* The index the next event will get: events before it happened before now. */
+/*
+ * The index the next event will get: events before it happened before now.
+ * An acquire, paired with the numbering of every event (a release): what
+ * the emitter of an event numbered below it did before the event (a
+ * store's write) is visible to what the caller does next.
+ */
 u64 kvmmu_observe_index(void);
 /*
  * Number events from 0 again.  Only while no other thread emits events: a

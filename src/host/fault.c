@@ -328,14 +328,18 @@ out:
 	return ret;
 }
 
-/* A store of the word at @addr is done: the folio is dirty, the observers hear it. */
-static void stored(struct mm_struct *mm, unsigned long addr, u64 pfn, bool special, u64 val)
+/*
+ * A store of the word at @addr is done: the folio is dirty, the observers
+ * hear it, and the word it replaced (@prev).
+ */
+static void stored(struct mm_struct *mm, unsigned long addr, u64 pfn, bool special, u64 val,
+		   u64 prev)
 {
 	if (!special)
 		set_page_dirty(mm->phys, pfn_to_page(mm->phys, pfn));
 	/* Under ptl, as the write: no copy or drop between the two. */
 	kvmmu_observe(KVMMU_EV_VMM_STORE, access, .vcpu = -1, .size = 8, .hva = addr & ~7UL,
-		      .pfn = pfn, .value = val);
+		      .pfn = pfn, .value = val, .prev_known = true, .prev = prev);
 }
 
 /* A compare-exchange that replaced @prev: a load racing with it may still see @prev. */
@@ -345,16 +349,19 @@ static void stored_rmw(struct mm_struct *mm, unsigned long addr, u64 pfn, bool s
 	if (!special)
 		set_page_dirty(mm->phys, pfn_to_page(mm->phys, pfn));
 	kvmmu_observe(KVMMU_EV_VMM_STORE, access, .vcpu = -1, .size = 8, .hva = addr & ~7UL,
-		      .pfn = pfn, .value = val, .rmw = true, .prev = prev);
+		      .pfn = pfn, .value = val, .rmw = true, .prev_known = true, .prev = prev);
 }
 
 static int load_op(struct mm_struct *mm, unsigned long addr, u64 pfn, bool special, void *arg)
 {
-	u64 *val = arg;
+	u64 *val = arg, since = 0;
 
+	/* Stores numbered from here on may land after the read: the checkers must know. */
+	if (kvmmu_observing(KVMMU_EV_VMM_LOAD))
+		since = kvmmu_observe_index();
 	*val = frame_read_word(mm->phys, pfn, addr & (PAGE_SIZE - 1));
 	kvmmu_observe(KVMMU_EV_VMM_LOAD, access, .vcpu = -1, .size = 8, .hva = addr, .pfn = pfn,
-		      .value = *val);
+		      .value = *val, .since = since);
 	return 0;
 }
 
@@ -362,8 +369,9 @@ static int store_op(struct mm_struct *mm, unsigned long addr, u64 pfn, bool spec
 {
 	u64 *val = arg;
 
-	frame_write_word(mm->phys, pfn, addr & (PAGE_SIZE - 1), *val);
-	stored(mm, addr, pfn, special, *val);
+	/* An exchange: the observers hear the word the store replaced. */
+	stored(mm, addr, pfn, special, *val,
+	       frame_xchg_word(mm->phys, pfn, addr & (PAGE_SIZE - 1), *val));
 	return 0;
 }
 

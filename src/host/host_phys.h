@@ -252,5 +252,7 @@ void frame_copy(struct host_phys *phys, u64 dst, u64 src, u64 nr);
 /* Guest-visible contents: the 8-byte word at @offset, or the tag. */
 u64 frame_read_word(struct host_phys *phys, u64 pfn, unsigned int offset);
 void frame_write_word(struct host_phys *phys, u64 pfn, unsigned int offset, u64 val);
+/* The same as an exchange: returns the word (or tag) the write replaced. */
+u64 frame_xchg_word(struct host_phys *phys, u64 pfn, unsigned int offset, u64 val);
 
 #endif /* KVMMU_HOST_HOST_PHYS_H */

@@ -461,3 +461,11 @@ void frame_write_word(struct host_phys *p, u64 pfn, unsigned int offset, u64 val
 	atomic_store_explicit(&frame_words(p, pfn)[(offset & ~7u) >> 3], val,
 			      memory_order_relaxed);
 }
+
+u64 frame_xchg_word(struct host_phys *p, u64 pfn, unsigned int offset, u64 val)
+{
+	if (p->tag_mode)
+		return atomic_exchange_explicit(frame_tag(p, pfn), val, memory_order_relaxed);
+	return atomic_exchange_explicit(&frame_words(p, pfn)[(offset & ~7u) >> 3], val,
+					memory_order_relaxed);
+}

@@ -319,6 +319,15 @@ static u64 mem_load(struct hw_machine *m, u64 pfn, u64 off, u8 size)
 	}
 }
 
+/* An aligned 8-byte store (or a tag's) as an exchange: returns the word it replaced. */
+static u64 mem_xchg(struct hw_machine *m, u64 pfn, u64 off, u64 v)
+{
+	if (m->tag_map)
+		return atomic_exchange_explicit(&m->tag_map[pfn], v, memory_order_relaxed);
+	return __atomic_exchange_n((u64 *)(m->direct_map + (pfn << PAGE_SHIFT) + off), v,
+				   __ATOMIC_RELAXED);
+}
+
 static void mem_store(struct hw_machine *m, u64 pfn, u64 off, u8 size, u64 v)
 {
 	void *p;
@@ -410,7 +419,7 @@ static int gmem_cmpxchg(void *arg, u64 gpa, int size, u64 *old, u64 new_val)
 		kvmmu_observe(KVMMU_EV_GUEST_STORE, access, .vcpu = g->hv->id, .size = 8,
 			      .gpa = g->hv->l2 ? (HW_GFN_UNKNOWN << PAGE_SHIFT) | off :
 			      gpa & ~7ULL,
-			      .pfn = pfn, .value = word, .rmw = true,
+			      .pfn = pfn, .value = word, .rmw = true, .prev_known = true,
 			      .prev = (word & ~mask) | ((*old << shift) & mask),
 			      .sptep = g->hv->l2 ? leaf.sptep : NULL);
 	}
@@ -934,8 +943,9 @@ static int do_access(struct kvmmu_hw_vcpu *hv, struct hw_access *acc, struct kvm
 	struct hw_machine *m = hv->m;
 	enum hw_access_kind kind = access_kind(acc->op);
 	u8 size = acc->size ? acc->size : 8;
-	u64 pfn, flags, gpa = acc->addr;
+	u64 pfn, flags, off, gpa = acc->addr, prev = 0, since = 0;
 	const void *sptep = NULL;
+	bool prev_known = false;
 	int r = ACC_DONE;
 
 	/*
@@ -979,28 +989,47 @@ static int do_access(struct kvmmu_hw_vcpu *hv, struct hw_access *acc, struct kvm
 		hw_stat_inc(hv, tlb_hits);
 	}
 
+	off = acc->addr & (PAGE_SIZE - 1);
 	switch (acc->op) {
 	case HW_STORE:
 	case HW_STOS:
-		mem_store(m, pfn, acc->addr & (PAGE_SIZE - 1), size, acc->value);
+		/*
+		 * Observed, a whole word (or a tag) is stored as an exchange: the
+		 * observers hear the word it replaced, which a load racing with
+		 * it may return.
+		 */
+		if ((m->tag_map || (size == 8 && !(off & 7))) &&
+		    kvmmu_observing(KVMMU_EV_GUEST_STORE)) {
+			prev = mem_xchg(m, pfn, off, acc->value);
+			prev_known = true;
+		} else {
+			mem_store(m, pfn, off, size, acc->value);
+		}
 		hw_stat_inc(hv, stores);
 		kvmmu_observe(KVMMU_EV_GUEST_STORE, access, .vcpu = hv->id, .size = size,
 			      .gpa = gpa, .pfn = pfn, .value = acc->value,
-			      .gva = acc->addr, .sptep = sptep, .l2 = hv->l2);
+			      .gva = acc->addr, .sptep = sptep, .l2 = hv->l2,
+			      .prev_known = prev_known, .prev = prev);
 		break;
 	case HW_FETCH:
-		acc->value = mem_load(m, pfn, acc->addr & (PAGE_SIZE - 1), size);
+		/* Stores numbered from here on may land after the load: the observers must know. */
+		if (kvmmu_observing(KVMMU_EV_GUEST_LOAD))
+			since = kvmmu_observe_index();
+		acc->value = mem_load(m, pfn, off, size);
 		hw_stat_inc(hv, fetches);
 		kvmmu_observe(KVMMU_EV_GUEST_LOAD, access, .vcpu = hv->id, .size = size,
 			      .gpa = gpa, .pfn = pfn, .value = acc->value,
-			      .gva = acc->addr, .sptep = sptep, .fetch = true, .l2 = hv->l2);
+			      .gva = acc->addr, .sptep = sptep, .fetch = true, .l2 = hv->l2,
+			      .since = since);
 		break;
 	default:
-		acc->value = mem_load(m, pfn, acc->addr & (PAGE_SIZE - 1), size);
+		if (kvmmu_observing(KVMMU_EV_GUEST_LOAD))
+			since = kvmmu_observe_index();
+		acc->value = mem_load(m, pfn, off, size);
 		hw_stat_inc(hv, loads);
 		kvmmu_observe(KVMMU_EV_GUEST_LOAD, access, .vcpu = hv->id, .size = size,
 			      .gpa = gpa, .pfn = pfn, .value = acc->value,
-			      .gva = acc->addr, .sptep = sptep, .l2 = hv->l2);
+			      .gva = acc->addr, .sptep = sptep, .l2 = hv->l2, .since = since);
 		break;
 	}
 	return r;

@@ -585,6 +585,164 @@ static void test_tag_mode_words(void **state)
 }
 
 /*
+ * A load that races with the first store of a word: it reads the word
+ * before the store lands, but its event is numbered after the store's (a
+ * load reads memory before it reports, under no lock the store takes), as
+ * when KVM's nested EPT walk on one vCPU read an entry of L1's tables as 0
+ * while L1 wrote it on another.  The load begins at @since (what the load
+ * paths pass as .since); the test reports it as they would, after the
+ * store.  The word the store replaced passes only for a load that began
+ * before the store; one that began after it and returns the old word is
+ * caught, the VMM's and a vCPU's alike.
+ */
+static void racing_load(int vcpu, gpa_t gpa, u64 pfn, u64 since, u64 val)
+{
+	unsigned long hva = w.cfg.mem[0].hva + (gpa - w.cfg.mem[0].gpa);
+
+	if (vcpu < 0)
+		kvmmu_observe(KVMMU_EV_VMM_LOAD, access, .vcpu = -1, .size = 8, .hva = hva,
+			      .pfn = pfn, .value = val, .since = since);
+	else
+		kvmmu_observe(KVMMU_EV_GUEST_LOAD, access, .vcpu = vcpu, .size = 8, .gpa = gpa,
+			      .pfn = pfn, .value = val, .since = since);
+}
+
+/* The frame of @gpa (region 0), faulted in by a load of the VMM's. */
+static u64 frame_of(gpa_t gpa)
+{
+	struct kvm_follow_pfn foll = { .hva = w.cfg.mem[0].hva + (gpa - w.cfg.mem[0].gpa) };
+
+	assert_int_equal(host_word(0, gpa), 0);
+	return host_kvm_ops.follow_pfn(w.mm, &foll);
+}
+
+/* The number of violations so far; the last one in @v. */
+static int last_violation(struct check_violation *v)
+{
+	struct check_violation all[8];
+	int n = check_violations(all, 8);
+
+	assert_true(n <= 8);
+	if (n)
+		*v = all[n - 1];
+	return n;
+}
+
+static void test_load_racing_first_store(void **state)
+{
+	const struct world_config cfg = {
+		.nr_vcpus = 2, .mem = { { .size = MB, .nr_slots = 1 } }, .checks = CHECK_ALL,
+	};
+	const u64 entry = 0x100400037;
+	struct check_violation v;
+	struct hw_access a;
+	u64 pfn, before, val;
+
+	assert_int_equal(world_create(&w, &cfg, NULL, 0), 0);
+	assert_int_equal(world_check_begin(&w), 0);
+	pfn = frame_of(0x3000);
+
+	/* The VMM begins to read the word: 0.  vCPU 0 stores, the VMM reports. */
+	before = kvmmu_observe_index();
+	val = frame_read_word(w.phys, pfn, 0);
+	assert_int_equal(val, 0);
+	a = (struct hw_access){ .op = HW_STORE, .addr = 0x3000, .value = entry };
+	run_list(0, &a, 1);
+	racing_load(-1, 0x3000, pfn, before, val);
+	racing_load(1, 0x3000, pfn, before, val);
+	assert_int_equal(last_violation(&v), 0);
+	/* The new word loads; the old one, read after the store, is caught. */
+	assert_int_equal(host_word(0, 0x3000), entry);
+	racing_load(-1, 0x3000, pfn, kvmmu_observe_index(), 0);
+	assert_int_equal(last_violation(&v), 1);
+	assert_string_equal(v.checker, "data-integrity");
+	assert_non_null(strstr(v.description, "the VMM read 0 at hva"));
+	assert_non_null(strstr(v.description, "last value stored there is 0x100400037"));
+	racing_load(1, 0x3000, pfn, kvmmu_observe_index(), 0);
+	assert_int_equal(last_violation(&v), 2);
+
+	/* A first store of the VMM's, and a word that was not 0 before it. */
+	pfn = frame_of(0x5000);
+	frame_write_word(w.phys, pfn, 8, 0x7777);
+	before = kvmmu_observe_index();
+	val = 0x9999;
+	assert_int_equal(host_access(w.mm, w.cfg.mem[0].hva + 0x5008, true, &val), 0);
+	racing_load(1, 0x5008, pfn, before, 0x7777);
+	assert_int_equal(last_violation(&v), 2);
+	racing_load(1, 0x5008, pfn, kvmmu_observe_index(), 0x7777);
+	assert_int_equal(last_violation(&v), 3);
+	/*
+	 * A load racing with the second store may return the first's value,
+	 * but not the word before the first: that store was done before the
+	 * load began.
+	 */
+	before = kvmmu_observe_index();
+	val = 0xaaaa;
+	assert_int_equal(host_access(w.mm, w.cfg.mem[0].hva + 0x5008, true, &val), 0);
+	racing_load(1, 0x5008, pfn, before, 0x9999);
+	assert_int_equal(last_violation(&v), 3);
+	racing_load(1, 0x5008, pfn, before, 0x7777);
+	assert_int_equal(last_violation(&v), 4);
+	assert_non_null(strstr(v.description, "last value stored there is 0xaaaa"));
+	world_destroy(&w);
+}
+
+/*
+ * The same in tag mode: a page stored once stays compact and knows that
+ * it held 0 before; spilled to the ring by a second store, it still does;
+ * a first store that replaced anything but 0 goes to the ring at once.
+ */
+static void test_tag_load_racing_first_store(void **state)
+{
+	const struct world_config cfg = {
+		.nr_vcpus = 2, .tag_mode = true, .mem = { { .size = 4 * MB, .nr_slots = 1 } },
+		.checks = CHECK_ALL,
+	};
+	struct check_violation v;
+	struct hw_access a;
+	u64 pfn, before, between;
+
+	assert_int_equal(world_create(&w, &cfg, NULL, 0), 0);
+	assert_int_equal(world_check_begin(&w), 0);
+	pfn = frame_of(0x1000);
+
+	/* Compact: 0 for a load that began before the store, not after. */
+	before = kvmmu_observe_index();
+	a = (struct hw_access){ .op = HW_STORE, .addr = 0x1000, .value = 0x1111 };
+	run_list(0, &a, 1);
+	racing_load(1, 0x1000, pfn, before, 0);
+	assert_int_equal(last_violation(&v), 0);
+	between = kvmmu_observe_index();
+	racing_load(1, 0x1000, pfn, between, 0);
+	assert_int_equal(last_violation(&v), 1);
+	assert_string_equal(v.checker, "data-integrity");
+	assert_non_null(strstr(v.description, "vCPU 1 loaded 0 from gpa 0x1000"));
+
+	/* Spilled by a second store: the same. */
+	a = (struct hw_access){ .op = HW_STORE, .addr = 0x1000, .value = 0x2222 };
+	run_list(0, &a, 1);
+	racing_load(-1, 0x1000, pfn, before, 0);
+	assert_int_equal(last_violation(&v), 1);
+	racing_load(-1, 0x1000, pfn, between, 0);
+	assert_int_equal(last_violation(&v), 2);
+
+	/* A page that held a tag before its first store: the ring, from the start. */
+	pfn = frame_of(0x2000);
+	frame_set_contents(w.phys, pfn, 1, 0x5555);
+	before = kvmmu_observe_index();
+	a = (struct hw_access){ .op = HW_STORE, .addr = 0x2000, .value = 0x6666 };
+	run_list(0, &a, 1);
+	racing_load(1, 0x2000, pfn, before, 0x5555);
+	assert_int_equal(last_violation(&v), 2);
+	racing_load(1, 0x2000, pfn, kvmmu_observe_index(), 0x5555);
+	assert_int_equal(last_violation(&v), 3);
+	/* Nor 0, which it never held while checked. */
+	racing_load(1, 0x2000, pfn, before, 0);
+	assert_int_equal(last_violation(&v), 4);
+	world_destroy(&w);
+}
+
+/*
  * With guest paging, accesses reach the checkers by gpa, not by the gva
  * the guest used: data integrity sees a store through a gva and catches a
  * frame changed behind everyone's back when the guest loads it again.
@@ -822,6 +980,8 @@ static const struct CMUnitTest tests[] = {
 	KVMMU_TEST(test_failure_half_way),
 	KVMMU_TEST(test_vmm_writes_are_seen),
 	KVMMU_TEST(test_tag_mode_words),
+	KVMMU_TEST(test_load_racing_first_store),
+	KVMMU_TEST(test_tag_load_racing_first_store),
 	KVMMU_TEST(test_guest_paging_is_checked),
 	KVMMU_TEST(test_shadow_guest_tables_are_checked),
 	KVMMU_TEST(test_guest_paging_modes),
