@@ -6,7 +6,7 @@
 MESON ?= meson
 BUILD ?= build
 
-.PHONY: all deps build run test asan tsan stress bench check-layers install clean
+.PHONY: all deps build run test asan tsan stress bench check-layers install examples clean
 
 all: build
 
@@ -53,5 +53,10 @@ check-layers: deps
 install: build
 	@$(MESON) install -C $(BUILD)
 
+# Install to a staging prefix (build-examples/stage), compile each installed
+# header on its own, build the examples with pkg-config alone and run them.
+examples: deps
+	@scripts/test-install build-examples
+
 clean:
-	rm -rf $(BUILD) build-asan build-tsan build-release
+	rm -rf $(BUILD) build-asan build-tsan build-release build-examples
