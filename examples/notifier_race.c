@@ -58,27 +58,35 @@ struct vcpu_arg {
 	int idx;
 };
 
-/* A vCPU: memstress passes until the VMM is done and stops it. */
-static int vcpu_body(void *p)
+/*
+ * vCPU @idx's program: memstress passes until the VMM is done and stops it.
+ * Loaded before the vCPU's thread starts, so that the host thread may
+ * watch its progress.
+ */
+static int load_vcpu(struct race *race, int idx)
 {
-	struct vcpu_arg *a = p;
 	/*
 	 * Each vCPU on its own half, as memstress partitions guest memory:
 	 * two vCPUs storing to one word without synchronisation have no
 	 * "last value stored" for a load to be judged against.
 	 */
 	const struct kvmmu_program prog = {
-		.base = a->race->mem.gpa + a->idx * (a->race->mem.size / 2),
-		.size = a->race->mem.size / 2,
+		.base = race->mem.gpa + idx * (race->mem.size / 2),
+		.size = race->mem.size / 2,
 		.write_percent = 50,
 		.random = true,
-		.seed = 1 + a->idx,
+		.seed = 1 + idx,
 		.passes = 0, /* until stopped */
 	};
-	int r = kvmmu_world_vcpu_load(a->race->w, a->idx, &prog);
 
-	if (!r)
-		r = kvmmu_world_vcpu_run(a->race->w, a->idx);
+	return kvmmu_world_vcpu_load(race->w, idx, &prog);
+}
+
+static int vcpu_body(void *p)
+{
+	struct vcpu_arg *a = p;
+	int r = kvmmu_world_vcpu_run(a->race->w, a->idx);
+
 	return r == -EINTR ? 0 : r;
 }
 
@@ -144,6 +152,8 @@ static void free_running_race(void)
 		char name[16];
 
 		args[i] = (struct vcpu_arg){ .race = &race, .idx = i };
+		r = load_vcpu(&race, i);
+		EXPECT(!r, "vcpu%d: program: %d", i, r);
 		snprintf(name, sizeof(name), "vcpu%d", i);
 		r = kvmmu_thread_create(&vcpus[i], name, 0, vcpu_body, &args[i]);
 		EXPECT(!r, "thread %s: %d", name, r);

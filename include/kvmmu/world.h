@@ -286,9 +286,13 @@ struct kvmmu_program {
  * as L2 if the world is nested.  0 or -EINVAL.
  */
 int kvmmu_world_vcpu_load(struct kvmmu_world *w, int i, const struct kvmmu_program *p);
-/* vCPU @i's program reached its end. */
+/*
+ * vCPU @i's program reached its end; and the passes it has done so far
+ * (memstress), or the accesses (list).  Callable from any thread while the
+ * program runs, provided its kvmmu_world_vcpu_load() happened before (load
+ * it, then start the threads that run and watch it).
+ */
 bool kvmmu_world_vcpu_done(struct kvmmu_world *w, int i);
-/* Passes done so far (memstress), or accesses done (list). */
 uint64_t kvmmu_world_vcpu_progress(struct kvmmu_world *w, int i);
 
 /*
