@@ -179,31 +179,31 @@ uint64_t kvmmu_world_destroy(struct kvmmu_world *w)
 
 struct kvm *kvmmu_world_kvm(struct kvmmu_world *w)
 {
-	return w->w.kvm;
+	return w ? w->w.kvm : NULL;
 }
 
 struct kvm_vcpu *kvmmu_world_vcpu(struct kvmmu_world *w, int i)
 {
-	if (i < 0 || i >= w->w.nr_vcpus)
+	if (!w || i < 0 || i >= w->w.nr_vcpus)
 		return NULL;
 	return w->w.vcpus[i];
 }
 
 int kvmmu_world_nr_vcpus(const struct kvmmu_world *w)
 {
-	return w->w.nr_vcpus;
+	return w ? w->w.nr_vcpus : 0;
 }
 
 struct mm_struct *kvmmu_world_mm(struct kvmmu_world *w)
 {
-	return w->w.mm;
+	return w ? w->w.mm : NULL;
 }
 
 int kvmmu_world_mem(const struct kvmmu_world *w, int m, struct kvmmu_mem_config *out)
 {
 	const struct world_mem_config *mc;
 
-	if (m < 0 || m >= w->w.nr_mem)
+	if (!w || !out || m < 0 || m >= w->w.nr_mem)
 		return -EINVAL;
 	mc = &w->w.cfg.mem[m];
 	out->size = mc->size;
@@ -225,7 +225,7 @@ int kvmmu_world_mem_slot(const struct kvmmu_world *w, int m, int i, uint64_t *gp
 	u64 s;
 	unsigned long h;
 
-	if (m < 0 || m >= w->w.nr_mem || i < 0 || i >= w->w.cfg.mem[m].nr_slots)
+	if (!w || m < 0 || m >= w->w.nr_mem || i < 0 || i >= w->w.cfg.mem[m].nr_slots)
 		return -EINVAL;
 	world_mem_slot(&w->w, m, i, &g, &s, &h);
 	if (gpa)
@@ -240,43 +240,49 @@ int kvmmu_world_mem_slot(const struct kvmmu_world *w, int m, int i, uint64_t *gp
 int kvmmu_world_set_memslot(struct kvmmu_world *w, uint32_t slot, uint32_t flags, uint64_t gpa,
 			    uint64_t size, unsigned long hva)
 {
+	if (!w)
+		return -EINVAL;
 	return world_set_memslot(&w->w, slot, flags, gpa, size, hva);
 }
 
 int kvmmu_world_mem_set_flags(struct kvmmu_world *w, int m, uint32_t flags)
 {
-	if (m < 0 || m >= w->w.nr_mem)
+	if (!w || m < 0 || m >= w->w.nr_mem)
 		return -EINVAL;
 	return world_mem_set_flags(&w->w, m, flags);
 }
 
 int kvmmu_world_mem_delete_slots(struct kvmmu_world *w, int m)
 {
-	if (m < 0 || m >= w->w.nr_mem)
+	if (!w || m < 0 || m >= w->w.nr_mem)
 		return -EINVAL;
 	return world_mem_delete_slots(&w->w, m);
 }
 
 int kvmmu_world_check_begin(struct kvmmu_world *w)
 {
+	if (!w)
+		return -EINVAL;
 	return world_check_begin(&w->w);
 }
 
 void kvmmu_world_check_end(struct kvmmu_world *w)
 {
-	world_check_end(&w->w);
+	if (w)
+		world_check_end(&w->w);
 }
 
 void kvmmu_world_stop_vcpus(struct kvmmu_world *w)
 {
-	world_stop_vcpus(&w->w);
+	if (w)
+		world_stop_vcpus(&w->w);
 }
 
 /* ---- guest programs ------------------------------------------------------------------------- */
 
 static struct kvmmu_hw_vcpu *api_hw_vcpu(struct kvmmu_world *w, int i)
 {
-	if (i < 0 || i >= w->w.nr_vcpus || !w->w.machine)
+	if (!w || i < 0 || i >= w->w.nr_vcpus || !w->w.machine)
 		return NULL;
 	return w->w.vcpus[i]->hw;
 }
@@ -284,7 +290,16 @@ static struct kvmmu_hw_vcpu *api_hw_vcpu(struct kvmmu_world *w, int i)
 int kvmmu_world_vcpu_load(struct kvmmu_world *w, int i, const struct kvmmu_program *p)
 {
 	struct kvmmu_hw_vcpu *hv = api_hw_vcpu(w, i);
-	struct hw_program prog = {
+	struct hw_program prog;
+	u64 k;
+
+	if (!hv || !p || (p->list && !p->len) || p->write_percent > 100)
+		return -EINVAL;
+	for (k = 0; p->list && k < p->len; k++) {
+		if (p->list[k].op > KVMMU_ACCESS_FETCH)
+			return -EINVAL;
+	}
+	prog = (struct hw_program){
 		/* Same layout: see the static_asserts above. */
 		.list = (struct hw_access *)p->list,
 		.len = p->len,
@@ -300,14 +315,6 @@ int kvmmu_world_vcpu_load(struct kvmmu_world *w, int i, const struct kvmmu_progr
 		.cr3 = w->w.guest_cr3,
 		.nested = w->w.l1,
 	};
-	u64 k;
-
-	if (!hv || !p || (p->list && !p->len) || p->write_percent > 100)
-		return -EINVAL;
-	for (k = 0; p->list && k < p->len; k++) {
-		if (p->list[k].op > KVMMU_ACCESS_FETCH)
-			return -EINVAL;
-	}
 	return hw_vcpu_load_program(hv, &prog);
 }
 
@@ -366,11 +373,15 @@ int kvmmu_world_vcpu_access(struct kvmmu_world *w, int i, enum kvmmu_access_op o
 
 int kvmmu_world_munmap(struct kvmmu_world *w, unsigned long hva, unsigned long len)
 {
+	if (!w)
+		return -EINVAL;
 	return host_munmap(w->w.mm, hva, len);
 }
 
 int kvmmu_world_madvise_dontneed(struct kvmmu_world *w, unsigned long hva, unsigned long len)
 {
+	if (!w)
+		return -EINVAL;
 	return host_madvise_dontneed(w->w.mm, hva, len);
 }
 
@@ -378,8 +389,11 @@ int kvmmu_world_migrate(struct kvmmu_world *w, unsigned long hva, unsigned long 
 			unsigned long *nr_moved)
 {
 	unsigned long moved = 0;
-	int r = host_migrate(w->w.mm, hva, len, &moved);
+	int r;
 
+	if (!w)
+		return -EINVAL;
+	r = host_migrate(w->w.mm, hva, len, &moved);
 	if (nr_moved)
 		*nr_moved = moved;
 	return r;
@@ -387,14 +401,14 @@ int kvmmu_world_migrate(struct kvmmu_world *w, unsigned long hva, unsigned long 
 
 int kvmmu_world_host_read(struct kvmmu_world *w, unsigned long hva, uint64_t *val)
 {
-	if (hva % 8)
+	if (!w || !val || hva % 8)
 		return -EINVAL;
 	return host_access(w->w.mm, hva, false, val);
 }
 
 int kvmmu_world_host_write(struct kvmmu_world *w, unsigned long hva, uint64_t val)
 {
-	if (hva % 8)
+	if (!w || hva % 8)
 		return -EINVAL;
 	return host_access(w->w.mm, hva, true, &val);
 }
@@ -408,7 +422,7 @@ int kvmmu_checker_count(void)
 
 int kvmmu_checker_info(int i, struct kvmmu_check_info *out)
 {
-	if (i < 0 || i >= NR_CHECKERS)
+	if (!out || i < 0 || i >= NR_CHECKERS)
 		return -EINVAL;
 	out->name = checker_table[i].name;
 	out->invariant = checker_table[i].invariant;
@@ -436,7 +450,7 @@ int kvmmu_mutant_count(void)
 
 int kvmmu_mutant_info(int i, struct kvmmu_check_info *out)
 {
-	if (i < 0 || i >= NR_KVMMU_MUTANTS)
+	if (!out || i < 0 || i >= NR_KVMMU_MUTANTS)
 		return -EINVAL;
 	out->name = kvmmu_mutant_table[i].name;
 	out->invariant = kvmmu_mutant_table[i].seed;

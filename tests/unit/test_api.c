@@ -135,7 +135,17 @@ static void test_bad_input(void **state)
 	assert_null(w);
 	cfg.nr_vcpus = 1;
 
+	/* No world: no crash, an errno or nothing. */
+	assert_null(kvmmu_world_kvm(NULL));
+	assert_null(kvmmu_world_vcpu(NULL, 0));
+	assert_int_equal(kvmmu_world_check_begin(NULL), -EINVAL);
+	assert_int_equal(kvmmu_world_munmap(NULL, 1ULL << 30, 4096), -EINVAL);
+	assert_int_equal(kvmmu_world_vcpu_run(NULL, 0), -EINVAL);
+	kvmmu_world_check_end(NULL);
+	kvmmu_world_stop_vcpus(NULL);
+
 	assert_int_equal(kvmmu_world_create(&cfg, &w, NULL, 0), 0);
+	assert_int_equal(kvmmu_world_vcpu_load(w, 0, NULL), -EINVAL);
 	assert_int_equal(kvmmu_world_vcpu_load(w, 0, &p), -EINVAL);
 	assert_int_equal(kvmmu_world_vcpu_load(w, 1, &p), -EINVAL);
 	assert_int_equal(kvmmu_world_vcpu_access(w, 0, KVMMU_ACCESS_LOAD, 4, &val), -EINVAL);
