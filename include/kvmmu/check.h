@@ -9,6 +9,7 @@
  * back on in the real code path, to show that its checker catches it.
  * Checkers and mutants are named as `kvmmu list` and the CLI's --check and
  * --inject name them; masks of them go into struct kvmmu_world_config.
+ * A NULL pointer to read or fill is -EFAULT, an index out of range -EINVAL.
  */
 #ifndef KVMMU_CHECK_H
 #define KVMMU_CHECK_H

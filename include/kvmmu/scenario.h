@@ -65,16 +65,18 @@ struct kvmmu_scenario_result {
 
 /*
  * Run schedules of a scenario until a violation or @cfg->schedules.
- * Returns 0 (@res says what was found), -ENOENT for an unknown scenario,
- * -EINVAL for a bad strategy or depth, or the runner's -errno.  Not while a
+ * Returns 0 (@res says what was found), -EFAULT for a NULL @cfg, @res or
+ * name, -ENOENT for an unknown scenario, -EINVAL for a bad strategy, depth
+ * or mask, or the runner's -errno.  Not while a
  * world has checkers attached.
  */
 int kvmmu_scenario_run(const struct kvmmu_scenario_config *cfg,
 		       struct kvmmu_scenario_result *res);
 /*
  * Run the schedule @token names again with the checkers of @checks.
- * Returns 0, -EINVAL for a malformed token, -ESTALE for one from another
- * build, -ENOENT for an unknown scenario.
+ * Returns 0, -EFAULT for a NULL @token or @res, -EINVAL for a malformed
+ * token, -ESTALE for one from another build, -ENOENT for an unknown
+ * scenario.
  */
 int kvmmu_scenario_replay(const char *token, uint64_t checks,
 			  struct kvmmu_scenario_result *res);

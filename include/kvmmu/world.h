@@ -26,7 +26,11 @@
  *
  * A zeroed struct kvmmu_world_config is the default world: 4-level EPT with
  * A/D bits, the TDP MMU, eager page splitting, no capabilities, no vCPUs,
- * no memory.  Calls return 0 or a negative errno, as KVM's do.
+ * no memory.  Calls return 0 or a negative errno, as KVM's do: as with
+ * the handles of kvm.h, a NULL world stands for a file descriptor that is
+ * not open (-EBADF), a NULL pointer to read or fill for memory that cannot
+ * be copied (-EFAULT), and a value out of range is -EINVAL.  Calls without
+ * a return value ignore a NULL world.
  */
 #ifndef KVMMU_WORLD_H
 #define KVMMU_WORLD_H

@@ -149,8 +149,11 @@ int kvmmu_world_create(const struct kvmmu_world_config *cfg, struct kvmmu_world 
 	struct kvmmu_world *w;
 	int r;
 
-	if (!cfg || !out)
-		return api_fail(why, why_len, "no configuration or no place for the world");
+	if (!cfg || !out) {
+		if (why && why_len)
+			snprintf(why, why_len, "no configuration or no place for the world");
+		return -EFAULT;
+	}
 	r = to_world_config(cfg, &wc, why, why_len);
 	if (r)
 		return r;
@@ -203,7 +206,11 @@ int kvmmu_world_mem(const struct kvmmu_world *w, int m, struct kvmmu_mem_config 
 {
 	const struct world_mem_config *mc;
 
-	if (!w || !out || m < 0 || m >= w->w.nr_mem)
+	if (!w)
+		return -EBADF;
+	if (!out)
+		return -EFAULT;
+	if (m < 0 || m >= w->w.nr_mem)
 		return -EINVAL;
 	mc = &w->w.cfg.mem[m];
 	out->size = mc->size;
@@ -225,7 +232,9 @@ int kvmmu_world_mem_slot(const struct kvmmu_world *w, int m, int i, uint64_t *gp
 	u64 s;
 	unsigned long h;
 
-	if (!w || m < 0 || m >= w->w.nr_mem || i < 0 || i >= w->w.cfg.mem[m].nr_slots)
+	if (!w)
+		return -EBADF;
+	if (m < 0 || m >= w->w.nr_mem || i < 0 || i >= w->w.cfg.mem[m].nr_slots)
 		return -EINVAL;
 	world_mem_slot(&w->w, m, i, &g, &s, &h);
 	if (gpa)
@@ -241,20 +250,24 @@ int kvmmu_world_set_memslot(struct kvmmu_world *w, uint32_t slot, uint32_t flags
 			    uint64_t size, unsigned long hva)
 {
 	if (!w)
-		return -EINVAL;
+		return -EBADF;
 	return world_set_memslot(&w->w, slot, flags, gpa, size, hva);
 }
 
 int kvmmu_world_mem_set_flags(struct kvmmu_world *w, int m, uint32_t flags)
 {
-	if (!w || m < 0 || m >= w->w.nr_mem)
+	if (!w)
+		return -EBADF;
+	if (m < 0 || m >= w->w.nr_mem)
 		return -EINVAL;
 	return world_mem_set_flags(&w->w, m, flags);
 }
 
 int kvmmu_world_mem_delete_slots(struct kvmmu_world *w, int m)
 {
-	if (!w || m < 0 || m >= w->w.nr_mem)
+	if (!w)
+		return -EBADF;
+	if (m < 0 || m >= w->w.nr_mem)
 		return -EINVAL;
 	return world_mem_delete_slots(&w->w, m);
 }
@@ -262,7 +275,7 @@ int kvmmu_world_mem_delete_slots(struct kvmmu_world *w, int m)
 int kvmmu_world_check_begin(struct kvmmu_world *w)
 {
 	if (!w)
-		return -EINVAL;
+		return -EBADF;
 	return world_check_begin(&w->w);
 }
 
@@ -293,7 +306,11 @@ int kvmmu_world_vcpu_load(struct kvmmu_world *w, int i, const struct kvmmu_progr
 	struct hw_program prog;
 	u64 k;
 
-	if (!hv || !p || (p->list && !p->len) || p->write_percent > 100)
+	if (!w)
+		return -EBADF;
+	if (!p)
+		return -EFAULT;
+	if (!hv || (p->list && !p->len) || p->write_percent > 100)
 		return -EINVAL;
 	for (k = 0; p->list && k < p->len; k++) {
 		if (p->list[k].op > KVMMU_ACCESS_FETCH)
@@ -337,6 +354,8 @@ int kvmmu_world_vcpu_run(struct kvmmu_world *w, int i)
 	struct kvmmu_hw_vcpu *hv = api_hw_vcpu(w, i);
 	int r = 0;
 
+	if (!w)
+		return -EBADF;
 	if (!hv)
 		return -EINVAL;
 	while (!r && !hw_vcpu_done(hv)) {
@@ -374,14 +393,14 @@ int kvmmu_world_vcpu_access(struct kvmmu_world *w, int i, enum kvmmu_access_op o
 int kvmmu_world_munmap(struct kvmmu_world *w, unsigned long hva, unsigned long len)
 {
 	if (!w)
-		return -EINVAL;
+		return -EBADF;
 	return host_munmap(w->w.mm, hva, len);
 }
 
 int kvmmu_world_madvise_dontneed(struct kvmmu_world *w, unsigned long hva, unsigned long len)
 {
 	if (!w)
-		return -EINVAL;
+		return -EBADF;
 	return host_madvise_dontneed(w->w.mm, hva, len);
 }
 
@@ -392,7 +411,7 @@ int kvmmu_world_migrate(struct kvmmu_world *w, unsigned long hva, unsigned long 
 	int r;
 
 	if (!w)
-		return -EINVAL;
+		return -EBADF;
 	r = host_migrate(w->w.mm, hva, len, &moved);
 	if (nr_moved)
 		*nr_moved = moved;
@@ -401,14 +420,20 @@ int kvmmu_world_migrate(struct kvmmu_world *w, unsigned long hva, unsigned long 
 
 int kvmmu_world_host_read(struct kvmmu_world *w, unsigned long hva, uint64_t *val)
 {
-	if (!w || !val || hva % 8)
+	if (!w)
+		return -EBADF;
+	if (!val)
+		return -EFAULT;
+	if (hva % 8)
 		return -EINVAL;
 	return host_access(w->w.mm, hva, false, val);
 }
 
 int kvmmu_world_host_write(struct kvmmu_world *w, unsigned long hva, uint64_t val)
 {
-	if (!w || hva % 8)
+	if (!w)
+		return -EBADF;
+	if (hva % 8)
 		return -EINVAL;
 	return host_access(w->w.mm, hva, true, &val);
 }
@@ -422,7 +447,9 @@ int kvmmu_checker_count(void)
 
 int kvmmu_checker_info(int i, struct kvmmu_check_info *out)
 {
-	if (!out || i < 0 || i >= NR_CHECKERS)
+	if (!out)
+		return -EFAULT;
+	if (i < 0 || i >= NR_CHECKERS)
 		return -EINVAL;
 	out->name = checker_table[i].name;
 	out->invariant = checker_table[i].invariant;
@@ -436,7 +463,7 @@ int kvmmu_check_parse(const char *list, uint64_t *mask, char *bad, size_t bad_le
 	int r;
 
 	if (!list || !mask)
-		return -EINVAL;
+		return -EFAULT;
 	r = check_parse(list, &m, bad, bad_len);
 	if (!r)
 		*mask = m;
@@ -450,7 +477,9 @@ int kvmmu_mutant_count(void)
 
 int kvmmu_mutant_info(int i, struct kvmmu_check_info *out)
 {
-	if (!out || i < 0 || i >= NR_KVMMU_MUTANTS)
+	if (!out)
+		return -EFAULT;
+	if (i < 0 || i >= NR_KVMMU_MUTANTS)
 		return -EINVAL;
 	out->name = kvmmu_mutant_table[i].name;
 	out->invariant = kvmmu_mutant_table[i].seed;
@@ -474,7 +503,9 @@ int kvmmu_check_violations(struct kvmmu_violation *out, int n)
 	struct check_violation v[16];
 	int nr, i;
 
-	if (n < 0 || (n && !out))
+	if (n > 0 && !out)
+		return -EFAULT;
+	if (n < 0)
 		return -EINVAL;
 	nr = check_violations(v, n < (int)ARRAY_SIZE(v) ? n : (int)ARRAY_SIZE(v));
 	for (i = 0; i < n && i < nr && i < (int)ARRAY_SIZE(v); i++)
@@ -551,7 +582,7 @@ int kvmmu_scenario_run(const struct kvmmu_scenario_config *cfg,
 	int err;
 
 	if (!cfg || !res || !cfg->name)
-		return -EINVAL;
+		return -EFAULT;
 	sc.scn = scn_find(cfg->name);
 	if (!sc.scn)
 		return -ENOENT;
@@ -582,7 +613,9 @@ int kvmmu_scenario_replay(const char *token, uint64_t checks,
 	struct scn_result r;
 	int err;
 
-	if (!token || !res || (checks >> NR_CHECKERS))
+	if (!token || !res)
+		return -EFAULT;
+	if (checks >> NR_CHECKERS)
 		return -EINVAL;
 	memset(&sc, 0, sizeof(sc));
 	memset(&r, 0, sizeof(r));

@@ -118,7 +118,7 @@ static void test_bad_input(void **state)
 	uint64_t mask, val = 0;
 	char why[160] = "";
 
-	assert_int_equal(kvmmu_world_create(NULL, &w, why, sizeof(why)), -EINVAL);
+	assert_int_equal(kvmmu_world_create(NULL, &w, why, sizeof(why)), -EFAULT);
 	cfg.mmu = (enum kvmmu_mmu)9;
 	assert_int_equal(kvmmu_world_create(&cfg, &w, why, sizeof(why)), -EINVAL);
 	assert_string_equal(why, "unknown mmu");
@@ -138,14 +138,18 @@ static void test_bad_input(void **state)
 	/* No world: no crash, an errno or nothing. */
 	assert_null(kvmmu_world_kvm(NULL));
 	assert_null(kvmmu_world_vcpu(NULL, 0));
-	assert_int_equal(kvmmu_world_check_begin(NULL), -EINVAL);
-	assert_int_equal(kvmmu_world_munmap(NULL, 1ULL << 30, 4096), -EINVAL);
-	assert_int_equal(kvmmu_world_vcpu_run(NULL, 0), -EINVAL);
+	assert_int_equal(kvmmu_world_check_begin(NULL), -EBADF);
+	assert_int_equal(kvmmu_world_munmap(NULL, 1ULL << 30, 4096), -EBADF);
+	assert_int_equal(kvmmu_world_vcpu_run(NULL, 0), -EBADF);
+	assert_int_equal(kvmmu_world_mem(NULL, 0, NULL), -EBADF);
+	assert_int_equal(kvmmu_check_violations(NULL, 1), -EFAULT);
 	kvmmu_world_check_end(NULL);
 	kvmmu_world_stop_vcpus(NULL);
 
 	assert_int_equal(kvmmu_world_create(&cfg, &w, NULL, 0), 0);
-	assert_int_equal(kvmmu_world_vcpu_load(w, 0, NULL), -EINVAL);
+	assert_int_equal(kvmmu_world_vcpu_load(w, 0, NULL), -EFAULT);
+	assert_int_equal(kvmmu_world_mem(w, 0, NULL), -EFAULT);
+	assert_int_equal(kvmmu_world_host_read(w, 1ULL << 30, NULL), -EFAULT);
 	assert_int_equal(kvmmu_world_vcpu_load(w, 0, &p), -EINVAL);
 	assert_int_equal(kvmmu_world_vcpu_load(w, 1, &p), -EINVAL);
 	assert_int_equal(kvmmu_world_vcpu_access(w, 0, KVMMU_ACCESS_LOAD, 4, &val), -EINVAL);
