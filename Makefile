@@ -6,7 +6,7 @@
 MESON ?= meson
 BUILD ?= build
 
-.PHONY: all deps build run test asan tsan stress bench check-layers install clean
+.PHONY: all deps build run test asan tsan stress bench plot check-layers install examples clean
 
 all: build
 
@@ -47,11 +47,25 @@ bench: deps
 	@$(MESON) compile -C build-release
 	@./build-release/kvmmu bench
 
+# Figures: a fresh bench and workload runs at modest sizes on the release
+# build, recorded under bench/results/<time>/, then SVGs of every recorded
+# run under docs/plots/.  Run it on a quiet machine: the figures are timings.
+plot: deps
+	@scripts/deps.sh plot
+	$(call configure,build-release,-Dbuildtype=release -Dtests=false)
+	@$(MESON) compile -C build-release
+	@scripts/plot --collect build-release/kvmmu --results bench/results --out docs/plots
+
 check-layers: deps
 	@python3 scripts/check-layers.py --hermetic
 
 install: build
 	@$(MESON) install -C $(BUILD)
 
+# Install to a staging prefix (build-examples/stage), compile each installed
+# header on its own, build the examples with pkg-config alone and run them.
+examples: deps
+	@scripts/test-install build-examples
+
 clean:
-	rm -rf $(BUILD) build-asan build-tsan build-release
+	rm -rf $(BUILD) build-asan build-tsan build-release build-examples

@@ -5,9 +5,19 @@
 set -eu
 
 PKGS="gcc make meson ninja-build pkg-config python3 liburcu-dev libcmocka-dev linux-libc-dev"
+# Optional: 'deps.sh plot' installs what scripts/plot needs (make plot), and
+# nothing else; the build and the tests never need it.
+if [ "${1:-}" = plot ]; then
+	PKGS="python3 python3-matplotlib"
+fi
 
 if ! command -v dpkg-query >/dev/null 2>&1; then
 	# Not Debian: accept the machine if the tools are there, else explain.
+	if [ "${1:-}" = plot ]; then
+		python3 -c 'import matplotlib' 2>/dev/null && exit 0
+		echo "kvmmu: install matplotlib for python3, then run make plot again" >&2
+		exit 1
+	fi
 	if command -v meson >/dev/null 2>&1 && command -v python3 >/dev/null 2>&1 &&
 	   pkg-config --exists liburcu-memb cmocka 2>/dev/null; then
 		exit 0
@@ -27,7 +37,11 @@ done
 
 if [ "$(id -u)" != 0 ]; then
 	echo "kvmmu: missing Debian packages:$missing" >&2
-	echo "kvmmu: run 'sudo make deps' (it uses apt-get), then run make again" >&2
+	if [ "${1:-}" = plot ]; then
+		echo "kvmmu: run 'sudo scripts/deps.sh plot' (it uses apt-get), then run make plot again" >&2
+	else
+		echo "kvmmu: run 'sudo make deps' (it uses apt-get), then run make again" >&2
+	fi
 	exit 1
 fi
 

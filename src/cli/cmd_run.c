@@ -209,6 +209,14 @@ static void result_json(struct json *j, const struct workload *wl, const struct 
 	json_u64(j, cfg->yield_every);
 	json_key(j, "counters");
 	json_string(j, world_counters_name(cfg->counters));
+	/* --check, as checker names: what the figures paid for (checker cost). */
+	json_key(j, "checks");
+	json_array_begin(j);
+	for (i = 0; i < NR_CHECKERS; i++) {
+		if (cfg->checks & (1ULL << i))
+			json_string(j, checker_table[i].name);
+	}
+	json_array_end(j);
 	json_object_end(j);
 	json_key(j, "metrics");
 	json_object_begin(j);

@@ -296,8 +296,22 @@ def test_list_names_workloads():
     check('list --json names every workload', names == WORKLOADS, str(names))
 
 
+def test_checks_in_the_config():
+    """The config names the checkers the figures paid for: every one, some, or none."""
+    every = [c['name'] for c in json.loads(kvmmu('list', '--json').stdout)['checkers']]
+    for arg, want in (('all', every), ('none', []), ('coherence,dirty-log-completeness',
+                                                     ['coherence', 'dirty-log-completeness'])):
+        p = kvmmu('run', 'demand-paging', *small('demand-paging'), '--check', arg, '--json',
+                  '--quiet')
+        try:
+            got = json.loads(p.stdout)['config'].get('checks')
+        except (json.JSONDecodeError, KeyError) as e:
+            got = repr(e)
+        check(f'--check {arg}: config.checks', p.returncode == 0 and got == want, str(got))
+
+
 def main():
-    for t in (test_json_of_every_workload, test_every_workload_on_tdp_legacy,
+    for t in (test_json_of_every_workload, test_checks_in_the_config, test_every_workload_on_tdp_legacy,
               test_every_workload_on_shadow, test_guest_paging_modes, test_guest_kernel,
               test_selftest_lines, test_trace_of_mmu_stress,
               test_usage_errors, test_bad_output_paths, test_help, test_bench_options,
