@@ -143,6 +143,20 @@ def test_guest_kernel():
           ('--processes', '--process-pages', '--ops')), p.stdout[-300:])
 
 
+def test_many_iterations():
+    """dirty-log: iterations beyond those with their own figures still run clean."""
+    p = kvmmu('run', 'dirty-log', '--mem-per-vcpu', '1M', '--iterations', '20', '--json', '--quiet')
+    try:
+        doc = json.loads(p.stdout)
+    except json.JSONDecodeError:
+        doc = {}
+    m = doc.get('metrics', {})
+    check('dirty-log --iterations 20: clean, totals over all, 8 with their own figures',
+          p.returncode == 0 and doc.get('warnings') == 0 and 'dirty_memory_total_s' in m
+          and 'iteration_8_get_s' in m and 'iteration_9_get_s' not in m
+          and 'Iteration 20 clear dirty log time' in p.stderr, p.stderr[-300:])
+
+
 def test_selftest_lines():
     p = kvmmu('run', 'dirty-log', '--mem-per-vcpu', '4M', '--quiet')
     want = ['Populate memory time: ', 'Enabling dirty logging time: ',
@@ -313,7 +327,7 @@ def test_checks_in_the_config():
 def main():
     for t in (test_json_of_every_workload, test_checks_in_the_config, test_every_workload_on_tdp_legacy,
               test_every_workload_on_shadow, test_guest_paging_modes, test_guest_kernel,
-              test_selftest_lines, test_trace_of_mmu_stress,
+              test_selftest_lines, test_many_iterations, test_trace_of_mmu_stress,
               test_usage_errors, test_bad_output_paths, test_help, test_bench_options,
               test_list_names_workloads):
         try:
