@@ -12,8 +12,9 @@
 
 static int array_init(struct hw_tlb_array *a, unsigned int n, int level)
 {
-	a->slot = calloc(n, sizeof(*a->slot));
-	a->meta = calloc(n, sizeof(*a->meta));
+	/* Cache-line aligned: another vCPU's arrays may come next in memory. */
+	a->slot = zalloc_cacheline_aligned((size_t)n * sizeof(*a->slot));
+	a->meta = zalloc_cacheline_aligned((size_t)n * sizeof(*a->meta));
 	a->mask = n - 1;
 	a->level = level;
 	return a->slot && a->meta ? 0 : -ENOMEM;
