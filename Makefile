@@ -4,6 +4,9 @@
 # are all there is to type.
 
 MESON ?= meson
+# Debian's python3-matplotlib is for the system's python3, which a python3
+# earlier in PATH (a virtualenv, pyenv) would hide.
+PLOT_PYTHON ?= $(shell [ -x /usr/bin/python3 ] && echo /usr/bin/python3 || echo python3)
 BUILD ?= build
 
 .PHONY: all deps build run test asan tsan stress bench plot check-layers install examples clean
@@ -54,7 +57,7 @@ plot: deps
 	@scripts/deps.sh plot
 	$(call configure,build-release,-Dbuildtype=release -Dtests=false)
 	@$(MESON) compile -C build-release
-	@scripts/plot --collect build-release/kvmmu --results bench/results --out docs/plots
+	@$(PLOT_PYTHON) scripts/plot --collect build-release/kvmmu --results bench/results --out docs/plots
 
 check-layers: deps
 	@python3 scripts/check-layers.py --hermetic
