@@ -634,17 +634,18 @@ static void walk_table(struct kvm *kvm, u64 table, int level, gfn_t base, gfn_t 
 {
 	u64 span = KVM_PAGES_PER_HPAGE(level);
 	_Atomic u64 *spt;
-	int i;
+	u64 first, last, i;
 
-	if (chk_frame_state(table) != KVMMU_FRAME_ALLOCATED)
+	/* Only the entries over [start, end): a walk of one gfn reads one entry a level. */
+	if (start >= end || end <= base || chk_frame_state(table) != KVMMU_FRAME_ALLOCATED)
 		return;
+	first = start > base ? (start - base) / span : 0;
+	last = min((end - 1 - base) / span, (u64)SPTE_ENT_PER_PAGE - 1);
 	spt = kvm_table_virt(kvm, table);
-	for (i = 0; i < SPTE_ENT_PER_PAGE; i++) {
-		gfn_t gfn = base + (u64)i * span;
+	for (i = first; i <= last; i++) {
+		gfn_t gfn = base + i * span;
 		u64 spte;
 
-		if (gfn + span <= start || gfn >= end)
-			continue;
 		spte = chk_read_spte(&spt[i]);
 		if (mmio && is_mmio_spte(&kvm->arch.masks, spte))
 			fn(gfn, level, &spt[i], spte, arg);
