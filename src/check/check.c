@@ -264,6 +264,29 @@ static void track_vcpus(const struct kvmmu_event *ev)
 
 static void chk_notify(struct kvmmu_observer *obs, const struct kvmmu_event *ev);
 
+/*
+ * The checkers each event type goes to, in checker order: those attached
+ * whose events or teardown events include it (set up by check_begin(), so
+ * that an event costs the checkers that want it, not a test of each one).
+ */
+static u8 dispatch[NR_KVMMU_EVENTS][NR_CHECKERS];
+static u8 dispatch_nr[NR_KVMMU_EVENTS];
+
+static void build_dispatch(void)
+{
+	int t, i;
+
+	for (t = 0; t < NR_KVMMU_EVENTS; t++) {
+		dispatch_nr[t] = 0;
+		for (i = 0; i < NR_CHECKERS; i++) {
+			if ((chk.mask & (1ULL << i)) &&
+			    ((checker_ops[i]->events | checker_ops[i]->teardown_events) &
+			     BIT_ULL(t)))
+				dispatch[t][dispatch_nr[t]++] = (u8)i;
+		}
+	}
+}
+
 static struct kvmmu_observer chk_observer = {
 	.name = "checkers",
 	.notify = chk_notify,
@@ -323,10 +346,9 @@ static void chk_notify(struct kvmmu_observer *obs, const struct kvmmu_event *ev)
 	chk.current = ev;
 	if (CHK_VCPU_EVENTS & BIT_ULL(ev->type))
 		track_vcpus(ev);
-	for (i = 0; i < NR_CHECKERS; i++) {
-		if ((chk.mask & (1ULL << i)) &&
-		    ((checker_ops[i]->events | checker_ops[i]->teardown_events) & BIT_ULL(ev->type)))
-			checker_ops[i]->event(ev);
+	if (ev->type < NR_KVMMU_EVENTS) {
+		for (i = 0; i < dispatch_nr[ev->type]; i++)
+			checker_ops[dispatch[ev->type][i]]->event(ev);
 	}
 	chk.current = NULL;
 	pthread_mutex_unlock(&check_lock);
@@ -373,6 +395,7 @@ int check_begin(const struct check_world *w, u64 mask, void (*on_violation)(void
 	}
 	if (events)
 		events |= CHK_VCPU_EVENTS;
+	build_dispatch();
 	chk_observer.mask = events;
 	atomic_store(&chk.active, true);
 	if (events) {
