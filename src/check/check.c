@@ -845,3 +845,84 @@ void chk_map_del(struct chk_map *m, u64 key)
 		}
 	}
 }
+
+/* ---- values by SPTE, an array a frame ----------------------------------------------------------- */
+
+static u64 frame_key(const void *p)
+{
+	return ((u64)(uintptr_t)p >> PAGE_SHIFT) + 1;
+}
+
+static size_t frame_entry(const void *p)
+{
+	return ((uintptr_t)p & (PAGE_SIZE - 1)) / sizeof(u64);
+}
+
+void chk_frames_init(struct chk_frames *f, size_t vsize)
+{
+	chk_map_init(&f->chunks, sizeof(u8 *));
+	f->vsize = vsize;
+	f->last_key = 0;
+	f->last = NULL;
+}
+
+void chk_frames_free(struct chk_frames *f)
+{
+	size_t i;
+
+	chk_map_for_each(&f->chunks, i)
+		free(*(u8 **)(f->chunks.vals + i * f->chunks.vsize));
+	chk_map_free(&f->chunks);
+	f->last_key = 0;
+	f->last = NULL;
+}
+
+static u8 *frame_chunk(struct chk_frames *f, u64 key, bool create)
+{
+	u8 **chunk;
+
+	if (key == f->last_key)
+		return f->last;
+	chunk = create ? chk_map_get(&f->chunks, key) : chk_map_find(&f->chunks, key);
+	if (!chunk)
+		return NULL;
+	if (!*chunk) {
+		*chunk = calloc(SPTE_ENT_PER_PAGE, f->vsize);
+		if (!*chunk) {
+			chk_map_del(&f->chunks, key);
+			return NULL;
+		}
+	}
+	f->last_key = key;
+	f->last = *chunk;
+	return *chunk;
+}
+
+void *chk_frames_find(struct chk_frames *f, const void *sptep)
+{
+	u8 *chunk = frame_chunk(f, frame_key(sptep), false);
+
+	return chunk ? chunk + frame_entry(sptep) * f->vsize : NULL;
+}
+
+void *chk_frames_get(struct chk_frames *f, const void *sptep)
+{
+	u8 *chunk = frame_chunk(f, frame_key(sptep), true);
+
+	return chunk ? chunk + frame_entry(sptep) * f->vsize : NULL;
+}
+
+void chk_frames_drop(struct chk_frames *f, const void *p)
+{
+	u64 key = frame_key(p);
+	u8 **chunk = chk_map_find(&f->chunks, key);
+
+	if (!chunk)
+		return;
+	free(*chunk);
+	chk_map_del(&f->chunks, key);
+	if (f->last_key == key) {
+		f->last_key = 0;
+		f->last = NULL;
+	}
+}

@@ -155,6 +155,30 @@ void *chk_map_find(struct chk_map *m, u64 key);
 void *chk_map_get(struct chk_map *m, u64 key);
 void chk_map_del(struct chk_map *m, u64 key);
 
+/*
+ * A map from the SPTE pointers of table frames to fixed-size values: one
+ * array of 512 values a frame, made zeroed when the frame first gets one
+ * (a zero value is an absent one).  Consecutive SPTEs share their frame's
+ * array, and the last frame looked up is remembered, so an event costs an
+ * index more often than a hash lookup.
+ */
+struct chk_frames {
+	struct chk_map chunks; /* (address >> PAGE_SHIFT) + 1 -> the frame's array */
+	size_t vsize;
+	u64 last_key;
+	u8 *last;
+};
+
+void chk_frames_init(struct chk_frames *f, size_t vsize);
+/* Forget every value (and free their arrays). */
+void chk_frames_free(struct chk_frames *f);
+/* The value of the SPTE at @sptep, or NULL if its frame has none. */
+void *chk_frames_find(struct chk_frames *f, const void *sptep);
+/* The same, its frame's array made if absent; NULL only on allocation failure. */
+void *chk_frames_get(struct chk_frames *f, const void *sptep);
+/* Forget the values of the frame that holds @p. */
+void chk_frames_drop(struct chk_frames *f, const void *p);
+
 #define chk_map_for_each(m, i)                                                \
 	for ((i) = 0; (i) < (m)->cap; (i)++)                                  \
 		if (!(m)->keys[(i)]) {                                        \
