@@ -194,6 +194,18 @@ static struct {
 	bool in_guest[KVM_MAX_VCPUS];
 } chk;
 
+/*
+ * The last lookup made for the event being handled: data integrity and
+ * dirty-log completeness both look up the gpa of each guest store, and the
+ * answer for one event is the answer for the other checkers of it.
+ */
+static struct {
+	u64 event; /* chk.events when it was made; valid while chk.current is set */
+	gpa_t gpa;
+	unsigned long hva;
+	const struct kvm_memory_slot *slot;
+} gpa_memo = { .event = ~0ULL };
+
 /* The events every checker that judges TLBs relies on. */
 #define CHK_VCPU_EVENTS                                                                 \
 	(BIT_ULL(KVMMU_EV_VCPU_REQUEST) | BIT_ULL(KVMMU_EV_TLB_FLUSH) |                  \
@@ -379,6 +391,7 @@ int check_begin(const struct check_world *w, u64 mask, void (*on_violation)(void
 	chk.told = false;
 	chk.nr = 0;
 	chk.events = 0;
+	gpa_memo.event = ~0ULL;
 	memset(chk.owes_flush, 0, sizeof(chk.owes_flush));
 	memset(chk.in_guest, 0, sizeof(chk.in_guest));
 	for (i = 0; i < NR_CHECKERS; i++) {
@@ -727,6 +740,11 @@ unsigned long chk_gpa_to_hva(gpa_t gpa, const struct kvm_memory_slot **out)
 	unsigned long hva = 0;
 	int idx;
 
+	if (chk.current && gpa_memo.event == chk.events && gpa_memo.gpa == gpa) {
+		if (gpa_memo.hva && out)
+			*out = gpa_memo.slot;
+		return gpa_memo.hva;
+	}
 	idx = srcu_read_lock(&kvm->srcu);
 	slot = __gfn_to_memslot(kvm_memslots(kvm), gpa_to_gfn(gpa));
 	if (slot && !kvm_is_slot_invalid(slot)) {
@@ -735,6 +753,12 @@ unsigned long chk_gpa_to_hva(gpa_t gpa, const struct kvm_memory_slot **out)
 			*out = slot;
 	}
 	srcu_read_unlock(&kvm->srcu, idx);
+	if (chk.current) {
+		gpa_memo.event = chk.events;
+		gpa_memo.gpa = gpa;
+		gpa_memo.hva = hva;
+		gpa_memo.slot = slot;
+	}
 	return hva;
 }
 
