@@ -283,19 +283,37 @@ static void chk_notify(struct kvmmu_observer *obs, const struct kvmmu_event *ev)
  */
 static u8 dispatch[NR_KVMMU_EVENTS][NR_CHECKERS];
 static u8 dispatch_nr[NR_KVMMU_EVENTS];
+/*
+ * The event types every checker that takes them handles without
+ * check_lock (struct checker_ops.lockless_events), and that the vCPU
+ * tracking does not follow: they are dispatched without the lock.
+ */
+static u64 lockless_types;
+/* Events dispatched so, counted apart from chk.events (which the lock guards). */
+static _Atomic u64 lockless_seen;
+/* This thread is dispatching an event without check_lock. */
+static __kvmmu_tls bool in_lockless;
 
 static void build_dispatch(void)
 {
 	int t, i;
 
+	lockless_types = 0;
 	for (t = 0; t < NR_KVMMU_EVENTS; t++) {
+		bool lockless = !(CHK_VCPU_EVENTS & BIT_ULL(t));
+
 		dispatch_nr[t] = 0;
 		for (i = 0; i < NR_CHECKERS; i++) {
 			if ((chk.mask & (1ULL << i)) &&
 			    ((checker_ops[i]->events | checker_ops[i]->teardown_events) &
-			     BIT_ULL(t)))
+			     BIT_ULL(t))) {
 				dispatch[t][dispatch_nr[t]++] = (u8)i;
+				if (!(checker_ops[i]->lockless_events & BIT_ULL(t)))
+					lockless = false;
+			}
 		}
+		if (lockless && dispatch_nr[t])
+			lockless_types |= BIT_ULL(t);
 	}
 }
 
@@ -330,9 +348,14 @@ void chk_violation(enum checker_id id, const struct kvmmu_event *ev, s64 gfn, s6
 {
 	va_list ap;
 
+	/* A checker running without the lock takes it to record. */
+	if (in_lockless)
+		pthread_mutex_lock(&check_lock);
 	va_start(ap, fmt);
 	record(id, ev ? ev->index : kvmmu_observe_index(), gfn, pfn, fmt, ap);
 	va_end(ap);
+	if (in_lockless)
+		pthread_mutex_unlock(&check_lock);
 }
 
 void check_report(enum checker_id id, s64 gfn, s64 pfn, u64 event_index, const char *fmt, ...)
@@ -353,6 +376,15 @@ static void chk_notify(struct kvmmu_observer *obs, const struct kvmmu_event *ev)
 	if (!atomic_load_explicit(&chk.active, memory_order_acquire))
 		return;
 	sched_quiet_begin();
+	if (lockless_types & BIT_ULL(ev->type)) {
+		atomic_fetch_add_explicit(&lockless_seen, 1, memory_order_relaxed);
+		in_lockless = true;
+		for (i = 0; i < dispatch_nr[ev->type]; i++)
+			checker_ops[dispatch[ev->type][i]]->event(ev);
+		in_lockless = false;
+		sched_quiet_end();
+		return;
+	}
 	pthread_mutex_lock(&check_lock);
 	chk.events++;
 	chk.current = ev;
@@ -391,6 +423,7 @@ int check_begin(const struct check_world *w, u64 mask, void (*on_violation)(void
 	chk.told = false;
 	chk.nr = 0;
 	chk.events = 0;
+	atomic_store(&lockless_seen, 0);
 	gpa_memo.event = ~0ULL;
 	memset(chk.owes_flush, 0, sizeof(chk.owes_flush));
 	memset(chk.in_guest, 0, sizeof(chk.in_guest));
@@ -494,7 +527,7 @@ int check_violations(struct check_violation *out, int n)
 
 u64 check_events_seen(void)
 {
-	return chk.events;
+	return chk.events + atomic_load(&lockless_seen);
 }
 
 /* ---- helpers -------------------------------------------------------------------------------- */

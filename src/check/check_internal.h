@@ -6,7 +6,8 @@
  *
  * Every checker runs under one lock (check_lock, a raw mutex: no sched
  * points), with sched points silenced, in the thread that emitted the
- * event.
+ * event; but event types that every checker taking them handles without
+ * state of its own (checker_ops.lockless_events) are dispatched without it.
  */
 #ifndef KVMMU_CHECK_CHECK_INTERNAL_H
 #define KVMMU_CHECK_CHECK_INTERNAL_H
@@ -28,6 +29,13 @@ struct checker_ops {
 	 * check_teardown_end() (the world is going: no on_violation call).
 	 */
 	u64 teardown_events;
+	/*
+	 * Of its events, those it handles looking only at the world (no state
+	 * of its own, nothing of the other checkers'): they may run without
+	 * check_lock, concurrently in the threads that report them, when every
+	 * checker that takes the type says so.  A violation still takes it.
+	 */
+	u64 lockless_events;
 	void (*begin)(void);
 	void (*event)(const struct kvmmu_event *ev);
 	void (*end)(void);
