@@ -375,6 +375,16 @@ static void chk_notify(struct kvmmu_observer *obs, const struct kvmmu_event *ev)
 
 	if (!atomic_load_explicit(&chk.active, memory_order_acquire))
 		return;
+	/*
+	 * The spans the checkers follow are memslot updates (MMIO generation,
+	 * dirty log) and root loads (the vCPU tracking); the begin and end of
+	 * a fault, a zap or a flush tell none of them anything.
+	 */
+	if ((ev->type == KVMMU_EV_SPAN_BEGIN || ev->type == KVMMU_EV_SPAN_END) &&
+	    ev->span.kind != KVMMU_SPAN_MEMSLOT_UPDATE && ev->span.kind != KVMMU_SPAN_ROOT_LOAD) {
+		atomic_fetch_add_explicit(&lockless_seen, 1, memory_order_relaxed);
+		return;
+	}
 	sched_quiet_begin();
 	if (lockless_types & BIT_ULL(ev->type)) {
 		atomic_fetch_add_explicit(&lockless_seen, 1, memory_order_relaxed);
