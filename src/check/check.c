@@ -913,7 +913,7 @@ void chk_map_del(struct chk_map *m, u64 key)
 	}
 }
 
-/* ---- values by SPTE, an array a frame ----------------------------------------------------------- */
+/* ---- values by SPTE, an array a frame -------------------------------------------------------- */
 
 static u64 frame_key(const void *p)
 {
