@@ -194,6 +194,18 @@ static struct {
 	bool in_guest[KVM_MAX_VCPUS];
 } chk;
 
+/*
+ * The last lookup made for the event being handled: data integrity and
+ * dirty-log completeness both look up the gpa of each guest store, and the
+ * answer for one event is the answer for the other checkers of it.
+ */
+static struct {
+	u64 event; /* chk.events when it was made; valid while chk.current is set */
+	gpa_t gpa;
+	unsigned long hva;
+	const struct kvm_memory_slot *slot;
+} gpa_memo = { .event = ~0ULL };
+
 /* The events every checker that judges TLBs relies on. */
 #define CHK_VCPU_EVENTS                                                                 \
 	(BIT_ULL(KVMMU_EV_VCPU_REQUEST) | BIT_ULL(KVMMU_EV_TLB_FLUSH) |                  \
@@ -264,6 +276,47 @@ static void track_vcpus(const struct kvmmu_event *ev)
 
 static void chk_notify(struct kvmmu_observer *obs, const struct kvmmu_event *ev);
 
+/*
+ * The checkers each event type goes to, in checker order: those attached
+ * whose events or teardown events include it (set up by check_begin(), so
+ * that an event costs the checkers that want it, not a test of each one).
+ */
+static u8 dispatch[NR_KVMMU_EVENTS][NR_CHECKERS];
+static u8 dispatch_nr[NR_KVMMU_EVENTS];
+/*
+ * The event types every checker that takes them handles without
+ * check_lock (struct checker_ops.lockless_events), and that the vCPU
+ * tracking does not follow: they are dispatched without the lock.
+ */
+static u64 lockless_types;
+/* Events dispatched so, counted apart from chk.events (which the lock guards). */
+static _Atomic u64 lockless_seen;
+/* This thread is dispatching an event without check_lock. */
+static __kvmmu_tls bool in_lockless;
+
+static void build_dispatch(void)
+{
+	int t, i;
+
+	lockless_types = 0;
+	for (t = 0; t < NR_KVMMU_EVENTS; t++) {
+		bool lockless = !(CHK_VCPU_EVENTS & BIT_ULL(t));
+
+		dispatch_nr[t] = 0;
+		for (i = 0; i < NR_CHECKERS; i++) {
+			if ((chk.mask & (1ULL << i)) &&
+			    ((checker_ops[i]->events | checker_ops[i]->teardown_events) &
+			     BIT_ULL(t))) {
+				dispatch[t][dispatch_nr[t]++] = (u8)i;
+				if (!(checker_ops[i]->lockless_events & BIT_ULL(t)))
+					lockless = false;
+			}
+		}
+		if (lockless && dispatch_nr[t])
+			lockless_types |= BIT_ULL(t);
+	}
+}
+
 static struct kvmmu_observer chk_observer = {
 	.name = "checkers",
 	.notify = chk_notify,
@@ -295,9 +348,14 @@ void chk_violation(enum checker_id id, const struct kvmmu_event *ev, s64 gfn, s6
 {
 	va_list ap;
 
+	/* A checker running without the lock takes it to record. */
+	if (in_lockless)
+		pthread_mutex_lock(&check_lock);
 	va_start(ap, fmt);
 	record(id, ev ? ev->index : kvmmu_observe_index(), gfn, pfn, fmt, ap);
 	va_end(ap);
+	if (in_lockless)
+		pthread_mutex_unlock(&check_lock);
 }
 
 void check_report(enum checker_id id, s64 gfn, s64 pfn, u64 event_index, const char *fmt, ...)
@@ -317,16 +375,34 @@ static void chk_notify(struct kvmmu_observer *obs, const struct kvmmu_event *ev)
 
 	if (!atomic_load_explicit(&chk.active, memory_order_acquire))
 		return;
+	/*
+	 * The spans the checkers follow are memslot updates (MMIO generation,
+	 * dirty log) and root loads (the vCPU tracking); the begin and end of
+	 * a fault, a zap or a flush tell none of them anything.
+	 */
+	if ((ev->type == KVMMU_EV_SPAN_BEGIN || ev->type == KVMMU_EV_SPAN_END) &&
+	    ev->span.kind != KVMMU_SPAN_MEMSLOT_UPDATE && ev->span.kind != KVMMU_SPAN_ROOT_LOAD) {
+		atomic_fetch_add_explicit(&lockless_seen, 1, memory_order_relaxed);
+		return;
+	}
 	sched_quiet_begin();
+	if (lockless_types & BIT_ULL(ev->type)) {
+		atomic_fetch_add_explicit(&lockless_seen, 1, memory_order_relaxed);
+		in_lockless = true;
+		for (i = 0; i < dispatch_nr[ev->type]; i++)
+			checker_ops[dispatch[ev->type][i]]->event(ev);
+		in_lockless = false;
+		sched_quiet_end();
+		return;
+	}
 	pthread_mutex_lock(&check_lock);
 	chk.events++;
 	chk.current = ev;
 	if (CHK_VCPU_EVENTS & BIT_ULL(ev->type))
 		track_vcpus(ev);
-	for (i = 0; i < NR_CHECKERS; i++) {
-		if ((chk.mask & (1ULL << i)) &&
-		    ((checker_ops[i]->events | checker_ops[i]->teardown_events) & BIT_ULL(ev->type)))
-			checker_ops[i]->event(ev);
+	if (ev->type < NR_KVMMU_EVENTS) {
+		for (i = 0; i < dispatch_nr[ev->type]; i++)
+			checker_ops[dispatch[ev->type][i]]->event(ev);
 	}
 	chk.current = NULL;
 	pthread_mutex_unlock(&check_lock);
@@ -357,6 +433,8 @@ int check_begin(const struct check_world *w, u64 mask, void (*on_violation)(void
 	chk.told = false;
 	chk.nr = 0;
 	chk.events = 0;
+	atomic_store(&lockless_seen, 0);
+	gpa_memo.event = ~0ULL;
 	memset(chk.owes_flush, 0, sizeof(chk.owes_flush));
 	memset(chk.in_guest, 0, sizeof(chk.in_guest));
 	for (i = 0; i < NR_CHECKERS; i++) {
@@ -373,6 +451,7 @@ int check_begin(const struct check_world *w, u64 mask, void (*on_violation)(void
 	}
 	if (events)
 		events |= CHK_VCPU_EVENTS;
+	build_dispatch();
 	chk_observer.mask = events;
 	atomic_store(&chk.active, true);
 	if (events) {
@@ -458,7 +537,7 @@ int check_violations(struct check_violation *out, int n)
 
 u64 check_events_seen(void)
 {
-	return chk.events;
+	return chk.events + atomic_load(&lockless_seen);
 }
 
 /* ---- helpers -------------------------------------------------------------------------------- */
@@ -634,17 +713,18 @@ static void walk_table(struct kvm *kvm, u64 table, int level, gfn_t base, gfn_t 
 {
 	u64 span = KVM_PAGES_PER_HPAGE(level);
 	_Atomic u64 *spt;
-	int i;
+	u64 first, last, i;
 
-	if (chk_frame_state(table) != KVMMU_FRAME_ALLOCATED)
+	/* Only the entries over [start, end): a walk of one gfn reads one entry a level. */
+	if (start >= end || end <= base || chk_frame_state(table) != KVMMU_FRAME_ALLOCATED)
 		return;
+	first = start > base ? (start - base) / span : 0;
+	last = min((end - 1 - base) / span, (u64)SPTE_ENT_PER_PAGE - 1);
 	spt = kvm_table_virt(kvm, table);
-	for (i = 0; i < SPTE_ENT_PER_PAGE; i++) {
-		gfn_t gfn = base + (u64)i * span;
+	for (i = first; i <= last; i++) {
+		gfn_t gfn = base + i * span;
 		u64 spte;
 
-		if (gfn + span <= start || gfn >= end)
-			continue;
 		spte = chk_read_spte(&spt[i]);
 		if (mmio && is_mmio_spte(&kvm->arch.masks, spte))
 			fn(gfn, level, &spt[i], spte, arg);
@@ -703,6 +783,11 @@ unsigned long chk_gpa_to_hva(gpa_t gpa, const struct kvm_memory_slot **out)
 	unsigned long hva = 0;
 	int idx;
 
+	if (chk.current && gpa_memo.event == chk.events && gpa_memo.gpa == gpa) {
+		if (gpa_memo.hva && out)
+			*out = gpa_memo.slot;
+		return gpa_memo.hva;
+	}
 	idx = srcu_read_lock(&kvm->srcu);
 	slot = __gfn_to_memslot(kvm_memslots(kvm), gpa_to_gfn(gpa));
 	if (slot && !kvm_is_slot_invalid(slot)) {
@@ -711,6 +796,12 @@ unsigned long chk_gpa_to_hva(gpa_t gpa, const struct kvm_memory_slot **out)
 			*out = slot;
 	}
 	srcu_read_unlock(&kvm->srcu, idx);
+	if (chk.current) {
+		gpa_memo.event = chk.events;
+		gpa_memo.gpa = gpa;
+		gpa_memo.hva = hva;
+		gpa_memo.slot = slot;
+	}
 	return hva;
 }
 
@@ -819,5 +910,86 @@ void chk_map_del(struct chk_map *m, u64 key)
 			m->keys[j] = 0;
 			i = j;
 		}
+	}
+}
+
+/* ---- values by SPTE, an array a frame -------------------------------------------------------- */
+
+static u64 frame_key(const void *p)
+{
+	return ((u64)(uintptr_t)p >> PAGE_SHIFT) + 1;
+}
+
+static size_t frame_entry(const void *p)
+{
+	return ((uintptr_t)p & (PAGE_SIZE - 1)) / sizeof(u64);
+}
+
+void chk_frames_init(struct chk_frames *f, size_t vsize)
+{
+	chk_map_init(&f->chunks, sizeof(u8 *));
+	f->vsize = vsize;
+	f->last_key = 0;
+	f->last = NULL;
+}
+
+void chk_frames_free(struct chk_frames *f)
+{
+	size_t i;
+
+	chk_map_for_each(&f->chunks, i)
+		free(*(u8 **)(f->chunks.vals + i * f->chunks.vsize));
+	chk_map_free(&f->chunks);
+	f->last_key = 0;
+	f->last = NULL;
+}
+
+static u8 *frame_chunk(struct chk_frames *f, u64 key, bool create)
+{
+	u8 **chunk;
+
+	if (key == f->last_key)
+		return f->last;
+	chunk = create ? chk_map_get(&f->chunks, key) : chk_map_find(&f->chunks, key);
+	if (!chunk)
+		return NULL;
+	if (!*chunk) {
+		*chunk = calloc(SPTE_ENT_PER_PAGE, f->vsize);
+		if (!*chunk) {
+			chk_map_del(&f->chunks, key);
+			return NULL;
+		}
+	}
+	f->last_key = key;
+	f->last = *chunk;
+	return *chunk;
+}
+
+void *chk_frames_find(struct chk_frames *f, const void *sptep)
+{
+	u8 *chunk = frame_chunk(f, frame_key(sptep), false);
+
+	return chunk ? chunk + frame_entry(sptep) * f->vsize : NULL;
+}
+
+void *chk_frames_get(struct chk_frames *f, const void *sptep)
+{
+	u8 *chunk = frame_chunk(f, frame_key(sptep), true);
+
+	return chunk ? chunk + frame_entry(sptep) * f->vsize : NULL;
+}
+
+void chk_frames_drop(struct chk_frames *f, const void *p)
+{
+	u64 key = frame_key(p);
+	u8 **chunk = chk_map_find(&f->chunks, key);
+
+	if (!chunk)
+		return;
+	free(*chunk);
+	chk_map_del(&f->chunks, key);
+	if (f->last_key == key) {
+		f->last_key = 0;
+		f->last = NULL;
 	}
 }

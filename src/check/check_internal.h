@@ -6,7 +6,8 @@
  *
  * Every checker runs under one lock (check_lock, a raw mutex: no sched
  * points), with sched points silenced, in the thread that emitted the
- * event.
+ * event; but event types that every checker taking them handles without
+ * state of its own (checker_ops.lockless_events) are dispatched without it.
  */
 #ifndef KVMMU_CHECK_CHECK_INTERNAL_H
 #define KVMMU_CHECK_CHECK_INTERNAL_H
@@ -28,6 +29,13 @@ struct checker_ops {
 	 * check_teardown_end() (the world is going: no on_violation call).
 	 */
 	u64 teardown_events;
+	/*
+	 * Of its events, those it handles looking only at the world (no state
+	 * of its own, nothing of the other checkers'): they may run without
+	 * check_lock, concurrently in the threads that report them, when every
+	 * checker that takes the type says so.  A violation still takes it.
+	 */
+	u64 lockless_events;
 	void (*begin)(void);
 	void (*event)(const struct kvmmu_event *ev);
 	void (*end)(void);
@@ -154,6 +162,30 @@ void *chk_map_find(struct chk_map *m, u64 key);
 /* The value of @key, made (zeroed) if absent; NULL only on allocation failure. */
 void *chk_map_get(struct chk_map *m, u64 key);
 void chk_map_del(struct chk_map *m, u64 key);
+
+/*
+ * A map from the SPTE pointers of table frames to fixed-size values: one
+ * array of 512 values a frame, made zeroed when the frame first gets one
+ * (a zero value is an absent one).  Consecutive SPTEs share their frame's
+ * array, and the last frame looked up is remembered, so an event costs an
+ * index more often than a hash lookup.
+ */
+struct chk_frames {
+	struct chk_map chunks; /* (address >> PAGE_SHIFT) + 1 -> the frame's array */
+	size_t vsize;
+	u64 last_key;
+	u8 *last;
+};
+
+void chk_frames_init(struct chk_frames *f, size_t vsize);
+/* Forget every value (and free their arrays). */
+void chk_frames_free(struct chk_frames *f);
+/* The value of the SPTE at @sptep, or NULL if its frame has none. */
+void *chk_frames_find(struct chk_frames *f, const void *sptep);
+/* The same, its frame's array made if absent; NULL only on allocation failure. */
+void *chk_frames_get(struct chk_frames *f, const void *sptep);
+/* Forget the values of the frame that holds @p. */
+void chk_frames_drop(struct chk_frames *f, const void *p);
 
 #define chk_map_for_each(m, i)                                                \
 	for ((i) = 0; (i) < (m)->cap; (i)++)                                  \

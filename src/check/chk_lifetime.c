@@ -80,6 +80,10 @@ const struct checker_ops chk_table_ops = {
 	.events = BIT_ULL(KVMMU_EV_TABLE_READ) | BIT_ULL(KVMMU_EV_GUEST_LOAD) |
 		  BIT_ULL(KVMMU_EV_GUEST_STORE) | BIT_ULL(KVMMU_EV_FRAME_MISUSE) |
 		  BIT_ULL(KVMMU_EV_RMAP_FREED_READ),
+	/* Each asks the host for a frame's state: nothing of its own. */
+	.lockless_events = BIT_ULL(KVMMU_EV_TABLE_READ) | BIT_ULL(KVMMU_EV_GUEST_LOAD) |
+			   BIT_ULL(KVMMU_EV_GUEST_STORE) | BIT_ULL(KVMMU_EV_FRAME_MISUSE) |
+			   BIT_ULL(KVMMU_EV_RMAP_FREED_READ),
 	.event = table_event,
 };
 

@@ -217,15 +217,16 @@ static void data_store(const struct kvmmu_event *ev)
 		forget(key, hva);
 		return;
 	}
-	if (!chk_map_find(&words, key)) {
+	w = chk_map_find(&words, key);
+	if (!w) {
 		u64 *count = chk_map_get(&pages, (hva & PAGE_MASK) | 1);
 
 		if (count)
 			++*count;
+		w = chk_map_get(&words, key);
+		if (!w)
+			return;
 	}
-	w = chk_map_get(&words, key);
-	if (!w)
-		return;
 record:
 	/*
 	 * The first store of a word that says what it replaced (a

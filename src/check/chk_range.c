@@ -18,7 +18,7 @@
  */
 #include "check_internal.h"
 
-static struct chk_map changed; /* sptep -> event index of its last change */
+static struct chk_frames changed; /* sptep -> 1 + event index of its last change */
 static int walks;              /* walks begun and not yet done */
 
 static const char *const op_names[NR_KVMMU_RANGE_OPS] = {
@@ -29,13 +29,13 @@ static const char *const op_names[NR_KVMMU_RANGE_OPS] = {
 
 static void range_begin_checking(void)
 {
-	chk_map_init(&changed, sizeof(u64));
+	chk_frames_init(&changed, sizeof(u64));
 	walks = 0;
 }
 
 static void range_end_checking(void)
 {
-	chk_map_free(&changed);
+	chk_frames_free(&changed);
 }
 
 struct leftover {
@@ -79,8 +79,8 @@ static void look_at_leaf(gfn_t gfn, int level, const void *sptep, u64 spte, void
 
 	if (lo->found || !breaks_promise(r, gfn, level, spte))
 		return;
-	last = chk_map_find(&changed, (u64)(uintptr_t)sptep);
-	if (last && *last >= r->begin_index)
+	last = chk_frames_find(&changed, sptep);
+	if (last && *last && *last - 1 >= r->begin_index)
 		return;
 	lo->found = true;
 	chk_violation(CHK_RANGE_COMPLETENESS, lo->ev, (s64)gfn, (s64)spte_to_pfn(spte),
@@ -99,7 +99,7 @@ static void range_done(const struct kvmmu_event *ev)
 	if (r->done && r->op < NR_KVMMU_RANGE_OPS)
 		chk_walk_leaves((struct kvm_mmu_page *)r->root, r->start, r->end, look_at_leaf, &lo);
 	if (walks > 0 && !--walks)
-		chk_map_clear(&changed);
+		chk_frames_free(&changed);
 }
 
 static void range_event(const struct kvmmu_event *ev)
@@ -119,9 +119,9 @@ static void range_event(const struct kvmmu_event *ev)
 	/* KVMMU_EV_SPTE_CHANGE: remembered while a walk may need it. */
 	if (!walks || ev->spte.kvm != chk_kvm())
 		return;
-	last = chk_map_get(&changed, (u64)(uintptr_t)ev->spte.sptep);
+	last = chk_frames_get(&changed, ev->spte.sptep);
 	if (last)
-		*last = ev->index;
+		*last = ev->index + 1;
 }
 
 const struct checker_ops chk_range_ops = {

@@ -10,8 +10,6 @@
  *  - coherence (I28): a live leaf translation and the current SPTE of its
  *    vCPU's root agree on the pfn, or the SPTE maps nothing.
  */
-#include <stdlib.h>
-
 #include "check_internal.h"
 #include "srcu.h"
 
@@ -25,16 +23,17 @@ struct departed {
 	u64 index;
 };
 
-static struct chk_map departed;
+/* By location: a zero level is no departure. */
+static struct chk_frames departed;
 
 static void bbm_begin(void)
 {
-	chk_map_init(&departed, sizeof(struct departed));
+	chk_frames_init(&departed, sizeof(struct departed));
 }
 
 static void bbm_end(void)
 {
-	chk_map_free(&departed);
+	chk_frames_free(&departed);
 }
 
 static bool entry_derived(const struct hw_tlb_view *v, const void *sptep, u64 target,
@@ -93,7 +92,6 @@ static void bbm_spte(const struct kvmmu_event *ev)
 {
 	const struct kvmmu_ev_spte *e = &ev->spte;
 	bool old_p = is_shadow_present_pte(e->old_spte), new_p = is_shadow_present_pte(e->new_spte);
-	u64 key = (u64)(uintptr_t)e->sptep;
 	struct departed *d;
 
 	if (e->kvm != chk_kvm())
@@ -101,12 +99,14 @@ static void bbm_spte(const struct kvmmu_event *ev)
 	if (old_p && new_p) {
 		if (spte_to_pfn(e->old_spte) != spte_to_pfn(e->new_spte) && !e->preserves)
 			check_derived(ev, e->old_spte, e->level, e->new_spte);
-		chk_map_del(&departed, key);
+		d = chk_frames_find(&departed, e->sptep);
+		if (d)
+			d->level = 0;
 		return;
 	}
 	if (old_p) {
 		/* It leaves: remember what it was (the first departure counts). */
-		d = chk_map_get(&departed, key);
+		d = chk_frames_get(&departed, e->sptep);
 		if (d && !d->level) {
 			d->old_spte = e->old_spte;
 			d->level = e->level;
@@ -116,33 +116,18 @@ static void bbm_spte(const struct kvmmu_event *ev)
 	}
 	if (!new_p)
 		return;
-	d = chk_map_find(&departed, key);
-	if (!d)
+	d = chk_frames_find(&departed, e->sptep);
+	if (!d || !d->level)
 		return;
 	if (spte_to_pfn(d->old_spte) != spte_to_pfn(e->new_spte) && !e->preserves)
 		check_derived(ev, d->old_spte, d->level, e->new_spte);
-	chk_map_del(&departed, key);
+	d->level = 0;
 }
 
 /* A table frame went back to the host: forget departures recorded in it. */
 static void bbm_table_free(const struct kvmmu_event *ev)
 {
-	u64 *doomed, n = 0;
-	size_t i;
-
-	if (!departed.n)
-		return;
-	doomed = calloc(departed.n, sizeof(*doomed));
-	if (!doomed)
-		return;
-	chk_map_for_each(&departed, i) {
-		if (kvm_table_pfn(chk_kvm(), (const void *)(uintptr_t)departed.keys[i]) ==
-		    ev->table.pfn)
-			doomed[n++] = departed.keys[i];
-	}
-	while (n)
-		chk_map_del(&departed, doomed[--n]);
-	free(doomed);
+	chk_frames_drop(&departed, kvm_table_virt(chk_kvm(), ev->table.pfn));
 }
 
 static void bbm_event(const struct kvmmu_event *ev)
