@@ -545,7 +545,10 @@ static void clean_pass(struct fz *f, const char *after)
 
 /* ---- host events ---------------------------------------------------------------------------- */
 
-/* A host range: region c & 1, pages [x, x + y) within it; raw x and y (bytes) with c & 2. */
+/*
+ * A host range: region c & 1, pages [x, x + y) within it; with c & 2, x bytes
+ * into the region (c & 4: unaligned) and y bytes (c & 8: wrapping).
+ */
 static void pick_range(struct fz *f, u8 c, u32 x, u64 y, unsigned long *addr, unsigned long *len)
 {
 	int m = (c & 1) % f->nr_regions;
@@ -553,7 +556,11 @@ static void pick_range(struct fz *f, u8 c, u32 x, u64 y, unsigned long *addr, un
 
 	if (c & 2) {
 		*addr = f->w.cfg.mem[m].hva + (x & ~0xfffULL) + ((c & 4) ? (x & 0xfff) : 0);
-		*len = (unsigned long)y;
+		/*
+		 * Up to 16M, or a range that wraps: the host model walks a range
+		 * page by page, and a range of 2^63 bytes is a timeout, not a bug.
+		 */
+		*len = (c & 8) ? ~0UL - *addr + 1 + (y & 0xffff) : (unsigned long)(y & 0xffffff);
 		return;
 	}
 	*addr = f->w.cfg.mem[m].hva + ((u64)x % pages) * PAGE_SIZE;
