@@ -5,8 +5,11 @@
 
 MESON ?= meson
 BUILD ?= build
+FUZZ_SECONDS ?= 60
+FUZZ_CI_RUNS ?= 300
 
-.PHONY: all deps build run test asan tsan stress bench check-layers install clean
+.PHONY: all deps build run test asan tsan stress bench fuzz-build fuzz fuzz-ci check-layers \
+	install clean
 
 all: build
 
@@ -47,6 +50,22 @@ bench: deps
 	@$(MESON) compile -C build-release
 	@./build-release/kvmmu bench
 
+# The libFuzzer targets (fuzz/), with clang: the whole tree instrumented for
+# coverage, ASan and UBSan.  make fuzz runs each for FUZZ_SECONDS from its
+# corpus; make fuzz-ci a fixed FUZZ_CI_RUNS executions each (under a minute).
+fuzz-build:
+	@scripts/deps.sh fuzz
+	@if [ ! -f build-fuzz/build.ninja ]; then CC=clang $(MESON) setup build-fuzz -Dfuzz=true \
+		-Dtests=false -Db_sanitize=address,undefined -Db_lundef=false \
+		-Dc_args='-fsanitize=fuzzer-no-link -fno-sanitize-recover=all'; fi
+	@$(MESON) compile -C build-fuzz
+
+fuzz: fuzz-build
+	@fuzz/run-fuzzers.sh build-fuzz time $(FUZZ_SECONDS)
+
+fuzz-ci: fuzz-build
+	@fuzz/run-fuzzers.sh build-fuzz runs $(FUZZ_CI_RUNS)
+
 check-layers: deps
 	@python3 scripts/check-layers.py --hermetic
 
@@ -54,4 +73,4 @@ install: build
 	@$(MESON) install -C $(BUILD)
 
 clean:
-	rm -rf $(BUILD) build-asan build-tsan build-release
+	rm -rf $(BUILD) build-asan build-tsan build-release build-fuzz
