@@ -174,9 +174,10 @@ SCENARIOS = {
         access_range(0, True, 0, 0, 8), get_log(0), access_range(0, True, 0, 0, 8),
         host(HOST_DONTNEED, 0, 0, 4), get_log(0), access_range(0, True, 0, 0, 8),
         get_log(0)]),
-    'mmio-gen-wrap': header(counters=4) + b''.join(
-        [access_gpa(0, LOAD, 8 * GB), slot_new(8, 0, 0, 0x200000, 4, gpa_shape=9),
-         slot_delete(8), access_gpa(0, LOAD, 8 * GB)] * 3 + [CLEAN]),
+    'mmio-gen-wrap': header(counters=4, r0=(ANON, SZ_16K), no_r1=True) + b''.join(
+        [access_gpa(0, LOAD, GB), access_gpa(0, LOAD, GB + PAGE),
+         slot_new(1, 0, 0, 0x80000, 4, gpa_shape=9), slot_delete(1)] * 3 +
+        [access_gpa(0, LOAD, GB), CLEAN]),
     'shadow-zap-vs-fault': header(mmu=TDP_LEGACY, nx=True, vcpus=2, r0=(THP, SZ_2M)) + b''.join([
         access(0, FETCH, 0, 1), access(0, LOAD, 0, 2), op(NX_RECOVERY, 1),
         access(1, LOAD, 0, 3), access(0, LOAD, 0, 2), CLEAN]),
