@@ -28,6 +28,7 @@ struct made {
 
 static struct chk_map made;    /* sptep -> struct made */
 static u64 update_begin;       /* event index of the memslot update under way */
+static u64 update_generation;  /* the generation of its address space then */
 
 static void note(gfn_t gfn, int level, const void *sptep, u64 spte, void *arg)
 {
@@ -113,14 +114,21 @@ static void update_end(const struct kvmmu_event *ev)
 static void mmio_event(const struct kvmmu_event *ev)
 {
 	const struct kvm_mmu_masks *m = &chk_kvm()->arch.masks;
+	u64 gen;
 
 	if (ev->type == KVMMU_EV_SPAN_BEGIN || ev->type == KVMMU_EV_SPAN_END) {
 		if (ev->span.kind != KVMMU_SPAN_MEMSLOT_UPDATE)
 			return;
-		if (ev->type == KVMMU_EV_SPAN_BEGIN)
+		/* An update KVM refused, or one that changed nothing, left the generation be. */
+		if ((ev->span.arg >> 16) >= KVM_ADDRESS_SPACE_NUM)
+			return;
+		gen = READ_ONCE(__kvm_memslots(chk_kvm(), ev->span.arg >> 16)->generation);
+		if (ev->type == KVMMU_EV_SPAN_BEGIN) {
 			update_begin = ev->index;
-		else
+			update_generation = gen;
+		} else if (gen != update_generation) {
 			update_end(ev);
+		}
 		return;
 	}
 	if (ev->spte.kvm != chk_kvm())
