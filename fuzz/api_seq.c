@@ -26,6 +26,8 @@
 #include "hw_model.h"
 #include "kvm_host.h"
 #include "mutant.h"
+#include "sched_ctl.h"
+#include "thread.h"
 #include "world.h"
 
 #define KB (1ULL << 10)
@@ -95,6 +97,8 @@ struct fz {
 	u8 *tainted[WORLD_MAX_MEM]; /* host pages munmapped or mprotected: no clean access */
 	u32 ring_fetch[WORLD_MAX_VCPUS];
 	u64 stamp;
+	const u8 *ops;
+	int nr_ops;
 	int op_index;
 	bool violated;
 };
@@ -816,6 +820,32 @@ static int do_op(struct fz *f, const u8 *rec)
 	return 0;
 }
 
+/* The operations, then the last clean pass: the body of the controlled thread. */
+static int run_ops(void *arg)
+{
+	struct fz *f = arg;
+	int i;
+
+	for (i = 0; i < f->nr_ops; i++) {
+		const u8 *rec = f->ops + (size_t)i * API_SEQ_OP;
+		int r;
+
+		f->op_index = i;
+		r = do_op(f, rec);
+		if (r < 0) {
+			char what[64];
+
+			snprintf(what, sizeof(what), "%s rejected (%d)", op_names[rec[0] % NR_API_OPS], r);
+			clean_pass(f, what);
+		} else {
+			check_clean(f, op_names[rec[0] % NR_API_OPS]);
+		}
+	}
+	f->op_index = f->nr_ops;
+	clean_pass(f, "the last operation");
+	return 0;
+}
+
 /* ---- the world ------------------------------------------------------------------------------ */
 
 static void region_config(struct world_mem_config *mc, u8 h, u8 h6, bool first)
@@ -886,11 +916,12 @@ static void world_config_of(const u8 *h, struct world_config *cfg, struct fz *f)
 
 int api_seq_run(const uint8_t *data, size_t size)
 {
+	struct sched_ctl_config sc = { .strategy = SCHED_STRATEGY_RANDOM };
 	u8 hdr[API_SEQ_HDR] = { 0 };
+	struct kvmmu_thread *thread;
 	struct world_config cfg;
 	struct fz *f;
 	char why[160];
-	size_t n, i;
 	u64 left;
 	int m, k;
 
@@ -936,25 +967,22 @@ int api_seq_run(const uint8_t *data, size_t size)
 	if (world_check_begin(&f->w))
 		finding(f, "the checkers cannot attach");
 
+	/*
+	 * The operations run in a thread of a controlled session, seeded from
+	 * the header: it and the RCU callback thread take turns as the seed
+	 * says, so one input is one run.
+	 */
 	left = (size > API_SEQ_HDR ? size - API_SEQ_HDR : 0) / API_SEQ_OP;
-	n = left < API_SEQ_MAX_OPS ? left : API_SEQ_MAX_OPS;
-	for (i = 0; i < n; i++) {
-		const u8 *rec = data + API_SEQ_HDR + i * API_SEQ_OP;
-		int r;
-
-		f->op_index = (int)i;
-		r = do_op(f, rec);
-		if (r < 0) {
-			char what[64];
-
-			snprintf(what, sizeof(what), "%s rejected (%d)", op_names[rec[0] % NR_API_OPS], r);
-			clean_pass(f, what);
-		} else {
-			check_clean(f, op_names[rec[0] % NR_API_OPS]);
-		}
-	}
-	f->op_index = (int)n;
-	clean_pass(f, "the last operation");
+	f->ops = data + API_SEQ_HDR;
+	f->nr_ops = left < API_SEQ_MAX_OPS ? (int)left : API_SEQ_MAX_OPS;
+	sc.seed = hdr[7];
+	if (sched_ctl_begin(&sc))
+		finding(f, "no controlled session");
+	if (kvmmu_thread_create(&thread, "ops", 0, run_ops, f))
+		finding(f, "no thread for the operations");
+	sched_ctl_run();
+	kvmmu_thread_join(thread);
+	sched_ctl_end();
 
 	world_check_end(&f->w);
 	check_clean(f, "the end-of-run checks");

@@ -3,7 +3,8 @@
  * The API-sequence fuzzer's decoder: input bytes are a small world's
  * configuration followed by a sequence of operations on it (memslots, dirty
  * logs, vCPU accesses, pre-faults, NX recovery, host events, capabilities),
- * run in one thread with every checker on.  A finding (a checker's
+ * run in one thread under the controlled executor (with the RCU callback
+ * thread, the only other one) with every checker on.  A finding (a checker's
  * violation, a WARN, an API answer KVM would not give, a clean access that
  * no longer works) prints one line and aborts.  The same decoder runs under
  * libFuzzer (fuzz_api_seq.c) and in the regression tests, without it
@@ -27,7 +28,7 @@
  *         4M, 16K; rounded up to the backing's page), 5 two memslots,
  *         6 dirty logging, 7 (region 1) no region 1
  *     [6] bit 0 region 0 read-only, bit 1 populate
- *     [7] reserved
+ *     [7] the seed of the controlled session the operations run in
  *   then operations of API_SEQ_OP bytes each (a short last one is dropped):
  *     [0] opcode (mod NR_API_OPS), [1] a, [2] b, [3] c, [4..7] x (u32),
  *     [8..15] y (u64); see enum api_op in api_seq.c for what each takes.
