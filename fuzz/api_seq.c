@@ -45,16 +45,17 @@
  * slot_id(), "gpa(c, x, y)" is pick_gpa(), "hva(c, y)" is pick_hva().
  */
 enum api_op {
-	OP_SLOT_SET,       /* KVM_SET_USER_MEMORY_REGION2: slot(a), flags(b), gpa(c, x), size(y), hva(c, y) */
+	OP_SLOT_SET,       /* KVM_SET_USER_MEMORY_REGION2: slot(a), flags(b), gpa(c, x),
+			    * size(y), hva(c, y) */
 	OP_SLOT_DELETE,    /* size 0 for slot(a) */
 	OP_SLOT_MOVE,      /* a live slot (a) to gpa(c, x) */
 	OP_SLOT_FLAGS,     /* a live slot (a) with flags(b) */
 	OP_GET_DIRTY_LOG,  /* slot(a), or a live slot if c & 1 */
 	OP_CLEAR_DIRTY_LOG,/* slot as above; first_page x (or c's special), num_pages y */
-	OP_RING_RESET,     /* harvest (up to a entries per vCPU, 0: all) and KVM_RESET_DIRTY_RINGS */
+	OP_RING_RESET,     /* harvest (a entries per vCPU, 0: all), KVM_RESET_DIRTY_RINGS */
 	OP_ACCESS,         /* vCPU a: op b & 3, size b >> 4 at gpa(c, x, y) */
-	OP_ACCESS_RANGE,   /* vCPU a: (b & 63) + 1 pages from gpa(c, x, y), stride (x >> 24) pages */
-	OP_PRE_FAULT,      /* vCPU a: KVM_PRE_FAULT_MEMORY gpa(c, x, y), size x pages, flags b >> 7 */
+	OP_ACCESS_RANGE,   /* vCPU a: (b & 63) + 1 pages from gpa(c, x, y), stride x >> 24 */
+	OP_PRE_FAULT,      /* vCPU a: KVM_PRE_FAULT_MEMORY at gpa(c, x, y), x >> 16 pages */
 	OP_NX_RECOVERY,    /* ratio a */
 	OP_HOST_MUNMAP,    /* region c & 1: pages [x, x + y) (or raw with c & 2) */
 	OP_HOST_MPROTECT,  /* the same, VM_READ/VM_WRITE from b */
@@ -235,7 +236,7 @@ static u64 pick_gpa(struct fz *f, u8 c, u32 x, u64 y, bool page_aligned)
 /* A memslot size: y's top byte picks the shape. */
 static u64 pick_size(u64 y)
 {
-	u64 pages = y & 0xffffffff;
+	u64 pages = y & 0xffffffff, max = MAX_FUZZ_SLOT >> PAGE_SHIFT;
 
 	switch (y >> 56) {
 	case 1:
@@ -249,7 +250,8 @@ static u64 pick_size(u64 y)
 	case 5:
 		return ~0ULL << PAGE_SHIFT;
 	default:
-		return ((pages % (MAX_FUZZ_SLOT >> PAGE_SHIFT)) + !(pages % (MAX_FUZZ_SLOT >> PAGE_SHIFT))) << PAGE_SHIFT;
+		/* 1 page to 1G: a size KVM takes */
+		return ((pages % max) + !(pages % max)) << PAGE_SHIFT;
 	}
 }
 
@@ -500,6 +502,32 @@ static bool slot_is_clean(struct fz *f, const struct model_slot *s)
 	return true;
 }
 
+/* One store and load back (a load only in a read-only slot) that must work. */
+static void clean_access(struct fz *f, const struct model_slot *s, int v, gpa_t gpa,
+			 const char *after)
+{
+	bool ro = s->flags & KVM_MEM_READONLY, mmio;
+	struct hw_access a[2] = {
+		{ .op = HW_STORE, .addr = gpa, .value = 0xc1ea000000000000ULL | ++f->stamp },
+		{ .op = HW_LOAD, .addr = gpa },
+	};
+	unsigned long long at = gpa;
+	int r;
+
+	r = ro ? run_list(f, v, &a[1], 1, &mmio) : run_list(f, v, a, 2, &mmio);
+	check_clean(f, after);
+	if (r)
+		finding(f, "clean pass after %s: vCPU %d at %#llx (slot %#x): KVM_RUN %d",
+			after, v, at, s->slot, r);
+	if (mmio)
+		finding(f, "clean pass after %s: vCPU %d at %#llx (slot %#x) exited as MMIO",
+			after, v, at, s->slot);
+	if (!ro && a[1].value != a[0].value)
+		finding(f, "clean pass after %s: vCPU %d at %#llx loaded %#llx, stored %#llx",
+			after, v, at, (unsigned long long)a[1].value,
+			(unsigned long long)a[0].value);
+}
+
 /* Store to and load back the first and last word of every intact memslot, on each vCPU. */
 static void clean_pass(struct fz *f, const char *after)
 {
@@ -508,40 +536,12 @@ static void clean_pass(struct fz *f, const char *after)
 	check_clean(f, after);
 	for (i = 0; i < MAX_MODEL_SLOTS; i++) {
 		struct model_slot *s = &f->slots[i];
-		bool ro = s->flags & KVM_MEM_READONLY;
-		gpa_t where[2];
-		int k;
 
 		if (!s->used || !slot_is_clean(f, s))
 			continue;
-		where[0] = s->gpa;
-		where[1] = s->gpa + s->size - 8;
 		for (v = 0; v < f->w.nr_vcpus; v++) {
-			for (k = 0; k < 2; k++) {
-				struct hw_access a[2] = {
-					{ .op = HW_STORE, .addr = where[k],
-					  .value = 0xc1ea000000000000ULL | ++f->stamp },
-					{ .op = HW_LOAD, .addr = where[k] },
-				};
-				bool mmio;
-				int r;
-
-				r = ro ? run_list(f, v, &a[1], 1, &mmio) : run_list(f, v, a, 2, &mmio);
-				check_clean(f, after);
-				if (r)
-					finding(f, "clean pass after %s: vCPU %d at %#llx (slot %#x): "
-						"KVM_RUN %d", after, v, (unsigned long long)where[k],
-						s->slot, r);
-				if (mmio)
-					finding(f, "clean pass after %s: vCPU %d at %#llx (slot %#x) "
-						"exited as MMIO", after, v,
-						(unsigned long long)where[k], s->slot);
-				if (!ro && a[1].value != a[0].value)
-					finding(f, "clean pass after %s: vCPU %d at %#llx loaded %#llx, "
-						"stored %#llx", after, v, (unsigned long long)where[k],
-						(unsigned long long)a[1].value,
-						(unsigned long long)a[0].value);
-			}
+			clean_access(f, s, v, s->gpa, after);
+			clean_access(f, s, v, s->gpa + s->size - 8, after);
 		}
 	}
 	check_clean(f, "the clean pass");
@@ -607,7 +607,7 @@ static int op_dirty_log(struct fz *f, bool clear, u8 a, u8 c, u32 x, u64 y)
 {
 	struct model_slot *s = (c & 1) ? live_slot(f, a) : NULL;
 	u32 slot = s ? s->slot : slot_id(f, a);
-	u64 bits, first, num;
+	u64 bits, first, num, bytes;
 	void *bitmap;
 	int r;
 
@@ -645,10 +645,11 @@ static int op_dirty_log(struct fz *f, bool clear, u8 a, u8 c, u32 x, u64 y)
 		log.first_page = first;
 		log.num_pages = (u32)num;
 		/* Enough for what KVM may read: a count KVM accepts is within the slot. */
-		bitmap = calloc(1, ((num < MAX_BITMAP_PAGES ? num : MAX_BITMAP_PAGES) + 63) / 64 * 8 + 8);
+		bytes = ((num < MAX_BITMAP_PAGES ? num : MAX_BITMAP_PAGES) + 63) / 64 * 8;
+		bitmap = calloc(1, bytes + 8);
 		if (!bitmap)
 			return 0;
-		memset(bitmap, (int)(y >> 32), ((num < MAX_BITMAP_PAGES ? num : MAX_BITMAP_PAGES) + 63) / 64 * 8);
+		memset(bitmap, (int)(y >> 32), bytes);
 		log.dirty_bitmap = bitmap;
 		r = kvmmu_clear_dirty_log(f->w.kvm, &log);
 	}
@@ -668,7 +669,7 @@ static int op_access(struct fz *f, u8 a, u8 b, u8 c, u32 x, u64 y, bool range)
 	u64 i;
 	int r;
 
-	/* With guest paging, within the regions: a store to the guest's tables is the guest's bug. */
+	/* With guest paging, in the regions: a store to the guest's own tables is its bug. */
 	if (f->w.cfg.guest_paging) {
 		int m = (c & 1) % f->nr_regions;
 		u64 rs = f->region_size[m];
@@ -835,7 +836,8 @@ static int run_ops(void *arg)
 		if (r < 0) {
 			char what[64];
 
-			snprintf(what, sizeof(what), "%s rejected (%d)", op_names[rec[0] % NR_API_OPS], r);
+			snprintf(what, sizeof(what), "%s rejected (%d)",
+				 op_names[rec[0] % NR_API_OPS], r);
 			clean_pass(f, what);
 		} else {
 			check_clean(f, op_names[rec[0] % NR_API_OPS]);

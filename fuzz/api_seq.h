@@ -52,7 +52,7 @@ int api_seq_set_inject(const char *list);
 /* Be quiet about progress (the default); @verbose: one line per operation. */
 void api_seq_set_verbose(int verbose);
 
-/* Run one input.  Returns 0 (also for an input whose world cannot be built); aborts on a finding. */
+/* Run one input.  Returns 0 (also when its world cannot be built); aborts on a finding. */
 int api_seq_run(const uint8_t *data, size_t size);
 
 #endif /* KVMMU_FUZZ_API_SEQ_H */

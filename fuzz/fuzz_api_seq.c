@@ -19,7 +19,8 @@ int LLVMFuzzerInitialize(int *argc, char ***argv)
 	const char *inject = getenv("KVMMU_FUZZ_INJECT");
 
 	if (inject && api_seq_set_inject(inject)) {
-		fprintf(stderr, "fuzz_api_seq: KVMMU_FUZZ_INJECT: unknown mutant in '%s'\n", inject);
+		fprintf(stderr, "fuzz_api_seq: KVMMU_FUZZ_INJECT: unknown mutant in '%s'\n",
+			inject);
 		exit(2);
 	}
 	if (getenv("KVMMU_FUZZ_VERBOSE"))

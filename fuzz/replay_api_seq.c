@@ -111,7 +111,8 @@ int main(int argc, char **argv)
 	int i;
 
 	if (inject && api_seq_set_inject(inject)) {
-		fprintf(stderr, "replay_api_seq: KVMMU_FUZZ_INJECT: unknown mutant in '%s'\n", inject);
+		fprintf(stderr, "replay_api_seq: KVMMU_FUZZ_INJECT: unknown mutant in '%s'\n",
+			inject);
 		return 2;
 	}
 	for (i = 1; i < argc; i++) {
