@@ -70,6 +70,7 @@ enum api_op {
 	OP_SET_NR_MMU_PAGES, /* y */
 	OP_VMM_ACCESS,     /* the VMM reads or writes (b & 1) the word at region c & 1, offset x */
 	OP_CLEAN_PASS,
+	OP_PARALLEL,       /* the next (a & 7) + 2 operations in two threads, alternately */
 	NR_API_OPS
 };
 
@@ -78,7 +79,7 @@ static const char *const op_names[NR_API_OPS] = {
 	"clear-dirty-log", "ring-reset", "access", "access-range", "pre-fault",
 	"nx-recovery", "munmap", "mprotect", "migrate", "swap-out", "thp-split",
 	"thp-collapse", "dontneed", "reclaim", "aging", "enable-cap", "set-nr-mmu-pages",
-	"vmm-access", "clean-pass",
+	"vmm-access", "clean-pass", "parallel",
 };
 
 struct model_slot {
@@ -657,12 +658,25 @@ static int op_dirty_log(struct fz *f, bool clear, u8 a, u8 c, u32 x, u64 y)
 	return r;
 }
 
-static int op_access(struct fz *f, u8 a, u8 b, u8 c, u32 x, u64 y, bool range)
+/*
+ * The vCPU an operation of @lane uses: any (a) outside a parallel block;
+ * in one, the first vCPU for lane 0 and the last for lane 1 (-1: none, a
+ * vCPU runs in one thread at a time).
+ */
+static int lane_vcpu(struct fz *f, int lane, u8 a)
+{
+	if (lane < 0)
+		return a % f->w.nr_vcpus;
+	if (lane == 0)
+		return 0;
+	return f->w.nr_vcpus > 1 ? f->w.nr_vcpus - 1 : -1;
+}
+
+static int op_access(struct fz *f, int v, u8 b, u8 c, u32 x, u64 y, bool range)
 {
 	static const u8 ops[4] = { HW_LOAD, HW_STORE, HW_FETCH, HW_STOS };
 	static const u8 sizes[4] = { 8, 4, 2, 1 };
 	struct hw_access list[64];
-	int v = a % f->w.nr_vcpus;
 	u64 n = range ? (b & 63) + 1 : 1, stride = range ? ((x >> 24) % 8 + 1) * PAGE_SIZE : 0;
 	u8 size = sizes[(b >> 4) & 3];
 	u64 gpa = pick_gpa(f, c, x, y, false) & ~(u64)(size - 1);
@@ -706,16 +720,33 @@ static int op_enable_cap(struct fz *f, u8 a, u8 b, u64 y)
 	return kvmmu_vm_enable_cap(f->w.kvm, &cap);
 }
 
-static int do_op(struct fz *f, const u8 *rec)
+/*
+ * What an operation of a parallel block's second lane may not do: change
+ * memslots or capabilities (the model predicts KVM's answers in one
+ * order), or run a clean pass (every vCPU).
+ */
+static bool lane0_only(u8 op)
+{
+	return op <= OP_SLOT_FLAGS || op == OP_ENABLE_CAP || op == OP_SET_NR_MMU_PAGES ||
+	       op == OP_CLEAN_PASS || op == OP_PARALLEL;
+}
+
+/* One operation; @lane: -1 alone, or 0 or 1 in a parallel block. */
+static int do_op(struct fz *f, const u8 *rec, int lane)
 {
 	u8 op = rec[0] % NR_API_OPS, a = rec[1], b = rec[2], c = rec[3];
 	u32 x = rd32(rec + 4);
 	u64 y = rd64(rec + 8);
 	int m = (c & 1) % f->nr_regions;
+	int v = lane_vcpu(f, lane, a);
 	struct model_slot *s;
 	unsigned long addr, len, nr;
 	u64 val;
 	int r = 0;
+
+	if ((lane == 1 && lane0_only(op)) || (lane >= 0 && op == OP_CLEAN_PASS) ||
+	    (v < 0 && (op == OP_ACCESS || op == OP_ACCESS_RANGE || op == OP_PRE_FAULT)))
+		return 0;
 
 	if (verbose)
 		fprintf(stderr, "api_seq: %3d %-16s a=%#x b=%#x c=%#x x=%#x y=%#llx\n",
@@ -745,7 +776,7 @@ static int do_op(struct fz *f, const u8 *rec)
 		return r < 0 ? r : 0;
 	case OP_ACCESS:
 	case OP_ACCESS_RANGE:
-		return op_access(f, a, b, c, x, y, op == OP_ACCESS_RANGE);
+		return op_access(f, v, b, c, x, y, op == OP_ACCESS_RANGE);
 	case OP_PRE_FAULT: {
 		struct kvm_pre_fault_memory range = {
 			.gpa = pick_gpa(f, c, x, y, !(b & 0x40)),
@@ -755,7 +786,7 @@ static int do_op(struct fz *f, const u8 *rec)
 
 		if (b & 0x20)
 			range.size = y;
-		r = kvmmu_vcpu_pre_fault_memory(f->w.vcpus[a % f->w.nr_vcpus], &range);
+		r = kvmmu_vcpu_pre_fault_memory(f->w.vcpus[v], &range);
 		/* Nothing there, or not now: an answer, not a rejection of the call. */
 		return r == -ENOENT || r == -EAGAIN || r == -EINTR ? 0 : r;
 	}
@@ -817,22 +848,74 @@ static int do_op(struct fz *f, const u8 *rec)
 	case OP_CLEAN_PASS:
 		clean_pass(f, "an explicit clean pass");
 		return 0;
+	case OP_PARALLEL: /* run_ops() runs the block */
+		return 0;
 	}
 	return 0;
+}
+
+/* A parallel block: the operations [first, first + n), lane 0 taking the even ones. */
+struct block {
+	struct fz *f;
+	int first, n, lane;
+	bool rejected;
+};
+
+static int run_lane(void *arg)
+{
+	struct block *b = arg;
+	int i;
+
+	for (i = b->lane; i < b->n; i += 2) {
+		const u8 *rec = b->f->ops + (size_t)(b->first + i) * API_SEQ_OP;
+
+		if (do_op(b->f, rec, b->lane) < 0)
+			b->rejected = true;
+	}
+	return 0;
+}
+
+/*
+ * The block after the OP_PARALLEL at @i: lane 1 in a thread of its own
+ * (controlled too), lane 0 here.  The clean pass for a rejected operation
+ * waits for the block's end.  Returns the operations it took.
+ */
+static int run_block(struct fz *f, int i, u8 a)
+{
+	struct block lanes[2];
+	struct kvmmu_thread *t;
+	int l;
+
+	for (l = 0; l < 2; l++)
+		lanes[l] = (struct block){ .f = f, .first = i + 1, .lane = l,
+					   .n = min((a & 7) + 2, f->nr_ops - i - 1) };
+	if (kvmmu_thread_create(&t, "lane1", 0, run_lane, &lanes[1]))
+		finding(f, "no thread for a parallel block");
+	run_lane(&lanes[0]);
+	kvmmu_thread_join(t);
+	if (lanes[0].rejected || lanes[1].rejected)
+		clean_pass(f, "a parallel block with a rejected operation");
+	else
+		check_clean(f, "a parallel block");
+	return 1 + lanes[0].n;
 }
 
 /* The operations, then the last clean pass: the body of the controlled thread. */
 static int run_ops(void *arg)
 {
 	struct fz *f = arg;
-	int i;
+	int i = 0;
 
-	for (i = 0; i < f->nr_ops; i++) {
+	while (i < f->nr_ops) {
 		const u8 *rec = f->ops + (size_t)i * API_SEQ_OP;
 		int r;
 
 		f->op_index = i;
-		r = do_op(f, rec);
+		if (rec[0] % NR_API_OPS == OP_PARALLEL) {
+			i += run_block(f, i, rec[1]);
+			continue;
+		}
+		r = do_op(f, rec, -1);
 		if (r < 0) {
 			char what[64];
 
@@ -842,6 +925,7 @@ static int run_ops(void *arg)
 		} else {
 			check_clean(f, op_names[rec[0] % NR_API_OPS]);
 		}
+		i++;
 	}
 	f->op_index = f->nr_ops;
 	clean_pass(f, "the last operation");

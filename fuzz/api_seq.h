@@ -3,8 +3,8 @@
  * The API-sequence fuzzer's decoder: input bytes are a small world's
  * configuration followed by a sequence of operations on it (memslots, dirty
  * logs, vCPU accesses, pre-faults, NX recovery, host events, capabilities),
- * run in one thread under the controlled executor (with the RCU callback
- * thread, the only other one) with every checker on.  A finding (a checker's
+ * run under the controlled executor (one thread, two in a parallel block,
+ * and the RCU callback thread) with every checker on.  A finding (a checker's
  * violation, a WARN, an API answer KVM would not give, a clean access that
  * no longer works) prints one line and aborts.  The same decoder runs under
  * libFuzzer (fuzz_api_seq.c) and in the regression tests, without it
@@ -32,6 +32,10 @@
  *   then operations of API_SEQ_OP bytes each (a short last one is dropped):
  *     [0] opcode (mod NR_API_OPS), [1] a, [2] b, [3] c, [4..7] x (u32),
  *     [8..15] y (u64); see enum api_op in api_seq.c for what each takes.
+ *     OP_PARALLEL runs the next (a & 7) + 2 operations in two threads of the
+ *     session, alternately: the first thread does the memslot and
+ *     capability changes and uses vCPU 0, the second the last vCPU; the
+ *     clean pass for a rejected operation waits for the block's end.
  */
 #ifndef KVMMU_FUZZ_API_SEQ_H
 #define KVMMU_FUZZ_API_SEQ_H
