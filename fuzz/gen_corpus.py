@@ -2,7 +2,8 @@
 # SPDX-License-Identifier: GPL-2.0-only
 """Write the seed corpus of fuzz_api_seq: one input per scenario shape and
 per workload shape (kvmmu list), each the sequential analogue of its
-threads, in the encoding of fuzz/api_seq.h.
+threads, and for the races, their threads as parallel blocks under a few
+schedules, in the encoding of fuzz/api_seq.h.
 
 Usage: gen_corpus.py OUT_DIR    (fuzz/corpus/fuzz_api_seq in the tree)
 
@@ -21,7 +22,7 @@ PAGE = 4096
  RING_RESET, ACCESS, ACCESS_RANGE, PRE_FAULT, NX_RECOVERY, HOST_MUNMAP,
  HOST_MPROTECT, HOST_MIGRATE, HOST_SWAP_OUT, HOST_THP_SPLIT, HOST_THP_COLLAPSE,
  HOST_DONTNEED, HOST_RECLAIM, HOST_AGING, ENABLE_CAP, SET_NR_MMU_PAGES,
- VMM_ACCESS, CLEAN_PASS) = range(24)
+ VMM_ACCESS, CLEAN_PASS, PARALLEL) = range(25)
 
 LOAD, STORE, FETCH, STOS = range(4)
 TDP, TDP_LEGACY, SHADOW = range(3)
@@ -34,7 +35,7 @@ def header(mmu=TDP, npt=False, level5=False, ad_off=False, pml=False, nx=False,
            no_split=False, counters=0, yields=0, manual=False, init_set=False,
            quirk_off=False, ring=0, vcpus=1, phys=0, paging=None, top=False,
            r0=(ANON, SZ_64K), r0_slots=1, r0_log=False, r0_ro=False, populate=False,
-           r1=(ANON, SZ_16K), r1_slots=1, r1_log=False, no_r1=False):
+           r1=(ANON, SZ_16K), r1_slots=1, r1_log=False, no_r1=False, seed=0):
     """The 8 header bytes; phys: index into (46, 39, 43, 48, 52, 36);
     yields: index into (0, 1, 2, 7); ring: 0 off, 1 16K, 2 64K;
     paging: None, or levels 4, 5, 3, 2."""
@@ -49,7 +50,7 @@ def header(mmu=TDP, npt=False, level5=False, ad_off=False, pml=False, nx=False,
     h4 = region(r0, r0_slots, r0_log)
     h5 = region(r1, r1_slots, r1_log) | no_r1 << 7
     h6 = r0_ro | populate << 1
-    return bytes([h0, h1, h2, h3, h4, h5, h6, 0])
+    return bytes([h0, h1, h2, h3, h4, h5, h6, seed])
 
 
 def op(code, a=0, b=0, c=0, x=0, y=0):
@@ -110,6 +111,14 @@ def clear_log_all(model_index, fill=0xff):
 
 
 CLEAN = op(CLEAN_PASS)
+
+
+def parallel(*ops):
+    """@ops in two threads of the controlled session: the even ones in the
+    first (memslots, capabilities, vCPU 0), the odd ones in the second (the
+    last vCPU)."""
+    assert 2 <= len(ops) <= 9
+    return op(PARALLEL, len(ops) - 2) + b''.join(ops)
 # slot_id() selector of the guest tables' memslot (the world's WORLD_GUEST_TABLE_SLOT).
 TABLE_SLOT = 0xc0
 
@@ -208,6 +217,45 @@ SCENARIOS = {
         access_range(0, False, 0, 0, 8)]),
 }
 
+# The races themselves: the scenarios' threads as parallel blocks, a few
+# schedules (seeds) each.
+RACES = {}
+for seed in (1, 11, 17):
+    RACES['notifier-vs-fast-zap-%d' % seed] = header(yields=1, seed=seed) + b''.join([
+        access_range(0, True, 0, 0, 16),
+        parallel(slot_delete(2), host(HOST_DONTNEED, 0, 12, 4)),
+        access_range(0, False, 0, 0, 16)])
+    RACES['root-reload-vs-invalidate-%d' % seed] = header(vcpus=2, yields=2, seed=seed) + \
+        b''.join([access_range(0, True, 0, 0, 4),
+                  parallel(slot_delete(2), access_range(1, False, 0, 0, 2)),
+                  access_range(0, False, 0, 0, 4)])
+    RACES['nx-recovery-vs-fault-%d' % seed] = header(nx=True, vcpus=2, r0=(THP, SZ_2M),
+                                                     seed=seed) + b''.join([
+        access(0, FETCH, 0, 1), access(0, LOAD, 0, 2),
+        parallel(op(NX_RECOVERY, 1), access(1, LOAD, 0, 3), access(0, LOAD, 0, 2),
+                 access(1, STORE, 0, 4)),
+        access(0, LOAD, 0, 2)])
+    RACES['table-free-vs-walker-%d' % seed] = header(nx=True, r0=(THP, SZ_2M), seed=seed) + \
+        b''.join([access(0, FETCH, 0, 1), access(0, LOAD, 0, 2), access(0, LOAD, 0, 4),
+                  parallel(op(NX_RECOVERY, 1), host(HOST_AGING, 0, 0, 512, 0))])
+    RACES['pml-dirty-vs-zap-%d' % seed] = header(pml=True, vcpus=2, r0_log=True, seed=seed) + \
+        b''.join([access_range(0, True, 0, 0, 8), get_log(0),
+                  parallel(host(HOST_DONTNEED, 0, 0, 4), access_range(1, True, 0, 0, 8),
+                           get_log(0)),
+                  get_log(0)])
+    RACES['pae-root-vs-fast-zap-%d' % seed] = header(mmu=SHADOW, paging=3, vcpus=2,
+                                                     seed=seed) + b''.join([
+        access_range(0, True, 0, 0, 4),
+        parallel(slot_delete(2), access_range(1, False, 0, 0, 4)), CLEAN])
+    RACES['aging-vs-rmap-removal-%d' % seed] = header(mmu=SHADOW, vcpus=2, seed=seed) + \
+        b''.join([access_range(0, True, 0, 0, 8),
+                  parallel(host(HOST_DONTNEED, 0, 0, 8), host(HOST_AGING, 0, 0, 8, 1)),
+                  access_range(0, False, 0, 0, 8)])
+    RACES['fault-vs-host-%d' % seed] = header(vcpus=2, seed=seed) + b''.join([
+        access_range(0, True, 0, 0, 4),
+        parallel(host(HOST_MIGRATE, 0, 0, 2), access_range(1, True, 0, 0, 4),
+                 host(HOST_DONTNEED, 0, 2, 1), access_range(1, False, 0, 0, 4)), CLEAN])
+
 WORKLOADS = {
     'demand-paging': header(vcpus=2, r0=(ANON, SZ_4M)) + b''.join([
         access_range(0, True, 0, 0, 64, 8), access_range(1, True, 0, 512, 64, 8), CLEAN]),
@@ -248,7 +296,7 @@ def main():
         sys.exit('usage: gen_corpus.py OUT_DIR')
     out = sys.argv[1]
     os.makedirs(out, exist_ok=True)
-    for kind, table in (('scenario', SCENARIOS), ('workload', WORKLOADS)):
+    for kind, table in (('scenario', SCENARIOS), ('race', RACES), ('workload', WORKLOADS)):
         for name, data in table.items():
             with open(os.path.join(out, '%s-%s' % (kind, name)), 'wb') as f:
                 f.write(data)
