@@ -37,6 +37,11 @@ first_line() {
 		cut -c1-120
 }
 
+# A failed run counts only with a finding in its log (not, say, a kill).
+failed_with_finding() {
+	[ -n "$(first_line "$1")" ]
+}
+
 found=0
 total=0
 for m in $mutants; do
@@ -45,7 +50,7 @@ for m in $mutants; do
 	start=$(date +%s)
 	for input in "$corpus"/*; do
 		if ! KVMMU_FUZZ_INJECT=$m "$fuzzer" -timeout=60 -rss_limit_mb=4096 "$input" \
-			>"$tmp/log" 2>&1; then
+			>"$tmp/log" 2>&1 && failed_with_finding "$tmp/log"; then
 			how="corpus $(basename "$input") in $(($(date +%s) - start))s"
 			break
 		fi
@@ -55,7 +60,7 @@ for m in $mutants; do
 		start=$(date +%s)
 		if ! KVMMU_FUZZ_INJECT=$m "$fuzzer" "$tmp/work" "$corpus" -max_total_time="$budget" \
 			-dict="$src/fuzz_api_seq.dict" -timeout=60 -rss_limit_mb=4096 \
-			-artifact_prefix="$tmp/" >"$tmp/log" 2>&1; then
+			-artifact_prefix="$tmp/" >"$tmp/log" 2>&1 && failed_with_finding "$tmp/log"; then
 			how="fuzzing for $(($(date +%s) - start))s"
 		fi
 	fi
