@@ -94,14 +94,15 @@ static bool scan_root(struct kvm_mmu_page *root, void *arg)
 	return s->found;
 }
 
-/* A memslot update ended: if the 19 bits wrapped, nothing from before may remain. */
-static void update_end(const struct kvmmu_event *ev)
+/*
+ * A memslot update ended with generation @gen in its address space (the
+ * one KVM looks at, as kvm_arch_memslots_updated() does): if the 19 bits
+ * wrapped, nothing from before may remain.
+ */
+static void update_end(const struct kvmmu_event *ev, u64 gen)
 {
-	struct kvm *kvm = chk_kvm();
 	struct mmio_scan s = { .ev = ev };
-	u64 gen;
 
-	gen = READ_ONCE(kvm_memslots(kvm)->generation);
 	/* As KVM looks at it: no update flag, no address-space step. */
 	gen &= MMIO_SPTE_GEN_MASK & ~((u64)KVM_ADDRESS_SPACE_NUM - 1);
 	if (gen)
@@ -127,7 +128,7 @@ static void mmio_event(const struct kvmmu_event *ev)
 			update_begin = ev->index;
 			update_generation = gen;
 		} else if (gen != update_generation) {
-			update_end(ev);
+			update_end(ev, gen);
 		}
 		return;
 	}
