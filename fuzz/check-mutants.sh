@@ -4,7 +4,9 @@
 # list), with KVMMU_FUZZ_INJECT=<mutant>: first each input of the committed
 # corpus on its own, then, if none is a finding, libFuzzer from the corpus
 # for BUDGET seconds.  One line per mutant: found by which corpus input or
-# after how long fuzzing, and the finding's first line.
+# after how long fuzzing, and the finding's first line.  An input that is
+# a finding without the mutant too is not counted: it is a finding of its
+# own, kept in BUILD_DIR/check-mutants/ with the fuzzing's crash inputs.
 #
 # Usage: check-mutants.sh [BUILD_DIR [BUDGET_SECONDS [MUTANT...]]]
 #        (defaults: build-fuzz, 600, every mutant)
@@ -20,6 +22,8 @@ fuzzer="$build/fuzz/fuzz_api_seq"
 corpus="$src/corpus/fuzz_api_seq"
 tmp=$(mktemp -d)
 trap 'rm -rf "$tmp"' EXIT
+keep="$build/check-mutants"
+mkdir -p "$keep"
 
 if [ ! -x "$fuzzer" ]; then
 	echo "check-mutants.sh: no $fuzzer (make fuzz-build first)" >&2
@@ -60,8 +64,18 @@ for m in $mutants; do
 		start=$(date +%s)
 		if ! KVMMU_FUZZ_INJECT=$m "$fuzzer" "$tmp/work" "$corpus" -max_total_time="$budget" \
 			-dict="$src/fuzz_api_seq.dict" -timeout=60 -rss_limit_mb=4096 \
-			-artifact_prefix="$tmp/" >"$tmp/log" 2>&1 && failed_with_finding "$tmp/log"; then
+			-artifact_prefix="$keep/$m-" >"$tmp/log" 2>&1 && failed_with_finding "$tmp/log"; then
 			how="fuzzing for $(($(date +%s) - start))s"
+			crash=$(ls -t "$keep/$m-"* 2>/dev/null | head -1)
+			# The same input without the mutant: a finding there is no catch of the mutant's.
+			if [ -n "$crash" ] && ! "$fuzzer" -timeout=60 -rss_limit_mb=4096 "$crash" \
+				>"$tmp/plain" 2>&1 && failed_with_finding "$tmp/plain"; then
+				printf '%-30s fuzzing found %s, a finding without the mutant too:\n' \
+					"$m" "$crash"
+				printf '%-30s   %s\n' "" "$(first_line "$tmp/plain")"
+				how=""
+				continue
+			fi
 		fi
 	fi
 	if [ -n "$how" ]; then
