@@ -8,8 +8,11 @@ MESON ?= meson
 # earlier in PATH (a virtualenv, pyenv) would hide.
 PLOT_PYTHON ?= $(shell [ -x /usr/bin/python3 ] && echo /usr/bin/python3 || echo python3)
 BUILD ?= build
+FUZZ_SECONDS ?= 60
+FUZZ_CI_RUNS ?= 300
 
-.PHONY: all deps build run test asan tsan stress bench plot check-layers install examples clean
+.PHONY: all deps build run test asan tsan stress bench plot fuzz-build fuzz fuzz-ci check-layers \
+	install examples clean
 
 all: build
 
@@ -59,6 +62,22 @@ plot: deps
 	@$(MESON) compile -C build-release
 	@$(PLOT_PYTHON) scripts/plot --collect build-release/kvmmu --results bench/results --out docs/plots
 
+# The libFuzzer targets (fuzz/), with clang: the whole tree instrumented for
+# coverage, ASan and UBSan.  make fuzz runs each for FUZZ_SECONDS from its
+# corpus; make fuzz-ci a fixed FUZZ_CI_RUNS executions each (under a minute).
+fuzz-build:
+	@scripts/deps.sh fuzz
+	@if [ ! -f build-fuzz/build.ninja ]; then CC=clang $(MESON) setup build-fuzz -Dfuzz=true \
+		-Dtests=false -Db_sanitize=address,undefined -Db_lundef=false \
+		-Dc_args='-fsanitize=fuzzer-no-link -fno-sanitize-recover=all'; fi
+	@$(MESON) compile -C build-fuzz
+
+fuzz: fuzz-build
+	@fuzz/run-fuzzers.sh build-fuzz time $(FUZZ_SECONDS)
+
+fuzz-ci: fuzz-build
+	@fuzz/run-fuzzers.sh build-fuzz runs $(FUZZ_CI_RUNS)
+
 check-layers: deps
 	@python3 scripts/check-layers.py --hermetic
 
@@ -71,4 +90,4 @@ examples: deps
 	@scripts/test-install build-examples
 
 clean:
-	rm -rf $(BUILD) build-asan build-tsan build-release build-examples
+	rm -rf $(BUILD) build-asan build-tsan build-release build-examples build-fuzz

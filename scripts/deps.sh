@@ -2,6 +2,8 @@
 # SPDX-License-Identifier: GPL-2.0-only
 # Install the Debian packages kvmmu needs, when they are missing.
 # Idempotent: with everything installed it does nothing.
+# Usage: deps.sh [fuzz]   (fuzz: also clang and its libFuzzer runtime, for
+# the fuzz targets only; the library and the tests build with gcc)
 set -eu
 
 PKGS="gcc make meson ninja-build pkg-config python3 liburcu-dev libcmocka-dev linux-libc-dev"
@@ -9,6 +11,10 @@ PKGS="gcc make meson ninja-build pkg-config python3 liburcu-dev libcmocka-dev li
 # nothing else; the build and the tests never need it.
 if [ "${1:-}" = plot ]; then
 	PKGS="python3 python3-matplotlib"
+elif [ "${1:-}" = fuzz ]; then
+	# libclang-rt-14-dev is only a recommendation of clang's, and holds
+	# libFuzzer and the sanitizer runtimes.
+	PKGS="$PKGS clang libclang-rt-14-dev"
 fi
 
 if ! command -v dpkg-query >/dev/null 2>&1; then
@@ -19,11 +25,13 @@ if ! command -v dpkg-query >/dev/null 2>&1; then
 		exit 1
 	fi
 	if command -v meson >/dev/null 2>&1 && command -v python3 >/dev/null 2>&1 &&
-	   pkg-config --exists liburcu-memb cmocka 2>/dev/null; then
+	   pkg-config --exists liburcu-memb cmocka 2>/dev/null &&
+	   { [ "${1:-}" != fuzz ] || command -v clang >/dev/null 2>&1; }; then
 		exit 0
 	fi
 	echo "kvmmu: this is not a Debian machine; install meson, ninja, pkg-config, python3," >&2
-	echo "kvmmu: liburcu (urcu-memb) and cmocka development files, then run make again" >&2
+	echo "kvmmu: liburcu (urcu-memb) and cmocka development files (and clang with libFuzzer" >&2
+	echo "kvmmu: for the fuzzers), then run make again" >&2
 	exit 1
 fi
 

@@ -683,14 +683,31 @@ static void protect_on_enable(u32 slot_code, u64 from)
 	srcu_read_unlock(&kvm->srcu, idx);
 }
 
-/* A memslot changed: its log starts over. */
+/* The generation of the address space a memslot update began in (slots_lock serialises them). */
+static u64 update_generation;
+
+static u64 slot_as_generation(u32 slot)
+{
+	return READ_ONCE(__kvm_memslots(chk_kvm(), slot >> 16)->generation);
+}
+
+/*
+ * A memslot changed: its log starts over.  An update KVM refused, or one
+ * that changed nothing, left the generation as it was, and the log too.
+ */
 static void dirty_slot_update(const struct kvmmu_event *ev)
 {
 	u32 slot = (u32)ev->span.arg;
 	u64 *doomed, n = 0;
 	size_t i;
 
-	if (ev->span.kind != KVMMU_SPAN_MEMSLOT_UPDATE)
+	if (ev->span.kind != KVMMU_SPAN_MEMSLOT_UPDATE || (slot >> 16) >= KVM_ADDRESS_SPACE_NUM)
+		return;
+	if (ev->type == KVMMU_EV_SPAN_BEGIN) {
+		update_generation = slot_as_generation(slot);
+		return;
+	}
+	if (slot_as_generation(slot) == update_generation)
 		return;
 	chk_map_del(&slot_base, (u64)slot + 1);
 	protect_on_enable(slot, ev->index + 1);
@@ -810,8 +827,9 @@ static void dirty_event(const struct kvmmu_event *ev)
 
 const struct checker_ops chk_dirty_ops = {
 	.events = BIT_ULL(KVMMU_EV_GUEST_STORE) | BIT_ULL(KVMMU_EV_DIRTY_LOG_GET) |
-		  BIT_ULL(KVMMU_EV_DIRTY_LOG_CLEAR) | BIT_ULL(KVMMU_EV_SPAN_END) |
-		  BIT_ULL(KVMMU_EV_DIRTY_RING_PUSH) | BIT_ULL(KVMMU_EV_DIRTY_RING_HARVEST) |
+		  BIT_ULL(KVMMU_EV_DIRTY_LOG_CLEAR) | BIT_ULL(KVMMU_EV_SPAN_BEGIN) |
+		  BIT_ULL(KVMMU_EV_SPAN_END) | BIT_ULL(KVMMU_EV_DIRTY_RING_PUSH) |
+		  BIT_ULL(KVMMU_EV_DIRTY_RING_HARVEST) |
 		  BIT_ULL(KVMMU_EV_DIRTY_RING_RESET) | BIT_ULL(KVMMU_EV_PML_LOG) |
 		  BIT_ULL(KVMMU_EV_PML_FLUSH),
 	.begin = dirty_begin,

@@ -28,6 +28,7 @@ struct made {
 
 static struct chk_map made;    /* sptep -> struct made */
 static u64 update_begin;       /* event index of the memslot update under way */
+static u64 update_generation;  /* the generation of its address space then */
 
 static void note(gfn_t gfn, int level, const void *sptep, u64 spte, void *arg)
 {
@@ -93,14 +94,15 @@ static bool scan_root(struct kvm_mmu_page *root, void *arg)
 	return s->found;
 }
 
-/* A memslot update ended: if the 19 bits wrapped, nothing from before may remain. */
-static void update_end(const struct kvmmu_event *ev)
+/*
+ * A memslot update ended with generation @gen in its address space (the
+ * one KVM looks at, as kvm_arch_memslots_updated() does): if the 19 bits
+ * wrapped, nothing from before may remain.
+ */
+static void update_end(const struct kvmmu_event *ev, u64 gen)
 {
-	struct kvm *kvm = chk_kvm();
 	struct mmio_scan s = { .ev = ev };
-	u64 gen;
 
-	gen = READ_ONCE(kvm_memslots(kvm)->generation);
 	/* As KVM looks at it: no update flag, no address-space step. */
 	gen &= MMIO_SPTE_GEN_MASK & ~((u64)KVM_ADDRESS_SPACE_NUM - 1);
 	if (gen)
@@ -113,14 +115,21 @@ static void update_end(const struct kvmmu_event *ev)
 static void mmio_event(const struct kvmmu_event *ev)
 {
 	const struct kvm_mmu_masks *m = &chk_kvm()->arch.masks;
+	u64 gen;
 
 	if (ev->type == KVMMU_EV_SPAN_BEGIN || ev->type == KVMMU_EV_SPAN_END) {
 		if (ev->span.kind != KVMMU_SPAN_MEMSLOT_UPDATE)
 			return;
-		if (ev->type == KVMMU_EV_SPAN_BEGIN)
+		/* An update KVM refused, or one that changed nothing, left the generation be. */
+		if ((ev->span.arg >> 16) >= KVM_ADDRESS_SPACE_NUM)
+			return;
+		gen = READ_ONCE(__kvm_memslots(chk_kvm(), ev->span.arg >> 16)->generation);
+		if (ev->type == KVMMU_EV_SPAN_BEGIN) {
 			update_begin = ev->index;
-		else
-			update_end(ev);
+			update_generation = gen;
+		} else if (gen != update_generation) {
+			update_end(ev, gen);
+		}
 		return;
 	}
 	if (ev->spte.kvm != chk_kvm())

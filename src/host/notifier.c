@@ -138,6 +138,9 @@ static bool age_subscribers(struct mm_struct *mm, unsigned long start,
 	bool young = false;
 	int idx;
 
+	/* The kernel ages what a page-table walk found: never an empty or wrapped range. */
+	if (end <= start)
+		return false;
 	idx = srcu_read_lock(&mm->notifier_srcu);
 	for_each_subscription(mm, sub) {
 		const struct mmu_notifier_ops *ops = sub->ops;
