@@ -58,14 +58,36 @@ static bool entry_derived(const struct hw_tlb_view *v, const void *sptep, u64 ta
 	return v->kind == HW_TLB_PSC && v->pfn == target;
 }
 
+/* Does the table frame @pfn hold no present entry? */
+static bool table_empty(u64 pfn)
+{
+	_Atomic u64 *spt = kvm_table_virt(chk_kvm(), pfn);
+	int i;
+
+	for (i = 0; i < SPTE_ENT_PER_PAGE; i++) {
+		if (is_shadow_present_pte(atomic_load_explicit(&spt[i], memory_order_relaxed)))
+			return false;
+	}
+	return true;
+}
+
 static void check_derived(const struct kvmmu_event *ev, u64 old_spte, int level, u64 new_spte)
 {
 	const struct kvmmu_ev_spte *e = &ev->spte;
 	u64 target = spte_to_pfn(old_spte);
 	bool was_leaf = is_last_spte(old_spte, level);
 	struct kvm_vcpu *vcpu;
+	bool empty_child;
 	int i, j;
 
+	/*
+	 * A table that holds nothing present translates nothing: a
+	 * paging-structure entry that leads into it only leads to a fault
+	 * (which drops it), so only TLB entries of leaves it once held count.
+	 * KVM's shadow MMU relies on this when it writes a huge SPTE over a
+	 * table a zap emptied and flushes after (mmu_set_spte()).
+	 */
+	empty_child = !was_leaf && table_empty(target);
 	kvm_for_each_vcpu(i, vcpu, chk_kvm()) {
 		int n = chk_vcpu_tlb(vcpu, tlb_buf, CHK_TLB_MAX);
 
@@ -73,6 +95,8 @@ static void check_derived(const struct kvmmu_event *ev, u64 old_spte, int level,
 			const struct hw_tlb_view *v = &tlb_buf[j];
 
 			if (!entry_derived(v, e->sptep, target, was_leaf))
+				continue;
+			if (empty_child && v->kind != HW_TLB_LEAF)
 				continue;
 			chk_violation(CHK_BREAK_BEFORE_MAKE, ev, (s64)e->gfn, (s64)spte_to_pfn(new_spte),
 				      "SPTE at gfn %#llx level %d got target %#llx while vCPU %d still "
