@@ -57,6 +57,8 @@ static long parse_int(const char *opt, const char *s, long min, long max)
  */
 struct progress {
 	bool quiet, tty;
+	bool every_second;     /* --progress: once a second even without a terminal */
+	struct wl_progress_view view;
 	const char *workload;
 	double start;
 	pthread_mutex_t lock;  /* @phase */
@@ -85,28 +87,61 @@ static void progress_cb(const char *phase, void *arg)
 	pthread_mutex_unlock(&p->lock);
 }
 
+/*
+ * ", pass 42%, 3.1M accesses/s, pass ETA 12s": where the vCPUs' memstress
+ * passes stand, the guest's access rate since the last line, and when the
+ * passes in progress end at that rate; "" before the first sample.
+ */
+static void progress_rate(struct progress *p, double t, double *last_t, u64 *last_acc,
+			  char *buf, size_t len)
+{
+	u64 done, pages, acc;
+	double rate;
+	char eta[16];
+
+	buf[0] = 0;
+	if (!wl_progress_sample(&p->view, &done, &pages, &acc))
+		return;
+	rate = *last_t > 0 && t > *last_t ? (double)(acc - *last_acc) / (t - *last_t) : 0;
+	*last_t = t;
+	*last_acc = acc;
+	if (!pages || rate <= 0)
+		return;
+	snprintf(buf, len, ", pass %.0f%%, %.3gM accesses/s, pass ETA %s",
+		 100.0 * (double)done / (double)pages, rate / 1e6,
+		 cli_duration((double)(pages - min(done, pages)) / rate, eta, sizeof(eta)));
+}
+
 static void *ticker(void *arg)
 {
 	struct progress *p = arg;
-	double every = p->tty ? 1.0 : 5.0, next = p->start + every;
+	double every = p->tty || p->every_second ? 1.0 : 5.0, next = p->start + every;
 	const struct timespec slice = { .tv_nsec = 100 * 1000 * 1000 };
+	double last_t = 0;
+	u64 last_acc = 0;
 
 	while (!atomic_load(&p->stop)) {
-		char phase[48];
+		char phase[48], rate[96];
 		double t;
 
 		nanosleep(&slice, NULL);
 		t = now_s();
+		/* Sampled a second before each line, for the rate. */
+		if (next - t <= 1.0 && next - t > 0.9)
+			progress_rate(p, t, &last_t, &last_acc, rate, sizeof(rate));
 		if (t < next || atomic_load(&p->stop))
 			continue;
 		next = t + every;
+		progress_rate(p, t, &last_t, &last_acc, rate, sizeof(rate));
 		pthread_mutex_lock(&p->lock);
 		snprintf(phase, sizeof(phase), "%s", p->phase);
 		pthread_mutex_unlock(&p->lock);
 		if (p->tty)
-			fprintf(stderr, "\r\033[K%s: %s (%.0fs)", p->workload, phase, t - p->start);
+			fprintf(stderr, "\r\033[K%s: %s%s (%.0fs)", p->workload, phase, rate,
+				t - p->start);
 		else
-			fprintf(stderr, "%s: %s (%.0fs)\n", p->workload, phase, t - p->start);
+			fprintf(stderr, "%s: %s%s (%.0fs)\n", p->workload, phase, rate,
+				t - p->start);
 		p->printed = p->tty;
 	}
 	return NULL;
@@ -333,6 +368,7 @@ static int tour(struct wl_config *base, struct progress *pr, const char *trace)
 			cfg.vcpus = 1;
 		cfg.progress = progress_cb;
 		cfg.progress_arg = pr;
+		cfg.view = &pr->view;
 		cfg.stop = &cli_stop;
 		progress_start(pr, workload_table[i]->name);
 		r = wl_run(workload_table[i], &cfg, &res[i], why, sizeof(why));
@@ -411,10 +447,12 @@ static int cmd_run(int argc, char **argv)
 		{ "json", optional_argument, NULL, 'j' },
 		{ "trace", required_argument, NULL, 't' },
 		{ "quiet", no_argument, NULL, 'q' },
+		{ "progress", no_argument, NULL, 'R' },
 		{ NULL, 0, NULL, 0 },
 	};
 	struct wl_config cfg = { .vcpus = 1, .write_percent = 100, .seed = 1, .checks = CHECK_ALL };
-	struct progress pr = { .tty = isatty(STDERR_FILENO), .lock = PTHREAD_MUTEX_INITIALIZER };
+	struct progress pr = { .tty = isatty(STDERR_FILENO), .lock = PTHREAD_MUTEX_INITIALIZER,
+			       .view = WL_PROGRESS_VIEW_INIT };
 	const struct workload *wl;
 	struct cli_output out;
 	struct wl_result *res;
@@ -500,6 +538,9 @@ static int cmd_run(int argc, char **argv)
 		case 'q':
 			out.quiet = true;
 			break;
+		case 'R':
+			pr.every_second = true;
+			break;
 		default:
 			cli_usage_error("run: unknown option '%s' (see kvmmu run --help)",
 					argv[optind - 1]);
@@ -525,6 +566,7 @@ static int cmd_run(int argc, char **argv)
 	cfg.out = out.json && !out.json_path ? stderr : stdout;
 	cfg.progress = progress_cb;
 	cfg.progress_arg = &pr;
+	cfg.view = &pr.view;
 	cfg.stop = &cli_stop;
 	cli_outputs_begin("run", &out, &j, trace);
 	cli_stop_on_signals();
@@ -616,6 +658,12 @@ const struct cli_command cli_cmd_run = {
 		"  --json[=FILE]      write the JSON document to FILE, or to stdout\n"
 		"  --trace=FILE       write a Chrome trace-event file (opens in Perfetto)\n"
 		"  --quiet            no progress\n"
+		"  --progress         a progress line every second even when stderr is not a\n"
+		"                     terminal (otherwise every second on a terminal, every\n"
+		"                     five seconds elsewhere, none for a run under a\n"
+		"                     second): the phase, how far the vCPUs' passes are,\n"
+		"                     the guest's accesses per second and when the passes\n"
+		"                     in progress end at that rate (--quiet wins)\n"
 		"  -h, --help         show this help\n",
 	.run = cmd_run,
 };

@@ -170,7 +170,8 @@ int hw_vcpu_load_program(struct kvmmu_hw_vcpu *hv, const struct hw_program *p)
 		/* PAE: the PDPTEs are read at the next entry, through the TDP tables. */
 		hv->pdptrs_pending = p->paging == 3;
 	}
-	hv->npages = p->list ? 0 : p->size >> PAGE_SHIFT;
+	/* Relaxed stores: hw_vcpu_pass_position() reads them from another thread. */
+	__atomic_store_n(&hv->npages, p->list ? 0 : p->size >> PAGE_SHIFT, __ATOMIC_RELAXED);
 	/*
 	 * A program run as L2 starts in L1, which launches it, unless the
 	 * last program ran as L2 too: then the vCPU stays where it is (L2,
@@ -182,7 +183,7 @@ int hw_vcpu_load_program(struct kvmmu_hw_vcpu *hv, const struct hw_program *p)
 	else if (!p->nested)
 		memset(&hv->l1, 0, sizeof(hv->l1));
 	hv->l1.region_unmapped = false;
-	hv->pc = 0;
+	__atomic_store_n(&hv->pc, 0, __ATOMIC_RELAXED);
 	atomic_store(&hv->pass, 0);
 	atomic_store(&hv->release, false);
 	atomic_store(&hv->done, p->list ? p->len == 0 : false);
@@ -214,6 +215,13 @@ void hw_vcpu_release_spin(struct kvmmu_hw_vcpu *hv)
 u64 hw_vcpu_progress(struct kvmmu_hw_vcpu *hv)
 {
 	return hv->prog.list ? __atomic_load_n(&hv->pc, __ATOMIC_RELAXED) : atomic_load(&hv->pass);
+}
+
+void hw_vcpu_pass_position(struct kvmmu_hw_vcpu *hv, u64 *done, u64 *pages)
+{
+	/* A list program has no pages (npages 0). */
+	*pages = __atomic_load_n(&hv->npages, __ATOMIC_RELAXED);
+	*done = *pages ? __atomic_load_n(&hv->pc, __ATOMIC_RELAXED) : 0;
 }
 
 bool hw_vcpu_done(struct kvmmu_hw_vcpu *hv)
@@ -284,7 +292,8 @@ static void advance(struct kvmmu_hw_vcpu *hv, const struct hw_access *acc)
 			atomic_store(&hv->done, true);
 		return;
 	}
-	hv->pc++;
+	/* Relaxed: hw_vcpu_pass_position() reads it from another thread. */
+	__atomic_store_n(&hv->pc, hv->pc + 1, __ATOMIC_RELAXED);
 }
 
 /* The end of a memstress pass: the next run starts the next one. */
@@ -293,7 +302,7 @@ static void end_pass(struct kvmmu_hw_vcpu *hv)
 	u64 pass = atomic_load_explicit(&hv->pass, memory_order_relaxed) + 1;
 
 	atomic_store(&hv->pass, pass);
-	hv->pc = 0;
+	__atomic_store_n(&hv->pc, 0, __ATOMIC_RELAXED);
 	if (hv->prog.passes && pass >= hv->prog.passes)
 		atomic_store(&hv->done, true);
 }

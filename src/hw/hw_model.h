@@ -229,6 +229,11 @@ int hw_vcpu_load_program(struct kvmmu_hw_vcpu *hv, const struct hw_program *p);
 void hw_vcpu_release_spin(struct kvmmu_hw_vcpu *hv);
 /* Passes done so far (memstress), or accesses done (list). */
 u64 hw_vcpu_progress(struct kvmmu_hw_vcpu *hv);
+/*
+ * Where a memstress pass stands: pages done in the current pass, of @pages
+ * a pass (both 0 for a list).  Callable from any thread while it runs.
+ */
+void hw_vcpu_pass_position(struct kvmmu_hw_vcpu *hv, u64 *done, u64 *pages);
 /* The program reached its end. */
 bool hw_vcpu_done(struct kvmmu_hw_vcpu *hv);
 

@@ -291,6 +291,43 @@ double wl_pass_all(struct wl_ctx *c, const struct wl_pass *p)
 	return wl_now() - t0;
 }
 
+/* ---- progress, for a display in another thread -------------------------------------------- */
+
+static void view_attach(struct wl_progress_view *v, struct wl_ctx *c)
+{
+	if (!v)
+		return;
+	pthread_mutex_lock(&v->lock);
+	v->ctx = c;
+	pthread_mutex_unlock(&v->lock);
+}
+
+bool wl_progress_sample(struct wl_progress_view *v, u64 *pass_done, u64 *pass_pages,
+			u64 *accesses)
+{
+	struct wl_ctx *c;
+	int i;
+
+	*pass_done = *pass_pages = *accesses = 0;
+	pthread_mutex_lock(&v->lock);
+	c = v->ctx;
+	for (i = 0; c && i < c->world.nr_vcpus; i++) {
+		struct kvmmu_hw_vcpu *hv = c->world.vcpus[i]->hw;
+		struct hw_vcpu_stats st;
+		u64 done, pages;
+
+		if (!c->world.machine)
+			break;
+		hw_vcpu_pass_position(hv, &done, &pages);
+		hw_vcpu_get_stats(hv, &st);
+		*pass_done += done;
+		*pass_pages += pages;
+		*accesses += st.loads + st.stores + st.fetches;
+	}
+	pthread_mutex_unlock(&v->lock);
+	return c != NULL;
+}
+
 /* ---- the world -------------------------------------------------------------------------------- */
 
 /*
@@ -567,7 +604,9 @@ int wl_run(const struct workload *wl, const struct wl_config *cfg, struct wl_res
 		wl_abort(c);
 	}
 	stop_watch_begin(&watch, c);
+	view_attach(c->cfg.view, c);
 	r = r ?: wl->run(c);
+	view_attach(c->cfg.view, NULL);
 	stop_watch_end(&watch);
 	res->interrupted = atomic_load(&c->interrupted);
 	stop_vcpus(c);

@@ -15,6 +15,7 @@
 #ifndef KVMMU_WORKLOAD_WORKLOAD_H
 #define KVMMU_WORKLOAD_WORKLOAD_H
 
+#include <pthread.h>
 #include <stdio.h>
 
 #include "check.h"
@@ -60,12 +61,36 @@ struct wl_config {
 	void (*progress)(const char *phase, void *arg);
 	void *progress_arg;
 	/*
+	 * A window on the run for a progress display in another thread
+	 * (NULL: none); see wl_progress_sample().
+	 */
+	struct wl_progress_view *view;
+	/*
 	 * Set (a signal handler may) to stop the run early: it winds down as
 	 * after a violation, passes ending at once, and says so in
 	 * wl_result.interrupted.  NULL: never.
 	 */
 	const _Atomic bool *stop;
 };
+
+/*
+ * A progress display's window on a run: wl_run() attaches its context once
+ * the world is built and detaches it before the world goes, under @lock.
+ */
+struct wl_progress_view {
+	pthread_mutex_t lock;
+	struct wl_ctx *ctx;
+};
+
+#define WL_PROGRESS_VIEW_INIT { PTHREAD_MUTEX_INITIALIZER, NULL }
+
+/*
+ * Where the run's memstress passes stand, summed over the vCPUs: pages
+ * done in the current passes, the pages of a pass, and guest accesses made
+ * so far.  Returns false while no run is attached.
+ */
+bool wl_progress_sample(struct wl_progress_view *v, u64 *pass_done, u64 *pass_pages,
+			u64 *accesses);
 
 #define WL_MAX_PROCESSES 64 /* guest-kernel: processes per vCPU */
 

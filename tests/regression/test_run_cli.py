@@ -14,6 +14,7 @@ Prints TAP.  Usage: test_run_cli.py KVMMU_EXECUTABLE
 """
 
 import json
+import re
 import os
 import subprocess
 import sys
@@ -155,6 +156,28 @@ def test_many_iterations():
           p.returncode == 0 and doc.get('warnings') == 0 and 'dirty_memory_total_s' in m
           and 'iteration_8_get_s' in m and 'iteration_9_get_s' not in m
           and 'Iteration 20 clear dirty log time' in p.stderr, p.stderr[-300:])
+
+
+def test_progress_rate_eta():
+    """--progress: a line a second with how far the passes are, the rate and the ETA."""
+    # Sized for about six seconds on this build (sanitizers are 5-50x slower).
+    p = kvmmu('run', 'demand-paging', '--vcpus', '2', '--mem-per-vcpu', '256M', '--tag-mode',
+              '--check', 'none', '--quiet', '--json')
+    try:
+        t = max(json.loads(p.stdout)['metrics']['total_s'], 0.01)
+    except (json.JSONDecodeError, KeyError):
+        t = 0.1
+    mb = min(16384, max(256, int(256 * 6.0 / t)))
+    p = kvmmu('run', 'demand-paging', '--vcpus', '2', '--mem-per-vcpu', f'{mb}M', '--tag-mode',
+              '--check', 'none', '--progress')
+    lines = [l for l in p.stderr.splitlines() if l.startswith('demand-paging: populate, pass ')]
+    ok = p.returncode == 0 and any(re.search(r'pass \d+%, [0-9.e+]+M accesses/s, pass ETA \d', l)
+                                   for l in lines)
+    check('run --progress: pass %, accesses/s and ETA on stderr', ok, p.stderr[-400:])
+    p = kvmmu('run', 'demand-paging', '--vcpus', '2', '--mem-per-vcpu', '256M', '--tag-mode',
+              '--check', 'none', '--progress', '--quiet')
+    check('run --progress --quiet: quiet wins', p.returncode == 0 and 'accesses/s' not in p.stderr,
+          p.stderr[-300:])
 
 
 def test_selftest_lines():
@@ -327,7 +350,8 @@ def test_checks_in_the_config():
 def main():
     for t in (test_json_of_every_workload, test_checks_in_the_config, test_every_workload_on_tdp_legacy,
               test_every_workload_on_shadow, test_guest_paging_modes, test_guest_kernel,
-              test_selftest_lines, test_many_iterations, test_trace_of_mmu_stress,
+              test_selftest_lines, test_many_iterations, test_progress_rate_eta,
+              test_trace_of_mmu_stress,
               test_usage_errors, test_bad_output_paths, test_help, test_bench_options,
               test_list_names_workloads):
         try:
