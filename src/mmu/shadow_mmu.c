@@ -91,7 +91,7 @@ static void kvm_mmu_page_set_translation(struct kvm_mmu_page *sp, int index, gfn
  * lockless aging (@shared: made without mmu_lock).
  */
 static void __shadow_spte_event(struct kvm *kvm, _Atomic u64 *sptep, u64 old_spte,
-				u64 new_spte, bool plain, bool shared)
+				u64 new_spte, bool plain, bool shared, bool preserves)
 {
 	struct kvm_mmu_page *sp = sptep_to_sp(kvm, sptep);
 	int level = sp->role.level;
@@ -101,19 +101,19 @@ static void __shadow_spte_event(struct kvm *kvm, _Atomic u64 *sptep, u64 old_spt
 	kvmmu_observe(KVMMU_EV_SPTE_CHANGE, spte, .kvm = kvm, .sptep = (const void *)sptep,
 		      .old_spte = old_spte, .new_spte = new_spte, .gfn = gfn,
 		      .level = (u8)level, .as_id = (u8)kvm_mmu_role_as_id(sp->role),
-		      .shared = shared, .preserves = false, .plain = plain);
+		      .shared = shared, .preserves = preserves, .plain = plain);
 }
 
 static void shadow_spte_event(struct kvm *kvm, _Atomic u64 *sptep, u64 old_spte, u64 new_spte,
 			      bool plain)
 {
-	__shadow_spte_event(kvm, sptep, old_spte, new_spte, plain, false);
+	__shadow_spte_event(kvm, sptep, old_spte, new_spte, plain, false, false);
 }
 
 static void shadow_spte_event_shared(struct kvm *kvm, _Atomic u64 *sptep, u64 old_spte,
 				     u64 new_spte)
 {
-	__shadow_spte_event(kvm, sptep, old_spte, new_spte, false, true);
+	__shadow_spte_event(kvm, sptep, old_spte, new_spte, false, true, false);
 }
 
 /* ---- shared SPTE access ---------------------------------------------------------------- */
@@ -1114,7 +1114,7 @@ int mmu_set_spte(struct kvm_vcpu *vcpu, struct kvm_memory_slot *slot,
 	bool prefetch = !fault || fault->prefetch;
 	bool write_fault = fault && fault->write;
 	u64 old_spte = mmu_spte_read(sptep), spte;
-	bool was_rmapped = false, flush = false, wrprot;
+	bool was_rmapped = false, flush = false, huge_over_direct = false, wrprot;
 	int ret = RET_PF_FIXED;
 
 	if (unlikely(is_noslot_pfn(pfn))) {
@@ -1128,8 +1128,11 @@ int mmu_set_spte(struct kvm_vcpu *vcpu, struct kvm_memory_slot *slot,
 
 	if (is_shadow_present_pte(old_spte)) {
 		if (level > PG_LEVEL_4K && !is_large_pte(old_spte)) {
+			struct kvm_mmu_page *child = spte_to_child_sp(kvm, old_spte);
+
 			/* A table where a huge page goes: unlink the table. */
-			drop_parent_pte(kvm, spte_to_child_sp(kvm, old_spte), sptep);
+			huge_over_direct = child->role.direct;
+			drop_parent_pte(kvm, child, sptep);
 			flush = true;
 		} else if (pfn != spte_to_pfn(old_spte)) {
 			drop_spte(kvm, sptep);
@@ -1145,10 +1148,22 @@ int mmu_set_spte(struct kvm_vcpu *vcpu, struct kvm_memory_slot *slot,
 
 	wrprot = make_spte(vcpu, sp, slot, pte_access, gfn, pfn, old_spte, prefetch, false,
 			   host_writable, &spte);
-	if (old_spte == spte)
+	if (old_spte == spte) {
 		ret = RET_PF_SPURIOUS;
-	else
+	} else if (huge_over_direct) {
+		/*
+		 * The huge leaf of the pages the direct table below mapped at
+		 * 4K (the fault's mmu_seq check vouches that they are this
+		 * host huge page's: an invalidation since would have zapped
+		 * them): every gfn keeps its translation, and the flush below
+		 * comes after the install, as in KVM.  Reported as such, as
+		 * the TDP MMU reports its own table-to-huge-leaf install.
+		 */
+		__mmu_spte_store(sptep, spte);
+		__shadow_spte_event(kvm, sptep, old_spte, spte, true, false, true);
+	} else {
 		flush |= mmu_spte_update(kvm, sptep, spte);
+	}
 
 	if (wrprot && write_fault)
 		ret = RET_PF_WRITE_PROTECTED;
