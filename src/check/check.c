@@ -169,7 +169,7 @@ int check_parse(const char *list, u64 *mask, char *bad, size_t bad_len)
 
 struct check_world chk_world;
 
-static pthread_mutex_t check_lock = PTHREAD_MUTEX_INITIALIZER;
+static pthread_mutex_t check_lock = PTHREAD_ADAPTIVE_MUTEX_INITIALIZER_NP;
 static struct {
 	_Atomic bool active;
 	/* After check_end(): only the teardown events are observed. */
