@@ -899,13 +899,17 @@ static const struct stat_field vcpu_stats[] = {
 static u64 read_page_stat(const struct kvm *kvm, int level)
 {
 	s64 v = atomic64_read(&kvm->stat.pages[level - 1]);
-	int i;
-
 	struct kvm_vcpu *vcpu;
+	int i;
 
 	kvm_for_each_vcpu(i, vcpu, kvm)
 		v += __atomic_load_n(&vcpu->pages_delta[level - 1], __ATOMIC_RELAXED);
-	return (u64)v;
+	/*
+	 * The parts are read one after the other: read while a zap from
+	 * another thread takes away what a vCPU's share still counts, the sum
+	 * can be briefly below zero, which no count ever is.
+	 */
+	return v < 0 ? 0 : (u64)v;
 }
 
 static u64 read_stat(const void *base, const struct stat_field *f)
