@@ -182,17 +182,37 @@ static struct {
 	int nr;
 	u64 events;
 	const struct kvmmu_event *current;
-	/*
-	 * Per vCPU: a flush or root reload was requested and the vCPU has not
-	 * flushed since (see chk_vcpu_live()).
-	 */
-	bool owes_flush[KVM_MAX_VCPUS];
-	/*
-	 * Per vCPU: it passed the entry checks and runs guest code (until its
-	 * mode is OUTSIDE_GUEST_MODE again).
-	 */
-	bool in_guest[KVM_MAX_VCPUS];
 } chk;
+
+/*
+ * What each vCPU owes (see chk_vcpu_live()), followed outside check_lock:
+ * a vCPU's own thread and the threads that make requests of it are the
+ * only writers, and its own lock orders them, so that a request posted
+ * while the vCPU enters is never lost to the entry's clearing.  Checkers
+ * read the flags as they read the vCPU's mode and requests: live.  One
+ * cache line each, as the vCPUs that write them run in parallel.
+ */
+struct vcpu_track {
+	atomic_flag lock;
+	/* A flush or root reload was requested and the vCPU has not flushed since. */
+	_Atomic bool owes_flush;
+	/* It passed the entry checks and runs guest code (until OUTSIDE_GUEST_MODE). */
+	_Atomic bool in_guest;
+} ____cacheline_aligned;
+
+static struct vcpu_track vtrack[KVM_MAX_VCPUS];
+
+/* Held for a few loads and stores, with sched points quiet: it never waits on a switch. */
+static void vtrack_lock(struct vcpu_track *t)
+{
+	while (atomic_flag_test_and_set_explicit(&t->lock, memory_order_acquire))
+		__builtin_ia32_pause();
+}
+
+static void vtrack_unlock(struct vcpu_track *t)
+{
+	atomic_flag_clear_explicit(&t->lock, memory_order_release);
+}
 
 /*
  * The last lookup made for the event being handled: data integrity and
@@ -225,16 +245,27 @@ static bool flush_requested(struct kvm_vcpu *vcpu)
 	       kvm_test_request(KVM_REQ_MMU_FREE_OBSOLETE_ROOTS, vcpu);
 }
 
+static void vtrack_owes(int id, bool owes)
+{
+	struct vcpu_track *t = &vtrack[id];
+
+	vtrack_lock(t);
+	atomic_store_explicit(&t->owes_flush, owes, memory_order_relaxed);
+	vtrack_unlock(t);
+}
+
 /* Follow what each vCPU owes, before any checker looks at the event. */
 static void track_vcpus(const struct kvmmu_event *ev)
 {
 	int id = ev->vcpu.vcpu;
 	struct kvm *kvm = chk_world.kvm;
+	struct kvm_vcpu *vcpu;
+	struct vcpu_track *t;
 
 	switch (ev->type) {
 	case KVMMU_EV_VCPU_REQUEST:
 		if (id >= 0 && id < KVM_MAX_VCPUS && flush_request(ev->vcpu.request))
-			chk.owes_flush[id] = true;
+			vtrack_owes(id, true);
 		break;
 	case KVMMU_EV_SPAN_BEGIN:
 		/*
@@ -242,32 +273,33 @@ static void track_vcpus(const struct kvmmu_event *ev)
 		 * the root tags: until that flush, what is there is not live.
 		 */
 		if (ev->span.kind == KVMMU_SPAN_ROOT_LOAD && ev->span.arg < KVM_MAX_VCPUS)
-			chk.owes_flush[ev->span.arg] = true;
+			vtrack_owes((int)ev->span.arg, true);
 		break;
 	case KVMMU_EV_TLB_FLUSH:
 		if (ev->tlb.vcpu >= 0 && ev->tlb.vcpu < KVM_MAX_VCPUS)
-			chk.owes_flush[ev->tlb.vcpu] = false;
+			vtrack_owes(ev->tlb.vcpu, false);
 		break;
 	case KVMMU_EV_VCPU_MODE:
-		if (id >= 0 && id < KVM_MAX_VCPUS) {
-			if (ev->vcpu.entered)
-				chk.in_guest[id] = true;
-			else if (ev->vcpu.new_mode == OUTSIDE_GUEST_MODE)
-				chk.in_guest[id] = false;
-		}
+		if (id < 0 || id >= KVM_MAX_VCPUS)
+			break;
+		t = &vtrack[id];
+		vtrack_lock(t);
+		if (ev->vcpu.entered)
+			atomic_store_explicit(&t->in_guest, true, memory_order_relaxed);
+		else if (ev->vcpu.new_mode == OUTSIDE_GUEST_MODE)
+			atomic_store_explicit(&t->in_guest, false, memory_order_relaxed);
 		/*
 		 * Entering the guest with nothing requested: whatever was owed
 		 * (a root reload has no flush of its own) has been dealt with.
+		 * A request made meanwhile is either seen here or posted after
+		 * this, under the same lock.
 		 */
-		if (ev->vcpu.new_mode == IN_GUEST_MODE && kvm && id >= 0 && id < KVM_MAX_VCPUS) {
-			struct kvm_vcpu *vcpu;
-			int i;
-
-			kvm_for_each_vcpu(i, vcpu, kvm) {
-				if (vcpu->vcpu_id == id && !flush_requested(vcpu))
-					chk.owes_flush[id] = false;
-			}
+		if (ev->vcpu.new_mode == IN_GUEST_MODE && kvm) {
+			vcpu = kvm_get_vcpu_by_id(kvm, id);
+			if (vcpu && !flush_requested(vcpu))
+				atomic_store_explicit(&t->owes_flush, false, memory_order_relaxed);
 		}
+		vtrack_unlock(t);
 		break;
 	default:
 		break;
@@ -280,17 +312,33 @@ static void chk_notify(struct kvmmu_observer *obs, const struct kvmmu_event *ev)
  * The checkers each event type goes to, in checker order: those attached
  * whose events or teardown events include it (set up by check_begin(), so
  * that an event costs the checkers that want it, not a test of each one).
+ * Split in two: those that take it under check_lock, and those that handle
+ * it without (struct checker_ops.lockless_events), after the lock is
+ * dropped.  An event with no locked checker (or only the vCPU tracking's
+ * interest) never takes the lock.
  */
-static u8 dispatch[NR_KVMMU_EVENTS][NR_CHECKERS];
-static u8 dispatch_nr[NR_KVMMU_EVENTS];
+struct dispatch {
+	u8 nr_locked, nr_free;
+	u8 locked[NR_CHECKERS];
+	u8 free[NR_CHECKERS];
+};
+
+static struct dispatch dispatch[NR_KVMMU_EVENTS];
 /*
- * The event types every checker that takes them handles without
- * check_lock (struct checker_ops.lockless_events), and that the vCPU
- * tracking does not follow: they are dispatched without the lock.
+ * Events dispatched without the lock, counted apart from chk.events (which
+ * the lock guards), in per-thread shards: every vCPU reports such events,
+ * at a rate where one shared counter would be a cache line they pass around.
  */
-static u64 lockless_types;
-/* Events dispatched so, counted apart from chk.events (which the lock guards). */
-static _Atomic u64 lockless_seen;
+#define SEEN_SHARDS 16
+static struct {
+	_Atomic u64 n;
+} ____cacheline_aligned lockless_seen[SEEN_SHARDS];
+
+static void count_lockless(const struct kvmmu_event *ev)
+{
+	atomic_fetch_add_explicit(&lockless_seen[(unsigned int)ev->thread % SEEN_SHARDS].n, 1,
+				  memory_order_relaxed);
+}
 /* This thread is dispatching an event without check_lock. */
 static __kvmmu_tls bool in_lockless;
 
@@ -298,22 +346,20 @@ static void build_dispatch(void)
 {
 	int t, i;
 
-	lockless_types = 0;
 	for (t = 0; t < NR_KVMMU_EVENTS; t++) {
-		bool lockless = !(CHK_VCPU_EVENTS & BIT_ULL(t));
+		struct dispatch *d = &dispatch[t];
 
-		dispatch_nr[t] = 0;
+		d->nr_locked = d->nr_free = 0;
 		for (i = 0; i < NR_CHECKERS; i++) {
-			if ((chk.mask & (1ULL << i)) &&
-			    ((checker_ops[i]->events | checker_ops[i]->teardown_events) &
-			     BIT_ULL(t))) {
-				dispatch[t][dispatch_nr[t]++] = (u8)i;
-				if (!(checker_ops[i]->lockless_events & BIT_ULL(t)))
-					lockless = false;
-			}
+			if (!(chk.mask & (1ULL << i)) ||
+			    !((checker_ops[i]->events | checker_ops[i]->teardown_events) &
+			      BIT_ULL(t)))
+				continue;
+			if (checker_ops[i]->lockless_events & BIT_ULL(t))
+				d->free[d->nr_free++] = (u8)i;
+			else
+				d->locked[d->nr_locked++] = (u8)i;
 		}
-		if (lockless && dispatch_nr[t])
-			lockless_types |= BIT_ULL(t);
 	}
 }
 
@@ -371,6 +417,7 @@ void check_report(enum checker_id id, s64 gfn, s64 pfn, u64 event_index, const c
 
 static void chk_notify(struct kvmmu_observer *obs, const struct kvmmu_event *ev)
 {
+	const struct dispatch *d;
 	int i;
 
 	if (!atomic_load_explicit(&chk.active, memory_order_acquire))
@@ -382,30 +429,32 @@ static void chk_notify(struct kvmmu_observer *obs, const struct kvmmu_event *ev)
 	 */
 	if ((ev->type == KVMMU_EV_SPAN_BEGIN || ev->type == KVMMU_EV_SPAN_END) &&
 	    ev->span.kind != KVMMU_SPAN_MEMSLOT_UPDATE && ev->span.kind != KVMMU_SPAN_ROOT_LOAD) {
-		atomic_fetch_add_explicit(&lockless_seen, 1, memory_order_relaxed);
+		count_lockless(ev);
 		return;
 	}
+	if (ev->type >= NR_KVMMU_EVENTS)
+		return;
+	d = &dispatch[ev->type];
 	sched_quiet_begin();
-	if (lockless_types & BIT_ULL(ev->type)) {
-		atomic_fetch_add_explicit(&lockless_seen, 1, memory_order_relaxed);
-		in_lockless = true;
-		for (i = 0; i < dispatch_nr[ev->type]; i++)
-			checker_ops[dispatch[ev->type][i]]->event(ev);
-		in_lockless = false;
-		sched_quiet_end();
-		return;
-	}
-	pthread_mutex_lock(&check_lock);
-	chk.events++;
-	chk.current = ev;
 	if (CHK_VCPU_EVENTS & BIT_ULL(ev->type))
 		track_vcpus(ev);
-	if (ev->type < NR_KVMMU_EVENTS) {
-		for (i = 0; i < dispatch_nr[ev->type]; i++)
-			checker_ops[dispatch[ev->type][i]]->event(ev);
+	if (d->nr_locked) {
+		pthread_mutex_lock(&check_lock);
+		chk.events++;
+		chk.current = ev;
+		for (i = 0; i < d->nr_locked; i++)
+			checker_ops[d->locked[i]]->event(ev);
+		chk.current = NULL;
+		pthread_mutex_unlock(&check_lock);
+	} else {
+		count_lockless(ev);
 	}
-	chk.current = NULL;
-	pthread_mutex_unlock(&check_lock);
+	if (d->nr_free) {
+		in_lockless = true;
+		for (i = 0; i < d->nr_free; i++)
+			checker_ops[d->free[i]]->event(ev);
+		in_lockless = false;
+	}
 	sched_quiet_end();
 }
 
@@ -433,10 +482,13 @@ int check_begin(const struct check_world *w, u64 mask, void (*on_violation)(void
 	chk.told = false;
 	chk.nr = 0;
 	chk.events = 0;
-	atomic_store(&lockless_seen, 0);
+	for (i = 0; i < SEEN_SHARDS; i++)
+		atomic_store(&lockless_seen[i].n, 0);
 	gpa_memo.event = ~0ULL;
-	memset(chk.owes_flush, 0, sizeof(chk.owes_flush));
-	memset(chk.in_guest, 0, sizeof(chk.in_guest));
+	for (i = 0; i < KVM_MAX_VCPUS; i++) {
+		atomic_store(&vtrack[i].owes_flush, false);
+		atomic_store(&vtrack[i].in_guest, false);
+	}
 	for (i = 0; i < NR_CHECKERS; i++) {
 		if (!(chk.mask & (1ULL << i)))
 			continue;
@@ -537,7 +589,12 @@ int check_violations(struct check_violation *out, int n)
 
 u64 check_events_seen(void)
 {
-	return chk.events + atomic_load(&lockless_seen);
+	u64 n = chk.events;
+	int i;
+
+	for (i = 0; i < SEEN_SHARDS; i++)
+		n += atomic_load_explicit(&lockless_seen[i].n, memory_order_relaxed);
+	return n;
 }
 
 /* ---- helpers -------------------------------------------------------------------------------- */
@@ -561,9 +618,10 @@ bool chk_vcpu_live(struct kvm_vcpu *vcpu)
 
 	if (id >= KVM_MAX_VCPUS)
 		return atomic_load(&vcpu->mode) != OUTSIDE_GUEST_MODE || !flush_requested(vcpu);
-	if (chk.in_guest[id] && atomic_load(&vcpu->mode) != OUTSIDE_GUEST_MODE)
+	if (atomic_load_explicit(&vtrack[id].in_guest, memory_order_relaxed) &&
+	    atomic_load(&vcpu->mode) != OUTSIDE_GUEST_MODE)
 		return true;
-	if (chk.owes_flush[id])
+	if (atomic_load_explicit(&vtrack[id].owes_flush, memory_order_relaxed))
 		return false;
 	return !flush_requested(vcpu);
 }

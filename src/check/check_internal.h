@@ -7,7 +7,8 @@
  * Every checker runs under one lock (check_lock, a raw mutex: no sched
  * points), with sched points silenced, in the thread that emitted the
  * event; but event types that every checker taking them handles without
- * state of its own (checker_ops.lockless_events) are dispatched without it.
+ * shared state of its own (checker_ops.lockless_events), and those only
+ * the vCPU tracking follows, are dispatched without it.
  */
 #ifndef KVMMU_CHECK_CHECK_INTERNAL_H
 #define KVMMU_CHECK_CHECK_INTERNAL_H
@@ -31,9 +32,11 @@ struct checker_ops {
 	u64 teardown_events;
 	/*
 	 * Of its events, those it handles looking only at the world (no state
-	 * of its own, nothing of the other checkers'): they may run without
-	 * check_lock, concurrently in the threads that report them, when every
-	 * checker that takes the type says so.  A violation still takes it.
+	 * of its own, nothing of the other checkers') or at state of its own
+	 * that only the reporting vCPU's events touch (one vCPU's events come
+	 * one at a time, as its ioctls do): they may run without check_lock,
+	 * concurrently in the threads that report them, when every checker
+	 * that takes the type says so.  A violation still takes it.
 	 */
 	u64 lockless_events;
 	void (*begin)(void);

@@ -41,13 +41,20 @@ struct unprotect_run {
 	int count;    /* unprotect-and-retries in a row for them */
 };
 
-static struct retry_run runs[KVM_MAX_VCPUS];
-static struct unprotect_run unprotects[KVM_MAX_VCPUS];
+/*
+ * Per vCPU, and only ever touched by the thread that runs it (its faults,
+ * its unprotects and its stores are all reported there, one ioctl at a
+ * time): fault and unprotect events need no check_lock.  A cache line per
+ * vCPU, as they run in parallel.
+ */
+static struct vcpu_runs {
+	struct retry_run retry;
+	struct unprotect_run unprotect;
+} ____cacheline_aligned runs[KVM_MAX_VCPUS];
 
 static void liveness_begin(void)
 {
 	memset(runs, 0, sizeof(runs));
-	memset(unprotects, 0, sizeof(unprotects));
 }
 
 static void unprotect_event(const struct kvmmu_event *ev)
@@ -58,13 +65,13 @@ static void unprotect_event(const struct kvmmu_event *ev)
 	if (ev->type == KVMMU_EV_GUEST_STORE) {
 		/* The CPU did a store: the run for that address is over. */
 		if (ev->access.vcpu >= 0 && ev->access.vcpu < KVM_MAX_VCPUS &&
-		    unprotects[ev->access.vcpu].gva == ev->access.gva)
-			unprotects[ev->access.vcpu].count = 0;
+		    runs[ev->access.vcpu].unprotect.gva == ev->access.gva)
+			runs[ev->access.vcpu].unprotect.count = 0;
 		return;
 	}
 	if (f->vcpu < 0 || f->vcpu >= KVM_MAX_VCPUS)
 		return;
-	u = &unprotects[f->vcpu];
+	u = &runs[f->vcpu].unprotect;
 	if (!f->unprotected) {
 		/* Emulated: the instruction completed. */
 		u->count = 0;
@@ -94,7 +101,7 @@ static void liveness_event(const struct kvmmu_event *ev)
 	}
 	if (f->vcpu < 0 || f->vcpu >= KVM_MAX_VCPUS)
 		return;
-	run = &runs[f->vcpu];
+	run = &runs[f->vcpu].retry;
 	if (f->retry != KVMMU_RETRY_INVALIDATION || f->in_progress) {
 		run->count = 0;
 		return;
@@ -118,6 +125,8 @@ static void liveness_event(const struct kvmmu_event *ev)
 const struct checker_ops chk_liveness_ops = {
 	.events = BIT_ULL(KVMMU_EV_FAULT_DONE) | BIT_ULL(KVMMU_EV_WP_FAULT) |
 		  BIT_ULL(KVMMU_EV_GUEST_STORE),
+	.lockless_events = BIT_ULL(KVMMU_EV_FAULT_DONE) | BIT_ULL(KVMMU_EV_WP_FAULT) |
+			   BIT_ULL(KVMMU_EV_GUEST_STORE),
 	.begin = liveness_begin,
 	.event = liveness_event,
 };

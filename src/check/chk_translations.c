@@ -10,7 +10,10 @@
  *  - coherence (I28): a live leaf translation and the current SPTE of its
  *    vCPU's root agree on the pfn, or the SPTE maps nothing.
  */
+#include <pthread.h>
+
 #include "check_internal.h"
+#include "rcu.h"
 #include "srcu.h"
 
 static struct hw_tlb_view tlb_buf[CHK_TLB_MAX];
@@ -171,13 +174,92 @@ const struct checker_ops chk_bbm_ops = {
 
 /* ---- coherence ----------------------------------------------------------------------------- */
 
+/*
+ * Coherence keeps nothing of its own: it runs without check_lock, in the
+ * thread that reports the change or the fill, reading the TLBs (through
+ * their snapshots) and the roots (under RCU, as any lockless walker) live.
+ * The entries of a vCPU over the range fit on the stack but for a huge
+ * change over many small entries, which takes the big buffer under a lock
+ * of its own.
+ */
+#define COHERENCE_SMALL 16
+
+static pthread_mutex_t coherence_lock = PTHREAD_MUTEX_INITIALIZER;
+static struct hw_tlb_view coherence_buf[CHK_TLB_MAX];
+
+struct incoherent {
+	gfn_t gfn;
+	u64 have, want;
+};
+
+/* Does one of @vcpu's live leaves over @e's range disagree with its @root? */
+static bool leaves_disagree(const struct kvmmu_ev_spte *e, struct kvm_mmu_page *root,
+			    const struct hw_tlb_view *buf, int n, struct incoherent *out)
+{
+	u64 pages = KVM_PAGES_PER_HPAGE(e->level);
+	int j, k;
+
+	for (j = 0; j < n; j++) {
+		const struct hw_tlb_view *v = &buf[j];
+		u64 vpages = v->linear ? 1 : KVM_PAGES_PER_HPAGE(v->level);
+		gfn_t ends[2];
+
+		if (v->kind != HW_TLB_LEAF || v->root_pfn != root->pfn ||
+		    v->gfn + vpages <= e->gfn || v->gfn >= e->gfn + pages)
+			continue;
+		/* Both ends of the overlap: a split gets either end wrong. */
+		ends[0] = max(v->gfn, e->gfn);
+		ends[1] = min(v->gfn + vpages, e->gfn + pages) - 1;
+		for (k = 0; k < 2; k++) {
+			gfn_t g = ends[k];
+			u64 have = v->linear ? v->pfn : v->pfn + (g - v->gfn);
+			u64 want = chk_current_pfn(root, g);
+
+			if (!want || have == want)
+				continue;
+			*out = (struct incoherent){ .gfn = g, .have = have, .want = want };
+			return true;
+		}
+	}
+	return false;
+}
+
+static bool vcpu_disagrees(struct kvm_vcpu *vcpu, const struct kvmmu_ev_spte *e,
+			   struct incoherent *out)
+{
+	struct hw_tlb_view small[COHERENCE_SMALL];
+	struct kvm_mmu_page *root;
+	bool bad = false;
+	int n;
+
+	rcu_read_lock();
+	/* Judged against the root the vCPU runs on. */
+	root = chk_vcpu_root(vcpu);
+	if (!root)
+		goto out;
+	n = chk_vcpu_tlb_leaves(vcpu, e->gfn, KVM_PAGES_PER_HPAGE(e->level), small,
+				COHERENCE_SMALL);
+	if (n <= COHERENCE_SMALL) {
+		bad = leaves_disagree(e, root, small, n, out);
+		goto out;
+	}
+	pthread_mutex_lock(&coherence_lock);
+	n = chk_vcpu_tlb_leaves(vcpu, e->gfn, KVM_PAGES_PER_HPAGE(e->level), coherence_buf,
+				CHK_TLB_MAX);
+	bad = leaves_disagree(e, root, coherence_buf, min(n, CHK_TLB_MAX), out);
+	pthread_mutex_unlock(&coherence_lock);
+out:
+	rcu_read_unlock();
+	return bad;
+}
+
 /* A leaf was installed: live translations of its gfns must agree. */
 static void coherence_spte(const struct kvmmu_event *ev)
 {
 	const struct kvmmu_ev_spte *e = &ev->spte;
-	u64 pages = KVM_PAGES_PER_HPAGE(e->level);
+	struct incoherent bad;
 	struct kvm_vcpu *vcpu;
-	int i, j;
+	int i;
 
 	/*
 	 * A leaf, or a table linked in (a split: its leaves were written
@@ -186,40 +268,14 @@ static void coherence_spte(const struct kvmmu_event *ev)
 	if (e->kvm != chk_kvm() || !is_shadow_present_pte(e->new_spte))
 		return;
 	kvm_for_each_vcpu(i, vcpu, chk_kvm()) {
-		struct kvm_mmu_page *root = chk_vcpu_root(vcpu);
-		int n;
-
-		/* Judged against the root the vCPU runs on. */
-		if (!root)
+		if (!vcpu_disagrees(vcpu, e, &bad))
 			continue;
-		n = chk_vcpu_tlb_leaves(vcpu, e->gfn, pages, tlb_buf, CHK_TLB_MAX);
-		for (j = 0; j < n; j++) {
-			const struct hw_tlb_view *v = &tlb_buf[j];
-			u64 vpages = v->linear ? 1 : KVM_PAGES_PER_HPAGE(v->level);
-			gfn_t ends[2];
-			int k;
-
-			if (v->kind != HW_TLB_LEAF || v->root_pfn != root->pfn ||
-			    v->gfn + vpages <= e->gfn || v->gfn >= e->gfn + pages)
-				continue;
-			/* Both ends of the overlap: a split gets either end wrong. */
-			ends[0] = max(v->gfn, e->gfn);
-			ends[1] = min(v->gfn + vpages, e->gfn + pages) - 1;
-			for (k = 0; k < 2; k++) {
-				gfn_t g = ends[k];
-				u64 have = v->linear ? v->pfn : v->pfn + (g - v->gfn);
-				u64 want = chk_current_pfn(root, g);
-
-				if (!want || have == want)
-					continue;
-				chk_violation(CHK_COHERENCE, ev, (s64)g, (s64)have,
-					      "vCPU %d translates gfn %#llx to pfn %#llx, but its root "
-					      "now maps it to pfn %#llx", vcpu->vcpu_id,
-					      (unsigned long long)g, (unsigned long long)have,
-					      (unsigned long long)want);
-				return;
-			}
-		}
+		chk_violation(CHK_COHERENCE, ev, (s64)bad.gfn, (s64)bad.have,
+			      "vCPU %d translates gfn %#llx to pfn %#llx, but its root "
+			      "now maps it to pfn %#llx", vcpu->vcpu_id,
+			      (unsigned long long)bad.gfn, (unsigned long long)bad.have,
+			      (unsigned long long)bad.want);
+		return;
 	}
 }
 
@@ -229,14 +285,15 @@ static void coherence_fill(const struct kvmmu_event *ev)
 	const struct kvmmu_ev_tlb *t = &ev->tlb;
 	struct kvm_vcpu *vcpu = kvm_get_vcpu_by_id(chk_kvm(), t->vcpu);
 	struct kvm_mmu_page *root;
-	u64 want;
+	u64 want = 0;
 
 	if (!vcpu || !is_shadow_present_pte(t->spte) || !is_last_spte(t->spte, t->level))
 		return;
+	rcu_read_lock();
 	root = chk_vcpu_root(vcpu);
-	if (!root)
-		return;
-	want = chk_current_pfn(root, t->gfn);
+	if (root)
+		want = chk_current_pfn(root, t->gfn);
+	rcu_read_unlock();
 	if (!want || want == t->pfn)
 		return;
 	chk_violation(CHK_COHERENCE, ev, (s64)t->gfn, (s64)t->pfn,
@@ -255,5 +312,6 @@ static void coherence_event(const struct kvmmu_event *ev)
 
 const struct checker_ops chk_coherence_ops = {
 	.events = BIT_ULL(KVMMU_EV_SPTE_CHANGE) | BIT_ULL(KVMMU_EV_TLB_FILL),
+	.lockless_events = BIT_ULL(KVMMU_EV_SPTE_CHANGE) | BIT_ULL(KVMMU_EV_TLB_FILL),
 	.event = coherence_event,
 };

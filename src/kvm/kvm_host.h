@@ -795,12 +795,26 @@ void kvm_flush_remote_tlbs_memslot(struct kvm *kvm, const struct kvm_memory_slot
 			((vcpu) = READ_ONCE((kvm)->vcpus[idx])) != NULL;      \
 	     (idx)++)
 
+/* The vCPU created @i-th, or NULL (kvm_get_vcpu()). */
+static inline struct kvm_vcpu *kvm_get_vcpu(struct kvm *kvm, int i)
+{
+	if (i < 0 || i >= atomic_load(&kvm->online_vcpus))
+		return NULL;
+	return READ_ONCE(kvm->vcpus[i]);
+}
+
 /* The vCPU whose id is @id, or NULL (kvm_get_vcpu_by_id()). */
 static inline struct kvm_vcpu *kvm_get_vcpu_by_id(struct kvm *kvm, int id)
 {
 	struct kvm_vcpu *vcpu;
 	int i;
 
+	if (id < 0)
+		return NULL;
+	/* Ids are usually creation indices: try there first, as KVM does. */
+	vcpu = kvm_get_vcpu(kvm, id);
+	if (vcpu && vcpu->vcpu_id == id)
+		return vcpu;
 	kvm_for_each_vcpu(i, vcpu, kvm) {
 		if (vcpu->vcpu_id == id)
 			return vcpu;
