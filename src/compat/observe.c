@@ -14,7 +14,8 @@ u64 __kvmmu_observed_mask;
 static struct kvmmu_observer *observers[KVMMU_MAX_OBSERVERS];
 static int nr_observers;
 static pthread_mutex_t observers_lock = PTHREAD_MUTEX_INITIALIZER;
-static _Atomic u64 event_index;
+/* The next index; numbering starts at 1, so that 0 stands for no event. */
+static _Atomic u64 event_index = 1;
 
 static void recompute_mask(void)
 {
@@ -65,7 +66,29 @@ u64 kvmmu_observe_index(void)
 
 void kvmmu_observe_reset_index(void)
 {
-	atomic_store_explicit(&event_index, 0, memory_order_relaxed);
+	atomic_store_explicit(&event_index, 1, memory_order_relaxed);
+}
+
+/*
+ * Events whose index nothing orders against another's: a lockless table
+ * read, a vCPU's mode change, a TLB fill, a fault's return, and the spans
+ * of faults, zaps and flushes.  They take the index the next indexed event
+ * will get (a load, not an increment), which is still their place in the
+ * order: every event indexed below it came before.  They are a vCPU's most
+ * frequent events, and the increment a cache line the vCPUs pass around.
+ * What is compared by index (stores, SPTE changes, flushes, harvests, the
+ * spans of memslot updates and root loads) is indexed.
+ */
+#define UNINDEXED_EVENTS                                                              \
+	(BIT_ULL(KVMMU_EV_TABLE_READ) | BIT_ULL(KVMMU_EV_VCPU_MODE) |                  \
+	 BIT_ULL(KVMMU_EV_TLB_FILL) | BIT_ULL(KVMMU_EV_FAULT_DONE))
+
+static bool unindexed(const struct kvmmu_event *ev)
+{
+	if (ev->type == KVMMU_EV_SPAN_BEGIN || ev->type == KVMMU_EV_SPAN_END)
+		return ev->span.kind != KVMMU_SPAN_MEMSLOT_UPDATE &&
+		       ev->span.kind != KVMMU_SPAN_ROOT_LOAD;
+	return UNINDEXED_EVENTS & BIT_ULL(ev->type);
 }
 
 void __kvmmu_observe(struct kvmmu_event *ev)
@@ -73,8 +96,11 @@ void __kvmmu_observe(struct kvmmu_event *ev)
 	int i, n = READ_ONCE(nr_observers);
 
 	ev->thread = current_thread()->id;
-	/* Release: see kvmmu_observe_index(). */
-	ev->index = atomic_fetch_add_explicit(&event_index, 1, memory_order_release);
+	/* Release (and acquire for a load): see kvmmu_observe_index(). */
+	if (unindexed(ev))
+		ev->index = atomic_load_explicit(&event_index, memory_order_acquire);
+	else
+		ev->index = atomic_fetch_add_explicit(&event_index, 1, memory_order_release);
 	for (i = 0; i < n; i++) {
 		struct kvmmu_observer *obs = READ_ONCE(observers[i]);
 

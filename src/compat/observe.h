@@ -10,8 +10,10 @@
  * the emitting thread, synchronously, in registration order.
  *
  * Every event carries the emitting thread's id and a global index (its
- * position in the total order of observed events), which violation reports
- * cite as event_index.
+ * position in the total order of observed events, from 1), which violation
+ * reports cite as event_index.  The most frequent events that nothing
+ * orders by index (observe.c says which) share the index of the next
+ * numbered event instead of taking one of their own.
  */
 #ifndef KVMMU_COMPAT_OBSERVE_H
 #define KVMMU_COMPAT_OBSERVE_H
@@ -443,7 +445,7 @@ const char *kvmmu_event_name(enum kvmmu_event_type type);
  */
 u64 kvmmu_observe_index(void);
 /*
- * Number events from 0 again.  Only while no other thread emits events: a
+ * Number events from 1 again.  Only while no other thread emits events: a
  * run that starts here numbers its events as the same run would in a fresh
  * process (check_begin() does it, so a violation's event_index and every
  * index a checker compares are the same in a run and in its replay).
