@@ -181,14 +181,14 @@ static struct {
 	struct check_violation kept[MAX_KEPT];
 	int nr;
 	u64 events;
-	const struct kvmmu_event *current;
 } chk;
 
 /*
  * What each vCPU owes (see chk_vcpu_live()), followed outside check_lock:
  * a vCPU's own thread and the threads that make requests of it are the
- * only writers, and its own lock orders them, so that a request posted
- * while the vCPU enters is never lost to the entry's clearing.  Checkers
+ * only writers of owes_flush, and its own lock orders them, so that a
+ * request posted while the vCPU enters is never lost to the entry's
+ * clearing; in_guest has only the vCPU's own events for writer.  Checkers
  * read the flags as they read the vCPU's mode and requests: live.  One
  * cache line each, as the vCPUs that write them run in parallel.
  */
@@ -215,16 +215,23 @@ static void vtrack_unlock(struct vcpu_track *t)
 }
 
 /*
- * The last lookup made for the event being handled: data integrity and
- * dirty-log completeness both look up the gpa of each guest store, and the
- * answer for one event is the answer for the other checkers of it.
+ * This thread's dispatches, counted, and the one in progress (0: none):
+ * the lookups made for an event are good for every checker of it.
  */
-static struct {
-	u64 event; /* chk.events when it was made; valid while chk.current is set */
+static __kvmmu_tls u64 dispatch_seq, dispatching;
+
+/*
+ * The last lookup made for the event being dispatched: data integrity and
+ * dirty-log completeness both look up the gpa of each guest store, and the
+ * answer for one event is the answer for the other checkers of it.  Per
+ * thread, as checkers of one event may run under different locks.
+ */
+static __kvmmu_tls struct {
+	u64 dispatch; /* the dispatch it was made in */
 	gpa_t gpa;
 	unsigned long hva;
 	const struct kvm_memory_slot *slot;
-} gpa_memo = { .event = ~0ULL };
+} gpa_memo;
 
 /* The events every checker that judges TLBs relies on. */
 #define CHK_VCPU_EVENTS                                                                 \
@@ -283,7 +290,7 @@ static void track_vcpus(const struct kvmmu_event *ev)
 		if (id < 0 || id >= KVM_MAX_VCPUS)
 			break;
 		t = &vtrack[id];
-		vtrack_lock(t);
+		/* Only the vCPU's own events write in_guest. */
 		if (ev->vcpu.entered)
 			atomic_store_explicit(&t->in_guest, true, memory_order_relaxed);
 		else if (ev->vcpu.new_mode == OUTSIDE_GUEST_MODE)
@@ -296,10 +303,11 @@ static void track_vcpus(const struct kvmmu_event *ev)
 		 */
 		if (ev->vcpu.new_mode == IN_GUEST_MODE && kvm) {
 			vcpu = kvm_get_vcpu_by_id(kvm, id);
+			vtrack_lock(t);
 			if (vcpu && !flush_requested(vcpu))
 				atomic_store_explicit(&t->owes_flush, false, memory_order_relaxed);
+			vtrack_unlock(t);
 		}
-		vtrack_unlock(t);
 		break;
 	default:
 		break;
@@ -312,14 +320,16 @@ static void chk_notify(struct kvmmu_observer *obs, const struct kvmmu_event *ev)
  * The checkers each event type goes to, in checker order: those attached
  * whose events or teardown events include it (set up by check_begin(), so
  * that an event costs the checkers that want it, not a test of each one).
- * Split in two: those that take it under check_lock, and those that handle
- * it without (struct checker_ops.lockless_events), after the lock is
- * dropped.  An event with no locked checker (or only the vCPU tracking's
- * interest) never takes the lock.
+ * Split in three: those that take it under check_lock, those that take it
+ * under a lock of their own (struct checker_ops.own_lock), and those that
+ * handle it without a lock (struct checker_ops.lockless_events), in that
+ * order, one lock at a time.  An event with no checker under check_lock
+ * (or only the vCPU tracking's interest) never takes it.
  */
 struct dispatch {
-	u8 nr_locked, nr_free;
+	u8 nr_locked, nr_own, nr_free;
 	u8 locked[NR_CHECKERS];
+	u8 own[NR_CHECKERS];
 	u8 free[NR_CHECKERS];
 };
 
@@ -339,7 +349,7 @@ static void count_lockless(const struct kvmmu_event *ev)
 	atomic_fetch_add_explicit(&lockless_seen[(unsigned int)ev->thread % SEEN_SHARDS].n, 1,
 				  memory_order_relaxed);
 }
-/* This thread is dispatching an event without check_lock. */
+/* This thread is dispatching an event to a checker that runs without check_lock. */
 static __kvmmu_tls bool in_lockless;
 
 static void build_dispatch(void)
@@ -349,7 +359,7 @@ static void build_dispatch(void)
 	for (t = 0; t < NR_KVMMU_EVENTS; t++) {
 		struct dispatch *d = &dispatch[t];
 
-		d->nr_locked = d->nr_free = 0;
+		d->nr_locked = d->nr_own = d->nr_free = 0;
 		for (i = 0; i < NR_CHECKERS; i++) {
 			if (!(chk.mask & (1ULL << i)) ||
 			    !((checker_ops[i]->events | checker_ops[i]->teardown_events) &
@@ -357,6 +367,8 @@ static void build_dispatch(void)
 				continue;
 			if (checker_ops[i]->lockless_events & BIT_ULL(t))
 				d->free[d->nr_free++] = (u8)i;
+			else if (checker_ops[i]->own_lock)
+				d->own[d->nr_own++] = (u8)i;
 			else
 				d->locked[d->nr_locked++] = (u8)i;
 		}
@@ -441,20 +453,26 @@ static void chk_notify(struct kvmmu_observer *obs, const struct kvmmu_event *ev)
 	if (d->nr_locked) {
 		pthread_mutex_lock(&check_lock);
 		chk.events++;
-		chk.current = ev;
+		dispatching = ++dispatch_seq;
 		for (i = 0; i < d->nr_locked; i++)
 			checker_ops[d->locked[i]]->event(ev);
-		chk.current = NULL;
 		pthread_mutex_unlock(&check_lock);
 	} else {
 		count_lockless(ev);
+		dispatching = ++dispatch_seq;
 	}
-	if (d->nr_free) {
-		in_lockless = true;
-		for (i = 0; i < d->nr_free; i++)
-			checker_ops[d->free[i]]->event(ev);
-		in_lockless = false;
+	in_lockless = true;
+	for (i = 0; i < d->nr_own; i++) {
+		const struct checker_ops *ops = checker_ops[d->own[i]];
+
+		pthread_mutex_lock(ops->own_lock);
+		ops->event(ev);
+		pthread_mutex_unlock(ops->own_lock);
 	}
+	for (i = 0; i < d->nr_free; i++)
+		checker_ops[d->free[i]]->event(ev);
+	in_lockless = false;
+	dispatching = 0;
 	sched_quiet_end();
 }
 
@@ -484,7 +502,6 @@ int check_begin(const struct check_world *w, u64 mask, void (*on_violation)(void
 	chk.events = 0;
 	for (i = 0; i < SEEN_SHARDS; i++)
 		atomic_store(&lockless_seen[i].n, 0);
-	gpa_memo.event = ~0ULL;
 	for (i = 0; i < KVM_MAX_VCPUS; i++) {
 		atomic_store(&vtrack[i].owes_flush, false);
 		atomic_store(&vtrack[i].in_guest, false);
@@ -531,8 +548,12 @@ void check_end(void)
 	for (i = 0; i < NR_CHECKERS; i++) {
 		if (!(chk.mask & (1ULL << i)))
 			continue;
+		if (checker_ops[i]->own_lock)
+			pthread_mutex_lock(checker_ops[i]->own_lock);
 		if (checker_ops[i]->end)
 			checker_ops[i]->end();
+		if (checker_ops[i]->own_lock)
+			pthread_mutex_unlock(checker_ops[i]->own_lock);
 		teardown |= checker_ops[i]->teardown_events;
 	}
 	/*
@@ -841,7 +862,7 @@ unsigned long chk_gpa_to_hva(gpa_t gpa, const struct kvm_memory_slot **out)
 	unsigned long hva = 0;
 	int idx;
 
-	if (chk.current && gpa_memo.event == chk.events && gpa_memo.gpa == gpa) {
+	if (dispatching && gpa_memo.dispatch == dispatching && gpa_memo.gpa == gpa) {
 		if (gpa_memo.hva && out)
 			*out = gpa_memo.slot;
 		return gpa_memo.hva;
@@ -854,8 +875,8 @@ unsigned long chk_gpa_to_hva(gpa_t gpa, const struct kvm_memory_slot **out)
 			*out = slot;
 	}
 	srcu_read_unlock(&kvm->srcu, idx);
-	if (chk.current) {
-		gpa_memo.event = chk.events;
+	if (dispatching) {
+		gpa_memo.dispatch = dispatching;
 		gpa_memo.gpa = gpa;
 		gpa_memo.hva = hva;
 		gpa_memo.slot = slot;

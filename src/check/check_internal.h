@@ -4,11 +4,12 @@
  * (roots and SPTEs read raw, TLBs through snapshots, vCPU liveness), a
  * small hash map, and the per-checker interface.
  *
- * Every checker runs under one lock (check_lock, a raw mutex: no sched
- * points), with sched points silenced, in the thread that emitted the
- * event; but event types that every checker taking them handles without
- * shared state of its own (checker_ops.lockless_events), and those only
- * the vCPU tracking follows, are dispatched without it.
+ * Checkers run in the thread that emitted the event, with sched points
+ * silenced, under one lock (check_lock, a raw mutex: no sched points) by
+ * default; a checker whose state is its own alone may have a lock of its
+ * own (checker_ops.own_lock), and one that needs none for some events
+ * handles them without (checker_ops.lockless_events).  The vCPU tracking
+ * has per-vCPU locks.
  */
 #ifndef KVMMU_CHECK_CHECK_INTERNAL_H
 #define KVMMU_CHECK_CHECK_INTERNAL_H
@@ -34,11 +35,18 @@ struct checker_ops {
 	 * Of its events, those it handles looking only at the world (no state
 	 * of its own, nothing of the other checkers') or at state of its own
 	 * that only the reporting vCPU's events touch (one vCPU's events come
-	 * one at a time, as its ioctls do): they may run without check_lock,
-	 * concurrently in the threads that report them, when every checker
-	 * that takes the type says so.  A violation still takes it.
+	 * one at a time, as its ioctls do): they run without check_lock,
+	 * concurrently in the threads that report them.  A violation still
+	 * takes it.
 	 */
 	u64 lockless_events;
+	/*
+	 * A lock of its own, for a checker whose state no other touches: its
+	 * events (but the lockless ones) run under it instead of check_lock,
+	 * so that they do not queue behind the other checkers'.  A violation
+	 * still takes check_lock, inside it.
+	 */
+	pthread_mutex_t *own_lock;
 	void (*begin)(void);
 	void (*event)(const struct kvmmu_event *ev);
 	void (*end)(void);

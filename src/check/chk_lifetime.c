@@ -133,6 +133,8 @@ static void obsolete_event(const struct kvmmu_event *ev)
 
 const struct checker_ops chk_obsolete_ops = {
 	.events = BIT_ULL(KVMMU_EV_SPTE_CHANGE),
+	/* Nothing of its own: judged from the world alone. */
+	.lockless_events = BIT_ULL(KVMMU_EV_SPTE_CHANGE),
 	.event = obsolete_event,
 };
 

@@ -21,6 +21,7 @@
  *    without manual protect, or a CLEAR that cleared its bit) and before a
  *    GET began must be in that GET's bitmap.
  */
+#include <pthread.h>
 #include <stdlib.h>
 
 #include "check_internal.h"
@@ -356,10 +357,14 @@ static void data_event(const struct kvmmu_event *ev)
 	}
 }
 
+/* Data integrity's maps are its own: its events queue only behind each other. */
+static pthread_mutex_t data_lock = PTHREAD_ADAPTIVE_MUTEX_INITIALIZER_NP;
+
 const struct checker_ops chk_data_ops = {
 	.events = BIT_ULL(KVMMU_EV_GUEST_STORE) | BIT_ULL(KVMMU_EV_GUEST_LOAD) |
 		  BIT_ULL(KVMMU_EV_VMM_STORE) | BIT_ULL(KVMMU_EV_VMM_LOAD) |
 		  BIT_ULL(KVMMU_EV_FRAME_ZERO),
+	.own_lock = &data_lock,
 	.begin = data_begin,
 	.event = data_event,
 	.end = data_end,
@@ -825,6 +830,9 @@ static void dirty_event(const struct kvmmu_event *ev)
 	}
 }
 
+/* Dirty-log completeness's maps are its own too. */
+static pthread_mutex_t dirty_lock = PTHREAD_ADAPTIVE_MUTEX_INITIALIZER_NP;
+
 const struct checker_ops chk_dirty_ops = {
 	.events = BIT_ULL(KVMMU_EV_GUEST_STORE) | BIT_ULL(KVMMU_EV_DIRTY_LOG_GET) |
 		  BIT_ULL(KVMMU_EV_DIRTY_LOG_CLEAR) | BIT_ULL(KVMMU_EV_SPAN_BEGIN) |
@@ -832,6 +840,7 @@ const struct checker_ops chk_dirty_ops = {
 		  BIT_ULL(KVMMU_EV_DIRTY_RING_HARVEST) |
 		  BIT_ULL(KVMMU_EV_DIRTY_RING_RESET) | BIT_ULL(KVMMU_EV_PML_LOG) |
 		  BIT_ULL(KVMMU_EV_PML_FLUSH),
+	.own_lock = &dirty_lock,
 	.begin = dirty_begin,
 	.event = dirty_event,
 	.end = dirty_end,

@@ -178,5 +178,7 @@ static void wp_event(const struct kvmmu_event *ev)
 
 const struct checker_ops chk_write_protect_ops = {
 	.events = BIT_ULL(KVMMU_EV_SPTE_CHANGE),
+	/* Nothing of its own: judged from the world alone. */
+	.lockless_events = BIT_ULL(KVMMU_EV_SPTE_CHANGE),
 	.event = wp_event,
 };
