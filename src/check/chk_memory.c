@@ -40,7 +40,25 @@ struct word {
 };
 
 static struct chk_map words; /* hva word (or page) -> struct word */
-static struct chk_map pages; /* hva page -> number of words recorded */
+
+/*
+ * Data mode keeps a page's first recorded word in a record of the page,
+ * in chunks of 512 pages made when their first word is stored, and only
+ * further words of the page in @words: the common guest writes a word or
+ * a few per page, and a pass over memory then walks the records in order
+ * instead of hashing into a map of every word.
+ */
+#define DATA_CHUNK_PAGES 512
+
+struct data_page {
+	u32 first;  /* offset of the word kept here, plus 1 (0: none) */
+	u32 nwords; /* words recorded in the page, here and in @words */
+	struct word w;
+};
+
+static struct chk_map data_chunks; /* hva >> 21, + 1 -> struct data_page[DATA_CHUNK_PAGES] */
+static u64 last_chunk_key;
+static struct data_page *last_chunk;
 
 /*
  * Tag mode, where a page is one word and guests reach hundreds of GiB:
@@ -122,6 +140,68 @@ static struct tag_word *tag_word(unsigned long hva, bool create)
 	return &(*chunk)[page % TAG_CHUNK_PAGES];
 }
 
+/* The record of @hva's page, made if @create; NULL if none (or out of memory). */
+static struct data_page *data_page(unsigned long hva, bool create)
+{
+	u64 page = hva >> PAGE_SHIFT, key = page / DATA_CHUNK_PAGES + 1;
+	struct data_page **chunk;
+
+	if (key == last_chunk_key)
+		return &last_chunk[page % DATA_CHUNK_PAGES];
+	chunk = create ? chk_map_get(&data_chunks, key) : chk_map_find(&data_chunks, key);
+	if (!chunk)
+		return NULL;
+	if (!*chunk) {
+		*chunk = calloc(DATA_CHUNK_PAGES, sizeof(struct data_page));
+		if (!*chunk)
+			return NULL;
+	}
+	last_chunk_key = key;
+	last_chunk = *chunk;
+	return &(*chunk)[page % DATA_CHUNK_PAGES];
+}
+
+/* The recorded word at @hva (data mode), or NULL. */
+static struct word *data_word(unsigned long hva)
+{
+	struct data_page *dp = data_page(hva, false);
+	u32 off = (u32)(hva & (PAGE_SIZE - 1) & ~7UL);
+
+	if (!dp || !dp->nwords)
+		return NULL;
+	if (dp->first == off + 1)
+		return &dp->w;
+	if (dp->nwords == (dp->first ? 1 : 0))
+		return NULL;
+	return chk_map_find(&words, hva & ~7UL);
+}
+
+/* The same, made (empty) if absent; NULL only if out of memory. */
+static struct word *data_word_get(unsigned long hva)
+{
+	struct data_page *dp = data_page(hva, true);
+	u32 off = (u32)(hva & (PAGE_SIZE - 1) & ~7UL);
+	struct word *w;
+
+	if (!dp)
+		return NULL;
+	if (dp->first == off + 1)
+		return &dp->w;
+	if (!dp->first) {
+		dp->first = off + 1;
+		dp->nwords++;
+		memset(&dp->w, 0, sizeof(dp->w));
+		return &dp->w;
+	}
+	w = chk_map_find(&words, hva & ~7UL);
+	if (w)
+		return w;
+	w = chk_map_get(&words, hva & ~7UL);
+	if (w)
+		dp->nwords++;
+	return w;
+}
+
 /* Move a compact word's value into the ring of @key; NULL if out of memory. */
 static struct word *tag_spill(struct tag_word *tw, u64 key)
 {
@@ -147,8 +227,10 @@ static u64 word_key(unsigned long hva)
 static void data_begin(void)
 {
 	chk_map_init(&words, sizeof(struct word));
-	chk_map_init(&pages, sizeof(u64));
+	chk_map_init(&data_chunks, sizeof(struct data_page *));
 	chk_map_init(&tag_chunks, sizeof(struct tag_word *));
+	last_chunk_key = 0;
+	last_chunk = NULL;
 }
 
 static void data_end(void)
@@ -158,20 +240,31 @@ static void data_end(void)
 	chk_map_for_each(&tag_chunks, i)
 		free(*(struct tag_word **)(tag_chunks.vals + i * tag_chunks.vsize));
 	chk_map_free(&tag_chunks);
+	chk_map_for_each(&data_chunks, i)
+		free(*(struct data_page **)(data_chunks.vals + i * data_chunks.vsize));
+	chk_map_free(&data_chunks);
+	last_chunk_key = 0;
+	last_chunk = NULL;
 	chk_map_free(&words);
-	chk_map_free(&pages);
 }
 
-static void forget(u64 key, unsigned long hva)
+/* Data mode: the word at @hva is no longer known. */
+static void forget(unsigned long hva)
 {
-	u64 *count;
+	struct data_page *dp = data_page(hva, false);
+	u32 off = (u32)(hva & (PAGE_SIZE - 1) & ~7UL);
 
-	if (!chk_map_find(&words, key))
+	if (!dp || !dp->nwords)
 		return;
-	chk_map_del(&words, key);
-	count = chk_map_find(&pages, (hva & PAGE_MASK) | 1);
-	if (count && !--*count)
-		chk_map_del(&pages, (hva & PAGE_MASK) | 1);
+	if (dp->first == off + 1) {
+		dp->first = 0;
+		dp->nwords--;
+		return;
+	}
+	if (!chk_map_find(&words, hva & ~7UL))
+		return;
+	chk_map_del(&words, hva & ~7UL);
+	dp->nwords--;
 }
 
 /* The host address of an access: the guest's through the memslots, the VMM's as it is. */
@@ -215,19 +308,12 @@ static void data_store(const struct kvmmu_event *ev)
 	}
 	if (a->size != 8) {
 		/* Part of a word: the word is no longer known. */
-		forget(key, hva);
+		forget(hva);
 		return;
 	}
-	w = chk_map_find(&words, key);
-	if (!w) {
-		u64 *count = chk_map_get(&pages, (hva & PAGE_MASK) | 1);
-
-		if (count)
-			++*count;
-		w = chk_map_get(&words, key);
-		if (!w)
-			return;
-	}
+	w = data_word_get(hva);
+	if (!w)
+		return;
 record:
 	/*
 	 * The first store of a word that says what it replaced (a
@@ -266,7 +352,7 @@ static void data_load(const struct kvmmu_event *ev)
 			goto report;
 		}
 	}
-	w = chk_map_find(&words, word_key(hva));
+	w = tag_mode() ? chk_map_find(&words, word_key(hva)) : data_word(hva);
 	if (!w || !w->n)
 		return;
 	/* The loader's own last store bounds how old a value may be. */
@@ -298,6 +384,18 @@ report:
 		      (unsigned long long)latest);
 }
 
+/* @w (if any) holds 0, written by the host at event @index. */
+static void zero_word(struct word *w, u64 index)
+{
+	if (!w)
+		return;
+	w->vals[0] = 0;
+	w->index[0] = index;
+	w->vcpu[0] = -1;
+	w->n = 1;
+	w->next = 1 % RING;
+}
+
 /* Anonymous memory refilled with zeroes (a DONTNEED refault): the words are 0. */
 static void data_zero(const struct kvmmu_event *ev)
 {
@@ -311,6 +409,7 @@ static void data_zero(const struct kvmmu_event *ev)
 		return;
 	hva = (unsigned long)(page_private(head) << PAGE_SHIFT);
 	for (p = 0; p < npages; p++, hva += PAGE_SIZE) {
+		struct data_page *dp = NULL;
 		unsigned long off;
 
 		if (tag_mode()) {
@@ -323,19 +422,20 @@ static void data_zero(const struct kvmmu_event *ev)
 				tw->meta = tag_meta(ev->index, -1, false);
 				continue;
 			}
-		} else if (!chk_map_find(&pages, (hva & PAGE_MASK) | 1)) {
+			zero_word(chk_map_find(&words, word_key(hva)), ev->index);
 			continue;
 		}
-		for (off = 0; off < PAGE_SIZE; off += tag_mode() ? PAGE_SIZE : 8) {
-			struct word *w = chk_map_find(&words, word_key(hva + off));
-
-			if (!w)
-				continue;
-			w->vals[0] = 0;
-			w->index[0] = ev->index;
-			w->vcpu[0] = -1;
-			w->n = 1;
-			w->next = 1 % RING;
+		dp = data_page(hva, false);
+		if (!dp || !dp->nwords)
+			continue;
+		if (dp->first)
+			zero_word(&dp->w, ev->index);
+		/* Words beyond the one kept in the record are in the map. */
+		if (dp->nwords == (dp->first ? 1 : 0))
+			continue;
+		for (off = 0; off < PAGE_SIZE; off += 8) {
+			if (dp->first != off + 1)
+				zero_word(chk_map_find(&words, hva + off), ev->index);
 		}
 	}
 }
@@ -358,13 +458,15 @@ static void data_event(const struct kvmmu_event *ev)
 }
 
 /* Data integrity's maps are its own: its events queue only behind each other. */
-static pthread_mutex_t data_lock = PTHREAD_ADAPTIVE_MUTEX_INITIALIZER_NP;
+static struct {
+	pthread_mutex_t lock;
+} ____cacheline_aligned data_lock = { PTHREAD_ADAPTIVE_MUTEX_INITIALIZER_NP };
 
 const struct checker_ops chk_data_ops = {
 	.events = BIT_ULL(KVMMU_EV_GUEST_STORE) | BIT_ULL(KVMMU_EV_GUEST_LOAD) |
 		  BIT_ULL(KVMMU_EV_VMM_STORE) | BIT_ULL(KVMMU_EV_VMM_LOAD) |
 		  BIT_ULL(KVMMU_EV_FRAME_ZERO),
-	.own_lock = &data_lock,
+	.own_lock = &data_lock.lock,
 	.begin = data_begin,
 	.event = data_event,
 	.end = data_end,
@@ -831,7 +933,9 @@ static void dirty_event(const struct kvmmu_event *ev)
 }
 
 /* Dirty-log completeness's maps are its own too. */
-static pthread_mutex_t dirty_lock = PTHREAD_ADAPTIVE_MUTEX_INITIALIZER_NP;
+static struct {
+	pthread_mutex_t lock;
+} ____cacheline_aligned dirty_lock = { PTHREAD_ADAPTIVE_MUTEX_INITIALIZER_NP };
 
 const struct checker_ops chk_dirty_ops = {
 	.events = BIT_ULL(KVMMU_EV_GUEST_STORE) | BIT_ULL(KVMMU_EV_DIRTY_LOG_GET) |
@@ -840,7 +944,7 @@ const struct checker_ops chk_dirty_ops = {
 		  BIT_ULL(KVMMU_EV_DIRTY_RING_HARVEST) |
 		  BIT_ULL(KVMMU_EV_DIRTY_RING_RESET) | BIT_ULL(KVMMU_EV_PML_LOG) |
 		  BIT_ULL(KVMMU_EV_PML_FLUSH),
-	.own_lock = &dirty_lock,
+	.own_lock = &dirty_lock.lock,
 	.begin = dirty_begin,
 	.event = dirty_event,
 	.end = dirty_end,

@@ -227,25 +227,27 @@ static bool leaves_disagree(const struct kvmmu_ev_spte *e, struct kvm_mmu_page *
 static bool vcpu_disagrees(struct kvm_vcpu *vcpu, const struct kvmmu_ev_spte *e,
 			   struct incoherent *out)
 {
+	u64 pages = KVM_PAGES_PER_HPAGE(e->level);
 	struct hw_tlb_view small[COHERENCE_SMALL];
 	struct kvm_mmu_page *root;
 	bool bad = false;
 	int n;
 
+	/* Most changes meet no live entry: the root is looked up only if one is there. */
+	n = chk_vcpu_tlb_leaves(vcpu, e->gfn, pages, small, COHERENCE_SMALL);
+	if (!n)
+		return false;
 	rcu_read_lock();
 	/* Judged against the root the vCPU runs on. */
 	root = chk_vcpu_root(vcpu);
 	if (!root)
 		goto out;
-	n = chk_vcpu_tlb_leaves(vcpu, e->gfn, KVM_PAGES_PER_HPAGE(e->level), small,
-				COHERENCE_SMALL);
 	if (n <= COHERENCE_SMALL) {
 		bad = leaves_disagree(e, root, small, n, out);
 		goto out;
 	}
 	pthread_mutex_lock(&coherence_lock);
-	n = chk_vcpu_tlb_leaves(vcpu, e->gfn, KVM_PAGES_PER_HPAGE(e->level), coherence_buf,
-				CHK_TLB_MAX);
+	n = chk_vcpu_tlb_leaves(vcpu, e->gfn, pages, coherence_buf, CHK_TLB_MAX);
 	bad = leaves_disagree(e, root, coherence_buf, min(n, CHK_TLB_MAX), out);
 	pthread_mutex_unlock(&coherence_lock);
 out:
