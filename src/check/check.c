@@ -169,7 +169,10 @@ int check_parse(const char *list, u64 *mask, char *bad, size_t bad_len)
 
 struct check_world chk_world;
 
-static pthread_mutex_t check_lock = PTHREAD_ADAPTIVE_MUTEX_INITIALIZER_NP;
+/* A cache line of its own: what every event reads must not share it. */
+static struct {
+	pthread_mutex_t lock;
+} ____cacheline_aligned check_lock = { PTHREAD_ADAPTIVE_MUTEX_INITIALIZER_NP };
 static struct {
 	_Atomic bool active;
 	/* After check_end(): only the teardown events are observed. */
@@ -408,23 +411,23 @@ void chk_violation(enum checker_id id, const struct kvmmu_event *ev, s64 gfn, s6
 
 	/* A checker running without the lock takes it to record. */
 	if (in_lockless)
-		pthread_mutex_lock(&check_lock);
+		pthread_mutex_lock(&check_lock.lock);
 	va_start(ap, fmt);
 	record(id, ev ? ev->index : kvmmu_observe_index(), gfn, pfn, fmt, ap);
 	va_end(ap);
 	if (in_lockless)
-		pthread_mutex_unlock(&check_lock);
+		pthread_mutex_unlock(&check_lock.lock);
 }
 
 void check_report(enum checker_id id, s64 gfn, s64 pfn, u64 event_index, const char *fmt, ...)
 {
 	va_list ap;
 
-	pthread_mutex_lock(&check_lock);
+	pthread_mutex_lock(&check_lock.lock);
 	va_start(ap, fmt);
 	record(id, event_index, gfn, pfn, fmt, ap);
 	va_end(ap);
-	pthread_mutex_unlock(&check_lock);
+	pthread_mutex_unlock(&check_lock.lock);
 }
 
 static void chk_notify(struct kvmmu_observer *obs, const struct kvmmu_event *ev)
@@ -451,12 +454,12 @@ static void chk_notify(struct kvmmu_observer *obs, const struct kvmmu_event *ev)
 	if (CHK_VCPU_EVENTS & BIT_ULL(ev->type))
 		track_vcpus(ev);
 	if (d->nr_locked) {
-		pthread_mutex_lock(&check_lock);
+		pthread_mutex_lock(&check_lock.lock);
 		chk.events++;
 		dispatching = ++dispatch_seq;
 		for (i = 0; i < d->nr_locked; i++)
 			checker_ops[d->locked[i]]->event(ev);
-		pthread_mutex_unlock(&check_lock);
+		pthread_mutex_unlock(&check_lock.lock);
 	} else {
 		count_lockless(ev);
 		dispatching = ++dispatch_seq;
@@ -544,7 +547,7 @@ void check_end(void)
 	if (chk_observer.mask)
 		kvmmu_observer_unregister(&chk_observer);
 	sched_quiet_begin();
-	pthread_mutex_lock(&check_lock);
+	pthread_mutex_lock(&check_lock.lock);
 	for (i = 0; i < NR_CHECKERS; i++) {
 		if (!(chk.mask & (1ULL << i)))
 			continue;
@@ -568,7 +571,7 @@ void check_end(void)
 		chk_observer.mask = 0;
 		atomic_store(&chk.active, false);
 	}
-	pthread_mutex_unlock(&check_lock);
+	pthread_mutex_unlock(&check_lock.lock);
 	sched_quiet_end();
 }
 
@@ -578,11 +581,11 @@ void check_teardown_end(void)
 		return;
 	kvmmu_observer_unregister(&chk_observer);
 	sched_quiet_begin();
-	pthread_mutex_lock(&check_lock);
+	pthread_mutex_lock(&check_lock.lock);
 	chk.teardown = false;
 	chk_observer.mask = 0;
 	atomic_store(&chk.active, false);
-	pthread_mutex_unlock(&check_lock);
+	pthread_mutex_unlock(&check_lock.lock);
 	sched_quiet_end();
 }
 
@@ -600,11 +603,11 @@ int check_violations(struct check_violation *out, int n)
 {
 	int i;
 
-	pthread_mutex_lock(&check_lock);
+	pthread_mutex_lock(&check_lock.lock);
 	for (i = 0; i < n && i < chk.nr && i < MAX_KEPT; i++)
 		out[i] = chk.kept[i];
 	i = chk.nr;
-	pthread_mutex_unlock(&check_lock);
+	pthread_mutex_unlock(&check_lock.lock);
 	return i;
 }
 

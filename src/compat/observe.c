@@ -14,8 +14,15 @@ u64 __kvmmu_observed_mask;
 static struct kvmmu_observer *observers[KVMMU_MAX_OBSERVERS];
 static int nr_observers;
 static pthread_mutex_t observers_lock = PTHREAD_MUTEX_INITIALIZER;
-/* The next index; numbering starts at 1, so that 0 stands for no event. */
-static _Atomic u64 event_index = 1;
+/*
+ * The next index; numbering starts at 1, so that 0 stands for no event.  A
+ * cache line of its own: every numbered event writes it, and what shared
+ * its line (the RCU backend's selector, read by every read-side section)
+ * missed in every other thread's cache.
+ */
+static struct {
+	_Atomic u64 n;
+} ____cacheline_aligned event_index = { 1 };
 
 static void recompute_mask(void)
 {
@@ -61,12 +68,12 @@ void kvmmu_observer_unregister(struct kvmmu_observer *obs)
 
 u64 kvmmu_observe_index(void)
 {
-	return atomic_load_explicit(&event_index, memory_order_acquire);
+	return atomic_load_explicit(&event_index.n, memory_order_acquire);
 }
 
 void kvmmu_observe_reset_index(void)
 {
-	atomic_store_explicit(&event_index, 1, memory_order_relaxed);
+	atomic_store_explicit(&event_index.n, 1, memory_order_relaxed);
 }
 
 /*
@@ -98,9 +105,9 @@ void __kvmmu_observe(struct kvmmu_event *ev)
 	ev->thread = current_thread()->id;
 	/* Release (and acquire for a load): see kvmmu_observe_index(). */
 	if (unindexed(ev))
-		ev->index = atomic_load_explicit(&event_index, memory_order_acquire);
+		ev->index = atomic_load_explicit(&event_index.n, memory_order_acquire);
 	else
-		ev->index = atomic_fetch_add_explicit(&event_index, 1, memory_order_release);
+		ev->index = atomic_fetch_add_explicit(&event_index.n, 1, memory_order_release);
 	for (i = 0; i < n; i++) {
 		struct kvmmu_observer *obs = READ_ONCE(observers[i]);
 

@@ -41,7 +41,13 @@ static char urcu_tsan_sync;
 #define urcu_tsan_acquire() do { } while (0)
 #endif
 
-static _Atomic int rcu_backend = -1;
+/*
+ * Read by every read-side section: a cache line of its own, away from the
+ * grace-period and callback state that writers keep changing.
+ */
+static struct {
+	_Atomic int b;
+} ____cacheline_aligned rcu_backend = { -1 };
 
 /* ---- own engine --------------------------------------------------------- */
 
@@ -153,14 +159,14 @@ static enum rcu_backend backend_default(void)
 
 enum rcu_backend rcu_get_backend(void)
 {
-	int b = atomic_load_explicit(&rcu_backend, memory_order_relaxed);
+	int b = atomic_load_explicit(&rcu_backend.b, memory_order_relaxed);
 
 	if (unlikely(b < 0)) {
 		int expected = -1;
 
-		atomic_compare_exchange_strong(&rcu_backend, &expected,
+		atomic_compare_exchange_strong(&rcu_backend.b, &expected,
 					       (int)backend_default());
-		b = atomic_load(&rcu_backend);
+		b = atomic_load(&rcu_backend.b);
 	}
 	return (enum rcu_backend)b;
 }
@@ -319,6 +325,6 @@ int rcu_set_backend(enum rcu_backend backend)
 		if (atomic_load(&own_slots[i].ctr))
 			return -EBUSY;
 	}
-	atomic_store(&rcu_backend, (int)backend);
+	atomic_store(&rcu_backend.b, (int)backend);
 	return 0;
 }
