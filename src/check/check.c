@@ -413,7 +413,8 @@ void chk_violation(enum checker_id id, const struct kvmmu_event *ev, s64 gfn, s6
 	if (in_lockless)
 		pthread_mutex_lock(&check_lock.lock);
 	va_start(ap, fmt);
-	record(id, ev ? ev->index : kvmmu_observe_index(), gfn, pfn, fmt, ap);
+	/* An unnumbered event (index 0) is cited by the index the next one gets. */
+	record(id, ev && ev->index ? ev->index : kvmmu_observe_index(), gfn, pfn, fmt, ap);
 	va_end(ap);
 	if (in_lockless)
 		pthread_mutex_unlock(&check_lock.lock);
@@ -676,7 +677,8 @@ static int vcpu_live_roots(struct kvm_vcpu *vcpu, u64 pfns[2 + KVM_MMU_NUM_PREV_
 }
 
 /* @nr_gfns 0: every entry; else the leaves over [@gfn, @gfn + @nr_gfns). */
-static int vcpu_tlb(struct kvm_vcpu *vcpu, gfn_t gfn, u64 nr_gfns, struct hw_tlb_view *buf, int n)
+static int vcpu_tlb(struct kvm_vcpu *vcpu, gfn_t gfn, u64 nr_gfns, struct hw_tlb_view *buf, int n,
+		    bool tell_overflow)
 {
 	u64 roots[2 + KVM_MMU_NUM_PREV_ROOTS];
 	int i, j, count, live = 0, nr_roots;
@@ -686,6 +688,9 @@ static int vcpu_tlb(struct kvm_vcpu *vcpu, gfn_t gfn, u64 nr_gfns, struct hw_tlb
 		return 0;
 	count = nr_gfns ? hw_tlb_snapshot_leaves(vcpu->hw, gfn, nr_gfns, buf, n) :
 			  hw_tlb_snapshot(vcpu->hw, buf, n);
+	/* The caller takes a bigger buffer if they did not fit. */
+	if (count > n && tell_overflow)
+		return n + 1;
 	if (count > n)
 		count = n;
 	/*
@@ -739,13 +744,14 @@ bool chk_view_gfn(const struct hw_tlb_view *v, gfn_t *gfn, u64 *pages)
 
 int chk_vcpu_tlb(struct kvm_vcpu *vcpu, struct hw_tlb_view *buf, int n)
 {
-	return vcpu_tlb(vcpu, 0, 0, buf, n);
+	return vcpu_tlb(vcpu, 0, 0, buf, n, false);
 }
 
 int chk_vcpu_tlb_leaves(struct kvm_vcpu *vcpu, gfn_t gfn, u64 nr_gfns, struct hw_tlb_view *buf,
 			int n)
 {
-	return vcpu_tlb(vcpu, gfn, nr_gfns, buf, n);
+	/* Below the largest buffer, say so when they did not fit. */
+	return vcpu_tlb(vcpu, gfn, nr_gfns, buf, n, n < CHK_TLB_MAX);
 }
 
 struct kvm_mmu_page *chk_vcpu_root(struct kvm_vcpu *vcpu)

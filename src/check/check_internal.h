@@ -83,7 +83,11 @@ bool chk_vcpu_live(struct kvm_vcpu *vcpu);
  * to @buf (at most @n).
  */
 int chk_vcpu_tlb(struct kvm_vcpu *vcpu, struct hw_tlb_view *buf, int n);
-/* Only the live leaf entries over [@gfn, @gfn + @nr_gfns) (@nr_gfns > 0). */
+/*
+ * Only the live leaf entries over [@gfn, @gfn + @nr_gfns) (@nr_gfns > 0).
+ * With @n below CHK_TLB_MAX, more than @n if they did not all fit (nothing
+ * useful is in @buf then); with CHK_TLB_MAX, the first that fit.
+ */
 int chk_vcpu_tlb_leaves(struct kvm_vcpu *vcpu, gfn_t gfn, u64 nr_gfns, struct hw_tlb_view *buf,
 			int n);
 

@@ -247,6 +247,7 @@ static bool vcpu_disagrees(struct kvm_vcpu *vcpu, const struct kvmmu_ev_spte *e,
 		goto out;
 	}
 	pthread_mutex_lock(&coherence_lock);
+	/* As many as CHK_TLB_MAX hold, as for every checker that reads TLBs whole. */
 	n = chk_vcpu_tlb_leaves(vcpu, e->gfn, pages, coherence_buf, CHK_TLB_MAX);
 	bad = leaves_disagree(e, root, coherence_buf, min(n, CHK_TLB_MAX), out);
 	pthread_mutex_unlock(&coherence_lock);

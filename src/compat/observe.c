@@ -79,12 +79,12 @@ void kvmmu_observe_reset_index(void)
 /*
  * Events whose index nothing orders against another's: a lockless table
  * read, a vCPU's mode change, a TLB fill, a fault's return, and the spans
- * of faults, zaps and flushes.  They take the index the next indexed event
- * will get (a load, not an increment), which is still their place in the
- * order: every event indexed below it came before.  They are a vCPU's most
- * frequent events, and the increment a cache line the vCPUs pass around.
- * What is compared by index (stores, SPTE changes, flushes, harvests, the
- * spans of memslot updates and root loads) is indexed.
+ * of faults, zaps and flushes.  They are left unnumbered (index 0), which
+ * keeps them from reading or writing the counter, a cache line the vCPUs
+ * would pass around on their most frequent events; a report about one
+ * cites the index the next numbered event will get.  What is compared by
+ * index (stores, SPTE changes, flushes, harvests, the spans of memslot
+ * updates and root loads) is numbered.
  */
 #define UNINDEXED_EVENTS                                                              \
 	(BIT_ULL(KVMMU_EV_TABLE_READ) | BIT_ULL(KVMMU_EV_VCPU_MODE) |                  \
@@ -103,10 +103,8 @@ void __kvmmu_observe(struct kvmmu_event *ev)
 	int i, n = READ_ONCE(nr_observers);
 
 	ev->thread = current_thread()->id;
-	/* Release (and acquire for a load): see kvmmu_observe_index(). */
-	if (unindexed(ev))
-		ev->index = atomic_load_explicit(&event_index.n, memory_order_acquire);
-	else
+	/* Release: see kvmmu_observe_index(). */
+	if (!unindexed(ev))
 		ev->index = atomic_fetch_add_explicit(&event_index.n, 1, memory_order_release);
 	for (i = 0; i < n; i++) {
 		struct kvmmu_observer *obs = READ_ONCE(observers[i]);

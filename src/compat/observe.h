@@ -12,8 +12,7 @@
  * Every event carries the emitting thread's id and a global index (its
  * position in the total order of observed events, from 1), which violation
  * reports cite as event_index.  The most frequent events that nothing
- * orders by index (observe.c says which) share the index of the next
- * numbered event instead of taking one of their own.
+ * orders by index (observe.c says which) are left unnumbered: index 0.
  */
 #ifndef KVMMU_COMPAT_OBSERVE_H
 #define KVMMU_COMPAT_OBSERVE_H
