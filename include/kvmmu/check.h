@@ -55,8 +55,10 @@ int kvmmu_mutant_parse(const char *list, uint64_t *mask, char *bad, size_t bad_l
  * @thread:      the thread that saw it
  * @gfn:         the guest frame concerned, or -1
  * @pfn:         the host frame concerned, or -1
- * @event_index: the observed event at which it was found (counted from
- *               kvmmu_world_check_begin())
+ * @event_index: the observed event at which it was found (numbered from 1
+ *               at kvmmu_world_check_begin(); for one of the frequent
+ *               events left unnumbered, such as a table read or a TLB
+ *               fill, the number the next numbered event gets)
  */
 struct kvmmu_violation {
 	const char *invariant;
