@@ -921,6 +921,13 @@ int kvm_mmu_sync_spte_update(struct kvm_vcpu *vcpu, struct kvm_mmu_page *sp, int
 		drop_spte(kvm, sptep);
 		return 1;
 	}
+	/*
+	 * Unchanged rights: nothing to do.  The SPTE may be read-only where
+	 * the gPTE allows writes (dirty logging write-protected it): making
+	 * it writable here would log a page the guest never wrote.
+	 */
+	if (kvm_mmu_page_get_access(sp, i) == pte_access)
+		return 0;
 	kvm_mmu_page_set_translation(sp, i, gfn, pte_access);
 	slot = kvm_vcpu_gfn_to_memslot(vcpu, gfn);
 	make_spte(vcpu, sp, slot, pte_access, gfn, spte_to_pfn(spte), spte, true, true,
