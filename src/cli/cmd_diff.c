@@ -78,6 +78,9 @@ struct diff_ctx {
 	bool writes;
 	char writes_why[512];
 	unsigned long model_stub; /* the stub's memory in kvmmu's modelled host */
+	bool stub_live;           /* the stub's slot exists, on both sides */
+	u32 stub_slot;
+	u64 stub_base;
 	/* this run's totals */
 	u64 sequences, ops, differences, config_differences, skipped;
 	/* what the host returned, by operation: how much each path was exercised */
@@ -452,51 +455,112 @@ static int stub_place(struct diff_ctx *c, const u64 *gpas, int n, u32 *slot, u64
 	return -ENOSPC;
 }
 
-/* kvmmu's side: the same stores, from the same page tables, on its simulated CPU. */
-static int write_kvmmu(struct diff_ctx *c, struct world *w, u32 slot, u64 base, const u64 *gpas,
-		       int n, struct diff_write *out)
+/* Delete the stub's slot on both sides (with the default quirk, a zap of every SPTE). */
+static int stub_remove(struct diff_ctx *c, struct world *w)
 {
-	struct hw_access prog[1 + DIFF_MAX_WRITE_GPAS];
-	u64 run_gpas[DIFF_MAX_WRITE_GPAS], exits[DIFF_MAX_WRITE_GPAS], nr_exits = 0, off;
-	int phys_bits = c->cfg.wcfg.phys_bits, i, m = 0, r, err = 0;
-	struct kvm_userspace_memory_region2 stub = {
+	struct kvm_userspace_memory_region2 m = {
+		.slot = c->stub_slot, .guest_phys_addr = c->stub_base,
+		.userspace_addr = c->model_stub,
+	};
+	int r = 0;
+
+	if (!c->stub_live)
+		return 0;
+	c->stub_live = false;
+	if (!c->self)
+		r = diff_kvm_set_region(&c->k, false, c->stub_slot, 0, c->stub_base, 0,
+					(unsigned long)c->guest.mem);
+	return r ?: kvmmu_set_user_memory_region2(w->kvm, &m);
+}
+
+/* Make the stub's slot at @slot, @base on both sides, its tables written first. */
+static int stub_create(struct diff_ctx *c, struct world *w, u32 slot, u64 base)
+{
+	struct kvm_userspace_memory_region2 m = {
 		.slot = slot, .guest_phys_addr = base, .memory_size = DIFF_STUB_SIZE,
 		.userspace_addr = c->model_stub,
 	};
-	struct kvm_vcpu *vcpu = w->vcpus[0];
-	struct hw_program p;
+	u64 off;
 	u8 *image;
+	int r = 0;
 
-	memset(out, 0, sizeof(*out));
-	for (i = 0; i < n; i++) {
-		if (!(gpas[i] >> phys_bits))
-			run_gpas[m++] = gpas[i];
-	}
 	image = malloc(DIFF_STUB_SIZE);
 	if (!image)
 		return -ENOMEM;
-	diff_stub_tables(image, base, run_gpas, m, false);
-	/* Written by the VMM before the slot exists: no MMU has seen these tables yet. */
-	for (off = 0, r = 0; off < DIFF_STUB_SIZE && !r; off += 8) {
+	diff_stub_tables(image, base, false);
+	for (off = 0; off < DIFF_STUB_SIZE && !r; off += 8) {
 		u64 v;
 
 		memcpy(&v, image + off, 8);
 		r = host_access(w->mm, c->model_stub + off, true, &v);
 	}
 	free(image);
+	r = r ?: kvmmu_set_user_memory_region2(w->kvm, &m);
 	if (r)
 		return r;
-	r = kvmmu_set_user_memory_region2(w->kvm, &stub);
-	if (r)
-		return r;
-	prog[0] = (struct hw_access){ .op = HW_FLUSH_TLB };
+	if (!c->self) {
+		diff_guest_place(&c->guest, base);
+		r = diff_kvm_set_region(&c->k, false, slot, 0, base, DIFF_STUB_SIZE,
+					(unsigned long)c->guest.mem);
+		if (r) {
+			m.memory_size = 0;
+			kvmmu_set_user_memory_region2(w->kvm, &m);
+			return r;
+		}
+	}
+	c->stub_live = true;
+	c->stub_slot = slot;
+	c->stub_base = base;
+	return 0;
+}
+
+/* An operation that names the stub's slot or reaches into its range deletes it first. */
+static int stub_make_way(struct diff_ctx *c, struct world *w, const struct diff_op *op)
+{
+	u64 gpa, size;
+
+	if (!c->stub_live || op->kind == DIFF_OP_ENABLE_CAP || op->kind == DIFF_OP_CHECK_EXT ||
+	    op->kind == DIFF_OP_WRITE)
+		return 0;
+	if (op_slot(c, op) == c->stub_slot)
+		return stub_remove(c, w);
+	if (op->kind != DIFF_OP_REGION || op->as_id)
+		return 0;
+	gpa = resolve(c, &op->gpa);
+	size = resolve(c, &op->size);
+	if (size && ranges_overlap(gpa, size, c->stub_base, DIFF_STUB_SIZE))
+		return stub_remove(c, w);
+	return 0;
+}
+
+/* kvmmu's side: the same stores, through the same tables, on its simulated CPU. */
+static void write_kvmmu(struct diff_ctx *c, struct world *w, const u64 *gpas, int n,
+			struct diff_write *out)
+{
+	struct hw_access prog[2 * DIFF_MAX_WRITE_GPAS + 1];
+	u64 run_gpas[DIFF_MAX_WRITE_GPAS], exits[DIFF_MAX_WRITE_GPAS], nr_exits = 0;
+	int phys_bits = c->cfg.wcfg.phys_bits, i, m = 0, len = 0, err;
+	struct kvm_vcpu *vcpu = w->vcpus[0];
+	struct hw_program p;
+
+	memset(out, 0, sizeof(*out));
+	for (i = 0; i < n; i++) {
+		if (!(gpas[i] >> phys_bits))
+			run_gpas[m++] = gpas[i];
+	}
 	for (i = 0; i < m; i++)
-		prog[1 + i] = (struct hw_access){
+		prog[len++] = (struct hw_access){ .op = HW_STORE, .size = 8,
+						  .addr = diff_stub_window_pte(i),
+						  .value = diff_stub_pte(run_gpas[i], false) };
+	prog[len++] = (struct hw_access){ .op = HW_FLUSH_TLB };
+	for (i = 0; i < m; i++)
+		prog[len++] = (struct hw_access){
 			.op = HW_STORE, .size = 8,
 			.addr = DIFF_STUB_WINDOWS + ((u64)i << 12) + (run_gpas[i] & 0xfff),
 			.value = DIFF_STUB_VALUE,
 		};
-	p = (struct hw_program){ .list = prog, .len = (u64)(1 + m), .paging = 4, .cr3 = base };
+	p = (struct hw_program){ .list = prog, .len = (u64)len, .paging = 4,
+				 .cr3 = c->stub_base };
 	err = hw_vcpu_load_program(vcpu->hw, &p);
 	while (!err) {
 		struct kvmmu_run run;
@@ -515,8 +579,6 @@ static int write_kvmmu(struct diff_ctx *c, struct world *w, u32 slot, u64 base, 
 	}
 	out->err = err;
 	diff_write_resolve(out, gpas, n, phys_bits, exits, nr_exits);
-	stub.memory_size = 0;
-	return kvmmu_set_user_memory_region2(w->kvm, &stub);
 }
 
 static int run_write(struct diff_ctx *c, struct world *w, const struct diff_op *op,
@@ -529,30 +591,31 @@ static int run_write(struct diff_ctx *c, struct world *w, const struct diff_op *
 	for (i = 0; i < n; i++)
 		res->gpas[i] = resolve(c, &op->gpas[i]);
 	res->write_differs = -1;
-	if (stub_place(c, res->gpas, n, &slot, &base)) {
-		/* Nothing runs on either side. */
-		res->wk.err = res->wm.err = -ENOSPC;
-		diff_write_resolve(&res->wk, res->gpas, n, phys_bits, NULL, 0);
-		diff_write_resolve(&res->wm, res->gpas, n, phys_bits, NULL, 0);
-		res->kvm = res->kvmmu = -ENOSPC;
-		return 0;
+	/* The stub where it is, unless a gpa of this write falls in it. */
+	if (c->stub_live && !stub_fits(c, c->stub_base, res->gpas, n)) {
+		r = stub_remove(c, w);
+		if (r)
+			return r;
 	}
-	r = write_kvmmu(c, w, slot, base, res->gpas, n, &res->wm);
-	if (r)
-		return r;
-	if (c->self) {
+	if (!c->stub_live) {
+		if (stub_place(c, res->gpas, n, &slot, &base)) {
+			/* Nothing runs on either side. */
+			res->wk.err = res->wm.err = -ENOSPC;
+			diff_write_resolve(&res->wk, res->gpas, n, phys_bits, NULL, 0);
+			diff_write_resolve(&res->wm, res->gpas, n, phys_bits, NULL, 0);
+			res->kvm = res->kvmmu = -ENOSPC;
+			return 0;
+		}
+		r = stub_create(c, w, slot, base);
+		if (r)
+			return r;
+	}
+	write_kvmmu(c, w, res->gpas, n, &res->wm);
+	if (c->self)
 		res->wk = res->wm;
-	} else {
-		r = diff_kvm_set_region(&c->k, false, slot, 0, base, DIFF_STUB_SIZE,
-					(unsigned long)c->guest.mem);
-		if (r)
-			return r;
-		diff_guest_write(&c->k, &c->guest, base, res->gpas, n, phys_bits, &res->wk);
-		r = diff_kvm_set_region(&c->k, false, slot, 0, base, 0,
-					(unsigned long)c->guest.mem);
-		if (r)
-			return r;
-	}
+	else
+		diff_guest_write(&c->k, &c->guest, c->stub_base, res->gpas, n, phys_bits,
+				 &res->wk);
 	res->kvm = res->wk.err;
 	res->kvmmu = res->wm.err;
 	for (i = 0; i < n; i++) {
@@ -562,6 +625,13 @@ static int run_write(struct diff_ctx *c, struct world *w, const struct diff_op *
 		}
 	}
 	return 0;
+}
+
+/* The two sides' writes differ: in a store, in what stopped the guest, in stray exits. */
+static bool write_differs(const struct diff_result *res)
+{
+	return res->write_differs >= 0 || res->wk.err != res->wm.err ||
+	       res->wk.exit_reason != res->wm.exit_reason || res->wk.stray != res->wm.stray;
 }
 
 /* ---- the other operations ------------------------------------------------------------------- */
@@ -575,9 +645,13 @@ static int run_op(struct diff_ctx *c, struct world *w, const struct diff_seq *se
 {
 	u32 slot = op_slot(c, op);
 	struct diff_tracked *t;
+	int r;
 
 	memset(res, 0, sizeof(*res));
 	res->write_differs = -1;
+	r = stub_make_way(c, w, op);
+	if (r)
+		return r;
 	switch (op->kind) {
 	case DIFF_OP_REGION: {
 		u64 gpa = resolve(c, &op->gpa), size = resolve(c, &op->size);
@@ -699,13 +773,11 @@ static int run_op(struct diff_ctx *c, struct world *w, const struct diff_seq *se
 			res->kvm = diff_kvm_check_extension(&c->k, true, op->cap);
 		res->kvmmu = kvmmu_vm_check_extension(w->kvm, op->cap);
 		break;
-	case DIFF_OP_WRITE: {
-		int r = run_write(c, w, op, res);
-
+	case DIFF_OP_WRITE:
+		r = run_write(c, w, op, res);
 		if (r)
 			return r;
 		break;
-	}
 	default:
 		return -EINVAL;
 	}
@@ -746,6 +818,8 @@ static void self_print(const struct diff_seq *seq, const struct diff_op *op,
 			write_err(&res->wm, ret, sizeof(ret)));
 		for (k = 0; k < res->wm.nr; k++)
 			fprintf(f, "%s%s", k ? " " : "", store_names[res->wm.store[k]]);
+		if (res->wm.stray)
+			fprintf(f, ", %llu stray mmio", (unsigned long long)res->wm.stray);
 		fprintf(f, ")\n");
 		return;
 	}
@@ -785,6 +859,13 @@ static void report(struct diff_ctx *c, const struct diff_seq *seq, const struct 
 		snprintf(m, sizeof(m), "%s", store_names[res->wm.store[i]]);
 		fprintf(c->out->human, "diff: %s:%d: %s: the store to %s: KVM %s, kvmmu %s\n",
 			seq->name, op->line, text, gpa, k, m);
+	} else if (op->kind == DIFF_OP_WRITE && res->wk.err == res->wm.err &&
+		   res->wk.exit_reason == res->wm.exit_reason) {
+		what = "write";
+		snprintf(k, sizeof(k), "%llu", (unsigned long long)res->wk.stray);
+		snprintf(m, sizeof(m), "%llu", (unsigned long long)res->wm.stray);
+		fprintf(c->out->human, "diff: %s:%d: %s: KVM_EXIT_MMIO at gpas no store has: "
+			"KVM %s, kvmmu %s\n", seq->name, op->line, text, k, m);
 	} else if (op->kind == DIFF_OP_WRITE) {
 		what = "return";
 		write_err(&res->wk, k, sizeof(k));
@@ -986,6 +1067,7 @@ static int run_seq(struct diff_ctx *c, const struct diff_seq *seq)
 		return 0;
 	}
 	c->nr_tracked = 0;
+	c->stub_live = false;
 	if (!c->self) {
 		r = diff_kvm_vm_create(&c->k);
 		if (r) {
@@ -1040,8 +1122,8 @@ static int run_seq(struct diff_ctx *c, const struct diff_seq *seq)
 		if (op->kind == DIFF_OP_GET && !res.kvm && !res.bitmap_differs &&
 		    res.kvm_bits > GUARD * 4)
 			c->bitmaps_set++;
-		if (res.kvm != res.kvmmu || res.bitmap_differs || res.write_differs >= 0 ||
-		    (op->kind == DIFF_OP_WRITE && res.wk.exit_reason != res.wm.exit_reason)) {
+		if (res.kvm != res.kvmmu || res.bitmap_differs ||
+		    (op->kind == DIFF_OP_WRITE && write_differs(&res))) {
 			c->differences++;
 			report(c, seq, op, &res);
 		}

@@ -114,12 +114,17 @@ int diff_kvm_clear_dirty_log(struct diff_kvm *k, u32 slot, u64 first, u32 num, v
 /* ---- guest writes: a stub guest on the host, the same stores on kvmmu ----------------------- */
 
 /*
- * A write runs in a memslot of its own, created for it and deleted after
- * it on both sides, at a free slot id and a free gpa range: the stub.  It
- * holds the guest's page tables (and, on the host, its code), a 4-level
- * map at DIFF_STUB_VA in which window i maps the page of the write's gpa
- * i.  The guest reloads CR3, stores 8 bytes through each window in order
- * and halts.
+ * Writes run from a memslot of their own on both sides, the stub, at a
+ * slot id and a gpa range no slot of the sequence uses: made at the first
+ * write, and deleted (on both sides) when an operation of the sequence
+ * names its id or its range, or a write's gpa falls in it; the next write
+ * makes it again.  It holds the guest's 4-level page tables (and, on the
+ * host, its code): its own pages at DIFF_STUB_VA, and a table of windows.
+ * The VMM writes the tables only before the slot exists.  For each write
+ * the guest points window i at the page of the write's gpa i itself, with
+ * a store to the window's entry (under shadow paging, a write to a
+ * write-protected guest table that KVM emulates, as a guest kernel's),
+ * reloads CR3, stores 8 bytes through each window in order and halts.
  */
 #define DIFF_STUB_SIZE (64ULL << 10)
 #define DIFF_STUB_VA (1ULL << 46)                        /* a lower-half address, for PVM */
@@ -128,11 +133,14 @@ int diff_kvm_clear_dirty_log(struct diff_kvm *k, u32 slot, u64 first, u32 num, v
 
 /*
  * The page tables of a stub at gpa @base into @image (DIFF_STUB_SIZE bytes,
- * zeroed first): the stub's own pages at DIFF_STUB_VA, window i to the page
- * of @gpas[i].  @user: every entry with U/S set (PVM runs the guest's
- * supervisor mode on user pages).
+ * zeroed first): the stub's own pages at DIFF_STUB_VA, the windows' table
+ * empty.  @user: every entry with U/S set (PVM runs the guest's supervisor
+ * mode on user pages).
  */
-void diff_stub_tables(u8 *image, u64 base, const u64 *gpas, int n, bool user);
+void diff_stub_tables(u8 *image, u64 base, bool user);
+/* Where window @i's entry is (a gva), and the entry that maps the page of @gpa. */
+u64 diff_stub_window_pte(int i);
+u64 diff_stub_pte(u64 gpa, bool user);
 
 /* What became of one store. */
 enum diff_store {
@@ -146,6 +154,7 @@ struct diff_write {
 	int nr;
 	u8 store[DIFF_MAX_WRITE_GPAS]; /* enum diff_store, one a gpa */
 	u64 exits;                     /* MMIO exits */
+	u64 stray;                     /* MMIO exits at a gpa no store of the write has */
 	/*
 	 * What stopped the guest before its HLT: KVM_RUN's -errno, -EIO for
 	 * an exit the stub does not expect, -ENOSPC for no room for the stub
@@ -184,6 +193,8 @@ struct diff_guest {
  */
 int diff_guest_probe(struct diff_kvm *k, struct diff_guest *g, char *why, size_t why_len);
 void diff_guest_close(struct diff_guest *g);
+/* The stub's tables at @base into its memory here, before its slot exists. */
+void diff_guest_place(struct diff_guest *g, u64 base);
 /* A new VM (k->vm_fd): no vCPU yet. */
 void diff_guest_vm_reset(struct diff_guest *g);
 /*
@@ -192,9 +203,9 @@ void diff_guest_vm_reset(struct diff_guest *g);
  */
 int diff_guest_vcpu_create(struct diff_kvm *k, struct diff_guest *g);
 /*
- * The stores of @gpas[0..@n) through the stub at @base, whose slot the
- * caller has created (from @g->mem): KVM_RUN to the HLT, passing MMIO
- * exits through.  @phys_bits: the guest's MAXPHYADDR.  Fills @out.
+ * The stores of @gpas[0..@n) through the stub at @base, placed and its
+ * slot created (from @g->mem) by the caller: KVM_RUN to the HLT, passing
+ * MMIO exits through.  @phys_bits: the guest's MAXPHYADDR.  Fills @out.
  */
 void diff_guest_write(struct diff_kvm *k, struct diff_guest *g, u64 base, const u64 *gpas,
 		      int n, int phys_bits, struct diff_write *out);

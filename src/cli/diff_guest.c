@@ -1,9 +1,10 @@
 // SPDX-License-Identifier: GPL-2.0-only
 /*
  * kvmmu diff: guest writes on the host's /dev/kvm.  A stub guest of a few
- * hand-assembled instructions, in a memslot of its own: it reloads CR3,
- * stores 8 bytes through each window of its page tables and halts.  Every
- * KVM_EXIT_MMIO on the way is a store that did not reach memory.
+ * hand-assembled instructions, in a memslot of its own: it points each
+ * window of its page tables at a page to write, reloads CR3, stores 8
+ * bytes through each window and halts.  Every KVM_EXIT_MMIO on the way is
+ * a store that did not reach memory.
  *
  * Two stubs.  The long-mode one is what VMX and SVM run: a vCPU put in
  * 64-bit mode by KVM_SET_SREGS, no GDT, IDT or interrupts needed.  PVM
@@ -49,8 +50,6 @@
 #define STUB_PTW 0x4000  /* the windows */
 #define STUB_PVCS 0x5000 /* PVM's shared page */
 #define STUB_CODE 0x6000
-#define STUB_DATA 0x7000 /* the number of stores, then the address of each */
-
 
 #define PVM_MSR_VCPU_STRUCT 0x4b564d10
 #define PVM_MSR_SIGNATURE 0x4b564d11
@@ -75,12 +74,11 @@ static unsigned int pt_index(u64 va, int level)
 	return (unsigned int)(va >> (12 + 9 * (level - 1))) & 511;
 }
 
-void diff_stub_tables(u8 *image, u64 base, const u64 *gpas, int n, bool user)
+void diff_stub_tables(u8 *image, u64 base, bool user)
 {
 	u64 flags = PTE_P | PTE_W | (user ? PTE_U : 0);
 	u64 *pml4 = (u64 *)(image + STUB_PML4), *pdpt = (u64 *)(image + STUB_PDPT);
 	u64 *pd = (u64 *)(image + STUB_PD), *pt = (u64 *)(image + STUB_PT);
-	u64 *ptw = (u64 *)(image + STUB_PTW);
 	int i;
 
 	memset(image, 0, DIFF_STUB_SIZE);
@@ -91,8 +89,25 @@ void diff_stub_tables(u8 *image, u64 base, const u64 *gpas, int n, bool user)
 	pd[pt_index(DIFF_STUB_WINDOWS, 2)] = (base + STUB_PTW) | flags;
 	for (i = 0; i < (int)(DIFF_STUB_SIZE >> 12); i++)
 		pt[pt_index(DIFF_STUB_VA, 1) + i] = (base + ((u64)i << 12)) | flags;
-	for (i = 0; i < n; i++)
-		ptw[pt_index(DIFF_STUB_WINDOWS, 1) + i] = (gpas[i] & ~0xfffULL) | flags;
+}
+
+u64 diff_stub_window_pte(int i)
+{
+	return DIFF_STUB_VA + STUB_PTW + 8ULL * (pt_index(DIFF_STUB_WINDOWS, 1) + (unsigned int)i);
+}
+
+u64 diff_stub_pte(u64 gpa, bool user)
+{
+	return (gpa & ~0xfffULL) | PTE_P | PTE_W | (user ? PTE_U : 0);
+}
+
+static bool stored_later(const u64 *gpas, int i, int n, int phys_bits, u64 gpa)
+{
+	for (; i < n; i++) {
+		if (gpas[i] == gpa && (phys_bits >= 64 || !(gpas[i] >> phys_bits)))
+			return true;
+	}
+	return false;
 }
 
 void diff_write_resolve(struct diff_write *w, const u64 *gpas, int n, int phys_bits,
@@ -103,10 +118,18 @@ void diff_write_resolve(struct diff_write *w, const u64 *gpas, int n, int phys_b
 
 	w->nr = n;
 	w->exits = nr_exits;
+	w->stray = 0;
 	for (i = 0; i < n; i++) {
 		if (phys_bits < 64 && gpas[i] >> phys_bits) {
 			w->store[i] = DIFF_STORE_BEYOND;
-		} else if (e < nr_exits && exits[e] == gpas[i]) {
+			continue;
+		}
+		/* An exit at no gpa still to come: a store that went elsewhere. */
+		while (e < nr_exits && !stored_later(gpas, i, n, phys_bits, exits[e])) {
+			w->stray++;
+			e++;
+		}
+		if (e < nr_exits && exits[e] == gpas[i]) {
 			w->store[i] = DIFF_STORE_MMIO;
 			last = i;
 			e++;
@@ -114,6 +137,7 @@ void diff_write_resolve(struct diff_write *w, const u64 *gpas, int n, int phys_b
 			w->store[i] = DIFF_STORE_DONE;
 		}
 	}
+	w->stray += nr_exits - e;
 	/* Stopped: what came after the last exit is not known to have run. */
 	for (i = last + 1; w->err && i < n; i++) {
 		if (w->store[i] == DIFF_STORE_DONE)
@@ -153,15 +177,16 @@ static void emit_movabs(struct asm_buf *a, int reg, u64 imm)
 }
 
 #define RAX 0
-#define RSI 6
+#define RDX 2
 
 static void stub_code(u8 *image, u64 base, const u64 *gpas, int n, enum diff_stub stub)
 {
 	struct asm_buf a = { image + STUB_CODE };
-	u64 *data = (u64 *)(image + STUB_DATA);
+	bool user = stub == DIFF_STUB_PVM;
 	int i;
 
-	if (stub == DIFF_STUB_PVM) {
+	BUILD_BUG_ON(DIFF_MAX_WRITE_GPAS * 36 + 64 > 4096);
+	if (user) {
 		u64 pvcs = base + STUB_PVCS;
 
 		emit_imm32(&a, 0xb9, PVM_MSR_VCPU_STRUCT); /* mov $msr,%ecx */
@@ -169,28 +194,23 @@ static void stub_code(u8 *image, u64 base, const u64 *gpas, int n, enum diff_stu
 		emit_imm32(&a, 0xba, (u32)(pvcs >> 32));   /* mov $hi,%edx */
 		EMIT(&a, 0x0f, 0x30);                      /* wrmsr */
 	}
-	/* The windows may have mapped other pages in an earlier write: flush. */
+	/* Each window to its page: stores to the guest's own table. */
+	for (i = 0; i < n; i++) {
+		emit_movabs(&a, RAX, diff_stub_pte(gpas[i], user));
+		emit_movabs(&a, RDX, diff_stub_window_pte(i));
+		EMIT(&a, 0x48, 0x89, 0x02);         /* mov %rax,(%rdx) */
+	}
+	/* And no stale translation of a window. */
 	EMIT(&a, 0x0f, 0x20, 0xd8);                 /* mov %cr3,%rax */
 	EMIT(&a, 0x0f, 0x22, 0xd8);                 /* mov %rax,%cr3 */
-	emit_movabs(&a, RSI, DIFF_STUB_VA + STUB_DATA);
-	EMIT(&a, 0x48, 0x8b, 0x0e);                 /* mov (%rsi),%rcx */
-	EMIT(&a, 0x48, 0x83, 0xc6, 0x08);           /* add $8,%rsi */
 	emit_movabs(&a, RAX, DIFF_STUB_VALUE);
+	for (i = 0; i < n; i++) {
+		emit_movabs(&a, RDX, DIFF_STUB_WINDOWS + ((u64)i << 12) + (gpas[i] & 0xfff));
+		EMIT(&a, 0x48, 0x89, 0x02);         /* mov %rax,(%rdx) */
+	}
 	/* 1: */
-	EMIT(&a, 0x48, 0x85, 0xc9);                 /* test %rcx,%rcx */
-	EMIT(&a, 0x74, 0x0f);                       /* jz 2f */
-	EMIT(&a, 0x48, 0x8b, 0x16);                 /* mov (%rsi),%rdx */
-	EMIT(&a, 0x48, 0x89, 0x02);                 /* mov %rax,(%rdx) */
-	EMIT(&a, 0x48, 0x83, 0xc6, 0x08);           /* add $8,%rsi */
-	EMIT(&a, 0x48, 0xff, 0xc9);                 /* dec %rcx */
-	EMIT(&a, 0xeb, 0xec);                       /* jmp 1b */
-	/* 2: */
 	EMIT(&a, 0xf4);                             /* hlt */
-	EMIT(&a, 0xeb, 0xfd);                       /* jmp 2b */
-
-	data[0] = (u64)n;
-	for (i = 0; i < n; i++)
-		data[1 + i] = DIFF_STUB_WINDOWS + ((u64)i << 12) + (gpas[i] & 0xfff);
+	EMIT(&a, 0xeb, 0xfd);                       /* jmp 1b */
 }
 
 /* ---- the vCPU ------------------------------------------------------------------------------- */
@@ -198,6 +218,11 @@ static void stub_code(u8 *image, u64 base, const u64 *gpas, int n, enum diff_stu
 static void on_alarm(int sig)
 {
 	(void)sig;
+}
+
+void diff_guest_place(struct diff_guest *g, u64 base)
+{
+	diff_stub_tables(g->mem, base, g->stub == DIFF_STUB_PVM);
 }
 
 void diff_guest_vm_reset(struct diff_guest *g)
@@ -314,7 +339,6 @@ void diff_guest_write(struct diff_kvm *k, struct diff_guest *g, u64 base, const 
 		if (phys_bits >= 64 || !(gpas[i] >> phys_bits))
 			run_gpas[m++] = gpas[i];
 	}
-	diff_stub_tables(g->mem, base, run_gpas, m, g->stub == DIFF_STUB_PVM);
 	stub_code(g->mem, base, run_gpas, m, g->stub);
 	err = setup_vcpu(k, g, base);
 	run = g->run;
@@ -368,6 +392,20 @@ static bool host_is_pvm(struct diff_kvm *k)
 #define PROBE_LOG 0x80000000ULL    /* 2G: 256K with dirty logging */
 #define PROBE_RO 0xc0000000ULL     /* 3G: 64K read-only */
 
+/* Put the stub at @base: its tables, then its slot (0). */
+static int probe_place(struct diff_kvm *k, struct diff_guest *g, u64 base, char *why,
+		       size_t why_len)
+{
+	int r;
+
+	diff_guest_place(g, base);
+	r = diff_kvm_set_region(k, false, 0, 0, base, DIFF_STUB_SIZE, (unsigned long)g->mem);
+	if (r)
+		snprintf(why, why_len, "the stub's memslot: %s", strerror(-r));
+	return r;
+}
+
+/* The stores of @gpas: each as @want says, then exactly @want_bits in the log of slot 1. */
 static int probe_write(struct diff_kvm *k, struct diff_guest *g, u64 base, const u64 *gpas,
 		       int n, const u8 *want, u64 want_bits, int phys_bits, char *why,
 		       size_t why_len)
@@ -376,13 +414,7 @@ static int probe_write(struct diff_kvm *k, struct diff_guest *g, u64 base, const
 	u64 bitmap = 0;
 	int r, i;
 
-	r = diff_kvm_set_region(k, false, 0, 0, base, DIFF_STUB_SIZE, (unsigned long)g->mem);
-	if (r) {
-		snprintf(why, why_len, "the stub's memslot: %s", strerror(-r));
-		return r;
-	}
 	diff_guest_write(k, g, base, gpas, n, phys_bits, &w);
-	diff_kvm_set_region(k, false, 0, 0, base, 0, (unsigned long)g->mem);
 	if (w.err == -EIO) {
 		snprintf(why, why_len, "KVM_RUN exit %d before the stub's HLT", w.exit_reason);
 		return -EIO;
@@ -391,6 +423,11 @@ static int probe_write(struct diff_kvm *k, struct diff_guest *g, u64 base, const
 		snprintf(why, why_len, "KVM_RUN: %s", w.err == -EINTR ?
 			 "the stub did not halt" : strerror(-w.err));
 		return w.err;
+	}
+	if (w.stray) {
+		snprintf(why, why_len, "%llu KVM_EXIT_MMIO at gpas not stored to",
+			 (unsigned long long)w.stray);
+		return -EIO;
 	}
 	for (i = 0; i < n; i++) {
 		if (w.store[i] != want[i]) {
@@ -409,6 +446,11 @@ static int probe_write(struct diff_kvm *k, struct diff_guest *g, u64 base, const
 	return 0;
 }
 
+/*
+ * Stores to the slot that logs, the read-only one and no slot; again from
+ * the same stub, a page harvested by the GET in between logged again; and
+ * from the stub made again elsewhere.
+ */
 static int probe_stub(struct diff_kvm *k, struct diff_guest *g, u8 *log_mem, u8 *ro_mem,
 		      int phys_bits, char *why, size_t why_len)
 {
@@ -416,8 +458,10 @@ static int probe_stub(struct diff_kvm *k, struct diff_guest *g, u8 *log_mem, u8 
 				     PROBE_RO + (1 << 20) + 0x10 };
 	static const u8 want1[] = { DIFF_STORE_DONE, DIFF_STORE_DONE, DIFF_STORE_MMIO,
 				    DIFF_STORE_MMIO };
-	static const u64 gpas2[] = { PROBE_LOG + 0x5ff8 };
-	static const u8 want2[] = { DIFF_STORE_DONE };
+	static const u64 gpas2[] = { PROBE_LOG + 0x5ff8, PROBE_LOG + 0x3000 };
+	static const u64 gpas3[] = { PROBE_LOG + 0x7000 };
+	static const u8 want23[] = { DIFF_STORE_DONE, DIFF_STORE_DONE };
+	const u64 base2 = PROBE_STUB + (2 << 20);
 	u64 v;
 	int r;
 
@@ -436,8 +480,9 @@ static int probe_stub(struct diff_kvm *k, struct diff_guest *g, u8 *log_mem, u8 
 		snprintf(why, why_len, "a memslot: %s", strerror(-r));
 		goto out;
 	}
-	r = probe_write(k, g, PROBE_STUB, gpas1, ARRAY_SIZE(gpas1), want1, 1 << 0 | 1 << 3,
-			phys_bits, why, why_len);
+	r = probe_place(k, g, PROBE_STUB, why, why_len);
+	r = r ?: probe_write(k, g, PROBE_STUB, gpas1, ARRAY_SIZE(gpas1), want1, 1 << 0 | 1 << 3,
+			     phys_bits, why, why_len);
 	if (r)
 		goto out;
 	memcpy(&v, log_mem + 0x3008, 8);
@@ -446,9 +491,14 @@ static int probe_stub(struct diff_kvm *k, struct diff_guest *g, u8 *log_mem, u8 
 		r = -EIO;
 		goto out;
 	}
-	/* Again, with the stub elsewhere: the slot's and the windows' second life. */
-	r = probe_write(k, g, PROBE_STUB + (2 << 20), gpas2, ARRAY_SIZE(gpas2), want2, 1 << 5,
+	r = probe_write(k, g, PROBE_STUB, gpas2, ARRAY_SIZE(gpas2), want23, 1 << 3 | 1 << 5,
 			phys_bits, why, why_len);
+	if (r)
+		goto out;
+	diff_kvm_set_region(k, false, 0, 0, PROBE_STUB, 0, (unsigned long)g->mem);
+	r = probe_place(k, g, base2, why, why_len);
+	r = r ?: probe_write(k, g, base2, gpas3, ARRAY_SIZE(gpas3), want23, 1 << 7, phys_bits,
+			     why, why_len);
 out:
 	diff_guest_vm_reset(g);
 	diff_kvm_vm_destroy(k);
