@@ -187,9 +187,10 @@ struct diff_guest {
 /*
  * Find out whether the host runs a stub: on a VM of its own, each stub
  * the host may take (PVM's first on PVM) writes to a slot with dirty
- * logging, a read-only slot and no slot, twice, from two places.  It runs
- * if every exit and bitmap is as KVM documents them.  0 and @g->stub set,
- * or -errno with one line per stub tried in @why.
+ * logging, a read-only slot and no slot; again from the same place, a
+ * page harvested in between included; and from a stub made elsewhere.  It
+ * runs if every exit and bitmap is as KVM documents them.  0 and
+ * @g->stub set, or -errno with one line per stub tried in @why.
  */
 int diff_guest_probe(struct diff_kvm *k, struct diff_guest *g, char *why, size_t why_len);
 void diff_guest_close(struct diff_guest *g);

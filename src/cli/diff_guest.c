@@ -14,14 +14,15 @@
  * switches to running the guest natively when the guest registers a PVCS
  * (its per-vCPU shared page) and the guest's pages are user pages (U/S
  * set): the PVM stub does both first.  A registered PVCS cannot be
- * unregistered or moved out of the stub's slot again, so on PVM each write
- * runs on a vCPU of its own.
+ * unregistered (writing 0 is #GP) and must stay in a slot, which the
+ * stub's may not between two writes, so on PVM each write after the
+ * first runs on a new vCPU.
  *
  * The MSR numbers are those of the host this was built on, found by
  * probing (neither is in KVM_GET_MSR_INDEX_LIST): the signature "PVM" at
  * 0x4b564d11, the PVCS's gpa at 0x4b564d10 (a page-aligned gpa of guest
- * memory; anything else is #GP).  A PVM with other numbers fails the PVM
- * stub's probe and runs the long-mode one, emulated.
+ * memory; anything else is #GP).  A PVM without that signature is not
+ * offered the PVM stub, and runs the long-mode one, emulated.
  */
 #include <errno.h>
 #include <signal.h>
