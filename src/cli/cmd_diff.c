@@ -423,7 +423,7 @@ static bool stub_fits(struct diff_ctx *c, u64 base, const u64 *gpas, int n)
 static int stub_place(struct diff_ctx *c, const u64 *gpas, int n, u32 *slot, u64 *base)
 {
 	long id;
-	u64 b;
+	u64 b, limit;
 	int i;
 
 	for (id = min(c->cfg.nr_slots, 0x10000L) - 1; id >= 0; id--) {
@@ -446,7 +446,8 @@ static int stub_place(struct diff_ctx *c, const u64 *gpas, int n, u32 *slot, u64
 		if (!b)
 			break;
 	}
-	for (b = 4ULL << 30; b < 1ULL << 52; b += 1ULL << 30) {
+	limit = 1ULL << min(c->cfg.wcfg.phys_bits, c->cfg.max_gpa_bits);
+	for (b = 4ULL << 30; b + DIFF_STUB_SIZE <= limit; b += 1ULL << 30) {
 		if (stub_fits(c, b, gpas, n)) {
 			*base = b;
 			return 0;
