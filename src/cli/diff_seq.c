@@ -203,7 +203,7 @@ static int parse_key(const char *word, size_t n)
 	return -1;
 }
 
-#define MAX_WORDS 16
+#define MAX_WORDS 24
 
 int diff_seq_parse_line(const char *text, struct diff_op *op, char *why, size_t why_len)
 {
@@ -256,9 +256,29 @@ int diff_seq_parse_line(const char *text, struct diff_op *op, char *why, size_t 
 		w++;
 		allowed = op->kind == DIFF_OP_ENABLE_CAP ? K_ARGS | K_FLAGS : 0;
 		required = 0;
+	} else if (!strcmp(verb, "write")) {
+		op->kind = DIFF_OP_WRITE;
+		if (w == nr)
+			return perr(why, why_len, "write: which gpa?");
+		for (; w < nr; w++) {
+			struct diff_value *v = &op->gpas[op->nr_gpas];
+
+			if (strchr(words[w], '='))
+				return perr(why, why_len, "write takes gpas, not '%s'", words[w]);
+			if (op->nr_gpas == DIFF_MAX_WRITE_GPAS)
+				return perr(why, why_len, "write: at most %d gpas a line",
+					    DIFF_MAX_WRITE_GPAS);
+			if (parse_value(words[w], v) || v->nrslots)
+				return perr(why, why_len, "write: bad gpa '%s'", words[w]);
+			if (v->constant % 8)
+				return perr(why, why_len, "write: gpa '%s' is not 8-byte aligned",
+					    words[w]);
+			op->nr_gpas++;
+		}
+		return 0;
 	} else {
 		return perr(why, why_len, "unknown operation '%s' (region, delete, get, clear, "
-			    "enable-cap, check-extension)", verb);
+			    "write, enable-cap, check-extension)", verb);
 	}
 
 	for (; w < nr; w++) {
@@ -446,7 +466,10 @@ static void put_value(char **p, size_t *left, const char *key, const struct diff
 	bool any = false;
 	s64 i;
 
-	put(p, left, " %s=", key);
+	if (key)
+		put(p, left, " %s=", key);
+	else
+		put(p, left, " ");
 	for (i = 0; i < llabs(v->maxgpa); i++, any = true)
 		put(p, left, "%sMAXGPA", v->maxgpa < 0 ? "-" : any ? "+" : "");
 	for (i = 0; i < llabs(v->nrslots); i++, any = true)
@@ -494,6 +517,14 @@ void diff_op_format(const struct diff_op *op, char *buf, size_t len)
 		else if (op->mask == DIFF_MASK_PATTERN)
 			put(&p, &left, " mask=0x%llx", (unsigned long long)op->pattern);
 		break;
+	case DIFF_OP_WRITE: {
+		int i;
+
+		put(&p, &left, "write");
+		for (i = 0; i < op->nr_gpas; i++)
+			put_value(&p, &left, NULL, &op->gpas[i]);
+		break;
+	}
 	case DIFF_OP_ENABLE_CAP:
 	case DIFF_OP_CHECK_EXT:
 		cap = diff_cap_name(op->cap);
@@ -637,9 +668,47 @@ static void random_clear(u64 *s, struct diff_op *op)
 	}
 }
 
-void diff_seq_random(struct diff_seq *seq, u64 seed, u64 index, int nr_ops)
+/*
+ * Stores where the generator puts its slots: mostly in their first 64K,
+ * now and then anywhere in their 4M, or at the top of guest-physical space.
+ */
+static void random_write(u64 *s, struct diff_op *op)
+{
+	static const u64 bases[] = { 0, 1ULL << 20, 2ULL << 20, 3ULL << 20, 4ULL << 20,
+				     1ULL << 30, (4ULL << 30) - (2ULL << 20), 4ULL << 30 };
+	int i;
+
+	memset(op->gpas, 0, sizeof(op->gpas));
+	op->kind = DIFF_OP_WRITE;
+	op->nr_gpas = 1 + (int)rnd(s, 3);
+	for (i = 0; i < op->nr_gpas; i++) {
+		u64 r = rnd(s, 100), base = bases[rnd(s, ARRAY_SIZE(bases))];
+
+		if (r < 60)
+			op->gpas[i] = cval(base + (rnd(s, 1 << 13) << 3));
+		else if (r < 95)
+			op->gpas[i] = cval(base + (rnd(s, 1 << 19) << 3));
+		else
+			op->gpas[i] = (struct diff_value){ .maxgpa = 1, .constant = -8ULL };
+	}
+}
+
+bool diff_seq_writes(const struct diff_seq *seq)
+{
+	int i;
+
+	for (i = 0; i < seq->nr_ops; i++) {
+		if (seq->ops[i].kind == DIFF_OP_WRITE)
+			return true;
+	}
+	return false;
+}
+
+void diff_seq_random(struct diff_seq *seq, u64 seed, u64 index, int nr_ops, bool writes)
 {
 	u64 s = seed * 0x100000001b3ULL + index;
+	/* Writes from a stream of their own: the other operations do not change. */
+	u64 ws = s ^ 0x7772697465733a31ULL;
 	struct random_state st = { { 0 } };
 	int i;
 
@@ -679,6 +748,10 @@ void diff_seq_random(struct diff_seq *seq, u64 seed, u64 index, int nr_ops)
 
 			op.kind = DIFF_OP_CHECK_EXT;
 			op.cap = caps[rnd(&s, ARRAY_SIZE(caps))];
+		}
+		if (writes && rnd(&ws, 100) < 12) {
+			op = (struct diff_op){ .line = i + 1 };
+			random_write(&ws, &op);
 		}
 		if (add_op(seq, &op))
 			break;

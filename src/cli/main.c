@@ -32,7 +32,7 @@ static void usage(FILE *f)
 	      "violation or warning was found, 2 usage or input error, 3 internal error,\n"
 	      "128 + the signal's number for a run that SIGINT or SIGTERM stopped early\n"
 	      "(its results still written) with nothing found; diff also exits 77 when\n"
-	      "there is no usable /dev/kvm (skipped).\n",
+	      "there is no usable /dev/kvm, or all it had to run was skipped.\n",
 	      f);
 }
 

@@ -759,7 +759,10 @@ static int kvm_sync_page(struct kvm_vcpu *vcpu, struct kvm_mmu_page *sp)
 	    ((sp->role.word ^ root_role.word) & same))
 		return -1;
 	for (i = 0; i < SPTE_ENT_PER_PAGE; i++) {
-		if (!is_shadow_present_pte(mmu_spte_read(&sp->spt[i])))
+		u64 spte = mmu_spte_read(&sp->spt[i]);
+
+		/* An MMIO SPTE too: the gPTE may map another gfn now. */
+		if (!is_shadow_present_pte(spte) && !is_mmio_spte(&vcpu->kvm->arch.masks, spte))
 			continue;
 		r = vcpu->arch.mmu->sync_spte(vcpu, sp, i);
 		if (r < 0)
@@ -917,10 +920,24 @@ int kvm_mmu_sync_spte_update(struct kvm_vcpu *vcpu, struct kvm_mmu_page *sp, int
 	u64 spte = mmu_spte_read(sptep), new_spte;
 	struct kvm_memory_slot *slot;
 
+	/* As KVM's sync_mmio_spte(): gone if the gPTE moved, else its access refreshed. */
+	if (is_mmio_spte(&kvm->arch.masks, spte)) {
+		mmu_spte_clear_no_track(kvm, sptep);
+		if (gfn == get_mmio_spte_gfn(spte))
+			mmu_spte_set(kvm, sptep, make_mmio_spte(vcpu, gfn, pte_access));
+		return 0;
+	}
 	if (gfn != kvm_mmu_page_get_gfn(sp, i)) {
 		drop_spte(kvm, sptep);
 		return 1;
 	}
+	/*
+	 * Unchanged rights: nothing to do.  The SPTE may be read-only where
+	 * the gPTE allows writes (dirty logging write-protected it): making
+	 * it writable here would log a page the guest never wrote.
+	 */
+	if (kvm_mmu_page_get_access(sp, i) == pte_access)
+		return 0;
 	kvm_mmu_page_set_translation(sp, i, gfn, pte_access);
 	slot = kvm_vcpu_gfn_to_memslot(vcpu, gfn);
 	make_spte(vcpu, sp, slot, pte_access, gfn, spte_to_pfn(spte), spte, true, true,
@@ -928,10 +945,13 @@ int kvm_mmu_sync_spte_update(struct kvm_vcpu *vcpu, struct kvm_mmu_page *sp, int
 	return mmu_spte_update(kvm, sptep, new_spte);
 }
 
-/* An invalid gPTE: the SPTE for it goes.  Returns 1 (a flush is owed). */
+/* An invalid gPTE: the SPTE for it goes (an MMIO one too).  Returns 1 (a flush is owed). */
 int kvm_mmu_sync_spte_drop(struct kvm_vcpu *vcpu, struct kvm_mmu_page *sp, int i)
 {
-	drop_spte(vcpu->kvm, &sp->spt[i]);
+	if (is_mmio_spte(&vcpu->kvm->arch.masks, mmu_spte_read(&sp->spt[i])))
+		mmu_spte_clear_no_track(vcpu->kvm, &sp->spt[i]);
+	else
+		drop_spte(vcpu->kvm, &sp->spt[i]);
 	return 1;
 }
 

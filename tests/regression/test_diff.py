@@ -14,12 +14,18 @@ are then reported as skipped (TAP "# SKIP"), never as passed.  The checks
 of the command line itself (usage errors, --print, --help, the skip)
 need no KVM and always run.
 
+Guest writes (tests/diff/write-*.seq) are compared only where the host runs
+the stub guest; elsewhere the command skips those sequences, and so does
+this test.  kvmmu's side of them is checked on its own with --self, which
+needs no KVM: the dirty pages each GET reports and each store's exit.
+
 Prints TAP.  Usage: test_diff.py KVMMU_EXECUTABLE SEQUENCE_DIR
 """
 
 import glob
 import json
 import os
+import re
 import subprocess
 import sys
 import tempfile
@@ -27,11 +33,13 @@ import tempfile
 KVMMU = os.path.abspath(sys.argv[1])
 SEQ_DIR = os.path.abspath(sys.argv[2])
 SEQS = sorted(glob.glob(os.path.join(SEQ_DIR, '*.seq')))
+WRITE_SEQS = sorted(glob.glob(os.path.join(SEQ_DIR, 'write-*.seq')))
 SCALE = os.environ.get('KVMMU_SCALE', 'ci')
 RANDOM = {'reduced': 200, 'ci': 1000, 'full': 5000}.get(SCALE, 1000)
 SKIP = 77
-FIELDS = ('skipped', 'host', 'kvmmu', 'caps', 'seed', 'sequences', 'outcomes',
-          'bitmaps_with_bits_set', 'operations', 'differences', 'config_differences', 'agree')
+FIELDS = ('skipped', 'host', 'kvmmu', 'caps', 'guest_writes', 'seed', 'sequences', 'outcomes',
+          'bitmaps_with_bits_set', 'operations', 'sequences_skipped', 'differences',
+          'config_differences', 'agree')
 
 results = []
 
@@ -62,6 +70,12 @@ def test_usage_errors():
             'unknown capability': 'check-extension NO_SUCH_CAP\n',
             'hva and uaddr': 'region slot=0 gpa=0 size=4K hva=0 uaddr=0\n',
             'no operations': '# nothing\n',
+            'write without a gpa': 'write\n',
+            'write with a key': 'write gpa=0x1000\n',
+            'write unaligned': 'write 0x1004\n',
+            'write a bad gpa': 'write 1Q\n',
+            'write NRSLOTS': 'write NRSLOTS\n',
+            'write 17 gpas': 'write' + ' 0x1000' * 17 + '\n',
         }
         for what, text in bad.items():
             path = os.path.join(d, 'bad.seq')
@@ -77,7 +91,10 @@ def test_usage_errors():
                  ['diff', '--random', 'x'], ['diff', '--bogus'], ['diff', '/no/such/file.seq'],
                  ['diff', '--random', '1', '--mmu', 'ept'],
                  ['diff', '--random', '1', '--address-spaces', '3'],
-                 ['diff', '--random', '1', '--print', '--json']):
+                 ['diff', '--random', '1', '--print', '--json'],
+                 ['diff', '--random', '1', '--self', '--json'],
+                 ['diff', '--random', '1', '--self', '--print'],
+                 ['diff', '--random', '1', '--self', '--device', '/dev/null']):
         p = kvmmu(*args)
         check(f'usage error: {" ".join(args[1:]) or "(nothing)"}', usage_error(p),
               f'exit {p.returncode}: {p.stdout} {p.stderr}')
@@ -118,11 +135,99 @@ def test_print_round_trip():
     check('another seed generates other sequences', q.stdout != p.stdout)
 
 
+def test_print_writes():
+    p = kvmmu('diff', '--random', '20', '--seed', '7', '--print')
+    q = kvmmu('diff', '--random', '20', '--seed', '7', '--print', '--no-guest')
+    a, b = p.stdout.splitlines(), q.stdout.splitlines()
+    writes = [l for l in a if l.startswith('write ')]
+    check('--print generates writes; --no-guest none',
+          p.returncode == 0 and q.returncode == 0 and len(writes) > 0 and
+          not any(l.startswith('write') for l in b), f'{len(writes)} writes: {q.stderr}')
+    # Writes take the place of other operations; the rest are the same either way.
+    check('with or without writes, the other generated operations are the same',
+          len(a) == len(b) and all(x == y or x.startswith('write ') for x, y in zip(a, b)),
+          '\n'.join(f'{x} | {y}' for x, y in zip(a, b) if x != y and
+                    not x.startswith('write '))[:2000])
+
+
+# kvmmu's results for the committed write sequences, from --self (no KVM):
+# line -> the result as printed, or a prefix of it ending in '...'.
+SELF_EXPECT = {
+    'write-dirty-log.seq': {
+        6: '0 (stored stored stored stored stored)', 7: '0 (dirty: 0 3 127)',
+        8: '0 (dirty: none)', 10: '0 (dirty: 3)', 12: '0 (dirty: 3 4)', 14: '-ENOENT',
+        15: '0 (stored stored)', 16: '-ENOENT'},
+    'write-manual-clear.seq': {
+        7: '0 (dirty: 0 1 2)', 9: '0 (dirty: 0 1 2)', 11: '0 (dirty: none)',
+        13: '0 (dirty: 2 3)', 15: '0 (dirty: 3)', 17: '0 (dirty: 2 3)', 20: '0 (dirty: 63)'},
+    'write-initially-set.seq': {
+        5: '0 (stored stored)', 6: '0 (dirty: 0 1 2 3 4 5 6 7 8 9 10 ...',
+        8: '0 (dirty: 0 1 2 3 4 5 6 7 16 17 ...', 10: '0 (dirty: 0 1 2 3 4 5 6 7 9 16 17 ...'},
+    'write-readonly.seq': {
+        6: '0 (mmio stored mmio mmio)', 7: '0 (dirty: none)', 8: '0 (dirty: 0)',
+        11: '0 (stored mmio)', 12: '0 (dirty: 1)', 13: '0 (dirty: none)'},
+    'write-no-slot.seq': {
+        6: '0 (mmio mmio mmio mmio stored)', 7: '0 (dirty: 2)',
+        8: '0 (beyond-maxphyaddr stored ...', 9: '0 (dirty: 3)', 11: '0 (mmio)',
+        13: '0 (dirty: none)'},
+    'write-move-delete.seq': {
+        7: '0 (dirty: 1 2)', 8: '0 (mmio stored)', 9: '0 (dirty: 3)', 13: '0 (dirty: none)',
+        15: '0 (dirty: 5)', 17: '0 (mmio)', 18: '-ENOENT', 20: '0 (dirty: none)',
+        22: '0 (dirty: 0)'},
+}
+
+
+def self_results(out):
+    """{(file, line): result} from --self's lines 'FILE:LINE: OP: RESULT'."""
+    got = {}
+    for line in out.splitlines():
+        m = re.match(r'^([^:]+):(\d+): (.*?): (.*)$', line)
+        if m:
+            got[(m.group(1), int(m.group(2)))] = m.group(4)
+    return got
+
+
+def test_self():
+    """kvmmu's side of guest writes on its own, on each MMU: no /dev/kvm needed."""
+    for mmu in ('shadow', 'tdp', 'tdp-legacy'):
+        p = kvmmu('diff', '--self', '--quiet', '--mmu', mmu, *WRITE_SEQS)
+        got = self_results(p.stdout)
+        bad = []
+        for name, lines in SELF_EXPECT.items():
+            for line, want in lines.items():
+                have = got.get((name, line))
+                ok = have is not None and (have.startswith(want[:-3]) if
+                                           want.endswith('...') else have == want)
+                if not ok:
+                    bad.append(f'{name}:{line}: want {want}, got {have}')
+        check(f'--self --mmu {mmu}: kvmmu\'s stores and dirty pages are as KVM documents',
+              p.returncode == 0 and not bad and set(SELF_EXPECT) <= {n for n, _ in got},
+              '\n'.join(bad) or f'exit {p.returncode}: {p.stderr}')
+    with tempfile.TemporaryDirectory() as d:
+        path = os.path.join(d, 'unmapped.seq')
+        with open(path, 'w', encoding='utf-8') as f:
+            f.write('region slot=0 gpa=1G size=4K uaddr=0x7ffffffff000-4K\n'
+                    'write 1G+8\n'
+                    'region slot=1 gpa=2G size=8K flags=LOG_DIRTY_PAGES\n'
+                    'write 2G+8 2G+4K\n'
+                    'get slot=1\n')
+        p = kvmmu('diff', '--self', '--quiet', '--mmu', 'shadow', path)
+        got = self_results(p.stdout)
+        check('--self: a store to a slot with no memory behind it: KVM_RUN -EFAULT',
+              got.get(('unmapped.seq', 2)) == '-EFAULT (not-run)' and
+              got.get(('unmapped.seq', 4)) == '0 (stored stored)' and
+              got.get(('unmapped.seq', 5)) == '0 (dirty: 0 1)', p.stdout + p.stderr)
+    p = kvmmu('diff', '--self', '--no-guest', *WRITE_SEQS)
+    check('--self --no-guest: every sequence writes, all skipped: exit 77',
+          p.returncode == SKIP and p.stdout.count(': skipped: ') == len(WRITE_SEQS),
+          f'exit {p.returncode}: {p.stdout} {p.stderr}')
+
+
 def test_help():
     p = kvmmu('diff', '--help')
     want = ['--random', '--seed', '--ops', '--device', '--mmu', '--address-spaces',
-            '--verbose', '--print', '--json',
-            '--quiet', '77', 'docs/diff.md']
+            '--verbose', '--print', '--no-guest', '--self', '--json',
+            '--quiet', '77', 'docs/diff.md', 'guest writes', 'skipped']
     missing = [w for w in want if w not in p.stdout]
     check('diff --help names every option and the skip status',
           p.returncode == 0 and not missing, str(missing))
@@ -153,6 +258,8 @@ def test_sequences(skip):
              for s in doc['sequences'] for d in s['differences']]
     check(name, p.returncode == 0 and doc['differences'] == 0 and doc['agree'] and
           len(doc['sequences']) == len(SEQS), '\n'.join(diffs) or p.stderr)
+    check(f'at least 4 committed sequences write', len(WRITE_SEQS) >= 4, str(len(WRITE_SEQS)))
+    check_write_sequences(doc)
     # The sequences reach both sides' success and error paths.
     out = doc['outcomes']
     check('the sequences create slots, fail with -EINVAL and -EEXIST, harvest bitmaps',
@@ -161,6 +268,55 @@ def test_sequences(skip):
           out['get'].get('-ENOENT', 0) > 0 and out['clear'].get('0', 0) > 0 and
           out['clear'].get('-EINVAL', 0) > 0 and doc['bitmaps_with_bits_set'] > 0, str(out))
     check_config(doc)
+
+
+def check_write_sequences(doc):
+    """Compared where the host runs the stub; reported skipped, not passed, elsewhere."""
+    name = f'the {len(WRITE_SEQS)} write sequences are compared with the host and agree'
+    by_name = {s['name']: s for s in doc['sequences']}
+    mine = [by_name.get(os.path.basename(w)) for w in WRITE_SEQS]
+    if doc['guest_writes']['stub'] is None:
+        why = doc['guest_writes']['why']
+        check('the host runs no stub: the write sequences are reported skipped',
+              all(s and isinstance(s['skipped'], str) and not s['differences'] for s in mine)
+              and doc['sequences_skipped'] == len(WRITE_SEQS), json.dumps(mine)[:2000])
+        check(name, True, skip=f'guest writes not compared on this host: {why}')
+        return
+    out = doc['outcomes'].get('write', {})
+    check(name, all(s and s['skipped'] is None and not s['differences'] for s in mine) and
+          doc['sequences_skipped'] == 0 and out.get('stored', 0) > 0 and
+          out.get('mmio', 0) > 0 and out.get('beyond-maxphyaddr', 0) > 0,
+          json.dumps([doc['guest_writes'], out, mine])[:2000])
+
+
+def test_no_guest(skip):
+    """A host that runs no stub, made with --no-guest: writes skipped, the rest run."""
+    name = '--no-guest: the write sequences are skipped, the others run and agree'
+    name77 = '--no-guest: nothing but write sequences: exit 77, a line for each'
+    if skip:
+        check(name, True, skip=skip)
+        check(name77, True, skip=skip)
+        return
+    p = kvmmu('diff', '--json', '--quiet', '--no-guest', *SEQS)
+    try:
+        doc = json.loads(p.stdout)
+        skipped = [s['name'] for s in doc['sequences'] if s['skipped'] is not None]
+        ran = [s for s in doc['sequences'] if s['skipped'] is None]
+        ok = p.returncode == 0 and doc['agree'] and doc['differences'] == 0 and \
+            sorted(skipped) == sorted(os.path.basename(w) for w in WRITE_SEQS) and \
+            doc['sequences_skipped'] == len(WRITE_SEQS) and \
+            len(ran) == len(SEQS) - len(WRITE_SEQS) and \
+            doc['guest_writes'] == {'stub': None, 'why': '--no-guest'} and \
+            not doc['outcomes']['write'] and all(k in doc for k in FIELDS)
+        detail = f'exit {p.returncode}: {skipped} {doc["guest_writes"]}'
+    except (json.JSONDecodeError, KeyError) as e:
+        ok, detail = False, f'exit {p.returncode}: {e!r}: {p.stderr}'
+    check(name, ok, detail)
+    p = kvmmu('diff', '--no-guest', *WRITE_SEQS)
+    lines = [l for l in p.stdout.splitlines() if ': skipped: it writes' in l]
+    check(name77, p.returncode == SKIP and len(lines) == len(WRITE_SEQS) and
+          f'{len(WRITE_SEQS)} sequences skipped' in p.stdout,
+          f'exit {p.returncode}: {p.stdout} {p.stderr}')
 
 
 def check_config(doc):
@@ -222,13 +378,22 @@ def test_random(skip):
     check(name, p.returncode == 0 and doc['differences'] == 0 and
           len(doc['sequences']) == RANDOM and doc['operations'] == 32 * RANDOM,
           p.stderr[-2000:])
+    writes = doc['outcomes'].get('write', {})
+    if doc['guest_writes']['stub'] is None:
+        check('--random: no writes where the host runs no stub, nothing skipped',
+              not writes and doc['sequences_skipped'] == 0, str(writes))
+    else:
+        check('--random: writes, compared, some stored and some MMIO',
+              writes.get('stored', 0) > 0 and writes.get('mmio', 0) > 0 and
+              doc['sequences_skipped'] == 0, str(writes))
     check('the JSON document has every field',
           all(k in doc for k in FIELDS) and doc['seed'] == 1 and doc['skipped'] is None,
           str(list(doc)))
 
 
 def main():
-    tests = [test_usage_errors, test_skip_without_device, test_print_round_trip, test_help]
+    tests = [test_usage_errors, test_skip_without_device, test_print_round_trip,
+             test_print_writes, test_self, test_help]
     for t in tests:
         try:
             t()
@@ -239,7 +404,7 @@ def main():
     except Exception as e:
         skip = None
         check('kvm_usable', False, repr(e))
-    for t in (test_sequences, test_mismatch_is_caught, test_random):
+    for t in (test_sequences, test_no_guest, test_mismatch_is_caught, test_random):
         try:
             t(skip)
         except Exception as e:
