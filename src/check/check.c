@@ -548,16 +548,26 @@ void check_end(void)
 	if (chk_observer.mask)
 		kvmmu_observer_unregister(&chk_observer);
 	sched_quiet_begin();
-	pthread_mutex_lock(&check_lock.lock);
+	/*
+	 * Checkers with a lock of their own end under it, before check_lock
+	 * is taken: a violation takes check_lock inside an own lock, never
+	 * the other way round.
+	 */
 	for (i = 0; i < NR_CHECKERS; i++) {
-		if (!(chk.mask & (1ULL << i)))
+		if (!(chk.mask & (1ULL << i)) || !checker_ops[i]->own_lock)
 			continue;
-		if (checker_ops[i]->own_lock)
-			pthread_mutex_lock(checker_ops[i]->own_lock);
+		pthread_mutex_lock(checker_ops[i]->own_lock);
 		if (checker_ops[i]->end)
 			checker_ops[i]->end();
-		if (checker_ops[i]->own_lock)
-			pthread_mutex_unlock(checker_ops[i]->own_lock);
+		pthread_mutex_unlock(checker_ops[i]->own_lock);
+		teardown |= checker_ops[i]->teardown_events;
+	}
+	pthread_mutex_lock(&check_lock.lock);
+	for (i = 0; i < NR_CHECKERS; i++) {
+		if (!(chk.mask & (1ULL << i)) || checker_ops[i]->own_lock)
+			continue;
+		if (checker_ops[i]->end)
+			checker_ops[i]->end();
 		teardown |= checker_ops[i]->teardown_events;
 	}
 	/*
