@@ -368,12 +368,15 @@ void diff_guest_write(struct diff_kvm *k, struct diff_guest *g, u64 base, const 
 
 static bool host_is_pvm(struct diff_kvm *k)
 {
-	struct {
-		struct kvm_msrs hdr;
-		struct kvm_msr_entry e;
-	} m = { .hdr = { .nmsrs = 1 }, .e = { .index = PVM_MSR_SIGNATURE } };
+	/* struct kvm_msrs ends in a flexible array: room for one entry after it. */
+	_Alignas(struct kvm_msrs) unsigned char buf[sizeof(struct kvm_msrs) +
+						    sizeof(struct kvm_msr_entry)] = { 0 };
+	struct kvm_msrs *m = (struct kvm_msrs *)(void *)buf;
 	long vm, vcpu;
 	bool pvm = false;
+
+	m->nmsrs = 1;
+	m->entries[0].index = PVM_MSR_SIGNATURE;
 
 	if (access("/sys/module/kvm_pvm", F_OK))
 		return false;
@@ -382,7 +385,7 @@ static bool host_is_pvm(struct diff_kvm *k)
 		return false;
 	vcpu = ioctl((int)vm, KVM_CREATE_VCPU, 0UL);
 	if (vcpu >= 0) {
-		pvm = ioctl((int)vcpu, KVM_GET_MSRS, &m) == 1 && m.e.data == PVM_SIGNATURE;
+		pvm = ioctl((int)vcpu, KVM_GET_MSRS, m) == 1 && m->entries[0].data == PVM_SIGNATURE;
 		close((int)vcpu);
 	}
 	close((int)vm);
